@@ -1,0 +1,1 @@
+"""Mall adapters and the explicit registry of them."""

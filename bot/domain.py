@@ -1,0 +1,362 @@
+"""Shared vocabulary of zaiko-bot: products, listings, order lines, pushes, plans.
+
+Everything here is plain data (frozen pydantic models). The engine, the sheet layer,
+the adapters and the worker all speak these types, so nothing here may import I/O
+libraries or read the clock (ARCHITECTURE.md §2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    """Immutable value object."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- products
+
+
+class DisplayRule(Frozen):
+    """表示在庫設定: how on-hand stock becomes the number a mall shows (§4.4).
+
+    ``blank`` → stock; ``+N`` → stock + N; ``-N`` → max(stock − N, 0); ``N`` → min(stock, N).
+    """
+
+    kind: Literal["stock", "plus", "minus", "cap"] = "stock"
+    n: int = Field(default=0, ge=0)
+
+    @classmethod
+    def parse(cls, text: str) -> DisplayRule:
+        """Parse a (NFKC-normalised) cell; raises ValueError with a Japanese message."""
+        s = text.strip().replace(" ", "")
+        if not s:
+            return cls()
+        m = re.fullmatch(r"([+-]?)(\d+)", s)
+        if not m:
+            raise ValueError(f"表示在庫設定『{text}』は 空欄 / +数 / -数 / 数 のどれかで入力してください")
+        sign, digits = m.groups()
+        kind: Literal["plus", "minus", "cap"] = (
+            "plus" if sign == "+" else "minus" if sign == "-" else "cap"
+        )
+        return cls(kind=kind, n=int(digits))
+
+    def display(self, stock: int) -> int:
+        """The number to show for ``stock`` on-hand units; never negative."""
+        if self.kind == "plus":
+            shown = stock + self.n
+        elif self.kind == "minus":
+            shown = stock - self.n
+        elif self.kind == "cap":
+            shown = min(stock, self.n)
+        else:
+            shown = stock
+        return max(shown, 0)
+
+    @property
+    def oversells_on_purpose(self) -> bool:
+        """``+N`` sells beyond stock deliberately (取り寄せ, §4.4)."""
+        return self.kind == "plus" and self.n > 0
+
+    def __str__(self) -> str:
+        return {"stock": "", "plus": f"+{self.n}", "minus": f"-{self.n}", "cap": f"{self.n}"}[
+            self.kind
+        ]
+
+
+class Product(Frozen):
+    """One valid row of 商品マスタ, keyed by 商品コード (``sku``)."""
+
+    sku: str
+    name: str = ""
+    stock: int = 0
+    """在庫数 as read from the sheet (for a set row: whatever the sheet holds)."""
+    rule: DisplayRule | None = None
+    """None: fall back to the mall's default rule from 設定."""
+    low_stock: int | None = None
+    alloc_threshold: int | None = None
+    sync: bool = True
+    backorder: bool = False
+    codes: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
+    """mall name → canonical mall codes of this product (several = copy listings)."""
+    row: int = 0
+    """1-based sheet row, only for messages; rows are never keyed by number."""
+
+
+class SetComponent(Frozen):
+    """One セット構成 row: ``set_sku`` contains ``qty`` × ``component_sku``."""
+
+    set_sku: str
+    component_sku: str
+    qty: int = Field(ge=1)
+    row: int = 0
+
+
+class Movement(Frozen):
+    """One 入出庫 row not yet marked 反映 (receipt, return, shop sale, damage)."""
+
+    key: str
+    """Stable identity of the row (content fingerprint + occurrence) used to mark it."""
+    sku: str
+    qty: int
+    kind: str = ""
+    memo: str = ""
+    at: str = ""
+    row: int = 0
+
+
+class MallSettings(Frozen):
+    """Per-mall switches from the 設定 tab."""
+
+    fetch_orders: bool = True
+    push_stock: bool = True
+    default_rule: DisplayRule = DisplayRule()
+
+
+class ShopSettings(Frozen):
+    """What staff change day to day in the 設定 tab."""
+
+    sync_enabled: bool = True
+    interval_seconds: int = 15
+    restock_on_cancel: bool = True
+    default_low_stock: int | None = None
+    allocation: Literal["auto", "off"] | int = "auto"
+    malls: Mapping[str, MallSettings] = Field(default_factory=dict)
+
+    def mall(self, name: str) -> MallSettings:
+        """Settings of one mall (defaults when the tab does not mention it)."""
+        return self.malls.get(name, MallSettings())
+
+
+class RowProblem(Frozen):
+    """A cell or row the bot cannot understand; shown in 状態, エラーログ and Slack once."""
+
+    tab: str
+    row: int
+    message: str
+    """Plain Japanese, naming the cell, e.g. 「C12: 在庫数『abc』は数字ではありません」."""
+    sku: str = ""
+    column: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity for once-only alerting."""
+        return f"row:{self.tab}:{self.sku or self.row}:{self.message}"
+
+
+class Snapshot(Frozen):
+    """Everything one cycle read from the sheet, parsed and validated."""
+
+    products: Mapping[str, Product] = Field(default_factory=dict)
+    """Valid rows only."""
+    invalid_skus: frozenset[str] = frozenset()
+    """Rows with a problem: their stock is never changed, they are never pushed."""
+    sets: tuple[SetComponent, ...] = ()
+    movements: tuple[Movement, ...] = ()
+    settings: ShopSettings = ShopSettings()
+    problems: tuple[RowProblem, ...] = ()
+    resend: frozenset[tuple[str, str]] = frozenset()
+    """(mall, code) pairs ticked 再送 in 出品状況."""
+    broken_tabs: frozenset[str] = frozenset()
+    """Tabs whose required headers are missing: they stop syncing."""
+
+
+# --------------------------------------------------------------------------- orders
+
+
+class OrderLine(Frozen):
+    """The current state of one order line as a mall reports it (§4.2).
+
+    ``units`` is what the customer still takes: 0 once cancelled, less after a partial
+    cancel. Reports are reconciled against the ledger, never counted.
+    """
+
+    mall: str
+    order_id: str
+    line_id: str
+    code: str
+    """Canonical mall code (see each adapter's ``canonical_code``)."""
+    units: int = Field(ge=0)
+    ordered_at: datetime | None = None
+    status: str = ""
+    """The mall's own status word, for the log."""
+    mall_restocks: bool = False
+    """The mall put cancelled units back on its own listing (楽天 restoreInventoryFlag)."""
+
+    @property
+    def key(self) -> str:
+        """Ledger key: one per (mall, order, line)."""
+        return f"{self.mall}:{self.order_id}:{self.line_id}"
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+class PushReason(StrEnum):
+    """Why a listing shows its number (出品状況 理由)."""
+
+    RULE = "rule"
+    ALLOCATION = "allocation"
+    STOPPED = "stopped"
+
+
+class StockPush(Frozen):
+    """One absolute (or compare-and-set) quantity for one mall listing."""
+
+    mall: str
+    code: str
+    quantity: int = Field(ge=0)
+    compare_to: int | None = None
+    backorder: bool | None = None
+    reason: PushReason = PushReason.RULE
+    sku: str = ""
+
+
+class PushStatus(StrEnum):
+    """Outcome of one pushed listing."""
+
+    APPLIED = "applied"
+    ACCEPTED = "accepted"
+    """Queued by the mall, not yet live (Amazon)."""
+    REJECTED = "rejected"
+    UNKNOWN_CODE = "unknown_code"
+
+
+class PushResult(Frozen):
+    """What a mall said about one StockPush."""
+
+    code: str
+    status: PushStatus
+    quantity: int | None = None
+    message: str = ""
+
+
+class ListingTarget(Frozen):
+    """What one mall listing should show this cycle (出品状況 row)."""
+
+    mall: str
+    code: str
+    sku: str
+    quantity: int = Field(ge=0)
+    reason: PushReason = PushReason.RULE
+    backorder: bool = False
+
+
+class CheckResult(Frozen):
+    """接続テスト outcome for one mall."""
+
+    mall: str
+    ok: bool
+    message: str
+    """Japanese, secrets redacted."""
+    credential_expires_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- logs
+
+
+class SaleKind(StrEnum):
+    """販売ログ 種別."""
+
+    SALE = "販売"
+    CANCEL = "キャンセル"
+    CHANGE = "数量変更"
+    UNASSIGNED = "未割当"
+    HELD = "保留"
+    """The product row has a problem: applied once the row is fixed."""
+
+
+class SaleLogRow(Frozen):
+    """One 販売ログ row; the ledger (§4.2) is rebuilt from キー and 反映数."""
+
+    at: datetime
+    mall: str
+    order_id: str
+    line_id: str
+    kind: SaleKind
+    code: str
+    sku: str
+    qty: int
+    """Signed stock change of this row (−2 for a sale of 2, +1 for a cancel)."""
+    before: int | None
+    after: int | None
+    key: str
+    applied: int
+    """Units of the line applied after this row (the line's 反映数)."""
+
+
+class OpLogRow(Frozen):
+    """One 操作ログ row: a stocktake, a 入出庫 row, a set recompute, ..."""
+
+    at: datetime
+    kind: str
+    sku: str
+    field: str
+    before: str
+    after: str
+    memo: str = ""
+
+
+class ErrorLogRow(Frozen):
+    """One エラーログ row."""
+
+    at: datetime
+    where: str
+    message: str
+    detail: str = ""
+
+
+class MallLogRow(Frozen):
+    """One モール更新ログ row."""
+
+    at: datetime
+    mall: str
+    code: str
+    sku: str
+    quantity: int
+    result: str
+    detail: str = ""
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class AlertKind(StrEnum):
+    """What an alert is about; alerts.py chooses wording and urgency from it."""
+
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
+    OVERSELL = "oversell"
+    BACKORDER = "backorder"
+    UNASSIGNED = "unassigned"
+    ROW_PROBLEM = "row_problem"
+    MALL_DOWN = "mall_down"
+    MALL_RECOVERED = "mall_recovered"
+    AUTH_FAILED = "auth_failed"
+    CREDENTIAL_EXPIRING = "credential_expiring"
+    SHEET_ERROR = "sheet_error"
+    DRIFT = "drift"
+    PUSH_REJECTED = "push_rejected"
+    SUMMARY = "summary"
+
+
+class Alert(Frozen):
+    """One Slack-worthy condition. ``key`` identifies it for once-only delivery."""
+
+    kind: AlertKind
+    key: str
+    title: str
+    """Japanese headline."""
+    text: str = ""
+    """Japanese detail (plain text; alerts.py escapes it for mrkdwn)."""
+    urgent: bool = False
+    sku: str = ""
+    mall: str = ""
