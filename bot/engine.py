@@ -42,6 +42,11 @@ TAB_SETS = "セット構成"
 TAB_MOVEMENTS = "入出庫"
 
 MOVEMENT_DONE_PREFIX = "済"
+
+STOCK_CONDITIONS = frozenset({"low_stock", "out_of_stock", "oversell", "backorder"})
+STEP_CONDITIONS = STOCK_CONDITIONS | {"unassigned", "row"}
+"""Condition prefixes that ``step`` recomputes every cycle; others (push failures,
+credential warnings) are raised and cleared by whoever owns them."""
 """A 入出庫 row whose 反映 cell starts with this is applied and never touched again."""
 
 
@@ -748,8 +753,11 @@ def _conditions(
     kept = {
         key
         for key in state.conditions
-        if key.split(":", 1)[0] in {"low_stock", "out_of_stock", "oversell", "backorder"}
-        and key.split(":", 1)[1] in snapshot.invalid_skus
+        if key.split(":", 1)[0] not in STEP_CONDITIONS
+        or (
+            key.split(":", 1)[0] in STOCK_CONDITIONS
+            and key.split(":", 1)[1] in snapshot.invalid_skus
+        )
     }
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
     errors = [
@@ -890,6 +898,21 @@ def rebuild(
     return EngineState(
         stock={}, lines=lines, listings=listing_states, conditions=frozenset(conditions), fresh=True
     )
+
+
+def replace_conditions(state: EngineState, conditions: frozenset[str]) -> EngineState:
+    """The same state with another set of raised alert conditions."""
+    return replace(state, conditions=conditions)
+
+
+def replace_listings(
+    state: EngineState,
+    listings: Mapping[tuple[str, str], ListingState],
+    *,
+    fresh: bool | None = None,
+) -> EngineState:
+    """The same state with other listing knowledge (``push --all`` forgets it all)."""
+    return replace(state, listings=listings, fresh=state.fresh if fresh is None else fresh)
 
 
 def window_start(now: datetime, days: int) -> datetime:

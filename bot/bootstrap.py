@@ -1,0 +1,111 @@
+"""The one place that reads settings and builds clients, adapters, gateway and worker.
+
+Nothing else connects, reads the environment or picks a base URL (STYLE.md ex. 4):
+tests and the demo build the same objects around simulators instead.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+import httpx
+from google.oauth2 import service_account
+
+from adapters import ADAPTERS
+from adapters.base import MallAdapter
+from adapters.rakuten import RakutenAdapter
+from bot.alerts import AlertSink, ConsoleAlerts, SlackAlerts
+from bot.clock import Clock, RealClock
+from bot.settings import Settings
+from bot.sheet.gateway import SheetGateway, make_client
+from bot.worker import Worker, WorkerConfig, worker_config
+
+SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+"""Least privilege: Sheets only, no Drive (google-sheets.md §6)."""
+
+
+def _secret(settings: Settings, name: str) -> str:
+    value = getattr(settings, name)
+    return value.get_secret_value() if value is not None else ""
+
+
+def _rakuten(settings: Settings, clock: Clock, stop: threading.Event) -> MallAdapter:
+    cfg = settings.malls.rakuten
+    client = httpx.Client(base_url=cfg.base_url, timeout=httpx.Timeout(cfg.timeout))
+    return RakutenAdapter(
+        client,
+        service_secret=_secret(settings, "rakuten_service_secret"),
+        license_key=_secret(settings, "rakuten_license_key"),
+        clock=clock,
+        stop=stop,
+    )
+
+
+FACTORIES: dict[str, Callable[[Settings, Clock, threading.Event], MallAdapter]] = {
+    "rakuten": _rakuten,
+}
+"""How each registered adapter is built from settings (one line per mall)."""
+
+
+def build_adapters(
+    settings: Settings, clock: Clock, stop: threading.Event
+) -> dict[str, MallAdapter]:
+    """Adapters of every enabled mall that has an implementation."""
+    return {
+        name: FACTORIES[name](settings, clock, stop)
+        for name in settings.enabled_malls()
+        if name in ADAPTERS and name in FACTORIES
+    }
+
+
+def build_gateway(
+    settings: Settings, clock: Clock, stop: threading.Event, malls: list[str]
+) -> SheetGateway:
+    """Service-account gspread client → gateway on ZAIKO_SHEET_ID."""
+    info = json.loads(_secret(settings, "google_service_account_json"))
+    creds = service_account.Credentials.from_service_account_info(info, scopes=[SHEETS_SCOPE])
+    client = make_client(
+        creds,
+        clock=clock,
+        stop=stop,
+        timeout=(settings.sheet.timeout_connect, settings.sheet.timeout_read),
+        max_tries=settings.sheet.retry_max_tries,
+        max_seconds=settings.sheet.retry_max_seconds,
+    )
+    return SheetGateway.open(
+        client,
+        settings.sheet_id or "",
+        malls=malls,
+        canonical={m: ADAPTERS[m].canonical_code for m in malls if m in ADAPTERS},
+    )
+
+
+def build_alerts(settings: Settings) -> AlertSink:
+    """Slack when a token is set, else the console."""
+    if settings.slack_bot_token is None:
+        return ConsoleAlerts()
+    return SlackAlerts.from_token(
+        settings.slack_bot_token.get_secret_value(), settings.slack_channel
+    )
+
+
+def build_worker(
+    settings: Settings, *, stop: threading.Event, clock: Clock | None = None
+) -> Worker:
+    """Everything `run` and `once` need, wired together."""
+    clock = clock or RealClock()
+    adapters = build_adapters(settings, clock, stop)
+    gateway = build_gateway(settings, clock, stop, list(adapters))
+    return Worker(
+        gateway=gateway,
+        adapters=adapters,
+        alerts=build_alerts(settings),
+        clock=clock,
+        stop=stop,
+        config=worker_config(settings),
+    )
+
+
+__all__ = ["WorkerConfig", "build_adapters", "build_alerts", "build_gateway", "build_worker"]

@@ -1,0 +1,163 @@
+"""`python -m bot <command>` (installed also as `zaiko`): ARCHITECTURE.md §10."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+LATER = {
+    "reconcile": "モール在庫の一括照合（reconcile）は今後の issue で実装します / not built yet (a later issue: read-back and drift)",
+    "import": "楽天CSVの取込み（import rakuten）は今後の issue で実装します / not built yet (a later issue: RMS CSV import)",
+    "auth": "認可コードフロー（auth yahoo / base）は今後の issue で実装します / not built yet (a later issue: Yahoo and BASE adapters)",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="zaiko-bot: Google スプレッドシートを商品マスタにした多モール在庫連動",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    demo = sub.add_parser("demo", help="組み込みデモ: エミュレータと模擬モールで一日の店の動きを再現")
+    demo.add_argument("--json", action="store_true", help="print one JSON summary object")
+    demo.add_argument("--export", metavar="FILE.xlsx", help="write the final sheet to an xlsx file")
+    demo.add_argument("--quiet", action="store_true", help="no timeline, only the summary")
+    sub.add_parser("run", help="ワーカーを起動（Procfile）。SIGTERM で30秒以内に終了")
+    sub.add_parser("once", help="1周期だけ実行して終了")
+    sub.add_parser("check", help="接続テスト: 設定・シート・各モール・認証キーの期限")
+    sub.add_parser("init-sheet", help="sheets_template からタブを作成・更新（何度実行しても安全）")
+    push = sub.add_parser("push", help="今すぐ在庫を送信（--all または --sku X）")
+    group = push.add_mutually_exclusive_group(required=True)
+    group.add_argument("--all", action="store_true", help="全商品を全モールへ")
+    group.add_argument("--sku", action="append", metavar="X", help="この商品コードだけ（複数可）")
+    for name, text in LATER.items():
+        later = sub.add_parser(name, help=f"(未実装) {text}")
+        later.add_argument("args", nargs="*")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "demo":
+        from bot.demo import main as demo_main
+
+        return demo_main(as_json=args.json, export=args.export, quiet=args.quiet)
+    if args.command in LATER:
+        print(LATER[args.command], file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"設定エラー:\n{err}", file=sys.stderr)
+        return 2
+    if args.command == "check":
+        return _check(settings)
+    problems = settings.problems_for_run()
+    if problems:
+        print("設定が足りません:\n" + "\n".join(f"- {p}" for p in problems), file=sys.stderr)
+        return 2
+    if args.command == "init-sheet":
+        return _init_sheet(settings)
+    return _work(settings, args)
+
+
+def _work(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.bootstrap import build_worker
+    from bot.loop import Runner
+
+    stop = threading.Event()
+    worker = build_worker(settings, stop=stop)
+    try:
+        if args.command == "run":
+            runner = Runner(
+                cycle=worker.cycle,
+                interval=lambda: worker.settings.interval_seconds,
+                clock=worker.clock,
+                stop=stop,
+                daily=worker.check_credentials,
+                daily_at=settings.alerts.daily_summary_at,
+            )
+            runner.install_signal_handlers()
+            worker.start()
+            worker.check_credentials()
+            runner.run()
+            return 0
+        worker.start()
+        if args.command == "push":
+            worker.request_push(None if args.all else set(args.sku))
+        report = worker.cycle()
+        print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
+        return 0 if report.committed else 1
+    finally:
+        worker.alerts.close()
+
+
+def _check(settings: Settings) -> int:
+    from bot.bootstrap import build_adapters, build_gateway
+
+    print("設定:")
+    print(json.dumps(settings.describe(), ensure_ascii=False, indent=2, default=str))
+    problems = settings.problems_for_run()
+    ok = not problems
+    for problem in problems:
+        print(f"NG 設定: {problem}")
+    stop = threading.Event()
+    from bot.clock import RealClock
+
+    clock = RealClock()
+    adapters = build_adapters(settings, clock, stop) if ok else {}
+    if ok:
+        try:
+            build_gateway(settings, clock, stop, list(adapters))
+            print("OK シート: 開けました（必要なタブがそろっています）")
+        except Exception as err:  # reported, not raised: check lists everything
+            ok = False
+            print(f"NG シート: {err}")
+    for name, adapter in adapters.items():
+        try:
+            result = adapter.check()
+        except Exception as err:
+            ok = False
+            print(f"NG {name}: {err}")
+            continue
+        ok = ok and result.ok
+        print(("OK " if result.ok else "NG ") + result.message)
+    return 0 if ok else 1
+
+
+def _init_sheet(settings: Settings) -> int:
+    import json as _json
+
+    from google.oauth2 import service_account
+
+    from bot.bootstrap import SHEETS_SCOPE
+    from bot.clock import RealClock
+    from bot.sheet.gateway import make_client
+    from bot.sheet.template import init_sheet
+
+    secret = settings.google_service_account_json
+    info = _json.loads(secret.get_secret_value() if secret else "{}")
+    creds = service_account.Credentials.from_service_account_info(info, scopes=[SHEETS_SCOPE])
+    client = make_client(creds, clock=RealClock(), stop=threading.Event())
+    report = init_sheet(client.open_by_key(settings.sheet_id or ""))
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The schedule-driven runner: cycles until SIGTERM, within Heroku's 30 seconds.
+
+schedule 1.2.2 runs jobs in the calling thread, does not reschedule a job that raised,
+and computes the next run after the job returns (slack-and-scheduling.md §2). So every
+job is wrapped in a catch-all (one exception never stops the loop, and ticks can never
+overlap), and every wait — between cycles, inside a retry, in a rate-limit pause — is
+on the one stop event that SIGTERM sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import schedule
+
+from bot.clock import Clock
+from bot.sheet.gateway import SheetStopped
+
+log = logging.getLogger(__name__)
+
+
+def guarded(name: str, job: Callable[[], Any], stop: threading.Event) -> Callable[[], None]:
+    """A job that logs its exception with the traceback and lets the loop go on."""
+
+    def run() -> None:
+        if stop.is_set():
+            return
+        try:
+            job()
+        except SheetStopped:
+            log.info("%s interrupted by shutdown", name)
+        except Exception:
+            log.exception("%s failed; the loop goes on", name)
+
+    return run
+
+
+@dataclass
+class Runner:
+    """Runs the cycle every ``interval`` seconds and the daily jobs on the wall clock."""
+
+    cycle: Callable[[], Any]
+    interval: Callable[[], int]
+    """Read each tick so a change of 連動間隔 in the 設定 tab takes effect."""
+    clock: Clock
+    stop: threading.Event
+    daily: Callable[[], Any] | None = None
+    daily_at: str = "09:00"
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM (Heroku, systemd) and SIGINT set the stop event."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: finishing the current step, then stopping", signum)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, max_cycles: int | None = None) -> int:
+        """Loop until stopped (or ``max_cycles`` ran); returns the number of cycles."""
+        scheduler = schedule.Scheduler()
+        count = 0
+
+        def tick() -> None:
+            nonlocal count
+            count += 1
+            self.cycle()
+
+        current = max(1, int(self.interval()))
+        job = scheduler.every(current).seconds.do(guarded("cycle", tick, self.stop))
+        if self.daily is not None:
+            scheduler.every().day.at(self.daily_at).do(guarded("daily", self.daily, self.stop))
+        guarded("cycle", tick, self.stop)()  # the first cycle runs at once
+        while not self.stop.is_set():
+            if max_cycles is not None and count >= max_cycles:
+                break
+            wanted = max(1, int(self.interval()))
+            if wanted != current:
+                scheduler.cancel_job(job)
+                job = scheduler.every(wanted).seconds.do(guarded("cycle", tick, self.stop))
+                current = wanted
+            scheduler.run_pending()
+            idle = scheduler.idle_seconds
+            wait = 1.0 if idle is None else max(0.0, min(idle, 1.0))
+            self.clock.sleep(wait, self.stop)
+        log.info("stopped after %d cycles", count)
+        return count

@@ -1,0 +1,667 @@
+"""The only user of gspread: one snapshot read, one atomic commit, one record write.
+
+Per cycle the gateway costs (ARCHITECTURE.md §6): one ``values:batchGet`` for the
+snapshot, one ``values:batchGet`` re-reading 商品マスタ and 入出庫 just before the
+commit (rows are located by 商品コード, never by number, and a 在庫数 staff changed in
+between is taken as a stocktake), one ``spreadsheets:batchUpdate`` carrying every
+change of the cycle (all-or-nothing on Google's side), and one ``batchUpdate`` with the
+push results. gspread's own retry client never gives up (6.2.1), so ours is bounded,
+jittered and waits on the worker's stop event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from bot.clock import Clock, RealClock, format_jst
+from bot.domain import (
+    ErrorLogRow,
+    ListingTarget,
+    MallLogRow,
+    OpLogRow,
+    PushResult,
+    SaleKind,
+    SaleLogRow,
+    StockPush,
+)
+from bot.engine import LedgerEntry, Plan
+from bot.sheet import layout
+from bot.sheet.layout import SheetRead
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth retrying; google-sheets.md §1 (never 400/403/404)."""
+
+# Tab keys of sheets_template/template.json.
+PRODUCTS = "products"
+SETS = "sets"
+MOVEMENTS = "movements"
+SETTINGS = "settings"
+LISTINGS = "listings"
+OPS_LOG = "ops_log"
+SALES_LOG = "sales_log"
+MALL_LOG = "mall_log"
+ERROR_LOG = "error_log"
+STATE = "state"
+
+CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
+LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class SheetError(Exception):
+    """The sheet could not be read or written (after bounded retries)."""
+
+
+class SheetStopped(SheetError):
+    """The stop event was set while waiting to retry."""
+
+
+class CommitOutcomeUnknown(SheetError):
+    """A write was sent but its answer was lost (timeout); it may have been applied."""
+
+
+class SheetLayoutError(SheetError):
+    """A tab the bot needs is missing; ``init-sheet`` creates it."""
+
+
+# --------------------------------------------------------------------------- http
+
+
+class RetryingHTTPClient(HTTPClient):
+    """gspread HTTP client with a bounded, jittered retry that waits on a stop event.
+
+    gspread 6.2.1's BackOffHTTPClient retries forever with a sticky counter
+    (google-sheets.md §5); this one makes at most ``max_tries`` attempts within
+    ``max_seconds`` and never retries a write whose answer was lost: that is
+    reported as :class:`CommitOutcomeUnknown` so the caller can check before resending.
+    """
+
+    clock: Clock = RealClock()
+    stop: threading.Event | None = None
+    rng: random.Random = random.Random()
+    max_tries: int = 5
+    max_seconds: float = 90.0
+    base_delay: float = 2.0
+
+    def configure(
+        self,
+        *,
+        clock: Clock,
+        stop: threading.Event | None,
+        rng: random.Random | None = None,
+        max_tries: int = 5,
+        max_seconds: float = 90.0,
+    ) -> None:
+        """Inject the clock, stop event and limits (gspread builds the instance)."""
+        self.clock = clock
+        self.stop = stop
+        self.rng = rng or random.Random()
+        self.max_tries = max_tries
+        self.max_seconds = max_seconds
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any = None,
+        data: Any = None,
+        json: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one API call, retrying 408/429/5xx and lost connections within limits."""
+        is_write = method.upper() != "GET"
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return super().request(method, endpoint, params, data, json, files, headers)
+            except APIError as err:
+                status = err.response.status_code
+                if status not in RETRY_STATUSES:
+                    raise SheetError(_api_message(err)) from err
+                retry_after = _retry_after(err.response)
+                reason = f"HTTP {status}"
+                last: Exception = err
+            except (requests.Timeout, requests.ConnectionError) as err:
+                if is_write:
+                    raise CommitOutcomeUnknown(
+                        f"no answer to {method} {_path(endpoint)}: {type(err).__name__}"
+                    ) from err
+                retry_after = None
+                reason = type(err).__name__
+                last = err
+            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            if attempt >= self.max_tries or waited + delay > self.max_seconds:
+                raise SheetError(
+                    f"Google Sheets: {reason} after {attempt} tries ({_path(endpoint)})"
+                ) from last
+            log.warning("sheets %s on %s; retry %d in %.1fs", reason, _path(endpoint), attempt, delay)
+            if not self.clock.sleep(delay, self.stop):
+                raise SheetStopped("stopped while waiting to retry the sheet") from last
+            waited += delay
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.base_delay * 2 ** (attempt - 1), 32.0) + self.rng.random())
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _path(endpoint: str) -> str:
+    return endpoint.split("/spreadsheets/", 1)[-1].split("?", 1)[0]
+
+
+def _api_message(err: APIError) -> str:
+    return f"Google Sheets {err.response.status_code}: {err.error.get('message', '')}"
+
+
+def make_client(
+    auth: Any = None,
+    *,
+    session: requests.Session | None = None,
+    clock: Clock,
+    stop: threading.Event | None,
+    rng: random.Random | None = None,
+    timeout: tuple[float, float] = (5.0, 30.0),
+    max_tries: int = 5,
+    max_seconds: float = 90.0,
+) -> gspread.Client:
+    """A gspread client with our retry and explicit timeouts (its default is none)."""
+    client = gspread.Client(auth=auth, session=session, http_client=RetryingHTTPClient)
+    http = client.http_client
+    assert isinstance(http, RetryingHTTPClient)
+    http.configure(clock=clock, stop=stop, rng=rng, max_tries=max_tries, max_seconds=max_seconds)
+    client.set_timeout(timeout)
+    return client
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _cell(value: Any) -> dict[str, Any]:
+    """CellData for a plain value: outside text is always a stringValue (never parsed)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime):
+        return {"userEnteredValue": {"stringValue": format_jst(value)}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def _update_cells(sheet_id: int, row: int, col: int, rows: list[list[Any]]) -> dict[str, Any]:
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
+            "rows": [{"values": [_cell(v) for v in r]} for r in rows],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
+def _column_runs(cells: Mapping[tuple[int, int], Any]) -> Iterable[tuple[int, int, list[Any]]]:
+    """Group single-cell writes into vertical runs (fewer, smaller sub-requests)."""
+    by_col: dict[int, list[tuple[int, Any]]] = {}
+    for (row, col), value in cells.items():
+        by_col.setdefault(col, []).append((row, value))
+    for col, items in sorted(by_col.items()):
+        items.sort()
+        start, run = items[0][0], [items[0][1]]
+        for row, value in items[1:]:
+            if row == start + len(run):
+                run.append(value)
+            else:
+                yield start, col, run
+                start, run = row, [value]
+        yield start, col, run
+
+
+# --------------------------------------------------------------------------- gateway
+
+
+@dataclass
+class CommitResult:
+    """What :meth:`SheetGateway.commit` did."""
+
+    read: SheetRead
+    """The read the commit was built from (re-read just before it)."""
+    conflict: bool = False
+    """Staff changed the sheet between the snapshot and the commit: run the engine again."""
+    requests: int = 0
+
+
+@dataclass
+class StartupData:
+    """What the worker needs once, at start-up, to rebuild the engine state."""
+
+    ledger: list[LedgerEntry]
+    listings: dict[tuple[str, str], int]
+    state: dict[str, str]
+
+
+@dataclass
+class SheetGateway:
+    """Reads the snapshot and writes the cycle's changes; see the module docstring."""
+
+    spreadsheet: gspread.Spreadsheet
+    malls: Sequence[str]
+    canonical: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    sheet_ids: dict[str, int] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    log_headers: dict[str, layout.HeaderMap] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        client: gspread.Client,
+        sheet_id: str,
+        *,
+        malls: Sequence[str],
+        canonical: Mapping[str, Callable[[str], str]] | None = None,
+    ) -> SheetGateway:
+        """Open the spreadsheet (one metadata read) and cache its tab ids."""
+        try:
+            spreadsheet = client.open_by_key(sheet_id)
+        except (APIError, gspread.exceptions.SpreadsheetNotFound) as err:
+            raise SheetError(f"スプレッドシートを開けません（ID {sheet_id}）: {err}") from err
+        gateway = cls(spreadsheet=spreadsheet, malls=list(malls), canonical=dict(canonical or {}))
+        gateway.refresh_metadata()
+        return gateway
+
+    # -- metadata -------------------------------------------------------------
+
+    def refresh_metadata(self) -> None:
+        """Map tab keys to titles and sheet ids (one metadata read; cached after)."""
+        try:
+            meta = self.spreadsheet.fetch_sheet_metadata()
+        except APIError as err:
+            raise SheetError(_api_message(err)) from err
+        ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta["sheets"]}
+        template = layout.load_template()
+        missing = []
+        for tab in template.tabs:
+            if tab.title in ids:
+                self.sheet_ids[tab.key] = ids[tab.title]
+                self.titles[tab.key] = tab.title
+            else:
+                missing.append(tab.title)
+        if missing:
+            raise SheetLayoutError(
+                "シートにタブがありません: " + "、".join(missing) + "（`python -m bot init-sheet` で作成できます）"
+            )
+
+    # -- reads ---------------------------------------------------------------
+
+    def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+        try:
+            reply = self.spreadsheet.values_batch_get(
+                list(ranges),
+                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER"},
+            )
+        except APIError as err:
+            raise SheetError(_api_message(err)) from err
+        return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+
+    def _whole(self, key: str) -> str:
+        return layout.quote_title(self.titles[key])
+
+    def read(self, bot_stock: Mapping[str, int] | None = None) -> SheetRead:
+        """The cycle's snapshot: one ``values:batchGet`` over the tabs that drive it."""
+        values = self._batch_get([self._whole(k) for k in CYCLE_TABS])
+        return self._parse(dict(zip(CYCLE_TABS, values, strict=True)), bot_stock)
+
+    def _parse(
+        self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None
+    ) -> SheetRead:
+        return layout.parse_sheet(
+            values, malls=self.malls, canonical=self.canonical, bot_stock=bot_stock
+        )
+
+    def load_startup(self) -> StartupData:
+        """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
+        tabs = (SALES_LOG, OPS_LOG, MALL_LOG, ERROR_LOG, LISTINGS, STATE)
+        values = dict(zip(tabs, self._batch_get([self._whole(k) for k in tabs]), strict=True))
+        template = layout.load_template()
+        for key in LOG_TABS:
+            rows = values.get(key) or [[]]
+            self.log_headers[key] = layout.header_map(template.tab(key), rows[0] if rows else [])
+        ledger = _parse_ledger(values.get(SALES_LOG, []), self.log_headers[SALES_LOG])
+        listing_header = layout.header_map(
+            template.tab(LISTINGS), (values.get(LISTINGS) or [[]])[0]
+        )
+        listings: dict[tuple[str, str], int] = {}
+        for row in (values.get(LISTINGS) or [])[1:]:
+            mall = _text(_at(row, listing_header.col("mall")))
+            code = _text(_at(row, listing_header.col("code")))
+            qty = _at(row, listing_header.col("quantity"))
+            if mall and code and isinstance(qty, int | float) and not isinstance(qty, bool):
+                listings[(mall, code)] = int(qty)
+        state_rows = values.get(STATE) or []
+        state = {
+            _text(r[0]): _text(r[1]) if len(r) > 1 else "" for r in state_rows[1:] if r and r[0]
+        }
+        return StartupData(ledger=ledger, listings=listings, state=state)
+
+    # -- commit ----------------------------------------------------------------
+
+    def reread(self, previous: SheetRead, bot_stock: Mapping[str, int] | None) -> SheetRead:
+        """Re-read 商品マスタ and 入出庫 just before a commit (one request)."""
+        fresh = self._batch_get([self._whole(PRODUCTS), self._whole(MOVEMENTS)])
+        values = dict(previous.raw)
+        values[PRODUCTS], values[MOVEMENTS] = fresh
+        return self._parse(values, bot_stock)
+
+    def commit(
+        self,
+        plan: Plan,
+        read: SheetRead,
+        state_values: Mapping[str, str],
+        *,
+        bot_stock: Mapping[str, int] | None,
+        commit_id: str,
+    ) -> CommitResult:
+        """Write the plan in ONE atomic batchUpdate, after re-reading positions.
+
+        If staff changed the sheet in between (a 在庫数, a new 入出庫 row, a row fixed or
+        broken), nothing is written and ``conflict`` tells the worker to run the engine
+        again on the returned read. Sorting, inserting or deleting rows is not a conflict:
+        cells are located by 商品コード in the re-read.
+        """
+        fresh = self.reread(read, bot_stock)
+        if _meaning(fresh) != _meaning(read):
+            return CommitResult(read=fresh, conflict=True, requests=1)
+        requests_ = self._commit_requests(plan, fresh, state_values, commit_id)
+        self._send(requests_, commit_id)
+        return CommitResult(read=fresh, requests=2)
+
+    def _send(self, requests_: list[dict[str, Any]], commit_id: str) -> None:
+        """Send a batchUpdate; on a lost answer, look at _state before trying again."""
+        if not requests_:
+            return
+        body = {"requests": requests_}
+        try:
+            self.spreadsheet.batch_update(body)
+        except CommitOutcomeUnknown:
+            state = self._batch_get([self._whole(STATE)])[0]
+            if any(r and r[0] == "last_commit" and len(r) > 1 and r[1] == commit_id for r in state):
+                log.warning("commit %s was applied although its answer was lost", commit_id)
+                return
+            self.spreadsheet.batch_update(body)
+        except APIError as err:
+            raise SheetError(_api_message(err)) from err
+
+    def _commit_requests(
+        self, plan: Plan, read: SheetRead, state_values: Mapping[str, str], commit_id: str
+    ) -> list[dict[str, Any]]:
+        reqs: list[dict[str, Any]] = []
+        products = read.headers[PRODUCTS]
+        cells: dict[tuple[int, int], Any] = {}
+        stock_col = products.col("stock")
+        status_col = products.col("status")
+        updated_col = products.col("updated_at")
+        for sku, value in plan.stock.items():
+            row = read.product_rows.get(sku)
+            if row is not None and stock_col is not None:
+                cells[(row, stock_col)] = value
+        for sku in plan.touched:
+            row = read.product_rows.get(sku)
+            if row is not None and updated_col is not None:
+                cells[(row, updated_col)] = format_jst(plan.now)
+        if status_col is not None:
+            for sku, status in plan.statuses.items():
+                for row in read.rows_of(sku):
+                    if read.status_at(row) != status:
+                        cells[(row, status_col)] = status
+        for start, col, run in _column_runs(cells):
+            reqs.append(_update_cells(self.sheet_ids[PRODUCTS], start, col, [[v] for v in run]))
+        mark_col = read.headers[MOVEMENTS].col("applied")
+        if mark_col is not None:
+            marks: dict[tuple[int, int], Any] = {}
+            for key, text in plan.movement_marks.items():
+                row = read.movement_rows.get(key)
+                if row is not None and read.movement_mark_at(row) != text:
+                    marks[(row, mark_col)] = text
+            for start, col, run in _column_runs(marks):
+                reqs.append(_update_cells(self.sheet_ids[MOVEMENTS], start, col, [[v] for v in run]))
+        reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log]))
+        reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log]))
+        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log]))
+        state = dict(read.state)
+        state.update(state_values)
+        state["last_commit"] = commit_id
+        reqs.append(self._state_request(state, previous_rows=len(read.state)))
+        return reqs
+
+    def _state_request(self, state: Mapping[str, str], previous_rows: int) -> dict[str, Any]:
+        rows: list[list[Any]] = [[k, v] for k, v in sorted(state.items())]
+        rows += [[None, None]] * max(0, previous_rows - len(rows))
+        return _update_cells(self.sheet_ids[STATE], 1, 0, rows)
+
+    def _append(self, key: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        header = self.log_headers.get(key)
+        if header is None:
+            header = layout.default_header_map(layout.load_template().tab(key))
+            self.log_headers[key] = header
+        width = header.width
+        grid: list[list[Any]] = []
+        for row in rows:
+            line: list[Any] = [None] * width
+            for col_key, value in row.items():
+                col = header.col(col_key)
+                if col is not None:
+                    line[col] = value
+            grid.append(line)
+        return [
+            {
+                "appendCells": {
+                    "sheetId": self.sheet_ids[key],
+                    "rows": [{"values": [_cell(v) for v in r]} for r in grid],
+                    "fields": "userEnteredValue",
+                }
+            }
+        ]
+
+    # -- record ------------------------------------------------------------------
+
+    def record(
+        self,
+        read: SheetRead,
+        pushed: Sequence[tuple[StockPush, PushResult]],
+        mall_logs: Sequence[MallLogRow],
+        targets: Sequence[ListingTarget],
+        errors: Sequence[ErrorLogRow],
+        now: datetime,
+        commit_id: str,
+    ) -> int:
+        """Push results → モール更新ログ and 出品状況 in one batchUpdate; returns requests sent."""
+        reqs = self._append(MALL_LOG, [_mall_row(r) for r in mall_logs])
+        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in errors]))
+        header = read.headers[LISTINGS]
+        result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
+        cells: dict[tuple[int, int], Any] = {}
+        new_rows: list[dict[str, Any]] = []
+        for target in targets:
+            key = (target.mall, target.code)
+            row = read.listing_rows.get(key)
+            entry = result_of.get(key)
+            if entry is None and row is not None:
+                continue  # unchanged listing: its row already says what it shows
+            values: dict[str, Any] = {
+                "mall": target.mall,
+                "code": target.code,
+                "sku": target.sku,
+            }
+            if entry is not None:
+                push, result = entry
+                values.update(
+                    quantity=push.quantity,
+                    reason=str(push.reason),
+                    at=format_jst(now),
+                    result=_result_label(result),
+                    resend=False,
+                )
+            else:
+                values.update(quantity=target.quantity, reason=str(target.reason), resend=False)
+            if row is None:
+                new_rows.append(values)
+                continue
+            for col_key, value in values.items():
+                col = header.col(col_key)
+                if col is not None:
+                    cells[(row, col)] = value
+        for start, col, run in _column_runs(cells):
+            reqs.append(_update_cells(self.sheet_ids[LISTINGS], start, col, [[v] for v in run]))
+        if new_rows:
+            self.log_headers.setdefault(LISTINGS, header)
+            reqs.extend(self._append(LISTINGS, new_rows))
+        self._send(reqs, commit_id + "/record")
+        return 1 if reqs else 0
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _meaning(read: SheetRead) -> tuple[Any, ...]:
+    """What the engine would see, ignoring where rows sit (sorting is not a conflict)."""
+    snap = read.snapshot
+    return (
+        {sku: p.model_dump(exclude={"row"}) for sku, p in snap.products.items()},
+        snap.invalid_skus,
+        tuple(sorted(m.key for m in snap.movements)),
+    )
+
+
+def _result_label(result: PushResult) -> str:
+    return {
+        "applied": "反映済",
+        "accepted": "受付済（反映待ち）",
+        "rejected": "エラー",
+        "unknown_code": "コードなし",
+    }[str(result.status)] + (f": {result.message}" if result.message else "")
+
+
+def _sale_row(r: SaleLogRow) -> dict[str, Any]:
+    return {
+        "at": format_jst(r.at),
+        "mall": r.mall,
+        "order_id": r.order_id,
+        "line_id": r.line_id,
+        "kind": str(r.kind),
+        "code": r.code,
+        "sku": r.sku,
+        "qty": r.qty,
+        "before": r.before,
+        "after": r.after,
+        "key": r.key,
+        "applied": r.applied,
+    }
+
+
+def _op_row(r: OpLogRow) -> dict[str, Any]:
+    return {
+        "at": format_jst(r.at),
+        "kind": r.kind,
+        "sku": r.sku,
+        "field": r.field,
+        "before": r.before,
+        "after": r.after,
+        "memo": r.memo,
+    }
+
+
+def _error_row(r: ErrorLogRow) -> dict[str, Any]:
+    return {"at": format_jst(r.at), "where": r.where, "message": r.message, "detail": r.detail}
+
+
+def _mall_row(r: MallLogRow) -> dict[str, Any]:
+    return {
+        "at": format_jst(r.at),
+        "mall": r.mall,
+        "code": r.code,
+        "sku": r.sku,
+        "quantity": r.quantity,
+        "result": r.result,
+        "detail": r.detail,
+    }
+
+
+def _at(row: Sequence[Any], col: int | None) -> Any:
+    return row[col] if col is not None and col < len(row) else None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return int(value)
+    try:
+        return int(str(value).strip() or 0)
+    except ValueError:
+        return 0
+
+
+def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[LedgerEntry]:
+    kinds = {k.value: k for k in SaleKind}
+    entries: list[LedgerEntry] = []
+    for row in rows[1:]:
+        key = _text(_at(row, header.col("key")))
+        kind = kinds.get(_text(_at(row, header.col("kind"))))
+        if not key or kind is None:
+            continue
+        entries.append(
+            LedgerEntry(
+                key=key,
+                mall=_text(_at(row, header.col("mall"))),
+                order_id=_text(_at(row, header.col("order_id"))),
+                line_id=_text(_at(row, header.col("line_id"))),
+                code=_text(_at(row, header.col("code"))),
+                sku=_text(_at(row, header.col("sku"))),
+                kind=kind,
+                qty=_int(_at(row, header.col("qty"))),
+                applied=_int(_at(row, header.col("applied"))),
+                at=layout.parse_jst(_text(_at(row, header.col("at")))),
+            )
+        )
+    return entries
+
+
+def state_values(cursors: Mapping[str, datetime], conditions: Iterable[str]) -> dict[str, str]:
+    """The _state rows the worker keeps: order cursors and raised alert conditions."""
+    values = {f"cursor:{mall}": when.isoformat() for mall, when in cursors.items()}
+    values["conditions"] = json.dumps(sorted(conditions), ensure_ascii=False)
+    return values
