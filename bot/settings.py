@@ -1,0 +1,865 @@
+"""Typed, read-only settings of the worker, validated once at start-up (ARCHITECTURE.md §8).
+
+Three layers, highest priority first:
+
+1. keyword arguments to :class:`Settings` (tests, the demo);
+2. the environment: every secret, plus ``ZAIKO_*`` overrides of any config value
+   (``ZAIKO_SYNC__INTERVAL_SECONDS=30``; ``__`` separates nesting levels). The
+   ecosystem's usual names ``GOOGLE_APPLICATION_CREDENTIALS``, ``SLACK_BOT_TOKEN`` and
+   ``SLACK_CHANNEL`` are accepted as aliases;
+3. a TOML file with the non-secret defaults: ``$ZAIKO_CONFIG``, else
+   ``config/zaiko.toml`` in the working directory, else the packaged
+   ``config/zaiko.example.toml``; the built-in defaults below equal that file.
+
+What staff change day to day lives in the sheet's 設定 tab, not here.
+
+Errors are collected, never raised one by one: :func:`load_settings` raises a single
+:class:`SettingsError` listing every problem in plain Japanese, each prefixed with the
+key to fix (``ZAIKO_SYNC__INTERVAL_SECONDS: 数値で指定してください（'abc'）``). Secret
+values never appear in those messages, in ``repr`` or in :meth:`Settings.describe`.
+
+Nothing here reads the environment or a file at import time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, get_args
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as SourceError
+
+from bot.secretbox import SecretBox, SecretBoxError
+
+ENV_PREFIX = "ZAIKO_"
+NESTED_DELIMITER = "__"
+CONFIG_ENV = "ZAIKO_CONFIG"
+"""Environment variable naming the TOML file to read."""
+DEFAULT_CONFIG_PATH = Path("config") / "zaiko.toml"
+"""The shop's own config, relative to the working directory (the Procfile's root)."""
+EXAMPLE_CONFIG_NAME = "zaiko.example.toml"
+"""Packaged defaults (package ``config``), used when the shop has no zaiko.toml."""
+
+MALLS: tuple[str, ...] = ("rakuten", "yahoo", "amazon", "shopify")
+"""Malls this version can sync, in the order they are reported."""
+MALL_LABELS: Mapping[str, str] = {
+    "rakuten": "楽天市場",
+    "yahoo": "Yahoo!ショッピング",
+    "amazon": "Amazon",
+    "shopify": "Shopify",
+}
+
+MASK = "****"
+UNSET = "(未設定)"
+
+AMAZON_JP_MARKETPLACE_ID = "A1VC38T7YXB528"
+"""Source: https://developer-docs.amazon.com/sp-api/docs/marketplace-ids"""
+
+
+class SettingsError(Exception):
+    """Settings that cannot run the bot; ``problems`` lists every one, secret-free."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"- {problem}" for problem in self.problems)
+        super().__init__(f"設定に問題があります（{len(self.problems)} 件）:\n{lines}")
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _check_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError(f"URL は https:// で始めてください（{value!r}）")
+    return value.rstrip("/")
+
+
+def _check_hhmm(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"時刻は HH:MM（例 09:00）で指定してください（{value!r}）")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+"""An http(s) URL without trailing slash ('' where the URL is derived)."""
+
+
+class _Section(BaseModel):
+    """A frozen config table; unknown keys are typos and are reported."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SyncConfig(_Section):
+    """``[sync]``: the cycle (§1)."""
+
+    interval_seconds: int = Field(default=15, ge=5, le=3600)
+    """Seconds between cycles; 5 keeps one worker well under the Sheets quota."""
+    order_overlap_seconds: int = Field(default=120, ge=0, le=86_400)
+    """Order fetches start this far before the cursor, so late-indexed orders are seen."""
+    cancel_window_days: int = Field(default=60, ge=1, le=365)
+    """How long after a sale a cancel is still applied to stock."""
+    push_on_start: bool = True
+    """Push every listing once at start-up (after a reconcile read, §4.6)."""
+
+
+class LogMaxRows(_Section):
+    """``[sheet.log_max_rows]``: rows kept per log tab (oldest trimmed first)."""
+
+    op_log: int = Field(default=50_000, ge=100)
+    """操作ログ"""
+    sales_log: int = Field(default=200_000, ge=100)
+    """販売ログ (the ledger: also kept for ``sales_log_min_days``)"""
+    mall_log: int = Field(default=50_000, ge=100)
+    """モール更新ログ"""
+    error_log: int = Field(default=20_000, ge=100)
+    """エラーログ"""
+
+
+class SheetConfig(_Section):
+    """``[sheet]``: Google Sheets client behaviour and log trimming (§3, §6)."""
+
+    timeout_connect: float = Field(default=5.0, gt=0, le=120)
+    timeout_read: float = Field(default=30.0, gt=0, le=600)
+    """gspread has no timeout of its own; a stalled socket would hang forever."""
+    retry_max_tries: int = Field(default=5, ge=1, le=20)
+    retry_max_seconds: float = Field(default=90.0, gt=0, le=3600)
+    """Give up a 429/5xx retry sequence after this long (waits end on SIGTERM anyway)."""
+    log_max_rows: LogMaxRows = LogMaxRows()
+    sales_log_min_days: int = Field(default=60, ge=1, le=3650)
+    """販売ログ rows younger than this are never trimmed: they are the idempotency ledger."""
+
+
+class AlertsConfig(_Section):
+    """``[alerts]``: Slack behaviour (§7)."""
+
+    credential_warn_days: int = Field(default=14, ge=0, le=365)
+    """Warn this many days before a mall credential expires (0: only when expired)."""
+    daily_summary_at: Annotated[str, AfterValidator(_check_hhmm)] = "09:00"
+    """JST time of the daily summary, ``HH:MM``; empty string: no summary."""
+
+
+class MallConfig(_Section):
+    """``[malls.<name>]``: what every mall has."""
+
+    enabled: bool = False
+    base_url: Url = ""
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds per HTTP call (connect and read)."""
+
+
+class RakutenConfig(MallConfig):
+    """``[malls.rakuten]``: RMS WEB SERVICE."""
+
+    base_url: Url = "https://api.rms.rakuten.co.jp"
+
+
+class YahooConfig(MallConfig):
+    """``[malls.yahoo]``: Yahoo!ショッピング store API and Yahoo! ID連携 (OAuth2)."""
+
+    base_url: Url = "https://circus.shopping.yahooapis.jp"
+    auth_url: Url = "https://auth.login.yahoo.co.jp"
+
+
+class AmazonConfig(MallConfig):
+    """``[malls.amazon]``: SP-API, Far East endpoint (JP) and the LWA token endpoint."""
+
+    base_url: Url = "https://sellingpartnerapi-fe.amazon.com"
+    token_url: Url = "https://api.amazon.com/auth/o2/token"
+
+
+class ShopifyConfig(MallConfig):
+    """``[malls.shopify]``: Admin GraphQL API; the host comes from ``ZAIKO_SHOPIFY_SHOP``."""
+
+    base_url: Url = ""
+    """Empty: ``https://<ZAIKO_SHOPIFY_SHOP>``."""
+    api_version: str = Field(default="2026-01", pattern=r"^\d{4}-\d{2}$")
+    """Pinned, because inventory mutation semantics change between versions."""
+
+
+class MallsConfig(_Section):
+    """``[malls]``: one table per mall; a misspelt mall name is an error."""
+
+    rakuten: RakutenConfig = RakutenConfig()
+    yahoo: YahooConfig = YahooConfig()
+    amazon: AmazonConfig = AmazonConfig()
+    shopify: ShopifyConfig = ShopifyConfig()
+
+
+# --------------------------------------------------------------------------- settings
+
+
+_MALL_CREDENTIALS: Mapping[str, tuple[str, ...]] = {
+    "rakuten": ("rakuten_service_secret", "rakuten_license_key"),
+    "yahoo": ("yahoo_client_id", "yahoo_client_secret", "yahoo_seller_id", "secret_key"),
+    "amazon": (
+        "amazon_lwa_client_id",
+        "amazon_lwa_client_secret",
+        "amazon_refresh_token",
+        "amazon_seller_id",
+    ),
+    "shopify": ("shopify_shop", "shopify_access_token"),
+}
+"""What ``run`` needs per enabled mall. Yahoo's refresh token is not listed: after
+``auth yahoo`` it lives encrypted in ``_state`` (hence ``secret_key``)."""
+
+_CREDENTIAL_LABELS: Mapping[str, str] = {
+    "rakuten_service_secret": "serviceSecret",
+    "rakuten_license_key": "licenseKey（90 日ごとに更新）",
+    "yahoo_client_id": "Client ID（アプリケーション ID）",
+    "yahoo_client_secret": "シークレット",
+    "yahoo_seller_id": "ストアアカウント（seller_id）",
+    "secret_key": "トークンを _state に暗号化して保存する鍵（SecretBox.generate_key() で生成）",
+    "amazon_lwa_client_id": "LWA クライアント ID",
+    "amazon_lwa_client_secret": "LWA クライアントシークレット",
+    "amazon_refresh_token": "リフレッシュトークン",
+    "amazon_seller_id": "セラー ID（出品者 ID）",
+    "shopify_shop": "ショップのドメイン（example.myshopify.com）",
+    "shopify_access_token": "Admin API アクセストークン",
+}
+
+
+class Settings(BaseSettings):
+    """Everything the worker needs from outside the sheet, frozen after start-up.
+
+    Secrets are ``SecretStr | None`` (None: not set); what a command needs is checked
+    by :meth:`problems_for_run`, so ``demo`` and ``check`` work with nothing set.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        case_sensitive=False,
+        env_ignore_empty=True,
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+    # -- the sheet and Slack
+    sheet_id: str | None = None
+    """Spreadsheet id (a pasted sheet URL is accepted and reduced to its id)."""
+    google_service_account_json: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "ZAIKO_GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_APPLICATION_CREDENTIALS"
+        ),
+    )
+    """Service account key: the JSON itself, a path to the JSON file, or base64 JSON."""
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZAIKO_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+    )
+    """None: alerts go to the console."""
+    slack_channel: str = Field(
+        default="#zaiko", validation_alias=AliasChoices("ZAIKO_SLACK_CHANNEL", "SLACK_CHANNEL")
+    )
+    secret_key: SecretStr | None = None
+    """Fernet key(s) for rotating mall tokens kept in ``_state`` ("new,old" to rotate)."""
+
+    # -- 楽天 RMS
+    rakuten_service_secret: SecretStr | None = None
+    rakuten_license_key: SecretStr | None = None
+    # -- Yahoo!ショッピング
+    yahoo_client_id: SecretStr | None = None
+    yahoo_client_secret: SecretStr | None = None
+    yahoo_refresh_token: SecretStr | None = None
+    """Initial refresh token; after ``auth yahoo`` the newest one lives in ``_state``."""
+    yahoo_seller_id: SecretStr | None = None
+    yahoo_public_key: SecretStr | None = None
+    """Optional RSA public key (PEM text or file path) for X-sws-signature; without it
+    Yahoo limits the refresh token to 12 hours for the order APIs."""
+    yahoo_public_key_version: int | None = Field(default=None, ge=1)
+    # -- Amazon SP-API
+    amazon_lwa_client_id: SecretStr | None = None
+    amazon_lwa_client_secret: SecretStr | None = None
+    amazon_refresh_token: SecretStr | None = None
+    amazon_seller_id: SecretStr | None = None
+    amazon_marketplace_id: str = Field(default=AMAZON_JP_MARKETPLACE_ID, pattern=r"^[A-Z0-9]+$")
+    # -- Shopify
+    shopify_shop: str | None = None
+    """``example.myshopify.com`` (``example`` and a pasted URL are accepted)."""
+    shopify_access_token: SecretStr | None = None
+
+    # -- config file sections
+    sync: SyncConfig = SyncConfig()
+    sheet: SheetConfig = SheetConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    malls: MallsConfig = MallsConfig()
+
+    MALL_CREDENTIALS: ClassVar[Mapping[str, tuple[str, ...]]] = _MALL_CREDENTIALS
+
+    _config_file: str = PrivateAttr(default="")
+
+    def __init__(self, **values: Any) -> None:
+        """Build from keyword arguments, the environment and the config file.
+
+        Raises SettingsError listing every problem (never a pydantic ValidationError,
+        whose text could quote a secret).
+        """
+        with _load_context(os.environ, None) as ctx:
+            try:
+                super().__init__(**values)
+            except ValidationError as err:
+                problems = ctx.problems + [_explain(e, ctx) for e in err.errors()]
+                raise SettingsError(_redact(problems, ctx, values)) from None
+            except SourceError:
+                # Our sources record their own problems; this is a last resort.
+                problems = [
+                    *ctx.problems,
+                    "環境変数を読めませんでした（値の形式を確認してください）",
+                ]
+                raise SettingsError(_redact(problems, ctx, values)) from None
+            if ctx.problems:
+                raise SettingsError(_redact(ctx.problems, ctx, values))
+            self._config_file = ctx.config_label
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init kwargs > environment (the mapping being loaded) > TOML > defaults."""
+        ctx = _CONTEXT.get()
+        if ctx is None:  # only when pydantic-settings is driven directly
+            ctx = _LoadContext.build(os.environ, None)
+        return (
+            init_settings,
+            _MappingEnvSource(settings_cls, ctx),
+            _TomlDataSource(settings_cls, ctx.toml),
+        )
+
+    # -- validators
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty or blank secret means "not set"; surrounding whitespace is a paste slip."""
+        if info.field_name not in secret_field_names():
+            return value
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return None
+        return raw.strip() if isinstance(raw, str) else raw
+
+    @field_validator("google_service_account_json", mode="after")
+    @classmethod
+    def _load_service_account(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = _json_text_from(value.get_secret_value())
+        try:
+            info = json.loads(text)
+        except ValueError:
+            raise ValueError(
+                "JSON として読めません（サービスアカウントの鍵ファイルの中身か、そのパスを指定してください）"
+            ) from None
+        if not isinstance(info, dict) or not {"client_email", "private_key"} <= info.keys():
+            raise ValueError(
+                "サービスアカウントの鍵 JSON ではありません（client_email / private_key がありません）"
+            )
+        return SecretStr(text)
+
+    @field_validator("yahoo_public_key", mode="after")
+    @classmethod
+    def _load_public_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().startswith("-----BEGIN"):
+            return value
+        try:
+            text = Path(value.get_secret_value()).expanduser().read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            raise ValueError("公開鍵（PEM 本文か、そのファイルのパス）を読めません") from None
+        if not text.lstrip().startswith("-----BEGIN"):
+            raise ValueError("公開鍵ファイルが PEM 形式ではありません")
+        return SecretStr(text.strip())
+
+    @field_validator("secret_key", mode="after")
+    @classmethod
+    def _check_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                SecretBox(value)
+            except SecretBoxError as err:
+                raise ValueError(str(err).removeprefix("ZAIKO_SECRET_KEY の")) from None
+        return value
+
+    @field_validator("sheet_id", mode="before")
+    @classmethod
+    def _sheet_id_from_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        match = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", value)
+        if match:
+            value = match.group(1)
+        if not value:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise ValueError(f"スプレッドシート ID の形式ではありません（{value!r}）")
+        return value
+
+    @field_validator("shopify_shop", mode="before")
+    @classmethod
+    def _normalise_shop(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        shop = re.sub(r"^https?://", "", value.strip().lower()).split("/", 1)[0]
+        if not shop:
+            return None
+        if "." not in shop:
+            shop += ".myshopify.com"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", shop):
+            raise ValueError(
+                f"ショップは example.myshopify.com の形で指定してください（{value.strip()!r}）"
+            )
+        return shop
+
+    @model_validator(mode="after")
+    def _ledger_covers_cancel_window(self) -> Settings:
+        if self.sheet.sales_log_min_days < self.sync.cancel_window_days:
+            raise ValueError(
+                f"sheet.sales_log_min_days（{self.sheet.sales_log_min_days}）は "
+                f"sync.cancel_window_days（{self.sync.cancel_window_days}）以上にしてください"
+                "（販売ログはキャンセルを二重に戻さないための台帳です）"
+            )
+        return self
+
+    # -- questions the rest of the bot asks
+
+    @property
+    def config_file(self) -> str:
+        """Where the non-secret defaults came from (for ``check``)."""
+        return self._config_file
+
+    def enabled_malls(self) -> list[str]:
+        """Names of the malls switched on, in :data:`MALLS` order."""
+        return [name for name in MALLS if self.mall(name).enabled]
+
+    def mall(self, name: str) -> MallConfig:
+        """The ``[malls.<name>]`` table; KeyError for a mall this version does not know."""
+        if name not in MALLS:
+            raise KeyError(name)
+        config: MallConfig = getattr(self.malls, name)
+        return config
+
+    def mall_base_url(self, name: str) -> str:
+        """Base URL for the mall's real API (Shopify's is derived from the shop domain)."""
+        url = self.mall(name).base_url
+        if not url and name == "shopify" and self.shopify_shop:
+            url = f"https://{self.shopify_shop}"
+        return url
+
+    def google_service_account_info(self) -> dict[str, Any] | None:
+        """The parsed service account key (for gspread), or None when not set."""
+        if self.google_service_account_json is None:
+            return None
+        info: dict[str, Any] = json.loads(self.google_service_account_json.get_secret_value())
+        return info
+
+    def google_service_account_email(self) -> str | None:
+        """The address staff must share the sheet with (not a secret)."""
+        info = self.google_service_account_info()
+        return str(info["client_email"]) if info else None
+
+    def secret_box(self) -> SecretBox:
+        """A SecretBox on ``ZAIKO_SECRET_KEY``; SecretBoxError when it is not set."""
+        if self.secret_key is None:
+            raise SecretBoxError(
+                "ZAIKO_SECRET_KEY が未設定です（SecretBox.generate_key() で生成して環境変数に設定してください）"
+            )
+        return SecretBox(self.secret_key)
+
+    def problems_for_run(self) -> list[str]:
+        """What ``run``/``once`` need but is missing, one Japanese message per item."""
+        problems: list[str] = []
+        if not self.sheet_id:
+            problems.append(
+                f"{env_name('sheet_id')}: スプレッドシート ID が未設定です"
+                "（シート URL の /d/ と /edit の間の文字列）"
+            )
+        if self.google_service_account_json is None:
+            problems.append(
+                f"{env_name('google_service_account_json')}（または GOOGLE_APPLICATION_CREDENTIALS）: "
+                "Google サービスアカウントの鍵 JSON が未設定です"
+            )
+        enabled = self.enabled_malls()
+        if not enabled:
+            problems.append(
+                "ZAIKO_MALLS__<モール>__ENABLED: 有効なモールがありません"
+                "（zaiko.toml の [malls.rakuten] などで enabled = true にしてください）"
+            )
+        for mall in enabled:
+            for name in self.MALL_CREDENTIALS[mall]:
+                if getattr(self, name) is None:
+                    problems.append(
+                        f"{env_name(name)}: {MALL_LABELS[mall]}が有効ですが、"
+                        f"{_CREDENTIAL_LABELS[name]}が未設定です"
+                    )
+        return problems
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting, secrets masked as ``****`` (``(未設定)`` when unset): safe to print."""
+        described: dict[str, Any] = {"config_file": self.config_file or UNSET}
+        described.update(_describe_model(self))
+        described["google_service_account_email"] = self.google_service_account_email() or UNSET
+        return described
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> Settings:
+    """Read and validate the settings once, at start-up.
+
+    ``env`` replaces ``os.environ`` entirely (tests pass a dict and stay independent of
+    the real environment). ``config_path`` beats ``$ZAIKO_CONFIG`` and the default
+    locations. Raises SettingsError listing every problem at once.
+    """
+    with _load_context(os.environ if env is None else env, config_path):
+        return Settings()
+
+
+def env_name(field_name: str, *nested: str) -> str:
+    """The environment variable that sets a field.
+
+    ``env_name("sync", "interval_seconds")`` is ``ZAIKO_SYNC__INTERVAL_SECONDS``; for
+    an aliased field it is the ``ZAIKO_`` name (``ZAIKO_SLACK_BOT_TOKEN``).
+    """
+    if nested:
+        return (ENV_PREFIX + NESTED_DELIMITER.join((field_name, *nested))).upper()
+    return _env_names(field_name)[0]
+
+
+def secret_field_names() -> tuple[str, ...]:
+    """Names of the Settings fields that hold secrets."""
+    return tuple(
+        name for name, info in Settings.model_fields.items() if _is_secret_annotation(info)
+    )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass
+class _LoadContext:
+    """One load: the environment being read, the parsed TOML, problems found so far."""
+
+    env: dict[str, str]
+    """Lower-cased name → stripped, non-empty value."""
+    names: dict[str, str]
+    """Lower-cased name → the name as written (for messages)."""
+    toml: dict[str, Any]
+    config_label: str
+    config_name: str
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, environ: Mapping[str, str], config_path: Path | None) -> _LoadContext:
+        env: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for key, value in environ.items():
+            if not value.strip():
+                continue
+            env[key.lower()] = value.strip()
+            names[key.lower()] = key
+        problems: list[str] = []
+        toml, label, name = _read_config(env, config_path, problems)
+        secrets = set(secret_field_names())
+        for key in list(toml):
+            if _field_for(key) in secrets:
+                del toml[key]
+                problems.append(
+                    f"{name}: {key} は秘密情報なので設定ファイルには書けません"
+                    f"（環境変数 {env_name(_field_for(key))} で指定してください）"
+                )
+        return cls(env, names, toml, label, name, problems)
+
+
+_CONTEXT: ContextVar[_LoadContext | None] = ContextVar("zaiko_settings_load", default=None)
+
+
+@contextmanager
+def _load_context(environ: Mapping[str, str], config_path: Path | None) -> Iterator[_LoadContext]:
+    """Use the current load's context, or open one (reading env and config) for this load."""
+    current = _CONTEXT.get()
+    if current is not None:
+        yield current
+        return
+    ctx = _LoadContext.build(environ, config_path)
+    token = _CONTEXT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _read_config(
+    env: Mapping[str, str], config_path: Path | None, problems: list[str]
+) -> tuple[dict[str, Any], str, str]:
+    """Parse the TOML file chosen by the rules in the module docstring."""
+    explicit: Path | None = config_path
+    origin = "config_path"
+    if explicit is None and CONFIG_ENV.lower() in env:
+        explicit, origin = Path(env[CONFIG_ENV.lower()]).expanduser(), CONFIG_ENV
+    try:
+        if explicit is not None:
+            if not explicit.is_file():
+                problems.append(f"{origin}: 設定ファイルが見つかりません（{str(explicit)!r}）")
+                return {}, str(explicit), explicit.name
+            path = explicit
+        elif DEFAULT_CONFIG_PATH.is_file():
+            path = DEFAULT_CONFIG_PATH
+        else:
+            text = resources.files("config").joinpath(EXAMPLE_CONFIG_NAME).read_text("utf-8")
+            label = f"(同梱の既定値) config/{EXAMPLE_CONFIG_NAME}"
+            return _parse_toml(text, EXAMPLE_CONFIG_NAME, problems), label, EXAMPLE_CONFIG_NAME
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        where = str(explicit or DEFAULT_CONFIG_PATH)
+        problems.append(f"{where}: 設定ファイルを読めません（{type(err).__name__}）")
+        return {}, where, Path(where).name
+    return _parse_toml(text, path.name, problems), str(path), path.name
+
+
+def _parse_toml(text: str, name: str, problems: list[str]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        problems.append(f"{name}: TOML として読めません（{err}）")
+        return {}
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' env source, reading the load's mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], ctx: _LoadContext) -> None:
+        self._ctx = ctx
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return dict(self._ctx.env)
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        """Record an undecodable JSON value as a problem instead of aborting the load."""
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError:
+            nested = env_name(field_name, "<項目>")
+            self._ctx.problems.append(
+                f"{env_name(field_name)}: JSON として読めません"
+                f"（項目ごとに {nested} の形でも指定できます）"
+            )
+            return self.explode_env_vars(field_name, field, self.env_vars) or None
+
+
+class _TomlDataSource(PydanticBaseSettingsSource):
+    """The already-parsed config file (read once per load, errors already recorded)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = dict(data)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The table or value for one field, if the file has it."""
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """All keys, unknown ones included, so typos are reported rather than ignored."""
+        return dict(self._data)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _json_text_from(value: str) -> str:
+    """Service account JSON given inline, as a file path, or base64-encoded (Heroku)."""
+    if value.startswith("{"):
+        return value
+    try:
+        path = Path(value).expanduser()
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8").strip()
+    except (binascii.Error, ValueError):
+        decoded = ""
+    if decoded.startswith("{"):
+        return decoded
+    raise ValueError(
+        "JSON 本文でも、読めるファイルのパスでもありません"
+        "（鍵ファイルの中身か、その絶対パスを指定してください）"
+    )
+
+
+def _is_secret_annotation(info: FieldInfo) -> bool:
+    return info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+
+
+def _env_names(field_name: str) -> list[str]:
+    """Every environment name of a top-level field, the ZAIKO_ one first."""
+    info = Settings.model_fields.get(field_name)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    return [(ENV_PREFIX + field_name).upper()]
+
+
+def _field_for(key: str) -> str:
+    """Map an error location head (field name or alias, any case) back to the field."""
+    lowered = key.lower()
+    for name in Settings.model_fields:
+        if lowered == name or lowered in (n.lower() for n in _env_names(name)):
+            return name
+    return key
+
+
+_NO_ECHO_TYPES = {"extra_forbidden", "missing", "value_error", "assertion_error"}
+
+
+def _explain(error: ErrorDetails, ctx: _LoadContext) -> str:
+    """One pydantic error as 「KEY: 日本語（'value'）」, never echoing a secret."""
+    path = [str(part) for part in error["loc"]]
+    if path:
+        path[0] = _field_for(path[0])
+    kind = error["type"]
+    details: Mapping[str, Any] = error.get("ctx") or {}
+    messages = {
+        "int_parsing": "数値で指定してください",
+        "int_type": "数値で指定してください",
+        "float_parsing": "数値で指定してください",
+        "float_type": "数値で指定してください",
+        "int_from_float": "整数で指定してください",
+        "bool_parsing": "true か false で指定してください",
+        "bool_type": "true か false で指定してください",
+        "string_type": "文字列で指定してください",
+        "string_pattern_mismatch": "形式が正しくありません",
+        "extra_forbidden": "不明な設定項目です（綴りを確認してください）",
+        "missing": "必須です",
+        "model_type": "表（[セクション] か JSON オブジェクト）で指定してください",
+        "model_attributes_type": "表（[セクション] か JSON オブジェクト）で指定してください",
+        "dict_type": "表（[セクション] か JSON オブジェクト）で指定してください",
+        "json_invalid": "JSON として読めません",
+        "greater_than_equal": f"{_number(details.get('ge'))} 以上にしてください",
+        "greater_than": f"{_number(details.get('gt'))} より大きくしてください",
+        "less_than_equal": f"{_number(details.get('le'))} 以下にしてください",
+        "less_than": f"{_number(details.get('lt'))} 未満にしてください",
+    }
+    if kind in ("value_error", "assertion_error"):
+        message = str(details.get("error", error["msg"]))
+    else:
+        message = messages.get(kind, f"値が正しくありません（{kind}）")
+    secret = bool(path) and path[0] in secret_field_names()
+    if not secret and kind not in _NO_ECHO_TYPES and "input" in error:
+        shown = error["input"]
+        text = repr(shown) if isinstance(shown, str) else str(shown)
+        message += f"（{text[:60]}）"
+    label = _label(path, ctx)
+    return f"{label}: {message}" if label else message
+
+
+def _number(value: Any) -> str:
+    """``0.0`` → ``0`` in messages for people."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _label(path: list[str], ctx: _LoadContext) -> str:
+    """The key a person must fix: the env variable that set it, else the TOML key."""
+    if not path:
+        return ""
+    for depth in range(len(path), 0, -1):
+        candidates = _env_names(path[0]) if depth == 1 else [env_name(path[0], *path[1:depth])]
+        for candidate in candidates:
+            if candidate.lower() in ctx.env:
+                rest = ".".join(path[depth:])
+                shown = ctx.names[candidate.lower()]
+                return f"{shown}（{rest}）" if rest else shown
+    node: Any = ctx.toml
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    else:
+        if len(path) == 1:
+            return f"{ctx.config_name} {path[0]}"
+        return f"{ctx.config_name} [{'.'.join(path[:-1])}] {path[-1]}"
+    return env_name(path[0], *path[1:])
+
+
+_SECRETISH_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|CREDENTIAL|JSON|CLIENT|SELLER", re.I)
+
+
+def _redact(problems: Iterable[str], ctx: _LoadContext, init: Mapping[str, Any]) -> list[str]:
+    """Belt and braces: blank out any secret value that slipped into a message."""
+    secret_names = {n.lower() for f in secret_field_names() for n in _env_names(f)}
+    values: set[str] = set()
+    for key, value in ctx.env.items():
+        if key in secret_names or (
+            key.startswith(ENV_PREFIX.lower()) and _SECRETISH_NAME.search(key)
+        ):
+            values.add(value)
+    for key, value in init.items():
+        if key in secret_field_names():
+            values.add(value.get_secret_value() if isinstance(value, SecretStr) else str(value))
+    ordered = sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+    cleaned: list[str] = []
+    for problem in problems:
+        for value in ordered:
+            problem = problem.replace(value, MASK)
+        cleaned.append(problem)
+    return cleaned
+
+
+def _describe_model(model: BaseModel) -> dict[str, Any]:
+    return {name: _describe_value(getattr(model, name)) for name in type(model).model_fields}
+
+
+def _describe_value(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return MASK
+    if isinstance(value, BaseModel):
+        return _describe_model(value)
+    if value is None:
+        return UNSET
+    return value
