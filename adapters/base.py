@@ -6,16 +6,33 @@ Error tree (named by what the caller should do, translated at the boundary)::
     ├── AuthError        credentials wrong or expired: park the mall, alert once
     ├── RateLimited      back off for ``retry_after`` seconds
     ├── TransientError   retry with backoff (timeouts, 409/5xx)
-    └── MallRejected     this item's update was refused: log it per item, carry on
+    ├── MallRejected     this item's update was refused: log it per item, carry on
+    └── Stopped          the worker's stop event cut a wait short: end the cycle
+
+The plumbing is a handful of plain functions and two small classes rather than a base
+class, so each mall module composes only what its API needs (STYLE.md "things to
+avoid"): :class:`TokenBucket` paces one endpoint family, :func:`request_with_retry`
+sends one request with the mall's ``classify`` hook deciding what a response means,
+:func:`redact` and :func:`describe_settings` keep secrets inside the process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import email.utils
+import random
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import httpx
+
+from bot.clock import Clock
 from bot.domain import CheckResult, OrderLine, PushResult, StockPush
+
+# --------------------------------------------------------------------------- errors
 
 
 class MallError(Exception):
@@ -39,7 +56,27 @@ class TransientError(MallError):
 
 
 class MallRejected(MallError):
-    """The mall refused this request's content (400-class); do not retry it."""
+    """The mall refused this request's content (400-class); do not retry it.
+
+    ``items`` maps the index of an element *within the rejected request* to the
+    mall's reason, when the mall said which elements were bad. Callers use it to mark
+    those items alone and resend the rest, so one bad item never sinks its batch.
+    ``code`` is the mall's own error code (e.g. ``IE0003``) for the log.
+    """
+
+    def __init__(
+        self, message: str, *, code: str = "", items: Mapping[int, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.items: dict[int, str] = dict(items or {})
+
+
+class Stopped(MallError):
+    """The stop event was set while waiting (SIGTERM): abandon the call, end the cycle."""
+
+
+# --------------------------------------------------------------------------- protocol
 
 
 @runtime_checkable
@@ -68,3 +105,241 @@ class MallAdapter(Protocol):
     def canonical_code(code: str) -> str:
         """The form of a sheet code that order lines and pushes use."""
         ...
+
+
+Classify = Callable[[httpx.Response], MallError | None]
+"""A mall's reading of a response: None when it is a success, else the error it means."""
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """Every spelling of ``secret`` that can end up in text we did not write.
+
+    Besides the value itself: its URL-encoded form (query strings), and its base64
+    forms, since auth headers such as 楽天's ``ESA base64(secret:key)`` carry secrets
+    encoded. Padding is stripped so both padded and unpadded base64 are caught.
+    """
+    raw = secret.encode()
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value (and its encoded forms) replaced by ``***``.
+
+    Applied to any text that leaves an adapter (exception messages, check messages),
+    because error text is often built from URLs, headers or response bodies that can
+    echo credentials back. Secrets shorter than 4 characters are ignored: redacting
+    them would shred ordinary text and they protect nothing.
+    """
+    for secret in secrets:
+        if len(secret) < 4:
+            continue
+        for form in _secret_forms(secret):
+            text = text.replace(form, "***")
+    return text
+
+
+def mask_secret(value: str) -> str:
+    """A masked form that still tells which credential is configured.
+
+    Only the last 4 characters show, and only for long values: after a key rotation
+    (楽天 keys live 90 days) staff can see whether the new key is the one in use.
+    """
+    if not value:
+        return "(未設定)"
+    if len(value) < 12:
+        return "****"
+    return "****" + value[-4:]
+
+
+def describe_settings(
+    settings: Mapping[str, object], secret_fields: Iterable[str]
+) -> dict[str, str]:
+    """Adapter settings as text for logs and ``check``, secret fields masked.
+
+    Adapters declare ``secret_fields: ClassVar[tuple[str, ...]]`` and implement
+    ``describe()`` with this, so masking is decided by a declaration, not by each call
+    site remembering to do it.
+    """
+    secret = set(secret_fields)
+    return {
+        key: mask_secret(str(value)) if key in secret else str(value)
+        for key, value in settings.items()
+    }
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+class TokenBucket:
+    """Client-side pacing for one endpoint family (e.g. 楽天 writes at 1 req/s).
+
+    Staying under the published rate is cheaper than being told off with a 429 and
+    keeps a simulator that enforces limits quiet. Waits go through ``clock.sleep``
+    with the stop event, so SIGTERM is never stuck behind a rate-limit pause. A burst
+    of 1 spaces calls evenly, which also satisfies a mall that counts calls in a
+    sliding window rather than a bucket.
+    """
+
+    def __init__(self, rate_per_s: float, burst: float, clock: Clock) -> None:
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._last = clock.monotonic()
+        self._lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(now - self._last, 0.0)
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
+        self._last = now
+
+    def acquire(self, stop: threading.Event | None = None) -> None:
+        """Take one token, waiting for it if needed; raises :class:`Stopped` on stop."""
+        while True:
+            with self._lock:
+                self._refill(self._clock.monotonic())
+                # A tiny tolerance: float steps of a virtual clock must not cost an
+                # extra near-zero sleep per call.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(self._tokens - 1.0, 0.0)
+                    return
+                wait = (1.0 - self._tokens) / self.rate_per_s
+            if not self._clock.sleep(wait, stop):
+                raise Stopped("停止要求のため待機を中断しました")
+
+
+# --------------------------------------------------------------------------- retry
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max((when - now).total_seconds(), 0.0)
+
+
+def default_classify(response: httpx.Response, *, now: datetime | None = None) -> MallError | None:
+    """The HTTP-status reading most malls share; mall hooks refine it with body codes.
+
+    2xx/3xx is success; 401/403 mean credentials; 429 is a rate limit (with its
+    Retry-After); 409 and 5xx are worth retrying; any other 4xx is the mall refusing
+    the content, which repeating cannot fix.
+    """
+    status = response.status_code
+    if status < 400:
+        return None
+    if status in (401, 403):
+        return AuthError(f"認証エラー（HTTP {status}）")
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now) if now else None
+        return RateLimited("リクエスト数の上限を超えました（HTTP 429）", retry_after)
+    if status == 409 or status >= 500:
+        return TransientError(f"一時的なエラー（HTTP {status}）")
+    return MallRejected(f"リクエストが拒否されました（HTTP {status}）")
+
+
+def backoff_delay(attempt: int, rng: random.Random, *, base: float, cap: float) -> float:
+    """Jittered exponential backoff for retry number ``attempt`` (0-based).
+
+    "Equal jitter": half the exponential step is fixed, half random, so parallel
+    workers spread out but nobody retries almost at once. ``rng`` is injected so
+    tests are deterministic.
+    """
+    step = min(cap, base * (2.0**attempt))
+    return step / 2.0 + rng.uniform(0.0, step / 2.0)
+
+
+def request_with_retry(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    classify: Classify,
+    clock: Clock,
+    stop: threading.Event | None,
+    bucket: TokenBucket | None,
+    rng: random.Random,
+    secrets: Sequence[str] = (),
+    max_tries: int = 5,
+    max_total_wait: float = 60.0,
+    base_delay: float = 1.0,
+    max_delay: float = 30.0,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Send one request, retrying what the mall says is worth retrying.
+
+    ``classify`` turns a response into None (success) or a :class:`MallError`.
+    :class:`RateLimited` and :class:`TransientError` (and httpx timeouts/transport
+    errors) are retried with jittered exponential backoff, at least as long as a
+    Retry-After asks, up to ``max_tries`` attempts and ``max_total_wait`` seconds of
+    backoff in total; then the last error is raised. :class:`AuthError` and
+    :class:`MallRejected` (400/401-class) are raised at once: repeating them cannot
+    help and may lock an account. Every attempt first takes a token from ``bucket``.
+    Error text is passed through :func:`redact` with ``secrets``.
+    """
+    waited = 0.0
+    last: MallError | None = None
+    for attempt in range(max_tries):
+        if bucket is not None:
+            bucket.acquire(stop)
+        elif stop is not None and stop.is_set():
+            raise Stopped("停止要求のため通信を中断しました")
+        try:
+            response = client.request(method, url, params=params, json=json, headers=headers)
+        except httpx.TransportError as err:
+            error: MallError = TransientError(
+                redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
+            )
+            # Chain the httpx error for the traceback unless its own text would leak.
+            error.__cause__ = err if redact(str(err), secrets) == str(err) else None
+            error.__suppress_context__ = True
+        except httpx.HTTPError as err:
+            message = redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
+            if redact(str(err), secrets) == str(err):
+                raise MallError(message) from err
+            raise MallError(message) from None
+        else:
+            classified = classify(response)
+            if classified is None:
+                return response
+            error = classified
+            if isinstance(error, AuthError | MallRejected):
+                raise error
+        last = error
+        if attempt + 1 >= max_tries:
+            break
+        delay = backoff_delay(attempt, rng, base=base_delay, cap=max_delay)
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        if waited + delay > max_total_wait:
+            break
+        if not clock.sleep(delay, stop):
+            raise Stopped("停止要求のため再試行を中断しました") from error
+        waited += delay
+    assert last is not None  # the loop ran at least once and did not return
+    raise last

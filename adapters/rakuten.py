@@ -1,0 +1,793 @@
+"""楽天市場 (Rakuten Ichiba RMS) adapter: InventoryAPI 2.0 and the RakutenPay Order API.
+
+Wire facts are in ``../shared/api/rakuten.md``; each class attribute below cites its
+source. Three things shape this module:
+
+- 楽天 answers 204 to a stock write for a code that does not exist (it keeps an
+  orphan record for a day), so a 204 proves nothing. Before writing, the adapter
+  learns which codes exist with bulk-get and reports the others as ``unknown_code``.
+- A bulk-upsert that fails validation is refused as a whole with a 400 naming the bad
+  elements (``inventories[3].quantity``). Those items are marked ``rejected`` and the
+  rest is sent again, so one bad item never sinks its batch.
+- searchOrder returns only order numbers. To see cancels of older orders every cycle
+  without fetching every order every time, the adapter remembers what it last saw of
+  the orders in the cancellation window and calls getOrder only for new or changed
+  ones; lines of unchanged ones are re-reported from memory (the engine reconciles
+  repeats harmlessly), which also survives a worker commit that failed after a fetch.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from adapters.base import (
+    AuthError,
+    MallError,
+    MallRejected,
+    RateLimited,
+    Stopped,
+    TokenBucket,
+    TransientError,
+    describe_settings,
+    parse_retry_after,
+    redact,
+    request_with_retry,
+)
+from bot.clock import JST, Clock, to_jst
+from bot.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
+
+_RMS_DOC = "https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index"
+
+# 商品管理番号 / SKU管理番号: a-z A-Z 0-9 - _, up to 32 bytes (ASCII, so 32 characters).
+# [S1] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_variants_upsert/
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_ELEMENT_PATH_RE = re.compile(r"^inventories\[(\d+)\]")
+_T = TypeVar("_T")
+
+ORDER_PROGRESS_WORDS: Mapping[int, str] = {
+    # [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
+    100: "注文確認待ち",
+    200: "楽天処理中",
+    300: "発送待ち",
+    400: "変更確定待ち",
+    500: "発送済",
+    600: "支払手続き中",
+    700: "支払手続き済",
+    800: "キャンセル確定待ち",
+    900: "キャンセル確定",
+}
+
+
+@dataclass(frozen=True)
+class _SeenOrder:
+    """What the adapter last saw of one order (from getOrder), for skipping refetches."""
+
+    progress: int
+    change_count: int
+    ordered_at: datetime | None
+    lines: tuple[OrderLine, ...]
+
+
+class RakutenAdapter:
+    """楽天市場 via RMS Web Service: stock by ``manageNumber:variantId``, orders by RakutenPay."""
+
+    name: ClassVar[str] = "rakuten"
+    secret_fields: ClassVar[tuple[str, ...]] = ("service_secret", "license_key")
+
+    BASE_URL: ClassVar[str] = "https://api.rms.rakuten.co.jp"
+    # Bulk-upsert takes 1..400 elements; more is IE1101.
+    # [S3] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/codereference/
+    # [S25] https://github.com/JakeJP/Rakuten.RMS.Api (MaxUpdateRecord = 400)
+    UPSERT_BATCH: ClassVar[int] = 400
+    # Bulk-get takes 1..1000 elements.
+    # [S2] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_bulk_get/
+    BULK_GET_BATCH: ClassVar[int] = 1000
+    # Writes (upsert, bulk-upsert) 1 req/s; bulk-get 5 req/s. [S5] InventoryAPI 2.0 function table
+    # (transcription of https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_0/)
+    WRITE_RATE_PER_S: ClassVar[float] = 1.0
+    BULK_GET_RATE_PER_S: ClassVar[float] = 5.0
+    # The order and license APIs publish no rate ([S10], rakuten.md §6): ours, conservative.
+    ORDER_RATE_PER_S: ClassVar[float] = 1.0
+    # getOrder takes ≤100 order numbers and needs version ≥ 7 for SkuModelList.variantId.
+    # [S11] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/getorder
+    GET_ORDER_BATCH: ClassVar[int] = 100
+    GET_ORDER_VERSION: ClassVar[int] = 7
+    # searchOrder: ≤1000 per page, window ≤63 days, start within 730 days, ≤15,000 hits.
+    # [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
+    SEARCH_PAGE_SIZE: ClassVar[int] = 1000
+    SEARCH_MAX_SPAN: ClassVar[timedelta] = timedelta(days=63)
+    SEARCH_MAX_AGE: ClassVar[timedelta] = timedelta(days=729)  # 730 minus a day of margin
+    SEARCH_HIT_CAP: ClassVar[int] = 15000
+    # dateType 1 = 注文日時. [S10]
+    DATE_TYPE_ORDER: ClassVar[int] = 1
+    # Statuses an old order can move into that change stock: 変更確定待ち, キャンセル確定待ち,
+    # キャンセル確定 (a cancel is orderProgress 800/900). [S10][S11] (rakuten.md §4.4)
+    CANCEL_WATCH_PROGRESS: ClassVar[tuple[int, ...]] = (400, 800, 900)
+    CANCELLED_PROGRESS: ClassVar[frozenset[int]] = frozenset({800, 900})
+    # Order API datetimes: yyyy-MM-ddTHH:mm:ss+0900, no colon; other forms are ERROR_011. [S10]
+    ORDER_DATETIME_FORMAT: ClassVar[str] = "%Y-%m-%dT%H:%M:%S+0900"
+    # The order API wants this exact Content-Type; one report says a space gets 415. [S10][S24]
+    ORDER_CONTENT_TYPE: ClassVar[str] = "application/json;charset=utf-8"
+    # quantity must be 0..99999. [S3]
+    MAX_QUANTITY: ClassVar[int] = 99999
+    # Errors about the request or the shop, not one element: splitting a batch cannot help.
+    # GE0007 path, GE0011 body, IE1101 too many, IE1102 duplicate, IE1105 not migrated. [S3]
+    REQUEST_LEVEL_CODES: ClassVar[frozenset[str]] = frozenset(
+        {"GE0007", "GE0011", "IE1101", "IE1102", "IE1105"}
+    )
+    MAX_BISECT_SPLITS: ClassVar[int] = 16
+    # How long a code seen on bulk-get is trusted to exist (ours: items are rarely deleted).
+    KNOWN_CODE_TTL_S: ClassVar[float] = 3600.0
+
+    PATH_BULK_GET: ClassVar[str] = "/es/2.0/inventories/bulk-get"
+    PATH_BULK_UPSERT: ClassVar[str] = "/es/2.0/inventories/bulk-upsert"
+    PATH_SEARCH_ORDER: ClassVar[str] = "/es/2.0/order/searchOrder/"
+    PATH_GET_ORDER: ClassVar[str] = "/es/2.0/order/getOrder/"
+    # [S19] https://github.com/JakeJP/Rakuten.RMS.Api (LicenseManagementAPI)
+    PATH_LICENSE_EXPIRY: ClassVar[str] = "/es/1.0/license-management/license-key/expiry-date"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        service_secret: str,
+        license_key: str,
+        clock: Clock,
+        stop: threading.Event | None = None,
+        rng: random.Random | None = None,
+        shop_id: str = "",
+        cancel_window_days: int = 60,
+        restock_on_cancel_default: bool = True,
+        max_tries: int = 5,
+        max_total_wait: float = 60.0,
+    ) -> None:
+        if not 1 <= cancel_window_days <= 63:
+            raise ValueError("cancel_window_days must be within 1..63 (one searchOrder window)")
+        self._client = client
+        self._service_secret = service_secret
+        self._license_key = license_key
+        self._clock = clock
+        self._stop = stop
+        self._rng = rng if rng is not None else random.Random()
+        self.shop_id = shop_id
+        self.cancel_window = timedelta(days=cancel_window_days)
+        self.restock_on_cancel_default = restock_on_cancel_default
+        self._max_tries = max_tries
+        self._max_total_wait = max_total_wait
+        token = base64.b64encode(f"{service_secret}:{license_key}".encode()).decode()
+        self._auth_header = f"ESA {token}"
+        self._secrets: tuple[str, ...] = (
+            service_secret,
+            license_key,
+            f"{service_secret}:{license_key}",
+            token,
+        )
+        self._write_bucket = TokenBucket(self.WRITE_RATE_PER_S, 1, clock)
+        self._read_bucket = TokenBucket(self.BULK_GET_RATE_PER_S, 1, clock)
+        self._order_bucket = TokenBucket(self.ORDER_RATE_PER_S, 1, clock)
+        self._known_codes: dict[str, float] = {}
+        """canonical code → monotonic time bulk-get last showed it exists."""
+        self._seen_orders: dict[str, _SeenOrder] = {}
+
+    @classmethod
+    def build_client(cls) -> httpx.Client:
+        """The production client: 楽天's real host, 10 s timeouts."""
+        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
+
+    def describe(self) -> dict[str, str]:
+        """Settings for logs and 接続テスト, with the credentials masked."""
+        return describe_settings(
+            {
+                "mall": self.name,
+                "base_url": str(self._client.base_url),
+                "shop_id": self.shop_id,
+                "service_secret": self._service_secret,
+                "license_key": self._license_key,
+                "cancel_window_days": self.cancel_window.days,
+            },
+            self.secret_fields,
+        )
+
+    # ------------------------------------------------------------------ codes
+
+    @staticmethod
+    def canonical_code(code: str) -> str:
+        """``manageNumber:variantId`` with manageNumber lower-cased, variantId as is.
+
+        楽天 folds manageNumber to lower case and answers in lower case, but variantId
+        is case-sensitive, so only the first half may be folded. A code that is not of
+        this form is returned trimmed and unchanged; pushes reject it with a message.
+        """
+        code = code.strip()
+        manage_number, sep, variant_id = code.partition(":")
+        if not sep:
+            return code
+        return f"{manage_number.strip().lower()}:{variant_id.strip()}"
+
+    @classmethod
+    def _split_code(cls, code: str) -> tuple[str, str] | None:
+        """(manageNumber, variantId) of a canonical code, or None if 楽天 would refuse it."""
+        manage_number, sep, variant_id = code.partition(":")
+        if not sep or not _ID_RE.fullmatch(manage_number) or not _ID_RE.fullmatch(variant_id):
+            return None
+        return manage_number, variant_id
+
+    @staticmethod
+    def _bad_code_message(code: str) -> str:
+        return (
+            f"楽天コード『{code}』は「商品管理番号:SKU管理番号」の形式で、"
+            "半角英数字・ハイフン・アンダーバー（各32文字以内）で入力してください"
+        )
+
+    # ------------------------------------------------------------------ http
+
+    def _classify(self, response: httpx.Response) -> MallError | None:
+        """Read a 楽天 response: status first, then the three error envelopes (§6)."""
+        status = response.status_code
+        if status < 400:
+            return None
+        body = _json_or_none(response)
+        code, text, items = _error_details(body)
+        detail = redact(" ".join(p for p in (code, text) if p), self._secrets)
+        suffix = f"（HTTP {status}{' ' + detail if detail else ''}）"
+        if status in (401, 403) or code.startswith("ES01") or code == "GA0001":
+            return AuthError(
+                f"楽天: 認証エラー{suffix}。ライセンスキーの期限切れ・入力誤り、"
+                "またはRMSのWEB APIサービスで機能が有効になっていない可能性があります"
+            )
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock.now())
+            return RateLimited(f"楽天: リクエスト数の上限を超えました{suffix}", retry_after)
+        if status == 409 or status >= 500:
+            return TransientError(f"楽天: 一時的なエラー{suffix}")
+        return MallRejected(
+            f"楽天: リクエストが拒否されました{suffix}",
+            code=code,
+            items={i: redact(reason, self._secrets) for i, reason in items.items()},
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        bucket: TokenBucket,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        order_api: bool = False,
+    ) -> httpx.Response:
+        headers = {"Authorization": self._auth_header}
+        if order_api:
+            headers["Content-Type"] = self.ORDER_CONTENT_TYPE
+        return request_with_retry(
+            self._client,
+            method,
+            path,
+            classify=self._classify,
+            clock=self._clock,
+            stop=self._stop,
+            bucket=bucket,
+            rng=self._rng,
+            secrets=self._secrets,
+            max_tries=self._max_tries,
+            max_total_wait=self._max_total_wait,
+            params=params,
+            json=json,
+            headers=headers,
+        )
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        body = _json_or_none(response)
+        if not isinstance(body, dict):
+            # A 2xx that is not JSON is a proxy or maintenance page, not an answer.
+            raise TransientError(f"楽天: 応答を読み取れませんでした（HTTP {response.status_code}）")
+        return body
+
+    # ------------------------------------------------------------------ check
+
+    def check(self) -> CheckResult:
+        """接続テスト: one authenticated call that also tells when the key expires.
+
+        The license key lives 90 days and only a person can renew it in RMS, so the
+        expiry date is the most useful thing a connection test can report.
+        """
+        try:
+            response = self._request(
+                "GET",
+                self.PATH_LICENSE_EXPIRY,
+                self._order_bucket,
+                params={"licenseKey": self._license_key},
+            )
+            raw = self._json(response).get("expiryDate")
+        except Stopped:
+            raise
+        except AuthError as err:
+            return CheckResult(mall=self.name, ok=False, message=redact(str(err), self._secrets))
+        except MallError as err:
+            return CheckResult(
+                mall=self.name,
+                ok=False,
+                message=redact(f"楽天: 接続NG（{err}）", self._secrets),
+            )
+        expires = _parse_license_expiry(raw)
+        if expires is None:
+            return CheckResult(
+                mall=self.name,
+                ok=True,
+                message="楽天: 接続OK（ライセンスキー有効期限を読み取れませんでした）",
+            )
+        days_left = (expires.date() - to_jst(self._clock.now()).date()).days
+        remaining = f"あと{days_left}日" if days_left >= 0 else "期限切れ"
+        return CheckResult(
+            mall=self.name,
+            ok=True,
+            message=f"楽天: 接続OK（ライセンスキー有効期限 {expires:%Y-%m-%d}、{remaining}）",
+            credential_expires_at=expires,
+        )
+
+    # ------------------------------------------------------------------ stock
+
+    def _bulk_get(self, codes: Sequence[str]) -> dict[str, int]:
+        """Quantities of the given valid canonical codes that exist; refreshes the cache."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(codes)), self.BULK_GET_BATCH):
+            elements = []
+            for code in chunk:
+                split = self._split_code(code)
+                assert split is not None
+                elements.append({"manageNumber": split[0], "variantId": split[1]})
+            response = self._request(
+                "POST", self.PATH_BULK_GET, self._read_bucket, json={"inventories": elements}
+            )
+            now = self._clock.monotonic()
+            for item in self._json(response).get("inventories") or []:
+                if not isinstance(item, dict):
+                    continue
+                code = self.canonical_code(
+                    f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
+                )
+                try:
+                    found[code] = int(item.get("quantity", 0))
+                except (TypeError, ValueError):
+                    continue
+                self._known_codes[code] = now
+            for code in chunk:
+                if code not in found:
+                    self._known_codes.pop(code, None)
+        return found
+
+    def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
+        """Live quantities via bulk-get (≤1000 per call at 5 req/s), keyed as given.
+
+        Codes 楽天 does not know (or could not hold) are left out.
+        """
+        canonical = {code: self.canonical_code(code) for code in codes}
+        valid = [c for c in canonical.values() if self._split_code(c) is not None]
+        found = self._bulk_get(valid)
+        return {code: found[c] for code, c in canonical.items() if c in found}
+
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        """Absolute bulk-upserts (≤400 per call at 1 req/s); one result per push, in order.
+
+        楽天 has neither compare-and-set nor a per-listing back-order switch in the
+        inventory API, so ``compare_to`` and ``backorder`` are not sent: the engine's
+        read-back (§4.5) covers the first, the item settings in RMS the second.
+        """
+        results: list[PushResult | None] = [None] * len(pushes)
+        last_index: dict[str, int] = {}
+        for i, push in enumerate(pushes):
+            code = self.canonical_code(push.code)
+            if self._split_code(code) is None:
+                results[i] = _rejected(push, self._bad_code_message(push.code))
+            elif push.quantity > self.MAX_QUANTITY:
+                results[i] = _rejected(
+                    push,
+                    f"在庫数 {push.quantity} は楽天の上限 {self.MAX_QUANTITY} を超えるため送信しませんでした",
+                )
+            else:
+                previous = last_index.get(code)
+                if previous is not None:
+                    # 楽天 refuses a pair twice in one request (IE1102); the later push wins.
+                    results[previous] = _rejected(
+                        pushes[previous],
+                        "同じ楽天コードへの後続の更新があるため、この値は送信しませんでした",
+                    )
+                last_index[code] = i
+
+        now = self._clock.monotonic()
+        unsure = [
+            code
+            for code in last_index
+            if now - self._known_codes.get(code, float("-inf")) > self.KNOWN_CODE_TTL_S
+        ]
+        if unsure:
+            self._bulk_get(unsure)
+        to_send: list[tuple[int, str]] = []
+        for code, i in last_index.items():
+            if code in self._known_codes:
+                to_send.append((i, code))
+            else:
+                manage_number, variant_id = code.split(":", 1)
+                results[i] = PushResult(
+                    code=pushes[i].code,
+                    status=PushStatus.UNKNOWN_CODE,
+                    message=(
+                        f"楽天に商品管理番号『{manage_number}』・SKU管理番号『{variant_id}』の商品が"
+                        "見つかりません（楽天は存在しない商品への更新もエラーにしないため送信していません）"
+                    ),
+                )
+        to_send.sort()
+        for chunk in _chunks(to_send, self.UPSERT_BATCH):
+            self._upsert(pushes, chunk, results)
+
+        final: list[PushResult] = []
+        for i, result in enumerate(results):
+            assert result is not None, f"push {i} got no result"
+            final.append(result)
+        return final
+
+    def _upsert(
+        self,
+        pushes: Sequence[StockPush],
+        batch: list[tuple[int, str]],
+        results: list[PushResult | None],
+    ) -> None:
+        """Send one batch; on a 400, drop what 楽天 named (or bisect) and send again.
+
+        A 400 that names no element is bisected to find the bad one, except for codes
+        that are about the request or the shop (not migrated, body missing, ...): every
+        half would fail the same way, so the batch is rejected at once. A small split
+        budget bounds the calls (1 req/s) a strange answer can cost.
+        """
+        pending = [batch]
+        splits_left = self.MAX_BISECT_SPLITS
+        while pending:
+            part = pending.pop()
+            if not part:
+                continue
+            elements = []
+            for i, code in part:
+                manage_number, variant_id = code.split(":", 1)
+                elements.append(
+                    {
+                        "manageNumber": manage_number,
+                        "variantId": variant_id,
+                        "mode": "ABSOLUTE",
+                        "quantity": pushes[i].quantity,
+                    }
+                )
+            try:
+                self._request(
+                    "POST",
+                    self.PATH_BULK_UPSERT,
+                    self._write_bucket,
+                    json={"inventories": elements},
+                )
+            except MallRejected as err:
+                named = {k: v for k, v in err.items.items() if 0 <= k < len(part)}
+                if named:
+                    for k, reason in named.items():
+                        i = part[k][0]
+                        results[i] = _rejected(pushes[i], f"楽天が更新を拒否しました（{reason}）")
+                    pending.append([p for k, p in enumerate(part) if k not in named])
+                elif len(part) == 1 or splits_left <= 0 or _is_request_level(err.code):
+                    for i, _code in part:
+                        results[i] = _rejected(pushes[i], f"楽天が更新を拒否しました（{err}）")
+                else:
+                    # Rejected without saying which element: halve until the bad one is alone.
+                    splits_left -= 1
+                    mid = len(part) // 2
+                    pending.extend([part[mid:], part[:mid]])
+                continue
+            for i, _code in part:
+                results[i] = PushResult(
+                    code=pushes[i].code, status=PushStatus.APPLIED, quantity=pushes[i].quantity
+                )
+
+    # ------------------------------------------------------------------ orders
+
+    def fetch_order_lines(self, since: datetime, until: datetime) -> list[OrderLine]:
+        """Lines of orders placed in [since, until], plus changed orders of the cancel window.
+
+        searchOrder can only filter by date, so cancels of older orders are found with a
+        second search over the cancellation window limited to orderProgress 400/800/900
+        ([S10] orderProgressList). Of those, getOrder is called only for orders not seen
+        before, seen while still changing (400), or gone from the result (a withdrawn
+        cancel moves an order back out of 800); the rest are re-reported from memory.
+        Memory is per process: after a restart everything is fetched and re-reported.
+        800→900 is not refetched: both report 0 units.
+        """
+        now = self._clock.now()
+        oldest = now - self.SEARCH_MAX_AGE
+        since = max(since, oldest)
+        if until < since:
+            return []
+        placed = self._search_orders(since, until, ())
+        watch_start = max(until - self.cancel_window, oldest)
+        watched: list[str] = []
+        if watch_start < since:
+            watched = self._search_orders(watch_start, since, self.CANCEL_WATCH_PROGRESS)
+
+        placed_set = set(placed)
+        watched_set = set(watched)
+        to_fetch = list(placed)
+        for number in watched:
+            seen = self._seen_orders.get(number)
+            if seen is None or seen.progress not in self.CANCELLED_PROGRESS:
+                to_fetch.append(number)
+        for number, seen in self._seen_orders.items():
+            if number in placed_set or number in watched_set:
+                continue
+            if seen.ordered_at is not None and seen.ordered_at >= watch_start:
+                to_fetch.append(number)  # left 400/800/900 while inside the window: look again
+        to_fetch = list(dict.fromkeys(to_fetch))
+
+        fetched = self._get_orders(to_fetch)
+
+        memory: dict[str, _SeenOrder] = {}
+        lines: list[OrderLine] = []
+        for number in dict.fromkeys([*placed, *watched, *to_fetch]):
+            seen = fetched.get(number) or self._seen_orders.get(number)
+            if seen is None:
+                continue
+            lines.extend(seen.lines)
+            if seen.progress in self.CANCEL_WATCH_PROGRESS:
+                memory[number] = seen
+        # Commit memory only after every call succeeded: a failed fetch must not hide
+        # orders from the next one.
+        self._seen_orders = memory
+        lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
+        return lines
+
+    def _search_orders(self, start: datetime, end: datetime, progress: Sequence[int]) -> list[str]:
+        """Order numbers placed in [start, end], over ≤63-day windows and all pages."""
+        numbers: list[str] = []
+        for window_start, window_end in _windows(start, end, self.SEARCH_MAX_SPAN):
+            numbers.extend(self._search_window(window_start, window_end, progress))
+        return list(dict.fromkeys(numbers))
+
+    def _search_window(self, start: datetime, end: datetime, progress: Sequence[int]) -> list[str]:
+        numbers: list[str] = []
+        page = 1
+        while True:
+            body: dict[str, Any] = {
+                "dateType": self.DATE_TYPE_ORDER,
+                "startDatetime": self.format_order_datetime(start),
+                "endDatetime": self.format_order_datetime(end, ceil=True),
+                "PaginationRequestModel": {
+                    "requestRecordsAmount": self.SEARCH_PAGE_SIZE,
+                    "requestPage": page,
+                    "SortModelList": [{"sortColumn": 1, "sortDirection": 1}],
+                },
+            }
+            if progress:
+                body["orderProgressList"] = list(progress)
+            data = self._json(
+                self._request(
+                    "POST", self.PATH_SEARCH_ORDER, self._order_bucket, json=body, order_api=True
+                )
+            )
+            pagination = data.get("PaginationResponseModel") or {}
+            total = _int_or(pagination.get("totalRecordsAmount"), 0)
+            if page == 1 and total > self.SEARCH_HIT_CAP and end - start > timedelta(minutes=2):
+                # Hits past 15,000 cannot be paged to: halve the window instead.
+                mid = start + (end - start) / 2
+                return [
+                    *self._search_window(start, mid, progress),
+                    *self._search_window(mid, end, progress),
+                ]
+            numbers.extend(str(n) for n in data.get("orderNumberList") or [])
+            total_pages = _int_or(pagination.get("totalPages"), 0)
+            if page >= total_pages or not data.get("orderNumberList"):
+                return numbers
+            page += 1
+
+    def _get_orders(self, numbers: Sequence[str]) -> dict[str, _SeenOrder]:
+        """Fetch orders with getOrder (version 7, ≤100 per call): what each looks like now."""
+        out: dict[str, _SeenOrder] = {}
+        for chunk in _chunks(list(numbers), self.GET_ORDER_BATCH):
+            data = self._json(
+                self._request(
+                    "POST",
+                    self.PATH_GET_ORDER,
+                    self._order_bucket,
+                    json={"orderNumberList": chunk, "version": self.GET_ORDER_VERSION},
+                    order_api=True,
+                )
+            )
+            for order in data.get("OrderModelList") or []:
+                if isinstance(order, dict) and order.get("orderNumber"):
+                    seen = self._parse_order(order)
+                    out[str(order["orderNumber"])] = seen
+        return out
+
+    def _parse_order(self, order: Mapping[str, Any]) -> _SeenOrder:
+        number = str(order["orderNumber"])
+        progress = _int_or(order.get("orderProgress"), 0)
+        ordered_at = self.parse_order_datetime(order.get("orderDatetime"))
+        cancelled = progress in self.CANCELLED_PROGRESS
+        status = ORDER_PROGRESS_WORDS.get(progress, str(progress))
+        lines: list[OrderLine] = []
+        for package in order.get("PackageModelList") or []:
+            if not isinstance(package, dict):
+                continue
+            package_deleted = _int_or(package.get("packageDeleteFlag"), 0) == 1
+            for item in package.get("ItemModelList") or []:
+                if not isinstance(item, dict):
+                    continue
+                skus = item.get("SkuModelList") or []
+                variant_id = ""
+                if skus and isinstance(skus[0], dict):
+                    variant_id = str(skus[0].get("variantId") or "")
+                # A line removed by an order change stays with deleteItemFlag 1 (or its
+                # package with packageDeleteFlag 1): the customer no longer takes it.
+                removed = package_deleted or _int_or(item.get("deleteItemFlag"), 0) == 1
+                gone = cancelled or removed
+                line_status = f"{status}（明細削除）" if removed and not cancelled else status
+                lines.append(
+                    OrderLine(
+                        mall=self.name,
+                        order_id=number,
+                        line_id=str(item.get("itemDetailId", "")),
+                        code=self.canonical_code(f"{item.get('manageNumber') or ''}:{variant_id}"),
+                        units=0 if gone else max(_int_or(item.get("units"), 0), 0),
+                        ordered_at=ordered_at,
+                        status=line_status,
+                        mall_restocks=gone and self._restocks(item.get("restoreInventoryFlag")),
+                    )
+                )
+        return _SeenOrder(
+            progress=progress,
+            change_count=len(order.get("ChangeReasonModelList") or []),
+            ordered_at=ordered_at,
+            lines=tuple(lines),
+        )
+
+    def _restocks(self, flag: object) -> bool:
+        """restoreInventoryFlag: 1 楽天 restocks, 2 it does not, 0 the item's setting.
+
+        The item setting (restockOnCancel) is not in the order, so 0 falls back to the
+        shop-wide キャンセル時在庫戻し default this adapter was built with. [S11]
+        """
+        value = _int_or(flag, 0)
+        if value == 1:
+            return True
+        if value == 2:
+            return False
+        return self.restock_on_cancel_default
+
+    @classmethod
+    def format_order_datetime(cls, when: datetime, *, ceil: bool = False) -> str:
+        """``2026-11-23T09:00:00+0900``: the only form the order API accepts.
+
+        ``ceil`` rounds up to the next second, so a window's end never drops an order
+        placed within its last fraction of a second.
+        """
+        jst = to_jst(when)
+        if ceil and jst.microsecond:
+            jst = jst.replace(microsecond=0) + timedelta(seconds=1)
+        return jst.strftime(cls.ORDER_DATETIME_FORMAT)
+
+    @staticmethod
+    def parse_order_datetime(value: object) -> datetime | None:
+        """Parse ``2017-09-25T20:03:43+0900`` (``+09:00`` also accepted) to an aware datetime."""
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
+        return parsed
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rejected(push: StockPush, message: str) -> PushResult:
+    return PushResult(
+        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
+    )
+
+
+def _is_request_level(code: str) -> bool:
+    codes = set(code.split(","))
+    return bool(codes & RakutenAdapter.REQUEST_LEVEL_CODES) or any(
+        c.startswith("ES04") for c in codes
+    )
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _windows(
+    start: datetime, end: datetime, span: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end] cut into consecutive windows no longer than ``span``."""
+    start = start.replace(microsecond=0)
+    while True:
+        window_end = min(start + span, end)
+        yield start, window_end
+        if window_end >= end:
+            return
+        start = window_end
+
+
+def _int_or(value: object, default: int) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | float):
+        try:
+            return int(value)
+        except ValueError:
+            return default
+    return default
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_details(body: Any) -> tuple[str, str, dict[int, str]]:
+    """(code, message, element index → reason) from any of 楽天's three error envelopes."""
+    if not isinstance(body, dict):
+        return "", "", {}
+    results = body.get("Results")
+    if isinstance(results, dict):
+        return str(results.get("errorCode") or ""), str(results.get("message") or ""), {}
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        codes: list[str] = []
+        messages: list[str] = []
+        items: dict[int, str] = {}
+        for error in errors:
+            if not isinstance(error, dict):
+                continue
+            code = str(error.get("code") or "")
+            message = str(error.get("message") or "")
+            codes.append(code)
+            messages.append(message)
+            metadata = error.get("metadata")
+            path = metadata.get("propertyPath") if isinstance(metadata, dict) else None
+            match = _ELEMENT_PATH_RE.match(path) if isinstance(path, str) else None
+            if match:
+                index = int(match.group(1))
+                reason = f"{code} {message}".strip()
+                items[index] = f"{items[index]}; {reason}" if index in items else reason
+        return ",".join(dict.fromkeys(c for c in codes if c)), " / ".join(messages[:3]), items
+    messages_list = body.get("MessageModelList")
+    if isinstance(messages_list, list):
+        for message in messages_list:
+            if isinstance(message, dict) and message.get("messageType") == "ERROR":
+                return str(message.get("messageCode") or ""), str(message.get("message") or ""), {}
+    return "", "", {}
+
+
+def _parse_license_expiry(value: object) -> datetime | None:
+    """``2026-11-28T23:59:59`` (no offset, meant as JST) → an aware JST datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=JST)
+    return to_jst(parsed)

@@ -1,0 +1,235 @@
+"""The shared httpx plumbing in adapters/base.py: pacing, retry, redaction, masking."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from adapters.base import (
+    AuthError,
+    MallError,
+    MallRejected,
+    RateLimited,
+    Stopped,
+    TokenBucket,
+    TransientError,
+    backoff_delay,
+    default_classify,
+    describe_settings,
+    mask_secret,
+    parse_retry_after,
+    redact,
+    request_with_retry,
+)
+from bot.clock import VirtualClock
+
+SECRET = "SL123456_abcdefXYZ"
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler), base_url="https://mall.test")
+
+
+def _classify(response: httpx.Response) -> MallError | None:
+    return default_classify(response, now=datetime(2026, 11, 23, tzinfo=UTC))
+
+
+def _send(
+    client: httpx.Client,
+    clock: VirtualClock,
+    *,
+    stop: threading.Event | None = None,
+    bucket: TokenBucket | None = None,
+    **kw: object,
+) -> httpx.Response:
+    return request_with_retry(
+        client,
+        "GET",
+        "/x",
+        classify=_classify,
+        clock=clock,
+        stop=stop,
+        bucket=bucket,
+        rng=random.Random(1),
+        secrets=(SECRET,),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+# --------------------------------------------------------------------------- bucket
+
+
+def test_token_bucket_spaces_calls_at_the_rate() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(5.0, 1, clock)
+    times = []
+    for _ in range(6):
+        bucket.acquire()
+        times.append(clock.monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert times[0] == 0.0
+    assert all(gap == pytest.approx(0.2) for gap in gaps)
+
+
+def test_token_bucket_burst_then_rate() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(1.0, 3, clock)
+    for _ in range(3):
+        bucket.acquire()
+    assert clock.monotonic() == 0.0
+    bucket.acquire()
+    assert clock.monotonic() == pytest.approx(1.0)
+
+
+def test_token_bucket_wait_is_cut_by_stop() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(1.0, 1, clock)
+    bucket.acquire()
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        bucket.acquire(stop)
+    assert clock.monotonic() == 0.0
+
+
+# --------------------------------------------------------------------------- retry
+
+
+def test_retries_429_and_5xx_then_succeeds_with_backoff() -> None:
+    answers = iter([429, 503, 500, 200])
+    client = _client(lambda req: httpx.Response(next(answers)))
+    clock = VirtualClock()
+    response = _send(client, clock)
+    assert response.status_code == 200
+    assert clock.monotonic() > 0  # it backed off on the virtual clock
+
+
+def test_retry_after_is_honoured() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200)])
+    client = _client(lambda req: next(answers))
+    clock = VirtualClock()
+    _send(client, clock)
+    assert clock.monotonic() >= 7.0
+
+
+def test_persistent_429_surfaces_as_rate_limited() -> None:
+    calls = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req)
+        return httpx.Response(429, headers={"Retry-After": "1"})
+
+    clock = VirtualClock()
+    with pytest.raises(RateLimited) as info:
+        _send(_client(handler), clock, max_tries=4)
+    assert len(calls) == 4
+    assert info.value.retry_after == 1.0
+
+
+def test_total_wait_budget_stops_retrying_early() -> None:
+    calls = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req)
+        return httpx.Response(503)
+
+    clock = VirtualClock()
+    with pytest.raises(TransientError):
+        _send(_client(handler), clock, max_tries=10, max_total_wait=5.0)
+    assert clock.monotonic() <= 5.0
+    assert len(calls) < 10
+
+
+@pytest.mark.parametrize(("status", "error"), [(400, MallRejected), (401, AuthError)])
+def test_400_and_401_are_never_retried(status: int, error: type[MallError]) -> None:
+    calls = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req)
+        return httpx.Response(status)
+
+    with pytest.raises(error):
+        _send(_client(handler), VirtualClock())
+    assert len(calls) == 1
+
+
+def test_timeouts_are_retried_and_translated() -> None:
+    calls = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req)
+        raise httpx.ReadTimeout("timed out", request=req)
+
+    with pytest.raises(TransientError) as info:
+        _send(_client(handler), VirtualClock(), max_tries=3)
+    assert len(calls) == 3
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
+def test_transport_error_text_is_redacted_and_not_chained_when_it_leaks() -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach https://x/?licenseKey={SECRET}", request=req)
+
+    with pytest.raises(TransientError) as info:
+        _send(_client(handler), VirtualClock(), max_tries=1)
+    assert SECRET not in str(info.value)
+    assert info.value.__cause__ is None
+
+
+def test_stop_cuts_a_backoff() -> None:
+    client = _client(lambda req: httpx.Response(503))
+    clock = VirtualClock()
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        _send(client, clock, stop=stop)
+    assert clock.monotonic() == 0.0
+
+
+def test_backoff_is_deterministic_and_grows() -> None:
+    a = [backoff_delay(n, random.Random(3), base=1.0, cap=30.0) for n in range(6)]
+    b = [backoff_delay(n, random.Random(3), base=1.0, cap=30.0) for n in range(6)]
+    assert a == b
+    for n, delay in enumerate(a):
+        step = min(30.0, 2.0**n)
+        assert step / 2 <= delay <= step
+
+
+def test_parse_retry_after_forms() -> None:
+    now = datetime(2026, 11, 23, 0, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("3", now) == 3.0
+    assert parse_retry_after("Mon, 23 Nov 2026 00:00:10 GMT", now) == 10.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_redact_removes_value_base64_and_urlencoded_forms() -> None:
+    pair = f"SP1_secret:{SECRET}"
+    token = base64.b64encode(pair.encode()).decode()
+    text = f"key={SECRET} auth=ESA {token} q=SL123456_abcdefXYZ%21"
+    out = redact(text, (SECRET, pair))
+    assert SECRET not in out
+    assert token.rstrip("=") not in out
+
+
+def test_redact_ignores_tiny_secrets() -> None:
+    assert redact("a b c", ("a",)) == "a b c"
+
+
+def test_describe_masks_declared_secret_fields() -> None:
+    described = describe_settings({"shop_id": "123", "license_key": SECRET}, ("license_key",))
+    assert described["shop_id"] == "123"
+    assert SECRET not in described["license_key"]
+    assert described["license_key"].endswith(SECRET[-4:])
+    assert mask_secret("") == "(未設定)"
+    assert mask_secret("short") == "****"
