@@ -1,0 +1,430 @@
+"""template.py: init-sheet plans (pure) and init_sheet through real gspread on the emulator."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from bot.sheet.emulator import SheetsEmulator
+from bot.sheet.layout import header_map, load_template, parse_sheet
+from bot.sheet.template import build_init_plan, init_sheet, plan_init
+
+TPL = load_template()
+PRODUCTS = TPL.tab("products")
+HEAD = [c.header for c in PRODUCTS.columns]
+
+
+def kinds(requests: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(next(iter(r)) for r in requests)
+
+
+def sheet_meta(
+    title: str, sheet_id: int, *, cols: int = 26, frozen: int = 1, **extra: Any
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "sheetId": sheet_id,
+        "title": title,
+        "gridProperties": {"rowCount": 1000, "columnCount": cols, "frozenRowCount": frozen},
+    }
+    props.update(extra.pop("props", {}))
+    return {"properties": props, **extra}
+
+
+# --------------------------------------------------------------------------- pure plans
+
+
+def test_plan_on_a_new_spreadsheet_creates_every_tab_in_order() -> None:
+    meta = {"sheets": [sheet_meta("Sheet1", 0, frozen=0)]}
+    plan = build_init_plan(meta, {})
+    adds = [r["addSheet"]["properties"] for r in plan.requests if "addSheet" in r]
+    assert [p["title"] for p in adds] == [t.title for t in TPL.tabs]
+    assert plan.created_tabs == [t.title for t in TPL.tabs]
+    ids = [p["sheetId"] for p in adds]
+    assert len(set(ids)) == len(ids) and 0 not in ids
+    assert all(p["gridProperties"]["frozenRowCount"] == 1 for p in adds)
+    assert [p.get("hidden", False) for p in adds] == [t.hidden for t in TPL.tabs]
+    # Every later request refers to an id chosen in this batch (or an existing one).
+    sheet_ids = set(ids)
+    for req in plan.requests:
+        body = next(iter(req.values()))
+        found = _sheet_ids(body)
+        assert found <= sheet_ids, req
+
+
+def _sheet_ids(obj: Any) -> set[int]:
+    out: set[int] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == "sheetId":
+                out.add(v)
+            else:
+                out |= _sheet_ids(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            out |= _sheet_ids(v)
+    return out
+
+
+def test_plan_new_products_tab_details() -> None:
+    plan = build_init_plan({"sheets": []}, {})
+    sid = next(r["addSheet"]["properties"]["sheetId"] for r in plan.requests if "addSheet" in r)
+    mine = [r for r in plan.requests if sid in _sheet_ids(r)]
+    header = next(r["updateCells"] for r in mine if "updateCells" in r)
+    cells = header["rows"][0]["values"]
+    assert [c["userEnteredValue"]["stringValue"] for c in cells] == HEAD
+    assert all(c["note"] for c in cells)
+    text_cols = {r["repeatCell"]["range"]["startColumnIndex"] for r in mine if "repeatCell" in r}
+    assert text_cols == {i for i, c in enumerate(PRODUCTS.columns) if c.text_format}
+    checkbox = {
+        r["setDataValidation"]["range"]["startColumnIndex"]
+        for r in mine
+        if "setDataValidation" in r
+        and r["setDataValidation"]["rule"]["condition"]["type"] == "BOOLEAN"
+    }
+    assert checkbox == {HEAD.index("連動"), HEAD.index("在庫切れ時注文受付")}
+    protected = [r["addProtectedRange"]["protectedRange"] for r in mine if "addProtectedRange" in r]
+    assert all(p["warningOnly"] for p in protected)
+    assert sorted(p["range"]["startColumnIndex"] for p in protected) == [
+        HEAD.index("状態"),
+        HEAD.index("最終更新"),
+    ]
+    rules = [r["addConditionalFormatRule"] for r in mine if "addConditionalFormatRule" in r]
+    formulas = [
+        r["rule"]["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in rules
+    ]
+    assert formulas == ["=AND(ISNUMBER($C2),$C2<0)", "=AND(ISNUMBER($C2),ISNUMBER($E2),$C2<=$E2)"]
+    assert all(r["rule"]["booleanRule"]["condition"]["type"] == "CUSTOM_FORMULA" for r in rules)
+    assert [r["index"] for r in rules] == [0, 1]
+
+
+def test_plan_against_up_to_date_metadata_is_empty() -> None:
+    first = build_init_plan({"sheets": []}, {})
+    meta, headers, rows = _apply_plan_to_metadata(first.requests)
+    assert plan_init(meta, headers, existing_rows=rows) == []
+    assert plan_init(meta, headers) == []
+
+
+def _apply_plan_to_metadata(
+    requests: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, list[list[Any]]]]:
+    """A tiny model of what the API would hold after the plan (metadata + header rows)."""
+    sheets: dict[int, dict[str, Any]] = {}
+    cells: dict[int, dict[tuple[int, int], Any]] = {}
+    for req in requests:
+        ((kind, body),) = req.items()
+        if kind == "addSheet":
+            props = body["properties"]
+            sheets[props["sheetId"]] = {
+                "properties": props,
+                "protectedRanges": [],
+                "conditionalFormats": [],
+            }
+            cells[props["sheetId"]] = {}
+        elif kind == "updateCells":
+            start = body["start"]
+            for dr, row in enumerate(body["rows"]):
+                for dc, cell in enumerate(row["values"]):
+                    value = next(iter(cell.get("userEnteredValue", {"": None}).values()))
+                    cells[start["sheetId"]][(start["rowIndex"] + dr, start["columnIndex"] + dc)] = (
+                        value
+                    )
+        elif kind == "addProtectedRange":
+            pr = body["protectedRange"]
+            sheets[pr["range"]["sheetId"]]["protectedRanges"].append(pr)
+        elif kind == "addConditionalFormatRule":
+            rule = body["rule"]
+            sheets[rule["ranges"][0]["sheetId"]]["conditionalFormats"].insert(body["index"], rule)
+    by_key = {t.title: t.key for t in TPL.tabs}
+    headers: dict[str, list[Any]] = {}
+    rows: dict[str, list[list[Any]]] = {}
+    for sid, sheet in sheets.items():
+        key = by_key[sheet["properties"]["title"]]
+        grid = cells[sid]
+        nrows = max((r for r, _ in grid), default=-1) + 1
+        ncols = max((c for _, c in grid), default=-1) + 1
+        full = [[grid.get((r, c), "") for c in range(ncols)] for r in range(nrows)]
+        headers[key] = full[0] if full else []
+        rows[key] = full
+    return {"sheets": list(sheets.values())}, headers, rows
+
+
+def test_plan_appends_missing_header_after_staff_columns() -> None:
+    head = [h for h in HEAD if h != "配分しきい値"] + ["仕入先", "メモ"]
+    meta = _existing_meta(head)
+    headers: dict[str, list[Any]] = {t.key: [c.header for c in t.columns] for t in TPL.tabs}
+    headers["products"] = head
+    plan = build_init_plan(meta, headers)
+    assert plan.added_headers == {"商品マスタ": ["配分しきい値"]}
+    assert "商品マスタ" not in plan.created_tabs
+    products_reqs = [r for r in plan.requests if 7 in _sheet_ids(r)]
+    header = next(r["updateCells"] for r in products_reqs if "updateCells" in r)
+    assert header["start"] == {"sheetId": 7, "rowIndex": 0, "columnIndex": len(head)}
+    assert [c["userEnteredValue"]["stringValue"] for c in header["rows"][0]["values"]] == [
+        "配分しきい値"
+    ]
+    # Nothing else on that tab: protections and rules are already there.
+    assert kinds(products_reqs) == Counter({"updateCells": 1, "updateDimensionProperties": 1})
+
+
+def test_plan_grows_the_grid_when_the_header_row_is_full() -> None:
+    head = [h for h in HEAD if h not in ("状態", "最終更新")]
+    meta = _existing_meta(head, cols=len(head))
+    reqs = [r for r in plan_init(meta, {"products": head}) if 7 in _sheet_ids(r)]
+    grow = next(r["updateSheetProperties"] for r in reqs if "updateSheetProperties" in r)
+    assert grow["properties"]["gridProperties"]["columnCount"] == len(HEAD)
+    assert grow["fields"] == "gridProperties.columnCount"
+    assert next(iter(reqs[0])) == "updateSheetProperties"  # before the header write
+    # The two bot columns are new, so they get their protection.
+    assert kinds(reqs)["addProtectedRange"] == 2
+
+
+def test_plan_reorders_are_respected_in_formulas() -> None:
+    head = [
+        "商品コード",
+        "在庫下限",
+        "在庫数",
+        *[h for h in HEAD if h not in ("商品コード", "在庫下限", "在庫数")],
+    ]
+    meta = _existing_meta(head, rules=False)
+    reqs = plan_init(meta, {"products": head})
+    formulas = [
+        r["addConditionalFormatRule"]["rule"]["booleanRule"]["condition"]["values"][0][
+            "userEnteredValue"
+        ]
+        for r in reqs
+        if "addConditionalFormatRule" in r
+    ]
+    assert formulas == ["=AND(ISNUMBER($C2),$C2<0)", "=AND(ISNUMBER($C2),ISNUMBER($B2),$C2<=$B2)"]
+
+
+def test_plan_new_settings_items_are_appended_to_an_existing_settings_tab() -> None:
+    tab = TPL.tab("settings")
+    head = [c.header for c in tab.columns]
+    have = [list(r) for r in tab.seed_rows if not str(r[0]).startswith("Shopify")]
+    meta = {"sheets": [sheet_meta("設定", 3)]}
+    plan = build_init_plan(meta, {}, existing_rows={"settings": [head, *have]})
+    assert plan.added_settings == ["Shopify 注文取込み", "Shopify 在庫更新", "Shopify 表示在庫設定"]
+    append = next(r["appendCells"] for r in plan.requests if "appendCells" in r)
+    assert append["sheetId"] == 3
+    assert [
+        row["values"][0]["userEnteredValue"]["stringValue"] for row in append["rows"]
+    ] == plan.added_settings
+
+
+def test_plan_updates_schema_version_in_state() -> None:
+    meta = {"sheets": [sheet_meta("_state", 9, props={"hidden": True})]}
+    old = [["キー", "値"], ["cursor:rakuten", "x"], ["schema_version", "0"]]
+    plan = build_init_plan(meta, {}, existing_rows={"state": old})
+    update = next(
+        r["updateCells"] for r in plan.requests if "updateCells" in r and 9 in _sheet_ids(r)
+    )
+    assert update["start"] == {"sheetId": 9, "rowIndex": 2, "columnIndex": 1}
+    assert update["rows"][0]["values"][0]["userEnteredValue"]["stringValue"] == str(
+        TPL.schema_version
+    )
+    assert plan.schema_version == TPL.schema_version
+
+
+def test_plan_rehides_state_and_refreezes_header() -> None:
+    meta = {"sheets": [sheet_meta("_state", 9, frozen=0)]}
+    reqs = [r for r in plan_init(meta, {"state": ["キー", "値"]}) if 9 in _sheet_ids(r)]
+    fields = sorted(
+        r["updateSheetProperties"]["fields"] for r in reqs if "updateSheetProperties" in r
+    )
+    assert fields == ["gridProperties.frozenRowCount", "hidden"]
+
+
+def _existing_meta(head: list[str], *, cols: int = 30, rules: bool = True) -> dict[str, Any]:
+    """Metadata of an existing 商品マスタ (sheetId 7) with the bot's protections/rules present."""
+    hm = header_map(PRODUCTS, head)
+    protected = [
+        {
+            "protectedRangeId": i,
+            "description": f"[zaiko-bot:products.{k}] x",
+            "warningOnly": True,
+            "range": {
+                "sheetId": 7,
+                "startColumnIndex": hm.columns[k],
+                "endColumnIndex": hm.columns[k] + 1,
+            },
+        }
+        for i, k in enumerate(("status", "updated_at"))
+        if k in hm.columns
+    ]
+    cond: list[dict[str, Any]] = []
+    if rules:
+        s, low = hm.letter("stock"), hm.letter("low_stock")
+        for f in (
+            f"=AND(ISNUMBER(${s}2),${s}2<0)",
+            f"=AND(ISNUMBER(${s}2), ISNUMBER(${low}2), ${s}2<=${low}2)",
+        ):
+            cond.append(
+                {
+                    "ranges": [{"sheetId": 7}],
+                    "booleanRule": {
+                        "condition": {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": f}]}
+                    },
+                }
+            )
+    products = sheet_meta(
+        "商品マスタ", 7, cols=cols, protectedRanges=protected, conditionalFormats=cond
+    )
+    others = [sheet_meta(t.title, 100 + i) for i, t in enumerate(TPL.tabs) if t.key != "products"]
+    # The other tabs are treated as already complete: give them their protections.
+    for sheet, tab in zip(others, [t for t in TPL.tabs if t.key != "products"], strict=True):
+        sheet["properties"]["hidden"] = tab.hidden
+        sheet["protectedRanges"] = [
+            {"description": f"[zaiko-bot:{tab.key}] x"}
+            if tab.bot_owned
+            else {"description": f"[zaiko-bot:{tab.key}.{c.key}] x"}
+            for c in tab.columns
+            if c.owner == "bot"
+        ]
+    return {"sheets": [products, *others]}
+
+
+def test_existing_complete_tabs_need_headers() -> None:
+    # With the other tabs' header rows given, only 商品マスタ's gap is planned.
+    head = [h for h in HEAD if h != "配分しきい値"]
+    headers: dict[str, list[Any]] = {t.key: [c.header for c in t.columns] for t in TPL.tabs}
+    headers["products"] = list(head)
+    plan = build_init_plan(_existing_meta(head), headers)
+    assert plan.added_headers == {"商品マスタ": ["配分しきい値"]}
+    assert plan.created_tabs == []
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+def number_format(emu: SheetsEmulator, sid: str, title: str, cell: str) -> Any:
+    fmt = emu.cell_format(sid, title, cell)
+    # Tolerate the format with or without its userEnteredFormat wrapper.
+    return fmt.get("userEnteredFormat", fmt).get("numberFormat")
+
+
+@pytest.fixture
+def emu() -> SheetsEmulator:
+    return SheetsEmulator()
+
+
+def test_init_on_an_empty_spreadsheet(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    emu.reset_counts()
+    report = init_sheet(sh)
+    assert emu.counts()["write"] == 1
+    assert emu.counts()["read"] == 1  # metadata only: no tab of ours existed yet
+    assert report.created_tabs == [t.title for t in TPL.tabs]
+    assert report.writes == 1
+    assert "商品マスタ" in report.summary()
+
+    assert emu.sheet_titles(sid) == ["Sheet1", *[t.title for t in TPL.tabs]]
+    for tab in TPL.tabs:
+        values = emu.get_values(sid, tab.title)
+        assert values[0] == [c.header for c in tab.columns], tab.key
+        props = emu.sheet_properties(sid, tab.title)
+        assert props["gridProperties"]["frozenRowCount"] == 1
+        assert bool(props.get("hidden", False)) == tab.hidden
+
+    # TEXT format on code columns, checkboxes, dropdown, protections, rules.
+    assert number_format(emu, sid, "商品マスタ", "I2") == {"type": "TEXT"}
+    assert number_format(emu, sid, "商品マスタ", "A500") == {"type": "TEXT"}
+    assert number_format(emu, sid, "商品マスタ", "C2") is None
+    validations = emu.data_validations(sid, "商品マスタ")
+    boolean_cols = {
+        (v["range"]["startColumnIndex"], v["range"]["endColumnIndex"])
+        for v in validations
+        if v["rule"]["condition"]["type"] == "BOOLEAN"
+    }
+    assert boolean_cols == {(6, 8)}
+    kinds_ = [v["rule"]["condition"] for v in emu.data_validations(sid, "入出庫")]
+    assert kinds_[0]["type"] == "ONE_OF_LIST"
+    assert [x["userEnteredValue"] for x in kinds_[0]["values"]] == [
+        "入荷",
+        "返品",
+        "店頭販売",
+        "破損",
+        "その他",
+    ]
+    assert {v["rule"]["condition"]["type"] for v in emu.data_validations(sid, "出品状況")} == {
+        "BOOLEAN"
+    }
+    assert len(emu.protected_ranges(sid, "商品マスタ")) == 2
+    assert all(p["warningOnly"] for p in emu.protected_ranges(sid, "販売ログ"))
+    assert len(emu.conditional_formats(sid, "商品マスタ")) == 2
+
+    # The seeded 設定 and _state parse cleanly.
+    values = {
+        "products": emu.get_values(sid, "商品マスタ", "FORMULA"),
+        "settings": emu.get_values(sid, "設定", "FORMULA"),
+        "state": emu.get_values(sid, "_state", "FORMULA"),
+    }
+    read = parse_sheet(values, malls=("rakuten", "yahoo", "amazon", "shopify"))
+    assert read.snapshot.problems == ()
+    assert read.snapshot.settings.interval_seconds == 15
+    assert read.state == {"schema_version": str(TPL.schema_version)}
+
+
+def test_second_run_sends_no_write(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    init_sheet(sh)
+    emu.reset_counts()
+    report = init_sheet(sh)
+    assert emu.counts() == {"read": 2, "write": 0}
+    assert report.requests == 0 and report.writes == 0
+    assert report.summary() == TPL.message("init_nothing")
+
+
+def test_upgrade_keeps_staff_columns_and_data(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    init_sheet(sh)
+    # A sheet made by an older template: no 配分しきい値, staff's own columns, data.
+    titles = emu.sheet_titles(sid)
+    assert "商品マスタ" in titles
+    old = emu.get_values(sid, "商品マスタ")[0]
+    head = [h for h in old if h != "配分しきい値"]
+    emu2 = SheetsEmulator()
+    sid2 = emu2.create_spreadsheet("old", sheets=("商品マスタ",), cols=len(head) + 2)
+    staff_head = [*head, "仕入先", "メモ"]
+    data = [
+        [
+            "A-1",
+            "Tシャツ",
+            5,
+            "",
+            "",
+            True,
+            False,
+            "t:1",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "問屋A",
+            "要確認",
+        ]
+    ]
+    emu2.set_values(sid2, "商品マスタ", "A1", [staff_head, *data])
+    sh2 = emu2.client().open_by_key(sid2)
+    emu2.reset_counts()
+    report = init_sheet(sh2)
+    assert emu2.counts()["write"] == 1
+    assert report.added_headers == {"商品マスタ": ["配分しきい値"]}
+    assert "商品マスタ" not in report.created_tabs
+    values = emu2.get_values(sid2, "商品マスタ")
+    assert values[0] == [*staff_head, "配分しきい値"]
+    assert values[1] == data[0]  # staff data untouched
+    read = parse_sheet({"products": values}, malls=("rakuten",))
+    assert read.snapshot.products["A-1"].stock == 5
+    assert read.snapshot.products["A-1"].alloc_threshold is None
+    # Second run: nothing to do.
+    emu2.reset_counts()
+    assert init_sheet(sh2).writes == 0
+    assert emu2.counts()["write"] == 0
