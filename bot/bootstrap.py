@@ -60,14 +60,20 @@ def build_adapters(
     }
 
 
+def google_credentials(settings: Settings) -> service_account.Credentials:
+    """Service-account credentials limited to the Sheets scope."""
+    info = json.loads(_secret(settings, "google_service_account_json"))
+    factory = service_account.Credentials.from_service_account_info
+    creds: service_account.Credentials = factory(info, scopes=[SHEETS_SCOPE])  # type: ignore[no-untyped-call]
+    return creds
+
+
 def build_gateway(
     settings: Settings, clock: Clock, stop: threading.Event, malls: list[str]
 ) -> SheetGateway:
     """Service-account gspread client → gateway on ZAIKO_SHEET_ID."""
-    info = json.loads(_secret(settings, "google_service_account_json"))
-    creds = service_account.Credentials.from_service_account_info(info, scopes=[SHEETS_SCOPE])
     client = make_client(
-        creds,
+        google_credentials(settings),
         clock=clock,
         stop=stop,
         timeout=(settings.sheet.timeout_connect, settings.sheet.timeout_read),

@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
-    demo = sub.add_parser("demo", help="組み込みデモ: エミュレータと模擬モールで一日の店の動きを再現")
+    demo = sub.add_parser(
+        "demo", help="組み込みデモ: エミュレータと模擬モールで一日の店の動きを再現"
+    )
     demo.add_argument("--json", action="store_true", help="print one JSON summary object")
     demo.add_argument("--export", metavar="FILE.xlsx", help="write the final sheet to an xlsx file")
     demo.add_argument("--quiet", action="store_true", help="no timeline, only the summary")
@@ -53,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request at INFO; our adapters log what matters themselves.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "demo":
         from bot.demo import main as demo_main
 
@@ -141,19 +145,12 @@ def _check(settings: Settings) -> int:
 
 
 def _init_sheet(settings: Settings) -> int:
-    import json as _json
-
-    from google.oauth2 import service_account
-
-    from bot.bootstrap import SHEETS_SCOPE
+    from bot.bootstrap import google_credentials
     from bot.clock import RealClock
     from bot.sheet.gateway import make_client
     from bot.sheet.template import init_sheet
 
-    secret = settings.google_service_account_json
-    info = _json.loads(secret.get_secret_value() if secret else "{}")
-    creds = service_account.Credentials.from_service_account_info(info, scopes=[SHEETS_SCOPE])
-    client = make_client(creds, clock=RealClock(), stop=threading.Event())
+    client = make_client(google_credentials(settings), clock=RealClock(), stop=threading.Event())
     report = init_sheet(client.open_by_key(settings.sheet_id or ""))
     print(report.summary())
     return 0

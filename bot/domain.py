@@ -42,7 +42,9 @@ class DisplayRule(Frozen):
             return cls()
         m = re.fullmatch(r"([+-]?)(\d+)", s)
         if not m:
-            raise ValueError(f"表示在庫設定『{text}』は 空欄 / +数 / -数 / 数 のどれかで入力してください")
+            raise ValueError(
+                f"表示在庫設定『{text}』は 空欄 / +数 / -数 / 数 のどれかで入力してください"
+            )
         sign, digits = m.groups()
         kind: Literal["plus", "minus", "cap"] = (
             "plus" if sign == "+" else "minus" if sign == "-" else "cap"

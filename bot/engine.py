@@ -35,16 +35,20 @@ from bot.domain import (
     StockPush,
 )
 
-# Tab names used in RowProblems the engine raises itself (the sheet's words live in the
-# template; these are only labels for messages and must match its titles).
-TAB_PRODUCTS = "商品マスタ"
-TAB_SETS = "セット構成"
-TAB_MOVEMENTS = "入出庫"
+# Tab keys of sheets_template/template.json, as RowProblem.tab carries them, and the
+# Japanese titles the engine puts in front of its own messages (the layout does the same
+# for the problems it finds; a test checks these against the template).
+TAB_PRODUCTS = "products"
+TAB_SETS = "sets"
+TAB_MOVEMENTS = "movements"
+TAB_TITLES = {TAB_PRODUCTS: "商品マスタ", TAB_SETS: "セット構成", TAB_MOVEMENTS: "入出庫"}
 
 MOVEMENT_DONE_PREFIX = "済"
 
 STOCK_CONDITIONS = frozenset({"low_stock", "out_of_stock", "oversell", "backorder"})
 STEP_CONDITIONS = STOCK_CONDITIONS | {"unassigned", "row"}
+# "push:" and "drift:" conditions belong to after_push / detect_drift; "auth:",
+# "expiring:" to the worker.
 """Condition prefixes that ``step`` recomputes every cycle; others (push failures,
 credential warnings) are raised and cleared by whoever owns them."""
 """A 入出庫 row whose 反映 cell starts with this is applied and never touched again."""
@@ -149,7 +153,7 @@ def _resolve_sets(
                     tab=TAB_SETS,
                     row=comps[0].row,
                     sku=set_sku,
-                    message=f"A{comps[0].row}: セット商品コード『{set_sku}』が商品マスタにありません",
+                    message=f"セット構成 A{comps[0].row}: セット商品コード『{set_sku}』が商品マスタにありません",
                 )
             )
             bad.add(set_sku)
@@ -160,7 +164,7 @@ def _resolve_sets(
                         tab=TAB_SETS,
                         row=comp.row,
                         sku=set_sku,
-                        message=f"B{comp.row}: セット『{set_sku}』が自分自身を構成商品にしています",
+                        message=f"セット構成 B{comp.row}: セット『{set_sku}』が自分自身を構成商品にしています",
                     )
                 )
                 bad.add(set_sku)
@@ -170,7 +174,7 @@ def _resolve_sets(
                         tab=TAB_SETS,
                         row=comp.row,
                         sku=set_sku,
-                        message=f"B{comp.row}: 構成商品コード『{comp.component_sku}』が商品マスタにありません",
+                        message=f"セット構成 B{comp.row}: 構成商品コード『{comp.component_sku}』が商品マスタにありません",
                     )
                 )
                 bad.add(set_sku)
@@ -201,7 +205,7 @@ def _resolve_sets(
                     tab=TAB_SETS,
                     row=comps[0].row,
                     sku=set_sku,
-                    message=f"A{comps[0].row}: セット『{set_sku}』の構成が循環しています（セットが自分を含んでいます）",
+                    message=f"セット構成 A{comps[0].row}: セット『{set_sku}』の構成が循環しています（セットが自分を含んでいます）",
                 )
             )
             bad.add(set_sku)
@@ -413,6 +417,13 @@ def committed(plan: Plan) -> EngineState:
     return replace(plan.next_state, fresh=False)
 
 
+def _problem_text(problem: RowProblem) -> str:
+    """Alert text naming the tab (layout messages on 商品マスタ start with the cell only)."""
+    if problem.tab == TAB_PRODUCTS:
+        return f"{TAB_TITLES[TAB_PRODUCTS]} {problem.message}"
+    return problem.message
+
+
 def _code_index(products: Mapping[str, Product]) -> dict[tuple[str, str], str]:
     index: dict[tuple[str, str], str] = {}
     for sku, product in products.items():
@@ -435,7 +446,10 @@ def _apply_movement(
         message = f"商品コード『{mv.sku}』が商品マスタにありません"
         work.problems.append(
             RowProblem(
-                tab=TAB_MOVEMENTS, row=mv.row, sku=mv.sku, message=f"{mv.row}行目: {message}"
+                tab=TAB_MOVEMENTS,
+                row=mv.row,
+                sku=mv.sku,
+                message=f"入出庫 {mv.row}行目: {message}",
             )
         )
         work.marks[mv.key] = f"エラー: {message}"
@@ -697,7 +711,7 @@ def _conditions(
                 text="在庫より多く売れました。お客様への連絡と入荷の手配をしてください。",
             )
             statuses.setdefault(sku, f"売り越し: {-on_hand}個不足")
-        elif on_hand == 0:
+        elif on_hand == 0 and not on_purpose:
             current[f"out_of_stock:{sku}"] = Alert(
                 kind=AlertKind.OUT_OF_STOCK,
                 key=f"out_of_stock:{sku}",
@@ -738,12 +752,10 @@ def _conditions(
             kind=AlertKind.ROW_PROBLEM,
             key=problem.key,
             sku=problem.sku,
-            title=f"{problem.tab}: {problem.message}",
+            title=_problem_text(problem),
         )
-        if problem.tab == TAB_PRODUCTS and problem.sku:
+        if (problem.tab == TAB_PRODUCTS and problem.sku) or (problem.tab == TAB_SETS and problem.sku in snapshot.products):
             by_sku[problem.sku].append(problem.message)
-        elif problem.tab == TAB_SETS and problem.sku in snapshot.products:
-            by_sku[problem.sku].append(f"セット構成: {problem.message}")
     for sku, messages in by_sku.items():
         statuses[sku] = "エラー: " + " / ".join(dict.fromkeys(messages))
     for sku in snapshot.invalid_skus:
@@ -761,7 +773,7 @@ def _conditions(
     }
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
     errors = [
-        ErrorLogRow(at=work.now, where=p.tab, message=p.message)
+        ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
         for p in problems
         if p.key not in state.conditions
     ]
@@ -827,6 +839,65 @@ def after_push(
                 detail=result.message,
             )
         )
+    return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def detect_drift(
+    state: EngineState,
+    readings: Mapping[tuple[str, str], int],
+    now: datetime,
+    *,
+    skip: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
+    """Compare what malls show with what the bot expects them to show.
+
+    A surplus (``current > expected``) means someone changed the number by hand on the
+    mall — the edit らくらく在庫 cannot see. The listing is forgotten so the next step
+    pushes the right number over it, and the team hears of it once. A shortfall is
+    usually sales whose orders have not arrived yet; it is left to the order fetch
+    (read-back compensation, §4.5, builds on this). ``skip`` holds listings a mall
+    restocked itself after a cancel seen this cycle, which is not a hand edit.
+    """
+    listings = dict(state.listings)
+    conditions = set(state.conditions)
+    logs: list[MallLogRow] = []
+    alerts: list[Alert] = []
+    for key, current in readings.items():
+        listing = listings.get(key)
+        if listing is None or listing.expected is None or key in skip:
+            continue
+        mall, code = key
+        cond = f"drift:{mall}:{code}"
+        if current > listing.expected:
+            listings[key] = replace(listing, expected=None, failed=None)
+            logs.append(
+                MallLogRow(
+                    at=now,
+                    mall=mall,
+                    code=code,
+                    sku="",
+                    quantity=current,
+                    result="モール側で変更",
+                    detail=f"想定 {listing.expected} → モール {current}（上書きします）",
+                )
+            )
+            if cond not in conditions:
+                conditions.add(cond)
+                alerts.append(
+                    Alert(
+                        kind=AlertKind.DRIFT,
+                        key=cond,
+                        mall=mall,
+                        title=f"{mall} の『{code}』の在庫がモール側で {listing.expected} → {current} に変更されていました",
+                        text="在庫数はスプレッドシートで管理しています。シートの数に戻しました。"
+                        "入荷などで増やす場合は入出庫タブに記入してください。",
+                    )
+                )
+        else:
+            conditions.discard(cond)
     return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
 
 
@@ -903,6 +974,11 @@ def rebuild(
 def replace_conditions(state: EngineState, conditions: frozenset[str]) -> EngineState:
     """The same state with another set of raised alert conditions."""
     return replace(state, conditions=conditions)
+
+
+def replace_stock(state: EngineState, stock: Mapping[str, int]) -> EngineState:
+    """The same state believing the sheet holds ``stock`` (start-up: oversold rows)."""
+    return replace(state, stock=dict(stock))
 
 
 def replace_listings(

@@ -78,6 +78,8 @@ class WorkerConfig:
     park_retry: timedelta = timedelta(minutes=10)
     credential_warn: timedelta = timedelta(days=14)
     max_commit_attempts: int = 3
+    drift_check: timedelta = timedelta(minutes=10)
+    """How often every listing's number is read back from malls with a bulk read."""
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -148,6 +150,7 @@ class Worker:
         self.sheet_ok = True
         self.started = False
         self._cycle_no = 0
+        self._next_drift_check: datetime | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -166,6 +169,14 @@ class Worker:
             conditions,
             window_start=now - self.config.cancel_window,
         )
+        try:
+            negative = {
+                str(k): int(v)
+                for k, v in json.loads(data.state.get("negative_stock", "{}")).items()
+            }
+        except (ValueError, AttributeError):
+            negative = {}
+        self.state = engine.replace_stock(self.state, negative)
         for key, value in data.state.items():
             if key.startswith("cursor:"):
                 try:
@@ -216,6 +227,7 @@ class Worker:
         # 1. collect
         lines, new_cursors = self._collect(now, alerts)
         report.lines = len(lines)
+        drift_logs = self._check_drift(lines, now, alerts)
 
         # 2.–4. read, engine, atomic commit (re-run when staff edited meanwhile)
         try:
@@ -237,6 +249,7 @@ class Worker:
 
         # 5. push
         pushed, mall_logs, errors = self._push(plan.pushes, now, alerts, report)
+        mall_logs = drift_logs + mall_logs
 
         # 6. record
         try:
@@ -278,7 +291,7 @@ class Worker:
             result = self.gateway.commit(
                 plan,
                 read,
-                state_values(cursors, plan.next_state.conditions),
+                state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
                 bot_stock=self.state.stock,
                 commit_id=self._commit_id(now),
             )
@@ -287,7 +300,9 @@ class Worker:
             if not result.conflict:
                 return plan, read
             log.info("sheet changed during the cycle; planning again on the new values")
-        raise SheetError("シートが編集中のため、この周期の書き込みを見送りました（次の周期で再試行します）")
+        raise SheetError(
+            "シートが編集中のため、この周期の書き込みを見送りました（次の周期で再試行します）"
+        )
 
     # ------------------------------------------------------------------ collect
 
@@ -323,6 +338,45 @@ class Worker:
             return [fn(i) for i in items]
         with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="mall") as pool:
             return list(pool.map(fn, items))
+
+    # ------------------------------------------------------------------ drift
+
+    def _check_drift(
+        self, lines: Sequence[OrderLine], now: datetime, alerts: list[Alert]
+    ) -> list[MallLogRow]:
+        """Every ``drift_check``, read back what malls show (bulk reads only)."""
+        if self._next_drift_check is not None and now < self._next_drift_check:
+            return []
+        self._next_drift_check = now + self.config.drift_check
+        # A cancel the mall restocked itself raises its number before the engine has
+        # applied the cancel: that is not a hand edit. Cancels already in the ledger are.
+        skip = frozenset(
+            (ln.mall, ln.code)
+            for ln in lines
+            if ln.mall_restocks
+            and (prior := self.state.lines.get(ln.key)) is not None
+            and prior.applied > ln.units
+        )
+        by_mall: dict[str, list[str]] = defaultdict(list)
+        for mall, code in self.state.listings:
+            by_mall[mall].append(code)
+        malls = [m for m in by_mall if m in self.adapters and self._may_call(m, now, alerts)]
+
+        def read(mall: str) -> tuple[str, dict[str, int] | MallError]:
+            try:
+                return mall, self.adapters[mall].read_stock(by_mall[mall])
+            except MallError as err:
+                return mall, err
+
+        readings: dict[tuple[str, str], int] = {}
+        for mall, outcome in self._map(read, malls):
+            if isinstance(outcome, MallError):
+                self._mall_failed(mall, outcome, now, alerts)
+                continue
+            readings.update({(mall, code): qty for code, qty in outcome.items()})
+        self.state, logs, drift_alerts = engine.detect_drift(self.state, readings, now, skip=skip)
+        alerts.extend(drift_alerts)
+        return logs
 
     # ------------------------------------------------------------------ push
 
@@ -456,7 +510,11 @@ class Worker:
     def _sheet_recovered(self, alerts: list[Alert]) -> None:
         if not self.sheet_ok:
             alerts.append(
-                Alert(kind=AlertKind.MALL_RECOVERED, key="sheet:up", title="スプレッドシートの読み書きが回復しました")
+                Alert(
+                    kind=AlertKind.MALL_RECOVERED,
+                    key="sheet:up",
+                    title="スプレッドシートの読み書きが回復しました",
+                )
             )
         self.sheet_ok = True
 
@@ -493,7 +551,9 @@ class Worker:
                             text="期限が切れると在庫連動が止まります。新しいキーを発行して設定を更新してください。",
                         )
                     )
-                    self.state = engine.replace_conditions(self.state, self.state.conditions | {key})
+                    self.state = engine.replace_conditions(
+                        self.state, self.state.conditions | {key}
+                    )
             elif key in self.state.conditions:
                 self.state = engine.replace_conditions(self.state, self.state.conditions - {key})
         if alerts:

@@ -153,7 +153,9 @@ class RetryingHTTPClient(HTTPClient):
                 raise SheetError(
                     f"Google Sheets: {reason} after {attempt} tries ({_path(endpoint)})"
                 ) from last
-            log.warning("sheets %s on %s; retry %d in %.1fs", reason, _path(endpoint), attempt, delay)
+            log.warning(
+                "sheets %s on %s; retry %d in %.1fs", reason, _path(endpoint), attempt, delay
+            )
             if not self.clock.sleep(delay, self.stop):
                 raise SheetStopped("stopped while waiting to retry the sheet") from last
             waited += delay
@@ -312,7 +314,9 @@ class SheetGateway:
                 missing.append(tab.title)
         if missing:
             raise SheetLayoutError(
-                "シートにタブがありません: " + "、".join(missing) + "（`python -m bot init-sheet` で作成できます）"
+                "シートにタブがありません: "
+                + "、".join(missing)
+                + "（`python -m bot init-sheet` で作成できます）"
             )
 
     # -- reads ---------------------------------------------------------------
@@ -447,7 +451,9 @@ class SheetGateway:
                 if row is not None and read.movement_mark_at(row) != text:
                     marks[(row, mark_col)] = text
             for start, col, run in _column_runs(marks):
-                reqs.append(_update_cells(self.sheet_ids[MOVEMENTS], start, col, [[v] for v in run]))
+                reqs.append(
+                    _update_cells(self.sheet_ids[MOVEMENTS], start, col, [[v] for v in run])
+                )
         reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log]))
         reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log]))
         reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log]))
@@ -660,8 +666,17 @@ def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[Ledge
     return entries
 
 
-def state_values(cursors: Mapping[str, datetime], conditions: Iterable[str]) -> dict[str, str]:
-    """The _state rows the worker keeps: order cursors and raised alert conditions."""
+def state_values(
+    cursors: Mapping[str, datetime], conditions: Iterable[str], stock: Mapping[str, int]
+) -> dict[str, str]:
+    """The _state rows the worker keeps.
+
+    Order cursors, raised alert conditions, and the negative stocks the bot wrote (so
+    after a restart they still read as the truth of an oversell, not as a negative
+    number typed by staff).
+    """
     values = {f"cursor:{mall}": when.isoformat() for mall, when in cursors.items()}
     values["conditions"] = json.dumps(sorted(conditions), ensure_ascii=False)
+    negative = {sku: qty for sku, qty in sorted(stock.items()) if qty < 0}
+    values["negative_stock"] = json.dumps(negative, ensure_ascii=False)
     return values

@@ -6,7 +6,20 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-IO_LIBS = {"gspread", "httpx", "requests", "slack_sdk", "google", "schedule", "time", "socket", "urllib", "random", "os", "threading"}
+IO_LIBS = {
+    "gspread",
+    "httpx",
+    "requests",
+    "slack_sdk",
+    "google",
+    "schedule",
+    "time",
+    "socket",
+    "urllib",
+    "random",
+    "os",
+    "threading",
+}
 
 
 def imports(path: Path) -> set[str]:
@@ -25,7 +38,9 @@ def test_engine_and_domain_import_no_io_and_no_outer_layers() -> None:
         mods = imports(ROOT / "bot" / name)
         tops = {m.split(".")[0] for m in mods}
         assert not tops & IO_LIBS, f"{name} imports {tops & IO_LIBS}"
-        assert not {m for m in mods if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "adapters"))}
+        assert not {
+            m for m in mods if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "adapters"))
+        }
 
 
 def test_engine_and_domain_read_no_clock() -> None:
@@ -38,7 +53,11 @@ def test_engine_and_domain_read_no_clock() -> None:
 def test_adapters_never_import_the_sheet_worker_or_alerts() -> None:
     for path in (ROOT / "adapters").rglob("*.py"):
         mods = imports(path)
-        bad = {m for m in mods if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "gspread", "slack_sdk"))}
+        bad = {
+            m
+            for m in mods
+            if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "gspread", "slack_sdk"))
+        }
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -47,7 +66,12 @@ def test_only_gateway_and_template_talk_to_gspread_and_only_alerts_to_slack() ->
         rel = path.relative_to(ROOT).as_posix()
         tops = {m.split(".")[0] for m in imports(path)}
         if "gspread" in tops:
-            assert rel in {"bot/sheet/gateway.py", "bot/sheet/template.py", "bot/sheet/emulator.py", "bot/bootstrap.py"}, rel
+            assert rel in {
+                "bot/sheet/gateway.py",
+                "bot/sheet/template.py",
+                "bot/sheet/emulator.py",
+                "bot/bootstrap.py",
+            }, rel
         if "slack_sdk" in tops:
             assert rel == "bot/alerts.py", rel
 

@@ -32,11 +32,17 @@ def snap(*products: Product, **kw: object) -> Snapshot:
     return Snapshot(products={p.sku: p for p in products}, **kw)  # type: ignore[arg-type]
 
 
-def line(order: str, units: int, code: str = "a:v", mall: str = "rakuten", lid: str = "1") -> OrderLine:
+def line(
+    order: str, units: int, code: str = "a:v", mall: str = "rakuten", lid: str = "1"
+) -> OrderLine:
     return OrderLine(mall=mall, order_id=order, line_id=lid, code=code, units=units)
 
 
-def run(state: engine.EngineState, snapshot: Snapshot, lines: list[OrderLine] = [], at: datetime = NOW):  # noqa: B006
+def run(
+    state: engine.EngineState, snapshot: Snapshot, lines: list[OrderLine] | None = None, at: datetime = NOW
+):
+    if lines is None:
+        lines = []
     plan = engine.step(state, snapshot, lines, at)
     return plan, engine.committed(plan)
 
@@ -64,7 +70,12 @@ def test_sale_then_same_report_again_changes_nothing() -> None:
     assert plan.stock == {"A": 3}
     assert [r.kind for r in plan.sales_log] == [SaleKind.SALE]
     assert plan.sales_log[0].qty == -2 and plan.sales_log[0].applied == 2
-    state = engine.after_push(state, plan.pushes, [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes], NOW)[0]
+    state = engine.after_push(
+        state,
+        plan.pushes,
+        [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes],
+        NOW,
+    )[0]
     s2 = sheet_after(s, plan)
     plan2, _ = run(state, s2, [line("o1", 2)])
     assert plan2.stock == {} and plan2.sales_log == () and plan2.pushes == ()
@@ -187,7 +198,9 @@ def test_staff_edit_of_set_stock_is_ignored_with_status() -> None:
     )
     plan, state = run(engine.EngineState(), base)
     edited = base.model_copy(
-        update={"products": {**base.products, "SET": product("SET", 99, codes={"rakuten": ("set:v",)})}}
+        update={
+            "products": {**base.products, "SET": product("SET", 99, codes={"rakuten": ("set:v",)})}
+        }
     )
     plan, _ = run(state, edited)
     assert plan.stock == {"SET": 4}
@@ -212,7 +225,9 @@ def test_mall_default_rule_and_switches() -> None:
     p = product("A", 5, codes={"rakuten": ("a:v",), "yahoo": ("a",)})
     plan, _ = run(engine.EngineState(), snap(p, settings=settings))
     assert [(x.mall, x.quantity) for x in plan.pushes] == [("rakuten", 4)]
-    plan, _ = run(engine.EngineState(), snap(p, settings=ShopSettings(sync_enabled=False)), [line("o", 1)])
+    plan, _ = run(
+        engine.EngineState(), snap(p, settings=ShopSettings(sync_enabled=False)), [line("o", 1)]
+    )
     assert plan.pushes == () and plan.stock == {"A": 4}
 
 
@@ -241,7 +256,9 @@ def test_low_stock_crossing_alerts_once_and_rearms() -> None:
     plan, state = run(state, s, [line("o1", 2), line("o2", 1, lid="2")])
     assert plan.alerts == ()
     s = sheet_after(s, plan)
-    plan, state = run(state, s.model_copy(update={"products": {"A": product("A", 10, low_stock=3)}}))
+    plan, state = run(
+        state, s.model_copy(update={"products": {"A": product("A", 10, low_stock=3)}})
+    )
     assert plan.alerts == ()
     plan, state = run(state, snap(product("A", 2, low_stock=3)))
     assert [a.kind for a in plan.alerts] == [AlertKind.LOW_STOCK]
@@ -251,7 +268,10 @@ def test_pushes_are_minimal_after_start() -> None:
     s = snap(product("A", 5), product("B", 5))
     plan, state = run(engine.EngineState(), s)
     state, logs, _ = engine.after_push(
-        state, plan.pushes, [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes], NOW
+        state,
+        plan.pushes,
+        [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes],
+        NOW,
     )
     assert len(logs) == 2
     plan, _ = run(state, s, [line("o1", 1)])
@@ -261,7 +281,9 @@ def test_pushes_are_minimal_after_start() -> None:
 def test_resend_tick_pushes_again() -> None:
     s = snap(product("A", 5))
     plan, state = run(engine.EngineState(), s)
-    state, _, _ = engine.after_push(state, plan.pushes, [PushResult(code="a:v", status=PushStatus.APPLIED)], NOW)
+    state, _, _ = engine.after_push(
+        state, plan.pushes, [PushResult(code="a:v", status=PushStatus.APPLIED)], NOW
+    )
     plan, _ = run(state, s.model_copy(update={"resend": frozenset({("rakuten", "a:v")})}))
     assert [p.code for p in plan.pushes] == ["a:v"]
 
@@ -279,7 +301,7 @@ def test_rejected_push_alerts_once_and_is_not_resent_every_cycle() -> None:
 
 def test_invalid_rows_never_change_and_hold_their_orders() -> None:
     s = snap(product("A", 5), invalid_skus=frozenset({"B"}))
-    plan, state = run(engine.EngineState(), s, [line("o1", 1, code="b:v")])
+    plan, _state = run(engine.EngineState(), s, [line("o1", 1, code="b:v")])
     assert plan.stock == {}
     assert plan.sales_log[0].kind is SaleKind.UNASSIGNED
     assert "B" in plan.statuses

@@ -25,9 +25,7 @@ line_reports = st.lists(
 
 
 def products(stock: dict[str, int]) -> dict[str, Product]:
-    return {
-        s: Product(sku=s, stock=stock[s], codes={"rakuten": (f"{s.lower()}:v",)}) for s in SKUS
-    }
+    return {s: Product(sku=s, stock=stock[s], codes={"rakuten": (f"{s.lower()}:v",)}) for s in SKUS}
 
 
 @settings(max_examples=150, deadline=None)
@@ -46,7 +44,9 @@ def products(stock: dict[str, int]) -> dict[str, Product]:
 )
 def test_on_hand_equals_start_minus_applied_plus_movements(
     start: dict[str, int],
-    cycles: list[tuple[list[tuple[str, str, str, int]], list[tuple[str, int]], tuple[str, int] | None]],
+    cycles: list[
+        tuple[list[tuple[str, str, str, int]], list[tuple[str, int]], tuple[str, int] | None]
+    ],
     duplicate: bool,
 ) -> None:
     """on-hand = base − units applied to lines ± movements, where base is the last stocktake."""
@@ -70,7 +70,13 @@ def test_on_hand_equals_start_minus_applied_plus_movements(
         for order, lid, sku, units in reports:
             sku = line_sku.setdefault((order, lid), sku)
             lines.append(
-                OrderLine(mall="rakuten", order_id=order, line_id=lid, code=f"{sku.lower()}:v", units=units)
+                OrderLine(
+                    mall="rakuten",
+                    order_id=order,
+                    line_id=lid,
+                    code=f"{sku.lower()}:v",
+                    units=units,
+                )
             )
         if duplicate:
             lines = lines + lines
@@ -109,7 +115,12 @@ def test_displayed_number_is_never_negative(stock: int, rule: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     stock=st.fixed_dictionaries({s: st.integers(-5, 30) for s in SKUS}),
-    comps=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 6)), min_size=1, max_size=3, unique_by=lambda t: t[0]),
+    comps=st.lists(
+        st.tuples(st.sampled_from(SKUS), st.integers(1, 6)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda t: t[0],
+    ),
     sold=st.integers(0, 5),
 )
 def test_set_never_shows_more_than_its_components_allow(
@@ -118,9 +129,14 @@ def test_set_never_shows_more_than_its_components_allow(
     prods = products(stock)
     prods["SET"] = Product(sku="SET", stock=0, codes={"rakuten": ("set:v",)})
     snapshot = Snapshot(
-        products=prods, sets=tuple(SetComponent(set_sku="SET", component_sku=c, qty=q) for c, q in comps)
+        products=prods,
+        sets=tuple(SetComponent(set_sku="SET", component_sku=c, qty=q) for c, q in comps),
     )
-    lines = [OrderLine(mall="rakuten", order_id="o", line_id="1", code="set:v", units=sold)] if sold else []
+    lines = (
+        [OrderLine(mall="rakuten", order_id="o", line_id="1", code="set:v", units=sold)]
+        if sold
+        else []
+    )
     plan = engine.step(engine.EngineState(), snapshot, lines, NOW)
     after = {**stock, **{k: v for k, v in plan.stock.items() if k in stock}}
     shown = {t.code: t.quantity for t in plan.targets}["set:v"]
