@@ -123,6 +123,9 @@ class Plan:
     pushes: tuple[StockPush, ...]
     alerts: tuple[Alert, ...]
     problems: tuple[RowProblem, ...]
+    held: bool = False
+    """A tab the engine needs is broken: no order, movement or push was processed, so
+    the worker must not advance its order cursors."""
 
 
 # --------------------------------------------------------------------------- sets
@@ -327,7 +330,13 @@ def step(
             del work.stock[sku]
 
     # 2. 入出庫 rows: each applied once, marked in the same atomic commit.
-    for mv in snapshot.movements:
+    # A broken 商品マスタ or セット構成 (a required header renamed or deleted) means we
+    # cannot tell which product an order or a movement touches: hold everything until
+    # staff fix the header. A broken 設定 only stops pushes (its defaults are not safe).
+    held = bool(snapshot.broken_tabs & {TAB_PRODUCTS, TAB_SETS})
+    if held:
+        lines = ()
+    for mv in () if held else snapshot.movements:
         _apply_movement(work, mv, usable, invalid, book)
 
     # 3. Order lines, reconciled against the ledger (§4.2).
@@ -373,6 +382,8 @@ def step(
 
     # 5. Listing targets and minimal pushes (§4.4, §4.6).
     targets, pushes = _targets(state, snapshot, usable, work.stock)
+    if snapshot.broken_tabs:
+        pushes = []
 
     # 6. Conditions → alerts (each once, re-armed when it clears) and statuses.
     all_problems = (*snapshot.problems, *work.problems)
@@ -406,6 +417,7 @@ def step(
         pushes=tuple(pushes),
         alerts=tuple(alerts),
         problems=tuple(all_problems),
+        held=held,
     )
 
 
@@ -754,7 +766,9 @@ def _conditions(
             sku=problem.sku,
             title=_problem_text(problem),
         )
-        if (problem.tab == TAB_PRODUCTS and problem.sku) or (problem.tab == TAB_SETS and problem.sku in snapshot.products):
+        if (problem.tab == TAB_PRODUCTS and problem.sku) or (
+            problem.tab == TAB_SETS and problem.sku in snapshot.products
+        ):
             by_sku[problem.sku].append(problem.message)
     for sku, messages in by_sku.items():
         statuses[sku] = "エラー: " + " / ".join(dict.fromkeys(messages))

@@ -239,7 +239,8 @@ class Worker:
             self._deliver(alerts, report)
             return report
         self._sheet_recovered(alerts)
-        self.cursors.update(new_cursors)
+        if not plan.held:
+            self.cursors.update(new_cursors)
         self.state = engine.committed(plan)
         self.settings = read.snapshot.settings
         alerts.extend(plan.alerts)
@@ -287,7 +288,8 @@ class Worker:
                 now,
                 pending_window=self.config.cancel_window,
             )
-            cursors = {**self.cursors, **new_cursors}
+            held = bool(read.snapshot.broken_tabs & {"products", "sets"})
+            cursors = self.cursors if held else {**self.cursors, **new_cursors}
             result = self.gateway.commit(
                 plan,
                 read,

@@ -446,7 +446,9 @@ class SheetGateway:
         mark_col = read.headers[MOVEMENTS].col("applied")
         if mark_col is not None:
             marks: dict[tuple[int, int], Any] = {}
-            for key, text in plan.movement_marks.items():
+            wanted = {key: f"エラー: {p.message}" for key, p in read.movement_problems.items()}
+            wanted.update(plan.movement_marks)
+            for key, text in wanted.items():
                 row = read.movement_rows.get(key)
                 if row is not None and read.movement_mark_at(row) != text:
                     marks[(row, mark_col)] = text

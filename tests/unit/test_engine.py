@@ -39,7 +39,10 @@ def line(
 
 
 def run(
-    state: engine.EngineState, snapshot: Snapshot, lines: list[OrderLine] | None = None, at: datetime = NOW
+    state: engine.EngineState,
+    snapshot: Snapshot,
+    lines: list[OrderLine] | None = None,
+    at: datetime = NOW,
 ):
     if lines is None:
         lines = []
