@@ -1,0 +1,54 @@
+"""The command line: help lists every command, settings problems are reported, no secret leaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot import cli, engine
+from bot.sheet import layout
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "run", "once", "check", "init-sheet", "push", "reconcile", "import", "auth"):
+        assert command in out
+    assert "未実装" in out  # commands of later issues say so
+
+
+def test_later_commands_say_they_are_not_built(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["reconcile"]) == 2
+    assert "later issue" in capsys.readouterr().err
+
+
+def test_run_without_settings_lists_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith(("ZAIKO_", "GOOGLE_APPLICATION", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ZAIKO_RAKUTEN_LICENSE_KEY", "SL999_very_secret_value")
+    monkeypatch.setenv("ZAIKO_MALLS__RAKUTEN__ENABLED", "true")
+    assert cli.main(["once"]) == 2
+    err = capsys.readouterr().err
+    assert "ZAIKO_SHEET_ID" in err or "シート" in err
+    assert "SL999_very_secret_value" not in err
+
+
+def test_python_dash_m_bot_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert "init-sheet" in done.stdout
+
+
+def test_engine_tab_labels_match_the_template() -> None:
+    template = layout.load_template()
+    for key, title in engine.TAB_TITLES.items():
+        assert template.tab(key).title == title
