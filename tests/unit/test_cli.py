@@ -16,7 +16,17 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "run", "once", "check", "init-sheet", "push", "reconcile", "import", "auth"):
+    for command in (
+        "demo",
+        "run",
+        "once",
+        "check",
+        "init-sheet",
+        "push",
+        "reconcile",
+        "import",
+        "auth",
+    ):
         assert command in out
     assert "未実装" in out  # commands of later issues say so
 
@@ -42,7 +52,11 @@ def test_run_without_settings_lists_what_is_missing(
 
 def test_python_dash_m_bot_runs() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0
     assert "init-sheet" in done.stdout
