@@ -411,6 +411,19 @@ def _table(shop: Shop) -> list[str]:
     return lines
 
 
+def _log_tabs(shop: Shop, last: int = 6) -> list[str]:
+    lines: list[str] = []
+    for title in ("販売ログ", "操作ログ", "モール更新ログ", "エラーログ"):
+        grid = shop.emu.get_values(shop.sid, title)
+        rows = grid[1:]
+        lines.append("")
+        lines.append(f"{title}（全{len(rows)}行、最後の{min(last, len(rows))}行）")
+        lines.append("  " + " | ".join(str(c) for c in grid[0]))
+        for row in rows[-last:]:
+            lines.append("  " + " | ".join("" if c is None else str(c) for c in row))
+    return lines
+
+
 def main(*, as_json: bool = False, export: str | None = None, quiet: bool = False) -> int:
     """Run the demo; print the timeline and the final table (or one JSON object)."""
     shop = setup(quiet=quiet or as_json)
@@ -421,7 +434,7 @@ def main(*, as_json: bool = False, export: str | None = None, quiet: bool = Fals
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    for line in _table(shop):
+    for line in _table(shop) + _log_tabs(shop):
         print(line)
     print()
     print(

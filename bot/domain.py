@@ -169,6 +169,8 @@ class Snapshot(Frozen):
     """(mall, code) pairs ticked 再送 in 出品状況."""
     broken_tabs: frozenset[str] = frozenset()
     """Tabs whose required headers are missing: they stop syncing."""
+    mall_labels: Mapping[str, str] = Field(default_factory=dict)
+    """mall key → the name staff use (楽天, Yahoo, ...), from the template."""
 
 
 # --------------------------------------------------------------------------- orders

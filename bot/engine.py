@@ -696,6 +696,7 @@ def _conditions(
     statuses: dict[str, str],
 ) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow]]:
     settings = snapshot.settings
+    labels = snapshot.mall_labels
     current: dict[str, Alert] = {}
     for sku, product in usable.items():
         on_hand = work.stock.get(sku, product.stock)
@@ -747,7 +748,7 @@ def _conditions(
                 kind=AlertKind.UNASSIGNED,
                 key=key,
                 mall=ls.mall,
-                title=f"{ls.mall} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
+                title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
                 text="商品マスタの該当モールの列にこのコードを追加すると、在庫に反映されます。",
             )
         else:
@@ -755,7 +756,7 @@ def _conditions(
                 kind=AlertKind.UNASSIGNED,
                 key=key,
                 mall=ls.mall,
-                title=f"{ls.mall} の商品コード『{ls.code}』の注文を保留しています",
+                title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文を保留しています",
                 text="商品マスタの行に入力エラーがあります。状態の欄を見て直すと在庫に反映されます。",
             )
     by_sku: dict[str, list[str]] = defaultdict(list)
@@ -802,8 +803,11 @@ def after_push(
     pushes: Sequence[StockPush],
     results: Sequence[PushResult],
     now: datetime,
+    *,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
     """Fold one mall's push results into the state; log rows and alerts for the record step."""
+    labels = labels or {}
     listings = dict(state.listings)
     logs: list[MallLogRow] = []
     alerts: list[Alert] = []
@@ -828,7 +832,7 @@ def after_push(
             if cond not in conditions:
                 conditions.add(cond)
                 detail = (
-                    f"{push.mall} に商品コード『{push.code}』がありません。商品マスタのコードを確認してください。"
+                    f"{labels.get(push.mall, push.mall)} に商品コード『{push.code}』がありません。商品マスタのコードを確認してください。"
                     if result.status is PushStatus.UNKNOWN_CODE
                     else result.message
                 )
@@ -838,7 +842,7 @@ def after_push(
                         key=cond,
                         mall=push.mall,
                         sku=push.sku,
-                        title=f"{push.mall} の『{push.code}』に在庫 {push.quantity} を反映できませんでした",
+                        title=f"{labels.get(push.mall, push.mall)} の『{push.code}』に在庫 {push.quantity} を反映できませんでした",
                         text=detail,
                     )
                 )
@@ -865,6 +869,7 @@ def detect_drift(
     now: datetime,
     *,
     skip: frozenset[tuple[str, str]] = frozenset(),
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
     """Compare what malls show with what the bot expects them to show.
 
@@ -875,6 +880,7 @@ def detect_drift(
     (read-back compensation, §4.5, builds on this). ``skip`` holds listings a mall
     restocked itself after a cancel seen this cycle, which is not a hand edit.
     """
+    labels = labels or {}
     listings = dict(state.listings)
     conditions = set(state.conditions)
     logs: list[MallLogRow] = []
@@ -905,7 +911,7 @@ def detect_drift(
                         kind=AlertKind.DRIFT,
                         key=cond,
                         mall=mall,
-                        title=f"{mall} の『{code}』の在庫がモール側で {listing.expected} → {current} に変更されていました",
+                        title=f"{labels.get(mall, mall)} の『{code}』の在庫がモール側で {listing.expected} → {current} に変更されていました",
                         text="在庫数はスプレッドシートで管理しています。シートの数に戻しました。"
                         "入荷などで増やす場合は入出庫タブに記入してください。",
                     )

@@ -734,6 +734,7 @@ class _Parser:
             problems=tuple(self.problems),
             resend=frozenset(resend),
             broken_tabs=frozenset(self.broken),
+            mall_labels={m.key: m.label for m in load_template().malls},
         )
         return self.out
 
