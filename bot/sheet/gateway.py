@@ -7,6 +7,10 @@ between is taken as a stocktake), one ``spreadsheets:batchUpdate`` carrying ever
 change of the cycle (all-or-nothing on Google's side), and one ``batchUpdate`` with the
 push results. gspread's own retry client never gives up (6.2.1), so ours is bounded,
 jittered and waits on the worker's stop event.
+
+A write whose answer is lost may or may not have landed: each batch also writes a
+marker in ``_state`` (``last_commit`` / ``last_record``), which is read back before the
+batch is sent again, so nothing is applied twice.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import gspread
@@ -25,7 +30,7 @@ import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from bot.clock import Clock, RealClock, format_jst
+from bot.clock import JST, Clock, RealClock, format_jst
 from bot.domain import (
     ErrorLogRow,
     ListingTarget,
@@ -276,6 +281,10 @@ class SheetGateway:
     sheet_ids: dict[str, int] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     log_headers: dict[str, layout.HeaderMap] = field(default_factory=dict)
+    """Header maps of the log tabs as read at start-up (a fallback: every cycle's read
+    carries the log tabs' header rows, so staff may reorder them while the bot runs)."""
+    _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
+    """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
     @classmethod
     def open(
@@ -286,11 +295,21 @@ class SheetGateway:
         malls: Sequence[str],
         canonical: Mapping[str, Callable[[str], str]] | None = None,
     ) -> SheetGateway:
-        """Open the spreadsheet (one metadata read) and cache its tab ids."""
+        """Open the spreadsheet and cache its tab ids.
+
+        Start-up only: gspread's ``open_by_key`` reads the metadata once, the tab map
+        once more; cycles never read metadata again.
+        """
         try:
             spreadsheet = client.open_by_key(sheet_id)
-        except (APIError, gspread.exceptions.SpreadsheetNotFound) as err:
-            raise SheetError(f"スプレッドシートを開けません（ID {sheet_id}）: {err}") from err
+        except SheetStopped:
+            raise
+        except (SheetError, APIError, gspread.exceptions.SpreadsheetNotFound) as err:
+            # Our HTTP client turns 403/404 into SheetError before gspread can name them.
+            raise SheetError(
+                f"スプレッドシートを開けません（ID {sheet_id}）: {err}"
+                "（IDと、サービスアカウントに編集者として共有されているかを確認してください）"
+            ) from err
         gateway = cls(spreadsheet=spreadsheet, malls=list(malls), canonical=dict(canonical or {}))
         gateway.refresh_metadata()
         return gateway
@@ -299,10 +318,7 @@ class SheetGateway:
 
     def refresh_metadata(self) -> None:
         """Map tab keys to titles and sheet ids (one metadata read; cached after)."""
-        try:
-            meta = self.spreadsheet.fetch_sheet_metadata()
-        except APIError as err:
-            raise SheetError(_api_message(err)) from err
+        meta = self._metadata()
         ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta["sheets"]}
         template = layout.load_template()
         missing = []
@@ -318,6 +334,21 @@ class SheetGateway:
                 + "、".join(missing)
                 + "（`python -m bot init-sheet` で作成できます）"
             )
+
+    def _metadata(self) -> dict[str, Any]:
+        try:
+            meta = self.spreadsheet.fetch_sheet_metadata()
+        except APIError as err:
+            raise SheetError(_api_message(err)) from err
+        return dict(meta)
+
+    def _column_count(self, key: str) -> int:
+        """A tab's current grid width (one metadata read: only on the rare repair path)."""
+        for sheet in self._metadata()["sheets"]:
+            props = sheet["properties"]
+            if props["sheetId"] == self.sheet_ids[key]:
+                return int(props.get("gridProperties", {}).get("columnCount", 26))
+        raise SheetLayoutError(f"タブ『{self.titles[key]}』が見つかりません")
 
     # -- reads ---------------------------------------------------------------
 
@@ -335,9 +366,15 @@ class SheetGateway:
         return layout.quote_title(self.titles[key])
 
     def read(self, bot_stock: Mapping[str, int] | None = None) -> SheetRead:
-        """The cycle's snapshot: one ``values:batchGet`` over the tabs that drive it."""
-        values = self._batch_get([self._whole(k) for k in CYCLE_TABS])
-        return self._parse(dict(zip(CYCLE_TABS, values, strict=True)), bot_stock)
+        """The cycle's snapshot: one ``values:batchGet`` over the tabs that drive it.
+
+        The same call carries the header row of every log tab, so rows appended this
+        cycle follow the columns as staff have them now (no extra request).
+        """
+        ranges = [self._whole(k) for k in CYCLE_TABS]
+        ranges += [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        values = self._batch_get(ranges)
+        return self._parse(dict(zip((*CYCLE_TABS, *LOG_TABS), values, strict=True)), bot_stock)
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None
@@ -348,8 +385,10 @@ class SheetGateway:
 
     def load_startup(self) -> StartupData:
         """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
-        tabs = (SALES_LOG, OPS_LOG, MALL_LOG, ERROR_LOG, LISTINGS, STATE)
-        values = dict(zip(tabs, self._batch_get([self._whole(k) for k in tabs]), strict=True))
+        tabs = (SALES_LOG, LISTINGS, STATE, OPS_LOG, MALL_LOG, ERROR_LOG)
+        # The ledger, 出品状況 and _state in full; of the other logs only their headers.
+        ranges = [self._whole(k) for k in tabs[:3]] + [f"{self._whole(k)}!1:1" for k in tabs[3:]]
+        values = dict(zip(tabs, self._batch_get(ranges), strict=True))
         template = layout.load_template()
         for key in LOG_TABS:
             rows = values.get(key) or [[]]
@@ -360,15 +399,13 @@ class SheetGateway:
         )
         listings: dict[tuple[str, str], int] = {}
         for row in (values.get(LISTINGS) or [])[1:]:
-            mall = _text(_at(row, listing_header.col("mall")))
+            mall_text = _text(_at(row, listing_header.col("mall")))
+            mall = layout.mall_key(mall_text) or mall_text
             code = _text(_at(row, listing_header.col("code")))
             qty = _at(row, listing_header.col("quantity"))
             if mall and code and isinstance(qty, int | float) and not isinstance(qty, bool):
                 listings[(mall, code)] = int(qty)
-        state_rows = values.get(STATE) or []
-        state = {
-            _text(r[0]): _text(r[1]) if len(r) > 1 else "" for r in state_rows[1:] if r and r[0]
-        }
+        state = _state_dict(values.get(STATE) or [])
         return StartupData(ledger=ledger, listings=listings, state=state)
 
     # -- commit ----------------------------------------------------------------
@@ -399,29 +436,49 @@ class SheetGateway:
         fresh = self.reread(read, bot_stock)
         if _meaning(fresh) != _meaning(read):
             return CommitResult(read=fresh, conflict=True, requests=1)
-        requests_ = self._commit_requests(plan, fresh, state_values, commit_id)
-        self._send(requests_, commit_id)
-        return CommitResult(read=fresh, requests=2)
+        requests_, layout_ = self._commit_requests(plan, fresh, state_values, commit_id)
+        sent = self._send(requests_, "last_commit", commit_id)
+        self._state_layout = layout_
+        return CommitResult(read=fresh, requests=1 + sent)
 
-    def _send(self, requests_: list[dict[str, Any]], commit_id: str) -> None:
-        """Send a batchUpdate; on a lost answer, look at _state before trying again."""
+    def _send(self, requests_: list[dict[str, Any]], marker_key: str, marker: str | None) -> int:
+        """Send a batchUpdate; returns the requests it took.
+
+        When the answer is lost (timeout, reset connection) the change may or may not
+        be in the sheet: the batch also wrote ``marker`` under ``marker_key`` in _state,
+        so _state is read and the batch is sent again only if the marker is not there.
+        Raises :class:`CommitOutcomeUnknown` when that cannot be settled (the caller
+        must then re-read the sheet before trusting what it believes it holds).
+        """
         if not requests_:
-            return
+            return 0
         body = {"requests": requests_}
         try:
             self.spreadsheet.batch_update(body)
-        except CommitOutcomeUnknown:
-            state = self._batch_get([self._whole(STATE)])[0]
-            if any(r and r[0] == "last_commit" and len(r) > 1 and r[1] == commit_id for r in state):
-                log.warning("commit %s was applied although its answer was lost", commit_id)
-                return
+            return 1
+        except CommitOutcomeUnknown as lost:
+            if marker is None:
+                raise
+            try:
+                state = _state_dict(self._batch_get([self._whole(STATE)])[0])
+            except SheetStopped:
+                raise
+            except SheetError as err:
+                raise CommitOutcomeUnknown(
+                    f"{lost}; _state could not be read to check whether it was applied: {err}"
+                ) from err
+            if state.get(marker_key) == marker:
+                log.warning("write %s was applied although its answer was lost", marker)
+                return 2
+            log.warning("write %s was not applied; sending it again", marker)
             self.spreadsheet.batch_update(body)
+            return 3
         except APIError as err:
             raise SheetError(_api_message(err)) from err
 
     def _commit_requests(
         self, plan: Plan, read: SheetRead, state_values: Mapping[str, str], commit_id: str
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         reqs: list[dict[str, Any]] = []
         products = read.headers[PRODUCTS]
         cells: dict[tuple[int, int], Any] = {}
@@ -456,37 +513,85 @@ class SheetGateway:
                 reqs.append(
                     _update_cells(self.sheet_ids[MOVEMENTS], start, col, [[v] for v in run])
                 )
-        reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log]))
-        reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log]))
-        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log]))
-        state = dict(read.state)
-        state.update(state_values)
+        reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log], read))
+        reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log], read))
+        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log], read))
+        state = {k: v for k, v in read.state.items() if _chunk_base(k) not in state_values}
+        for state_key, text in state_values.items():
+            state.update(_chunks(state_key, text))
         state["last_commit"] = commit_id
-        reqs.append(self._state_request(state, previous_rows=len(read.state)))
-        return reqs
+        state.setdefault("last_record", "")  # a fixed row for record()'s own marker
+        state_req, state_layout = self._state_request(state, read)
+        reqs.extend(state_req)
+        return reqs, state_layout
 
-    def _state_request(self, state: Mapping[str, str], previous_rows: int) -> dict[str, Any]:
+    def _state_request(
+        self, state: Mapping[str, str], read: SheetRead
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Rewrite _state sorted by key, clearing every row it held before (duplicates too)."""
+        key_col, value_col = _state_columns(read.headers.get(STATE))
+        previous_rows = max(len(read.raw.get(STATE) or []) - 1, 0)
         rows: list[list[Any]] = [[k, v] for k, v in sorted(state.items())]
         rows += [[None, None]] * max(0, previous_rows - len(rows))
-        return _update_cells(self.sheet_ids[STATE], 1, 0, rows)
+        rows_of = {k: i for i, (k, _) in enumerate(sorted(state.items()), start=1)}
+        sheet_id = self.sheet_ids[STATE]
+        if value_col == key_col + 1:  # the usual layout: one block of [キー, 値] rows
+            return [_update_cells(sheet_id, 1, key_col, rows)], rows_of
+        return [
+            _update_cells(sheet_id, 1, key_col, [[k] for k, _ in rows]),
+            _update_cells(sheet_id, 1, value_col, [[v] for _, v in rows]),
+        ], rows_of
 
-    def _append(self, key: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def _append(
+        self, key: str, rows: Sequence[Mapping[str, Any]], read: SheetRead | None
+    ) -> list[dict[str, Any]]:
+        """The appendCells request placing each value under its header as the tab has it now.
+
+        A template column missing from the header (staff deleted or renamed it) is put
+        back after the last header in the same atomic call, so no value is dropped: for
+        販売ログ that would break the ledger a restart is rebuilt from.
+        """
         if not rows:
             return []
-        header = self.log_headers.get(key)
-        if header is None:
-            header = layout.default_header_map(layout.load_template().tab(key))
-            self.log_headers[key] = header
+        tab = layout.load_template().tab(key)
+        grid_rows = read.raw.get(key) if read is not None else None
+        if grid_rows is not None:
+            header = layout.header_map(tab, grid_rows[0] if grid_rows else [])
+        else:
+            header = self.log_headers.get(key) or layout.default_header_map(tab)
+        columns = dict(header.columns)
         width = header.width
+        reqs: list[dict[str, Any]] = []
+        missing = [c for c in tab.columns if c.key not in columns]
+        if missing:
+            need = width + len(missing)
+            have = self._column_count(key)
+            if need > have:
+                reqs.append(
+                    {
+                        "appendDimension": {
+                            "sheetId": self.sheet_ids[key],
+                            "dimension": "COLUMNS",
+                            "length": need - have,
+                        }
+                    }
+                )
+            reqs.append(_update_cells(self.sheet_ids[key], 0, width, [[c.header for c in missing]]))
+            for i, spec in enumerate(missing):
+                columns[spec.key] = width + i
+            width = need
+            log.warning(
+                "%s: header %s missing; put back", tab.title, "、".join(c.header for c in missing)
+            )
         grid: list[list[Any]] = []
         for row in rows:
             line: list[Any] = [None] * width
             for col_key, value in row.items():
-                col = header.col(col_key)
+                col = columns.get(col_key)
                 if col is not None:
                     line[col] = value
             grid.append(line)
-        return [
+        reqs.append(
             {
                 "appendCells": {
                     "sheetId": self.sheet_ids[key],
@@ -494,7 +599,8 @@ class SheetGateway:
                     "fields": "userEnteredValue",
                 }
             }
-        ]
+        )
+        return reqs
 
     # -- record ------------------------------------------------------------------
 
@@ -509,8 +615,8 @@ class SheetGateway:
         commit_id: str,
     ) -> int:
         """Push results → モール更新ログ and 出品状況 in one batchUpdate; returns requests sent."""
-        reqs = self._append(MALL_LOG, [_mall_row(r) for r in mall_logs])
-        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in errors]))
+        reqs = self._append(MALL_LOG, [_mall_row(r) for r in mall_logs], read)
+        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in errors], read))
         header = read.headers[LISTINGS]
         result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
         cells: dict[tuple[int, int], Any] = {}
@@ -547,10 +653,22 @@ class SheetGateway:
         for start, col, run in _column_runs(cells):
             reqs.append(_update_cells(self.sheet_ids[LISTINGS], start, col, [[v] for v in run]))
         if new_rows:
-            self.log_headers.setdefault(LISTINGS, header)
-            reqs.extend(self._append(LISTINGS, new_rows))
-        self._send(reqs, commit_id + "/record")
-        return 1 if reqs else 0
+            reqs.extend(self._append(LISTINGS, new_rows, read))
+        marker: str | None = None
+        row = self._state_layout.get("last_record")
+        if reqs and row is not None:
+            marker = commit_id + "/record"
+            _, value_col = _state_columns(read.headers.get(STATE))
+            reqs.append(_update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
+        try:
+            return self._send(reqs, "last_record", marker)
+        except CommitOutcomeUnknown:
+            if marker is None:
+                # Without a marker a resend could duplicate log rows; push results are
+                # re-derivable (listing state), so a lost record is the lesser harm.
+                log.warning("push results for %s may not have been recorded", commit_id)
+                return 1
+            raise
 
 
 # --------------------------------------------------------------------------- rows
@@ -643,6 +761,70 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _state_columns(header: layout.HeaderMap | None) -> tuple[int, int]:
+    """(キー, 値) columns of _state; A and B unless its header says otherwise."""
+    if header is None:
+        return 0, 1
+    key_col, value_col = header.col("key"), header.col("value")
+    if key_col is None or value_col is None or key_col == value_col:
+        return 0, 1
+    return key_col, value_col
+
+
+CELL_CHARS = 45_000
+"""Longest _state value put in one cell; Google refuses more than 50,000 characters per
+cell (google-sheets.md §1), and the alert conditions of a big shop can pass that."""
+
+_CHUNK = re.compile(r"^(.*)#(\d+)$")
+
+
+def _chunk_base(key: str) -> str:
+    """``conditions#2`` → ``conditions`` (continuation rows of a long _state value)."""
+    m = _CHUNK.match(key)
+    return m.group(1) if m else key
+
+
+def _chunks(key: str, value: str) -> dict[str, str]:
+    """One long _state value as rows ``key``, ``key#1``, ``key#2``, … of ≤ CELL_CHARS each."""
+    parts = [value[i : i + CELL_CHARS] for i in range(0, len(value), CELL_CHARS)] or [""]
+    return {key if i == 0 else f"{key}#{i}": part for i, part in enumerate(parts)}
+
+
+def _state_dict(rows: Sequence[Sequence[Any]]) -> dict[str, str]:
+    """_state rows as キー → 値, long values joined back from their ``#n`` rows.
+
+    The first row of a key wins, as in layout.parse_sheet.
+    """
+    header = layout.header_map(layout.load_template().tab(STATE), rows[0] if rows else [])
+    key_col, value_col = _state_columns(header)
+    raw: dict[str, str] = {}
+    for row in rows[1:]:
+        key = _text(_at(row, key_col))
+        if key and key not in raw:
+            value = _at(row, value_col)
+            raw[key] = "" if value is None else str(value)
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        m = _CHUNK.match(key)
+        if m and m.group(1) in raw:
+            continue
+        parts = [value]
+        n = 1
+        while f"{key}#{n}" in raw:
+            parts.append(raw[f"{key}#{n}"])
+            n += 1
+        out[key] = "".join(parts)
+    return out
+
+
+def _when(value: Any) -> datetime | None:
+    """A log timestamp: the bot's JST text, or a date serial if the cell became a date."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
+        seconds = round(float(value) * 86400)  # the sheet's time zone is Asia/Tokyo
+        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(seconds=seconds)
+    return layout.parse_jst(_text(value))
+
+
 def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[LedgerEntry]:
     kinds = {k.value: k for k in SaleKind}
     entries: list[LedgerEntry] = []
@@ -662,7 +844,7 @@ def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[Ledge
                 kind=kind,
                 qty=_int(_at(row, header.col("qty"))),
                 applied=_int(_at(row, header.col("applied"))),
-                at=layout.parse_jst(_text(_at(row, header.col("at")))),
+                at=_when(_at(row, header.col("at"))),
             )
         )
     return entries
