@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from bot.domain import (
     Alert,
@@ -429,6 +429,14 @@ def committed(plan: Plan) -> EngineState:
     return replace(plan.next_state, fresh=False)
 
 
+_JST = timezone(timedelta(hours=9), "JST")
+
+
+def _jst(when: datetime) -> str:
+    """Staff-facing time (ARCHITECTURE §9); pure formatting of a given instant."""
+    return when.astimezone(_JST).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _problem_text(problem: RowProblem) -> str:
     """Alert text naming the tab (layout messages on 商品マスタ start with the cell only)."""
     if problem.tab == TAB_PRODUCTS:
@@ -483,7 +491,7 @@ def _apply_movement(
                 memo=(mv.memo or "") + (f" セット『{mv.sku}』×{mv.qty}" if mv.sku != sku else ""),
             )
         )
-    work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {work.now.isoformat(timespec='seconds')}"
+    work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {_jst(work.now)}"
 
 
 def _apply_line(

@@ -20,6 +20,7 @@ import logging
 import random
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -283,6 +284,15 @@ class SheetGateway:
     log_headers: dict[str, layout.HeaderMap] = field(default_factory=dict)
     """Header maps of the log tabs as read at start-up (a fallback: every cycle's read
     carries the log tabs' header rows, so staff may reorder them while the bot runs)."""
+    retention: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    """Log tab key → (max data rows, min days kept); defaults from the template."""
+    log_rows: dict[str, int] = field(default_factory=dict, repr=False)
+    """Data rows per log tab, counted at start-up and kept up to date by every write."""
+    sales_dates: deque[datetime | None] = field(default_factory=deque, repr=False)
+    """日時 of each 販売ログ row, oldest first (販売ログ keeps the cancellation window)."""
+    _pending_logs: list[tuple[str, int, int, list[datetime | None]]] = field(
+        default_factory=list, repr=False
+    )
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -386,14 +396,26 @@ class SheetGateway:
     def load_startup(self) -> StartupData:
         """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
         tabs = (SALES_LOG, LISTINGS, STATE, OPS_LOG, MALL_LOG, ERROR_LOG)
-        # The ledger, 出品状況 and _state in full; of the other logs only their headers.
+        # The ledger, 出品状況 and _state in full; of the other logs their headers and
+        # first column (to count rows for trimming).
         ranges = [self._whole(k) for k in tabs[:3]] + [f"{self._whole(k)}!1:1" for k in tabs[3:]]
-        values = dict(zip(tabs, self._batch_get(ranges), strict=True))
+        ranges += [f"{self._whole(k)}!A:A" for k in tabs[3:]]
+        got = self._batch_get(ranges)
+        values = dict(zip(tabs, got[: len(tabs)], strict=True))
+        for key, column in zip(tabs[3:], got[len(tabs) :], strict=True):
+            self.log_rows[key] = max(0, len(column) - 1)
         template = layout.load_template()
+        for tab in template.tabs:
+            if tab.retention is not None and tab.key not in self.retention:
+                self.retention[tab.key] = (tab.retention.max_rows, tab.retention.min_days)
         for key in LOG_TABS:
             rows = values.get(key) or [[]]
             self.log_headers[key] = layout.header_map(template.tab(key), rows[0] if rows else [])
-        ledger = _parse_ledger(values.get(SALES_LOG, []), self.log_headers[SALES_LOG])
+        sales = values.get(SALES_LOG) or []
+        self.log_rows[SALES_LOG] = max(0, len(sales) - 1)
+        at_col = self.log_headers[SALES_LOG].col("at")
+        self.sales_dates = deque(_date(_at(row, at_col)) for row in sales[1:])
+        ledger = _parse_ledger(sales, self.log_headers[SALES_LOG])
         listing_header = layout.header_map(
             template.tab(LISTINGS), (values.get(LISTINGS) or [[]])[0]
         )
@@ -436,8 +458,14 @@ class SheetGateway:
         fresh = self.reread(read, bot_stock)
         if _meaning(fresh) != _meaning(read):
             return CommitResult(read=fresh, conflict=True, requests=1)
+        self._pending_logs = []
         requests_, layout_ = self._commit_requests(plan, fresh, state_values, commit_id)
-        sent = self._send(requests_, "last_commit", commit_id)
+        try:
+            sent = self._send(requests_, "last_commit", commit_id)
+        except SheetError:
+            self._settle_logs(applied=False)
+            raise
+        self._settle_logs(applied=True)
         self._state_layout = layout_
         return CommitResult(read=fresh, requests=1 + sent)
 
@@ -542,6 +570,63 @@ class SheetGateway:
             _update_cells(sheet_id, 1, value_col, [[v] for _, v in rows]),
         ], rows_of
 
+    def _trim_request(self, key: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Delete the oldest rows of a log tab past its retention, in the same atomic call.
+
+        Logs are trimmed in steps (5 % of the limit at once) so a busy tab is not
+        trimmed on every cycle; 販売ログ never loses a row younger than its minimum
+        days, because it is the ledger a restart is rebuilt from (§3).
+        """
+        dates = [_date(row.get("at")) for row in rows]
+        if key not in self.log_rows or key not in self.retention:
+            self._pending_logs.append((key, len(rows), 0, dates))
+            return []
+        max_rows, min_days = self.retention[key]
+        excess = self.log_rows[key] + len(rows) - max_rows
+        if excess <= max(1, max_rows // 20):
+            self._pending_logs.append((key, len(rows), 0, dates))
+            return []
+        if key == SALES_LOG and min_days is not None:
+            newest = max((d for d in dates if d is not None), default=None)
+            if newest is not None:
+                horizon = newest - timedelta(days=min_days)
+                old = 0
+                for when in self.sales_dates:
+                    if old >= excess or (when is not None and when >= horizon):
+                        break
+                    old += 1
+                excess = old
+        excess = min(excess, self.log_rows[key])
+        self._pending_logs.append((key, len(rows), excess, dates))
+        if excess <= 0:
+            return []
+        log.info("trimming %d oldest rows of %s", excess, key)
+        return [
+            {
+                "deleteDimension": {
+                    "range": {
+                        "sheetId": self.sheet_ids[key],
+                        "dimension": "ROWS",
+                        "startIndex": 1,
+                        "endIndex": 1 + excess,
+                    }
+                }
+            }
+        ]
+
+    def _settle_logs(self, applied: bool) -> None:
+        """After a write: count what it appended and trimmed (nothing if it failed)."""
+        pending, self._pending_logs = self._pending_logs, []
+        if not applied:
+            return
+        for key, added, trimmed, dates in pending:
+            if key in self.log_rows:
+                self.log_rows[key] += added - trimmed
+            if key == SALES_LOG:
+                for _ in range(min(trimmed, len(self.sales_dates))):
+                    self.sales_dates.popleft()
+                self.sales_dates.extend(dates)
+
     def _append(
         self, key: str, rows: Sequence[Mapping[str, Any]], read: SheetRead | None
     ) -> list[dict[str, Any]]:
@@ -553,6 +638,7 @@ class SheetGateway:
         """
         if not rows:
             return []
+        trim = self._trim_request(key, rows)
         tab = layout.load_template().tab(key)
         grid_rows = read.raw.get(key) if read is not None else None
         if grid_rows is not None:
@@ -561,7 +647,7 @@ class SheetGateway:
             header = self.log_headers.get(key) or layout.default_header_map(tab)
         columns = dict(header.columns)
         width = header.width
-        reqs: list[dict[str, Any]] = []
+        reqs: list[dict[str, Any]] = trim
         missing = [c for c in tab.columns if c.key not in columns]
         if missing:
             need = width + len(missing)
@@ -615,6 +701,7 @@ class SheetGateway:
         commit_id: str,
     ) -> int:
         """Push results → モール更新ログ and 出品状況 in one batchUpdate; returns requests sent."""
+        self._pending_logs = []
         reqs = self._append(MALL_LOG, [_mall_row(r) for r in mall_logs], read)
         reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in errors], read))
         header = read.headers[LISTINGS]
@@ -628,7 +715,7 @@ class SheetGateway:
             if entry is None and row is not None:
                 continue  # unchanged listing: its row already says what it shows
             values: dict[str, Any] = {
-                "mall": target.mall,
+                "mall": _mall_label(target.mall),
                 "code": target.code,
                 "sku": target.sku,
             }
@@ -661,8 +748,11 @@ class SheetGateway:
             _, value_col = _state_columns(read.headers.get(STATE))
             reqs.append(_update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
         try:
-            return self._send(reqs, "last_record", marker)
+            sent = self._send(reqs, "last_record", marker)
+            self._settle_logs(applied=True)
+            return sent
         except CommitOutcomeUnknown:
+            self._settle_logs(applied=False)
             if marker is None:
                 # Without a marker a resend could duplicate log rows; push results are
                 # re-derivable (listing state), so a lost record is the lesser harm.
@@ -693,10 +783,15 @@ def _result_label(result: PushResult) -> str:
     }[str(result.status)] + (f": {result.message}" if result.message else "")
 
 
+def _mall_label(mall: str) -> str:
+    """Staff read 楽天, not rakuten; layout.mall_key maps it back when reading."""
+    return layout.load_template().mall_label(mall)
+
+
 def _sale_row(r: SaleLogRow) -> dict[str, Any]:
     return {
         "at": format_jst(r.at),
-        "mall": r.mall,
+        "mall": _mall_label(r.mall),
         "order_id": r.order_id,
         "line_id": r.line_id,
         "kind": str(r.kind),
@@ -729,7 +824,7 @@ def _error_row(r: ErrorLogRow) -> dict[str, Any]:
 def _mall_row(r: MallLogRow) -> dict[str, Any]:
     return {
         "at": format_jst(r.at),
-        "mall": r.mall,
+        "mall": _mall_label(r.mall),
         "code": r.code,
         "sku": r.sku,
         "quantity": r.quantity,
@@ -825,6 +920,16 @@ def _when(value: Any) -> datetime | None:
     return layout.parse_jst(_text(value))
 
 
+def _date(value: Any) -> datetime | None:
+    """A log 日時 cell (our JST text, or a serial if Sheets turned it into a date)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A serial day number (days since 1899-12-30, google-sheets.md §3), in JST.
+        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(days=float(value))
+    return layout.parse_jst(_text(value)) if value else None
+
+
 def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[LedgerEntry]:
     kinds = {k.value: k for k in SaleKind}
     entries: list[LedgerEntry] = []
@@ -836,7 +941,8 @@ def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[Ledge
         entries.append(
             LedgerEntry(
                 key=key,
-                mall=_text(_at(row, header.col("mall"))),
+                mall=layout.mall_key(_text(_at(row, header.col("mall"))))
+                or _text(_at(row, header.col("mall"))),
                 order_id=_text(_at(row, header.col("order_id"))),
                 line_id=_text(_at(row, header.col("line_id"))),
                 code=_text(_at(row, header.col("code"))),

@@ -255,7 +255,7 @@ def test_a_cycle_commits_in_one_atomic_batch_update(book: Book) -> None:
     (sale,) = book.records(SALES_LOG)
     assert sale == {
         "日時": "2026-11-23 09:00:15",
-        "モール": "rakuten",
+        "モール": "楽天",
         "注文番号": "100-1",
         "明細": "1",
         "種別": "販売",
@@ -280,8 +280,8 @@ def test_a_cycle_commits_in_one_atomic_batch_update(book: Book) -> None:
     assert state["schema_version"] in ("1", 1)
     # Push results: 出品状況 rows for every listing target.
     listings = {(r["モール"], r["モール商品コード"]): r for r in book.records(LISTINGS)}
-    assert listings[("rakuten", "a")]["表示在庫"] == 8
-    assert listings[("rakuten", "a")]["反映日時"] == "2026-11-23 09:00:15"
+    assert listings[("楽天", "a")]["表示在庫"] == 8
+    assert listings[("楽天", "a")]["反映日時"] == "2026-11-23 09:00:15"
     assert plan.sales_log and plan.ops_log
 
 
@@ -923,7 +923,7 @@ def test_long_state_values_are_split_below_the_cell_limit(book: Book) -> None:
 def test_ledger_dates_that_became_date_cells_are_still_read(book: Book) -> None:
     row = {
         "日時": "2026-11-23 09:00:15",
-        "モール": "rakuten",
+        "モール": "楽天",
         "注文番号": "100-1",
         "明細": "1",
         "種別": "販売",
