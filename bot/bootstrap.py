@@ -80,12 +80,20 @@ def build_gateway(
         max_tries=settings.sheet.retry_max_tries,
         max_seconds=settings.sheet.retry_max_seconds,
     )
-    return SheetGateway.open(
+    gateway = SheetGateway.open(
         client,
         settings.sheet_id or "",
         malls=malls,
         canonical={m: ADAPTERS[m].canonical_code for m in malls if m in ADAPTERS},
     )
+    rows = settings.sheet.log_max_rows
+    gateway.retention.update(
+        ops_log=(rows.op_log, None),
+        sales_log=(rows.sales_log, settings.sheet.sales_log_min_days),
+        mall_log=(rows.mall_log, None),
+        error_log=(rows.error_log, None),
+    )
+    return gateway
 
 
 def build_alerts(settings: Settings) -> AlertSink:
