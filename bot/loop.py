@@ -46,12 +46,14 @@ class Runner:
     """Runs the cycle every ``interval`` seconds and the daily jobs on the wall clock."""
 
     cycle: Callable[[], Any]
-    interval: Callable[[], int]
+    interval: Callable[[], float]
     """Read each tick so a change of 連動間隔 in the 設定 tab takes effect."""
     clock: Clock
     stop: threading.Event
     daily: Callable[[], Any] | None = None
     daily_at: str = "09:00"
+    min_interval: float = 1.0
+    """Shortest gap between cycles in seconds, whatever ``interval`` says."""
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (Heroku, systemd) and SIGINT set the stop event."""
@@ -73,18 +75,21 @@ class Runner:
             count += 1
             self.cycle()
 
-        current = max(1, int(self.interval()))
-        job = scheduler.every(current).seconds.do(guarded("cycle", tick, self.stop))
+        # The first cycle runs at once; the schedule starts when it ends, so a slow
+        # start-up (every listing pushed) is not followed by a cycle straight away,
+        # and the interval already comes from the 設定 tab it read.
+        guarded("cycle", tick, self.stop)()
+        current = self._interval()
+        job = _every(scheduler, current).do(guarded("cycle", tick, self.stop))
         if self.daily is not None:
             scheduler.every().day.at(self.daily_at).do(guarded("daily", self.daily, self.stop))
-        guarded("cycle", tick, self.stop)()  # the first cycle runs at once
         while not self.stop.is_set():
             if max_cycles is not None and count >= max_cycles:
                 break
-            wanted = max(1, int(self.interval()))
+            wanted = self._interval()
             if wanted != current:
                 scheduler.cancel_job(job)
-                job = scheduler.every(wanted).seconds.do(guarded("cycle", tick, self.stop))
+                job = _every(scheduler, wanted).do(guarded("cycle", tick, self.stop))
                 current = wanted
             scheduler.run_pending()
             idle = scheduler.idle_seconds
@@ -92,3 +97,16 @@ class Runner:
             self.clock.sleep(wait, self.stop)
         log.info("stopped after %d cycles", count)
         return count
+
+    def _interval(self) -> float:
+        return max(self.min_interval, float(self.interval()))
+
+
+def _every(scheduler: schedule.Scheduler, seconds: float) -> schedule.Job:
+    """A job every ``seconds``, fractions included.
+
+    schedule annotates the interval as int but only ever turns it into
+    ``timedelta(seconds=...)``, which takes fractions too.
+    """
+    job: schedule.Job = scheduler.every(seconds).seconds  # type: ignore[arg-type]
+    return job

@@ -15,15 +15,15 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from adapters.base import AuthError, MallAdapter, MallError
+from adapters.base import AuthError, MallAdapter, MallError, Stopped
 from bot import engine
 from bot.alerts import AlertSink
-from bot.clock import Clock, format_jst
+from bot.clock import Clock, format_jst, to_jst
 from bot.domain import (
     Alert,
     AlertKind,
@@ -122,6 +122,32 @@ class CycleReport:
         }
 
 
+@dataclass(frozen=True)
+class _Unrecorded:
+    """Push results whose record step failed, re-sent with the next record."""
+
+    pushed: tuple[tuple[StockPush, PushResult], ...] = ()
+    mall_logs: tuple[MallLogRow, ...] = ()
+    errors: tuple[ErrorLogRow, ...] = ()
+
+    MAX_ROWS = 1000
+    """Log rows kept across a long sheet outage (oldest dropped first)."""
+
+    @classmethod
+    def keep(
+        cls,
+        pushed: Sequence[tuple[StockPush, PushResult]],
+        mall_logs: Sequence[MallLogRow],
+        errors: Sequence[ErrorLogRow],
+    ) -> _Unrecorded:
+        latest = {(push.mall, push.code): (push, result) for push, result in pushed}
+        return cls(
+            pushed=tuple(latest.values()),
+            mall_logs=tuple(mall_logs[-cls.MAX_ROWS :]),
+            errors=tuple(errors[-cls.MAX_ROWS :]),
+        )
+
+
 class Worker:
     """Runs cycles against one sheet and a set of mall adapters."""
 
@@ -151,6 +177,9 @@ class Worker:
         self.started = False
         self._cycle_no = 0
         self._next_drift_check: datetime | None = None
+        self._restocks_seen: dict[str, frozenset[str]] = {}
+        """Per mall, keys of restocking cancelled lines already taken into account."""
+        self._unrecorded = _Unrecorded()
 
     # ------------------------------------------------------------------ start
 
@@ -224,10 +253,14 @@ class Worker:
         report = CycleReport(at=now)
         alerts: list[Alert] = []
 
-        # 1. collect
+        # 1. collect (and, every few minutes, read back what malls show)
         lines, new_cursors = self._collect(now, alerts)
         report.lines = len(lines)
-        drift_logs = self._check_drift(lines, now, alerts)
+        self._forget_restocked(lines)
+        # On start-up 出品状況 may lag behind the malls (a stop between push and
+        # record), so the read-back waits until the targets are known (see below).
+        fresh = self.state.fresh
+        drift_logs = [] if fresh else self._check_drift(lines, now, alerts)
 
         # 2.–4. read, engine, atomic commit (re-run when staff edited meanwhile)
         try:
@@ -242,6 +275,13 @@ class Worker:
         if not plan.held:
             self.cursors.update(new_cursors)
         self.state = engine.committed(plan)
+        for mall in new_cursors:
+            self._restocks_seen[mall] = frozenset(
+                ln.key for ln in lines if ln.mall == mall and ln.mall_restocks
+            )
+        if fresh:
+            ceiling = {(t.mall, t.code): t.quantity for t in plan.targets}
+            drift_logs = self._check_drift(lines, now, alerts, ceiling=ceiling)
         self.settings = read.snapshot.settings
         alerts.extend(plan.alerts)
         report.committed = True
@@ -252,7 +292,11 @@ class Worker:
         pushed, mall_logs, errors = self._push(plan.pushes, now, alerts, report)
         mall_logs = drift_logs + mall_logs
 
-        # 6. record
+        # 6. record (with whatever an earlier cycle could not record)
+        pending = self._unrecorded
+        pushed = [*pending.pushed, *pushed]  # a newer result for a listing wins
+        mall_logs = [*pending.mall_logs, *mall_logs]
+        errors = [*pending.errors, *errors]
         try:
             report.sheet_requests += self.gateway.record(
                 read, pushed, mall_logs, plan.targets, errors, now, self._commit_id(now)
@@ -260,9 +304,12 @@ class Worker:
         except SheetStopped:
             raise
         except SheetError as err:
-            # Push results are re-derivable: the listing state already holds them.
+            # The listing state holds the results; 出品状況 gets them with the next record.
             log.warning("could not record push results: %s", err)
             self._sheet_failed(err, alerts, report)
+            self._unrecorded = _Unrecorded.keep(pushed, mall_logs, errors)
+        else:
+            self._unrecorded = _Unrecorded()
 
         # 7. alert
         self._deliver(alerts, report)
@@ -343,10 +390,42 @@ class Worker:
 
     # ------------------------------------------------------------------ drift
 
+    def _forget_restocked(self, lines: Sequence[OrderLine]) -> None:
+        """A cancel the mall restocked itself, seen for the first time: push over it.
+
+        The mall raised its own number when the order was cancelled. If the engine
+        applies the cancel, the new target is pushed anyway; if it does not (an order
+        the bot never applied, e.g. placed before go-live), the mall now shows units
+        that do not exist. Either way the listing's ``expected`` no longer holds: it is
+        forgotten, so the engine pushes the target and the read-back does not mistake
+        the restock for a hand edit (§4.5).
+        """
+        seen = frozenset().union(*self._restocks_seen.values())
+        new = {(ln.mall, ln.code) for ln in lines if ln.mall_restocks and ln.key not in seen}
+        listings = dict(self.state.listings)
+        changed = False
+        for key in new:
+            listing = listings.get(key)
+            if listing is not None and listing.expected is not None:
+                listings[key] = replace(listing, expected=None)
+                changed = True
+        if changed:
+            self.state = engine.replace_listings(self.state, listings)
+
     def _check_drift(
-        self, lines: Sequence[OrderLine], now: datetime, alerts: list[Alert]
+        self,
+        lines: Sequence[OrderLine],
+        now: datetime,
+        alerts: list[Alert],
+        *,
+        ceiling: Mapping[tuple[str, str], int] | None = None,
     ) -> list[MallLogRow]:
-        """Every ``drift_check``, read back what malls show (bulk reads only)."""
+        """Every ``drift_check``, read back what malls show (bulk reads only).
+
+        ``ceiling`` (start-up): a number at or below what the listing is about to be
+        pushed is no hand edit, whatever 出品状況 says — after an unclean stop it may
+        not hold the bot's own last push.
+        """
         if self._next_drift_check is not None and now < self._next_drift_check:
             return []
         self._next_drift_check = now + self.config.drift_check
@@ -376,6 +455,12 @@ class Worker:
                 self._mall_failed(mall, outcome, now, alerts)
                 continue
             readings.update({(mall, code): qty for code, qty in outcome.items()})
+        if ceiling is not None:
+            readings = {
+                key: qty
+                for key, qty in readings.items()
+                if key not in ceiling or qty > ceiling[key]
+            }
         self.state, logs, drift_alerts = engine.detect_drift(self.state, readings, now, skip=skip)
         alerts.extend(drift_alerts)
         return logs
@@ -406,6 +491,9 @@ class Worker:
         errors: list[ErrorLogRow] = []
         for mall, outcome in self._map(send, malls):
             batch = by_mall[mall]
+            if isinstance(outcome, Stopped):
+                log.info("%s: push abandoned for shutdown; it is sent again at start-up", mall)
+                continue
             if isinstance(outcome, MallError):
                 self._mall_failed(mall, outcome, now, alerts)
                 errors.append(
@@ -444,6 +532,10 @@ class Worker:
         return False
 
     def _mall_failed(self, mall: str, err: MallError, now: datetime, alerts: list[Alert]) -> None:
+        if isinstance(err, Stopped):
+            # SIGTERM cut a wait short: the mall is fine, we are leaving (no alert).
+            log.info("%s: call abandoned for shutdown", mall)
+            return
         status = self.health.setdefault(mall, MallStatus())
         label = mall_label(mall)
         if isinstance(err, AuthError):
@@ -543,7 +635,8 @@ class Worker:
             key = f"expiring:{mall}"
             if expires is not None and expires - now <= self.config.credential_warn:
                 if key not in self.state.conditions:
-                    days = max((expires - now).days, 0)
+                    # Calendar days in Japan, as the date next to it is shown.
+                    days = max((to_jst(expires).date() - to_jst(now).date()).days, 0)
                     alerts.append(
                         Alert(
                             kind=AlertKind.CREDENTIAL_EXPIRING,

@@ -1,0 +1,43 @@
+"""`python -m bot demo` as a harness check: the scripted shop day ends consistent."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot import demo
+
+
+def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None:
+    shop = demo.setup(quiet=True)
+    demo.script(shop)
+    result = demo.summary(shop)
+
+    assert result["orders_applied"] == result["orders_placed"] == 6
+    assert result["sheet_requests_per_cycle_max"] <= 4
+
+    sales = shop.emu.get_values(shop.sid, "販売ログ")
+    header = sales[0]
+    i_kind, i_key, i_sku, i_qty = (
+        header.index("種別"),
+        header.index("キー"),
+        header.index("商品コード"),
+        header.index("数量"),
+    )
+    rows = [r for r in sales[1:] if len(r) > i_qty]
+    once = Counter((r[i_key], r[i_sku]) for r in rows if r[i_kind] == "販売")
+    assert once and set(once.values()) == {1}, "an order line was applied twice"
+    net: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        if r[i_kind] in ("販売", "キャンセル", "数量変更"):
+            net[(r[i_key], r[i_sku])] += int(r[i_qty])
+    assert all(v <= 0 for v in net.values()), "a line gave back more than it took"
+
+    # 楽天 ends showing what the sheet says (blank display rules; TOWEL caps at 20,
+    # SOAP shows 2 fewer; negative stock shows 0).
+    final = result["final_stock"]
+    assert shop.sim.stock("mug:blue") == max(final["MUG-BL"], 0)
+    assert shop.sim.stock("tshirt:wh-m") == final["TS-WH-M"]
+    assert shop.sim.stock("towel:std") == min(final["TOWEL"], 20)
+    assert shop.sim.stock("soap:single") == max(final["SOAP"] - 2, 0)
+    assert result["alert_kinds"].get("auth_failed") == 1
+    assert result["alert_kinds"].get("drift") == 1
