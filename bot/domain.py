@@ -169,6 +169,9 @@ class Snapshot(Frozen):
     """(mall, code) pairs ticked 再送 in 出品状況."""
     broken_tabs: frozenset[str] = frozenset()
     """Tabs whose required headers are missing: they stop syncing."""
+    held_codes: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+    """mall → code → sku of rows with a problem: their orders wait (保留), they are
+    not 未割当."""
     mall_labels: Mapping[str, str] = Field(default_factory=dict)
     """mall key → the name staff use (楽天, Yahoo, ...), from the template."""
 

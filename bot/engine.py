@@ -45,6 +45,9 @@ TAB_TITLES = {TAB_PRODUCTS: "商品マスタ", TAB_SETS: "セット構成", TAB_
 
 MOVEMENT_DONE_PREFIX = "済"
 
+NOTE_LIFETIME = timedelta(hours=24)
+"""How long an ignored set-row edit stays visible in 状態."""
+
 STOCK_CONDITIONS = frozenset({"low_stock", "out_of_stock", "oversell", "backorder"})
 STEP_CONDITIONS = STOCK_CONDITIONS | {"unassigned", "row"}
 # "push:" and "drift:" conditions belong to after_push / detect_drift; "auth:",
@@ -98,6 +101,8 @@ class EngineState:
     listings: Mapping[tuple[str, str], ListingState] = field(default_factory=dict)
     conditions: frozenset[str] = frozenset()
     """Alert conditions currently raised (each alerts once, re-armed when it clears)."""
+    notes: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    """状態 notes that outlive their cycle (an ignored edit of a set row), with their time."""
     fresh: bool = True
     """No commit since start-up: the sheet is the truth and every listing is pushed."""
 
@@ -263,6 +268,7 @@ class _Work:
     marks: dict[str, str] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
     held: dict[str, Alert] = field(default_factory=dict)
+    notes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- step
@@ -280,9 +286,19 @@ def step(
     products = snapshot.products
     invalid = snapshot.invalid_skus
     settings = snapshot.settings
-    book = _resolve_sets(snapshot.sets, products, invalid)
+    products_broken = TAB_PRODUCTS in snapshot.broken_tabs
+    book = (
+        _SetBook(expanded={}, invalid=frozenset(), problems=())
+        if products_broken  # sets cannot be checked against a tab we cannot read
+        else _resolve_sets(snapshot.sets, products, invalid)
+    )
     usable = {sku: p for sku, p in products.items() if sku not in book.invalid}
-    work = _Work(now=now, stock=dict(state.stock), lines=dict(state.lines))
+    work = _Work(
+        now=now,
+        stock=dict(state.stock),
+        lines=dict(state.lines),
+        notes={k: v for k, v in state.notes.items() if now - v[1] < NOTE_LIFETIME},
+    )
     work.problems.extend(book.problems)
     statuses: dict[str, str] = {}
 
@@ -292,8 +308,13 @@ def step(
         if sku in book.expanded:
             known = state.stock.get(sku)
             if not state.fresh and known is not None and product.stock != known:
-                statuses[sku] = (
-                    f"セット商品: 入力された在庫数『{product.stock}』は無視しました（在庫数は構成商品から自動計算されます）"
+                message = (
+                    f"C{product.row}: セット商品の在庫数『{product.stock}』は無視しました"
+                    f"（{_jst(now)[5:16]}。在庫数は構成商品から自動計算されます）"
+                )
+                work.notes[sku] = (message, now)
+                work.problems.append(
+                    RowProblem(tab=TAB_PRODUCTS, row=product.row, sku=sku, message=message)
                 )
                 work.ops.append(
                     OpLogRow(
@@ -324,10 +345,13 @@ def step(
                     memo="シートで在庫数が変更されました",
                 )
             )
-    # Rows that vanished from the sheet are forgotten (their ledger lines stay).
-    for sku in list(work.stock):
-        if sku not in products and sku not in invalid:
-            del work.stock[sku]
+    # Rows that vanished from the sheet are forgotten (their ledger lines stay); not
+    # while 商品マスタ cannot be read, or an oversell the bot wrote would later look
+    # like a negative typed by staff.
+    if not products_broken:
+        for sku in list(work.stock):
+            if sku not in products and sku not in invalid:
+                del work.stock[sku]
 
     # 2. 入出庫 rows: each applied once, marked in the same atomic commit.
     # A broken 商品マスタ or セット構成 (a required header renamed or deleted) means we
@@ -342,6 +366,9 @@ def step(
     # 3. Order lines, reconciled against the ledger (§4.2).
     code_index = _code_index(usable)
     held_codes = _code_index({s: p for s, p in products.items() if s in book.invalid})
+    for mall, codes in snapshot.held_codes.items():
+        for code, sku in codes.items():
+            held_codes.setdefault((mall, code), sku)
     horizon = now - pending_window
     for key, ls in state.lines.items():
         if ls.seen_at is not None and ls.seen_at < horizon:
@@ -397,10 +424,15 @@ def step(
         if v.pending is not None or v.applied > 0 or v.reported > 0
     }
     next_state = EngineState(
-        stock={k: v for k, v in work.stock.items() if k in products or k in invalid},
+        stock=(
+            work.stock
+            if products_broken
+            else {k: v for k, v in work.stock.items() if k in products or k in invalid}
+        ),
         lines=next_lines,
         listings=state.listings,
         conditions=conditions,
+        notes=work.notes,
         fresh=state.fresh,
     )
     return Plan(
@@ -439,8 +471,9 @@ def _jst(when: datetime) -> str:
 
 def _problem_text(problem: RowProblem) -> str:
     """Alert text naming the tab (layout messages on 商品マスタ start with the cell only)."""
-    if problem.tab == TAB_PRODUCTS:
-        return f"{TAB_TITLES[TAB_PRODUCTS]} {problem.message}"
+    title = TAB_TITLES[TAB_PRODUCTS]
+    if problem.tab == TAB_PRODUCTS and not problem.message.startswith(title):
+        return f"{title} {problem.message}"
     return problem.message
 
 
@@ -746,6 +779,8 @@ def _conditions(
                 sku=sku,
                 title=f"{name} の在庫が残り {on_hand} 個です（下限 {low}）",
             )
+        if sku in work.notes:
+            statuses.setdefault(sku, work.notes[sku][0])
         statuses.setdefault(sku, "セット商品（在庫数は自動計算）" if sku in book.expanded else "OK")
     for ls in work.lines.values():
         if ls.pending is None:
@@ -759,14 +794,7 @@ def _conditions(
                 title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
                 text="商品マスタの該当モールの列にこのコードを追加すると、在庫に反映されます。",
             )
-        else:
-            current[key] = Alert(
-                kind=AlertKind.UNASSIGNED,
-                key=key,
-                mall=ls.mall,
-                title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文を保留しています",
-                text="商品マスタの行に入力エラーがあります。状態の欄を見て直すと在庫に反映されます。",
-            )
+        # A held line's row already has its own ROW_PROBLEM alert: one message is enough.
     by_sku: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
         current[problem.key] = Alert(
@@ -775,6 +803,9 @@ def _conditions(
             sku=problem.sku,
             title=_problem_text(problem),
         )
+        note = work.notes.get(problem.sku)
+        if note is not None and note[0] == problem.message:
+            continue  # shown as a note, not as an error of the row
         if (problem.tab == TAB_PRODUCTS and problem.sku) or (
             problem.tab == TAB_SETS and problem.sku in snapshot.products
         ):
@@ -795,10 +826,10 @@ def _conditions(
         )
     }
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
+    unique = {p.key: p for p in problems if p.key not in state.conditions}
     errors = [
         ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
-        for p in problems
-        if p.key not in state.conditions
+        for p in unique.values()
     ]
     return frozenset(current) | frozenset(kept), alerts, errors
 

@@ -656,6 +656,7 @@ class _Parser:
         self.problems: list[RowProblem] = []
         self.broken: set[str] = set()
         self.invalid: set[str] = set()
+        self.held_codes: dict[str, dict[str, str]] = {}
         self.out = SheetRead(snapshot=Snapshot(), raw={k: list(v or []) for k, v in values.items()})
 
     # -- helpers
@@ -734,6 +735,7 @@ class _Parser:
             problems=tuple(self.problems),
             resend=frozenset(resend),
             broken_tabs=frozenset(self.broken),
+            held_codes=self.held_codes,
             mall_labels={m.key: m.label for m in load_template().malls},
         )
         return self.out
@@ -822,8 +824,8 @@ class _Parser:
                     claims[(mall, code)].append(d)
         mall_header = {c.mall: c for c in mall_cols}
         for (mall, code), group in claims.items():
-            if len(group) < 2:
-                continue
+            if len({d.sku for d in group}) < 2:
+                continue  # the same product twice is the duplicate 商品コード problem
             col = mall_header[mall]
             cells = ", ".join(a1(d.grid_row, d.code_cols[mall]) for d in group)
             skus = ", ".join(dict.fromkeys(d.sku for d in group))
@@ -836,6 +838,9 @@ class _Parser:
             if d.problems:
                 self.problems.extend(d.problems)
                 self.invalid.add(d.sku)
+                for mall, codes in d.codes.items():
+                    for code in codes:
+                        self.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
                 continue
             products[d.sku] = Product(
                 sku=d.sku,
