@@ -35,18 +35,30 @@ from bot.domain import (
     StockPush,
 )
 from bot.settings import Settings
-from bot.sheet.gateway import SheetError, SheetGateway, SheetStopped, state_values
-from bot.sheet.layout import SheetRead
+from bot.sheet.gateway import (
+    CommitOutcomeUnknown,
+    SheetError,
+    SheetGateway,
+    SheetStopped,
+    state_values,
+)
+from bot.sheet.layout import SheetRead, load_template
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-MALL_LABELS = {"rakuten": "楽天", "yahoo": "Yahoo", "amazon": "Amazon", "shopify": "Shopify"}
+
+
+INCIDENTS = frozenset(
+    {AlertKind.AUTH_FAILED, AlertKind.MALL_DOWN, AlertKind.MALL_RECOVERED, AlertKind.SHEET_ERROR}
+)
+"""Alerts about the bot's own connections, also kept in エラーログ."""
+INCIDENT_BACKLOG = 200
 
 
 def mall_label(mall: str) -> str:
-    """Staff-facing name of a mall."""
-    return MALL_LABELS.get(mall, mall)
+    """Staff-facing name of a mall (the template's word for it: 楽天, Yahoo, ...)."""
+    return load_template().mall_label(mall)
 
 
 class Health(StrEnum):
@@ -180,6 +192,9 @@ class Worker:
         self._restocks_seen: dict[str, frozenset[str]] = {}
         """Per mall, keys of restocking cancelled lines already taken into account."""
         self._unrecorded = _Unrecorded()
+        self._incidents: list[ErrorLogRow] = []
+        """Mall and sheet failures waiting for the next record to reach エラーログ."""
+        self._labels: Mapping[str, str] = {}
 
     # ------------------------------------------------------------------ start
 
@@ -268,10 +283,16 @@ class Worker:
         except SheetStopped:
             raise
         except SheetError as err:
+            if isinstance(err, CommitOutcomeUnknown):
+                # The commit may have landed: what we hold in memory may be stale, so
+                # the next cycle rebuilds from the sheet (the ledger decides).
+                log.warning("commit outcome unknown; rebuilding from the sheet next cycle")
+                self.started = False
             self._sheet_failed(err, alerts, report)
             self._deliver(alerts, report)
             return report
         self._sheet_recovered(alerts)
+        self._labels = read.snapshot.mall_labels
         if not plan.held:
             self.cursors.update(new_cursors)
         self.state = engine.committed(plan)
@@ -296,7 +317,7 @@ class Worker:
         pending = self._unrecorded
         pushed = [*pending.pushed, *pushed]  # a newer result for a listing wins
         mall_logs = [*pending.mall_logs, *mall_logs]
-        errors = [*pending.errors, *errors]
+        errors = [*pending.errors, *self._incidents, *errors]
         try:
             report.sheet_requests += self.gateway.record(
                 read, pushed, mall_logs, plan.targets, errors, now, self._commit_id(now)
@@ -310,6 +331,7 @@ class Worker:
             self._unrecorded = _Unrecorded.keep(pushed, mall_logs, errors)
         else:
             self._unrecorded = _Unrecorded()
+        self._incidents = []
 
         # 7. alert
         self._deliver(alerts, report)
@@ -461,7 +483,9 @@ class Worker:
                 for key, qty in readings.items()
                 if key not in ceiling or qty > ceiling[key]
             }
-        self.state, logs, drift_alerts = engine.detect_drift(self.state, readings, now, skip=skip)
+        self.state, logs, drift_alerts = engine.detect_drift(
+            self.state, readings, now, skip=skip, labels=self._labels
+        )
         alerts.extend(drift_alerts)
         return logs
 
@@ -507,7 +531,9 @@ class Worker:
                 report.push_failures[mall] = len(batch)
                 continue
             self._mall_ok(mall, now, alerts)
-            self.state, mall_logs, push_alerts = engine.after_push(self.state, batch, outcome, now)
+            self.state, mall_logs, push_alerts = engine.after_push(
+                self.state, batch, outcome, now, labels=self._labels
+            )
             logs.extend(mall_logs)
             alerts.extend(push_alerts)
             pushed.extend(zip(batch, outcome, strict=True))
@@ -614,6 +640,17 @@ class Worker:
 
     def _deliver(self, alerts: list[Alert], report: CycleReport) -> None:
         report.alerts = alerts
+        for alert in alerts:
+            if alert.kind in INCIDENTS:
+                self._incidents.append(
+                    ErrorLogRow(
+                        at=report.at,
+                        where=mall_label(alert.mall) if alert.mall else "スプレッドシート",
+                        message=alert.title,
+                        detail=alert.text,
+                    )
+                )
+        del self._incidents[:-INCIDENT_BACKLOG]
         if alerts:
             self.alerts.send(alerts)
 

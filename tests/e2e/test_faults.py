@@ -344,3 +344,16 @@ def test_slack_rate_limit_delays_only_the_message(slack: FakeSlack) -> None:
         sink.close()
     assert slack.attempts == 3
     assert ["scarf:wool" in m["text"] for m in slack.messages] == [True]
+
+
+def test_connection_incidents_reach_the_error_log_once(shop: Shop) -> None:
+    shop.cycle()
+    shop.sim.expire_credentials()
+    for _ in range(4):
+        shop.cycle()
+    incidents = [e for e in shop.errors() if e["発生箇所"] == "楽天"]
+    assert len(incidents) == 1
+    assert "認証" in str(incidents[0]["内容"])
+    # The licence key never reaches the sheet, in the clear or inside the ESA header.
+    sheet_text = repr(shop.grid("エラーログ"))
+    assert KEY not in sheet_text and "ESA " not in sheet_text
