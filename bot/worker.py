@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-
 INCIDENTS = frozenset(
     {AlertKind.AUTH_FAILED, AlertKind.MALL_DOWN, AlertKind.MALL_RECOVERED, AlertKind.SHEET_ERROR}
 )
