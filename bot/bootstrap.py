@@ -18,6 +18,7 @@ from adapters.base import MallAdapter
 from adapters.rakuten import RakutenAdapter
 from bot.alerts import AlertSink, ConsoleAlerts, SlackAlerts
 from bot.clock import Clock, RealClock
+from bot.domain import ShopSettings
 from bot.settings import Settings
 from bot.sheet.gateway import SheetGateway, make_client
 from bot.worker import Worker, WorkerConfig, worker_config
@@ -40,6 +41,8 @@ def _rakuten(settings: Settings, clock: Clock, stop: threading.Event) -> MallAda
         license_key=_secret(settings, "rakuten_license_key"),
         clock=clock,
         stop=stop,
+        # One searchOrder window is at most 63 days (rakuten.md §4.2).
+        cancel_window_days=min(settings.sync.cancel_window_days, 63),
     )
 
 
@@ -112,7 +115,7 @@ def build_worker(
     clock = clock or RealClock()
     adapters = build_adapters(settings, clock, stop)
     gateway = build_gateway(settings, clock, stop, list(adapters))
-    return Worker(
+    worker = Worker(
         gateway=gateway,
         adapters=adapters,
         alerts=build_alerts(settings),
@@ -120,6 +123,9 @@ def build_worker(
         stop=stop,
         config=worker_config(settings),
     )
+    # Until the 設定 tab is read, the configured interval applies.
+    worker.settings = ShopSettings(interval_seconds=settings.sync.interval_seconds)
+    return worker
 
 
 __all__ = ["WorkerConfig", "build_adapters", "build_alerts", "build_gateway", "build_worker"]

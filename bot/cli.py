@@ -93,7 +93,7 @@ def _work(settings: Settings, args: argparse.Namespace) -> int:
                 interval=lambda: worker.settings.interval_seconds,
                 clock=worker.clock,
                 stop=stop,
-                daily=worker.check_credentials,
+                daily=worker.daily,
                 daily_at=settings.alerts.daily_summary_at,
             )
             runner.install_signal_handlers()

@@ -132,8 +132,6 @@ class SyncConfig(_Section):
     """Order fetches start this far before the cursor, so late-indexed orders are seen."""
     cancel_window_days: int = Field(default=60, ge=1, le=365)
     """How long after a sale a cancel is still applied to stock."""
-    push_on_start: bool = True
-    """Push every listing once at start-up (after a reconcile read, §4.6)."""
 
 
 class LogMaxRows(_Section):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -194,6 +194,8 @@ class Worker:
         self._incidents: list[ErrorLogRow] = []
         """Mall and sheet failures waiting for the next record to reach エラーログ."""
         self._labels: Mapping[str, str] = {}
+        self._day: Counter[tuple[str, str]] = Counter()
+        """販売ログ rows by (mall, kind) since the last daily summary."""
 
     # ------------------------------------------------------------------ start
 
@@ -306,6 +308,8 @@ class Worker:
         alerts.extend(plan.alerts)
         report.committed = True
         report.sales_rows = len(plan.sales_log)
+        for row in plan.sales_log:
+            self._day[(row.mall, str(row.kind))] += 1
         report.stock_changes = len(plan.stock)
 
         # 5. push
@@ -654,6 +658,51 @@ class Worker:
             self.alerts.send(alerts)
 
     # ------------------------------------------------------------------ checks
+
+    def daily(self) -> list[Alert]:
+        """The daily job: credential expiry checks, then one summary message (§7)."""
+        alerts = self.check_credentials()
+        summary = self.daily_summary()
+        self.alerts.send([summary])
+        return [*alerts, summary]
+
+    def daily_summary(self) -> Alert:
+        """What happened since the last summary and what needs attention now."""
+        now = self.clock.now()
+        sales = sum(n for (_, kind), n in self._day.items() if kind == "販売")
+        cancels = sum(n for (_, kind), n in self._day.items() if kind == "キャンセル")
+        by_mall = Counter[str]()
+        for (mall, kind), n in self._day.items():
+            if kind == "販売":
+                by_mall[mall] += n
+        raised = self.state.conditions
+
+        def count(prefix: str) -> int:
+            return sum(1 for c in raised if c.startswith(prefix + ":"))
+
+        lines = [
+            f"注文の反映 {sales}件"
+            + (
+                "（" + "、".join(f"{mall_label(m)} {n}" for m, n in sorted(by_mall.items())) + "）"
+                if by_mall
+                else ""
+            )
+            + f"、キャンセル {cancels}件",
+            f"売り越し {count('oversell')}商品、在庫切れ {count('out_of_stock')}商品、"
+            f"在庫下限 {count('low_stock')}商品、未割当の注文 {count('unassigned')}件",
+            "モール接続: "
+            + "、".join(
+                f"{mall_label(m)} {'OK' if st.health is Health.OK else '停止中' if st.health is Health.PARKED else 'エラー'}"
+                for m, st in sorted(self.health.items())
+            ),
+        ]
+        self._day.clear()
+        return Alert(
+            kind=AlertKind.SUMMARY,
+            key=f"summary:{format_jst(now)[:10]}",
+            title=f"日次サマリー（{format_jst(now)[:10]}）",
+            text="\n".join(lines),
+        )
 
     def check_credentials(self) -> list[Alert]:
         """Ask every mall for its credential expiry; alert once when it comes close."""

@@ -246,3 +246,18 @@ def test_sync_off_pauses_pushes_while_orders_are_still_recorded(shop: Shop) -> N
     assert shop.live("mug:blue") == 15
     assert shop.live("gift:set") == 12
     assert_mall_matches_sheet(shop)
+
+
+def test_daily_summary_counts_the_day_and_what_needs_attention(shop: Shop) -> None:
+    shop.cycle()
+    shop.order(("mug:blue", 1))
+    number = shop.order(("tshirt:m", 1))
+    shop.cycle()
+    shop.cancel(number)
+    shop.cycle()
+    summary = shop.worker.daily_summary()
+    assert summary.kind is AlertKind.SUMMARY
+    assert "注文の反映 2件（楽天 2）、キャンセル 1件" in summary.text
+    assert "モール接続: 楽天 OK" in summary.text
+    again = shop.worker.daily_summary()
+    assert "注文の反映 0件" in again.text  # counted once per day

@@ -75,7 +75,6 @@ def test_defaults_load_without_any_env() -> None:
     assert settings.sync.interval_seconds == 15
     assert settings.sync.order_overlap_seconds == 120
     assert settings.sync.cancel_window_days == 60
-    assert settings.sync.push_on_start is True
     assert settings.sheet.timeout_connect == 5
     assert settings.sheet.timeout_read == 30
     assert settings.sheet.retry_max_tries == 5
