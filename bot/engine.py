@@ -549,22 +549,7 @@ def _apply_line(
     if target < applied and not restock_on_cancel:
         # キャンセル時在庫戻し OFF: units taken back are not returned to on-hand.
         if prior is None or prior.reported != target:
-            work.sales.append(
-                SaleLogRow(
-                    at=work.now,
-                    mall=line.mall,
-                    order_id=line.order_id,
-                    line_id=line.line_id,
-                    kind=SaleKind.CANCEL if target == 0 else SaleKind.CHANGE,
-                    code=line.code,
-                    sku=sku or "",
-                    qty=0,
-                    before=None,
-                    after=None,
-                    key=line.key,
-                    applied=applied,
-                )
-            )
+            work.sales.append(_sale(work, line, _closing(target), sku or "", 0, applied))
         work.lines[line.key] = _line_state(work.now, line, prior, sku, applied, target, None)
         return
     delta = target - applied
@@ -573,22 +558,7 @@ def _apply_line(
         if prior is not None and prior.pending is not None:
             # A waiting line was cancelled before it could be applied: close it in the
             # ledger, or a restart would apply it from its 未割当 row.
-            work.sales.append(
-                SaleLogRow(
-                    at=work.now,
-                    mall=line.mall,
-                    order_id=line.order_id,
-                    line_id=line.line_id,
-                    kind=SaleKind.CANCEL if target == 0 else SaleKind.CHANGE,
-                    code=line.code,
-                    sku=prior.sku or "",
-                    qty=0,
-                    before=None,
-                    after=None,
-                    key=line.key,
-                    applied=applied,
-                )
-            )
+            work.sales.append(_sale(work, line, _closing(target), prior.sku or "", 0, applied))
         if prior is not None and (prior.reported != target or prior.pending is not None):
             work.lines[line.key] = _line_state(
                 work.now, line, prior, prior.sku, applied, target, None
@@ -601,22 +571,8 @@ def _apply_line(
             else SaleKind.UNASSIGNED
         )
         if prior is None or prior.pending != pending or prior.reported != target:
-            work.sales.append(
-                SaleLogRow(
-                    at=work.now,
-                    mall=line.mall,
-                    order_id=line.order_id,
-                    line_id=line.line_id,
-                    kind=pending,
-                    code=line.code,
-                    sku=sku or held_codes.get((line.mall, line.code), ""),
-                    qty=-delta,
-                    before=None,
-                    after=None,
-                    key=line.key,
-                    applied=applied,
-                )
-            )
+            held_sku = sku or held_codes.get((line.mall, line.code), "")
+            work.sales.append(_sale(work, line, pending, held_sku, -delta, applied))
         work.lines[line.key] = _line_state(
             work.now, line, prior, prior.sku if prior else None, applied, target, pending
         )
@@ -633,23 +589,39 @@ def _apply_line(
         after = before - delta * qty
         work.stock[leaf] = after
         work.touched.add(leaf)
-        work.sales.append(
-            SaleLogRow(
-                at=work.now,
-                mall=line.mall,
-                order_id=line.order_id,
-                line_id=line.line_id,
-                kind=kind,
-                code=line.code,
-                sku=leaf,
-                qty=-delta * qty,
-                before=before,
-                after=after,
-                key=line.key,
-                applied=target,
-            )
-        )
+        work.sales.append(_sale(work, line, kind, leaf, -delta * qty, target, before, after))
     work.lines[line.key] = _line_state(work.now, line, prior, usable_sku, target, target, None)
+
+
+def _closing(target: int) -> SaleKind:
+    return SaleKind.CANCEL if target == 0 else SaleKind.CHANGE
+
+
+def _sale(
+    work: _Work,
+    line: OrderLine,
+    kind: SaleKind,
+    sku: str,
+    qty: int,
+    applied: int,
+    before: int | None = None,
+    after: int | None = None,
+) -> SaleLogRow:
+    """One 販売ログ row for ``line``: ``qty`` is the signed stock change it causes."""
+    return SaleLogRow(
+        at=work.now,
+        mall=line.mall,
+        order_id=line.order_id,
+        line_id=line.line_id,
+        kind=kind,
+        code=line.code,
+        sku=sku,
+        qty=qty,
+        before=before,
+        after=after,
+        key=line.key,
+        applied=applied,
+    )
 
 
 def _line_state(

@@ -209,24 +209,11 @@ def make_client(
 # --------------------------------------------------------------------------- cells
 
 
-def _cell(value: Any) -> dict[str, Any]:
-    """CellData for a plain value: outside text is always a stringValue (never parsed)."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    if isinstance(value, datetime):
-        return {"userEnteredValue": {"stringValue": format_jst(value)}}
-    return {"userEnteredValue": {"stringValue": str(value)}}
-
-
 def _update_cells(sheet_id: int, row: int, col: int, rows: list[list[Any]]) -> dict[str, Any]:
     return {
         "updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
-            "rows": [{"values": [_cell(v) for v in r]} for r in rows],
+            "rows": [{"values": [layout.cell_data(v) for v in r]} for r in rows],
             "fields": "userEnteredValue",
         }
     }
@@ -681,7 +668,7 @@ class SheetGateway:
             {
                 "appendCells": {
                     "sheetId": self.sheet_ids[key],
-                    "rows": [{"values": [_cell(v) for v in r]} for r in grid],
+                    "rows": [{"values": [layout.cell_data(v) for v in r]} for r in grid],
                     "fields": "userEnteredValue",
                 }
             }

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.clock import JST
+from bot.clock import JST, format_jst
 from bot.domain import (
     DisplayRule,
     MallSettings,
@@ -260,6 +260,27 @@ def _mall_words() -> Mapping[str, str]:
 def mall_key(text: str) -> str | None:
     """The mall key for a name staff or the bot wrote (楽天, Yahoo!, rakuten, ...)."""
     return _mall_words().get(header_key(text))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def cell_data(value: Any) -> dict[str, Any]:
+    """CellData writing ``value`` as a plain value.
+
+    Text is always a ``stringValue``, which Sheets never parses: outside text such as
+    ``=IMPORTXML(...)`` stays text (google-sheets.md §3). A datetime is written as the
+    staff-facing JST text.
+    """
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime):
+        return {"userEnteredValue": {"stringValue": format_jst(value)}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
 
 
 # --------------------------------------------------------------------------- A1 helpers

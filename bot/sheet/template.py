@@ -32,6 +32,7 @@ from bot.sheet.layout import (
     ConditionalFormatSpec,
     TabSpec,
     Template,
+    cell_data,
     cell_text,
     column_letter,
     header_key,
@@ -111,17 +112,6 @@ class InitReport:
 
 def _rgb(color: Color) -> dict[str, float]:
     return {"red": color.red, "green": color.green, "blue": color.blue}
-
-
-def _value(value: Any) -> dict[str, Any]:
-    """A CellData that writes ``value`` as a plain value (text is never parsed)."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    return {"userEnteredValue": {"stringValue": str(value)}}
 
 
 def _data_range(sheet_id: int, col: int, start_row: int = 1) -> dict[str, int]:
@@ -323,7 +313,7 @@ def _seed_cells(
         if idx is not None:
             values[idx] = str(version)
     width = max(values, default=-1) + 1
-    return [_value(values.get(i)) for i in range(width)]
+    return [cell_data(values.get(i)) for i in range(width)]
 
 
 def _seed_validation(
@@ -536,7 +526,7 @@ def _missing_seeds(
                             "rowIndex": grid_row,
                             "columnIndex": value_col,
                         },
-                        "rows": [{"values": [_value(version)]}],
+                        "rows": [{"values": [cell_data(version)]}],
                         "fields": "userEnteredValue",
                     }
                 }
