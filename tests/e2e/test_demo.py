@@ -41,3 +41,13 @@ def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None
     assert shop.sim.stock("soap:single") == max(final["SOAP"] - 2, 0)
     assert result["alert_kinds"].get("auth_failed") == 1
     assert result["alert_kinds"].get("drift") == 1
+
+
+def test_every_request_of_the_demo_passes_the_simulators_validation() -> None:
+    shop = demo.setup(quiet=True)
+    demo.script(shop)
+    refused = [(r.method, r.path, r.status) for r in shop.sim.requests if r.status >= 400]
+    # The only refusals are the deliberate ones: the expired licence key (401).
+    assert refused and {status for _, _, status in refused} == {401}
+    sheet_errors = [r for r in shop.emu.requests if r.status >= 400]
+    assert sheet_errors == []
