@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -19,10 +20,21 @@ from typing import Any
 
 import schedule
 
-from bot.clock import Clock
+from bot.clock import JST, Clock
 from bot.sheet.gateway import SheetStopped
 
 log = logging.getLogger(__name__)
+
+
+def local_time_of_jst(hhmm: str, today: datetime | None = None) -> str:
+    """``HH:MM`` in JST as the machine's local ``HH:MM`` (schedule uses local time).
+
+    Heroku dynos run in UTC, so a summary asked for at 09:00 JST is scheduled at 00:00.
+    """
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    base = (today or datetime.now(JST)).astimezone(JST)
+    when = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return when.astimezone().strftime("%H:%M")
 
 
 def guarded(name: str, job: Callable[[], Any], stop: threading.Event) -> Callable[[], None]:
@@ -81,8 +93,9 @@ class Runner:
         guarded("cycle", tick, self.stop)()
         current = self._interval()
         job = _every(scheduler, current).do(guarded("cycle", tick, self.stop))
-        if self.daily is not None:
-            scheduler.every().day.at(self.daily_at).do(guarded("daily", self.daily, self.stop))
+        if self.daily is not None and self.daily_at:  # "" turns the summary off
+            at = local_time_of_jst(self.daily_at)
+            scheduler.every().day.at(at).do(guarded("daily", self.daily, self.stop))
         while not self.stop.is_set():
             if max_cycles is not None and count >= max_cycles:
                 break

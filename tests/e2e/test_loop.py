@@ -226,3 +226,25 @@ def test_sigterm_ends_the_process_promptly_even_mid_cycle() -> None:
     assert out.strip() == "stopped after 1"
     assert elapsed < 1.0
     assert "finishing the current step" in err
+
+
+def test_the_daily_summary_time_is_japan_time_whatever_the_machine_zone() -> None:
+    import os
+    import time
+
+    from bot.loop import local_time_of_jst
+
+    old = os.environ.get("TZ")
+    try:
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+        assert local_time_of_jst("09:00") == "00:00"
+        os.environ["TZ"] = "Asia/Tokyo"
+        time.tzset()
+        assert local_time_of_jst("09:00") == "09:00"
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
