@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
