@@ -26,13 +26,13 @@ from bot.sheet.gateway import SheetStopped
 log = logging.getLogger(__name__)
 
 
-def local_time_of_jst(hhmm: str, today: datetime | None = None) -> str:
+def local_time_of_jst(hhmm: str, today: datetime) -> str:
     """``HH:MM`` in JST as the machine's local ``HH:MM`` (schedule uses local time).
 
     Heroku dynos run in UTC, so a summary asked for at 09:00 JST is scheduled at 00:00.
     """
     hour, minute = (int(part) for part in hhmm.split(":"))
-    base = (today or datetime.now(JST)).astimezone(JST)
+    base = today.astimezone(JST)
     when = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return when.astimezone().strftime("%H:%M")
 
@@ -94,7 +94,7 @@ class Runner:
         current = self._interval()
         job = _every(scheduler, current).do(guarded("cycle", tick, self.stop))
         if self.daily is not None and self.daily_at:  # "" turns the summary off
-            at = local_time_of_jst(self.daily_at)
+            at = local_time_of_jst(self.daily_at, self.clock.now())
             scheduler.every().day.at(at).do(guarded("daily", self.daily, self.stop))
         while not self.stop.is_set():
             if max_cycles is not None and count >= max_cycles:

@@ -232,16 +232,17 @@ def test_the_daily_summary_time_is_japan_time_whatever_the_machine_zone() -> Non
     import os
     import time
 
+    from bot.clock import RealClock
     from bot.loop import local_time_of_jst
 
     old = os.environ.get("TZ")
     try:
         os.environ["TZ"] = "UTC"
         time.tzset()
-        assert local_time_of_jst("09:00") == "00:00"
+        assert local_time_of_jst("09:00", RealClock().now()) == "00:00"
         os.environ["TZ"] = "Asia/Tokyo"
         time.tzset()
-        assert local_time_of_jst("09:00") == "09:00"
+        assert local_time_of_jst("09:00", RealClock().now()) == "09:00"
     finally:
         if old is None:
             os.environ.pop("TZ", None)
