@@ -1020,8 +1020,3 @@ def replace_listings(
 ) -> EngineState:
     """The same state with other listing knowledge (``push --all`` forgets it all)."""
     return replace(state, listings=listings, fresh=state.fresh if fresh is None else fresh)
-
-
-def window_start(now: datetime, days: int) -> datetime:
-    """Start of the cancellation window that 販売ログ must keep (§3)."""
-    return now - timedelta(days=days)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,7 +143,3 @@ def test_set_never_shows_more_than_its_components_allow(
     for sku, qty in comps:
         assert shown * qty <= max(after[sku], 0)
     assert shown >= 0
-
-
-def test_window_constant() -> None:
-    assert engine.window_start(NOW, 60) == NOW - timedelta(days=60)
