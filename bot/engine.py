@@ -657,25 +657,31 @@ def _targets(
     pushes: list[StockPush] = []
     for sku in sorted(usable):
         product = usable[sku]
-        if not product.sync:
-            continue
         on_hand = stock.get(sku, product.stock)
         for mall in sorted(product.codes):
             mall_settings = settings.mall(mall)
             rule = product.rule if product.rule is not None else mall_settings.default_rule
             quantity = rule.display(on_hand)
             backorder = product.backorder and on_hand <= 0
+            # 連動 off, 在庫連動 OFF, the mall's 在庫更新 OFF or a broken tab: the
+            # listing keeps whatever it shows; 出品状況 says why (§3, reason stopped).
+            stopped = (
+                not product.sync
+                or not settings.sync_enabled
+                or not mall_settings.push_stock
+                or bool(snapshot.broken_tabs)
+            )
             for code in product.codes[mall]:
                 target = ListingTarget(
                     mall=mall,
                     code=code,
                     sku=sku,
                     quantity=0 if backorder else quantity,
-                    reason=PushReason.RULE,
+                    reason=PushReason.STOPPED if stopped else PushReason.RULE,
                     backorder=backorder,
                 )
                 targets.append(target)
-                if not settings.sync_enabled or not mall_settings.push_stock:
+                if stopped:
                     continue
                 listing = state.listings.get((mall, code), ListingState())
                 resend = (mall, code) in snapshot.resend

@@ -37,6 +37,7 @@ from bot.domain import (
     ListingTarget,
     MallLogRow,
     OpLogRow,
+    PushReason,
     PushResult,
     SaleKind,
     SaleLogRow,
@@ -700,7 +701,12 @@ class SheetGateway:
             row = read.listing_rows.get(key)
             entry = result_of.get(key)
             if entry is None and row is not None:
-                continue  # unchanged listing: its row already says what it shows
+                # Not pushed: the row already says what the mall shows; only a change of
+                # reason (連動 turned off or on) is written.
+                col = header.col("reason")
+                if col is not None and read.listing_reasons.get(key) != str(target.reason):
+                    cells[(row, col)] = str(target.reason)
+                continue
             values: dict[str, Any] = {
                 "mall": _mall_label(target.mall),
                 "code": target.code,
@@ -716,7 +722,8 @@ class SheetGateway:
                     resend=False,
                 )
             else:
-                values.update(quantity=target.quantity, reason=str(target.reason), resend=False)
+                shown = None if target.reason is PushReason.STOPPED else target.quantity
+                values.update(quantity=shown, reason=str(target.reason), resend=False)
             if row is None:
                 new_rows.append(values)
                 continue

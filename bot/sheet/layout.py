@@ -490,6 +490,8 @@ class SheetRead:
     movement_problems: dict[str, RowProblem] = field(default_factory=dict)
     """Movement key → why that 入出庫 row cannot be applied (for its 反映 cell)."""
     listing_rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    listing_reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    """出品状況 理由 as the sheet shows it (so only a change is written)."""
     """(mall, code) → grid row in 出品状況."""
     state: dict[str, str] = field(default_factory=dict)
     """_state キー → 値."""
@@ -1186,7 +1188,9 @@ class _Parser:
             code = cell_text(_cell(row, hm.col("code")))
             if mall is None or not code:
                 continue
-            self.out.listing_rows.setdefault((mall, code), gi)
+            if (mall, code) not in self.out.listing_rows:
+                self.out.listing_rows[(mall, code)] = gi
+                self.out.listing_reasons[(mall, code)] = cell_text(_cell(row, hm.col("reason")))
             try:
                 ticked = self.r.bool_word(_cell(row, hm.col("resend")))
             except ValueError:

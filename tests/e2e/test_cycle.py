@@ -261,3 +261,18 @@ def test_daily_summary_counts_the_day_and_what_needs_attention(shop: Shop) -> No
     assert "モール接続: 楽天 OK" in summary.text
     again = shop.worker.daily_summary()
     assert "注文の反映 0件" in again.text  # counted once per day
+
+
+def test_a_product_with_sync_off_shows_stopped_and_is_not_pushed(shop: Shop) -> None:
+    shop.cycle()
+    before = shop.live("mug:blue")
+    shop.type("MUG", "連動", False)
+    shop.type("MUG", "在庫数", 20)  # a stocktake that would be pushed if it synced
+    shop.cycle()
+    assert shop.stock("MUG") == 20
+    assert shop.listing("mug:blue")["理由"] == "stopped"
+    assert shop.live("mug:blue") == before  # nothing sent for it
+    shop.type("MUG", "連動", True)
+    shop.cycle()
+    assert shop.listing("mug:blue")["理由"] == "rule"
+    assert shop.live("mug:blue") == 20
