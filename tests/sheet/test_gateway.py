@@ -344,8 +344,8 @@ def _at(grid: list[list[Any]], r: int, c: int) -> Any:
 
 
 INJECTIONS = [
-    '=IMPORTXML("http://x","//a")',
-    '=HYPERLINK("http://x","y")',
+    '=IMPORTXML("http://x.example.com","//a")',
+    '=HYPERLINK("http://x.example.com","y")',
     "+81-3-1234",
     "@SUM(1)",
     "-2+3",
@@ -357,14 +357,14 @@ def test_outside_text_is_written_as_plain_values(book: Book) -> None:
     book.add_movement("A", 1, "返品", INJECTIONS[1])  # staff typed a formula as the memo
     bot = Bot.start(book)
     lines = [order("a", 1, order_id=text, line=str(i)) for i, text in enumerate(INJECTIONS)]
-    lines.append(order('=IMAGE("http://x/p.png")', 1, order_id="=1+1"))  # unknown code
+    lines.append(order('=IMAGE("http://x.example.com/p.png")', 1, order_id="=1+1"))  # unknown code
 
     bot.cycle(lines)
 
     sales = book.records(SALES_LOG)
     assert sorted(r["注文番号"] for r in sales) == sorted([*INJECTIONS, "=1+1"])
     unassigned = [r for r in sales if r["種別"] == SaleKind.UNASSIGNED]
-    assert [r["モール商品コード"] for r in unassigned] == ['=IMAGE("http://x/p.png")']
+    assert [r["モール商品コード"] for r in unassigned] == ['=IMAGE("http://x.example.com/p.png")']
     memo = [r["メモ"] for r in book.records(OPS_LOG) if r["種別"].startswith("入出庫")]
     assert memo == [INJECTIONS[1]]
     # The stored cells are stringValues, never formulaValues or numbers.
@@ -373,7 +373,7 @@ def test_outside_text_is_written_as_plain_values(book: Book) -> None:
         assert not [v for v in entered if "formulaValue" in v]
         texts = {v["stringValue"] for v in entered if "stringValue" in v}
         if title == SALES_LOG:
-            assert {*INJECTIONS, "=1+1", '=IMAGE("http://x/p.png")'} <= texts
+            assert {*INJECTIONS, "=1+1", '=IMAGE("http://x.example.com/p.png")'} <= texts
         else:
             assert INJECTIONS[1] in texts
 

@@ -142,7 +142,7 @@ def run_scenario(client: gspread.Client, sid: str) -> Outcome:
         },
         {
             "商品コード": "MUG",
-            "商品名": '=IMPORTXML("http://x","//a")',
+            "商品名": '=IMPORTXML("http://x.example.com","//a")',
             "在庫数": "５",
             "楽天コード": "mug:blue",
         },
