@@ -34,7 +34,7 @@ SECRET = "SL123456_abcdefXYZ"
 
 
 def _client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
-    return httpx.Client(transport=httpx.MockTransport(handler), base_url="https://mall.test")
+    return httpx.Client(transport=httpx.MockTransport(handler), base_url="https://mall.example.com")
 
 
 def _classify(response: httpx.Response) -> MallError | None:
@@ -175,7 +175,9 @@ def test_timeouts_are_retried_and_translated() -> None:
 
 def test_transport_error_text_is_redacted_and_not_chained_when_it_leaks() -> None:
     def handler(req: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError(f"cannot reach https://x/?licenseKey={SECRET}", request=req)
+        raise httpx.ConnectError(
+            f"cannot reach https://mall.example.com/?licenseKey={SECRET}", request=req
+        )
 
     with pytest.raises(TransientError) as info:
         _send(_client(handler), VirtualClock(), max_tries=1)

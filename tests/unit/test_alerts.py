@@ -172,7 +172,7 @@ def test_interpolated_text_is_escaped_everywhere() -> None:
     evil = alert(
         AlertKind.ROW_PROBLEM,
         "row:1",
-        "商品名 <!channel> & <https://evil.example|ここをクリック>",
+        "商品名 <!channel> & <https://evil.example.com|ここをクリック>",
         "メモ: <@U123> 在庫 > 0",
     )
     text, blocks = build_blocks([evil, low("A-1")])
@@ -180,7 +180,7 @@ def test_interpolated_text_is_escaped_everywhere() -> None:
     assert "<!channel>" not in payload
     assert "<https://" not in payload
     assert "<@U123>" not in payload
-    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|ここをクリック&gt;" in payload
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example.com|ここをクリック&gt;" in payload
     assert escape_mrkdwn("a<b>&c") == "a&lt;b&gt;&amp;c"
 
 
