@@ -28,6 +28,7 @@ from bot.clock import JST, VirtualClock, format_jst
 from bot.domain import Alert
 from bot.sheet.emulator import SheetsEmulator, export_xlsx
 from bot.sheet.gateway import SheetGateway, make_client
+from bot.sheet.layout import mall_key
 from bot.sheet.template import init_sheet
 from bot.worker import CycleReport, Worker, WorkerConfig
 
@@ -356,7 +357,7 @@ def summary(shop: Shop) -> dict[str, Any]:
     header = sales[0]
     i_order, i_kind, i_mall = header.index("注文番号"), header.index("種別"), header.index("モール")
     applied_orders = {
-        (row[i_mall], row[i_order])
+        (mall_key(str(row[i_mall])) or row[i_mall], row[i_order])
         for row in sales[1:]
         if len(row) > i_kind and row[i_kind] == "販売"
     }

@@ -13,6 +13,8 @@ def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None
     result = demo.summary(shop)
 
     assert result["orders_applied"] == result["orders_placed"] == 6
+    rakuten = result["by_mall"]["rakuten"]
+    assert rakuten["orders_applied"] == rakuten["orders_placed"] == 6
     assert result["sheet_requests_per_cycle_max"] <= 4
 
     sales = shop.emu.get_values(shop.sid, "販売ログ")
