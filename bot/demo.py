@@ -30,7 +30,7 @@ from bot.sheet.emulator import SheetsEmulator, export_xlsx
 from bot.sheet.gateway import SheetGateway, make_client
 from bot.sheet.layout import mall_key
 from bot.sheet.template import init_sheet
-from bot.worker import CycleReport, Worker, WorkerConfig
+from bot.worker import CycleReport, Worker, WorkerConfig, mall_label
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 SECRET = "SP123456_demo"
@@ -124,7 +124,7 @@ class Shop:
                 mark = "!!" if alert.urgent else "->"
                 self.out.detail(f"{mark} Slack: {alert.title}")
             if report.pushes:
-                pushed = ", ".join(f"{m} {n}件" for m, n in report.pushes.items())
+                pushed = ", ".join(f"{mall_label(m)} {n}件" for m, n in report.pushes.items())
                 self.out.detail(f"在庫を送信 / pushed: {pushed}")
             if report.error:
                 self.out.detail(f"エラー: {report.error}")
@@ -150,6 +150,15 @@ class Shop:
             if row and row[i_sku] == sku:
                 return row[i_stock] if i_stock < len(row) else None
         return None
+
+    def status_of(self, sku: str) -> Any:
+        grid = self.emu.get_values(self.sid, "商品マスタ")
+        header = grid[0]
+        i_sku, i_status = header.index("商品コード"), header.index("状態")
+        for row in grid[1:]:
+            if row and row[i_sku] == sku:
+                return row[i_status] if i_status < len(row) else ""
+        return ""
 
     def set_cell(self, sku: str, header_text: str, value: Any) -> None:
         """A staff member types into 商品マスタ."""
@@ -297,9 +306,11 @@ def script(shop: Shop) -> None:
     say(shop.at(11, 0), "スタッフが在庫数に「abc」と入力（誤入力）", "a bad cell typed by staff")
     shop.set_cell("SCARF", "在庫数", "abc")
     shop.cycle()
+    shop.out.detail(f"状態: {shop.status_of('SCARF')}（この行は直るまで連動しません）")
     say(shop.at(11, 10), "スタッフが在庫数を 6 に直す", "staff fix the cell")
     shop.set_cell("SCARF", "在庫数", 6)
     shop.cycle()
+    shop.out.detail(f"状態: {shop.status_of('SCARF')}（エラーが消え、連動を再開）")
 
     say(
         shop.at(12, 0),
