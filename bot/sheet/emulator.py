@@ -46,6 +46,12 @@ Choices where the real API is unknown, out of scope or deliberately strict
   batch instead (the compare-and-set trick the API doc lists as UNCONFIRMED).
 - Every request that reaches the emulator is recorded and counted, including injected
   failures; the quota window counts only requests it accepted.
+- ``:batchUpdate`` answers with ``updatedSpreadsheet`` when asked
+  (``includeSpreadsheetInResponse``, ``responseRanges``, ``responseIncludeGridData``),
+  read after all its requests in the same atomic step. The ``fields`` system parameter
+  trims any answer to what it names, and a mask selecting grid data returns it whatever
+  the include flag says (documented for both flags). GridData leaves out a zero
+  ``startRow``/``startColumn``, as proto3 JSON leaves out zero ints (UNCONFIRMED detail).
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ import math
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -858,7 +864,8 @@ def _extended_value(v: Scalar | None, formula: str | None) -> JSON | None:
     return {"stringValue": v}
 
 
-def _cell_data(cell: _Cell) -> JSON:
+def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
+    """CellData of one cell: the fields in ``keep`` (a ``fields`` mask's), else all."""
     out: JSON = {}
     entered = _extended_value(cell.value, cell.formula)
     if entered is not None:
@@ -867,14 +874,15 @@ def _cell_data(cell: _Cell) -> JSON:
         effective = _extended_value(effective_src, None)
         if effective is not None:
             out["effectiveValue"] = effective
-        out["formattedValue"] = _render(cell, "FORMATTED_VALUE", False)
-    if cell.fmt:
+        if keep is None or "formattedValue" in keep:
+            out["formattedValue"] = _render(cell, "FORMATTED_VALUE", False)
+    if cell.fmt and (keep is None or "userEnteredFormat" in keep):
         out["userEnteredFormat"] = copy.deepcopy(dict(cell.fmt))
     if cell.note is not None:
         out["note"] = cell.note
-    if cell.validation:
+    if cell.validation and (keep is None or "dataValidation" in keep):
         out["dataValidation"] = copy.deepcopy(dict(cell.validation))
-    return out
+    return out if keep is None else {k: v for k, v in out.items() if k in keep}
 
 
 # --------------------------------------------------------------------------- field masks
@@ -1268,11 +1276,26 @@ def _location_sheet(md: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _grid_data(sheet: _Sheet, r0: int, r1: int, c0: int, c1: int) -> JSON:
+def _grid_data(
+    sheet: _Sheet, rect: tuple[int, int, int, int], keep: Collection[str] | None = None
+) -> JSON:
+    """GridData of one rectangle.
+
+    With ``keep``, only those CellData fields: a cell holding none of them is left out
+    (a formatted but empty column then costs nothing).
+    """
+    r0, r1, c0, c1 = rect
     rows: dict[int, dict[int, JSON]] = {}
-    for (r, c), cell in sheet.cells.items():
-        if r0 <= r < r1 and c0 <= c < c1:
-            rows.setdefault(r - r0, {})[c - c0] = _cell_data(cell)
+    if (r1 - r0) * (c1 - c0) < len(sheet.cells):  # a few columns of a big tab: look up
+        found = ((k, sheet.cells.get(k)) for k in _keys(r0, r1, c0, c1))
+        cells: Iterable[tuple[tuple[int, int], _Cell | None]] = found
+    else:
+        cells = sheet.cells.items()
+    for (r, c), cell in cells:
+        if cell is not None and r0 <= r < r1 and c0 <= c < c1:
+            data = _cell_data(cell, keep)
+            if data or keep is None:
+                rows.setdefault(r - r0, {})[c - c0] = data
     row_data: list[JSON] = []
     for i in range(max(rows, default=-1) + 1):
         line = rows.get(i)
@@ -1280,13 +1303,78 @@ def _grid_data(sheet: _Sheet, r0: int, r1: int, c0: int, c1: int) -> JSON:
             row_data.append({})
             continue
         row_data.append({"values": [line.get(j, {}) for j in range(max(line) + 1)]})
-    data: JSON = {"startRow": r0, "startColumn": c0}
+    grid: JSON = {}
+    # proto3 JSON omits zero ints, as with sheetId 0 in GridRanges: read them with .get.
+    if r0:
+        grid["startRow"] = r0
+    if c0:
+        grid["startColumn"] = c0
     if row_data:
-        data["rowData"] = row_data
-    return data
+        grid["rowData"] = row_data
+    return grid
 
 
-def _metadata(book: _Book, include_grid: bool, ranges: Sequence[str] = ()) -> JSON:
+def _grid_wanted(flag: bool, fields: str | None, data_path: str) -> bool:
+    """Whether a Spreadsheet in the answer carries grid data.
+
+    ``includeGridData`` / ``responseIncludeGridData`` decide, unless the call has a
+    ``fields`` mask: Google then ignores the flag and returns grid data when the mask
+    selects ``data_path`` (gspread's ``get_notes`` relies on this).
+    """
+    if fields is None:
+        return flag
+    return any(
+        p == "*" or p == data_path or data_path.startswith(p + ".") or p.startswith(data_path + ".")
+        for p in _parse_mask(fields)
+    )
+
+
+def _field_tree(fields: str) -> JSON:
+    """A ``fields`` mask (``a,b/c,d(e,f)``) as nested dicts; ``"*"`` marks a whole subtree."""
+    tree: JSON = {}
+    for path in _parse_mask(fields):
+        node = tree
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+        node["*"] = {}
+    return tree
+
+
+def _select_fields(obj: Any, tree: Mapping[str, Any]) -> Any:
+    """The partial response Google sends for a ``fields`` system parameter.
+
+    Lists are filtered element by element; fields absent from the answer stay absent.
+    """
+    if isinstance(obj, list):
+        return [_select_fields(item, tree) for item in obj]
+    if not isinstance(obj, Mapping) or "*" in tree:
+        return obj
+    return {k: _select_fields(v, tree[k]) for k, v in obj.items() if k in tree}
+
+
+def _keys(r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int]]:
+    return ((r, c) for r in range(r0, r1) for c in range(c0, c1))
+
+
+def _cell_fields(fields: str | None, path: str) -> frozenset[str] | None:
+    """The CellData fields a ``fields`` mask keeps at ``path`` (None: every field)."""
+    if fields is None:
+        return None
+    node = _field_tree(fields)
+    for key in path.split("."):
+        if "*" in node:
+            return None
+        node = node.get(key, {})
+    return None if "*" in node else frozenset(node)
+
+
+def _metadata(
+    book: _Book,
+    include_grid: bool,
+    ranges: Sequence[str] = (),
+    cell_fields: frozenset[str] | None = None,
+) -> JSON:
+    """A Spreadsheet as Google answers it; ``cell_fields`` limits the CellData built."""
     wanted: dict[int, list[tuple[int, int, int, int]]] = {}
     for text in ranges:
         sheet, area = _resolve(book, text)
@@ -1305,7 +1393,7 @@ def _metadata(book: _Book, include_grid: bool, ranges: Sequence[str] = ()) -> JS
             entry["developerMetadata"] = copy.deepcopy(own)
         if include_grid:
             rects = wanted.get(sheet.sheet_id) or [(0, sheet.row_count, 0, sheet.col_count)]
-            entry["data"] = [_grid_data(sheet, *rect) for rect in rects]
+            entry["data"] = [_grid_data(sheet, rect, cell_fields) for rect in rects]
         sheets.append(entry)
     out: JSON = {
         "spreadsheetId": book.id,
@@ -2336,6 +2424,8 @@ class SheetsEmulator(BaseAdapter):
                 if body_error:
                     raise _bad(body_error)
                 payload = self._handle(route, _first(params), params, body)
+                if params.get("fields"):
+                    payload = _select_fields(payload, _field_tree(params["fields"][0]))
                 applied = True
                 status = 200
             except _ApiError as err:
@@ -2414,8 +2504,11 @@ class SheetsEmulator(BaseAdapter):
             raise _ApiError(404, "Requested entity was not found.")
         op = route.op
         if op == "spreadsheets.get":
-            include = params.get("includeGridData", "false").lower() == "true"
-            return _metadata(book, include, multi.get("ranges", []))
+            flag = params.get("includeGridData", "false").lower() == "true"
+            fields = params.get("fields")
+            include = _grid_wanted(flag, fields, "sheets.data")
+            keep = _cell_fields(fields, "sheets.data.rowData.values")
+            return _metadata(book, include, multi.get("ranges", []), keep)
         if op == "values.get":
             render, dt = _render_opts(params)
             major = _enum(
@@ -2463,7 +2556,7 @@ class SheetsEmulator(BaseAdapter):
         if op == "values.batchUpdate":
             return self._values_batch_update(book, body)
         if op == "spreadsheets.batchUpdate":
-            return self._batch_update(book, body)
+            return self._batch_update(book, body, params.get("fields"))
         raise _ApiError(404, f"Method not found: {op}")
 
     @staticmethod
@@ -2498,7 +2591,13 @@ class SheetsEmulator(BaseAdapter):
             "responses": responses,
         }
 
-    def _batch_update(self, book: _Book, body: JSON) -> JSON:
+    def _batch_update(self, book: _Book, body: JSON, fields: str | None = None) -> JSON:
+        """Apply the requests in order; the answer may carry the book as they left it.
+
+        ``includeSpreadsheetInResponse`` adds ``updatedSpreadsheet``, read after every
+        request ran (in the same atomic step), limited to ``responseRanges`` and with grid
+        data per ``responseIncludeGridData`` or the ``fields`` mask.
+        """
         reqs = body.get("requests")
         if not isinstance(reqs, list) or not reqs:
             raise _bad("Must specify at least one request.")
@@ -2527,9 +2626,17 @@ class SheetsEmulator(BaseAdapter):
                 raise _bad(f"Invalid requests[{i}].{name}: {err.message}") from None
         out: JSON = {"spreadsheetId": book.id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
-            out["updatedSpreadsheet"] = _metadata(
-                book, bool(body.get("responseIncludeGridData")), body.get("responseRanges") or []
+            ranges = body.get("responseRanges") or []
+            if not isinstance(ranges, list) or not all(isinstance(r, str) for r in ranges):
+                raise _bad("Invalid responseRanges: must be a list of A1 ranges")
+            include = _grid_wanted(
+                bool(body.get("responseIncludeGridData")), fields, "updatedSpreadsheet.sheets.data"
             )
+            keep = _cell_fields(fields, "updatedSpreadsheet.sheets.data.rowData.values")
+            try:
+                out["updatedSpreadsheet"] = _metadata(book, include, ranges, keep)
+            except _ApiError as err:
+                raise _bad(f"Invalid responseRanges: {err.message}") from None
         return out
 
     @staticmethod

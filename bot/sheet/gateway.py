@@ -8,6 +8,10 @@ change of the cycle (all-or-nothing on Google's side), and one ``batchUpdate`` w
 push results. gspread's own retry client never gives up (6.2.1), so ours is bounded,
 jittered and waits on the worker's stop event.
 
+The commit's batchUpdate also answers with the key columns as it left them, so rows
+staff moved in the moment before it landed are noticed at no extra request and put
+right by one more batchUpdate (:meth:`SheetGateway._repair_misplaced`).
+
 A write whose answer is lost may or may not have landed: each batch also writes a
 marker in ``_state`` (``last_commit`` / ``last_record``), which is read back before the
 batch is sent again, so nothing is applied twice.
@@ -21,7 +25,7 @@ import random
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +33,8 @@ from typing import Any
 import gspread
 import requests
 from gspread.exceptions import APIError
-from gspread.http_client import HTTPClient
+from gspread.http_client import HTTPClient, ParamsType
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from bot.clock import JST, Clock, RealClock, format_jst
 from bot.domain import (
@@ -66,6 +71,23 @@ STATE = "state"
 
 CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
 LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
+
+READ_BACK_COLUMNS = {PRODUCTS: ("sku", "stock", "status", "updated_at")}
+"""Columns a commit asks back, per tab: 商品コード and the columns the bot writes; 入出庫
+(not listed) gives back all its template columns, its fingerprint and 反映."""
+READ_BACK_FIELDS = (
+    "spreadsheetId,replies,updatedSpreadsheet(sheets(properties/sheetId,"
+    "data(startRow,startColumn,rowData/values/userEnteredValue)))"
+)
+"""The only part of a commit's answer that is read: without this mask a 10,000-row
+商品マスタ would come back with every cell's formats (tens of MB)."""
+MAX_REPAIRS = 3
+"""Repair batchUpdates after one commit before giving up (staff kept moving rows)."""
+
+CellAt = tuple[str, int, int]
+"""(tab key, grid row, column) of one cell."""
+Placed = dict[CellAt, tuple[str | None, Any]]
+"""Cells one batchUpdate writes: where → (key of the row it is meant for, value)."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -447,18 +469,31 @@ class SheetGateway:
         if _meaning(fresh) != _meaning(read):
             return CommitResult(read=fresh, conflict=True, requests=1)
         self._pending_logs = []
-        requests_, layout_ = self._commit_requests(plan, fresh, state_values, commit_id)
+        placed = self._placed_cells(plan, fresh)
+        requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
+        read_back = self._read_back_columns(fresh, {tab for tab, _, _ in placed})
         try:
-            sent = self._send(requests_, "last_commit", commit_id)
+            sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
         except SheetError:
             self._settle_logs(applied=False)
             raise
         self._settle_logs(applied=True)
         self._state_layout = layout_
+        if reply is not None and placed:  # (an answer lost in transit cannot be checked)
+            sent += self._repair_misplaced(reply, placed, fresh, read_back)
         return CommitResult(read=fresh, requests=1 + sent)
 
-    def _send(self, requests_: list[dict[str, Any]], marker_key: str, marker: str | None) -> int:
-        """Send a batchUpdate; returns the requests it took.
+    def _send(
+        self,
+        requests_: list[dict[str, Any]],
+        marker_key: str,
+        marker: str | None,
+        read_back: Mapping[str, Sequence[int]] | None = None,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Send a batchUpdate; returns the requests it took and its answer.
+
+        With ``read_back`` (tab key → columns) the answer carries those columns as the
+        batch left them, read in the same atomic step (None when it was lost).
 
         When the answer is lost (timeout, reset connection) the change may or may not
         be in the sheet: the batch also wrote ``marker`` under ``marker_key`` in _state,
@@ -467,11 +502,16 @@ class SheetGateway:
         must then re-read the sheet before trusting what it believes it holds).
         """
         if not requests_:
-            return 0
-        body = {"requests": requests_}
+            return 0, None
+        body: dict[str, Any] = {"requests": requests_}
+        params: ParamsType | None = None
+        if read_back:
+            body["includeSpreadsheetInResponse"] = True
+            body["responseIncludeGridData"] = True
+            body["responseRanges"] = self._ranges(read_back)
+            params = {"fields": READ_BACK_FIELDS}
         try:
-            self.spreadsheet.batch_update(body)
-            return 1
+            return 1, self._batch_update(body, params)
         except CommitOutcomeUnknown as lost:
             if marker is None:
                 raise
@@ -485,50 +525,228 @@ class SheetGateway:
                 ) from err
             if state.get(marker_key) == marker:
                 log.warning("write %s was applied although its answer was lost", marker)
-                return 2
+                return 2, None
             log.warning("write %s was not applied; sending it again", marker)
-            self.spreadsheet.batch_update(body)
-            return 3
+            return 3, self._batch_update(body, params)
         except APIError as err:
             raise SheetError(_api_message(err)) from err
 
-    def _commit_requests(
-        self, plan: Plan, read: SheetRead, state_values: Mapping[str, str], commit_id: str
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        reqs: list[dict[str, Any]] = []
+    def _batch_update(self, body: Mapping[str, Any], params: ParamsType | None) -> Any:
+        """``spreadsheets:batchUpdate`` (gspread's own wrapper cannot pass ``fields``)."""
+        url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet.id
+        return self.spreadsheet.client.request("post", url, json=body, params=params).json()
+
+    # -- verify and repair -----------------------------------------------------
+
+    def _repair_misplaced(
+        self,
+        reply: Mapping[str, Any],
+        placed: Placed,
+        read: SheetRead,
+        read_back: Mapping[str, Sequence[int]],
+    ) -> int:
+        """Put the commit's cells back on their rows if staff moved rows as it was sent.
+
+        Sheets v4 has no compare-and-set (google-sheets.md §2) and updateCells addresses
+        rows by position, taken from the re-read just before the commit. A sort, insert
+        or delete in that moment lands 在庫数/状態/最終更新 on another product, or a 反映
+        mark on another 入出庫 row: one movement shows 済 but was never applied, the
+        right one stays unmarked and is applied again next cycle.
+
+        The commit's answer holds the key columns as it left them (same atomic call, no
+        extra request). If a written row no longer holds the 商品コード / fingerprint it
+        was meant for, one more batchUpdate writes every intended value on the row that
+        now holds its key, and gives each row written by mistake back what the re-read
+        saw in it (blank for a row the re-read did not have, so a number meant for
+        another product never passes for a stocktake). The repair's own answer is
+        checked the same way. Never raises: the commit itself has landed.
+        Returns the requests sent (0 when nothing moved).
+        """
+        wanted = {
+            (tab, key, col): value
+            for (tab, _, col), (key, value) in placed.items()
+            if key is not None
+        }
+        before: dict[str, dict[str, list[int]]] | None = None
+        sent = 0
+        for _ in range(MAX_REPAIRS):
+            grids = self._grids_after(reply, read, read_back)
+            if grids is None:
+                log.error("commit not verified: its answer shows other headers (columns moved?)")
+                return sent
+            written = {row for tab, row, _ in placed if tab == PRODUCTS}
+            keys = self._row_keys(grids, written)
+            wrong = [cell for cell, (key, _) in placed.items() if keys[cell[0]].get(cell[1]) != key]
+            if not wrong:
+                return sent
+            keys = self._row_keys(grids)  # every row: where the keys went
+            rows_of = _rows_by_key(keys)
+            if before is None:
+                before = _rows_by_key(self._row_keys(read.raw))
+            fixes: dict[CellAt, Any] = {}
+            for tab, row, col in wrong:
+                key = keys[tab].get(row)
+                if key is None:  # a blank row staff inserted: nothing of ours belongs there
+                    fixes[(tab, row, col)] = None
+                else:
+                    was = _value_before(read.raw.get(tab) or [], before[tab].get(key, []), col)
+                    wanted.setdefault((tab, key, col), was)
+            for (tab, key, col), value in wanted.items():
+                for row in rows_of[tab].get(key, []):
+                    if not _same(_grid_at(grids[tab], row, col), value):
+                        fixes[(tab, row, col)] = value
+            if not fixes:
+                return sent
+            log.warning(
+                "rows moved while the commit was sent (%s); putting %d cells back on their rows",
+                ", ".join(f"{self.titles[t]}!{layout.a1(r, c)}" for t, r, c in wrong[:10]),
+                len(fixes),
+            )
+            try:
+                n, answer = self._send(self._cell_requests(fixes), "", None, read_back)
+            except CommitOutcomeUnknown:
+                sent += 1
+                continue  # same fixes again: they are absolute values, safe to resend
+            except SheetError as err:
+                log.error("could not repair rows moved during the commit: %s", err)
+                return sent + 1
+            sent += n
+            assert answer is not None  # without a marker, _send answers or raises
+            reply = answer
+            placed = {cell: (keys[cell[0]].get(cell[1]), v) for cell, v in fixes.items()}
+        log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
+        return sent
+
+    def _read_back_columns(self, read: SheetRead, tabs: Iterable[str]) -> dict[str, list[int]]:
+        """Columns locating the cells written to ``tabs``: keys and bot-written columns."""
+        out: dict[str, list[int]] = {}
+        for tab in (PRODUCTS, MOVEMENTS):
+            if tab not in tabs:
+                continue
+            header = read.headers[tab]
+            keys = READ_BACK_COLUMNS.get(tab) or [c.key for c in header.tab.columns]
+            out[tab] = sorted({c for k in keys if (c := header.col(k)) is not None})
+        return out
+
+    def _ranges(self, columns: Mapping[str, Sequence[int]]) -> list[str]:
+        """Whole-column A1 ranges, adjacent columns merged (``'商品マスタ'!O:P``)."""
+        ranges: list[str] = []
+        for tab, cols in columns.items():
+            for first, last in _spans(cols):
+                letters = f"{layout.column_letter(first)}:{layout.column_letter(last)}"
+                ranges.append(f"{self._whole(tab)}!{letters}")
+        return ranges
+
+    def _grids_after(
+        self,
+        reply: Mapping[str, Any],
+        read: SheetRead,
+        read_back: Mapping[str, Sequence[int]],
+    ) -> dict[str, list[list[Any]]] | None:
+        """The read-back columns as value grids under the re-read's header rows.
+
+        None when a header cell differs from the re-read (staff moved columns: the
+        rows cannot be checked).
+        """
+        tab_of = {self.sheet_ids[tab]: tab for tab in read_back}
+        grids: dict[str, list[list[Any]]] = {tab: [[]] for tab in read_back}
+        for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
+            tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
+            if tab is None:
+                continue
+            for data in sheet.get("data", []):
+                r0, c0 = data.get("startRow", 0), data.get("startColumn", 0)
+                for i, row_data in enumerate(data.get("rowData", [])):
+                    for j, cell in enumerate(row_data.get("values", [])):
+                        value = _entered(cell.get("userEnteredValue"))
+                        if value is not None:  # formatted blank rows run to the grid's end
+                            _put(grids[tab], r0 + i, c0 + j, value)
+        for tab, grid in grids.items():
+            header = read.raw[tab][0] if read.raw.get(tab) else []
+            if any(
+                layout.cell_text(_grid_at(grid, 0, c)) != layout.cell_text(_at(header, c))
+                for c in read_back[tab]
+            ):
+                return None
+            grid[0] = list(header)
+        return grids
+
+    def _row_keys(
+        self, grids: Mapping[str, list[list[Any]]], product_rows: Collection[int] | None = None
+    ) -> dict[str, dict[int, str]]:
+        """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
+
+        Both come from layout's own parser, so a row is recognised exactly as the
+        re-read recognised it. 反映 is blanked first: the parser passes over rows marked
+        済, and the mark is no part of the fingerprint. ``product_rows`` limits
+        商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
+        10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
+        the identical rows above it.
+        """
+        values: dict[str, list[list[Any]]] = {}
+        if PRODUCTS in grids:
+            rows = grids[PRODUCTS]
+            if product_rows is not None:
+                rows = [r if i == 0 or i in product_rows else [] for i, r in enumerate(rows)]
+            values[PRODUCTS] = rows
+        if MOVEMENTS in grids:
+            rows = grids[MOVEMENTS]
+            mark = layout.header_map(layout.load_template().tab(MOVEMENTS), rows[0]).col("applied")
+            values[MOVEMENTS] = [rows[0], *(_without(r, mark) for r in rows[1:])]
+        parsed = layout.parse_sheet(values, malls=self.malls, canonical=self.canonical)
+        return {
+            PRODUCTS: {row: sku for sku, rows in parsed.sku_rows.items() for row in rows},
+            MOVEMENTS: {row: key for key, row in parsed.movement_rows.items()},
+        }
+
+    def _placed_cells(self, plan: Plan, read: SheetRead) -> Placed:
+        """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key."""
+        placed: Placed = {}
         products = read.headers[PRODUCTS]
-        cells: dict[tuple[int, int], Any] = {}
         stock_col = products.col("stock")
         status_col = products.col("status")
         updated_col = products.col("updated_at")
         for sku, value in plan.stock.items():
             row = read.product_rows.get(sku)
             if row is not None and stock_col is not None:
-                cells[(row, stock_col)] = value
+                placed[(PRODUCTS, row, stock_col)] = (sku, value)
         for sku in plan.touched:
             row = read.product_rows.get(sku)
             if row is not None and updated_col is not None:
-                cells[(row, updated_col)] = format_jst(plan.now)
+                placed[(PRODUCTS, row, updated_col)] = (sku, format_jst(plan.now))
         if status_col is not None:
             for sku, status in plan.statuses.items():
                 for row in read.rows_of(sku):
                     if read.status_at(row) != status:
-                        cells[(row, status_col)] = status
-        for start, col, run in _column_runs(cells):
-            reqs.append(_update_cells(self.sheet_ids[PRODUCTS], start, col, [[v] for v in run]))
+                        placed[(PRODUCTS, row, status_col)] = (sku, status)
         mark_col = read.headers[MOVEMENTS].col("applied")
         if mark_col is not None:
-            marks: dict[tuple[int, int], Any] = {}
             wanted = {key: f"エラー: {p.message}" for key, p in read.movement_problems.items()}
             wanted.update(plan.movement_marks)
             for key, text in wanted.items():
                 row = read.movement_rows.get(key)
                 if row is not None and read.movement_mark_at(row) != text:
-                    marks[(row, mark_col)] = text
-            for start, col, run in _column_runs(marks):
-                reqs.append(
-                    _update_cells(self.sheet_ids[MOVEMENTS], start, col, [[v] for v in run])
-                )
+                    placed[(MOVEMENTS, row, mark_col)] = (key, text)
+        return placed
+
+    def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:
+        """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
+        reqs: list[dict[str, Any]] = []
+        for tab in (PRODUCTS, MOVEMENTS):
+            mine = {(row, col): v for (t, row, col), v in cells.items() if t == tab}
+            for start, col, run in _column_runs(mine):
+                reqs.append(_update_cells(self.sheet_ids[tab], start, col, [[v] for v in run]))
+        return reqs
+
+    def _commit_requests(
+        self,
+        plan: Plan,
+        read: SheetRead,
+        placed: Placed,
+        state_values: Mapping[str, str],
+        commit_id: str,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
         reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log], read))
         reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log], read))
         reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log], read))
@@ -742,7 +960,7 @@ class SheetGateway:
             _, value_col = _state_columns(read.headers.get(STATE))
             reqs.append(_update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
         try:
-            sent = self._send(reqs, "last_record", marker)
+            sent, _ = self._send(reqs, "last_record", marker)
             self._settle_logs(applied=True)
             return sent
         except CommitOutcomeUnknown:
@@ -829,6 +1047,77 @@ def _mall_row(r: MallLogRow) -> dict[str, Any]:
 
 def _at(row: Sequence[Any], col: int | None) -> Any:
     return row[col] if col is not None and col < len(row) else None
+
+
+def _grid_at(grid: Sequence[Sequence[Any]], row: int, col: int) -> Any:
+    return _at(grid[row], col) if row < len(grid) else None
+
+
+def _put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:
+    while len(grid) <= row:
+        grid.append([])
+    line = grid[row]
+    if len(line) <= col:
+        line.extend([None] * (col + 1 - len(line)))
+    line[col] = value
+
+
+def _without(row: Sequence[Any], col: int | None) -> list[Any]:
+    """``row`` with cell ``col`` blanked."""
+    out = list(row)
+    if col is not None and col < len(out):
+        out[col] = None
+    return out
+
+
+def _entered(value: Mapping[str, Any] | None) -> Any:
+    """An ExtendedValue as a ``valueRenderOption=FORMULA`` read shows it."""
+    if not value:
+        return None
+    if "formulaValue" in value:
+        return value["formulaValue"]
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    return None  # errorValue: only formulas produce it
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two cell values that read the same (9 and 9.0, None and "")."""
+    return layout.cell_text(a) == layout.cell_text(b)
+
+
+def _spans(cols: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted column indexes as inclusive runs: [0, 2, 14, 15] → [(0, 0), (2, 2), (14, 15)]."""
+    spans: list[tuple[int, int]] = []
+    for col in cols:
+        if spans and spans[-1][1] == col - 1:
+            spans[-1] = (spans[-1][0], col)
+        else:
+            spans.append((col, col))
+    return spans
+
+
+def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:
+    """Tab → row key → its grid rows (several for a duplicated 商品コード)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for tab, by_row in keys.items():
+        rows = out.setdefault(tab, {})
+        for row, key in by_row.items():
+            rows.setdefault(key, []).append(row)
+    return out
+
+
+def _value_before(grid: Sequence[Sequence[Any]], rows: Sequence[int], col: int) -> Any:
+    """What the re-read saw in ``col`` of a key's ``rows``; None if unknown.
+
+    Several rows (a duplicated 商品コード) count only if they agree; a key the re-read
+    did not have (a row staff just added) has nothing to go back to.
+    """
+    seen = [_grid_at(grid, row, col) for row in rows]
+    if not seen or any(not _same(v, seen[0]) for v in seen):
+        return None
+    return seen[0]
 
 
 def _text(value: Any) -> str:

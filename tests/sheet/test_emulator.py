@@ -12,6 +12,7 @@ import pytest
 import requests
 from gspread.exceptions import APIError, SpreadsheetNotFound
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from gspread.utils import (
     Dimension,
     InsertDataOption,
@@ -640,6 +641,141 @@ def test_batch_update_is_all_or_nothing(
     )
     assert emu.get_values(sid, MASTER) == [["sku", "stock"], ["A", 5]]
     assert emu.sheet_titles(sid) == titles
+
+
+def _stock_write(row: int, value: int) -> dict[str, Any]:
+    return {
+        "updateCells": {
+            "start": {"sheetId": 0, "rowIndex": row, "columnIndex": 2},
+            "rows": [{"values": [{"userEnteredValue": {"numberValue": value}}]}],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
+def test_batch_update_answers_with_the_ranges_as_it_left_them(
+    emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet
+) -> None:
+    emu.set_values(sid, MASTER, "A1", [["sku", "name", "stock"], ["A", "x", 5, "=C2+1"], ["B"]])
+    emu.set_computed(sid, MASTER, "D2", 6)
+    emu.reset_counts()
+
+    reply = sh.batch_update(
+        {
+            "requests": [_stock_write(1, 4)],
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": [f"'{MASTER}'!A:A", f"'{MASTER}'!C2:D3"],
+            "responseIncludeGridData": True,
+        }
+    )
+
+    assert emu.counts() == {"read": 0, "write": 1}
+    assert reply["replies"] == [{}]
+    (sheet,) = reply["updatedSpreadsheet"]["sheets"]  # only the tabs the ranges name
+    assert sheet["properties"]["title"] == MASTER
+    whole_a, block = sheet["data"]
+    # GridData per range; a zero startRow/startColumn is omitted, as proto3 JSON does.
+    assert "startRow" not in whole_a and "startColumn" not in whole_a
+    assert [r["values"][0]["userEnteredValue"] for r in whole_a["rowData"]] == [
+        {"stringValue": "sku"},
+        {"stringValue": "A"},
+        {"stringValue": "B"},
+    ]
+    assert (block["startRow"], block["startColumn"]) == (1, 2)
+    stock, formula = block["rowData"][0]["values"]
+    # Read after the write, in the same atomic step: the stock is already 4.
+    assert stock == {
+        "userEnteredValue": {"numberValue": 4},
+        "effectiveValue": {"numberValue": 4},
+        "formattedValue": "4",
+    }
+    assert formula["userEnteredValue"] == {"formulaValue": "=C2+1"}
+    assert formula["effectiveValue"] == {"numberValue": 6}
+    assert formula["formattedValue"] == "6"
+    assert block["rowData"][1:] == []  # trailing empty rows left out, like values reads
+
+
+def test_batch_update_spreadsheet_in_response_only_when_asked(
+    emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet
+) -> None:
+    reply = sh.batch_update(
+        {"requests": [_stock_write(1, 4)], "includeSpreadsheetInResponse": True}
+    )
+    book = reply["updatedSpreadsheet"]
+    assert book["spreadsheetId"] == sid
+    assert [s["properties"]["title"] for s in book["sheets"]] == [MASTER, LOG, "_state"]
+    assert all("data" not in s for s in book["sheets"])  # no grid data unless asked
+    reply = sh.batch_update(
+        {
+            "requests": [_stock_write(1, 5)],
+            "responseRanges": [f"'{MASTER}'!A:A"],
+            "responseIncludeGridData": True,
+        }
+    )
+    assert "updatedSpreadsheet" not in reply  # meaningful only with the include flag
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [["'nope'!A:A"], [f"'{MASTER}'!A1:"], f"'{MASTER}'!A:A"],
+    ids=["unknown-tab", "bad-a1", "not-a-list"],
+)
+def test_bad_response_ranges_fail_the_whole_batch(
+    emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet, ranges: Any
+) -> None:
+    with pytest.raises(APIError) as err:
+        sh.batch_update(
+            {
+                "requests": [_stock_write(1, 4)],
+                "includeSpreadsheetInResponse": True,
+                "responseRanges": ranges,
+            }
+        )
+    assert err.value.code == 400 and "responseRanges" in err.value.error["message"]
+    assert emu.get_values(sid, MASTER) == []
+
+
+def test_fields_mask_trims_any_answer_and_selects_grid_data(
+    emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet, ws: gspread.Worksheet
+) -> None:
+    emu.set_values(sid, MASTER, "A1", [["sku"], ["A"]])
+    ws.format("A1:A2", {"numberFormat": {"type": "TEXT"}})
+    body = {
+        "requests": [_stock_write(1, 4)],
+        "includeSpreadsheetInResponse": True,
+        "responseRanges": [f"'{MASTER}'!A:A"],
+        # no responseIncludeGridData: Google ignores it when a field mask is set
+    }
+    mask = "updatedSpreadsheet(sheets(properties/sheetId,data(startRow,rowData/values/userEnteredValue)))"
+    url = SPREADSHEET_BATCH_UPDATE_URL % sid
+
+    reply = sh.client.request("post", url, json=body, params={"fields": mask}).json()
+
+    assert reply == {
+        "updatedSpreadsheet": {
+            "sheets": [
+                {
+                    "properties": {"sheetId": 0},
+                    "data": [
+                        {
+                            "rowData": [
+                                {"values": [{"userEnteredValue": {"stringValue": "sku"}}]},
+                                {"values": [{"userEnteredValue": {"stringValue": "A"}}]},
+                            ]
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+    assert emu.get_values(sid, MASTER) == [["sku"], ["A", "", 4]]
+    # The same system parameter on a metadata read, and gspread's notes that rely on it.
+    assert sh.fetch_sheet_metadata(params={"fields": "properties/title"}) == {
+        "properties": {"title": "zaiko"}
+    }
+    ws.update_note("B2", "棚の奥")
+    assert ws.get_note("B2") == "棚の奥"
+    assert ws.get_notes() == [[], ["", "棚の奥"]]  # cells without a note left out
 
 
 @pytest.mark.parametrize("kind", ["updateBorders", "autoResizeDimensions", "mergeCells", "bogus"])

@@ -495,14 +495,169 @@ def test_rows_moved_between_read_and_commit_are_found_by_code(book: Book, edit: 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sheets v4 has no compare-and-set and updateCells addresses rows by index: a "
-    "sort in the ~100 ms between the re-read and the batchUpdate puts the cells on other "
-    "rows. Zero-request detection is possible (includeSpreadsheetInResponse + "
-    "responseRanges on the key columns), repair is not implemented.",
-)
-def test_rows_sorted_between_the_reread_and_the_write_still_land_right(book: Book) -> None:
+def _stamps(book: Book) -> dict[str, Any]:
+    return {r["商品コード"]: r.get("最終更新", "") for r in book.records(PRODUCTS)}
+
+
+WRITE_OPS = ["values.batchGet", "values.batchGet", "spreadsheets.batchUpdate"]
+"""A racing cycle's read, re-read and commit; a repair adds one batchUpdate, no read."""
+STAMP = "2026-11-23 09:00:15"
+"""最終更新 written by the second cycle of these tests."""
+
+
+def test_rows_sorted_between_the_reread_and_the_write_still_land_right(
+    book: Book, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Sheets v4 has no compare-and-set and updateCells addresses rows by position: a
+    # sort in the ~100 ms between the re-read and the batchUpdate puts B's cells on D.
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    before = _stamps(book)
+    book.clock.advance(15)
+    sku_col = book.header(PRODUCTS).index("商品コード")
+    book.emu.before_next(
+        lambda: book.emu.sort_rows(book.sid, PRODUCTS, sku_col, descending=True), kind="write"
+    )
+    book.emu.reset_counts()
+
+    _, result = bot.cycle([order("b", 1)])
+
+    # The commit's own answer showed the move; one more batchUpdate put it right.
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
+    assert result.requests == 3  # re-read, commit, repair
+    (repair,) = book.emu.requests[3:]
+    assert repair.request_types == ("updateCells",) * len(repair.request_types)
+    got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
+    assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
+    assert _stamps(book) == {**before, "B": STAMP}  # D's 最終更新 is back too
+    assert [r["商品コード"] for r in book.records(PRODUCTS)] == list("EDCBA")  # staff's sort
+    assert "rows moved while the commit was sent" in caplog.text
+    assert f"{PRODUCTS}!" in caplog.text
+
+    book.clock.advance(15)
+    book.emu.reset_counts()
+    bot.cycle()
+    assert book.product("B")["在庫数"] == 9 and book.product("D")["在庫数"] == 10
+    assert total(book) == 3  # nothing left to fix: an idle cycle again
+
+
+def test_movement_marks_land_on_their_rows_when_staff_sort_during_the_commit(book: Book) -> None:
+    three_products(book)
+    done = book.add_movement("C", 2, "入荷")
+    book.emu.set_values(book.sid, MOVEMENTS, f"F{done}", [["済 2026-11-22 10:00:00"]])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    book.add_movement("A", 5, "入荷")  # under C's 済 row: the commit marks its position
+    sku_col = book.header(MOVEMENTS).index("商品コード")
+    book.emu.before_next(
+        lambda: book.emu.sort_rows(book.sid, MOVEMENTS, sku_col), kind="write"
+    )  # A's row goes up, the 済 row of C comes down under the mark
+    book.emu.reset_counts()
+
+    bot.cycle()
+
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
+    marks = {r["商品コード"]: r["反映"] for r in book.records(MOVEMENTS)}
+    assert marks["C"] == "済 2026-11-22 10:00:00"  # its own mark, not A's
+    assert str(marks["A"]).startswith("済 ") and marks["A"] != marks["C"]
+    assert book.product("A")["在庫数"] == 15
+    # Unrepaired, A's row would still be pending and be applied a second time here.
+    book.clock.advance(15)
+    bot.cycle()
+    assert book.product("A")["在庫数"] == 15 and book.product("C")["在庫数"] == 7
+
+
+@pytest.mark.parametrize("edit", ["delete_above", "insert_blank", "insert_product"])
+def test_rows_inserted_or_deleted_during_the_commit_are_repaired(book: Book, edit: str) -> None:
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    before = _stamps(book)
+    book.clock.advance(15)
+
+    def staff() -> None:  # B sits on grid row 2 when the commit is built
+        if edit == "delete_above":
+            book.emu.delete_rows(book.sid, PRODUCTS, 1, 2)  # A: C moves up under B's cells
+        elif edit == "insert_blank":
+            book.emu.insert_rows(book.sid, PRODUCTS, 2, [[]])
+        else:
+            book.emu.insert_rows(book.sid, PRODUCTS, 2, [["F", "新商品", 3]])
+
+    book.emu.before_next(staff, kind="write")
+    book.emu.reset_counts()
+
+    bot.cycle([order("b", 1)])
+
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
+    got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
+    expected: dict[str, Any] = {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
+    stamps = {**before, "B": STAMP}
+    if edit == "delete_above":
+        del expected["A"], stamps["A"]
+    if edit == "insert_product":
+        # F came in under B's cells: what staff typed there is gone, and a blank 在庫数
+        # (a 状態 problem next cycle) is safer than B's number passing for F's stock.
+        expected["F"], stamps["F"] = "", ""
+    assert got == expected
+    assert _stamps(book) == stamps
+    grid = book.grid(PRODUCTS)
+    if edit == "insert_blank":
+        assert not any(v not in ("", None) for v in grid[2])  # no stray 9 or timestamp
+
+    book.clock.advance(15)
+    bot.cycle()
+    if edit == "insert_product":
+        assert "在庫数" in book.product("F")["状態"]
+        assert "F" not in bot.state.stock
+
+
+def test_moves_that_miss_the_written_rows_cost_nothing(book: Book) -> None:
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    book.emu.before_next(
+        lambda: book.emu.insert_rows(book.sid, PRODUCTS, 4, [["F", "新商品", 3]]), kind="write"
+    )
+    book.emu.reset_counts()
+
+    _, result = bot.cycle([order("b", 1)])
+
+    assert [r.op for r in book.emu.requests] == WRITE_OPS
+    assert result.requests == 2
+    got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
+    assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10, "F": 3}
+
+
+def test_a_repair_that_lands_on_moved_rows_is_repaired_again(book: Book) -> None:
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    before = _stamps(book)
+    book.clock.advance(15)
+    sku_col = book.header(PRODUCTS).index("商品コード")
+    for nth, descending in ((1, True), (2, False)):  # before the commit, before the repair
+        book.emu.before_next(
+            lambda d=descending: book.emu.sort_rows(book.sid, PRODUCTS, sku_col, descending=d),
+            nth,
+            kind="write",
+        )
+    book.emu.reset_counts()
+
+    _, result = bot.cycle([order("b", 1)])
+
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, *["spreadsheets.batchUpdate"] * 2]
+    assert result.requests == 4
+    got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
+    assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
+    assert _stamps(book) == {**before, "B": STAMP}
+
+
+def test_a_failed_repair_is_logged_and_the_commit_still_counts(
+    book: Book, caplog: pytest.LogCaptureFixture
+) -> None:
     book.add_products([product_row(s, 10) for s in "ABCDE"])
     bot = Bot.start(book)
     bot.cycle()
@@ -511,11 +666,13 @@ def test_rows_sorted_between_the_reread_and_the_write_still_land_right(book: Boo
     book.emu.before_next(
         lambda: book.emu.sort_rows(book.sid, PRODUCTS, sku_col, descending=True), kind="write"
     )
+    book.emu.before_next(lambda: book.emu.fail_next(400), 2, kind="write")
 
-    bot.cycle([order("b", 1)])
+    plan, result = bot.cycle([order("b", 1)])  # does not raise: the commit has landed
 
-    got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
-    assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
+    assert not result.conflict and result.requests == 3
+    assert plan.sales_log and len(book.records(SALES_LOG)) == 1
+    assert "could not repair rows moved during the commit" in caplog.text
 
 
 def test_a_deleted_product_is_not_written_anywhere(book: Book) -> None:
