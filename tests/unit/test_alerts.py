@@ -29,6 +29,7 @@ from bot.alerts import (
     escape_mrkdwn,
     format_console,
 )
+from bot.clock import VirtualClock
 from bot.domain import Alert, AlertKind
 from tests.fake_slack import FakeSlack
 
@@ -315,15 +316,27 @@ def test_server_errors_are_retried_with_bounded_backoff(slack: FakeSlack) -> Non
 
 
 def test_posts_are_spaced_per_channel(slack: FakeSlack) -> None:
-    sink, _ = make_sink(slack, min_interval=0.05)
+    class Virtual(VirtualClock):
+        """Virtual time: the spacing waits are exact, whatever the machine's load."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sleeps: list[float] = []
+
+        def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+            self.sleeps.append(seconds)
+            return super().sleep(seconds, stop)
+
+    clock = Virtual()
+    sink, _ = make_sink(slack, min_interval=1.0, clock=clock)
     try:
         for i in range(3):
             sink.send([low(f"A-{i}")])
-        assert sink.flush(2)
+        assert slack.wait_for(3, timeout=5)
     finally:
         sink.close()
-    gaps = [b - a for a, b in zip(slack.received_at, slack.received_at[1:], strict=False)]
-    assert len(gaps) == 2 and all(g >= 0.045 for g in gaps)
+    assert len(slack.messages) == 3
+    assert clock.sleeps.count(1.0) >= 2  # one full interval before each later post
 
 
 @pytest.mark.parametrize("mode", ["refuse", "503"])
