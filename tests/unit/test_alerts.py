@@ -350,7 +350,9 @@ def test_slack_down_never_blocks_and_delivers_in_order_later(
         for i in range(5):
             started = time.perf_counter()
             sink.send([low(f"A-{i}")])
-            assert time.perf_counter() - started < 0.02
+            # A sink that waited for Slack would not return at all here (Slack stays
+            # down); the bound is generous so a loaded CI machine cannot trip it.
+            assert time.perf_counter() - started < 0.5
         assert not sink.flush(0.1)  # still queued, not dropped
         assert sink.pending == 5
         slack.come_up()
@@ -380,7 +382,7 @@ def test_fatal_slack_errors_fall_back_to_the_console(
         assert sink.flush(2)
         started = time.perf_counter()
         sink.send([low("A-1")])  # later batches go straight to the console
-        assert time.perf_counter() - started < 0.02
+        assert time.perf_counter() - started < 0.5
     finally:
         sink.close()
     assert slack.messages == []
