@@ -419,12 +419,14 @@ def test_full_queue_folds_the_oldest_into_a_summary(slack: FakeSlack) -> None:
     finally:
         sink.close()
     texts = slack.texts()
-    assert len(texts) == 3
-    summary = [t for t in texts if "未送信のアラートが" in t]
-    assert len(summary) == 1
-    # 6 alerts sent; those not delivered individually are counted in the summary.
-    individually = len(texts) - 1
-    assert f"未送信のアラートが{6 - individually}件あります" in summary[0]
+    assert len(texts) <= 4  # never more than the queue cap (+1 in flight) was kept
+    summaries = [t for t in texts if "未送信のアラートが" in t]
+    assert summaries
+    # 6 alerts sent; those not delivered individually are counted in a summary. (When
+    # the delivery thread holds one summary in flight, a second fold makes another.)
+    individually = len(texts) - len(summaries)
+    folded = sum(int(t.split("未送信のアラートが")[1].split("件")[0]) for t in summaries)
+    assert folded + individually == 6
     assert "A-5" in texts[-1]  # the newest is delivered as itself, last
     # Details of the folded alerts reached a person via the console.
     assert "【在庫下限】A-1" in console.getvalue()
