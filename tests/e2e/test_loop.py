@@ -224,7 +224,7 @@ def test_sigterm_ends_the_process_promptly_even_mid_cycle() -> None:
             proc.communicate()
     assert proc.returncode == 0, err
     assert out.strip() == "stopped after 1"
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # the 30 s wait was cut short (Heroku allows 30 s in all)
     assert "finishing the current step" in err
 
 
