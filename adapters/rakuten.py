@@ -1,6 +1,6 @@
 """楽天市場 (Rakuten Ichiba RMS) adapter: InventoryAPI 2.0 and the RakutenPay Order API.
 
-Wire facts are in ``../shared/api/rakuten.md``; each class attribute below cites its
+Wire facts are in ``docs/api/rakuten.md``; each class attribute below cites its
 source. Three things shape this module:
 
 - 楽天 answers 204 to a stock write for a code that does not exist (it keeps an

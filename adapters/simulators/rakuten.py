@@ -3,7 +3,7 @@
 It is an httpx transport (``httpx.MockTransport(sim.handle)``), so the Rakuten adapter
 under test runs exactly its production code against
 ``httpx.Client(transport=sim.transport, base_url="https://api.rms.rakuten.co.jp")``.
-Every wire fact below comes from ``shared/api/rakuten.md``; the tag in the comment
+Every wire fact below comes from ``docs/api/rakuten.md``; the tag in the comment
 beside it ([S1], [S3], …) names that file's source. Where the document marks a fact
 UNCONFIRMED, the simulator makes it a constructor argument or a class attribute.
 
@@ -49,7 +49,7 @@ __all__ = [
 
 HOST = "https://api.rms.rakuten.co.jp"  # §0: every endpoint shares this host
 
-# Sources, as tagged in shared/api/rakuten.md (official pages under
+# Sources, as tagged in docs/api/rakuten.md (official pages under
 # https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/):
 #   [S1]  …/inventoryapi2_1/inventories_variants_upsert/   [S2] …/inventoryapi2_1/inventories_bulk_get/
 #   [S3]  …/inventoryapi2_1/codereference/                 [S4] …/inventoryapi2_1/inventories_variant-lists_get/

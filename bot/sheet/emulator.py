@@ -14,7 +14,7 @@ test needs to be honest about Google: request counting for quota figures, inject
 staff edits made between two API calls.
 
 Choices where the real API is unknown, out of scope or deliberately strict
-(see also ``../shared/api/google-sheets.md`` §5, "fidelity gaps"):
+(see also ``docs/api/google-sheets.md`` §5, "fidelity gaps"):
 
 - Writes through the *values* API (update, append, batchUpdate) grow the grid, rows and
   columns, when they run past it; ``updateCells``, ``repeatCell`` and the other

@@ -1,4 +1,4 @@
-"""The Rakuten RMS simulator, driven with raw httpx requests against shared/api/rakuten.md."""
+"""The Rakuten RMS simulator, driven with raw httpx requests against docs/api/rakuten.md."""
 
 from __future__ import annotations
 
