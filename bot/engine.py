@@ -242,15 +242,6 @@ def set_stock(leaves: Iterable[tuple[str, int]], stock: Mapping[str, int]) -> in
 # --------------------------------------------------------------------------- helpers
 
 
-def _on_purpose(product: Product, default_plus: bool) -> bool:
-    """Sold beyond stock deliberately: 取り寄せ, not 売り越し (§4.4)."""
-    if product.backorder:
-        return True
-    if product.rule is not None:
-        return product.rule.oversells_on_purpose
-    return default_plus
-
-
 def _fmt_int(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -267,7 +258,6 @@ class _Work:
     touched: set[str] = field(default_factory=set)
     marks: dict[str, str] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
-    held: dict[str, Alert] = field(default_factory=dict)
     notes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
