@@ -142,23 +142,21 @@ class Shop:
             self.placed.append(number)
         return number
 
-    def stock_of(self, sku: str) -> Any:
+    def cell_of(self, sku: str, header_text: str) -> Any:
+        """What 商品マスタ shows for ``sku`` under ``header_text`` (None if blank)."""
         grid = self.emu.get_values(self.sid, "商品マスタ")
         header = grid[0]
-        i_sku, i_stock = header.index("商品コード"), header.index("在庫数")
+        i_sku, i_col = header.index("商品コード"), header.index(header_text)
         for row in grid[1:]:
             if row and row[i_sku] == sku:
-                return row[i_stock] if i_stock < len(row) else None
+                return row[i_col] if i_col < len(row) else None
         return None
 
+    def stock_of(self, sku: str) -> Any:
+        return self.cell_of(sku, "在庫数")
+
     def status_of(self, sku: str) -> Any:
-        grid = self.emu.get_values(self.sid, "商品マスタ")
-        header = grid[0]
-        i_sku, i_status = header.index("商品コード"), header.index("状態")
-        for row in grid[1:]:
-            if row and row[i_sku] == sku:
-                return row[i_status] if i_status < len(row) else ""
-        return ""
+        return self.cell_of(sku, "状態") or ""
 
     def set_cell(self, sku: str, header_text: str, value: Any) -> None:
         """A staff member types into 商品マスタ."""

@@ -145,6 +145,13 @@ class _SetBook:
     problems: tuple[RowProblem, ...]
 
 
+def _set_problem(row: int, column: str, set_sku: str, text: str) -> RowProblem:
+    """A セット構成 problem, naming its cell like the layout's messages do."""
+    return RowProblem(
+        tab=TAB_SETS, row=row, sku=set_sku, message=f"セット構成 {column}{row}: {text}"
+    )
+
+
 def _resolve_sets(
     sets: Sequence[SetComponent], products: Mapping[str, Product], invalid: frozenset[str]
 ) -> _SetBook:
@@ -157,32 +164,32 @@ def _resolve_sets(
     for set_sku, comps in direct.items():
         if set_sku not in products and set_sku not in invalid:
             problems.append(
-                RowProblem(
-                    tab=TAB_SETS,
-                    row=comps[0].row,
-                    sku=set_sku,
-                    message=f"セット構成 A{comps[0].row}: セット商品コード『{set_sku}』が商品マスタにありません",
+                _set_problem(
+                    comps[0].row,
+                    "A",
+                    set_sku,
+                    f"セット商品コード『{set_sku}』が商品マスタにありません",
                 )
             )
             bad.add(set_sku)
         for comp in comps:
             if comp.component_sku == set_sku:
                 problems.append(
-                    RowProblem(
-                        tab=TAB_SETS,
-                        row=comp.row,
-                        sku=set_sku,
-                        message=f"セット構成 B{comp.row}: セット『{set_sku}』が自分自身を構成商品にしています",
+                    _set_problem(
+                        comp.row,
+                        "B",
+                        set_sku,
+                        f"セット『{set_sku}』が自分自身を構成商品にしています",
                     )
                 )
                 bad.add(set_sku)
             elif comp.component_sku not in products and comp.component_sku not in invalid:
                 problems.append(
-                    RowProblem(
-                        tab=TAB_SETS,
-                        row=comp.row,
-                        sku=set_sku,
-                        message=f"セット構成 B{comp.row}: 構成商品コード『{comp.component_sku}』が商品マスタにありません",
+                    _set_problem(
+                        comp.row,
+                        "B",
+                        set_sku,
+                        f"構成商品コード『{comp.component_sku}』が商品マスタにありません",
                     )
                 )
                 bad.add(set_sku)
@@ -209,11 +216,11 @@ def _resolve_sets(
         leaves = expand(set_sku, ())
         if leaves is None:
             problems.append(
-                RowProblem(
-                    tab=TAB_SETS,
-                    row=comps[0].row,
-                    sku=set_sku,
-                    message=f"セット構成 A{comps[0].row}: セット『{set_sku}』の構成が循環しています（セットが自分を含んでいます）",
+                _set_problem(
+                    comps[0].row,
+                    "A",
+                    set_sku,
+                    f"セット『{set_sku}』の構成が循環しています（セットが自分を含んでいます）",
                 )
             )
             bad.add(set_sku)
