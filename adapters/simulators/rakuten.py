@@ -294,6 +294,21 @@ def _check_id(value: Any, name: str, path: str, errors: list[dict[str, Any]]) ->
     return None
 
 
+def _entry_key(entry: Any, path: str, errors: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """One bulk element's key: (manageNumber folded to lower case, variantId).
+
+    None, with errors added, when the element or either id is invalid ([S1][S3]).
+    """
+    if not isinstance(entry, dict):
+        errors.append(_ie("IE0002", f"{path} has an invalid value : {_shown(entry)}.", path))
+        return None
+    mn = _check_id(entry.get("manageNumber"), "manageNumber", f"{path}.manageNumber", errors)
+    vid = _check_id(entry.get("variantId"), "variantId", f"{path}.variantId", errors)
+    if mn is None or vid is None:
+        return None
+    return mn.lower(), vid
+
+
 def _check_write(body: Any, prefix: str, errors: list[dict[str, Any]]) -> tuple[str, int] | None:
     """Validate ``mode`` and ``quantity`` of one write ([S3][S5])."""
     dot = f"{prefix}." if prefix else ""
@@ -773,20 +788,13 @@ class RakutenSimulator:
         seen: set[tuple[str, str]] = set()
         for i, entry in enumerate(entries):
             path = f"inventories[{i}]"
+            key = _entry_key(entry, path, errors)
             if not isinstance(entry, dict):
-                errors.append(
-                    _ie("IE0002", f"{path} has an invalid value : {_shown(entry)}.", path)
-                )
                 continue
-            mn = _check_id(
-                entry.get("manageNumber"), "manageNumber", f"{path}.manageNumber", errors
-            )
-            vid = _check_id(entry.get("variantId"), "variantId", f"{path}.variantId", errors)
             write = _check_write(entry, path, errors)
             extras = _check_extras(version, entry, path, errors)
-            if mn is None or vid is None or write is None:
+            if key is None or write is None:
                 continue
-            key = (mn.lower(), vid)
             if key in seen:
                 errors.append(self._duplicate(path, key))  # [S3] IE1102
                 continue
@@ -863,19 +871,10 @@ class RakutenSimulator:
         keys: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for i, entry in enumerate(entries):
+            key = _entry_key(entry, f"inventories[{i}]", errors)
+            if key is None:
+                continue
             path = f"inventories[{i}]"
-            if not isinstance(entry, dict):
-                errors.append(
-                    _ie("IE0002", f"{path} has an invalid value : {_shown(entry)}.", path)
-                )
-                continue
-            mn = _check_id(
-                entry.get("manageNumber"), "manageNumber", f"{path}.manageNumber", errors
-            )
-            vid = _check_id(entry.get("variantId"), "variantId", f"{path}.variantId", errors)
-            if mn is None or vid is None:
-                continue
-            key = (mn.lower(), vid)
             if key in seen:
                 errors.append(self._duplicate(path, key))  # [S3] IE1102
                 continue
