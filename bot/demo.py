@@ -28,7 +28,7 @@ from bot.clock import JST, VirtualClock, format_jst
 from bot.domain import Alert
 from bot.sheet.emulator import SheetsEmulator, export_xlsx
 from bot.sheet.gateway import SheetGateway, make_client
-from bot.sheet.layout import mall_key
+from bot.sheet.layout import column_letter, mall_key
 from bot.sheet.template import init_sheet
 from bot.worker import CycleReport, Worker, WorkerConfig, mall_label
 
@@ -165,7 +165,7 @@ class Shop:
         col = header.index(header_text)
         for i, row in enumerate(grid[1:], start=2):
             if row and row[header.index("商品コード")] == sku:
-                self.emu.set_values(self.sid, "商品マスタ", f"{_letter(col)}{i}", [[value]])
+                self.emu.set_values(self.sid, "商品マスタ", f"{column_letter(col)}{i}", [[value]])
                 return
         raise KeyError(sku)
 
@@ -179,15 +179,6 @@ class Shop:
             f"A{row}",
             [[format_jst(self.clock.now()), sku, qty, kind, memo]],
         )
-
-
-def _letter(col: int) -> str:
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
 
 
 def build_worker(

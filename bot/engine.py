@@ -249,6 +249,15 @@ def set_stock(leaves: Iterable[tuple[str, int]], stock: Mapping[str, int]) -> in
 # --------------------------------------------------------------------------- helpers
 
 
+def _stock_op(
+    at: datetime, kind: str, sku: str, before: int | str, after: int, memo: str
+) -> OpLogRow:
+    """One 操作ログ row about 在庫数."""
+    return OpLogRow(
+        at=at, kind=kind, sku=sku, field="在庫数", before=str(before), after=str(after), memo=memo
+    )
+
+
 def _fmt_int(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -314,14 +323,13 @@ def step(
                     RowProblem(tab=TAB_PRODUCTS, row=product.row, sku=sku, message=message)
                 )
                 work.ops.append(
-                    OpLogRow(
-                        at=now,
-                        kind="セット在庫の入力を無視",
-                        sku=sku,
-                        field="在庫数",
-                        before=_fmt_int(known),
-                        after=str(product.stock),
-                        memo="セット商品の在庫数は自動計算です",
+                    _stock_op(
+                        now,
+                        "セット在庫の入力を無視",
+                        sku,
+                        _fmt_int(known),
+                        product.stock,
+                        "セット商品の在庫数は自動計算です",
                     )
                 )
             continue
@@ -332,15 +340,7 @@ def step(
             work.stock[sku] = product.stock
             work.touched.add(sku)
             work.ops.append(
-                OpLogRow(
-                    at=now,
-                    kind="棚卸",
-                    sku=sku,
-                    field="在庫数",
-                    before=str(known),
-                    after=str(product.stock),
-                    memo="シートで在庫数が変更されました",
-                )
+                _stock_op(now, "棚卸", sku, known, product.stock, "シートで在庫数が変更されました")
             )
     # Rows that vanished from the sheet are forgotten (their ledger lines stay); not
     # while 商品マスタ cannot be read, or an oversell the bot wrote would later look
@@ -510,16 +510,9 @@ def _apply_movement(
         after = before + mv.qty * qty
         work.stock[sku] = after
         work.touched.add(sku)
+        memo = (mv.memo or "") + (f" セット『{mv.sku}』×{mv.qty}" if mv.sku != sku else "")
         work.ops.append(
-            OpLogRow(
-                at=work.now,
-                kind=f"入出庫（{mv.kind or 'その他'}）",
-                sku=sku,
-                field="在庫数",
-                before=str(before),
-                after=str(after),
-                memo=(mv.memo or "") + (f" セット『{mv.sku}』×{mv.qty}" if mv.sku != sku else ""),
-            )
+            _stock_op(work.now, f"入出庫（{mv.kind or 'その他'}）", sku, before, after, memo)
         )
     work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {_jst(work.now)}"
 

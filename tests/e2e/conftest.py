@@ -37,6 +37,7 @@ from bot.clock import JST, VirtualClock, format_jst
 from bot.domain import Alert, AlertKind
 from bot.sheet.emulator import SHEETS_PREFIX, SheetsEmulator
 from bot.sheet.gateway import SheetGateway, make_client
+from bot.sheet.layout import column_letter
 from bot.sheet.template import init_sheet
 from bot.worker import CycleReport, Worker, WorkerConfig
 
@@ -240,16 +241,6 @@ def fresh_sheet() -> tuple[SheetsEmulator, str]:
     # all-or-nothing copy it makes for every write.
     emu._books[sid] = template._snapshot(sid)
     return emu, sid
-
-
-def column_letter(index: int) -> str:
-    """0-based column index → A1 letters."""
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
 
 
 @dataclass
