@@ -29,8 +29,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
-from bot.clock import Clock
-from bot.domain import CheckResult, OrderLine, PushResult, StockPush
+from bot.core.domain import CheckResult, OrderLine, PushResult, StockPush
+from bot.infra.clock import Clock
 
 # --------------------------------------------------------------------------- errors
 

@@ -42,8 +42,8 @@ from adapters.base import (
     redact,
     request_with_retry,
 )
-from bot.clock import JST, Clock, to_jst
-from bot.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
+from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
+from bot.infra.clock import JST, Clock, to_jst
 
 _RMS_DOC = "https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index"
 

@@ -16,12 +16,12 @@ from google.oauth2 import service_account
 from adapters import ADAPTERS
 from adapters.base import MallAdapter
 from adapters.rakuten import RakutenAdapter
-from bot.alerts import AlertSink, ConsoleAlerts, SlackAlerts
-from bot.clock import Clock, RealClock
-from bot.domain import ShopSettings
-from bot.settings import Settings
-from bot.sheet.gateway import SheetGateway, make_client
-from bot.worker import Worker, WorkerConfig, worker_config
+from bot.core.domain import ShopSettings
+from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
+from bot.infra.clock import Clock, RealClock
+from bot.infra.settings import Settings
+from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.shell.worker import Worker, WorkerConfig, worker_config
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 """Least privilege: Sheets only, no Drive (google-sheets.md §6)."""

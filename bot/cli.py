@@ -7,9 +7,10 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.infra.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
@@ -20,19 +21,29 @@ LATER = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Command:
+    """A command plugged in from outside production code (the sandbox's ``demo``).
+
+    The sandbox depends on production, never the other way round: ``bot/__main__.py``
+    (the entry point) hands its commands to :func:`main`.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="zaiko-bot: Google スプレッドシートを商品マスタにした多モール在庫連動",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
-    demo = sub.add_parser(
-        "demo", help="組み込みデモ: エミュレータと模擬モールで一日の店の動きを再現"
-    )
-    demo.add_argument("--json", action="store_true", help="print one JSON summary object")
-    demo.add_argument("--export", metavar="FILE.xlsx", help="write the final sheet to an xlsx file")
-    demo.add_argument("--quiet", action="store_true", help="no timeline, only the summary")
+    for command in extra:
+        command.configure(sub.add_parser(command.name, help=command.help))
     sub.add_parser("run", help="ワーカーを起動（Procfile）。SIGTERM で30秒以内に終了")
     sub.add_parser("once", help="1周期だけ実行して終了")
     sub.add_parser("check", help="接続テスト: 設定・シート・各モール・認証キーの期限")
@@ -47,9 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra: Sequence[Command] = ()) -> int:
     """Entry point; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = _parser(extra).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -57,10 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request at INFO; our adapters log what matters themselves.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.command == "demo":
-        from bot.demo import main as demo_main
-
-        return demo_main(as_json=args.json, export=args.export, quiet=args.quiet)
+    for command in extra:
+        if args.command == command.name:
+            return command.run(args)
     if args.command in LATER:
         print(LATER[args.command], file=sys.stderr)
         return 2
@@ -82,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _work(settings: Settings, args: argparse.Namespace) -> int:
     from bot.bootstrap import build_worker
-    from bot.loop import Runner
+    from bot.shell.loop import Runner
 
     stop = threading.Event()
     worker = build_worker(settings, stop=stop)
@@ -121,7 +131,7 @@ def _check(settings: Settings) -> int:
     for problem in problems:
         print(f"NG 設定: {problem}")
     stop = threading.Event()
-    from bot.clock import RealClock
+    from bot.infra.clock import RealClock
 
     clock = RealClock()
     adapters = build_adapters(settings, clock, stop) if ok else {}
@@ -146,9 +156,9 @@ def _check(settings: Settings) -> int:
 
 def _init_sheet(settings: Settings) -> int:
     from bot.bootstrap import google_credentials
-    from bot.clock import RealClock
-    from bot.sheet.gateway import make_client
-    from bot.sheet.template import init_sheet
+    from bot.infra.clock import RealClock
+    from bot.infra.sheet.gateway import make_client
+    from bot.infra.sheet.template import init_sheet
 
     client = make_client(google_credentials(settings), clock=RealClock(), stop=threading.Event())
     report = init_sheet(client.open_by_key(settings.sheet_id or ""))

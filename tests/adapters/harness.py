@@ -17,9 +17,9 @@ import httpx
 
 from adapters.base import MallAdapter
 from adapters.rakuten import RakutenAdapter
-from adapters.simulators.rakuten import RakutenSimulator
-from bot.clock import VirtualClock
-from bot.domain import StockPush
+from bot.core.domain import StockPush
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.simulators.rakuten import RakutenSimulator
 
 FaultKind = Literal["429", "503", "timeout"]
 

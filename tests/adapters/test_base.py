@@ -28,7 +28,7 @@ from adapters.base import (
     redact,
     request_with_retry,
 )
-from bot.clock import VirtualClock
+from bot.sandbox.clock import VirtualClock
 
 SECRET = "SL123456_abcdefXYZ"
 

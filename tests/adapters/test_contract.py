@@ -8,8 +8,8 @@ import pytest
 
 from adapters import ADAPTERS
 from adapters.base import AuthError, MallAdapter, RateLimited
-from bot.clock import VirtualClock
-from bot.domain import PushStatus, StockPush
+from bot.core.domain import PushStatus, StockPush
+from bot.sandbox.clock import VirtualClock
 from tests.adapters.harness import HARNESSES, Harness, make_harness
 
 

@@ -17,9 +17,10 @@ import pytest
 
 from adapters.base import AuthError, MallError, Stopped, TransientError
 from adapters.rakuten import RakutenAdapter
-from adapters.simulators.rakuten import RakutenSimulator, SimRequest
-from bot.clock import JST, RealClock, VirtualClock
-from bot.domain import PushStatus, StockPush
+from bot.core.domain import PushStatus, StockPush
+from bot.infra.clock import JST, RealClock
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.simulators.rakuten import RakutenSimulator, SimRequest
 from tests.adapters.harness import RakutenHarness
 
 SECRET = "SP123456_sim"

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.rakuten import RakutenAdapter
-from bot.clock import RealClock
+from bot.infra.clock import RealClock
 
 SECRET = os.environ.get("ZAIKO_RAKUTEN_SERVICE_SECRET", "")
 KEY = os.environ.get("ZAIKO_RAKUTEN_LICENSE_KEY", "")

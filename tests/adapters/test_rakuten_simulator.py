@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.simulators.rakuten import RakutenSimulator
-from bot.clock import JST, VirtualClock
+from bot.infra.clock import JST
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.simulators.rakuten import RakutenSimulator
 
 BASE = "https://api.rms.rakuten.co.jp"
 AUTH = "ESA " + base64.b64encode(b"SP123456_sim:SL123456_sim").decode()

@@ -31,15 +31,17 @@ from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 
 from adapters.rakuten import RakutenAdapter
-from adapters.simulators.rakuten import RakutenSimulator
-from bot.alerts import AlertSink, MemoryAlerts
-from bot.clock import JST, VirtualClock, format_jst
-from bot.domain import Alert, AlertKind
-from bot.sheet.emulator import SHEETS_PREFIX, SheetsEmulator
-from bot.sheet.gateway import SheetGateway, make_client
-from bot.sheet.layout import column_letter
-from bot.sheet.template import init_sheet
-from bot.worker import CycleReport, Worker, WorkerConfig
+from bot.core.domain import Alert, AlertKind
+from bot.infra.alerts import AlertSink
+from bot.infra.clock import JST, format_jst
+from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.layout import column_letter
+from bot.infra.sheet.template import init_sheet
+from bot.sandbox.alerts import MemoryAlerts
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.sheets import SHEETS_PREFIX, SheetsEmulator
+from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.shell.worker import CycleReport, Worker, WorkerConfig
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 SECRET = "SP123456_e2e"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import AlertKind
+from bot.core.domain import AlertKind
 from tests.e2e.conftest import (
     MASTER,
     MOVES,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.domain import AlertKind
+from bot.core.domain import AlertKind
 from tests.e2e.conftest import (
     COMPONENTS,
     MOVES,

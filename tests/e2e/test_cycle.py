@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain import AlertKind
+from bot.core.domain import AlertKind
 from tests.e2e.conftest import (
     CODE_OF,
     MALL_LOG,

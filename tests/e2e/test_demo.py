@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot import demo
+from bot.sandbox import demo
 
 
 def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None:

@@ -11,9 +11,9 @@ from typing import Literal
 import pytest
 from slack_sdk import WebClient
 
-from adapters.simulators.rakuten import FailKind
-from bot.alerts import ConsoleAlerts, SlackAlerts
-from bot.domain import AlertKind
+from bot.core.domain import AlertKind
+from bot.infra.alerts import ConsoleAlerts, SlackAlerts
+from bot.sandbox.simulators.rakuten import FailKind
 from tests.e2e.conftest import (
     KEY,
     MALL_LOG,

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.alerts import MemoryAlerts
-from bot.clock import RealClock
-from bot.loop import Runner
-from bot.sheet.emulator import SHEETS_PREFIX
-from bot.sheet.gateway import SheetGateway, make_client
-from bot.worker import Worker
+from bot.infra.clock import RealClock
+from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.sandbox.alerts import MemoryAlerts
+from bot.sandbox.sheets import SHEETS_PREFIX
+from bot.shell.loop import Runner
+from bot.shell.worker import Worker
 from tests.e2e.conftest import fresh_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_a_cycle_that_raises_does_not_stop_the_loop(caplog: pytest.LogCaptureFix
         stop=threading.Event(),
         min_interval=FAST,
     )
-    with caplog.at_level(logging.ERROR, logger="bot.loop"):
+    with caplog.at_level(logging.ERROR, logger="bot.shell.loop"):
         assert runner.run(max_cycles=4) == 4
     assert len(calls) == 4
     failures = [r for r in caplog.records if "failed; the loop goes on" in r.getMessage()]
@@ -171,7 +171,7 @@ def test_stop_during_a_sheet_retry_ends_the_real_worker_and_the_loop(
     timer = threading.Timer(0.1, stop.set)
     timer.start()
     started = time.perf_counter()
-    with caplog.at_level(logging.INFO, logger="bot.loop"):
+    with caplog.at_level(logging.INFO, logger="bot.shell.loop"):
         assert runner.run() == 1
     elapsed = time.perf_counter() - started
     timer.join()
@@ -183,8 +183,8 @@ def test_stop_during_a_sheet_retry_ends_the_real_worker_and_the_loop(
 PROGRAM = textwrap.dedent(
     """
     import logging, sys, threading
-    from bot.clock import RealClock
-    from bot.loop import Runner
+    from bot.infra.clock import RealClock
+    from bot.shell.loop import Runner
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     stop = threading.Event()
@@ -232,8 +232,8 @@ def test_the_daily_summary_time_is_japan_time_whatever_the_machine_zone() -> Non
     import os
     import time
 
-    from bot.clock import RealClock
-    from bot.loop import local_time_of_jst
+    from bot.infra.clock import RealClock
+    from bot.shell.loop import local_time_of_jst
 
     old = os.environ.get("TZ")
     try:

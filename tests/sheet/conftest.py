@@ -18,11 +18,11 @@ from typing import Any
 import gspread
 import pytest
 
-from bot.clock import VirtualClock
-from bot.sheet.emulator import RenderOption, SheetsEmulator
-from bot.sheet.gateway import SheetGateway, make_client
-from bot.sheet.layout import column_letter, load_template
-from bot.sheet.template import init_sheet
+from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.layout import column_letter, load_template
+from bot.infra.sheet.template import init_sheet
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.sheets import RenderOption, SheetsEmulator
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 """09:00 JST: the virtual clock's start in every sheet test."""

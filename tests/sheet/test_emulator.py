@@ -21,8 +21,8 @@ from gspread.utils import (
     ValueRenderOption,
 )
 
-from bot.clock import VirtualClock
-from bot.sheet.emulator import NetworkDenied, SheetsEmulator, export_xlsx
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.sheets import NetworkDenied, SheetsEmulator, export_xlsx
 
 MASTER = "商品マスタ"
 LOG = "販売ログ"

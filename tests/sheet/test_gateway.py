@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 import requests
 
-from bot import engine
-from bot.clock import JST, RealClock
-from bot.domain import (
+from bot.core import engine
+from bot.core.domain import (
     MallLogRow,
     OrderLine,
     PushResult,
     PushStatus,
     SaleKind,
 )
-from bot.sheet.gateway import (
+from bot.infra.clock import JST, RealClock
+from bot.infra.sheet.gateway import (
     CommitOutcomeUnknown,
     CommitResult,
     SheetError,
@@ -37,7 +37,7 @@ from bot.sheet.gateway import (
     SheetStopped,
     state_values,
 )
-from bot.sheet.layout import SheetRead
+from bot.infra.sheet.layout import SheetRead
 from tests.sheet.conftest import (
     ERROR_LOG,
     LISTINGS,

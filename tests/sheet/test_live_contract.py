@@ -32,15 +32,16 @@ import gspread
 import pytest
 import requests
 
-from bot import engine
 from bot.bootstrap import google_credentials
-from bot.clock import RealClock, VirtualClock
-from bot.domain import MallLogRow, OrderLine, PushResult, PushStatus
-from bot.settings import load_settings
-from bot.sheet.emulator import SheetsEmulator
-from bot.sheet.gateway import SheetGateway, make_client, state_values
-from bot.sheet.layout import load_template, quote_title
-from bot.sheet.template import init_sheet
+from bot.core import engine
+from bot.core.domain import MallLogRow, OrderLine, PushResult, PushStatus
+from bot.infra.clock import RealClock
+from bot.infra.settings import load_settings
+from bot.infra.sheet.gateway import SheetGateway, make_client, state_values
+from bot.infra.sheet.layout import load_template, quote_title
+from bot.infra.sheet.template import init_sheet
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.sheets import SheetsEmulator
 
 SA_ENV = "ZAIKO_GOOGLE_SERVICE_ACCOUNT_JSON"
 SHEET_ENV = "ZAIKO_TEST_SHEET_ID"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.sheet.emulator import SheetsEmulator
-from bot.sheet.layout import header_map, load_template, parse_sheet
-from bot.sheet.template import build_init_plan, init_sheet, plan_init
+from bot.infra.sheet.layout import header_map, load_template, parse_sheet
+from bot.infra.sheet.template import build_init_plan, init_sheet, plan_init
+from bot.sandbox.sheets import SheetsEmulator
 
 TPL = load_template()
 PRODUCTS = TPL.tab("products")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain import OrderLine
+from bot.core.domain import OrderLine
 from tests.sheet.conftest import Book
 from tests.sheet.test_gateway import Bot, three_products
 

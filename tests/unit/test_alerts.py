@@ -17,20 +17,20 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.alerts import (
+from bot.core.domain import Alert, AlertKind
+from bot.infra.alerts import (
     LABELS,
     MAX_BLOCKS,
     SECTION_LIMIT,
     AlertSink,
     ConsoleAlerts,
-    MemoryAlerts,
     SlackAlerts,
     build_blocks,
     escape_mrkdwn,
     format_console,
 )
-from bot.clock import VirtualClock
-from bot.domain import Alert, AlertKind
+from bot.sandbox.alerts import MemoryAlerts
+from bot.sandbox.clock import VirtualClock
 from tests.fake_slack import FakeSlack
 
 TOKEN = "xoxb-1234-5678-SECRETsecretSECRET"
@@ -343,7 +343,7 @@ def test_posts_are_spaced_per_channel(slack: FakeSlack) -> None:
 def test_slack_down_never_blocks_and_delivers_in_order_later(
     slack: FakeSlack, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.alerts")
+    caplog.set_level(logging.INFO, logger="bot.infra.alerts")
     sink, console = make_sink(slack)
     slack.go_down(mode)  # type: ignore[arg-type]
     try:
@@ -363,7 +363,7 @@ def test_slack_down_never_blocks_and_delivers_in_order_later(
         f"A-{i}" for i in range(5)
     ]
     assert console.getvalue() == ""
-    ours = [r.getMessage() for r in caplog.records if r.name == "bot.alerts"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "bot.infra.alerts"]
     assert sum("Slack unavailable" in m for m in ours) == 1  # said once, not per retry
     assert sum("Slack reachable again" in m for m in ours) == 1
 
@@ -389,7 +389,9 @@ def test_fatal_slack_errors_fall_back_to_the_console(
     out = console.getvalue()
     assert "【至急】【売り越し】C-1 が -1 個" in out
     assert "【在庫下限】A-1" in out
-    errors = [r for r in caplog.records if r.name == "bot.alerts" and r.levelno >= logging.ERROR]
+    errors = [
+        r for r in caplog.records if r.name == "bot.infra.alerts" and r.levelno >= logging.ERROR
+    ]
     assert len(errors) == 1 and error in errors[0].getMessage()
 
 

@@ -1,8 +1,21 @@
-"""Guards the dependency arrows of ARCHITECTURE.md §2 by parsing imports (ast)."""
+"""Guards the layers of docs/ARCHITECTURE.md §2 by parsing imports (ast).
+
+The folders are the layers:
+
+- ``bot/core``    pure: domain types and the engine; no I/O, no clock, no outer layer;
+- ``bot/shell``   the cycle, the loop and health: drives core through infra and adapters;
+- ``bot/infra``   settings, clock, retry, the sheet gateway and template, Slack;
+- ``adapters``    one module per channel plus the registry; knows channels, not sheets;
+- ``bot/sandbox`` the emulator, simulators, virtual clock, memory sink and the demo;
+- ``bot/__main__.py`` the entry point: the one module that sees production and sandbox.
+
+There are no exemptions: a rule that needs one is a rule to redraw here.
+"""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +32,9 @@ IO_LIBS = {
     "random",
     "os",
     "threading",
+    "tenacity",
 }
+ENTRY = "bot/__main__.py"
 
 
 def imports(path: Path) -> set[str]:
@@ -33,51 +48,79 @@ def imports(path: Path) -> set[str]:
     return found
 
 
-def test_engine_and_domain_import_no_io_and_no_outer_layers() -> None:
-    for name in ("engine.py", "domain.py"):
-        mods = imports(ROOT / "bot" / name)
+def files(*folders: str) -> Iterator[tuple[str, set[str]]]:
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), imports(path)
+
+
+def production() -> Iterator[tuple[str, set[str]]]:
+    for rel, mods in files("bot", "adapters"):
+        if not rel.startswith("bot/sandbox/") and rel != ENTRY:
+            yield rel, mods
+
+
+def test_core_imports_no_io_and_no_outer_layer() -> None:
+    for rel, mods in files("bot/core"):
         tops = {m.split(".")[0] for m in mods}
-        assert not tops & IO_LIBS, f"{name} imports {tops & IO_LIBS}"
-        assert not {
-            m for m in mods if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "adapters"))
+        assert not tops & IO_LIBS, f"{rel} imports {tops & IO_LIBS}"
+        outer = {
+            m for m in mods if m.startswith(("bot.", "adapters")) and not m.startswith("bot.core")
         }
+        assert not outer, f"{rel} imports {outer}"
 
 
-def test_engine_and_domain_read_no_clock() -> None:
-    for name in ("engine.py", "domain.py"):
-        source = (ROOT / "bot" / name).read_text(encoding="utf-8")
+def test_core_reads_no_clock() -> None:
+    for path in (ROOT / "bot" / "core").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
         for forbidden in ("datetime.now", "datetime.utcnow", "date.today", "time.time(", "random."):
-            assert forbidden not in source, f"{name} reads the clock or randomness: {forbidden}"
+            assert forbidden not in source, (
+                f"{path.name} reads the clock or randomness: {forbidden}"
+            )
 
 
-def test_adapters_never_import_the_sheet_worker_or_alerts() -> None:
-    for path in (ROOT / "adapters").rglob("*.py"):
-        mods = imports(path)
+def test_adapters_know_channels_not_sheets_shell_or_slack() -> None:
+    for rel, mods in files("adapters"):
         bad = {
             m
             for m in mods
-            if m.startswith(("bot.sheet", "bot.worker", "bot.alerts", "gspread", "slack_sdk"))
+            if m.startswith(("bot.infra.sheet", "bot.shell", "bot.infra.alerts", "bot.bootstrap"))
+            or m.split(".")[0] in {"gspread", "slack_sdk"}
         }
-        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+        assert not bad, f"{rel} imports {bad}"
 
 
-def test_only_gateway_and_template_talk_to_gspread_and_only_alerts_to_slack() -> None:
-    for path in (ROOT / "bot").rglob("*.py"):
-        rel = path.relative_to(ROOT).as_posix()
-        tops = {m.split(".")[0] for m in imports(path)}
+def test_infra_never_imports_the_shell() -> None:
+    for rel, mods in files("bot/infra"):
+        bad = {m for m in mods if m.startswith(("bot.shell", "bot.bootstrap", "bot.cli"))}
+        assert not bad, f"{rel} imports {bad}"
+
+
+def test_only_the_sheet_package_talks_to_gspread_and_only_alerts_to_slack() -> None:
+    for rel, mods in production():
+        tops = {m.split(".")[0] for m in mods}
         if "gspread" in tops:
-            assert rel in {
-                "bot/sheet/gateway.py",
-                "bot/sheet/template.py",
-                "bot/sheet/emulator.py",
-                "bot/bootstrap.py",
-            }, rel
+            assert rel.startswith("bot/infra/sheet/"), rel
         if "slack_sdk" in tops:
-            assert rel == "bot/alerts.py", rel
+            assert rel.startswith("bot/infra/alerts"), rel
 
 
-def test_simulators_only_imported_by_demo() -> None:
-    for path in list((ROOT / "bot").rglob("*.py")) + [p for p in (ROOT / "adapters").glob("*.py")]:
-        rel = path.relative_to(ROOT).as_posix()
-        if any(m.startswith("adapters.simulators") for m in imports(path)):
-            assert rel == "bot/demo.py", rel
+def test_no_production_module_imports_the_sandbox() -> None:
+    for rel, mods in production():
+        bad = {m for m in mods if m.startswith("bot.sandbox")}
+        assert not bad, f"{rel} imports {bad}"
+
+
+def test_sandbox_only_dependencies_are_imported_lazily() -> None:
+    """openpyxl is optional ([sandbox] extra): only inside a function, never at the top."""
+    for rel, _ in files("bot", "adapters"):
+        tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+        for node in tree.body:
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n.split(".")[0] == "openpyxl" for n in names), rel

@@ -7,13 +7,18 @@ import sys
 
 import pytest
 
-from bot import cli, engine
-from bot.sheet import layout
+from bot import __main__ as entry
+from bot import cli
+from bot.core import engine
+from bot.infra.sheet import layout
 
 
-def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_lists_every_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.argv", ["bot", "--help"])
     with pytest.raises(SystemExit) as exc:
-        cli.main(["--help"])
+        entry.main()
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for command in (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import engine
-from bot.domain import (
+from bot.core import engine
+from bot.core.domain import (
     AlertKind,
     DisplayRule,
     MallSettings,

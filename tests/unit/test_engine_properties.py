@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import engine
-from bot.domain import DisplayRule, Movement, OrderLine, Product, SetComponent, Snapshot
+from bot.core import engine
+from bot.core.domain import DisplayRule, Movement, OrderLine, Product, SetComponent, Snapshot
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SKUS = ("A", "B", "C")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.domain import DisplayRule, MallSettings, ShopSettings
-from bot.sheet import layout
-from bot.sheet.layout import (
+from bot.core.domain import DisplayRule, MallSettings, ShopSettings
+from bot.infra.sheet import layout
+from bot.infra.sheet.layout import (
     a1,
     column_letter,
     default_header_map,

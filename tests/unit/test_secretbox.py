@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from bot.secretbox import SecretBox, SecretBoxError
+from bot.infra.secretbox import SecretBox, SecretBoxError
 
 TOKEN = "yahoo-refresh-トークン-0123456789"
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from bot.secretbox import SecretBox, SecretBoxError
-from bot.settings import (
+from bot.infra.secretbox import SecretBox, SecretBoxError
+from bot.infra.settings import (
     MALLS,
     AlertsConfig,
     MallsConfig,
@@ -150,7 +150,7 @@ def test_env_example_lists_every_variable() -> None:
 def test_importing_reads_no_environment() -> None:
     env = {**os.environ, "ZAIKO_SYNC__INTERVAL_SECONDS": "not-a-number"}
     done = subprocess.run(
-        [sys.executable, "-c", "import bot.settings, bot.secretbox"],
+        [sys.executable, "-c", "import bot.infra.settings, bot.infra.secretbox"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -1,6 +1,6 @@
 """One cycle (ARCHITECTURE.md §1): collect → read → engine → commit → push → record → alert.
 
-The worker is the imperative shell around :mod:`bot.engine`. It owns the I/O order and
+The worker is the imperative shell around :mod:`bot.core.engine`. It owns the I/O order and
 the per-mall health, nothing else: every decision about stock is the engine's. A crash
 at any point leaves the sheet in a state the next start completes without double
 counting, because an order line is applied exactly when its 販売ログ row exists and the
@@ -21,10 +21,8 @@ from enum import StrEnum
 from typing import TypeVar
 
 from adapters.base import AuthError, MallAdapter, MallError, Stopped
-from bot import engine
-from bot.alerts import AlertSink
-from bot.clock import Clock, format_jst, to_jst
-from bot.domain import (
+from bot.core import engine
+from bot.core.domain import (
     Alert,
     AlertKind,
     ErrorLogRow,
@@ -34,15 +32,17 @@ from bot.domain import (
     ShopSettings,
     StockPush,
 )
-from bot.settings import Settings
-from bot.sheet.gateway import (
+from bot.infra.alerts import AlertSink
+from bot.infra.clock import Clock, format_jst, to_jst
+from bot.infra.settings import Settings
+from bot.infra.sheet.gateway import (
     CommitOutcomeUnknown,
     SheetError,
     SheetGateway,
     SheetStopped,
     state_values,
 )
-from bot.sheet.layout import SheetRead, load_template
+from bot.infra.sheet.layout import SheetRead, load_template
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

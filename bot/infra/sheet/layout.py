@@ -4,12 +4,12 @@
 headers, formats and the Japanese text staff read (row-problem messages, setting
 names, checkbox words). This module loads it into typed specs and turns the raw grid
 of one ``values:batchGet`` (``valueRenderOption=FORMULA``) into a
-:class:`bot.domain.Snapshot` plus the row positions the gateway needs to write back.
+:class:`bot.core.domain.Snapshot` plus the row positions the gateway needs to write back.
 
 Columns are found by header text, never by position, so staff may reorder columns,
 add their own and sort rows. Every cell is read after Unicode NFKC (全角 "１２" is 12).
 A cell the bot cannot understand never changes stock: it becomes a
-:class:`~bot.domain.RowProblem` naming the cell in A1 notation, and the row is left
+:class:`~bot.core.domain.RowProblem` naming the cell in A1 notation, and the row is left
 out of ``Snapshot.products`` (its 商品コード goes to ``invalid_skus``).
 """
 
@@ -29,8 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.clock import JST, format_jst
-from bot.domain import (
+from bot.core.domain import (
     DisplayRule,
     MallSettings,
     Movement,
@@ -40,6 +39,7 @@ from bot.domain import (
     ShopSettings,
     Snapshot,
 )
+from bot.infra.clock import JST, format_jst
 
 TEMPLATE_PACKAGE = "sheets_template"
 TEMPLATE_FILE = "template.json"

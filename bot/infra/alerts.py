@@ -40,8 +40,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.clock import Clock, RealClock
-from bot.domain import Alert, AlertKind
+from bot.core.domain import Alert, AlertKind
+from bot.infra.clock import Clock, RealClock
 
 log = logging.getLogger(__name__)
 
@@ -338,38 +338,6 @@ class ConsoleAlerts:
         """The stream belongs to the caller; nothing to release."""
 
 
-class MemoryAlerts:
-    """Records every batch exactly as sent (tests, and the demo's summary)."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[Alert]] = []
-        self._lock = threading.Lock()
-
-    @property
-    def alerts(self) -> list[Alert]:
-        """All alerts of all batches, in order."""
-        with self._lock:
-            return [a for batch in self.batches for a in batch]
-
-    def send(self, alerts: Sequence[Alert]) -> None:
-        """Record the batch (empty batches are ignored, as Slack would send nothing)."""
-        if alerts:
-            with self._lock:
-                self.batches.append(list(alerts))
-
-    def flush(self, timeout: float) -> bool:
-        """Nothing is ever pending."""
-        return True
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Nothing to release."""
-
-    def clear(self) -> None:
-        """Forget what was recorded."""
-        with self._lock:
-            self.batches.clear()
-
-
 # --------------------------------------------------------------------------- Slack
 
 FATAL_ERRORS: frozenset[str] = frozenset(
@@ -398,7 +366,7 @@ TRANSIENT_ERRORS: frozenset[str] = frozenset(
 _TOKEN_PATTERN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,60}")
 
-SDK_LOGGER = "bot.alerts.sdk"
+SDK_LOGGER = "bot.infra.alerts.sdk"
 """The logger handed to the production WebClient (see _QuietRetries)."""
 
 

@@ -36,8 +36,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient, ParamsType
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
-from bot.clock import JST, Clock, RealClock, format_jst
-from bot.domain import (
+from bot.core.domain import (
     ErrorLogRow,
     ListingTarget,
     MallLogRow,
@@ -48,9 +47,10 @@ from bot.domain import (
     SaleLogRow,
     StockPush,
 )
-from bot.engine import LedgerEntry, Plan
-from bot.sheet import layout
-from bot.sheet.layout import SheetRead
+from bot.core.engine import LedgerEntry, Plan
+from bot.infra.clock import JST, Clock, RealClock, format_jst
+from bot.infra.sheet import layout
+from bot.infra.sheet.layout import SheetRead
 
 log = logging.getLogger(__name__)
 

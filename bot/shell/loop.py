@@ -20,8 +20,8 @@ from typing import Any
 
 import schedule
 
-from bot.clock import JST, Clock
-from bot.sheet.gateway import SheetStopped
+from bot.infra.clock import JST, Clock
+from bot.infra.sheet.gateway import SheetStopped
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from bot.domain import (
+from bot.core.domain import (
     Alert,
     AlertKind,
     ErrorLogRow,

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.sheet.layout import (
+from bot.infra.sheet.layout import (
     STATE_SCHEMA_KEY,
     Color,
     ColumnSpec,

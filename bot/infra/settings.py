@@ -60,7 +60,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
-from bot.secretbox import SecretBox, SecretBoxError
+from bot.infra.secretbox import SecretBox, SecretBoxError
 
 ENV_PREFIX = "ZAIKO_"
 NESTED_DELIMITER = "__"

@@ -79,7 +79,7 @@ from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 
-from bot.clock import Clock, RealClock
+from bot.infra.clock import Clock, RealClock
 
 __all__ = [
     "DEFAULT_COLUMN_COUNT",
@@ -2908,7 +2908,13 @@ def export_xlsx(emulator: SheetsEmulator, spreadsheet_id: str, path: str | Path)
     formula, so an injected ``=IMPORTXML(…)`` stays inert in Excel too; real formula cells
     are written as formulas.
     """
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise SystemExit(
+            "--export には openpyxl が必要です: pip install 'zaiko-bot[sandbox]' "
+            "/ --export needs openpyxl (the [sandbox] extra)"
+        ) from None
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from bot.clock import JST, Clock
+from bot.infra.clock import JST, Clock
 
 __all__ = [
     "HOST",

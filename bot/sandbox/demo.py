@@ -22,15 +22,16 @@ from typing import Any
 import httpx
 
 from adapters.rakuten import RakutenAdapter
-from adapters.simulators.rakuten import RakutenSimulator
-from bot.alerts import MemoryAlerts
-from bot.clock import JST, VirtualClock, format_jst
-from bot.domain import Alert
-from bot.sheet.emulator import SheetsEmulator, export_xlsx
-from bot.sheet.gateway import SheetGateway, make_client
-from bot.sheet.layout import column_letter, mall_key
-from bot.sheet.template import init_sheet
-from bot.worker import CycleReport, Worker, WorkerConfig, mall_label
+from bot.core.domain import Alert
+from bot.infra.clock import JST, format_jst
+from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.layout import column_letter, mall_key
+from bot.infra.sheet.template import init_sheet
+from bot.sandbox.alerts import MemoryAlerts
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.sheets import SheetsEmulator, export_xlsx
+from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.shell.worker import CycleReport, Worker, WorkerConfig, mall_label
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 SECRET = "SP123456_demo"
