@@ -1,16 +1,31 @@
-"""Mall adapters and the explicit registry of them.
+"""Channel adapters and the explicit registry of them.
 
-A mall is added by one line here (plus its module, simulator and tests); nothing is
-discovered by file or class name, so a misnamed module cannot be skipped silently.
+A channel is added by one line here (plus its module, its simulator and tests): the
+module declares everything else about itself (``Adapter.channel``, ``Adapter.Config``,
+``Adapter.from_config``). Nothing is discovered by file or class name, so a misnamed
+module cannot be skipped silently. Everything that needs the channels reads
+:data:`ADAPTERS` when it runs, never at import, so a test may register one more.
 """
 
 from __future__ import annotations
 
-from adapters.base import MallAdapter
+from adapters.base import Channel, MallAdapter
 from adapters.rakuten import RakutenAdapter
 
 ADAPTERS: dict[str, type[MallAdapter]] = {
-    RakutenAdapter.name: RakutenAdapter,
+    RakutenAdapter.channel.key: RakutenAdapter,
 }
 
-__all__ = ["ADAPTERS"]
+
+def channel(key: str) -> Channel:
+    """The declaration of a registered channel (KeyError for an unknown key)."""
+    return ADAPTERS[key].channel
+
+
+def channels(keys: list[str] | None = None) -> list[Channel]:
+    """Declarations of the given (default: every registered) channel, in registry order."""
+    wanted = list(ADAPTERS) if keys is None else keys
+    return [ADAPTERS[key].channel for key in ADAPTERS if key in wanted]
+
+
+__all__ = ["ADAPTERS", "channel", "channels"]

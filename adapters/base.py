@@ -21,13 +21,16 @@ from __future__ import annotations
 import base64
 import email.utils
 import random
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from bot.core.domain import CheckResult, OrderLine, PushResult, StockPush
 from bot.infra.clock import Clock
@@ -76,6 +79,102 @@ class Stopped(MallError):
     """The stop event was set while waiting (SIGTERM): abandon the call, end the cycle."""
 
 
+# --------------------------------------------------------------------------- declaration
+
+
+def _check_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError(f"URL は https:// で始めてください（{value!r}）")
+    return value.rstrip("/")
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+"""An http(s) URL without trailing slash ('' where the URL is derived)."""
+
+
+class ChannelConfig(BaseModel):
+    """``[malls.<key>]`` in zaiko.toml plus the channel's secrets from the environment.
+
+    Each channel subclasses this as its ``Config``. Secrets are ``SecretStr | None``
+    fields: they are refused in the config file and read from ``ZAIKO_<KEY>_<FIELD>``
+    (``ZAIKO_RAKUTEN_LICENSE_KEY``). ``required`` names what ``run`` needs, with the
+    words staff know the credential by.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    required: ClassVar[Mapping[str, str]] = {}
+    """Field → staff's name for it, for every credential ``run`` cannot do without."""
+
+    enabled: bool = False
+    base_url: Url = ""
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds per HTTP call (connect and read)."""
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        """The fields that hold secrets (never in the config file, masked everywhere)."""
+        return tuple(
+            name
+            for name, info in cls.model_fields.items()
+            if info.annotation is SecretStr or SecretStr in getattr(info.annotation, "__args__", ())
+        )
+
+    def secret(self, name: str) -> str:
+        """A secret's value, '' when unset (only adapters' constructors call this)."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else ""
+
+    def missing(self) -> list[str]:
+        """Fields of ``required`` that are not set."""
+        return [name for name in self.required if getattr(self, name) in (None, "")]
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the composition root hands every channel besides its config and client."""
+
+    clock: Clock
+    stop: threading.Event
+    cancel_window_days: int = 60
+    """How long after a sale a cancel is still applied (settings' ``sync``)."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How a channel declares itself (apprise's plugins: one module, its own facts).
+
+    Everything outside the channel's module reads these instead of per-channel code:
+    settings (its ``[malls.<key>]`` table and environment names), ``check``, the
+    composition root, the worker's alerts, the sheet's code column and 設定 rows.
+    """
+
+    key: str
+    """Registry key, config table and environment prefix: ``rakuten``."""
+    label: str
+    """Staff's short name (sheet headers ``<label>コード``, 設定 rows, Slack): ``楽天``."""
+    name: str
+    """Full name for settings messages and ``check``: ``楽天市場``."""
+    aliases: tuple[str, ...]
+    """Other spellings staff may write for it (モール cells, 設定 item names)."""
+    code_note: str
+    """The 商品マスタ code column's note: what a code looks like on this channel."""
+    auth_hint: str
+    """What staff do when the channel refuses the credentials (Slack, エラーログ)."""
+    expiry_note: str = ""
+    """What ``check`` can say about credential expiry, e.g. licenseKey's 90 days."""
+    rotating_tokens: bool = False
+    """Keeps the newest tokens encrypted in ``_state`` (§8): needs ``ZAIKO_SECRET_KEY``."""
+    code_width: int = 180
+    """Pixel width of its 商品マスタ code column."""
+
+    @property
+    def code_header(self) -> str:
+        """The 商品マスタ column staff type this channel's codes in."""
+        return f"{self.label}コード"
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -84,6 +183,13 @@ class MallAdapter(Protocol):
     """What every mall module implements (ARCHITECTURE.md §5)."""
 
     name: ClassVar[str]
+    channel: ClassVar[Channel]
+    Config: ClassVar[type[ChannelConfig]]
+
+    @classmethod
+    def from_config(cls, config: Any, client: httpx.Client, context: BuildContext) -> Self:
+        """Build the adapter from its ``Config`` and an httpx client on its base URL."""
+        ...
 
     def check(self) -> CheckResult:
         """接続テスト: auth plus one cheap read call."""

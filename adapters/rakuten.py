@@ -28,15 +28,20 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+from pydantic import SecretStr
 
 from adapters.base import (
     AuthError,
+    BuildContext,
+    Channel,
+    ChannelConfig,
     MallError,
     MallRejected,
     RateLimited,
     Stopped,
     TokenBucket,
     TransientError,
+    Url,
     describe_settings,
     parse_retry_after,
     redact,
@@ -77,10 +82,44 @@ class _SeenOrder:
     lines: tuple[OrderLine, ...]
 
 
+class RakutenConfig(ChannelConfig):
+    """``[malls.rakuten]``: RMS WEB SERVICE.
+
+    Secrets ``ZAIKO_RAKUTEN_SERVICE_SECRET`` and ``ZAIKO_RAKUTEN_LICENSE_KEY`` (RMS →
+    店舗様向け情報・サービス → WEB APIサービス).
+    """
+
+    required: ClassVar[Mapping[str, str]] = {
+        "service_secret": "serviceSecret",
+        "license_key": "licenseKey（90 日ごとに更新）",
+    }
+
+    base_url: Url = "https://api.rms.rakuten.co.jp"
+    service_secret: SecretStr | None = None
+    license_key: SecretStr | None = None
+
+
+RAKUTEN = Channel(
+    key="rakuten",
+    label="楽天",
+    name="楽天市場",
+    aliases=("楽天市場", "Rakuten"),
+    code_note=(
+        "楽天の「商品管理番号:SKU管理番号」（例 tshirt-01:red-m）。複数あるときはカンマ（,）区切り。"
+        "空欄＝楽天では売っていない。"
+    ),
+    auth_hint="認証キー（licenseKey）を RMS で確認・更新して、環境変数 ZAIKO_RAKUTEN_LICENSE_KEY を新しいキーにしてからボットを再起動してください。",
+    expiry_note="licenseKey は 90 日ごとに RMS で更新が必要です",
+    code_width=200,
+)
+
+
 class RakutenAdapter:
     """楽天市場 via RMS Web Service: stock by ``manageNumber:variantId``, orders by RakutenPay."""
 
     name: ClassVar[str] = "rakuten"
+    channel: ClassVar[Channel] = RAKUTEN
+    Config: ClassVar[type[ChannelConfig]] = RakutenConfig
     secret_fields: ClassVar[tuple[str, ...]] = ("service_secret", "license_key")
 
     BASE_URL: ClassVar[str] = "https://api.rms.rakuten.co.jp"
@@ -177,6 +216,21 @@ class RakutenAdapter:
         self._known_codes: dict[str, float] = {}
         """canonical code → monotonic time bulk-get last showed it exists."""
         self._seen_orders: dict[str, _SeenOrder] = {}
+
+    @classmethod
+    def from_config(
+        cls, config: RakutenConfig, client: httpx.Client, context: BuildContext
+    ) -> RakutenAdapter:
+        """The adapter ``run`` uses: secrets from the config, waits on the stop event."""
+        return cls(
+            client,
+            service_secret=config.secret("service_secret"),
+            license_key=config.secret("license_key"),
+            clock=context.clock,
+            stop=context.stop,
+            # One searchOrder window is at most 63 days (rakuten.md §4.2).
+            cancel_window_days=min(context.cancel_window_days, 63),
+        )
 
     @classmethod
     def build_client(cls) -> httpx.Client:
