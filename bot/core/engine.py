@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
+from bot.core import words
 from bot.core.domain import (
     Alert,
     AlertKind,
@@ -168,7 +169,7 @@ def _resolve_sets(
                     comps[0].row,
                     "A",
                     set_sku,
-                    f"セット商品コード『{set_sku}』が商品マスタにありません",
+                    words.say("engine.set_sku_missing", set_sku=set_sku),
                 )
             )
             bad.add(set_sku)

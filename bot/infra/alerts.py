@@ -40,6 +40,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
+from bot.core import words
 from bot.core.domain import Alert, AlertKind
 from bot.infra.clock import Clock, RealClock
 
@@ -113,8 +114,6 @@ HEADER_LIMIT = 150
 FALLBACK_TEXT_LIMIT = 3_000
 ITEM_LIMIT = 300
 """One line per alert when a section lists several of one kind."""
-
-QUEUE_SUMMARY = "未送信のアラートが{n}件あります"
 
 
 def is_urgent(alert: Alert) -> bool:
@@ -415,7 +414,7 @@ class _Message:
 def _summary_message(counts: collections.Counter[str], urgent: bool) -> _Message:
     """The 「未送信のアラートがN件あります」 message standing for merged queue entries."""
     n = sum(counts.values())
-    title = QUEUE_SUMMARY.format(n=n)
+    title = words.say("alerts.queue_summary", n=n)
     detail = "、".join(f"{label} {k}件" for label, k in counts.most_common())
     body = (
         "Slack に送れない間にたまった通知です。"
@@ -828,7 +827,7 @@ class SlackAlerts:
                         Alert(
                             kind=AlertKind.SUMMARY,
                             key="queue-summary",
-                            title=QUEUE_SUMMARY.format(n=message.size),
+                            title=words.say("alerts.queue_summary", n=message.size),
                             text="、".join(f"{k} {n}件" for k, n in message.counts.items()),
                             urgent=message.urgent,
                         )
