@@ -30,7 +30,15 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.core.domain import CheckResult, OrderLine, PushResult, StockPush
 from bot.infra.clock import Clock
@@ -111,6 +119,17 @@ class ChannelConfig(BaseModel):
     base_url: Url = ""
     timeout: float = Field(default=10.0, gt=0, le=300)
     """Seconds per HTTP call (connect and read)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty or blank secret means "not set"; surrounding whitespace is a paste slip."""
+        if info.field_name not in cls.secret_fields():
+            return value
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str):
+            return raw.strip() or None
+        return raw
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:

@@ -1,102 +1,167 @@
-"""The one place that reads settings and builds clients, adapters, gateway and worker.
+"""The composition root: the one place that turns settings into running objects.
 
-Nothing else connects, reads the environment or picks a base URL (STYLE.md ex. 4):
-tests and the demo build the same objects around simulators instead.
+``build(settings, world)`` is what ``run``, ``once``, ``push``, ``check``, the demo,
+the end-to-end tests and the benchmarks call. Everything outside the process is a
+parameter (cosmicpython's ``bootstrap``): :class:`World` carries the HTTP transport
+per channel, the Sheets session, the clock, the alert sink and the stop event. In
+production every field keeps its default (the real network, service-account auth,
+the real clock, Slack or the console); the sandbox passes simulators and an emulator
+instead, so the wiring under test is the wiring that runs.
+
+Nothing here connects at build time except :meth:`App.gateway` (it opens the sheet),
+so ``check`` can test each part on its own.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import httpx
+import requests
 from google.oauth2 import service_account
 
 from adapters import ADAPTERS
-from adapters.base import MallAdapter
-from adapters.rakuten import RakutenAdapter
+from adapters.base import BuildContext, MallAdapter
 from bot.core.domain import ShopSettings
 from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
 from bot.infra.clock import Clock, RealClock
 from bot.infra.settings import Settings
-from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.gateway import SheetGateway, SheetsClient, make_client
 from bot.shell.worker import Worker, WorkerConfig, worker_config
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 """Least privilege: Sheets only, no Drive (google-sheets.md §6)."""
 
 
-def _secret(settings: Settings, name: str) -> str:
-    value = getattr(settings, name)
-    return value.get_secret_value() if value is not None else ""
+@dataclass
+class World:
+    """The outside world the bot talks to; every default is production's."""
+
+    transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
+    """Per channel key; a channel without one talks to its real host."""
+    sheets_session: requests.Session | None = None
+    """None: an authorised session from the service-account key."""
+    clock: Clock = field(default_factory=RealClock)
+    alerts: AlertSink | None = None
+    """None: Slack when a token is set, else the console."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    parallel: bool = True
+    """Channels are called in parallel threads; the sandbox runs them in turn."""
 
 
-def _rakuten(settings: Settings, clock: Clock, stop: threading.Event) -> MallAdapter:
-    cfg = settings.malls.rakuten
-    client = httpx.Client(base_url=cfg.base_url, timeout=httpx.Timeout(cfg.timeout))
-    return RakutenAdapter(
-        client,
-        service_secret=_secret(settings, "rakuten_service_secret"),
-        license_key=_secret(settings, "rakuten_license_key"),
-        clock=clock,
-        stop=stop,
-        # One searchOrder window is at most 63 days (rakuten.md §4.2).
-        cancel_window_days=min(settings.sync.cancel_window_days, 63),
+@dataclass
+class App:
+    """The wired bot: adapters and alerts built, the sheet opened on first use."""
+
+    settings: Settings
+    world: World
+    adapters: dict[str, MallAdapter]
+    alerts: AlertSink
+    config: WorkerConfig
+
+    @cached_property
+    def sheets(self) -> SheetsClient:
+        """The Sheets client (reads the service-account key on first use, not at build)."""
+        return build_sheets_client(self.settings, self.world)
+
+    @cached_property
+    def gateway(self) -> SheetGateway:
+        """The gateway on ZAIKO_SHEET_ID (opens the spreadsheet: one metadata read)."""
+        gateway = SheetGateway.open(
+            self.sheets,
+            self.settings.sheet_id or "",
+            malls=list(self.adapters),
+            canonical={key: type(a).canonical_code for key, a in self.adapters.items()},
+        )
+        rows = self.settings.sheet.log_max_rows
+        gateway.retention.update(
+            ops_log=(rows.op_log, None),
+            sales_log=(rows.sales_log, self.settings.sheet.sales_log_min_days),
+            mall_log=(rows.mall_log, None),
+            error_log=(rows.error_log, None),
+        )
+        return gateway
+
+    @cached_property
+    def worker(self) -> Worker:
+        """Everything ``run``, ``once`` and ``push`` need, wired together."""
+        worker = Worker(
+            gateway=self.gateway,
+            adapters=self.adapters,
+            alerts=self.alerts,
+            clock=self.world.clock,
+            stop=self.world.stop,
+            config=self.config,
+            parallel=self.world.parallel,
+        )
+        # Until the 設定 tab is read, the configured interval applies.
+        worker.settings = ShopSettings(interval_seconds=self.settings.sync.interval_seconds)
+        return worker
+
+
+def build(
+    settings: Settings, world: World | None = None, *, config: WorkerConfig | None = None
+) -> App:
+    """Adapters of every enabled channel and the alert sink; the sheet opens on first use.
+
+    ``config`` overrides the cycle's knobs derived from settings (tests shorten the
+    drift or park intervals with it).
+    """
+    world = world or World()
+    return App(
+        settings=settings,
+        world=world,
+        adapters=build_adapters(settings, world),
+        alerts=world.alerts if world.alerts is not None else build_alerts(settings),
+        config=config or worker_config(settings),
     )
 
 
-FACTORIES: dict[str, Callable[[Settings, Clock, threading.Event], MallAdapter]] = {
-    "rakuten": _rakuten,
-}
-"""How each registered adapter is built from settings (one line per mall)."""
-
-
-def build_adapters(
-    settings: Settings, clock: Clock, stop: threading.Event
-) -> dict[str, MallAdapter]:
-    """Adapters of every enabled mall that has an implementation."""
-    return {
-        name: FACTORIES[name](settings, clock, stop)
-        for name in settings.enabled_malls()
-        if name in ADAPTERS and name in FACTORIES
-    }
+def build_adapters(settings: Settings, world: World) -> dict[str, MallAdapter]:
+    """One adapter per enabled channel, each from its own declaration."""
+    context = BuildContext(
+        clock=world.clock,
+        stop=world.stop,
+        cancel_window_days=settings.sync.cancel_window_days,
+    )
+    adapters: dict[str, MallAdapter] = {}
+    for key in settings.enabled_malls():
+        adapter_cls, config = ADAPTERS[key], settings.mall(key)
+        client = httpx.Client(
+            base_url=config.base_url,
+            timeout=httpx.Timeout(config.timeout),
+            transport=world.transports.get(key),
+        )
+        adapters[key] = adapter_cls.from_config(config, client, context)
+    return adapters
 
 
 def google_credentials(settings: Settings) -> service_account.Credentials:
     """Service-account credentials limited to the Sheets scope."""
-    info = json.loads(_secret(settings, "google_service_account_json"))
+    secret = settings.google_service_account_json
+    info: dict[str, Any] = json.loads(secret.get_secret_value() if secret else "{}")
     factory = service_account.Credentials.from_service_account_info
     creds: service_account.Credentials = factory(info, scopes=[SHEETS_SCOPE])  # type: ignore[no-untyped-call]
     return creds
 
 
-def build_gateway(
-    settings: Settings, clock: Clock, stop: threading.Event, malls: list[str]
-) -> SheetGateway:
-    """Service-account gspread client → gateway on ZAIKO_SHEET_ID."""
-    client = make_client(
-        google_credentials(settings),
-        clock=clock,
-        stop=stop,
-        timeout=(settings.sheet.timeout_connect, settings.sheet.timeout_read),
-        max_tries=settings.sheet.retry_max_tries,
-        max_seconds=settings.sheet.retry_max_seconds,
+def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
+    """Gspread with our retry and timeouts, on the world's session or the service account."""
+    sheet = settings.sheet
+    return make_client(
+        None if world.sheets_session is not None else google_credentials(settings),
+        session=world.sheets_session,
+        clock=world.clock,
+        stop=world.stop,
+        timeout=(sheet.timeout_connect, sheet.timeout_read),
+        max_tries=sheet.retry_max_tries,
+        max_seconds=sheet.retry_max_seconds,
     )
-    gateway = SheetGateway.open(
-        client,
-        settings.sheet_id or "",
-        malls=malls,
-        canonical={m: ADAPTERS[m].canonical_code for m in malls if m in ADAPTERS},
-    )
-    rows = settings.sheet.log_max_rows
-    gateway.retention.update(
-        ops_log=(rows.op_log, None),
-        sales_log=(rows.sales_log, settings.sheet.sales_log_min_days),
-        mall_log=(rows.mall_log, None),
-        error_log=(rows.error_log, None),
-    )
-    return gateway
 
 
 def build_alerts(settings: Settings) -> AlertSink:
@@ -108,24 +173,4 @@ def build_alerts(settings: Settings) -> AlertSink:
     )
 
 
-def build_worker(
-    settings: Settings, *, stop: threading.Event, clock: Clock | None = None
-) -> Worker:
-    """Everything `run` and `once` need, wired together."""
-    clock = clock or RealClock()
-    adapters = build_adapters(settings, clock, stop)
-    gateway = build_gateway(settings, clock, stop, list(adapters))
-    worker = Worker(
-        gateway=gateway,
-        adapters=adapters,
-        alerts=build_alerts(settings),
-        clock=clock,
-        stop=stop,
-        config=worker_config(settings),
-    )
-    # Until the 設定 tab is read, the configured interval applies.
-    worker.settings = ShopSettings(interval_seconds=settings.sync.interval_seconds)
-    return worker
-
-
-__all__ = ["WorkerConfig", "build_adapters", "build_alerts", "build_gateway", "build_worker"]
+__all__ = ["App", "World", "build", "google_credentials"]

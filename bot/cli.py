@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -91,18 +90,18 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Command] = ()) -> in
 
 
 def _work(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.bootstrap import build_worker
+    from bot.bootstrap import build
     from bot.shell.loop import Runner
 
-    stop = threading.Event()
-    worker = build_worker(settings, stop=stop)
+    app = build(settings)
+    worker = app.worker
     try:
         if args.command == "run":
             runner = Runner(
                 cycle=worker.cycle,
                 interval=lambda: worker.settings.interval_seconds,
                 clock=worker.clock,
-                stop=stop,
+                stop=app.world.stop,
                 daily=worker.daily,
                 daily_at=settings.alerts.daily_summary_at,
             )
@@ -118,50 +117,27 @@ def _work(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
         return 0 if report.committed else 1
     finally:
-        worker.alerts.close()
+        app.alerts.close()
 
 
 def _check(settings: Settings) -> int:
-    from bot.bootstrap import build_adapters, build_gateway
+    from bot.bootstrap import build
+    from bot.shell.check import check_lines
 
     print("設定:")
     print(json.dumps(settings.describe(), ensure_ascii=False, indent=2, default=str))
-    problems = settings.problems_for_run()
-    ok = not problems
-    for problem in problems:
-        print(f"NG 設定: {problem}")
-    stop = threading.Event()
-    from bot.infra.clock import RealClock
-
-    clock = RealClock()
-    adapters = build_adapters(settings, clock, stop) if ok else {}
-    if ok:
-        try:
-            build_gateway(settings, clock, stop, list(adapters))
-            print("OK シート: 開けました（必要なタブがそろっています）")
-        except Exception as err:  # reported, not raised: check lists everything
-            ok = False
-            print(f"NG シート: {err}")
-    for name, adapter in adapters.items():
-        try:
-            result = adapter.check()
-        except Exception as err:
-            ok = False
-            print(f"NG {name}: {err}")
-            continue
-        ok = ok and result.ok
-        print(("OK " if result.ok else "NG ") + result.message)
-    return 0 if ok else 1
+    lines = check_lines(settings, build(settings))
+    for line in sorted(lines, key=lambda line: line.ok):
+        print(line.text)
+    return 0 if all(line.ok for line in lines) else 1
 
 
 def _init_sheet(settings: Settings) -> int:
-    from bot.bootstrap import google_credentials
-    from bot.infra.clock import RealClock
-    from bot.infra.sheet.gateway import make_client
+    from bot.bootstrap import build
     from bot.infra.sheet.template import init_sheet
 
-    client = make_client(google_credentials(settings), clock=RealClock(), stop=threading.Event())
-    report = init_sheet(client.open_by_key(settings.sheet_id or ""))
+    app = build(settings)
+    report = init_sheet(app.sheets.open_by_key(settings.sheet_id or ""))
     print(report.summary())
     return 0
 

@@ -33,9 +33,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 from pydantic import (
     AfterValidator,
@@ -47,6 +48,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -60,7 +62,11 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
+from adapters.base import ChannelConfig
 from bot.infra.secretbox import SecretBox, SecretBoxError
+
+if TYPE_CHECKING:
+    from adapters.base import MallAdapter
 
 ENV_PREFIX = "ZAIKO_"
 NESTED_DELIMITER = "__"
@@ -71,20 +77,8 @@ DEFAULT_CONFIG_PATH = Path("config") / "zaiko.toml"
 EXAMPLE_CONFIG_NAME = "zaiko.example.toml"
 """Packaged defaults (package ``config``), used when the shop has no zaiko.toml."""
 
-MALLS: tuple[str, ...] = ("rakuten", "yahoo", "amazon", "shopify")
-"""Malls this version can sync, in the order they are reported."""
-MALL_LABELS: Mapping[str, str] = {
-    "rakuten": "楽天市場",
-    "yahoo": "Yahoo!ショッピング",
-    "amazon": "Amazon",
-    "shopify": "Shopify",
-}
-
 MASK = "****"
 UNSET = "(未設定)"
-
-AMAZON_JP_MARKETPLACE_ID = "A1VC38T7YXB528"
-"""Source: https://developer-docs.amazon.com/sp-api/docs/marketplace-ids"""
 
 
 class SettingsError(Exception):
@@ -99,22 +93,11 @@ class SettingsError(Exception):
 # --------------------------------------------------------------------------- sections
 
 
-def _check_url(value: str) -> str:
-    value = value.strip()
-    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        raise ValueError(f"URL は https:// で始めてください（{value!r}）")
-    return value.rstrip("/")
-
-
 def _check_hhmm(value: str) -> str:
     value = value.strip()
     if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         raise ValueError(f"時刻は HH:MM（例 09:00）で指定してください（{value!r}）")
     return value
-
-
-Url = Annotated[str, AfterValidator(_check_url)]
-"""An http(s) URL without trailing slash ('' where the URL is derived)."""
 
 
 class _Section(BaseModel):
@@ -170,84 +153,7 @@ class AlertsConfig(_Section):
     """JST time of the daily summary, ``HH:MM``; empty string: no summary."""
 
 
-class MallConfig(_Section):
-    """``[malls.<name>]``: what every mall has."""
-
-    enabled: bool = False
-    base_url: Url = ""
-    timeout: float = Field(default=10.0, gt=0, le=300)
-    """Seconds per HTTP call (connect and read)."""
-
-
-class RakutenConfig(MallConfig):
-    """``[malls.rakuten]``: RMS WEB SERVICE."""
-
-    base_url: Url = "https://api.rms.rakuten.co.jp"
-
-
-class YahooConfig(MallConfig):
-    """``[malls.yahoo]``: Yahoo!ショッピング store API and Yahoo! ID連携 (OAuth2)."""
-
-    base_url: Url = "https://circus.shopping.yahooapis.jp"
-    auth_url: Url = "https://auth.login.yahoo.co.jp"
-
-
-class AmazonConfig(MallConfig):
-    """``[malls.amazon]``: SP-API, Far East endpoint (JP) and the LWA token endpoint."""
-
-    base_url: Url = "https://sellingpartnerapi-fe.amazon.com"
-    token_url: Url = "https://api.amazon.com/auth/o2/token"
-
-
-class ShopifyConfig(MallConfig):
-    """``[malls.shopify]``: Admin GraphQL API; the host comes from ``ZAIKO_SHOPIFY_SHOP``."""
-
-    base_url: Url = ""
-    """Empty: ``https://<ZAIKO_SHOPIFY_SHOP>``."""
-    api_version: str = Field(default="2026-01", pattern=r"^\d{4}-\d{2}$")
-    """Pinned, because inventory mutation semantics change between versions."""
-
-
-class MallsConfig(_Section):
-    """``[malls]``: one table per mall; a misspelt mall name is an error."""
-
-    rakuten: RakutenConfig = RakutenConfig()
-    yahoo: YahooConfig = YahooConfig()
-    amazon: AmazonConfig = AmazonConfig()
-    shopify: ShopifyConfig = ShopifyConfig()
-
-
 # --------------------------------------------------------------------------- settings
-
-
-_MALL_CREDENTIALS: Mapping[str, tuple[str, ...]] = {
-    "rakuten": ("rakuten_service_secret", "rakuten_license_key"),
-    "yahoo": ("yahoo_client_id", "yahoo_client_secret", "yahoo_seller_id", "secret_key"),
-    "amazon": (
-        "amazon_lwa_client_id",
-        "amazon_lwa_client_secret",
-        "amazon_refresh_token",
-        "amazon_seller_id",
-    ),
-    "shopify": ("shopify_shop", "shopify_access_token"),
-}
-"""What ``run`` needs per enabled mall. Yahoo's refresh token is not listed: after
-``auth yahoo`` it lives encrypted in ``_state`` (hence ``secret_key``)."""
-
-_CREDENTIAL_LABELS: Mapping[str, str] = {
-    "rakuten_service_secret": "serviceSecret",
-    "rakuten_license_key": "licenseKey（90 日ごとに更新）",
-    "yahoo_client_id": "Client ID（アプリケーション ID）",
-    "yahoo_client_secret": "シークレット",
-    "yahoo_seller_id": "ストアアカウント（seller_id）",
-    "secret_key": "トークンを _state に暗号化して保存する鍵（SecretBox.generate_key() で生成）",
-    "amazon_lwa_client_id": "LWA クライアント ID",
-    "amazon_lwa_client_secret": "LWA クライアントシークレット",
-    "amazon_refresh_token": "リフレッシュトークン",
-    "amazon_seller_id": "セラー ID（出品者 ID）",
-    "shopify_shop": "ショップのドメイン（example.myshopify.com）",
-    "shopify_access_token": "Admin API アクセストークン",
-}
 
 
 class Settings(BaseSettings):
@@ -288,37 +194,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Fernet key(s) for rotating mall tokens kept in ``_state`` ("new,old" to rotate)."""
 
-    # -- 楽天 RMS
-    rakuten_service_secret: SecretStr | None = None
-    rakuten_license_key: SecretStr | None = None
-    # -- Yahoo!ショッピング
-    yahoo_client_id: SecretStr | None = None
-    yahoo_client_secret: SecretStr | None = None
-    yahoo_refresh_token: SecretStr | None = None
-    """Initial refresh token; after ``auth yahoo`` the newest one lives in ``_state``."""
-    yahoo_seller_id: SecretStr | None = None
-    yahoo_public_key: SecretStr | None = None
-    """Optional RSA public key (PEM text or file path) for X-sws-signature; without it
-    Yahoo limits the refresh token to 12 hours for the order APIs."""
-    yahoo_public_key_version: int | None = Field(default=None, ge=1)
-    # -- Amazon SP-API
-    amazon_lwa_client_id: SecretStr | None = None
-    amazon_lwa_client_secret: SecretStr | None = None
-    amazon_refresh_token: SecretStr | None = None
-    amazon_seller_id: SecretStr | None = None
-    amazon_marketplace_id: str = Field(default=AMAZON_JP_MARKETPLACE_ID, pattern=r"^[A-Z0-9]+$")
-    # -- Shopify
-    shopify_shop: str | None = None
-    """``example.myshopify.com`` (``example`` and a pasted URL are accepted)."""
-    shopify_access_token: SecretStr | None = None
-
     # -- config file sections
     sync: SyncConfig = SyncConfig()
     sheet: SheetConfig = SheetConfig()
     alerts: AlertsConfig = AlertsConfig()
-    malls: MallsConfig = MallsConfig()
-
-    MALL_CREDENTIALS: ClassVar[Mapping[str, tuple[str, ...]]] = _MALL_CREDENTIALS
+    malls: dict[str, ChannelConfig] = Field(default_factory=dict)
+    """``[malls.<key>]`` per registered channel, each validated by that channel's ``Config``."""
 
     _config_file: str = PrivateAttr(default="")
 
@@ -395,19 +276,6 @@ class Settings(BaseSettings):
             )
         return SecretStr(text)
 
-    @field_validator("yahoo_public_key", mode="after")
-    @classmethod
-    def _load_public_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or value.get_secret_value().startswith("-----BEGIN"):
-            return value
-        try:
-            text = Path(value.get_secret_value()).expanduser().read_text(encoding="utf-8")
-        except (OSError, ValueError):
-            raise ValueError("公開鍵（PEM 本文か、そのファイルのパス）を読めません") from None
-        if not text.lstrip().startswith("-----BEGIN"):
-            raise ValueError("公開鍵ファイルが PEM 形式ではありません")
-        return SecretStr(text.strip())
-
     @field_validator("secret_key", mode="after")
     @classmethod
     def _check_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -433,21 +301,22 @@ class Settings(BaseSettings):
             raise ValueError(f"スプレッドシート ID の形式ではありません（{value!r}）")
         return value
 
-    @field_validator("shopify_shop", mode="before")
+    @field_validator("malls", mode="before")
     @classmethod
-    def _normalise_shop(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        shop = re.sub(r"^https?://", "", value.strip().lower()).split("/", 1)[0]
-        if not shop:
-            return None
-        if "." not in shop:
-            shop += ".myshopify.com"
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", shop):
-            raise ValueError(
-                f"ショップは example.myshopify.com の形で指定してください（{value.strip()!r}）"
-            )
-        return shop
+    def _channel_tables(cls, value: Any) -> Any:
+        """Each table through its channel's ``Config``; problems go to the load's list."""
+        model = _malls_model(tuple((k, a.Config) for k, a in _registry().items()))
+        try:
+            tables = model.model_validate(value if value is not None else {})
+        except ValidationError as err:
+            ctx = _CONTEXT.get()
+            if ctx is None:
+                raise
+            for error in err.errors():
+                error["loc"] = ("malls", *error["loc"])
+                ctx.problems.append(_explain(error, ctx))
+            tables = model()
+        return {key: getattr(tables, key) for key in type(tables).model_fields}
 
     @model_validator(mode="after")
     def _ledger_covers_cancel_window(self) -> Settings:
@@ -467,22 +336,12 @@ class Settings(BaseSettings):
         return self._config_file
 
     def enabled_malls(self) -> list[str]:
-        """Names of the malls switched on, in :data:`MALLS` order."""
-        return [name for name in MALLS if self.mall(name).enabled]
+        """Keys of the channels switched on, in registry order."""
+        return [key for key in _registry() if key in self.malls and self.malls[key].enabled]
 
-    def mall(self, name: str) -> MallConfig:
-        """The ``[malls.<name>]`` table; KeyError for a mall this version does not know."""
-        if name not in MALLS:
-            raise KeyError(name)
-        config: MallConfig = getattr(self.malls, name)
-        return config
-
-    def mall_base_url(self, name: str) -> str:
-        """Base URL for the mall's real API (Shopify's is derived from the shop domain)."""
-        url = self.mall(name).base_url
-        if not url and name == "shopify" and self.shopify_shop:
-            url = f"https://{self.shopify_shop}"
-        return url
+    def mall(self, key: str) -> ChannelConfig:
+        """The ``[malls.<key>]`` table; KeyError for a channel this version does not know."""
+        return self.malls[key]
 
     def google_service_account_info(self) -> dict[str, Any] | None:
         """The parsed service account key (for gspread), or None when not set."""
@@ -519,17 +378,27 @@ class Settings(BaseSettings):
             )
         enabled = self.enabled_malls()
         if not enabled:
+            first = next(iter(_registry()), "<モール>")
             problems.append(
                 "ZAIKO_MALLS__<モール>__ENABLED: 有効なモールがありません"
-                "（zaiko.toml の [malls.rakuten] などで enabled = true にしてください）"
+                f"（zaiko.toml の [malls.{first}] などで enabled = true にしてください）"
             )
-        for mall in enabled:
-            for name in self.MALL_CREDENTIALS[mall]:
-                if getattr(self, name) is None:
-                    problems.append(
-                        f"{env_name(name)}: {MALL_LABELS[mall]}が有効ですが、"
-                        f"{_CREDENTIAL_LABELS[name]}が未設定です"
-                    )
+        return problems + [p for key in enabled for p in self.channel_problems(key)]
+
+    def channel_problems(self, key: str) -> list[str]:
+        """What one enabled channel needs but is missing (its declared credentials)."""
+        declared = _registry()[key]
+        config = self.malls[key]
+        problems = [
+            f"{channel_env_name(key, name)}: {declared.channel.name}が有効ですが、"
+            f"{config.required[name]}が未設定です"
+            for name in config.missing()
+        ]
+        if declared.channel.rotating_tokens and self.secret_key is None:
+            problems.append(
+                f"{env_name('secret_key')}: {declared.channel.name}のトークンを _state に"
+                "暗号化して保存する鍵が未設定です（SecretBox.generate_key() で生成）"
+            )
         return problems
 
     def describe(self) -> dict[str, Any]:
@@ -541,16 +410,19 @@ class Settings(BaseSettings):
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, config_path: Path | None = None
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    **overrides: Any,
 ) -> Settings:
     """Read and validate the settings once, at start-up.
 
-    ``env`` replaces ``os.environ`` entirely (tests pass a dict and stay independent of
-    the real environment). ``config_path`` beats ``$ZAIKO_CONFIG`` and the default
-    locations. Raises SettingsError listing every problem at once.
+    ``env`` replaces ``os.environ`` entirely (tests and the sandbox pass a dict and stay
+    independent of the real environment). ``config_path`` beats ``$ZAIKO_CONFIG`` and
+    the default locations. ``overrides`` beat both (the sandbox's sheet id and channel
+    tables). Raises SettingsError listing every problem at once.
     """
     with _load_context(os.environ if env is None else env, config_path):
-        return Settings()
+        return Settings(**overrides)
 
 
 def env_name(field_name: str, *nested: str) -> str:
@@ -565,10 +437,39 @@ def env_name(field_name: str, *nested: str) -> str:
 
 
 def secret_field_names() -> tuple[str, ...]:
-    """Names of the Settings fields that hold secrets."""
+    """Names of the shop-wide Settings fields that hold secrets (channels' are apart)."""
     return tuple(
         name for name, info in Settings.model_fields.items() if _is_secret_annotation(info)
     )
+
+
+def channel_env_name(key: str, field_name: str) -> str:
+    """Where a channel's secret comes from: ``ZAIKO_RAKUTEN_LICENSE_KEY``."""
+    return f"{ENV_PREFIX}{key}_{field_name}".upper()
+
+
+def channel_secret_env_names() -> dict[str, tuple[str, str]]:
+    """Environment name → (channel key, field) for every registered channel's secrets."""
+    return {
+        channel_env_name(key, name): (key, name)
+        for key, adapter in _registry().items()
+        for name in adapter.Config.secret_fields()
+    }
+
+
+def _registry() -> Mapping[str, type[MallAdapter]]:
+    """The channel registry as it is now (a test may have registered one more)."""
+    from adapters import ADAPTERS
+
+    return ADAPTERS
+
+
+@cache
+def _malls_model(configs: tuple[tuple[str, type[ChannelConfig]], ...]) -> type[BaseModel]:
+    """One frozen model with a table per channel: typos in a table or a key are reported."""
+    fields: dict[str, Any] = {key: (config, config()) for key, config in configs}
+    model: type[BaseModel] = create_model("MallsConfig", __base__=_Section, **fields)
+    return model
 
 
 # --------------------------------------------------------------------------- sources
@@ -598,15 +499,60 @@ class _LoadContext:
             names[key.lower()] = key
         problems: list[str] = []
         toml, label, name = _read_config(env, config_path, problems)
-        secrets = set(secret_field_names())
-        for key in list(toml):
-            if _field_for(key) in secrets:
-                del toml[key]
-                problems.append(
-                    f"{name}: {key} は秘密情報なので設定ファイルには書けません"
-                    f"（環境変数 {env_name(_field_for(key))} で指定してください）"
-                )
+        _refuse_secrets_in_file(toml, name, problems)
+        _channel_secrets_from_env(env, names, problems)
         return cls(env, names, toml, label, name, problems)
+
+
+def _refuse_secrets_in_file(toml: dict[str, Any], name: str, problems: list[str]) -> None:
+    """Secrets live only in the environment; one in the config file is a problem."""
+    secrets = set(secret_field_names())
+    flat = {n.lower(): n for n in channel_secret_env_names()}
+    for key in list(toml):
+        if _field_for(key) in secrets:
+            del toml[key]
+            problems.append(
+                f"{name}: {key} は秘密情報なので設定ファイルには書けません"
+                f"（環境変数 {env_name(_field_for(key))} で指定してください）"
+            )
+        elif (ENV_PREFIX + key).lower() in flat:
+            del toml[key]
+            problems.append(
+                f"{name}: {key} は秘密情報なので設定ファイルには書けません"
+                f"（環境変数 {flat[(ENV_PREFIX + key).lower()]} で指定してください）"
+            )
+    tables = toml.get("malls")
+    for env_var, (channel, field_name) in channel_secret_env_names().items():
+        table = tables.get(channel) if isinstance(tables, dict) else None
+        if isinstance(table, dict) and field_name in table:
+            del table[field_name]
+            problems.append(
+                f"{name}: [malls.{channel}] {field_name} は秘密情報なので設定ファイルには"
+                f"書けません（環境変数 {env_var} で指定してください）"
+            )
+
+
+def _channel_secrets_from_env(
+    env: dict[str, str], names: dict[str, str], problems: list[str]
+) -> None:
+    """``ZAIKO_RAKUTEN_LICENSE_KEY`` → ``malls.rakuten.license_key``.
+
+    A channel's secret has one environment name; the nested spelling
+    (``ZAIKO_MALLS__RAKUTEN__LICENSE_KEY``) is refused, so a secret is never read from
+    two places that could disagree.
+    """
+    for env_var, (channel, field_name) in channel_secret_env_names().items():
+        nested = env_name("malls", channel, field_name).lower()
+        if nested in env:
+            del env[nested]
+            problems.append(
+                f"{names.pop(nested)}: 秘密情報はこの名前では読みません"
+                f"（環境変数 {env_var} で指定してください）"
+            )
+        flat = env_var.lower()
+        if flat in env:
+            env[nested] = env.pop(flat)
+            names[nested] = names.pop(flat)
 
 
 _CONTEXT: ContextVar[_LoadContext | None] = ContextVar("zaiko_settings_load", default=None)
@@ -786,13 +732,21 @@ def _explain(error: ErrorDetails, ctx: _LoadContext) -> str:
         message = str(details.get("error", error["msg"]))
     else:
         message = messages.get(kind, f"値が正しくありません（{kind}）")
-    secret = bool(path) and path[0] in secret_field_names()
+    secret = bool(path) and (
+        path[0] in secret_field_names()
+        or (len(path) == 3 and path[0] == "malls" and _is_channel_secret(path[1], path[2]))
+    )
     if not secret and kind not in _NO_ECHO_TYPES and "input" in error:
         shown = error["input"]
         text = repr(shown) if isinstance(shown, str) else str(shown)
         message += f"（{text[:60]}）"
     label = _label(path, ctx)
     return f"{label}: {message}" if label else message
+
+
+def _is_channel_secret(channel: str, field_name: str) -> bool:
+    adapter = _registry().get(channel)
+    return adapter is not None and field_name in adapter.Config.secret_fields()
 
 
 def _number(value: Any) -> str:
@@ -831,6 +785,10 @@ _SECRETISH_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|CREDENTIAL|JSON|CLIENT|
 def _redact(problems: Iterable[str], ctx: _LoadContext, init: Mapping[str, Any]) -> list[str]:
     """Belt and braces: blank out any secret value that slipped into a message."""
     secret_names = {n.lower() for f in secret_field_names() for n in _env_names(f)}
+    secret_names |= {
+        env_name("malls", channel, field_name).lower()
+        for channel, field_name in channel_secret_env_names().values()
+    }
     values: set[str] = set()
     for key, value in ctx.env.items():
         if key in secret_names or (
@@ -858,6 +816,8 @@ def _describe_value(value: Any) -> Any:
         return MASK
     if isinstance(value, BaseModel):
         return _describe_model(value)
+    if isinstance(value, dict):
+        return {key: _describe_value(item) for key, item in value.items()}
     if value is None:
         return UNSET
     return value

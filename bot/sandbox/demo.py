@@ -5,33 +5,31 @@ cancellation, a stocktake, a receipt, a bad cell, a hand edit on the mall, an
 unassigned code, an expired 楽天 licence key and its renewal, a shop-floor sale that
 oversells — and prints what the bot did. Everything below the script is production
 code: the same gateway (through real gspread), adapter (through httpx), engine and
-worker that `run` uses. This is the only production module that imports simulators.
+worker that `run` uses, wired by the same ``bootstrap.build``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from adapters.rakuten import RakutenAdapter
+from bot.bootstrap import World, build
 from bot.core.domain import Alert
 from bot.infra.clock import JST, format_jst
-from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.gateway import make_client
 from bot.infra.sheet.layout import column_letter, mall_key
 from bot.infra.sheet.template import init_sheet
 from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.sheets import SheetsEmulator, export_xlsx
 from bot.sandbox.simulators.rakuten import RakutenSimulator
-from bot.shell.worker import CycleReport, Worker, WorkerConfig, mall_label
+from bot.sandbox.wiring import sandbox_settings
+from bot.shell.worker import CycleReport, Worker, mall_label
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 SECRET = "SP123456_demo"
@@ -190,28 +188,19 @@ def build_worker(
     alerts: MemoryAlerts,
     license_key: str,
 ) -> Worker:
-    """The production wiring (bootstrap) with simulator transports instead of hosts."""
-    stop = threading.Event()
-    client = make_client(session=emu.session(), clock=clock, stop=stop)
-    adapter = RakutenAdapter(
-        httpx.Client(transport=sim.transport, base_url="https://api.rms.rakuten.co.jp"),
-        service_secret=SECRET,
-        license_key=license_key,
+    """The production wiring (bootstrap.build) with simulator transports instead of hosts."""
+    settings = sandbox_settings(
+        sheet_id=sid,
+        malls={"rakuten": {"enabled": True, "service_secret": SECRET, "license_key": license_key}},
+    )
+    world = World(
+        transports={"rakuten": sim.transport},
+        sheets_session=emu.session(),
         clock=clock,
-        stop=stop,
-    )
-    gateway = SheetGateway.open(
-        client, sid, malls=["rakuten"], canonical={"rakuten": RakutenAdapter.canonical_code}
-    )
-    return Worker(
-        gateway=gateway,
-        adapters={"rakuten": adapter},
         alerts=alerts,
-        clock=clock,
-        stop=stop,
-        config=WorkerConfig(),
         parallel=False,
     )
+    return build(settings, world).worker
 
 
 def setup(quiet: bool) -> Shop:

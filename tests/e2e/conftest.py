@@ -17,7 +17,6 @@ process, and :meth:`Shop.restart` builds a new worker from the sheet alone.
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,17 +29,18 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 
-from adapters.rakuten import RakutenAdapter
+from bot.bootstrap import World, build
 from bot.core.domain import Alert, AlertKind
 from bot.infra.alerts import AlertSink
 from bot.infra.clock import JST, format_jst
-from bot.infra.sheet.gateway import SheetGateway, make_client
+from bot.infra.sheet.gateway import make_client
 from bot.infra.sheet.layout import column_letter
 from bot.infra.sheet.template import init_sheet
 from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.sheets import SHEETS_PREFIX, SheetsEmulator
 from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.sandbox.wiring import sandbox_settings
 from bot.shell.worker import CycleReport, Worker, WorkerConfig
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
@@ -269,37 +269,30 @@ class Shop:
     # -- wiring ------------------------------------------------------------------
 
     def build_worker(self) -> Worker:
-        """bot/demo.py's production wiring with new gateway and adapter objects."""
-        stop = threading.Event()
+        """A new process: bootstrap.build, the production wiring, around the doubles."""
         session = requests.Session()
         session.trust_env = False
         self.emu.mount(session)
         session.mount(SHEETS_PREFIX, self.sheet_tap)
-        client = make_client(
-            session=session, clock=self.clock, stop=stop, max_tries=self.sheet_retry_tries
+        settings = sandbox_settings(
+            sheet_id=self.sid,
+            sheet={"retry_max_tries": self.sheet_retry_tries},
+            malls={
+                "rakuten": {
+                    "enabled": True,
+                    "service_secret": SECRET,
+                    "license_key": self.license_key,
+                }
+            },
         )
-        adapter = RakutenAdapter(
-            httpx.Client(transport=self.mall_tap, base_url="https://api.rms.rakuten.co.jp"),
-            service_secret=SECRET,
-            license_key=self.license_key,
+        world = World(
+            transports={"rakuten": self.mall_tap},
+            sheets_session=session,
             clock=self.clock,
-            stop=stop,
-        )
-        gateway = SheetGateway.open(
-            client,
-            self.sid,
-            malls=["rakuten"],
-            canonical={"rakuten": RakutenAdapter.canonical_code},
-        )
-        return Worker(
-            gateway=gateway,
-            adapters={"rakuten": adapter},
             alerts=self.alerts,
-            clock=self.clock,
-            stop=stop,
-            config=self.config,
             parallel=False,
         )
+        return build(settings, world, config=self.config).worker
 
     def restart(self, license_key: str | None = None) -> Worker:
         """A new process: fresh gateway, adapter and worker; only the sheet is kept."""

@@ -19,15 +19,16 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from adapters import ADAPTERS
+from adapters.rakuten import RakutenConfig
 from bot.infra.secretbox import SecretBox, SecretBoxError
 from bot.infra.settings import (
-    MALLS,
     AlertsConfig,
-    MallsConfig,
     Settings,
     SettingsError,
     SheetConfig,
     SyncConfig,
+    channel_secret_env_names,
     env_name,
     load_settings,
     secret_field_names,
@@ -86,10 +87,10 @@ def test_defaults_load_without_any_env() -> None:
     assert settings.sheet.sales_log_min_days == 60
     assert settings.alerts.credential_warn_days == 14
     assert settings.alerts.daily_summary_at == "09:00"
-    assert settings.malls.rakuten.base_url == "https://api.rms.rakuten.co.jp"
-    assert settings.malls.rakuten.timeout == 10
+    assert settings.mall("rakuten").base_url == "https://api.rms.rakuten.co.jp"
+    assert settings.mall("rakuten").timeout == 10
+    assert set(settings.malls) == set(ADAPTERS)  # a table per registered channel, no other
     assert settings.slack_channel == "#zaiko"
-    assert settings.amazon_marketplace_id == "A1VC38T7YXB528"
     assert settings.enabled_malls() == []
     for name in secret_field_names():
         assert getattr(settings, name) is None
@@ -102,7 +103,7 @@ def test_example_toml_matches_builtin_defaults(tmp_path: Path) -> None:
     assert from_example.sync == from_code.sync == SyncConfig()
     assert from_example.sheet == from_code.sheet == SheetConfig()
     assert from_example.alerts == from_code.alerts == AlertsConfig()
-    assert from_example.malls == from_code.malls == MallsConfig()
+    assert from_example.malls == from_code.malls == {"rakuten": RakutenConfig()}
 
 
 def test_example_toml_documents_every_key() -> None:
@@ -120,8 +121,13 @@ def test_example_toml_documents_every_key() -> None:
         return found
 
     settings = load_settings(env={}, config_path=EXAMPLE_TOML)
-    for section in ("sync", "sheet", "alerts", "malls"):
-        for dotted in keys(getattr(settings, section), f"{section}."):
+    sections = [(name, getattr(settings, name)) for name in ("sync", "sheet", "alerts")]
+    sections += [(f"malls.{key}", config) for key, config in settings.malls.items()]
+    for section, model in sections:
+        secrets = model.secret_fields() if hasattr(model, "secret_fields") else ()
+        for dotted in keys(model, f"{section}."):
+            if dotted.rsplit(".", 1)[1] in secrets:
+                continue  # secrets are environment-only (env.example)
             node: Any = data
             for part in dotted.split("."):
                 assert part in node, f"{dotted} missing from zaiko.example.toml"
@@ -143,6 +149,8 @@ def test_env_example_lists_every_variable() -> None:
     for name in Settings.model_fields:
         if name not in ("sync", "sheet", "alerts", "malls"):
             assert env_name(name) in assigned, env_name(name)
+    for name in channel_secret_env_names():
+        assert name in assigned, name
     assert "ZAIKO_CONFIG" in assigned
     assert all(value == "" for value in assigned.values())
 
@@ -176,15 +184,15 @@ def test_env_overrides_toml(tmp_path: Path) -> None:
         """,
     )
     settings = load_settings(
-        env={"ZAIKO_SYNC__INTERVAL_SECONDS": "30", "ZAIKO_MALLS__YAHOO__ENABLED": "true"},
+        env={"ZAIKO_SYNC__INTERVAL_SECONDS": "30", "ZAIKO_MALLS__RAKUTEN__TIMEOUT": "8"},
         config_path=config,
     )
 
     assert settings.sync.interval_seconds == 30  # env beats toml
     assert settings.sync.order_overlap_seconds == 300  # toml beats default
     assert settings.sync.cancel_window_days == 60  # default
-    assert settings.malls.rakuten.timeout == 7
-    assert settings.enabled_malls() == ["rakuten", "yahoo"]
+    assert settings.mall("rakuten").timeout == 8  # env beats toml inside a table too
+    assert settings.enabled_malls() == ["rakuten"]  # the rest of the table still from toml
     assert settings.config_file == str(config)
 
 
@@ -309,8 +317,8 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
         {
             "ZAIKO_SYNC__INTERVAL_SECONDS": "abc",
             "ZAIKO_SHEET__TIMEOUT_READ": "-1",
-            "ZAIKO_MALLS__AMAZON__ENABLD": "true",
-            "ZAIKO_SHOPIFY_SHOP": "my shop!",
+            "ZAIKO_MALLS__RAKUTEN__ENABLD": "true",
+            "ZAIKO_MALLS__AMAZON__ENABLED": "true",
         },
         config,
     )
@@ -318,7 +326,8 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
 
     assert "ZAIKO_SYNC__INTERVAL_SECONDS: 数値で指定してください（'abc'）" in problems
     assert "ZAIKO_SHEET__TIMEOUT_READ: 0 より大きくしてください（'-1'）" in problems
-    assert "ZAIKO_MALLS__AMAZON__ENABLD: 不明な設定項目です（綴りを確認してください）" in problems
+    assert "ZAIKO_MALLS__RAKUTEN__ENABLD: 不明な設定項目です（綴りを確認してください）" in problems
+    assert "ZAIKO_MALLS__AMAZON: 不明な設定項目です（綴りを確認してください）" in problems
     assert "zaiko.toml [sync] cancel_window_days: 数値で指定してください（'sixty'）" in problems
     assert (
         "zaiko.toml [malls.rakuten] enabled: true か false で指定してください（'maybe'）"
@@ -326,7 +335,6 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     )
     assert "zaiko.toml [malls] rakuma: 不明な設定項目です（綴りを確認してください）" in problems
     assert "zaiko.toml [alerts] daily_summary_at: " in text
-    assert "ZAIKO_SHOPIFY_SHOP: " in text
     assert len(problems) == 8
 
 
@@ -380,11 +388,9 @@ def test_bad_secret_key_is_reported() -> None:
 def all_secrets_env() -> dict[str, str]:
     """Every secret set to a value containing the sentinel (valid where validated)."""
     env = {env_name(name): f"{SENTINEL}-{name}" for name in secret_field_names()}
+    env.update({name: f"{SENTINEL}-{name}" for name in channel_secret_env_names()})
     env[env_name("google_service_account_json")] = SERVICE_ACCOUNT_JSON
     env[env_name("secret_key")] = SecretBox.generate_key()
-    env[env_name("yahoo_public_key")] = (
-        f"-----BEGIN PUBLIC KEY-----\n{SENTINEL}\n-----END PUBLIC KEY-----"
-    )
     return env
 
 
@@ -399,13 +405,16 @@ def test_secrets_never_appear_in_str_repr_or_describe() -> None:
     for name in secret_field_names():
         assert getattr(settings, name) is not None, name
         assert settings.describe()[name] == "****"
+    for channel, field in channel_secret_env_names().values():
+        assert getattr(settings.mall(channel), field) is not None, (channel, field)
+        assert settings.describe()["malls"][channel][field] == "****"
 
 
 def test_describe_marks_unset_values() -> None:
     described = load_settings(env={"ZAIKO_RAKUTEN_LICENSE_KEY": SENTINEL}).describe()
 
-    assert described["rakuten_license_key"] == "****"
-    assert described["rakuten_service_secret"] == "(未設定)"
+    assert described["malls"]["rakuten"]["license_key"] == "****"
+    assert described["malls"]["rakuten"]["service_secret"] == "(未設定)"
     assert described["sheet_id"] == "(未設定)"
     assert described["sync"]["interval_seconds"] == 15
     assert described["malls"]["rakuten"]["enabled"] is False
@@ -420,7 +429,7 @@ def test_secrets_never_appear_in_settings_error(tmp_path: Path) -> None:
     del env[env_name("google_service_account_json")]
     env["ZAIKO_MALLS__RAKUTEN__LICENSE_KEY"] = SENTINEL  # a secret put in the wrong place
     env["ZAIKO_SYNC"] = f'{{"interval_seconds": "{SENTINEL}"}}'
-    env["ZAIKO_YAHOO_PUBLIC_KEY_VERSION"] = SENTINEL
+    env["ZAIKO_MALLS__RAKUTEN__TIMEOUT"] = SENTINEL
     config = write_toml(tmp_path, f'slack_bot_token = "{SENTINEL}"\n')
 
     with pytest.raises(SettingsError) as info:
@@ -500,13 +509,26 @@ def test_problems_for_run_nothing_set() -> None:
 
 
 def test_problems_for_run_every_mall() -> None:
-    env = {f"ZAIKO_MALLS__{mall.upper()}__ENABLED": "true" for mall in MALLS}
+    env = {f"ZAIKO_MALLS__{key.upper()}__ENABLED": "true" for key in ADAPTERS}
     problems = load_settings(env=env).problems_for_run()
     heads = {p.split(":", 1)[0] for p in problems}
-    for mall, fields in Settings.MALL_CREDENTIALS.items():
-        for name in fields:
-            assert env_name(name) in heads, (mall, name)
-    assert "ZAIKO_YAHOO_REFRESH_TOKEN" not in heads  # may live in _state after `auth yahoo`
+    for key, adapter in ADAPTERS.items():
+        for name in adapter.Config.required:
+            assert f"ZAIKO_{key}_{name}".upper() in heads, (key, name)
+
+
+def test_secret_in_a_channel_table_is_rejected(tmp_path: Path) -> None:
+    config = write_toml(tmp_path, f'[malls.rakuten]\nlicense_key = "{SENTINEL}"\n')
+    problems = problems_of({}, config)
+    assert problems == [
+        "zaiko.toml: [malls.rakuten] license_key は秘密情報なので設定ファイルには書けません"
+        "（環境変数 ZAIKO_RAKUTEN_LICENSE_KEY で指定してください）"
+    ]
+
+
+def test_unknown_channel_table_names_the_key(tmp_path: Path) -> None:
+    problems = problems_of({}, write_toml(tmp_path, "[malls.yahoo]\nenabled = true\n"))
+    assert problems == ["zaiko.toml [malls] yahoo: 不明な設定項目です（綴りを確認してください）"]
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -517,17 +539,6 @@ def test_sheet_id_accepts_a_pasted_url() -> None:
     assert load_settings(env={"ZAIKO_SHEET_ID": url}).sheet_id == "1AbC-dEf_123"
 
 
-@pytest.mark.parametrize(
-    "given",
-    ["example", "example.myshopify.com", "https://Example.myshopify.com/admin", " example "],
-)
-def test_shopify_shop_normalised(given: str) -> None:
-    settings = load_settings(env={"ZAIKO_SHOPIFY_SHOP": given})
-    assert settings.shopify_shop == "example.myshopify.com"
-    assert settings.mall_base_url("shopify") == "https://example.myshopify.com"
-    assert settings.mall_base_url("rakuten") == "https://api.rms.rakuten.co.jp"
-
-
 def test_unknown_mall_name() -> None:
     with pytest.raises(KeyError):
         load_settings(env={}).mall("rakuma")
@@ -535,7 +546,9 @@ def test_unknown_mall_name() -> None:
 
 def test_secret_str_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "environ", {})
-    settings = Settings(slack_bot_token=SecretStr("xoxb-1"), rakuten_license_key="")
+    settings = Settings(
+        slack_bot_token=SecretStr("xoxb-1"), malls={"rakuten": {"license_key": "  "}}
+    )
     assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.get_secret_value() == "xoxb-1"
-    assert settings.rakuten_license_key is None
+    assert settings.mall("rakuten").license_key is None  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import gspread
 import requests
@@ -53,6 +53,9 @@ from bot.infra.sheet import layout
 from bot.infra.sheet.layout import SheetRead
 
 log = logging.getLogger(__name__)
+
+SheetsClient: TypeAlias = gspread.Client
+"""What the composition root holds without importing gspread itself."""
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth retrying; google-sheets.md §1 (never 400/403/404)."""

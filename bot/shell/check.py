@@ -1,0 +1,55 @@
+"""接続テスト (``check``): each part on its own, one line each, NG lines first.
+
+The settings, the sheet and every enabled channel are tested separately, so one broken
+part never hides the state of another. A channel's line uses its declared name and,
+when its check reports when the credentials expire, the expiry note it declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adapters.base import MallAdapter
+from bot.infra.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of ``check``: OK or NG, and what it says."""
+
+    ok: bool
+    text: str
+
+
+def check_lines(settings: Settings, app: App) -> list[CheckLine]:
+    """Settings, the sheet and every enabled channel, each checked on its own."""
+    problems = settings.problems_for_run()
+    lines = [CheckLine(False, f"NG 設定: {problem}") for problem in problems]
+    if settings.sheet_id and settings.google_service_account_json is not None:
+        lines.append(_check_sheet(app))
+    lines += [_check_channel(adapter) for adapter in app.adapters.values()]
+    return lines
+
+
+def _check_sheet(app: App) -> CheckLine:
+    try:
+        app.gateway  # noqa: B018 - opening the sheet is the check
+    except Exception as err:  # reported, not raised: check lists everything
+        return CheckLine(False, f"NG シート: {err}")
+    return CheckLine(True, "OK シート: 開けました（必要なタブがそろっています）")
+
+
+def _check_channel(adapter: MallAdapter) -> CheckLine:
+    channel = type(adapter).channel
+    try:
+        result = adapter.check()
+    except Exception as err:
+        return CheckLine(False, f"NG {channel.name}: {err}")
+    text = ("OK " if result.ok else "NG ") + result.message
+    if result.credential_expires_at is not None and channel.expiry_note:
+        text += f"（{channel.expiry_note}）"
+    return CheckLine(result.ok, text)
