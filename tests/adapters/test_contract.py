@@ -10,7 +10,8 @@ from adapters import ADAPTERS
 from adapters.base import AuthError, MallAdapter, RateLimited
 from bot.core.domain import PushStatus, StockPush
 from bot.sandbox.clock import VirtualClock
-from tests.adapters.harness import HARNESSES, Harness, make_harness
+from bot.sandbox.simulators import simulator_class
+from tests.adapters.harness import Harness, make_harness
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
@@ -22,10 +23,12 @@ def _push(h: Harness, code: str, qty: int) -> StockPush:
     return StockPush(mall=h.mall, code=code, quantity=qty)
 
 
-def test_every_registered_adapter_has_a_harness_and_a_name() -> None:
-    assert set(HARNESSES) == set(ADAPTERS)
-    for name, cls in ADAPTERS.items():
-        assert cls.name == name
+def test_every_registered_channel_declares_itself_and_has_a_simulator() -> None:
+    for key, cls in ADAPTERS.items():
+        assert cls.name == key == cls.channel.key
+        assert simulator_class(key).key == key
+        assert cls.channel.label and cls.channel.name and cls.channel.auth_hint
+        assert cls.channel.code_header == f"{cls.channel.label}コード"
 
 
 def test_adapter_implements_the_protocol(h: Harness) -> None:

@@ -21,7 +21,7 @@ from bot.core.domain import PushStatus, StockPush
 from bot.infra.clock import JST, RealClock
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.rakuten import RakutenSimulator, SimRequest
-from tests.adapters.harness import RakutenHarness
+from tests.adapters.harness import Harness
 
 SECRET = "SP123456_sim"
 KEY = "SL123456_sim"
@@ -55,8 +55,8 @@ def _requests(sim: RakutenSimulator, suffix: str) -> list[SimRequest]:
 
 
 @pytest.fixture
-def h() -> RakutenHarness:
-    return RakutenHarness(VirtualClock(START))
+def h() -> Harness:
+    return Harness("rakuten", VirtualClock(START))
 
 
 # --------------------------------------------------------------------------- codes
@@ -75,7 +75,7 @@ def test_canonical_code_folds_manage_number_only(raw: str, canonical: str) -> No
     assert RakutenAdapter.canonical_code(raw) == canonical
 
 
-def test_codes_differing_only_in_manage_number_case_are_one_listing(h: RakutenHarness) -> None:
+def test_codes_differing_only_in_manage_number_case_are_one_listing(h: Harness) -> None:
     code = h.add_listing("Shirt:Blue", 2)
     assert code == "shirt:Blue"
     assert h.adapter.read_stock(["SHIRT:Blue"]) == {"SHIRT:Blue": 2}
@@ -83,9 +83,7 @@ def test_codes_differing_only_in_manage_number_case_are_one_listing(h: RakutenHa
 
 
 @pytest.mark.parametrize("bad", ["nocolon", "item:", ":sku", "品番:sku", "a b:c", "x" * 33 + ":v"])
-def test_malformed_codes_are_rejected_in_japanese_and_never_sent(
-    h: RakutenHarness, bad: str
-) -> None:
+def test_malformed_codes_are_rejected_in_japanese_and_never_sent(h: Harness, bad: str) -> None:
     good = h.add_listing(h.code(1), 0)
     results = h.adapter.push_stock([_push(bad, 1), _push(good, 3)])
     assert results[0].status is PushStatus.REJECTED
@@ -95,7 +93,7 @@ def test_malformed_codes_are_rejected_in_japanese_and_never_sent(
     assert len(sent) == 1
 
 
-def test_quantity_over_99999_is_rejected_not_clamped(h: RakutenHarness) -> None:
+def test_quantity_over_99999_is_rejected_not_clamped(h: Harness) -> None:
     code = h.add_listing(h.code(1), 5)
     [result] = h.adapter.push_stock([_push(code, 100_000)])
     assert result.status is PushStatus.REJECTED
@@ -104,7 +102,7 @@ def test_quantity_over_99999_is_rejected_not_clamped(h: RakutenHarness) -> None:
     assert _requests(h.sim, "bulk-upsert") == []
 
 
-def test_duplicate_codes_in_one_push_send_the_last_value(h: RakutenHarness) -> None:
+def test_duplicate_codes_in_one_push_send_the_last_value(h: Harness) -> None:
     code = h.add_listing(h.code(1), 5)
     results = h.adapter.push_stock(
         [_push(code, 1), _push(code.upper().split(":")[0] + ":Var-1", 2)]
@@ -116,13 +114,13 @@ def test_duplicate_codes_in_one_push_send_the_last_value(h: RakutenHarness) -> N
 # --------------------------------------------------------------------------- stock
 
 
-def test_unknown_code_is_never_written_so_no_orphan_record(h: RakutenHarness) -> None:
+def test_unknown_code_is_never_written_so_no_orphan_record(h: Harness) -> None:
     h.adapter.push_stock([_push("ghost:v1", 4)])
     assert h.sim.orphans() == {}
     assert _requests(h.sim, "bulk-upsert") == []
 
 
-def test_known_codes_are_cached_and_missing_ones_rechecked(h: RakutenHarness) -> None:
+def test_known_codes_are_cached_and_missing_ones_rechecked(h: Harness) -> None:
     code = h.add_listing(h.code(1), 5)
     later = h.code(2)
     first = h.adapter.push_stock([_push(code, 1), _push(later, 1)])
@@ -140,7 +138,7 @@ def test_known_codes_are_cached_and_missing_ones_rechecked(h: RakutenHarness) ->
     assert len(_requests(h.sim, "bulk-get")) == 3  # TTL passed: checked again
 
 
-def test_read_stock_chunks_by_1000_at_5_per_second(h: RakutenHarness) -> None:
+def test_read_stock_chunks_by_1000_at_5_per_second(h: Harness) -> None:
     codes = [h.add_listing(h.code(n), n % 7) for n in range(2345)]
     stock = h.adapter.read_stock(codes)
     assert stock == {c: n % 7 for n, c in enumerate(codes)}
@@ -151,7 +149,7 @@ def test_read_stock_chunks_by_1000_at_5_per_second(h: RakutenHarness) -> None:
     assert all(r.status == 200 for r in h.sim.requests)  # never over the rate limit
 
 
-def test_writes_are_absolute_400_per_call_at_1_per_second(h: RakutenHarness) -> None:
+def test_writes_are_absolute_400_per_call_at_1_per_second(h: Harness) -> None:
     codes = [h.add_listing(h.code(n), 0) for n in range(801)]
     h.adapter.read_stock(codes)
     h.adapter.push_stock([_push(c, 3) for c in codes])
@@ -249,7 +247,7 @@ def test_a_shop_level_400_rejects_the_batch_without_bisecting() -> None:
     assert len(_requests(sim, "bulk-get")) == 1  # the upsert never reached the sim
 
 
-def test_409_ce0001_is_retried(h: RakutenHarness) -> None:
+def test_409_ce0001_is_retried(h: Harness) -> None:
     code = h.add_listing(h.code(1), 1)
     h.adapter.read_stock([code])
     h.sim.fail_next("409")
@@ -258,7 +256,7 @@ def test_409_ce0001_is_retried(h: RakutenHarness) -> None:
     assert [r.status for r in _requests(h.sim, "bulk-upsert")] == [409, 204]
 
 
-def test_timeout_is_retried(h: RakutenHarness) -> None:
+def test_timeout_is_retried(h: Harness) -> None:
     code = h.add_listing(h.code(1), 1)
     h.adapter.read_stock([code])
     h.sim.fail_next("timeout")
@@ -267,7 +265,7 @@ def test_timeout_is_retried(h: RakutenHarness) -> None:
     assert h.sim.stock(code) == 6
 
 
-def test_persistent_5xx_surfaces_as_transient_error(h: RakutenHarness) -> None:
+def test_persistent_5xx_surfaces_as_transient_error(h: Harness) -> None:
     code = h.add_listing(h.code(1), 1)
     h.adapter.read_stock([code])
     h.sim.fail_next("500", times=50)
@@ -299,7 +297,7 @@ def test_stop_event_cuts_a_backoff_promptly_in_real_time() -> None:
     assert time.monotonic() - began < 0.4  # the first backoff alone is ≥ 0.5 s
 
 
-def test_a_set_stop_event_makes_no_further_calls(h: RakutenHarness) -> None:
+def test_a_set_stop_event_makes_no_further_calls(h: Harness) -> None:
     stop = threading.Event()
     adapter = _adapter(h.client, h.clock, stop=stop)
     code = h.add_listing(h.code(1), 1)
@@ -434,7 +432,7 @@ def test_order_datetimes_use_plus_0900_without_colon() -> None:
     assert RakutenAdapter.parse_order_datetime("garbage") is None
 
 
-def test_search_requests_use_the_order_api_format(h: RakutenHarness) -> None:
+def test_search_requests_use_the_order_api_format(h: Harness) -> None:
     h.adapter.fetch_order_lines(h.clock.now() - timedelta(hours=1), h.clock.now())
     searches = _requests(h.sim, "searchOrder")
     assert searches
@@ -446,7 +444,7 @@ def test_search_requests_use_the_order_api_format(h: RakutenHarness) -> None:
         assert body["PaginationRequestModel"]["requestRecordsAmount"] == 1000
 
 
-def test_long_windows_are_split_into_63_day_searches(h: RakutenHarness) -> None:
+def test_long_windows_are_split_into_63_day_searches(h: Harness) -> None:
     code = h.add_listing(h.code(1), 100)
     now = h.clock.now()  # orders are backdated; the 90-day license stays valid
     orders = {_order(h.sim, code, 1, at=now - timedelta(days=d)): d for d in (190, 130, 64, 63, 1)}
@@ -470,7 +468,7 @@ def test_long_windows_are_split_into_63_day_searches(h: RakutenHarness) -> None:
     assert all(r.status == 200 for r in h.sim.requests)
 
 
-def test_more_than_1000_orders_are_paged_and_fetched_100_at_a_time(h: RakutenHarness) -> None:
+def test_more_than_1000_orders_are_paged_and_fetched_100_at_a_time(h: Harness) -> None:
     code = h.add_listing(h.code(1), 99999)
     start = h.clock.now()
     numbers = set()
@@ -491,7 +489,7 @@ def test_more_than_1000_orders_are_paged_and_fetched_100_at_a_time(h: RakutenHar
     assert {r.json["version"] for r in _requests(h.sim, "getOrder")} == {7}
 
 
-def test_order_lines_carry_line_ids_status_and_times(h: RakutenHarness) -> None:
+def test_order_lines_carry_line_ids_status_and_times(h: Harness) -> None:
     a = h.add_listing("Shirt:Blue", 5)
     b = h.add_listing("cap:free", 5)
     h.clock.advance(30)
@@ -529,7 +527,7 @@ def test_cancel_restock_flag_is_reported(
     assert (line.units, line.status, line.mall_restocks) == (0, "キャンセル確定", expected)
 
 
-def test_cancels_of_old_orders_are_seen_via_the_cancel_window(h: RakutenHarness) -> None:
+def test_cancels_of_old_orders_are_seen_via_the_cancel_window(h: Harness) -> None:
     code = h.add_listing(h.code(1), 10)
     h.clock.advance(30 * 86400)
     old = _order(h.sim, code, 3, at=h.clock.now() - timedelta(days=20))
@@ -566,7 +564,7 @@ def test_cancels_of_old_orders_are_seen_via_the_cancel_window(h: RakutenHarness)
     assert len(_requests(h.sim, "getOrder")) == fetched + 1
 
 
-def test_an_order_leaving_the_cancel_statuses_is_fetched_again(h: RakutenHarness) -> None:
+def test_an_order_leaving_the_cancel_statuses_is_fetched_again(h: Harness) -> None:
     code = h.add_listing(h.code(1), 10)
     h.clock.advance(10 * 86400)
     number = _order(h.sim, code, 2, at=h.clock.now() - timedelta(days=5))
@@ -583,7 +581,7 @@ def test_an_order_leaving_the_cancel_statuses_is_fetched_again(h: RakutenHarness
     assert h.adapter.fetch_order_lines(now, now) == []  # forgotten once seen back
 
 
-def test_a_failed_fetch_does_not_hide_orders_from_the_next(h: RakutenHarness) -> None:
+def test_a_failed_fetch_does_not_hide_orders_from_the_next(h: Harness) -> None:
     code = h.add_listing(h.code(1), 10)
     h.clock.advance(10 * 86400)
     number = _order(h.sim, code, 2, at=h.clock.now() - timedelta(days=5))
@@ -598,7 +596,7 @@ def test_a_failed_fetch_does_not_hide_orders_from_the_next(h: RakutenHarness) ->
     assert [ln.order_id for ln in h.adapter.fetch_order_lines(now, now)] == [number]
 
 
-def test_windows_older_than_730_days_are_clamped(h: RakutenHarness) -> None:
+def test_windows_older_than_730_days_are_clamped(h: Harness) -> None:
     now = h.clock.now()
     assert h.adapter.fetch_order_lines(now - timedelta(days=800), now - timedelta(days=700)) == []
     assert all(r.status == 200 for r in h.sim.requests)

@@ -465,6 +465,41 @@ class RakutenSimulator:
         self.orders: dict[str, SimOrder] = {}
         """Every order placed, by order number."""
 
+    # ------------------------------------------------------------------ SimulatedChannel
+
+    key: ClassVar[str] = "rakuten"
+    # Bulk-upsert takes 1..400 elements ([S3]).
+    max_write_batch: ClassVar[int] = 400
+
+    def config(self) -> dict[str, Any]:
+        """The ``[malls.rakuten]`` table this simulator accepts."""
+        return {
+            "enabled": True,
+            "service_secret": self._secret,
+            "license_key": self._license_key,
+        }
+
+    def sample_code(self, n: int) -> str:
+        """A valid ``manageNumber:variantId`` for listing ``n``."""
+        return f"item-{n:04d}:Var-{n}"
+
+    def add_listing(self, code: str, qty: int) -> str:
+        """List ``manageNumber:variantId`` with ``qty`` in stock."""
+        manage_number, variant_id = code.split(":", 1)
+        return self.add_item(manage_number, variant_id, qty)
+
+    def write_batch_sizes(self) -> list[int]:
+        """Elements per bulk-upsert received, in order."""
+        return [
+            len(r.json["inventories"])
+            for r in self.requests
+            if r.method == "POST" and r.path.endswith("/inventories/bulk-upsert")
+        ]
+
+    def refused_quantity(self) -> int:
+        """Over 楽天's 0..99999 range: refused for that element alone ([S3])."""
+        return 100_000
+
     # ------------------------------------------------------------------ test controls
 
     @property
@@ -1500,3 +1535,7 @@ class RakutenSimulator:
                 "changeCmplDatetime": None,
             }
         )
+
+
+Simulator = RakutenSimulator
+"""The name :func:`bot.sandbox.simulators.simulator_class` looks up."""
