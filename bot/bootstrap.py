@@ -26,12 +26,13 @@ import requests
 from google.oauth2 import service_account
 
 from adapters import ADAPTERS
-from adapters.base import BuildContext, MallAdapter
+from adapters.base import BuildContext, Channel, MallAdapter
 from bot.core.domain import ShopSettings
 from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
 from bot.infra.clock import Clock, RealClock
 from bot.infra.settings import Settings
 from bot.infra.sheet.gateway import SheetGateway, SheetsClient, make_client
+from bot.infra.sheet.template import InitReport, init_sheet
 from bot.shell.worker import Worker, WorkerConfig, worker_config
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -86,6 +87,15 @@ class App:
             error_log=(rows.error_log, None),
         )
         return gateway
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Declarations of the enabled channels (the sheet's per-channel parts)."""
+        return [type(adapter).channel for adapter in self.adapters.values()]
+
+    def init_sheet(self) -> InitReport:
+        """Create or upgrade the spreadsheet's tabs for the enabled channels."""
+        return init_sheet(self.sheets.open_by_key(self.settings.sheet_id or ""))
 
     @cached_property
     def worker(self) -> Worker:

@@ -134,11 +134,8 @@ def _check(settings: Settings) -> int:
 
 def _init_sheet(settings: Settings) -> int:
     from bot.bootstrap import build
-    from bot.infra.sheet.template import init_sheet
 
-    app = build(settings)
-    report = init_sheet(app.sheets.open_by_key(settings.sheet_id or ""))
-    print(report.summary())
+    print(build(settings).init_sheet().summary())
     return 0
 
 
