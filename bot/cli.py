@@ -13,11 +13,6 @@ from bot.infra.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
-LATER = {
-    "reconcile": "モール在庫の一括照合（reconcile）は今後の issue で実装します / not built yet (a later issue: read-back and drift)",
-    "import": "楽天CSVの取込み（import rakuten）は今後の issue で実装します / not built yet (a later issue: RMS CSV import)",
-    "auth": "認可コードフロー（auth yahoo / base）は今後の issue で実装します / not built yet (a later issue: Yahoo and BASE adapters)",
-}
 
 
 @dataclass(frozen=True)
@@ -51,9 +46,6 @@ def _parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     group = push.add_mutually_exclusive_group(required=True)
     group.add_argument("--all", action="store_true", help="全商品を全モールへ")
     group.add_argument("--sku", action="append", metavar="X", help="この商品コードだけ（複数可）")
-    for name, text in LATER.items():
-        later = sub.add_parser(name, help=f"(未実装) {text}")
-        later.add_argument("args", nargs="*")
     return parser
 
 
@@ -70,9 +62,6 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Command] = ()) -> in
     for command in extra:
         if args.command == command.name:
             return command.run(args)
-    if args.command in LATER:
-        print(LATER[args.command], file=sys.stderr)
-        return 2
     try:
         settings = load_settings()
     except SettingsError as err:
