@@ -36,13 +36,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import (
-    AfterValidator,
     AliasChoices,
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -64,6 +62,7 @@ from pydantic_settings import SettingsError as SourceError
 
 from adapters.base import ChannelConfig
 from bot.infra.secretbox import SecretBox, SecretBoxError
+from bot.infra.sections import AlertsConfig, SheetConfig, SyncConfig, Section
 
 if TYPE_CHECKING:
     from adapters.base import MallAdapter
@@ -88,69 +87,6 @@ class SettingsError(Exception):
         self.problems = list(problems)
         lines = "\n".join(f"- {problem}" for problem in self.problems)
         super().__init__(f"設定に問題があります（{len(self.problems)} 件）:\n{lines}")
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def _check_hhmm(value: str) -> str:
-    value = value.strip()
-    if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        raise ValueError(f"時刻は HH:MM（例 09:00）で指定してください（{value!r}）")
-    return value
-
-
-class _Section(BaseModel):
-    """A frozen config table; unknown keys are typos and are reported."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SyncConfig(_Section):
-    """``[sync]``: the cycle (§1)."""
-
-    interval_seconds: int = Field(default=15, ge=5, le=3600)
-    """Seconds between cycles; 5 keeps one worker well under the Sheets quota."""
-    order_overlap_seconds: int = Field(default=120, ge=0, le=86_400)
-    """Order fetches start this far before the cursor, so late-indexed orders are seen."""
-    cancel_window_days: int = Field(default=60, ge=1, le=365)
-    """How long after a sale a cancel is still applied to stock."""
-
-
-class LogMaxRows(_Section):
-    """``[sheet.log_max_rows]``: rows kept per log tab (oldest trimmed first)."""
-
-    op_log: int = Field(default=50_000, ge=100)
-    """操作ログ"""
-    sales_log: int = Field(default=200_000, ge=100)
-    """販売ログ (the ledger: also kept for ``sales_log_min_days``)"""
-    mall_log: int = Field(default=50_000, ge=100)
-    """モール更新ログ"""
-    error_log: int = Field(default=20_000, ge=100)
-    """エラーログ"""
-
-
-class SheetConfig(_Section):
-    """``[sheet]``: Google Sheets client behaviour and log trimming (§3, §6)."""
-
-    timeout_connect: float = Field(default=5.0, gt=0, le=120)
-    timeout_read: float = Field(default=30.0, gt=0, le=600)
-    """gspread has no timeout of its own; a stalled socket would hang forever."""
-    retry_max_tries: int = Field(default=5, ge=1, le=20)
-    retry_max_seconds: float = Field(default=90.0, gt=0, le=3600)
-    """Give up a 429/5xx retry sequence after this long (waits end on SIGTERM anyway)."""
-    log_max_rows: LogMaxRows = LogMaxRows()
-    sales_log_min_days: int = Field(default=60, ge=1, le=3650)
-    """販売ログ rows younger than this are never trimmed: they are the idempotency ledger."""
-
-
-class AlertsConfig(_Section):
-    """``[alerts]``: Slack behaviour (§7)."""
-
-    credential_warn_days: int = Field(default=14, ge=0, le=365)
-    """Warn this many days before a mall credential expires (0: only when expired)."""
-    daily_summary_at: Annotated[str, AfterValidator(_check_hhmm)] = "09:00"
-    """JST time of the daily summary, ``HH:MM``; empty string: no summary."""
 
 
 # --------------------------------------------------------------------------- settings
@@ -468,7 +404,7 @@ def _registry() -> Mapping[str, type[MallAdapter]]:
 def _malls_model(configs: tuple[tuple[str, type[ChannelConfig]], ...]) -> type[BaseModel]:
     """One frozen model with a table per channel: typos in a table or a key are reported."""
     fields: dict[str, Any] = {key: (config, config()) for key, config in configs}
-    model: type[BaseModel] = create_model("MallsConfig", __base__=_Section, **fields)
+    model: type[BaseModel] = create_model("MallsConfig", __base__=Section, **fields)
     return model
 
 
