@@ -14,7 +14,6 @@ from bot.infra.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("bot")
 
 
-
 @dataclass(frozen=True)
 class Command:
     """A command plugged in from outside production code (the sandbox's ``demo``).

@@ -62,7 +62,7 @@ from pydantic_settings import SettingsError as SourceError
 
 from adapters.base import ChannelConfig
 from bot.infra.secretbox import SecretBox, SecretBoxError
-from bot.infra.sections import AlertsConfig, SheetConfig, SyncConfig, Section
+from bot.infra.sections import AlertsConfig, Section, SheetConfig, SyncConfig
 
 if TYPE_CHECKING:
     from adapters.base import MallAdapter
