@@ -1583,6 +1583,71 @@ def _clear_area(sheet: _Sheet, area: _Area) -> str:
     return _a1(sheet.title, r0, r1, c0, c1)
 
 
+def _major(params: Mapping[str, Any]) -> str:
+    return _enum(params.get("majorDimension"), ("ROWS", "COLUMNS"), "major_dimension", "ROWS")
+
+
+def _values_get(book: _Book, text: str, params: Mapping[str, Any]) -> JSON:
+    render, dt = _render_opts(params)
+    major = _major(params)
+    sheet, area = _resolve(book, text)
+    return _value_range(sheet, area, render, major, dt)
+
+
+def _values_batch_get(book: _Book, params: Mapping[str, Any], texts: Sequence[str]) -> JSON:
+    render, dt = _render_opts(params)
+    major = _major(params)
+    ranges = [_resolve(book, text) for text in texts]
+    return {
+        "spreadsheetId": book.id,
+        "valueRanges": [_value_range(s, a, render, major, dt) for s, a in ranges],
+    }
+
+
+def _values_clear(book: _Book, text: str) -> JSON:
+    sheet, area = _resolve(book, text)
+    return {"spreadsheetId": book.id, "clearedRange": _clear_area(sheet, area)}
+
+
+def _values_batch_clear(book: _Book, body: JSON) -> JSON:
+    cleared = []
+    for i, text in enumerate(body.get("ranges") or []):
+        try:
+            sheet, area = _resolve(book, text)
+            cleared.append(_clear_area(sheet, area))
+        except _ApiError as err:
+            raise _bad(f"Invalid ranges[{i}]: {err.message}") from None
+    return {"spreadsheetId": book.id, "clearedRanges": cleared}
+
+
+def _values_batch_update(book: _Book, body: JSON) -> JSON:
+    user_entered = _input_option(body.get("valueInputOption"))
+    include = bool(body.get("includeValuesInResponse"))
+    render, dt = _render_opts(body, response=True)
+    responses: list[JSON] = []
+    sheets: set[int] = set()
+    for i, item in enumerate(body.get("data") or []):
+        try:
+            sheet, area = _resolve(book, item.get("range"))
+            matrix = _matrix(item.get("values"), item.get("majorDimension"), f"data[{i}].values")
+            resp = _write_values(book, sheet, area, matrix, user_entered, str(item.get("range")))
+            if include:
+                _, written = _resolve(book, resp["updatedRange"])
+                resp["updatedData"] = _value_range(sheet, written, render, "ROWS", dt)
+        except _ApiError as err:
+            raise _bad(f"Invalid data[{i}]: {err.message}") from None
+        sheets.add(sheet.sheet_id)
+        responses.append(resp)
+    return {
+        "spreadsheetId": book.id,
+        "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
+        "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
+        "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
+        "totalUpdatedSheets": len(sheets),
+        "responses": responses,
+    }
+
+
 # --------------------------------------------------------------------------- :batchUpdate
 
 
@@ -2131,6 +2196,61 @@ _REQUESTS: dict[str, _Handler] = {
 }
 
 
+def _batch_update(book: _Book, body: JSON, fields: str | None, opts: _Options) -> JSON:
+    """Apply the requests in order; the answer may carry the book as they left it.
+
+    ``includeSpreadsheetInResponse`` adds ``updatedSpreadsheet``, read after every
+    request ran (in the same atomic step), limited to ``responseRanges`` and with grid
+    data per ``responseIncludeGridData`` or the ``fields`` mask.
+    """
+    reqs = body.get("requests")
+    if not isinstance(reqs, list) or not reqs:
+        raise _bad("Must specify at least one request.")
+    replies = [_apply_request(book, i, req, opts) for i, req in enumerate(reqs)]
+    out: JSON = {"spreadsheetId": book.id, "replies": replies}
+    if body.get("includeSpreadsheetInResponse"):
+        out["updatedSpreadsheet"] = _updated_spreadsheet(book, body, fields)
+    return out
+
+
+def _apply_request(book: _Book, i: int, req: Any, opts: _Options) -> JSON:
+    """Run ``requests[i]`` of a ``:batchUpdate``: exactly one known request kind."""
+    present = (
+        [k for k, v in (req or {}).items() if v is not None] if isinstance(req, Mapping) else []
+    )
+    if len(present) != 1:
+        raise _bad(f"Invalid requests[{i}]: exactly one request kind must be set")
+    name = present[0]
+    handler = _REQUESTS.get(name)
+    if handler is None:
+        raise _bad(
+            f"Invalid requests[{i}]: unknown or unsupported request '{name}' "
+            "(the emulator rejects requests it does not implement)"
+        )
+    payload = req[name]
+    if not isinstance(payload, dict):
+        raise _bad(f"Invalid requests[{i}].{name}: must be an object")
+    try:
+        return handler(book, payload, opts)
+    except _ApiError as err:
+        raise _bad(f"Invalid requests[{i}].{name}: {err.message}") from None
+
+
+def _updated_spreadsheet(book: _Book, body: JSON, fields: str | None) -> JSON:
+    """The ``updatedSpreadsheet`` of a ``:batchUpdate`` answer."""
+    ranges = body.get("responseRanges") or []
+    if not isinstance(ranges, list) or not all(isinstance(r, str) for r in ranges):
+        raise _bad("Invalid responseRanges: must be a list of A1 ranges")
+    include = _grid_wanted(
+        bool(body.get("responseIncludeGridData")), fields, "updatedSpreadsheet.sheets.data"
+    )
+    keep = _cell_fields(fields, "updatedSpreadsheet.sheets.data.rowData.values")
+    try:
+        return _metadata(book, include, ranges, keep)
+    except _ApiError as err:
+        raise _bad(f"Invalid responseRanges: {err.message}") from None
+
+
 # --------------------------------------------------------------------------- routing
 
 
@@ -2187,6 +2307,50 @@ class _Fault:
 
 def _first(params: Mapping[str, list[str]]) -> dict[str, str]:
     return {k: v[0] for k, v in params.items() if v}
+
+
+def _spreadsheets_get(
+    book: _Book, params: Mapping[str, str], multi: Mapping[str, list[str]]
+) -> JSON:
+    flag = params.get("includeGridData", "false").lower() == "true"
+    fields = params.get("fields")
+    include = _grid_wanted(flag, fields, "sheets.data")
+    keep = _cell_fields(fields, "sheets.data.rowData.values")
+    return _metadata(book, include, multi.get("ranges", []), keep)
+
+
+def _read(
+    book: _Book, route: _Route, params: Mapping[str, str], multi: Mapping[str, list[str]]
+) -> JSON | None:
+    """Answer a read call; None when ``route`` is a write."""
+    op = route.op
+    if op == "spreadsheets.get":
+        return _spreadsheets_get(book, params, multi)
+    if op == "values.get":
+        return _values_get(book, route.range_text, params)
+    if op == "values.batchGet":
+        return _values_batch_get(book, params, multi.get("ranges", []))
+    return None
+
+
+def _write(
+    book: _Book, route: _Route, params: Mapping[str, str], body: JSON, opts: _Options
+) -> JSON:
+    """Apply a write call to ``book`` (the caller's working copy)."""
+    op = route.op
+    if op == "values.update":
+        return _values_update(book, route.range_text, params, body)
+    if op == "values.append":
+        return _values_append(book, route.range_text, params, body)
+    if op == "values.clear":
+        return _values_clear(book, route.range_text)
+    if op == "values.batchClear":
+        return _values_batch_clear(book, body)
+    if op == "values.batchUpdate":
+        return _values_batch_update(book, body)
+    if op == "spreadsheets.batchUpdate":
+        return _batch_update(book, body, params.get("fields"), opts)
+    raise _ApiError(404, f"Method not found: {op}")
 
 
 # --------------------------------------------------------------------------- the emulator
@@ -2502,31 +2666,12 @@ class SheetsEmulator(BaseAdapter):
         book = self._books.get(route.spreadsheet_id)
         if book is None:
             raise _ApiError(404, "Requested entity was not found.")
-        op = route.op
-        if op == "spreadsheets.get":
-            flag = params.get("includeGridData", "false").lower() == "true"
-            fields = params.get("fields")
-            include = _grid_wanted(flag, fields, "sheets.data")
-            keep = _cell_fields(fields, "sheets.data.rowData.values")
-            return _metadata(book, include, multi.get("ranges", []), keep)
-        if op == "values.get":
-            render, dt = _render_opts(params)
-            major = _enum(
-                params.get("majorDimension"), ("ROWS", "COLUMNS"), "major_dimension", "ROWS"
-            )
-            sheet, area = _resolve(book, route.range_text)
-            return _value_range(sheet, area, render, major, dt)
-        if op == "values.batchGet":
-            render, dt = _render_opts(params)
-            major = _enum(
-                params.get("majorDimension"), ("ROWS", "COLUMNS"), "major_dimension", "ROWS"
-            )
-            ranges = [_resolve(book, text) for text in multi.get("ranges", [])]
-            return {
-                "spreadsheetId": book.id,
-                "valueRanges": [_value_range(s, a, render, major, dt) for s, a in ranges],
-            }
-        return self._transaction(book, lambda work: self._write(work, route, params, body))
+        answer = _read(book, route, params, multi)
+        if answer is not None:
+            return answer
+        return self._transaction(
+            book, lambda work: _write(work, route, params, body, self._options)
+        )
 
     def _transaction(self, book: _Book, apply: Callable[[_Book], JSON]) -> JSON:
         """Run ``apply`` on a copy and keep it only if nothing failed (all-or-nothing)."""
@@ -2534,110 +2679,6 @@ class SheetsEmulator(BaseAdapter):
         result = apply(work)
         self._books[book.id] = work
         return result
-
-    def _write(self, book: _Book, route: _Route, params: Mapping[str, str], body: JSON) -> JSON:
-        op = route.op
-        if op == "values.update":
-            return _values_update(book, route.range_text, params, body)
-        if op == "values.append":
-            return _values_append(book, route.range_text, params, body)
-        if op == "values.clear":
-            sheet, area = _resolve(book, route.range_text)
-            return {"spreadsheetId": book.id, "clearedRange": _clear_area(sheet, area)}
-        if op == "values.batchClear":
-            cleared = []
-            for i, text in enumerate(body.get("ranges") or []):
-                try:
-                    sheet, area = _resolve(book, text)
-                    cleared.append(_clear_area(sheet, area))
-                except _ApiError as err:
-                    raise _bad(f"Invalid ranges[{i}]: {err.message}") from None
-            return {"spreadsheetId": book.id, "clearedRanges": cleared}
-        if op == "values.batchUpdate":
-            return self._values_batch_update(book, body)
-        if op == "spreadsheets.batchUpdate":
-            return self._batch_update(book, body, params.get("fields"))
-        raise _ApiError(404, f"Method not found: {op}")
-
-    @staticmethod
-    def _values_batch_update(book: _Book, body: JSON) -> JSON:
-        user_entered = _input_option(body.get("valueInputOption"))
-        include = bool(body.get("includeValuesInResponse"))
-        render, dt = _render_opts(body, response=True)
-        responses: list[JSON] = []
-        sheets: set[int] = set()
-        for i, item in enumerate(body.get("data") or []):
-            try:
-                sheet, area = _resolve(book, item.get("range"))
-                matrix = _matrix(
-                    item.get("values"), item.get("majorDimension"), f"data[{i}].values"
-                )
-                resp = _write_values(
-                    book, sheet, area, matrix, user_entered, str(item.get("range"))
-                )
-                if include:
-                    _, written = _resolve(book, resp["updatedRange"])
-                    resp["updatedData"] = _value_range(sheet, written, render, "ROWS", dt)
-            except _ApiError as err:
-                raise _bad(f"Invalid data[{i}]: {err.message}") from None
-            sheets.add(sheet.sheet_id)
-            responses.append(resp)
-        return {
-            "spreadsheetId": book.id,
-            "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
-            "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
-            "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
-            "totalUpdatedSheets": len(sheets),
-            "responses": responses,
-        }
-
-    def _batch_update(self, book: _Book, body: JSON, fields: str | None = None) -> JSON:
-        """Apply the requests in order; the answer may carry the book as they left it.
-
-        ``includeSpreadsheetInResponse`` adds ``updatedSpreadsheet``, read after every
-        request ran (in the same atomic step), limited to ``responseRanges`` and with grid
-        data per ``responseIncludeGridData`` or the ``fields`` mask.
-        """
-        reqs = body.get("requests")
-        if not isinstance(reqs, list) or not reqs:
-            raise _bad("Must specify at least one request.")
-        replies: list[JSON] = []
-        for i, req in enumerate(reqs):
-            present = (
-                [k for k, v in (req or {}).items() if v is not None]
-                if isinstance(req, Mapping)
-                else []
-            )
-            if len(present) != 1:
-                raise _bad(f"Invalid requests[{i}]: exactly one request kind must be set")
-            name = present[0]
-            handler = _REQUESTS.get(name)
-            if handler is None:
-                raise _bad(
-                    f"Invalid requests[{i}]: unknown or unsupported request '{name}' "
-                    "(the emulator rejects requests it does not implement)"
-                )
-            payload = req[name]
-            if not isinstance(payload, dict):
-                raise _bad(f"Invalid requests[{i}].{name}: must be an object")
-            try:
-                replies.append(handler(book, payload, self._options))
-            except _ApiError as err:
-                raise _bad(f"Invalid requests[{i}].{name}: {err.message}") from None
-        out: JSON = {"spreadsheetId": book.id, "replies": replies}
-        if body.get("includeSpreadsheetInResponse"):
-            ranges = body.get("responseRanges") or []
-            if not isinstance(ranges, list) or not all(isinstance(r, str) for r in ranges):
-                raise _bad("Invalid responseRanges: must be a list of A1 ranges")
-            include = _grid_wanted(
-                bool(body.get("responseIncludeGridData")), fields, "updatedSpreadsheet.sheets.data"
-            )
-            keep = _cell_fields(fields, "updatedSpreadsheet.sheets.data.rowData.values")
-            try:
-                out["updatedSpreadsheet"] = _metadata(book, include, ranges, keep)
-            except _ApiError as err:
-                raise _bad(f"Invalid responseRanges: {err.message}") from None
-        return out
 
     @staticmethod
     def _response(request: PreparedRequest, status: int, payload: JSON) -> Response:
