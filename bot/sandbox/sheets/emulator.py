@@ -2356,19 +2356,14 @@ def _write(
 # --------------------------------------------------------------------------- the emulator
 
 
-class SheetsEmulator(BaseAdapter):
-    """An in-memory Google Sheets API v4 subset behind a ``requests`` transport.
+class SheetsTransport(BaseAdapter):
+    """The HTTP half of the emulator: a ``requests`` transport adapter plus fault injection.
 
-    Mount it (:meth:`session`, :meth:`mount`) or take a ready gspread client
-    (:meth:`client`). Handled: ``GET /v4/spreadsheets/{id}``, ``values/{range}`` GET and
-    PUT, ``values/{range}:append`` and ``:clear``, ``values:batchGet``,
-    ``values:batchUpdate``, ``values:batchClear`` and ``/{id}:batchUpdate`` with the
-    requests listed in ``_REQUESTS``; anything else is a Google-shaped 400/404.
-
-    Test controls: :attr:`requests` (the call log), :meth:`counts`, :meth:`fail_next`,
-    :meth:`timeout_after_apply_next`, :meth:`before_next`, :meth:`on_request`, and direct
-    helpers that play staff (:meth:`set_values`, :meth:`insert_rows`, :meth:`sort_rows`,
-    …) without HTTP and without being counted.
+    Routes each call to the handler that answers it, applies writes all-or-nothing, and
+    keeps what tests assert on: the call log (:attr:`requests`, :meth:`counts`),
+    injected faults (:meth:`fail_next`, :meth:`timeout_after_apply_next`, the quota),
+    and staff edits between two calls (:meth:`before_next`, :meth:`on_request`).
+    :class:`SheetsEmulator` adds the set-up and the direct staff helpers.
     """
 
     def __init__(
@@ -2425,51 +2420,6 @@ class SheetsEmulator(BaseAdapter):
 
     def close(self) -> None:
         """Sessions close their adapters; the book must outlive any one session."""
-
-    # -- set-up -------------------------------------------------------------------
-
-    def create_spreadsheet(
-        self,
-        title: str = "zaiko",
-        sheets: Sequence[str] = ("Sheet1",),
-        *,
-        spreadsheet_id: str | None = None,
-        rows: int = DEFAULT_ROW_COUNT,
-        cols: int = DEFAULT_COLUMN_COUNT,
-    ) -> str:
-        """Create a book with the given tabs; the id is deterministic (same calls, same ids)."""
-        if not sheets:
-            raise ValueError("a spreadsheet has at least one tab")
-        with self._lock:
-            self._created += 1
-            if spreadsheet_id is None:
-                digest = hashlib.sha256(f"zaiko-emulator:{self._created}:{title}".encode()).digest()
-                spreadsheet_id = "1" + base64.urlsafe_b64encode(digest).decode().rstrip("=")[:43]
-            if spreadsheet_id in self._books:
-                raise ValueError(f"spreadsheet {spreadsheet_id} already exists")
-            book = _Book(
-                id=spreadsheet_id,
-                props={
-                    "title": title,
-                    "locale": "ja_JP",
-                    "autoRecalc": "ON_CHANGE",
-                    "timeZone": "Asia/Tokyo",
-                },
-                sheets=[],
-            )
-            for name in sheets:
-                req = {
-                    "properties": {
-                        "title": name,
-                        "gridProperties": {"rowCount": rows, "columnCount": cols},
-                    }
-                }
-                try:
-                    _req_add_sheet(book, req, self._options)
-                except _ApiError as err:
-                    raise ValueError(err.message) from None
-            self._books[spreadsheet_id] = book
-            return spreadsheet_id
 
     # -- test controls ------------------------------------------------------------
 
@@ -2548,11 +2498,35 @@ class SheetsEmulator(BaseAdapter):
         parts = urlsplit(request.url or "")
         params = parse_qs(parts.query, keep_blank_values=True)
         route = _route(method, parts.path)
-        kind: Kind = "read" if method == "GET" else "write"
         body, body_error = self._body(request)
-        record = RequestRecord(
+        record = self._record(method, parts.path, route, params, body, timeout)
+        self._announce(record)
+        with self._lock:
+            payload, status, applied = self._answer(record, route, params, body, body_error)
+            record.status = status
+            lose_response = applied and record.kind == "write" and self._timeouts_pending > 0
+            if lose_response:
+                self._timeouts_pending -= 1
+        if lose_response:
+            raise requests.exceptions.ReadTimeout(
+                f"emulated read timeout after applying {method} {parts.path}", request=request
+            )
+        return self._response(request, status, payload)
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        route: _Route | None,
+        params: Mapping[str, list[str]],
+        body: JSON,
+        timeout: Any,
+    ) -> RequestRecord:
+        """The call-log entry of one request, stamped on arrival."""
+        kind: Kind = "read" if method == "GET" else "write"
+        return RequestRecord(
             method=method,
-            path=parts.path,
+            path=path,
             kind=kind,
             op=route.op if route else "unknown",
             spreadsheet_id=route.spreadsheet_id if route else "",
@@ -2565,9 +2539,12 @@ class SheetsEmulator(BaseAdapter):
             timestamp=self._clock.monotonic(),
             timeout=timeout,
         )
+
+    def _announce(self, record: RequestRecord) -> None:
+        """Log the call, then run the staff edits due and the listeners (outside the lock)."""
         with self._lock:
             self.requests.append(record)
-            due = [h for h in self._hooks if h.kind in (None, kind)]
+            due = [h for h in self._hooks if h.kind in (None, record.kind)]
             fired: list[Callable[[], object]] = []
             for hook in due:
                 hook.remaining -= 1
@@ -2579,37 +2556,33 @@ class SheetsEmulator(BaseAdapter):
             callback()
         for listener in listeners:
             listener(record)
-        with self._lock:
-            applied = False
-            try:
-                self._gate(kind)
-                if route is None:
-                    raise _ApiError(404, f"Method not found: {method} {parts.path}")
-                if body_error:
-                    raise _bad(body_error)
-                payload = self._handle(route, _first(params), params, body)
-                if params.get("fields"):
-                    payload = _select_fields(payload, _field_tree(params["fields"][0]))
-                applied = True
-                status = 200
-            except _ApiError as err:
-                payload, status = err.body(), err.code
-            except (AttributeError, KeyError, TypeError, ValueError) as err:
-                # A body of the wrong shape (a list where an object belongs, …): Google
-                # answers 400, and the Python detail helps whoever wrote the request.
-                payload = _bad(
-                    f"Invalid JSON payload received ({type(err).__name__}: {err})."
-                ).body()
-                status = 400
-            record.status = status
-            lose_response = applied and kind == "write" and self._timeouts_pending > 0
-            if lose_response:
-                self._timeouts_pending -= 1
-        if lose_response:
-            raise requests.exceptions.ReadTimeout(
-                f"emulated read timeout after applying {method} {parts.path}", request=request
-            )
-        return self._response(request, status, payload)
+
+    def _answer(
+        self,
+        record: RequestRecord,
+        route: _Route | None,
+        params: Mapping[str, list[str]],
+        body: JSON,
+        body_error: str,
+    ) -> tuple[JSON, int, bool]:
+        """(payload, status, applied) of one call; runs under the lock."""
+        try:
+            self._gate(record.kind)
+            if route is None:
+                raise _ApiError(404, f"Method not found: {record.method} {record.path}")
+            if body_error:
+                raise _bad(body_error)
+            payload = self._handle(route, _first(params), params, body)
+            if params.get("fields"):
+                payload = _select_fields(payload, _field_tree(params["fields"][0]))
+            return payload, 200, True
+        except _ApiError as err:
+            return err.body(), err.code, False
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            # A body of the wrong shape (a list where an object belongs, …): Google
+            # answers 400, and the Python detail helps whoever wrote the request.
+            payload = _bad(f"Invalid JSON payload received ({type(err).__name__}: {err}).").body()
+            return payload, 400, False
 
     def _gate(self, kind: Kind) -> None:
         """Injected faults first, then the quota; raises the error to answer."""
@@ -2691,6 +2664,67 @@ class SheetsEmulator(BaseAdapter):
         resp.url = request.url or ""
         resp.request = request
         return resp
+
+
+class SheetsEmulator(SheetsTransport):
+    """An in-memory Google Sheets API v4 subset behind a ``requests`` transport.
+
+    Mount it (:meth:`session`, :meth:`mount`) or take a ready gspread client
+    (:meth:`client`). Handled: ``GET /v4/spreadsheets/{id}``, ``values/{range}`` GET and
+    PUT, ``values/{range}:append`` and ``:clear``, ``values:batchGet``,
+    ``values:batchUpdate``, ``values:batchClear`` and ``/{id}:batchUpdate`` with the
+    requests listed in ``_REQUESTS``; anything else is a Google-shaped 400/404.
+
+    Test controls: :attr:`requests` (the call log), :meth:`counts`, :meth:`fail_next`,
+    :meth:`timeout_after_apply_next`, :meth:`before_next`, :meth:`on_request`, and direct
+    helpers that play staff (:meth:`set_values`, :meth:`insert_rows`, :meth:`sort_rows`,
+    …) without HTTP and without being counted.
+    """
+
+    # -- set-up -------------------------------------------------------------------
+
+    def create_spreadsheet(
+        self,
+        title: str = "zaiko",
+        sheets: Sequence[str] = ("Sheet1",),
+        *,
+        spreadsheet_id: str | None = None,
+        rows: int = DEFAULT_ROW_COUNT,
+        cols: int = DEFAULT_COLUMN_COUNT,
+    ) -> str:
+        """Create a book with the given tabs; the id is deterministic (same calls, same ids)."""
+        if not sheets:
+            raise ValueError("a spreadsheet has at least one tab")
+        with self._lock:
+            self._created += 1
+            if spreadsheet_id is None:
+                digest = hashlib.sha256(f"zaiko-emulator:{self._created}:{title}".encode()).digest()
+                spreadsheet_id = "1" + base64.urlsafe_b64encode(digest).decode().rstrip("=")[:43]
+            if spreadsheet_id in self._books:
+                raise ValueError(f"spreadsheet {spreadsheet_id} already exists")
+            book = _Book(
+                id=spreadsheet_id,
+                props={
+                    "title": title,
+                    "locale": "ja_JP",
+                    "autoRecalc": "ON_CHANGE",
+                    "timeZone": "Asia/Tokyo",
+                },
+                sheets=[],
+            )
+            for name in sheets:
+                req = {
+                    "properties": {
+                        "title": name,
+                        "gridProperties": {"rowCount": rows, "columnCount": cols},
+                    }
+                }
+                try:
+                    _req_add_sheet(book, req, self._options)
+                except _ApiError as err:
+                    raise ValueError(err.message) from None
+            self._books[spreadsheet_id] = book
+            return spreadsheet_id
 
     # -- direct helpers (no HTTP, not counted) --------------------------------------
 
