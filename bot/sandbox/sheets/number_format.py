@@ -10,7 +10,8 @@ Formulas are never evaluated: a formula cell renders the value a test set with
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.sandbox.sheets.model import Scalar, _Cell
@@ -61,36 +62,55 @@ def _format_serial(x: float, pattern: str) -> str:
     out: list[str] = []
     for i, t in enumerate(low):
         if t in ("m", "mm"):
-            before = next((p for p in reversed(low[:i]) if p[0] in "hdys"), "")
-            after = next((p for p in low[i + 1 :] if p[0] in "hdys"), "")
-            minute = before.startswith("h") or after.startswith("s")
-            n = when.minute if minute else when.month
-            out.append(f"{n:02d}" if t == "mm" else str(n))
-        elif t == "yyyy":
-            out.append(f"{when.year:04d}")
-        elif t == "yy":
-            out.append(f"{when.year % 100:02d}")
-        elif t == "mmmm":
-            out.append(_MONTHS[when.month - 1])
-        elif t == "mmm":
-            out.append(_MONTHS[when.month - 1][:3])
-        elif t == "dddd":
-            out.append(_DAYS[when.weekday()])
-        elif t == "ddd":
-            out.append(_DAYS[when.weekday()][:3])
-        elif t in ("d", "dd"):
-            out.append(f"{when.day:02d}" if t == "dd" else str(when.day))
-        elif t in ("h", "hh"):
-            hour = (when.hour % 12 or 12) if twelve else when.hour
-            out.append(f"{hour:02d}" if t == "hh" else str(hour))
-        elif t in ("s", "ss"):
-            out.append(f"{when.second:02d}" if t == "ss" else str(when.second))
-        elif t in ("am/pm", "a/p"):
-            pm = when.hour >= 12
-            out.append(("PM" if pm else "AM") if t == "am/pm" else ("P" if pm else "A"))
+            part: str | None = _month_or_minute(low, i, when)
         else:
-            out.append(_literal(tokens[i]))
+            part = _date_part(t, when)
+            if part is None:
+                part = _time_part(t, when, twelve)
+        out.append(_literal(tokens[i]) if part is None else part)
     return "".join(out)
+
+
+def _month_or_minute(low: Sequence[str], i: int, when: datetime) -> str:
+    """``m``/``mm`` is minutes next to an hour or seconds token, else the month."""
+    t = low[i]
+    before = next((p for p in reversed(low[:i]) if p[0] in "hdys"), "")
+    after = next((p for p in low[i + 1 :] if p[0] in "hdys"), "")
+    minute = before.startswith("h") or after.startswith("s")
+    n = when.minute if minute else when.month
+    return f"{n:02d}" if t == "mm" else str(n)
+
+
+def _date_part(t: str, when: datetime) -> str | None:
+    """A year, month-name, weekday or day token; None for anything else."""
+    if t == "yyyy":
+        return f"{when.year:04d}"
+    if t == "yy":
+        return f"{when.year % 100:02d}"
+    if t == "mmmm":
+        return _MONTHS[when.month - 1]
+    if t == "mmm":
+        return _MONTHS[when.month - 1][:3]
+    if t == "dddd":
+        return _DAYS[when.weekday()]
+    if t == "ddd":
+        return _DAYS[when.weekday()][:3]
+    if t in ("d", "dd"):
+        return f"{when.day:02d}" if t == "dd" else str(when.day)
+    return None
+
+
+def _time_part(t: str, when: datetime, twelve: bool) -> str | None:
+    """An hour, second or AM/PM token; None for anything else."""
+    if t in ("h", "hh"):
+        hour = (when.hour % 12 or 12) if twelve else when.hour
+        return f"{hour:02d}" if t == "hh" else str(hour)
+    if t in ("s", "ss"):
+        return f"{when.second:02d}" if t == "ss" else str(when.second)
+    if t in ("am/pm", "a/p"):
+        pm = when.hour >= 12
+        return ("PM" if pm else "AM") if t == "am/pm" else ("P" if pm else "A")
+    return None
 
 
 def _format_pattern(x: float, pattern: str) -> str:

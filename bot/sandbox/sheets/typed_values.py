@@ -70,9 +70,11 @@ def _with_number_format(fmt: Mapping[str, Any] | None, kind: str, pattern: str) 
     return out
 
 
-def _parse_entered(
-    text: str, fmt: Mapping[str, Any] | None
-) -> tuple[Scalar | None, str | None, Mapping[str, Any] | None]:
+_Entered = tuple[Scalar | None, str | None, Mapping[str, Any] | None]
+"""(value, formula, format) a cell stores for typed text."""
+
+
+def _parse_entered(text: str, fmt: Mapping[str, Any] | None) -> _Entered:
     """What the UI stores when ``text`` is typed (USER_ENTERED): (value, formula, format)."""
     if _number_type(fmt) == "TEXT":
         return text, None, fmt
@@ -83,40 +85,62 @@ def _parse_entered(
     stripped = text.strip()
     if stripped.upper() in ("TRUE", "FALSE"):
         return stripped.upper() == "TRUE", None, fmt
+    for parse in (_entered_number, _entered_date, _entered_time):
+        parsed = parse(stripped, fmt)
+        if parsed is not None:
+            return parsed
+    return text, None, fmt
+
+
+def _entered_number(stripped: str, fmt: Mapping[str, Any] | None) -> _Entered | None:
+    """``1,234``, ``-1.5``, ``10%``, ``¥1,000``, ``1e3``; a format is added as the UI does."""
     m = _NUM_RE.match(stripped)
-    if m:
-        sign, currency, digits, exp, percent = m.groups()
-        number = float(digits.replace(",", "") or "0") * (10 ** int(exp) if exp else 1)
-        if sign == "-":
-            number = -number
-        new_fmt: Mapping[str, Any] | None = fmt
-        decimals = len(digits.partition(".")[2])
-        tail = "." + "0" * decimals if decimals else ""
-        if percent:
-            number /= 100
-            new_fmt = _with_number_format(fmt, "PERCENT", f"0{tail}%")
-        elif currency:
-            new_fmt = _with_number_format(fmt, "CURRENCY", f'"{currency}"#,##0{tail}')
-        elif "," in digits:
-            new_fmt = _with_number_format(fmt, "NUMBER", f"#,##0{tail}")
-        return _num(number), None, new_fmt
+    if m is None:
+        return None
+    sign, currency, digits, exp, percent = m.groups()
+    number = float(digits.replace(",", "") or "0") * (10 ** int(exp) if exp else 1)
+    if sign == "-":
+        number = -number
+    new_fmt: Mapping[str, Any] | None = fmt
+    decimals = len(digits.partition(".")[2])
+    tail = "." + "0" * decimals if decimals else ""
+    if percent:
+        number /= 100
+        new_fmt = _with_number_format(fmt, "PERCENT", f"0{tail}%")
+    elif currency:
+        new_fmt = _with_number_format(fmt, "CURRENCY", f'"{currency}"#,##0{tail}')
+    elif "," in digits:
+        new_fmt = _with_number_format(fmt, "NUMBER", f"#,##0{tail}")
+    return _num(number), None, new_fmt
+
+
+def _entered_date(stripped: str, fmt: Mapping[str, Any] | None) -> _Entered | None:
+    """``2024-05-01`` or ``2024/05/01 9:30[:15]``: a serial number with a DATE(_TIME) format.
+
+    A date-shaped text that is no real date (``2024-02-30``) stays text.
+    """
     m = _DATE_RE.match(stripped)
-    if m:
-        y, sep, mo, d, hh, mi, ss = m.groups()
-        try:
-            when = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
-        except ValueError:
-            return text, None, fmt
-        if hh is None:
-            return _to_serial(when), None, _with_number_format(fmt, "DATE", f"yyyy{sep}mm{sep}dd")
-        pattern = f"yyyy{sep}mm{sep}dd hh:mm" + (":ss" if ss else "")
-        return _to_serial(when), None, _with_number_format(fmt, "DATE_TIME", pattern)
+    if m is None:
+        return None
+    y, sep, mo, d, hh, mi, ss = m.groups()
+    try:
+        when = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
+    except ValueError:
+        return None
+    if hh is None:
+        return _to_serial(when), None, _with_number_format(fmt, "DATE", f"yyyy{sep}mm{sep}dd")
+    pattern = f"yyyy{sep}mm{sep}dd hh:mm" + (":ss" if ss else "")
+    return _to_serial(when), None, _with_number_format(fmt, "DATE_TIME", pattern)
+
+
+def _entered_time(stripped: str, fmt: Mapping[str, Any] | None) -> _Entered | None:
+    """``9:30`` or ``09:30:15``: a day fraction with a TIME format."""
     m = _TIME_RE.match(stripped)
     if m and int(m.group(1)) < 24 and int(m.group(2)) < 60 and int(m.group(3) or 0) < 60:
         seconds = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
         pattern = "hh:mm" + (":ss" if m.group(3) else "")
         return _num(seconds / 86400), None, _with_number_format(fmt, "TIME", pattern)
-    return text, None, fmt
+    return None
 
 
 def _raw_scalar(v: Any, where: str) -> Scalar:
