@@ -1,0 +1,316 @@
+"""The values endpoints: get, batchGet, update, batchUpdate, append, clear, batchClear.
+
+Reads build a ValueRange (trailing empties trimmed, ``values`` omitted for an empty
+range). Writes through the values API grow the grid, rows and columns, when they run past
+it (within Google's cell limit). ``values:append`` finds the "table" as Google describes
+it: the contiguous run of rows with data that starts at the first row holding data at or
+below the range's first row (in the range's columns), and writes after it; a single-cell
+range whose row is empty is written in place (which gspread's ``insert_rows`` relies
+on). Blank rows inside data therefore end the table (UNCONFIRMED detail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.sandbox.sheets.a1 import _a1, _Area, _clip, _col_letters, _resolve
+from bot.sandbox.sheets.grid import _insert_dimension
+from bot.sandbox.sheets.model import (
+    JSON,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    _ApiError,
+    _bad,
+    _Book,
+    _Cell,
+    _enum,
+    _Sheet,
+    _too_many_cells,
+)
+from bot.sandbox.sheets.number_format import _render
+from bot.sandbox.sheets.typed_values import _entered_cell
+
+
+def _matrix(values: Any, major: Any, where: str) -> list[list[Any]]:
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
+        raise _bad(f"Invalid value at '{where}': values must be a list of lists")
+    if major in (None, "ROWS", "DIMENSION_UNSPECIFIED"):
+        return values
+    if major != "COLUMNS":
+        raise _bad(f"Invalid value at 'major_dimension' (TYPE_ENUM), \"{major}\"")
+    height = max((len(col) for col in values), default=0)
+    return [[col[i] if i < len(col) else None for col in values] for i in range(height)]
+
+
+def _collect(sheet: _Sheet, r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int, _Cell]]:
+    """Cells holding a value inside the rectangle, visiting whichever side is smaller."""
+    if (r1 - r0) * (c1 - c0) <= len(sheet.cells):
+        cells = sheet.cells
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                cell = cells.get((r, c))
+                if cell is not None and cell.has_value:
+                    yield r, c, cell
+    else:
+        for (r, c), cell in sheet.cells.items():
+            if r0 <= r < r1 and c0 <= c < c1 and cell.has_value:
+                yield r, c, cell
+
+
+def _value_range(sheet: _Sheet, area: _Area, render: str, major: str, dt_string: bool) -> JSON:
+    """A ValueRange: trailing empties trimmed, ``values`` omitted for an empty range."""
+    r0, r1, c0, c1 = _clip(sheet, area)
+    out: JSON = {"range": _a1(sheet.title, r0, r1, c0, c1), "majorDimension": major}
+    lines: dict[int, dict[int, Any]] = {}
+    columns = major == "COLUMNS"
+    for r, c, cell in _collect(sheet, r0, r1, c0, c1):
+        outer, inner = (c - c0, r - r0) if columns else (r - r0, c - c0)
+        lines.setdefault(outer, {})[inner] = _render(cell, render, dt_string)
+    if not lines:
+        return out
+    values: list[list[Any]] = []
+    for i in range(max(lines) + 1):
+        line = lines.get(i)
+        if not line:
+            values.append([])
+            continue
+        row: list[Any] = [""] * (max(line) + 1)
+        for j, v in line.items():
+            row[j] = v
+        values.append(row)
+    out["values"] = values
+    return out
+
+
+def _render_opts(params: Mapping[str, Any], response: bool = False) -> tuple[str, bool]:
+    """(valueRenderOption, dateTimeRenderOption is FORMATTED_STRING) of a read."""
+    keys = (
+        ("responseValueRenderOption", "responseDateTimeRenderOption")
+        if response
+        else ("valueRenderOption", "dateTimeRenderOption")
+    )
+    render = _enum(
+        params.get(keys[0]),
+        ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA"),
+        "value_render_option",
+        "FORMATTED_VALUE",
+    )
+    dt = _enum(
+        params.get(keys[1]),
+        ("SERIAL_NUMBER", "FORMATTED_STRING"),
+        "date_time_render_option",
+        "SERIAL_NUMBER",
+    )
+    return render, dt == "FORMATTED_STRING"
+
+
+def _input_option(value: Any) -> bool:
+    """True for USER_ENTERED; the parameter is required, as on the real API."""
+    if value in (None, "", "INPUT_VALUE_OPTION_UNSPECIFIED"):
+        raise _bad("'valueInputOption' is required but not specified")
+    return _enum(value, ("RAW", "USER_ENTERED"), "value_input_option", "RAW") == "USER_ENTERED"
+
+
+def _ensure_grid(book: _Book, sheet: _Sheet, rows: int, cols: int) -> None:
+    """Grow the tab for a values write that runs past it (within Google's cell limit)."""
+    grow_r = max(0, rows - sheet.row_count)
+    grow_c = max(0, cols - sheet.col_count)
+    if not grow_r and not grow_c:
+        return
+    if cols > MAX_COLUMNS:
+        raise _bad(f"Range exceeds the maximum number of columns ({MAX_COLUMNS}).")
+    new_total = (
+        book.total_cells()
+        - sheet.row_count * sheet.col_count
+        + max(rows, sheet.row_count) * max(cols, sheet.col_count)
+    )
+    if new_total > MAX_CELLS:
+        raise _too_many_cells()
+    sheet.set_count("ROWS", max(rows, sheet.row_count))
+    sheet.set_count("COLUMNS", max(cols, sheet.col_count))
+
+
+def _write_values(
+    book: _Book,
+    sheet: _Sheet,
+    area: _Area,
+    matrix: list[list[Any]],
+    user_entered: bool,
+    label: str,
+) -> JSON:
+    nrows = len(matrix)
+    ncols = max((len(r) for r in matrix), default=0)
+    if not area.single:
+        if area.r1 is not None and nrows > area.r1 - area.r0:
+            raise _bad(
+                f"Requested writing within range [{label}], but tried writing to row "
+                f"[{area.r1 + 1}]"
+            )
+        if area.c1 is not None and ncols > area.c1 - area.c0:
+            raise _bad(
+                f"Requested writing within range [{label}], but tried writing to column "
+                f"[{_col_letters(area.c1)}]"
+            )
+    _ensure_grid(book, sheet, area.r0 + nrows, area.c0 + ncols)
+    rows_touched: set[int] = set()
+    cols_touched: set[int] = set()
+    cells = 0
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            key = (area.r0 + i, area.c0 + j)
+            sheet.put(
+                key, _entered_cell(sheet.cells.get(key), v, user_entered, f"values[{i}][{j}]")
+            )
+            rows_touched.add(i)
+            cols_touched.add(j)
+            cells += 1
+    out: JSON = {
+        "spreadsheetId": book.id,
+        "updatedRange": _a1(
+            sheet.title, area.r0, area.r0 + max(nrows, 1), area.c0, area.c0 + max(ncols, 1)
+        ),
+    }
+    if cells:
+        out.update(
+            updatedRows=len(rows_touched), updatedColumns=len(cols_touched), updatedCells=cells
+        )
+    return out
+
+
+def _values_update(book: _Book, text: str, params: Mapping[str, Any], body: JSON) -> JSON:
+    user_entered = _input_option(params.get("valueInputOption"))
+    sheet, area = _resolve(book, text)
+    matrix = _matrix(body.get("values"), body.get("majorDimension"), "data.values")
+    out = _write_values(book, sheet, area, matrix, user_entered, text)
+    if str(params.get("includeValuesInResponse", "")).lower() == "true":
+        render, dt = _render_opts(params, response=True)
+        _, written = _resolve(book, out["updatedRange"])
+        out["updatedData"] = _value_range(sheet, written, render, "ROWS", dt)
+    return out
+
+
+def _table_end(sheet: _Sheet, area: _Area) -> tuple[int, int]:
+    """(first row of the table, row after it) for values:append; see module docstring."""
+    c1 = area.c1 if area.c1 is not None else sheet.col_count
+    data_rows = {r for (r, c), cell in sheet.cells.items() if cell.has_value and area.c0 <= c < c1}
+    if area.single and area.r0 not in data_rows:
+        return area.r0, area.r0
+    below = [r for r in data_rows if r >= area.r0]
+    if not below:
+        return area.r0, area.r0
+    first = min(below)
+    end = first
+    while end in data_rows:
+        end += 1
+    return first, end
+
+
+def _values_append(book: _Book, text: str, params: Mapping[str, Any], body: JSON) -> JSON:
+    user_entered = _input_option(params.get("valueInputOption"))
+    insert = (
+        _enum(
+            params.get("insertDataOption"),
+            ("OVERWRITE", "INSERT_ROWS"),
+            "insert_data_option",
+            "OVERWRITE",
+        )
+        == "INSERT_ROWS"
+    )
+    sheet, area = _resolve(book, text)
+    matrix = _matrix(body.get("values"), body.get("majorDimension"), "data.values")
+    first, at = _table_end(sheet, area)
+    if insert and matrix and at < sheet.row_count:
+        _insert_dimension(book, sheet, "ROWS", at, len(matrix), inherit_before=at > 0)
+    anchor = _Area(at, at + 1, area.c0, area.c0 + 1, single=True)
+    updates = _write_values(book, sheet, anchor, matrix, user_entered, text)
+    out: JSON = {"spreadsheetId": book.id, "updates": updates}
+    if at > first:
+        c1 = area.c1 if area.c1 is not None else sheet.col_count
+        last_col = max(
+            (
+                c
+                for (r, c), cell in sheet.cells.items()
+                if first <= r < at and area.c0 <= c < c1 and cell.has_value
+            ),
+            default=area.c0,
+        )
+        out["tableRange"] = _a1(sheet.title, first, at, area.c0, last_col + 1)
+    return out
+
+
+def _clear_area(sheet: _Sheet, area: _Area) -> str:
+    r0, r1, c0, c1 = _clip(sheet, area)
+    for r, c, cell in list(_collect(sheet, r0, r1, c0, c1)):
+        sheet.put((r, c), replace(cell, value=None, formula=None, computed=None))
+    return _a1(sheet.title, r0, r1, c0, c1)
+
+
+def _major(params: Mapping[str, Any]) -> str:
+    return _enum(params.get("majorDimension"), ("ROWS", "COLUMNS"), "major_dimension", "ROWS")
+
+
+def _values_get(book: _Book, text: str, params: Mapping[str, Any]) -> JSON:
+    render, dt = _render_opts(params)
+    major = _major(params)
+    sheet, area = _resolve(book, text)
+    return _value_range(sheet, area, render, major, dt)
+
+
+def _values_batch_get(book: _Book, params: Mapping[str, Any], texts: Sequence[str]) -> JSON:
+    render, dt = _render_opts(params)
+    major = _major(params)
+    ranges = [_resolve(book, text) for text in texts]
+    return {
+        "spreadsheetId": book.id,
+        "valueRanges": [_value_range(s, a, render, major, dt) for s, a in ranges],
+    }
+
+
+def _values_clear(book: _Book, text: str) -> JSON:
+    sheet, area = _resolve(book, text)
+    return {"spreadsheetId": book.id, "clearedRange": _clear_area(sheet, area)}
+
+
+def _values_batch_clear(book: _Book, body: JSON) -> JSON:
+    cleared = []
+    for i, text in enumerate(body.get("ranges") or []):
+        try:
+            sheet, area = _resolve(book, text)
+            cleared.append(_clear_area(sheet, area))
+        except _ApiError as err:
+            raise _bad(f"Invalid ranges[{i}]: {err.message}") from None
+    return {"spreadsheetId": book.id, "clearedRanges": cleared}
+
+
+def _values_batch_update(book: _Book, body: JSON) -> JSON:
+    user_entered = _input_option(body.get("valueInputOption"))
+    include = bool(body.get("includeValuesInResponse"))
+    render, dt = _render_opts(body, response=True)
+    responses: list[JSON] = []
+    sheets: set[int] = set()
+    for i, item in enumerate(body.get("data") or []):
+        try:
+            sheet, area = _resolve(book, item.get("range"))
+            matrix = _matrix(item.get("values"), item.get("majorDimension"), f"data[{i}].values")
+            resp = _write_values(book, sheet, area, matrix, user_entered, str(item.get("range")))
+            if include:
+                _, written = _resolve(book, resp["updatedRange"])
+                resp["updatedData"] = _value_range(sheet, written, render, "ROWS", dt)
+        except _ApiError as err:
+            raise _bad(f"Invalid data[{i}]: {err.message}") from None
+        sheets.add(sheet.sheet_id)
+        responses.append(resp)
+    return {
+        "spreadsheetId": book.id,
+        "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
+        "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
+        "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
+        "totalUpdatedSheets": len(sheets),
+        "responses": responses,
+    }
