@@ -25,7 +25,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -150,6 +150,38 @@ class ChannelConfig(BaseModel):
         return [name for name in self.required if getattr(self, name) in (None, "")]
 
 
+class TokenStore(Protocol):
+    """Where a channel keeps the tokens it rotates (§8), encrypted by the store.
+
+    The worker persists them in ``_state`` (ciphertext only, ``ZAIKO_SECRET_KEY``), so the
+    newest refresh token survives a restart on a platform with no disk. Keys are the
+    channel's own (``refresh_token``); the store scopes them by channel.
+    """
+
+    def load(self, name: str) -> str | None:
+        """The newest value saved under ``name``, or None."""
+        ...
+
+    def save(self, name: str, value: str) -> None:
+        """Keep ``value`` (it reaches ``_state`` with the next commit)."""
+        ...
+
+
+class MemoryTokens:
+    """A TokenStore that lives as long as the process (``check``, tests)."""
+
+    def __init__(self, initial: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = dict(initial or {})
+
+    def load(self, name: str) -> str | None:
+        """The value saved under ``name``."""
+        return self._values.get(name)
+
+    def save(self, name: str, value: str) -> None:
+        """Replace the value under ``name``."""
+        self._values[name] = value
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """What the composition root hands every channel besides its config and client."""
@@ -158,6 +190,8 @@ class BuildContext:
     stop: threading.Event
     cancel_window_days: int = 60
     """How long after a sale a cancel is still applied (settings' ``sync``)."""
+    tokens: TokenStore = field(default_factory=MemoryTokens)
+    """This channel's rotating tokens (only channels declaring ``rotating_tokens`` use it)."""
 
 
 @dataclass(frozen=True)
