@@ -4,10 +4,71 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.domain import Movement, Product, RowProblem
-from bot.core.engine.contract import MOVEMENT_DONE_PREFIX, TAB_MOVEMENTS, jst
-from bot.core.engine.sets import SetBook
-from bot.core.engine.work import Work, stock_op
+from bot.core.domain import Movement, Product, RowProblem, Snapshot
+from bot.core.engine.contract import MOVEMENT_DONE_PREFIX, TAB_MOVEMENTS, TAB_PRODUCTS, jst
+from bot.core.engine.sets import SetBook, set_stock
+from bot.core.engine.state import EngineState
+from bot.core.engine.work import Work, fmt_int, stock_op
+
+
+def take_stock(
+    work: Work, state: EngineState, snapshot: Snapshot, book: SetBook, *, products_broken: bool
+) -> None:
+    """Base stock: the sheet is the truth on start-up; afterwards, a stocktake.
+
+    After the first commit, a difference between what we read and what we last wrote
+    is a stocktake (§3).
+    """
+    for sku, product in snapshot.products.items():
+        known = state.stock.get(sku)
+        if sku in book.expanded:
+            if not state.fresh and known is not None and product.stock != known:
+                _ignore_set_stock(work, sku, product, known)
+        elif state.fresh or known is None:
+            work.stock[sku] = product.stock
+        elif product.stock != known:
+            work.stock[sku] = product.stock
+            work.touched.add(sku)
+            work.ops.append(
+                stock_op(
+                    work.now, "棚卸", sku, known, product.stock, "シートで在庫数が変更されました"
+                )
+            )
+    # Rows that vanished from the sheet are forgotten (their ledger lines stay); not
+    # while 商品マスタ cannot be read, or an oversell the bot wrote would later look
+    # like a negative typed by staff.
+    if not products_broken:
+        for sku in list(work.stock):
+            if sku not in snapshot.products and sku not in snapshot.invalid_skus:
+                del work.stock[sku]
+
+
+def _ignore_set_stock(work: Work, sku: str, product: Product, known: int) -> None:
+    """Staff typed a set's 在庫数: it is computed, so the edit is noted and logged, not taken."""
+    message = (
+        f"C{product.row}: セット商品の在庫数『{product.stock}』は無視しました"
+        f"（{jst(work.now)[5:16]}。在庫数は構成商品から自動計算されます）"
+    )
+    work.notes[sku] = (message, work.now)
+    work.problems.append(RowProblem(tab=TAB_PRODUCTS, row=product.row, sku=sku, message=message))
+    work.ops.append(
+        stock_op(
+            work.now,
+            "セット在庫の入力を無視",
+            sku,
+            fmt_int(known),
+            product.stock,
+            "セット商品の在庫数は自動計算です",
+        )
+    )
+
+
+def apply_movements(
+    work: Work, snapshot: Snapshot, usable: Mapping[str, Product], book: SetBook
+) -> None:
+    """入出庫 rows: each applied once, marked in the same atomic commit."""
+    for mv in snapshot.movements:
+        apply_movement(work, mv, usable, snapshot.invalid_skus, book)
 
 
 def apply_movement(
@@ -17,6 +78,7 @@ def apply_movement(
     invalid: frozenset[str],
     book: SetBook,
 ) -> None:
+    """One 入出庫 row: added to on-hand (a set's to its components) and marked 済."""
     if mv.sku in invalid or mv.sku in book.invalid:
         return  # the product row has a problem: wait until it is fixed
     if mv.sku not in usable:
@@ -42,3 +104,24 @@ def apply_movement(
             stock_op(work.now, f"入出庫（{mv.kind or 'その他'}）", sku, before, after, memo)
         )
     work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {jst(work.now)}"
+
+
+def stock_writes(
+    work: Work, products: Mapping[str, Product], usable: Mapping[str, Product], book: SetBook
+) -> dict[str, int]:
+    """Sets follow their components; the 在庫数 cells that differ from what was read."""
+    writes: dict[str, int] = {}
+    for set_sku, leaves in book.expanded.items():
+        value = set_stock(leaves, work.stock)
+        work.stock[set_sku] = value
+        if products[set_sku].stock != value:
+            writes[set_sku] = value
+            work.touched.add(set_sku)
+    for sku, product in usable.items():
+        if sku in book.expanded:
+            continue
+        value = work.stock.get(sku, product.stock)
+        if value != product.stock:
+            writes[sku] = value
+            work.touched.add(sku)
+    return writes
