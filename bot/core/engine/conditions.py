@@ -27,65 +27,104 @@ def conditions(
     book: SetBook,
     statuses: dict[str, str],
 ) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow]]:
-    settings = snapshot.settings
-    labels = snapshot.mall_labels
+    """Conditions raised now (plus kept ones), the alerts new among them, エラーログ rows.
+
+    Fills ``statuses`` with the 状態 text of every product row.
+    """
     current: dict[str, Alert] = {}
     for sku, product in usable.items():
-        on_hand = work.stock.get(sku, product.stock)
-        low = product.low_stock if product.low_stock is not None else settings.default_low_stock
-        name = f"{sku}（{product.name}）" if product.name else sku
-        on_purpose = product.backorder or (
-            product.rule.oversells_on_purpose if product.rule is not None else False
-        )
-        if on_hand < 0 and on_purpose:
-            current[f"backorder:{sku}"] = Alert(
-                kind=AlertKind.BACKORDER,
-                key=f"backorder:{sku}",
-                sku=sku,
-                title=f"{name} は取り寄せが {-on_hand} 個あります",
-                text="在庫を超えて受注する設定の商品です。入荷したら入出庫に記入してください。",
-            )
-            statuses.setdefault(sku, f"取り寄せ: {-on_hand}個")
-        elif on_hand < 0:
-            current[f"oversell:{sku}"] = Alert(
-                kind=AlertKind.OVERSELL,
-                key=f"oversell:{sku}",
-                sku=sku,
-                urgent=True,
-                title=f"{name} が {-on_hand} 個 売り越しています",
-                text="在庫より多く売れました。お客様への連絡と入荷の手配をしてください。",
-            )
-            statuses.setdefault(sku, f"売り越し: {-on_hand}個不足")
-        elif on_hand == 0 and not on_purpose:
-            current[f"out_of_stock:{sku}"] = Alert(
-                kind=AlertKind.OUT_OF_STOCK,
-                key=f"out_of_stock:{sku}",
-                sku=sku,
-                title=f"{name} が在庫切れになりました",
-            )
-        elif low is not None and on_hand <= low:
-            current[f"low_stock:{sku}"] = Alert(
-                kind=AlertKind.LOW_STOCK,
-                key=f"low_stock:{sku}",
-                sku=sku,
-                title=f"{name} の在庫が残り {on_hand} 個です（下限 {low}）",
-            )
+        _stock_condition(snapshot, sku, product, work, current, statuses)
         if sku in work.notes:
             statuses.setdefault(sku, work.notes[sku][0])
         statuses.setdefault(sku, "セット商品（在庫数は自動計算）" if sku in book.expanded else "OK")
+    _unassigned(work, snapshot.mall_labels, current)
+    _row_problems(snapshot, work, problems, current, statuses)
+    for sku in snapshot.invalid_skus:
+        statuses.setdefault(sku, "エラー: 入力を確認してください")
+    alerts = [alert for key, alert in current.items() if key not in state.conditions]
+    unique = {p.key: p for p in problems if p.key not in state.conditions}
+    errors = [
+        ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
+        for p in unique.values()
+    ]
+    return frozenset(current) | _kept(state, snapshot), alerts, errors
+
+
+def _stock_condition(
+    snapshot: Snapshot,
+    sku: str,
+    product: Product,
+    work: Work,
+    current: dict[str, Alert],
+    statuses: dict[str, str],
+) -> None:
+    """Backorder, oversell, out of stock or low stock of one product (at most one)."""
+    on_hand = work.stock.get(sku, product.stock)
+    default_low = snapshot.settings.default_low_stock
+    low = product.low_stock if product.low_stock is not None else default_low
+    name = f"{sku}（{product.name}）" if product.name else sku
+    on_purpose = product.backorder or (
+        product.rule.oversells_on_purpose if product.rule is not None else False
+    )
+    if on_hand < 0 and on_purpose:
+        current[f"backorder:{sku}"] = Alert(
+            kind=AlertKind.BACKORDER,
+            key=f"backorder:{sku}",
+            sku=sku,
+            title=f"{name} は取り寄せが {-on_hand} 個あります",
+            text="在庫を超えて受注する設定の商品です。入荷したら入出庫に記入してください。",
+        )
+        statuses.setdefault(sku, f"取り寄せ: {-on_hand}個")
+    elif on_hand < 0:
+        current[f"oversell:{sku}"] = Alert(
+            kind=AlertKind.OVERSELL,
+            key=f"oversell:{sku}",
+            sku=sku,
+            urgent=True,
+            title=f"{name} が {-on_hand} 個 売り越しています",
+            text="在庫より多く売れました。お客様への連絡と入荷の手配をしてください。",
+        )
+        statuses.setdefault(sku, f"売り越し: {-on_hand}個不足")
+    elif on_hand == 0 and not on_purpose:
+        current[f"out_of_stock:{sku}"] = Alert(
+            kind=AlertKind.OUT_OF_STOCK,
+            key=f"out_of_stock:{sku}",
+            sku=sku,
+            title=f"{name} が在庫切れになりました",
+        )
+    elif low is not None and on_hand <= low:
+        current[f"low_stock:{sku}"] = Alert(
+            kind=AlertKind.LOW_STOCK,
+            key=f"low_stock:{sku}",
+            sku=sku,
+            title=f"{name} の在庫が残り {on_hand} 個です（下限 {low}）",
+        )
+
+
+def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]) -> None:
+    """Order lines whose code matches no product (one alert per mall code)."""
     for ls in work.lines.values():
-        if ls.pending is None:
+        # A held line's row already has its own ROW_PROBLEM alert: one message is enough.
+        if ls.pending is not SaleKind.UNASSIGNED:
             continue
         key = f"unassigned:{ls.mall}:{ls.code}"
-        if ls.pending is SaleKind.UNASSIGNED:
-            current[key] = Alert(
-                kind=AlertKind.UNASSIGNED,
-                key=key,
-                mall=ls.mall,
-                title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
-                text="商品マスタの該当モールの列にこのコードを追加すると、在庫に反映されます。",
-            )
-        # A held line's row already has its own ROW_PROBLEM alert: one message is enough.
+        current[key] = Alert(
+            kind=AlertKind.UNASSIGNED,
+            key=key,
+            mall=ls.mall,
+            title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
+            text="商品マスタの該当モールの列にこのコードを追加すると、在庫に反映されます。",
+        )
+
+
+def _row_problems(
+    snapshot: Snapshot,
+    work: Work,
+    problems: Sequence[RowProblem],
+    current: dict[str, Alert],
+    statuses: dict[str, str],
+) -> None:
+    """One alert per row problem; a product row's problems become its 状態."""
     by_sku: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
         current[problem.key] = Alert(
@@ -103,26 +142,22 @@ def conditions(
             by_sku[problem.sku].append(problem.message)
     for sku, messages in by_sku.items():
         statuses[sku] = "エラー: " + " / ".join(dict.fromkeys(messages))
-    for sku in snapshot.invalid_skus:
-        statuses.setdefault(sku, "エラー: 入力を確認してください")
-    # Conditions of rows that are invalid this cycle are kept, so fixing a typo does not
-    # re-announce a low stock that was already announced.
-    kept = {
-        key
-        for key in state.conditions
-        if key.split(":", 1)[0] not in STEP_CONDITIONS
-        or (
-            key.split(":", 1)[0] in STOCK_CONDITIONS
-            and key.split(":", 1)[1] in snapshot.invalid_skus
-        )
-    }
-    alerts = [alert for key, alert in current.items() if key not in state.conditions]
-    unique = {p.key: p for p in problems if p.key not in state.conditions}
-    errors = [
-        ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
-        for p in unique.values()
-    ]
-    return frozenset(current) | frozenset(kept), alerts, errors
+
+
+def _kept(state: EngineState, snapshot: Snapshot) -> frozenset[str]:
+    """Raised conditions step does not own, and stock conditions of rows invalid now.
+
+    Conditions of rows that are invalid this cycle are kept, so fixing a typo does not
+    re-announce a low stock that was already announced.
+    """
+    kept: set[str] = set()
+    for key in state.conditions:
+        family, _, sku = key.partition(":")
+        if family not in STEP_CONDITIONS or (
+            family in STOCK_CONDITIONS and sku in snapshot.invalid_skus
+        ):
+            kept.add(key)
+    return frozenset(kept)
 
 
 def _problem_text(problem: RowProblem) -> str:

@@ -37,58 +37,12 @@ def resolve_sets(
     problems: list[RowProblem] = []
     bad: set[str] = set()
     for set_sku, comps in direct.items():
-        if set_sku not in products and set_sku not in invalid:
-            problems.append(
-                _set_problem(
-                    comps[0].row,
-                    "A",
-                    set_sku,
-                    words.say("engine.set_sku_missing", set_sku=set_sku),
-                )
-            )
-            bad.add(set_sku)
-        for comp in comps:
-            if comp.component_sku == set_sku:
-                problems.append(
-                    _set_problem(
-                        comp.row,
-                        "B",
-                        set_sku,
-                        f"セット『{set_sku}』が自分自身を構成商品にしています",
-                    )
-                )
-                bad.add(set_sku)
-            elif comp.component_sku not in products and comp.component_sku not in invalid:
-                problems.append(
-                    _set_problem(
-                        comp.row,
-                        "B",
-                        set_sku,
-                        f"構成商品コード『{comp.component_sku}』が商品マスタにありません",
-                    )
-                )
-                bad.add(set_sku)
-
+        _check_rows(set_sku, comps, products, invalid, problems, bad)
     expanded: dict[str, tuple[tuple[str, int], ...]] = {}
-
-    def expand(sku: str, path: tuple[str, ...]) -> dict[str, int] | None:
-        if sku in path:
-            return None
-        if sku not in direct:
-            return {sku: 1}
-        total: dict[str, int] = defaultdict(int)
-        for comp in direct[sku]:
-            sub = expand(comp.component_sku, (*path, sku))
-            if sub is None:
-                return None
-            for leaf, q in sub.items():
-                total[leaf] += q * comp.qty
-        return dict(total)
-
     for set_sku, comps in direct.items():
         if set_sku in bad:
             continue
-        leaves = expand(set_sku, ())
+        leaves = _expand(direct, set_sku, ())
         if leaves is None:
             problems.append(
                 _set_problem(
@@ -99,12 +53,65 @@ def resolve_sets(
                 )
             )
             bad.add(set_sku)
-            continue
-        if any(leaf in invalid for leaf in leaves):
+        elif any(leaf in invalid for leaf in leaves):
             bad.add(set_sku)  # a component row has its own problem; the set waits for it
+        else:
+            expanded[set_sku] = tuple(sorted(leaves.items()))
+    _drop_bad_subsets(direct, expanded, bad)
+    return SetBook(expanded=expanded, invalid=frozenset(bad), problems=tuple(problems))
+
+
+def _check_rows(
+    set_sku: str,
+    comps: Sequence[SetComponent],
+    products: Mapping[str, Product],
+    invalid: frozenset[str],
+    problems: list[RowProblem],
+    bad: set[str],
+) -> None:
+    """One set's rows: the set and each component must be products, not the set itself."""
+    if set_sku not in products and set_sku not in invalid:
+        problems.append(
+            _set_problem(
+                comps[0].row, "A", set_sku, words.say("engine.set_sku_missing", set_sku=set_sku)
+            )
+        )
+        bad.add(set_sku)
+    for comp in comps:
+        if comp.component_sku == set_sku:
+            text = f"セット『{set_sku}』が自分自身を構成商品にしています"
+        elif comp.component_sku not in products and comp.component_sku not in invalid:
+            text = f"構成商品コード『{comp.component_sku}』が商品マスタにありません"
+        else:
             continue
-        expanded[set_sku] = tuple(sorted(leaves.items()))
-    # A set whose sub-set is bad is bad too.
+        problems.append(_set_problem(comp.row, "B", set_sku, text))
+        bad.add(set_sku)
+
+
+def _expand(
+    direct: Mapping[str, Sequence[SetComponent]], sku: str, path: tuple[str, ...]
+) -> dict[str, int] | None:
+    """Leaf sku → units in one ``sku``; None when the definition loops back on itself."""
+    if sku in path:
+        return None
+    if sku not in direct:
+        return {sku: 1}
+    total: dict[str, int] = defaultdict(int)
+    for comp in direct[sku]:
+        sub = _expand(direct, comp.component_sku, (*path, sku))
+        if sub is None:
+            return None
+        for leaf, q in sub.items():
+            total[leaf] += q * comp.qty
+    return dict(total)
+
+
+def _drop_bad_subsets(
+    direct: Mapping[str, Sequence[SetComponent]],
+    expanded: dict[str, tuple[tuple[str, int], ...]],
+    bad: set[str],
+) -> None:
+    """A set whose sub-set is bad is bad too (repeated until nothing changes)."""
     changed = True
     while changed:
         changed = False
@@ -113,7 +120,6 @@ def resolve_sets(
                 del expanded[set_sku]
                 bad.add(set_sku)
                 changed = True
-    return SetBook(expanded=expanded, invalid=frozenset(bad), problems=tuple(problems))
 
 
 def set_stock(leaves: Iterable[tuple[str, int]], stock: Mapping[str, int]) -> int:
