@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from bot.core import words
 from bot.core.domain import Alert, AlertKind, ErrorLogRow, Product, RowProblem, SaleKind, Snapshot
 from bot.core.engine.contract import (
     STEP_CONDITIONS,
@@ -36,11 +37,16 @@ def conditions(
         _stock_condition(snapshot, sku, product, work, current, statuses)
         if sku in work.notes:
             statuses.setdefault(sku, work.notes[sku][0])
-        statuses.setdefault(sku, "セット商品（在庫数は自動計算）" if sku in book.expanded else "OK")
+        statuses.setdefault(
+            sku,
+            words.say("engine.status_set")
+            if sku in book.expanded
+            else words.say("engine.status_ok"),
+        )
     _unassigned(work, snapshot.mall_labels, current)
     _row_problems(snapshot, work, problems, current, statuses)
     for sku in snapshot.invalid_skus:
-        statuses.setdefault(sku, "エラー: 入力を確認してください")
+        statuses.setdefault(sku, words.say("engine.status_invalid"))
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
     unique = {p.key: p for p in problems if p.key not in state.conditions}
     errors = [
@@ -62,7 +68,7 @@ def _stock_condition(
     on_hand = work.stock.get(sku, product.stock)
     default_low = snapshot.settings.default_low_stock
     low = product.low_stock if product.low_stock is not None else default_low
-    name = f"{sku}（{product.name}）" if product.name else sku
+    name = words.say("engine.product_name", sku=sku, name=product.name) if product.name else sku
     on_purpose = product.backorder or (
         product.rule.oversells_on_purpose if product.rule is not None else False
     )
@@ -71,33 +77,33 @@ def _stock_condition(
             kind=AlertKind.BACKORDER,
             key=f"backorder:{sku}",
             sku=sku,
-            title=f"{name} は取り寄せが {-on_hand} 個あります",
-            text="在庫を超えて受注する設定の商品です。入荷したら入出庫に記入してください。",
+            title=words.say("engine.backorder_title", name=name, units=-on_hand),
+            text=words.say("engine.backorder_text"),
         )
-        statuses.setdefault(sku, f"取り寄せ: {-on_hand}個")
+        statuses.setdefault(sku, words.say("engine.status_backorder", units=-on_hand))
     elif on_hand < 0:
         current[f"oversell:{sku}"] = Alert(
             kind=AlertKind.OVERSELL,
             key=f"oversell:{sku}",
             sku=sku,
             urgent=True,
-            title=f"{name} が {-on_hand} 個 売り越しています",
-            text="在庫より多く売れました。お客様への連絡と入荷の手配をしてください。",
+            title=words.say("engine.oversell_title", name=name, units=-on_hand),
+            text=words.say("engine.oversell_text"),
         )
-        statuses.setdefault(sku, f"売り越し: {-on_hand}個不足")
+        statuses.setdefault(sku, words.say("engine.status_oversell", units=-on_hand))
     elif on_hand == 0 and not on_purpose:
         current[f"out_of_stock:{sku}"] = Alert(
             kind=AlertKind.OUT_OF_STOCK,
             key=f"out_of_stock:{sku}",
             sku=sku,
-            title=f"{name} が在庫切れになりました",
+            title=words.say("engine.out_of_stock_title", name=name),
         )
     elif low is not None and on_hand <= low:
         current[f"low_stock:{sku}"] = Alert(
             kind=AlertKind.LOW_STOCK,
             key=f"low_stock:{sku}",
             sku=sku,
-            title=f"{name} の在庫が残り {on_hand} 個です（下限 {low}）",
+            title=words.say("engine.low_stock_title", name=name, on_hand=on_hand, low=low),
         )
 
 
@@ -112,8 +118,10 @@ def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]
             kind=AlertKind.UNASSIGNED,
             key=key,
             mall=ls.mall,
-            title=f"{labels.get(ls.mall, ls.mall)} の商品コード『{ls.code}』の注文がどの商品にも割り当てられていません",
-            text="商品マスタの該当モールの列にこのコードを追加すると、在庫に反映されます。",
+            title=words.say(
+                "engine.unassigned_title", mall=labels.get(ls.mall, ls.mall), code=ls.code
+            ),
+            text=words.say("engine.unassigned_text"),
         )
 
 
@@ -141,7 +149,9 @@ def _row_problems(
         ):
             by_sku[problem.sku].append(problem.message)
     for sku, messages in by_sku.items():
-        statuses[sku] = "エラー: " + " / ".join(dict.fromkeys(messages))
+        statuses[sku] = words.say(
+            "engine.status_error", messages=" / ".join(dict.fromkeys(messages))
+        )
 
 
 def _kept(state: EngineState, snapshot: Snapshot) -> frozenset[str]:
@@ -164,5 +174,5 @@ def _problem_text(problem: RowProblem) -> str:
     """Alert text naming the tab (layout messages on 商品マスタ start with the cell only)."""
     title = TAB_TITLES[TAB_PRODUCTS]
     if problem.tab == TAB_PRODUCTS and not problem.message.startswith(title):
-        return f"{title} {problem.message}"
+        return words.say("engine.problem_in_tab", tab=title, message=problem.message)
     return problem.message

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
 from bot.core.engine.state import EngineState, ListingState
 
@@ -37,27 +38,11 @@ def after_push(
                 at=now,
             )
             conditions.discard(cond)
-            label = "反映済" if result.status is PushStatus.APPLIED else "受付済（反映待ち）"
         else:
             listings[key] = replace(prior, failed=push.quantity, at=now)
-            label = "コードなし" if result.status is PushStatus.UNKNOWN_CODE else "エラー"
             if cond not in conditions:
                 conditions.add(cond)
-                detail = (
-                    f"{labels.get(push.mall, push.mall)} に商品コード『{push.code}』がありません。商品マスタのコードを確認してください。"
-                    if result.status is PushStatus.UNKNOWN_CODE
-                    else result.message
-                )
-                alerts.append(
-                    Alert(
-                        kind=AlertKind.PUSH_REJECTED,
-                        key=cond,
-                        mall=push.mall,
-                        sku=push.sku,
-                        title=f"{labels.get(push.mall, push.mall)} の『{push.code}』に在庫 {push.quantity} を反映できませんでした",
-                        text=detail,
-                    )
-                )
+                alerts.append(_rejected(push, result, cond, labels.get(push.mall, push.mall)))
         logs.append(
             MallLogRow(
                 at=now,
@@ -65,14 +50,41 @@ def after_push(
                 code=push.code,
                 sku=push.sku,
                 quantity=push.quantity,
-                result=label,
+                result=_result_label(result.status),
                 detail=result.message,
             )
         )
     return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
 
 
-# --------------------------------------------------------------------------- drift
+def _result_label(status: PushStatus) -> str:
+    """モール更新ログ 結果 of one push."""
+    if status is PushStatus.APPLIED:
+        return words.say("engine.push_applied")
+    if status is PushStatus.ACCEPTED:
+        return words.say("engine.push_accepted")
+    if status is PushStatus.UNKNOWN_CODE:
+        return words.say("engine.push_unknown_code")
+    return words.say("engine.push_error")
+
+
+def _rejected(push: StockPush, result: PushResult, cond: str, mall_label: str) -> Alert:
+    """The alert of a push the mall refused (once, until a push there succeeds)."""
+    detail = (
+        words.say("engine.push_unknown_code_text", mall=mall_label, code=push.code)
+        if result.status is PushStatus.UNKNOWN_CODE
+        else result.message
+    )
+    return Alert(
+        kind=AlertKind.PUSH_REJECTED,
+        key=cond,
+        mall=push.mall,
+        sku=push.sku,
+        title=words.say(
+            "engine.push_rejected_title", mall=mall_label, code=push.code, quantity=push.quantity
+        ),
+        text=detail,
+    )
 
 
 def detect_drift(
@@ -103,31 +115,37 @@ def detect_drift(
             continue
         mall, code = key
         cond = f"drift:{mall}:{code}"
-        if current > listing.expected:
-            listings[key] = replace(listing, expected=None, failed=None)
-            logs.append(
-                MallLogRow(
-                    at=now,
+        if current <= listing.expected:
+            conditions.discard(cond)
+            continue
+        expected = listing.expected
+        listings[key] = replace(listing, expected=None, failed=None)
+        logs.append(
+            MallLogRow(
+                at=now,
+                mall=mall,
+                code=code,
+                sku="",
+                quantity=current,
+                result=words.say("engine.drift_result"),
+                detail=words.say("engine.drift_detail", expected=expected, current=current),
+            )
+        )
+        if cond not in conditions:
+            conditions.add(cond)
+            alerts.append(
+                Alert(
+                    kind=AlertKind.DRIFT,
+                    key=cond,
                     mall=mall,
-                    code=code,
-                    sku="",
-                    quantity=current,
-                    result="モール側で変更",
-                    detail=f"想定 {listing.expected} → モール {current}（上書きします）",
+                    title=words.say(
+                        "engine.drift_title",
+                        mall=labels.get(mall, mall),
+                        code=code,
+                        expected=expected,
+                        current=current,
+                    ),
+                    text=words.say("engine.drift_text"),
                 )
             )
-            if cond not in conditions:
-                conditions.add(cond)
-                alerts.append(
-                    Alert(
-                        kind=AlertKind.DRIFT,
-                        key=cond,
-                        mall=mall,
-                        title=f"{labels.get(mall, mall)} の『{code}』の在庫がモール側で {listing.expected} → {current} に変更されていました",
-                        text="在庫数はスプレッドシートで管理しています。シートの数に戻しました。"
-                        "入荷などで増やす場合は入出庫タブに記入してください。",
-                    )
-                )
-        else:
-            conditions.discard(cond)
     return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.core import words
 from bot.core.domain import Product, RowProblem, SetComponent
-from bot.core.engine.contract import TAB_SETS
+from bot.core.engine.contract import TAB_SETS, TAB_TITLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,12 @@ class SetBook:
 def _set_problem(row: int, column: str, set_sku: str, text: str) -> RowProblem:
     """A セット構成 problem, naming its cell like the layout's messages do."""
     return RowProblem(
-        tab=TAB_SETS, row=row, sku=set_sku, message=f"セット構成 {column}{row}: {text}"
+        tab=TAB_SETS,
+        row=row,
+        sku=set_sku,
+        message=words.say(
+            "engine.set_cell_problem", tab=TAB_TITLES[TAB_SETS], column=column, row=row, text=text
+        ),
     )
 
 
@@ -49,7 +54,7 @@ def resolve_sets(
                     comps[0].row,
                     "A",
                     set_sku,
-                    f"セット『{set_sku}』の構成が循環しています（セットが自分を含んでいます）",
+                    words.say("engine.set_cycle", set_sku=set_sku),
                 )
             )
             bad.add(set_sku)
@@ -79,9 +84,9 @@ def _check_rows(
         bad.add(set_sku)
     for comp in comps:
         if comp.component_sku == set_sku:
-            text = f"セット『{set_sku}』が自分自身を構成商品にしています"
+            text = words.say("engine.set_self_reference", set_sku=set_sku)
         elif comp.component_sku not in products and comp.component_sku not in invalid:
-            text = f"構成商品コード『{comp.component_sku}』が商品マスタにありません"
+            text = words.say("engine.set_component_missing", component_sku=comp.component_sku)
         else:
             continue
         problems.append(_set_problem(comp.row, "B", set_sku, text))

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
-from bot.core.engine.contract import MOVEMENT_DONE_PREFIX, TAB_MOVEMENTS, TAB_PRODUCTS, jst
+from bot.core.engine.contract import (
+    MOVEMENT_DONE_PREFIX,
+    TAB_MOVEMENTS,
+    TAB_PRODUCTS,
+    TAB_TITLES,
+    jst,
+)
 from bot.core.engine.sets import SetBook, set_stock
 from bot.core.engine.state import EngineState
 from bot.core.engine.work import Work, fmt_int, stock_op
@@ -31,7 +38,12 @@ def take_stock(
             work.touched.add(sku)
             work.ops.append(
                 stock_op(
-                    work.now, "棚卸", sku, known, product.stock, "シートで在庫数が変更されました"
+                    work.now,
+                    words.say("engine.op_stocktake"),
+                    sku,
+                    known,
+                    product.stock,
+                    words.say("engine.op_stocktake_memo"),
                 )
             )
     # Rows that vanished from the sheet are forgotten (their ledger lines stay); not
@@ -45,20 +57,19 @@ def take_stock(
 
 def _ignore_set_stock(work: Work, sku: str, product: Product, known: int) -> None:
     """Staff typed a set's 在庫数: it is computed, so the edit is noted and logged, not taken."""
-    message = (
-        f"C{product.row}: セット商品の在庫数『{product.stock}』は無視しました"
-        f"（{jst(work.now)[5:16]}。在庫数は構成商品から自動計算されます）"
+    message = words.say(
+        "engine.set_stock_ignored", row=product.row, stock=product.stock, at=jst(work.now)[5:16]
     )
     work.notes[sku] = (message, work.now)
     work.problems.append(RowProblem(tab=TAB_PRODUCTS, row=product.row, sku=sku, message=message))
     work.ops.append(
         stock_op(
             work.now,
-            "セット在庫の入力を無視",
+            words.say("engine.op_set_stock_ignored"),
             sku,
             fmt_int(known),
             product.stock,
-            "セット商品の在庫数は自動計算です",
+            words.say("engine.op_set_stock_ignored_memo"),
         )
     )
 
@@ -82,27 +93,33 @@ def apply_movement(
     if mv.sku in invalid or mv.sku in book.invalid:
         return  # the product row has a problem: wait until it is fixed
     if mv.sku not in usable:
-        message = f"商品コード『{mv.sku}』が商品マスタにありません"
+        message = words.say("engine.movement_sku_missing", sku=mv.sku)
         work.problems.append(
             RowProblem(
                 tab=TAB_MOVEMENTS,
                 row=mv.row,
                 sku=mv.sku,
-                message=f"入出庫 {mv.row}行目: {message}",
+                message=words.say(
+                    "engine.movement_row_problem",
+                    tab=TAB_TITLES[TAB_MOVEMENTS],
+                    row=mv.row,
+                    text=message,
+                ),
             )
         )
-        work.marks[mv.key] = f"エラー: {message}"
+        work.marks[mv.key] = words.say("engine.movement_error", message=message)
         return
+    kind = words.say("engine.op_movement", kind=mv.kind or words.say("engine.op_movement_other"))
     leaves = book.expanded.get(mv.sku, ((mv.sku, 1),))
     for sku, qty in leaves:
         before = work.stock.get(sku, usable[sku].stock)
         after = before + mv.qty * qty
         work.stock[sku] = after
         work.touched.add(sku)
-        memo = (mv.memo or "") + (f" セット『{mv.sku}』×{mv.qty}" if mv.sku != sku else "")
-        work.ops.append(
-            stock_op(work.now, f"入出庫（{mv.kind or 'その他'}）", sku, before, after, memo)
-        )
+        memo = mv.memo or ""
+        if mv.sku != sku:
+            memo += " " + words.say("engine.op_movement_set_memo", set_sku=mv.sku, qty=mv.qty)
+        work.ops.append(stock_op(work.now, kind, sku, before, after, memo))
     work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {jst(work.now)}"
 
 

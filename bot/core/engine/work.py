@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.core import words
 from bot.core.domain import OpLogRow, RowProblem, SaleLogRow
 from bot.core.engine.state import LineState
 
@@ -14,7 +15,13 @@ def stock_op(
 ) -> OpLogRow:
     """One 操作ログ row about 在庫数."""
     return OpLogRow(
-        at=at, kind=kind, sku=sku, field="在庫数", before=str(before), after=str(after), memo=memo
+        at=at,
+        kind=kind,
+        sku=sku,
+        field=words.say("engine.op_field_stock"),
+        before=str(before),
+        after=str(after),
+        memo=memo,
     )
 
 
