@@ -133,19 +133,20 @@ def detect_drift(
         )
         if cond not in conditions:
             conditions.add(cond)
-            alerts.append(
-                Alert(
-                    kind=AlertKind.DRIFT,
-                    key=cond,
-                    mall=mall,
-                    title=words.say(
-                        "engine.drift_title",
-                        mall=labels.get(mall, mall),
-                        code=code,
-                        expected=expected,
-                        current=current,
-                    ),
-                    text=words.say("engine.drift_text"),
-                )
-            )
+            alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
     return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+
+
+def _drift_alert(
+    cond: str, mall: str, mall_label: str, code: str, expected: int, current: int
+) -> Alert:
+    """The alert of a listing someone raised by hand on the mall (once, until it clears)."""
+    return Alert(
+        kind=AlertKind.DRIFT,
+        key=cond,
+        mall=mall,
+        title=words.say(
+            "engine.drift_title", mall=mall_label, code=code, expected=expected, current=current
+        ),
+        text=words.say("engine.drift_text"),
+    )

@@ -14,6 +14,7 @@ def targets(
     usable: Mapping[str, Product],
     stock: Mapping[str, int],
 ) -> tuple[list[ListingTarget], list[StockPush]]:
+    """What every listing should show, and the pushes of those the mall may not show yet."""
     settings = snapshot.settings
     targets: list[ListingTarget] = []
     pushes: list[StockPush] = []
@@ -43,25 +44,32 @@ def targets(
                     backorder=backorder,
                 )
                 targets.append(target)
-                if stopped:
-                    continue
-                listing = state.listings.get((mall, code), ListingState())
-                resend = (mall, code) in snapshot.resend
-                changed = (
-                    listing.expected != target.quantity
-                    or (listing.backorder is not None and listing.backorder != backorder)
-                ) and listing.failed != target.quantity
-                if state.fresh or resend or changed:
-                    pushes.append(
-                        StockPush(
-                            mall=mall,
-                            code=code,
-                            quantity=target.quantity,
-                            backorder=backorder
-                            if (product.backorder or listing.backorder)
-                            else None,
-                            reason=target.reason,
-                            sku=sku,
-                        )
-                    )
+                push = None if stopped else _push(state, snapshot, product, target)
+                if push is not None:
+                    pushes.append(push)
     return targets, pushes
+
+
+def _push(
+    state: EngineState, snapshot: Snapshot, product: Product, target: ListingTarget
+) -> StockPush | None:
+    """The push a listing needs: on start-up, on 再送, or when its target changed.
+
+    A target the mall refused is not re-sent until it changes (or 再送).
+    """
+    key = (target.mall, target.code)
+    listing = state.listings.get(key, ListingState())
+    changed = (
+        listing.expected != target.quantity
+        or (listing.backorder is not None and listing.backorder != target.backorder)
+    ) and listing.failed != target.quantity
+    if not (state.fresh or key in snapshot.resend or changed):
+        return None
+    return StockPush(
+        mall=target.mall,
+        code=target.code,
+        quantity=target.quantity,
+        backorder=target.backorder if (product.backorder or listing.backorder) else None,
+        reason=target.reason,
+        sku=target.sku,
+    )
