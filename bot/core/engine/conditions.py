@@ -1,0 +1,178 @@
+"""Alert conditions and 状態 texts: each condition alerts once, re-armed when it clears."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from bot.core import words
+from bot.core.domain import Alert, AlertKind, ErrorLogRow, Product, RowProblem, SaleKind, Snapshot
+from bot.core.engine.contract import (
+    STEP_CONDITIONS,
+    STOCK_CONDITIONS,
+    TAB_PRODUCTS,
+    TAB_SETS,
+    TAB_TITLES,
+)
+from bot.core.engine.sets import SetBook
+from bot.core.engine.state import EngineState
+from bot.core.engine.work import Work
+
+
+def conditions(
+    state: EngineState,
+    snapshot: Snapshot,
+    usable: Mapping[str, Product],
+    work: Work,
+    problems: Sequence[RowProblem],
+    book: SetBook,
+    statuses: dict[str, str],
+) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow]]:
+    """Conditions raised now (plus kept ones), the alerts new among them, エラーログ rows.
+
+    Fills ``statuses`` with the 状態 text of every product row.
+    """
+    current: dict[str, Alert] = {}
+    for sku, product in usable.items():
+        _stock_condition(snapshot, sku, product, work, current, statuses)
+        if sku in work.notes:
+            statuses.setdefault(sku, work.notes[sku][0])
+        statuses.setdefault(
+            sku,
+            words.say("engine.status_set")
+            if sku in book.expanded
+            else words.say("engine.status_ok"),
+        )
+    _unassigned(work, snapshot.mall_labels, current)
+    _row_problems(snapshot, work, problems, current, statuses)
+    for sku in snapshot.invalid_skus:
+        statuses.setdefault(sku, words.say("engine.status_invalid"))
+    alerts = [alert for key, alert in current.items() if key not in state.conditions]
+    unique = {p.key: p for p in problems if p.key not in state.conditions}
+    errors = [
+        ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
+        for p in unique.values()
+    ]
+    return frozenset(current) | _kept(state, snapshot), alerts, errors
+
+
+def _stock_condition(
+    snapshot: Snapshot,
+    sku: str,
+    product: Product,
+    work: Work,
+    current: dict[str, Alert],
+    statuses: dict[str, str],
+) -> None:
+    """Backorder, oversell, out of stock or low stock of one product (at most one)."""
+    on_hand = work.stock.get(sku, product.stock)
+    default_low = snapshot.settings.default_low_stock
+    low = product.low_stock if product.low_stock is not None else default_low
+    name = words.say("engine.product_name", sku=sku, name=product.name) if product.name else sku
+    on_purpose = product.backorder or (
+        product.rule.oversells_on_purpose if product.rule is not None else False
+    )
+    if on_hand < 0 and on_purpose:
+        current[f"backorder:{sku}"] = Alert(
+            kind=AlertKind.BACKORDER,
+            key=f"backorder:{sku}",
+            sku=sku,
+            title=words.say("engine.backorder_title", name=name, units=-on_hand),
+            text=words.say("engine.backorder_text"),
+        )
+        statuses.setdefault(sku, words.say("engine.status_backorder", units=-on_hand))
+    elif on_hand < 0:
+        current[f"oversell:{sku}"] = Alert(
+            kind=AlertKind.OVERSELL,
+            key=f"oversell:{sku}",
+            sku=sku,
+            urgent=True,
+            title=words.say("engine.oversell_title", name=name, units=-on_hand),
+            text=words.say("engine.oversell_text"),
+        )
+        statuses.setdefault(sku, words.say("engine.status_oversell", units=-on_hand))
+    elif on_hand == 0 and not on_purpose:
+        current[f"out_of_stock:{sku}"] = Alert(
+            kind=AlertKind.OUT_OF_STOCK,
+            key=f"out_of_stock:{sku}",
+            sku=sku,
+            title=words.say("engine.out_of_stock_title", name=name),
+        )
+    elif low is not None and on_hand <= low:
+        current[f"low_stock:{sku}"] = Alert(
+            kind=AlertKind.LOW_STOCK,
+            key=f"low_stock:{sku}",
+            sku=sku,
+            title=words.say("engine.low_stock_title", name=name, on_hand=on_hand, low=low),
+        )
+
+
+def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]) -> None:
+    """Order lines whose code matches no product (one alert per mall code)."""
+    for ls in work.lines.values():
+        # A held line's row already has its own ROW_PROBLEM alert: one message is enough.
+        if ls.pending is not SaleKind.UNASSIGNED:
+            continue
+        key = f"unassigned:{ls.mall}:{ls.code}"
+        current[key] = Alert(
+            kind=AlertKind.UNASSIGNED,
+            key=key,
+            mall=ls.mall,
+            title=words.say(
+                "engine.unassigned_title", mall=labels.get(ls.mall, ls.mall), code=ls.code
+            ),
+            text=words.say("engine.unassigned_text"),
+        )
+
+
+def _row_problems(
+    snapshot: Snapshot,
+    work: Work,
+    problems: Sequence[RowProblem],
+    current: dict[str, Alert],
+    statuses: dict[str, str],
+) -> None:
+    """One alert per row problem; a product row's problems become its 状態."""
+    by_sku: dict[str, list[str]] = defaultdict(list)
+    for problem in problems:
+        current[problem.key] = Alert(
+            kind=AlertKind.ROW_PROBLEM,
+            key=problem.key,
+            sku=problem.sku,
+            title=_problem_text(problem),
+        )
+        note = work.notes.get(problem.sku)
+        if note is not None and note[0] == problem.message:
+            continue  # shown as a note, not as an error of the row
+        if (problem.tab == TAB_PRODUCTS and problem.sku) or (
+            problem.tab == TAB_SETS and problem.sku in snapshot.products
+        ):
+            by_sku[problem.sku].append(problem.message)
+    for sku, messages in by_sku.items():
+        statuses[sku] = words.say(
+            "engine.status_error", messages=" / ".join(dict.fromkeys(messages))
+        )
+
+
+def _kept(state: EngineState, snapshot: Snapshot) -> frozenset[str]:
+    """Raised conditions step does not own, and stock conditions of rows invalid now.
+
+    Conditions of rows that are invalid this cycle are kept, so fixing a typo does not
+    re-announce a low stock that was already announced.
+    """
+    kept: set[str] = set()
+    for key in state.conditions:
+        family, _, sku = key.partition(":")
+        if family not in STEP_CONDITIONS or (
+            family in STOCK_CONDITIONS and sku in snapshot.invalid_skus
+        ):
+            kept.add(key)
+    return frozenset(kept)
+
+
+def _problem_text(problem: RowProblem) -> str:
+    """Alert text naming the tab (layout messages on 商品マスタ start with the cell only)."""
+    title = TAB_TITLES[TAB_PRODUCTS]
+    if problem.tab == TAB_PRODUCTS and not problem.message.startswith(title):
+        return words.say("engine.problem_in_tab", tab=title, message=problem.message)
+    return problem.message

@@ -1,0 +1,152 @@
+"""What the malls answered: push results (§4.5) and listings changed by hand on a mall."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.core import words
+from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
+from bot.core.engine.state import EngineState, ListingState
+
+
+def after_push(
+    state: EngineState,
+    pushes: Sequence[StockPush],
+    results: Sequence[PushResult],
+    now: datetime,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
+    """Fold one mall's push results into the state; log rows and alerts for the record step."""
+    labels = labels or {}
+    listings = dict(state.listings)
+    logs: list[MallLogRow] = []
+    alerts: list[Alert] = []
+    conditions = set(state.conditions)
+    for push, result in zip(pushes, results, strict=True):
+        key = (push.mall, push.code)
+        prior = listings.get(key, ListingState())
+        cond = f"push:{push.mall}:{push.code}"
+        if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED):
+            listings[key] = ListingState(
+                pushed=push.quantity,
+                expected=push.quantity,
+                backorder=push.backorder if push.backorder is not None else prior.backorder,
+                failed=None,
+                at=now,
+            )
+            conditions.discard(cond)
+        else:
+            listings[key] = replace(prior, failed=push.quantity, at=now)
+            if cond not in conditions:
+                conditions.add(cond)
+                alerts.append(_rejected(push, result, cond, labels.get(push.mall, push.mall)))
+        logs.append(
+            MallLogRow(
+                at=now,
+                mall=push.mall,
+                code=push.code,
+                sku=push.sku,
+                quantity=push.quantity,
+                result=_result_label(result.status),
+                detail=result.message,
+            )
+        )
+    return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+
+
+def _result_label(status: PushStatus) -> str:
+    """モール更新ログ 結果 of one push."""
+    if status is PushStatus.APPLIED:
+        return words.say("engine.push_applied")
+    if status is PushStatus.ACCEPTED:
+        return words.say("engine.push_accepted")
+    if status is PushStatus.UNKNOWN_CODE:
+        return words.say("engine.push_unknown_code")
+    return words.say("engine.push_error")
+
+
+def _rejected(push: StockPush, result: PushResult, cond: str, mall_label: str) -> Alert:
+    """The alert of a push the mall refused (once, until a push there succeeds)."""
+    detail = (
+        words.say("engine.push_unknown_code_text", mall=mall_label, code=push.code)
+        if result.status is PushStatus.UNKNOWN_CODE
+        else result.message
+    )
+    return Alert(
+        kind=AlertKind.PUSH_REJECTED,
+        key=cond,
+        mall=push.mall,
+        sku=push.sku,
+        title=words.say(
+            "engine.push_rejected_title", mall=mall_label, code=push.code, quantity=push.quantity
+        ),
+        text=detail,
+    )
+
+
+def detect_drift(
+    state: EngineState,
+    readings: Mapping[tuple[str, str], int],
+    now: datetime,
+    *,
+    skip: frozenset[tuple[str, str]] = frozenset(),
+    labels: Mapping[str, str] | None = None,
+) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
+    """Compare what malls show with what the bot expects them to show.
+
+    A surplus (``current > expected``) means someone changed the number by hand on the
+    mall — the edit らくらく在庫 cannot see. The listing is forgotten so the next step
+    pushes the right number over it, and the team hears of it once. A shortfall is
+    usually sales whose orders have not arrived yet; it is left to the order fetch
+    (read-back compensation, §4.5, builds on this). ``skip`` holds listings a mall
+    restocked itself after a cancel seen this cycle, which is not a hand edit.
+    """
+    labels = labels or {}
+    listings = dict(state.listings)
+    conditions = set(state.conditions)
+    logs: list[MallLogRow] = []
+    alerts: list[Alert] = []
+    for key, current in readings.items():
+        listing = listings.get(key)
+        if listing is None or listing.expected is None or key in skip:
+            continue
+        mall, code = key
+        cond = f"drift:{mall}:{code}"
+        if current <= listing.expected:
+            conditions.discard(cond)
+            continue
+        expected = listing.expected
+        listings[key] = replace(listing, expected=None, failed=None)
+        logs.append(
+            MallLogRow(
+                at=now,
+                mall=mall,
+                code=code,
+                sku="",
+                quantity=current,
+                result=words.say("engine.drift_result"),
+                detail=words.say("engine.drift_detail", expected=expected, current=current),
+            )
+        )
+        if cond not in conditions:
+            conditions.add(cond)
+            alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
+    return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+
+
+def _drift_alert(
+    cond: str, mall: str, mall_label: str, code: str, expected: int, current: int
+) -> Alert:
+    """The alert of a listing someone raised by hand on the mall (once, until it clears)."""
+    return Alert(
+        kind=AlertKind.DRIFT,
+        key=cond,
+        mall=mall,
+        title=words.say(
+            "engine.drift_title", mall=mall_label, code=code, expected=expected, current=current
+        ),
+        text=words.say("engine.drift_text"),
+    )

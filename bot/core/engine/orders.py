@@ -1,0 +1,217 @@
+"""Order lines reconciled against the ledger (§4.2): each unit applied exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.domain import OrderLine, Product, SaleKind, SaleLogRow, Snapshot
+from bot.core.engine.sets import SetBook
+from bot.core.engine.state import EngineState, LineState
+from bot.core.engine.work import Work
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What an order line is resolved against in one cycle."""
+
+    codes: Mapping[tuple[str, str], str]
+    """(mall, code) → sku of a usable product."""
+    held_codes: Mapping[tuple[str, str], str]
+    """(mall, code) → sku of a product whose row (or set) has a problem."""
+    usable: Mapping[str, Product]
+    book: SetBook
+    restock_on_cancel: bool
+
+
+def code_index(products: Mapping[str, Product]) -> dict[tuple[str, str], str]:
+    """(mall, code) → sku for every mall code of ``products``."""
+    index: dict[tuple[str, str], str] = {}
+    for sku, product in products.items():
+        for mall, codes in product.codes.items():
+            for code in codes:
+                index[(mall, code)] = sku
+    return index
+
+
+def catalog(snapshot: Snapshot, usable: Mapping[str, Product], book: SetBook) -> Catalog:
+    """Usable codes, and the codes of rows that wait for a fix (their lines are held)."""
+    held_codes = code_index({s: p for s, p in snapshot.products.items() if s in book.invalid})
+    for mall, codes in snapshot.held_codes.items():
+        for code, sku in codes.items():
+            held_codes.setdefault((mall, code), sku)
+    return Catalog(
+        codes=code_index(usable),
+        held_codes=held_codes,
+        usable=usable,
+        book=book,
+        restock_on_cancel=snapshot.settings.restock_on_cancel,
+    )
+
+
+def reconcile(
+    work: Work,
+    state: EngineState,
+    lines: Sequence[OrderLine],
+    cat: Catalog,
+    horizon: datetime,
+) -> None:
+    """Apply the reported lines, and retry the waiting ones, in line-key order."""
+    for key, ls in state.lines.items():
+        if ls.seen_at is not None and ls.seen_at < horizon:
+            del work.lines[key]  # older than the cancellation window: forgotten
+    reports: dict[str, OrderLine] = {}
+    for line in lines:
+        reports[line.key] = line  # the latest report of a line wins
+    for key, ls in work.lines.items():
+        if ls.pending is not None and key not in reports:
+            reports[key] = OrderLine(
+                mall=ls.mall,
+                order_id=ls.order_id,
+                line_id=ls.line_id,
+                code=ls.code,
+                units=ls.reported,
+                ordered_at=ls.seen_at,
+            )
+    for key in sorted(reports):
+        apply_line(work, reports[key], cat)
+
+
+def apply_line(work: Work, line: OrderLine, cat: Catalog) -> None:
+    """Bring on-hand and the ledger in step with the units the mall reports for ``line``."""
+    prior = work.lines.get(line.key)
+    applied = prior.applied if prior else 0
+    target = line.units
+    if prior is None and target == 0:
+        return  # a cancel seen before its sale changes nothing
+    # Units already taken stay with the product they were taken from, even if staff
+    # remapped the code since; a rebuilt set line (sku None) resolves by its code.
+    sku = prior.sku if prior and prior.sku and prior.applied > 0 else None
+    if sku is None:
+        sku = cat.codes.get((line.mall, line.code))
+    if target < applied and not cat.restock_on_cancel:
+        _close_without_restock(work, line, prior, sku, applied)
+    elif target == applied:
+        _settle(work, line, prior, applied)
+    elif sku is None or sku not in cat.usable or sku in cat.book.invalid:
+        _wait(work, line, prior, sku, applied, cat)
+    else:
+        _take(work, line, prior, sku, applied, cat)
+
+
+def _close_without_restock(
+    work: Work, line: OrderLine, prior: LineState | None, sku: str | None, applied: int
+) -> None:
+    """キャンセル時在庫戻し OFF: units taken back are not returned to on-hand."""
+    target = line.units
+    if prior is None or prior.reported != target:
+        work.sales.append(_sale(work, line, _closing(target), sku or "", 0, applied))
+    work.lines[line.key] = _line_state(work.now, line, prior, sku, applied, target, None)
+
+
+def _settle(work: Work, line: OrderLine, prior: LineState | None, applied: int) -> None:
+    """Nothing to apply; a waiting line cancelled before it could be applied is closed."""
+    target = line.units
+    if prior is not None and prior.pending is not None:
+        # Close it in the ledger, or a restart would apply it from its 未割当 row.
+        work.sales.append(_sale(work, line, _closing(target), prior.sku or "", 0, applied))
+    if prior is not None and (prior.reported != target or prior.pending is not None):
+        work.lines[line.key] = _line_state(work.now, line, prior, prior.sku, applied, target, None)
+
+
+def _wait(
+    work: Work,
+    line: OrderLine,
+    prior: LineState | None,
+    sku: str | None,
+    applied: int,
+    cat: Catalog,
+) -> None:
+    """No usable product for the line: it waits as 保留 (row has a problem) or 未割当."""
+    target = line.units
+    pending = (
+        SaleKind.HELD
+        if (sku is not None or (line.mall, line.code) in cat.held_codes)
+        else SaleKind.UNASSIGNED
+    )
+    if prior is None or prior.pending != pending or prior.reported != target:
+        held_sku = sku or cat.held_codes.get((line.mall, line.code), "")
+        work.sales.append(_sale(work, line, pending, held_sku, applied - target, applied))
+    work.lines[line.key] = _line_state(
+        work.now, line, prior, prior.sku if prior else None, applied, target, pending
+    )
+
+
+def _take(
+    work: Work, line: OrderLine, prior: LineState | None, sku: str, applied: int, cat: Catalog
+) -> None:
+    """Apply the difference to on-hand (a set's to each component) and log it."""
+    target = line.units
+    delta = target - applied
+    if applied == 0 and target > 0:
+        kind = SaleKind.SALE
+    elif target == 0:
+        kind = SaleKind.CANCEL
+    else:
+        kind = SaleKind.CHANGE
+    for leaf, qty in cat.book.expanded.get(sku, ((sku, 1),)):
+        before = work.stock.get(leaf, cat.usable[leaf].stock)
+        after = before - delta * qty
+        work.stock[leaf] = after
+        work.touched.add(leaf)
+        work.sales.append(_sale(work, line, kind, leaf, -delta * qty, target, before, after))
+    work.lines[line.key] = _line_state(work.now, line, prior, sku, target, target, None)
+
+
+def _closing(target: int) -> SaleKind:
+    return SaleKind.CANCEL if target == 0 else SaleKind.CHANGE
+
+
+def _sale(
+    work: Work,
+    line: OrderLine,
+    kind: SaleKind,
+    sku: str,
+    qty: int,
+    applied: int,
+    before: int | None = None,
+    after: int | None = None,
+) -> SaleLogRow:
+    """One 販売ログ row for ``line``: ``qty`` is the signed stock change it causes."""
+    return SaleLogRow(
+        at=work.now,
+        mall=line.mall,
+        order_id=line.order_id,
+        line_id=line.line_id,
+        kind=kind,
+        code=line.code,
+        sku=sku,
+        qty=qty,
+        before=before,
+        after=after,
+        key=line.key,
+        applied=applied,
+    )
+
+
+def _line_state(
+    now: datetime,
+    line: OrderLine,
+    prior: LineState | None,
+    sku: str | None,
+    applied: int,
+    reported: int,
+    pending: SaleKind | None,
+) -> LineState:
+    return LineState(
+        mall=line.mall,
+        order_id=line.order_id,
+        line_id=line.line_id,
+        code=line.code,
+        sku=sku,
+        applied=applied,
+        reported=reported,
+        pending=pending,
+        seen_at=prior.seen_at if prior and prior.seen_at else (line.ordered_at or now),
+    )

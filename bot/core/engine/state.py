@@ -1,0 +1,119 @@
+"""The engine's state between cycles and the plan of one cycle (§4.0, §4.2, §4.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.core.domain import (
+    Alert,
+    ErrorLogRow,
+    ListingTarget,
+    OpLogRow,
+    RowProblem,
+    SaleKind,
+    SaleLogRow,
+    StockPush,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """What the ledger knows of one order line (§4.2)."""
+
+    mall: str
+    order_id: str
+    line_id: str
+    code: str
+    sku: str | None
+    """The product the applied units were taken from (kept even if remapped later)."""
+    applied: int
+    """Units of the line already applied to stock (販売ログ 反映数)."""
+    reported: int
+    """Units the mall last reported."""
+    pending: SaleKind | None = None
+    """UNASSIGNED or HELD while the line waits for its product to become usable."""
+    seen_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingState:
+    """What the bot believes one mall listing shows (§4.5)."""
+
+    pushed: int | None = None
+    expected: int | None = None
+    backorder: bool | None = None
+    failed: int | None = None
+    """Last target the mall refused; not re-sent until the target changes or 再送."""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """Everything that must survive between cycles; rebuilt from the sheet at start-up."""
+
+    stock: Mapping[str, int] = field(default_factory=dict)
+    """在庫数 per sku as the sheet holds it after the bot's last commit."""
+    lines: Mapping[str, LineState] = field(default_factory=dict)
+    listings: Mapping[tuple[str, str], ListingState] = field(default_factory=dict)
+    conditions: frozenset[str] = frozenset()
+    """Alert conditions currently raised (each alerts once, re-armed when it clears)."""
+    notes: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    """状態 notes that outlive their cycle (an ignored edit of a set row), with their time."""
+    fresh: bool = True
+    """No commit since start-up: the sheet is the truth and every listing is pushed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one cycle should do; the worker carries it out."""
+
+    now: datetime
+    next_state: EngineState
+    stock: Mapping[str, int]
+    """在庫数 cells to write (only values that differ from what was read)."""
+    statuses: Mapping[str, str]
+    """状態 text for every product row with a 商品コード (valid or not)."""
+    touched: frozenset[str]
+    """Rows whose 最終更新 becomes ``now``."""
+    movement_marks: Mapping[str, str]
+    """入出庫 row key → 反映 cell text."""
+    sales_log: tuple[SaleLogRow, ...]
+    ops_log: tuple[OpLogRow, ...]
+    error_log: tuple[ErrorLogRow, ...]
+    targets: tuple[ListingTarget, ...]
+    pushes: tuple[StockPush, ...]
+    alerts: tuple[Alert, ...]
+    problems: tuple[RowProblem, ...]
+    held: bool = False
+    """A tab the engine needs is broken: no order, movement or push was processed, so
+    the worker must not advance its order cursors."""
+
+
+def committed(plan: Plan) -> EngineState:
+    """The state once the plan's sheet changes are known to be written.
+
+    From then on the sheet holds what the bot wrote, so a difference is a staff edit.
+    """
+    return replace(plan.next_state, fresh=False)
+
+
+def replace_conditions(state: EngineState, conditions: frozenset[str]) -> EngineState:
+    """The same state with another set of raised alert conditions."""
+    return replace(state, conditions=conditions)
+
+
+def replace_stock(state: EngineState, stock: Mapping[str, int]) -> EngineState:
+    """The same state believing the sheet holds ``stock`` (start-up: oversold rows)."""
+    return replace(state, stock=dict(stock))
+
+
+def replace_listings(
+    state: EngineState,
+    listings: Mapping[tuple[str, str], ListingState],
+    *,
+    fresh: bool | None = None,
+) -> EngineState:
+    """The same state with other listing knowledge (``push --all`` forgets it all)."""
+    return replace(state, listings=listings, fresh=state.fresh if fresh is None else fresh)

@@ -1,0 +1,45 @@
+"""Scratch space of one ``step`` and the row builders its phases share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core import words
+from bot.core.domain import OpLogRow, RowProblem, SaleLogRow
+from bot.core.engine.state import LineState
+
+
+def stock_op(
+    at: datetime, kind: str, sku: str, before: int | str, after: int, memo: str
+) -> OpLogRow:
+    """One 操作ログ row about 在庫数."""
+    return OpLogRow(
+        at=at,
+        kind=kind,
+        sku=sku,
+        field=words.say("engine.op_field_stock"),
+        before=str(before),
+        after=str(after),
+        memo=memo,
+    )
+
+
+def fmt_int(value: int | None) -> str:
+    """An optional number as a cell shows it (blank for none)."""
+    return "" if value is None else str(value)
+
+
+@dataclass(slots=True)
+class Work:
+    """Mutable scratch space for one step; never escapes it."""
+
+    now: datetime
+    stock: dict[str, int]
+    lines: dict[str, LineState]
+    sales: list[SaleLogRow] = field(default_factory=list)
+    ops: list[OpLogRow] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    marks: dict[str, str] = field(default_factory=dict)
+    problems: list[RowProblem] = field(default_factory=list)
+    notes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
