@@ -64,3 +64,7 @@ def test_engine_tab_labels_match_the_template() -> None:
     template = layout.load_template()
     for key, title in engine.TAB_TITLES.items():
         assert template.tab(key).title == title
+
+
+def test_engine_movement_mark_matches_the_template() -> None:
+    assert engine.MOVEMENT_DONE_PREFIX == layout.load_template().words.movement_done_prefix
