@@ -26,6 +26,7 @@ import requests
 from google.oauth2 import service_account
 
 from adapters import ADAPTERS
+from adapters import channels as registered_channels
 from adapters.base import BuildContext, Channel, MallAdapter
 from bot.core.domain import ShopSettings
 from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
@@ -78,6 +79,9 @@ class App:
             self.settings.sheet_id or "",
             malls=list(self.adapters),
             canonical={key: type(a).canonical_code for key, a in self.adapters.items()},
+            # Every registered channel's words: a switched-off channel's 設定 rows are
+            # still understood (and ignored), never reported as unknown items.
+            channels=registered_channels(),
         )
         rows = self.settings.sheet.log_max_rows
         gateway.retention.update(
@@ -95,7 +99,7 @@ class App:
 
     def init_sheet(self) -> InitReport:
         """Create or upgrade the spreadsheet's tabs for the enabled channels."""
-        return init_sheet(self.sheets.open_by_key(self.settings.sheet_id or ""))
+        return init_sheet(self.sheets.open_by_key(self.settings.sheet_id or ""), self.channels)
 
     @cached_property
     def worker(self) -> Worker:

@@ -7,13 +7,26 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet.layout import header_map, load_template, parse_sheet
+from adapters.base import Channel
+from adapters.rakuten import RAKUTEN
+from bot.infra.sheet.layout import header_map, load_template, mall_key, parse_sheet
 from bot.infra.sheet.template import build_init_plan, init_sheet, plan_init
 from bot.sandbox.sheets import SheetsEmulator
 
 TPL = load_template()
 PRODUCTS = TPL.tab("products")
 HEAD = [c.header for c in PRODUCTS.columns]
+TESTMALL = Channel(
+    key="testmall",
+    label="テスト",
+    name="テストモール",
+    aliases=("テストモール", "TestMall"),
+    code_note="テストモールの商品コード。空欄＝テストモールでは売っていない。",
+    auth_hint="テストモールのキーを確かめてください。",
+    code_width=150,
+)
+"""A second channel declared here (only 楽天 is registered)."""
+UNBUILT = ("Yahoo", "Amazon", "Shopify", "BASE", "カラーミー")
 
 
 def kinds(requests: list[dict[str, Any]]) -> Counter[str]:
@@ -200,12 +213,13 @@ def test_plan_reorders_are_respected_in_formulas() -> None:
 
 
 def test_plan_new_settings_items_are_appended_to_an_existing_settings_tab() -> None:
-    tab = TPL.tab("settings")
+    channels = [RAKUTEN, TESTMALL]
+    tab = load_template(channels).tab("settings")
     head = [c.header for c in tab.columns]
-    have = [list(r) for r in tab.seed_rows if not str(r[0]).startswith("Shopify")]
+    have = [list(r) for r in tab.seed_rows if not str(r[0]).startswith("テスト")]
     meta = {"sheets": [sheet_meta("設定", 3)]}
-    plan = build_init_plan(meta, {}, existing_rows={"settings": [head, *have]})
-    assert plan.added_settings == ["Shopify 注文取込み", "Shopify 在庫更新", "Shopify 表示在庫設定"]
+    plan = build_init_plan(meta, {}, existing_rows={"settings": [head, *have]}, channels=channels)
+    assert plan.added_settings == ["テスト 注文取込み", "テスト 在庫更新", "テスト 表示在庫設定"]
     append = next(r["appendCells"] for r in plan.requests if "appendCells" in r)
     assert append["sheetId"] == 3
     assert [
@@ -361,7 +375,7 @@ def test_init_on_an_empty_spreadsheet(emu: SheetsEmulator) -> None:
         "settings": emu.get_values(sid, "設定", "FORMULA"),
         "state": emu.get_values(sid, "_state", "FORMULA"),
     }
-    read = parse_sheet(values, malls=("rakuten", "yahoo", "amazon", "shopify"))
+    read = parse_sheet(values, malls=("rakuten",))
     assert read.snapshot.problems == ()
     assert read.snapshot.settings.interval_seconds == 15
     assert read.state == {"schema_version": str(TPL.schema_version)}
@@ -390,27 +404,7 @@ def test_upgrade_keeps_staff_columns_and_data(emu: SheetsEmulator) -> None:
     emu2 = SheetsEmulator()
     sid2 = emu2.create_spreadsheet("old", sheets=("商品マスタ",), cols=len(head) + 2)
     staff_head = [*head, "仕入先", "メモ"]
-    data = [
-        [
-            "A-1",
-            "Tシャツ",
-            5,
-            "",
-            "",
-            True,
-            False,
-            "t:1",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "問屋A",
-            "要確認",
-        ]
-    ]
+    data = [["A-1", "Tシャツ", 5, "", "", True, False, "t:1", "", "", "問屋A", "要確認"]]
     emu2.set_values(sid2, "商品マスタ", "A1", [staff_head, *data])
     sh2 = emu2.client().open_by_key(sid2)
     emu2.reset_counts()
@@ -428,3 +422,96 @@ def test_upgrade_keeps_staff_columns_and_data(emu: SheetsEmulator) -> None:
     emu2.reset_counts()
     assert init_sheet(sh2).writes == 0
     assert emu2.counts()["write"] == 0
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def _everything(emu: SheetsEmulator, sid: str) -> list[Any]:
+    return [v for title in emu.sheet_titles(sid) for row in emu.get_values(sid, title) for v in row]
+
+
+def test_sheet_for_rakuten_only_has_one_code_column_and_only_its_settings(
+    emu: SheetsEmulator,
+) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    init_sheet(emu.client().open_by_key(sid), [RAKUTEN])
+    head = emu.get_values(sid, "商品マスタ")[0]
+    assert [h for h in head if str(h).endswith("コード") and h != "商品コード"] == ["楽天コード"]
+    assert head.index("楽天コード") == head.index("在庫切れ時注文受付") + 1
+    items = [row[0] for row in emu.get_values(sid, "設定")[1:]]
+    assert [i for i in items if " " in i] == [
+        "楽天 注文取込み",
+        "楽天 在庫更新",
+        "楽天 表示在庫設定",
+    ]
+    cells = " ".join(str(v) for v in _everything(emu, sid))
+    for word in UNBUILT:
+        assert word not in cells, word
+
+
+def test_init_adds_a_newly_enabled_channel_and_keeps_staff_data(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    init_sheet(sh, [RAKUTEN])
+    # Staff fill every column of a row, add their own column and change a setting.
+    head = [*emu.get_values(sid, "商品マスタ")[0], "仕入先"]
+    row = ["A-1", "Tシャツ", 5, "+1", 2, 3, True, False, "t:1", "", "", "問屋A"]
+    assert len(row) == len(head)
+    emu.set_values(sid, "商品マスタ", "A1", [head, row])
+    settings = emu.get_values(sid, "設定")
+    at = [r[0] for r in settings].index("楽天 在庫更新")
+    emu.set_values(sid, "設定", f"B{at + 1}", [["OFF"]])
+    before = {t: emu.get_values(sid, t) for t in emu.sheet_titles(sid)}
+
+    emu.reset_counts()
+    report = init_sheet(sh, [RAKUTEN, TESTMALL])
+    assert emu.counts()["write"] == 1
+    assert report.added_headers == {"商品マスタ": ["テストコード"]}
+    assert report.added_settings == ["テスト 注文取込み", "テスト 在庫更新", "テスト 表示在庫設定"]
+    after = {t: emu.get_values(sid, t) for t in emu.sheet_titles(sid)}
+    # Appended after the last used column (staff's own included): nothing moved.
+    assert after["商品マスタ"][0] == [*head, "テストコード"]
+    for title, grid in before.items():
+        for r, line in enumerate(grid):
+            assert after[title][r][: len(line)] == line, (title, r)
+    new_rows = after["設定"][len(before["設定"]) :]
+    assert [r[:2] for r in new_rows] == [
+        ["テスト 注文取込み", "ON"],
+        ["テスト 在庫更新", "ON"],
+        ["テスト 表示在庫設定", ""],
+    ]
+    assert new_rows[0][2] == "テストモールの注文を取り込んで在庫数を減らす。"
+    letter = chr(ord("A") + len(head))
+    assert number_format(emu, sid, "商品マスタ", f"{letter}2") == {"type": "TEXT"}
+
+    # The new channel is read: its codes, its 設定 rows, its names.
+    emu.set_values(sid, "商品マスタ", f"{letter}2", [["tm-1"]])
+    values = {
+        "products": emu.get_values(sid, "商品マスタ", "FORMULA"),
+        "settings": emu.get_values(sid, "設定", "FORMULA"),
+    }
+    read = parse_sheet(values, malls=("rakuten", "testmall"), channels=[RAKUTEN, TESTMALL])
+    assert read.snapshot.problems == ()
+    assert read.snapshot.products["A-1"].codes == {"rakuten": ("t:1",), "testmall": ("tm-1",)}
+    assert read.snapshot.settings.mall("rakuten").push_stock is False
+    assert set(read.snapshot.settings.malls) == {"rakuten", "testmall"}
+    assert read.snapshot.mall_labels == {"rakuten": "楽天", "testmall": "テスト"}
+
+    # Idempotent; switching the channel off again deletes nothing.
+    emu.reset_counts()
+    assert init_sheet(sh, [RAKUTEN, TESTMALL]).writes == 0
+    assert init_sheet(sh, [RAKUTEN]).writes == 0
+    assert emu.counts()["write"] == 0
+    assert emu.get_values(sid, "商品マスタ")[0] == [*head, "テストコード"]
+
+
+def test_mall_key_reads_a_declared_channels_label_aliases_and_key() -> None:
+    channels = [RAKUTEN, TESTMALL]
+    for word in ("テスト", "テストモール", "testmall", "ＴｅｓｔＭａｌｌ", " テスト "):
+        assert mall_key(word, channels) == "testmall", word
+    assert mall_key("楽天市場", channels) == "rakuten"
+    assert mall_key("テスト") is None  # not registered: unknown to the default
+    tpl = load_template(channels)
+    assert tpl.mall_label("testmall") == "テスト"
+    assert tpl.setting_lookup["テストモール在庫更新"][0] == "testmall"

@@ -67,4 +67,4 @@ def test_engine_tab_labels_match_the_template() -> None:
 
 
 def test_engine_movement_mark_matches_the_template() -> None:
-    assert engine.MOVEMENT_DONE_PREFIX == layout.load_template().words.movement_done_prefix
+    assert layout.load_template().words.movement_done_prefix == engine.MOVEMENT_DONE_PREFIX

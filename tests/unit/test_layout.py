@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from adapters.base import Channel
+from adapters.rakuten import RAKUTEN
 from bot.core.domain import DisplayRule, MallSettings, ShopSettings
 from bot.infra.sheet import layout
 from bot.infra.sheet.layout import (
@@ -21,7 +23,29 @@ from bot.infra.sheet.layout import (
     quote_title,
 )
 
-TPL = load_template()
+
+def channel(key: str, label: str, *aliases: str) -> Channel:
+    """A channel declared by the test (only 楽天 is registered)."""
+    return Channel(
+        key=key,
+        label=label,
+        name=f"{label}ショップ",
+        aliases=aliases,
+        code_note=f"{label}のコード。",
+        auth_hint="",
+    )
+
+
+CHANNELS = (
+    RAKUTEN,
+    channel("yahoo", "Yahoo", "Yahoo!", "Yahoo!ショッピング", "ヤフー"),
+    channel("amazon", "Amazon", "アマゾン"),
+    channel("shopify", "Shopify", "ショッピファイ"),
+    channel("base", "BASE", "ベイス"),
+    channel("colorme", "カラーミー", "カラーミーショップ", "ColorMe"),
+)
+"""Six channels, so parsing across several malls is tested before they are built."""
+TPL = load_template(CHANNELS)
 PRODUCTS = TPL.tab("products")
 HEAD = [c.header for c in PRODUCTS.columns]
 ALL_MALLS = ("rakuten", "yahoo", "amazon", "shopify")
@@ -43,6 +67,7 @@ def products(*rows: list[Any], head: list[Any] | None = None) -> dict[str, list[
 
 def parse(values: dict[str, list[list[Any]]], **kw: Any) -> layout.SheetRead:
     kw.setdefault("malls", ALL_MALLS)
+    kw.setdefault("channels", CHANNELS)
     return parse_sheet(values, **kw)
 
 
@@ -70,20 +95,29 @@ def test_template_tabs_in_architecture_order() -> None:
     assert all(t.frozen_rows == 1 for t in TPL.tabs)
 
 
+SHOP_WIDE_HEAD = [
+    "商品コード",
+    "商品名",
+    "在庫数",
+    "表示在庫設定",
+    "在庫下限",
+    "配分しきい値",
+    "連動",
+    "在庫切れ時注文受付",
+]
+
+
 def test_products_headers_exactly_as_contract() -> None:
-    assert HEAD == [
-        "商品コード",
-        "商品名",
-        "在庫数",
-        "表示在庫設定",
-        "在庫下限",
-        "配分しきい値",
-        "連動",
-        "在庫切れ時注文受付",
+    # The registered channels (楽天 only): one code column, before 状態 and 最終更新.
+    head = [c.header for c in load_template().tab("products").columns]
+    assert head == [*SHOP_WIDE_HEAD, "楽天コード", "状態", "最終更新"]
+    # One code column per channel passed in, in their order.
+    assert [c.header for c in PRODUCTS.columns] == [
+        *SHOP_WIDE_HEAD,
         "楽天コード",
         "Yahooコード",
-        "Amazon SKU",
-        "Shopify SKU",
+        "Amazonコード",
+        "Shopifyコード",
         "BASEコード",
         "カラーミーコード",
         "状態",
@@ -93,13 +127,41 @@ def test_products_headers_exactly_as_contract() -> None:
     assert malls == {
         "楽天コード": "rakuten",
         "Yahooコード": "yahoo",
-        "Amazon SKU": "amazon",
-        "Shopify SKU": "shopify",
+        "Amazonコード": "amazon",
+        "Shopifyコード": "shopify",
         "BASEコード": "base",
         "カラーミーコード": "colorme",
     }
     assert all(c.text_format for c in PRODUCTS.columns if c.mall)
     assert {c.key for c in PRODUCTS.columns if c.owner == "bot"} == {"status", "updated_at"}
+
+
+def test_code_column_comes_from_the_channel_declaration() -> None:
+    col = load_template([RAKUTEN]).tab("products").column("code_rakuten")
+    assert col.header == RAKUTEN.code_header == "楽天コード"
+    assert (col.type, col.mall, col.owner, col.required) == ("codes", "rakuten", "staff", True)
+    assert col.text_format and col.width == RAKUTEN.code_width
+    assert col.note == RAKUTEN.code_note
+
+
+def test_template_file_holds_only_shop_wide_parts() -> None:
+    base = layout.base_template()
+    assert base.malls == ()
+    assert [c.header for c in base.tab("products").columns] == [*SHOP_WIDE_HEAD, "状態", "最終更新"]
+    assert [r[0] for r in base.tab("settings").seed_rows] == [
+        "在庫連動",
+        "連動間隔(秒)",
+        "キャンセル時在庫戻し",
+        "既定の在庫下限",
+        "残数配分",
+    ]
+    assert [i.label for i in base.settings.mall_items] == ["注文取込み", "在庫更新", "表示在庫設定"]
+
+
+def test_template_for_no_channels_has_no_code_column_or_mall_rows() -> None:
+    tpl = load_template(())
+    assert not any(c.mall for c in tpl.tab("products").columns)
+    assert len(tpl.tab("settings").seed_rows) == 5
 
 
 def test_every_column_has_a_japanese_note_and_unique_keys() -> None:
@@ -139,15 +201,28 @@ def test_settings_seed_rows_parse_to_defaults_without_problems() -> None:
     assert read.snapshot.settings.restock_on_cancel is True
     assert read.snapshot.settings.default_low_stock is None
     assert read.snapshot.settings.allocation == "auto"
-    assert set(read.snapshot.settings.malls) == set(ALL_MALLS)
+    assert set(read.snapshot.settings.malls) == {c.key for c in CHANNELS}
     items = [r[0] for r in tab.seed_rows]
-    for mall in ("楽天", "Yahoo", "Amazon", "Shopify"):
+    for mall in ("楽天", "Yahoo", "Amazon", "Shopify", "BASE", "カラーミー"):
         for what in ("注文取込み", "在庫更新", "表示在庫設定"):
             assert f"{mall} {what}" in items
 
 
+def test_settings_seed_rows_of_a_channel_are_described_by_its_name() -> None:
+    rows = {r[0]: r for r in load_template([RAKUTEN]).tab("settings").seed_rows}
+    assert rows["楽天 注文取込み"] == (
+        "楽天 注文取込み",
+        "ON",
+        "楽天市場の注文を取り込んで在庫数を減らす。",
+    )
+    assert rows["楽天 在庫更新"] == ("楽天 在庫更新", "ON", "楽天市場の在庫数を更新する。")
+    assert rows["楽天 表示在庫設定"][1] == ""
+    assert rows["楽天 表示在庫設定"][2].startswith("楽天市場に見せる数の調整")
+
+
 def test_every_message_key_used_in_code_exists() -> None:
-    source = Path(layout.__file__).read_text(encoding="utf-8")
+    package = Path(layout.__file__).parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in package.glob("*.py"))
     used = set(re.findall(r'msg\(\s*"(\w+)"', source)) | set(
         re.findall(r'message\(\s*"(\w+)"', source)
     )
@@ -156,6 +231,8 @@ def test_every_message_key_used_in_code_exists() -> None:
 
 def test_template_is_cached() -> None:
     assert load_template() is load_template()
+    assert load_template(CHANNELS) is load_template(list(CHANNELS))
+    assert load_template([RAKUTEN]) is not load_template(CHANNELS)
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -185,14 +262,14 @@ def test_header_map_reordered_extra_and_nfkc_headers() -> None:
     head = [
         "メモ(自分用)",
         "在庫数",
-        "Ａｍａｚｏｎ　ＳＫＵ",
+        "Ａｍａｚｏｎ　コード",
         " 商品コード ",
         "",
         "連動",
         "表示在庫設定",
         "楽天コード",
         "Yahooコード",
-        "Shopify SKU",
+        "Shopifyコード",
     ]
     hm = header_map(PRODUCTS, head, malls=ALL_MALLS)
     assert hm.col("sku") == 3
@@ -209,9 +286,12 @@ def test_header_map_reordered_extra_and_nfkc_headers() -> None:
 
 
 def test_header_map_missing_required_respects_enabled_malls() -> None:
-    head = [h for h in HEAD if h not in ("在庫数", "BASEコード", "Shopify SKU")]
-    assert header_map(PRODUCTS, head, malls=ALL_MALLS).missing_required == ["在庫数", "Shopify SKU"]
-    assert header_map(PRODUCTS, head).missing_required == ["在庫数", "Shopify SKU", "BASEコード"]
+    head = [h for h in HEAD if h not in ("在庫数", "BASEコード", "Shopifyコード")]
+    assert header_map(PRODUCTS, head, malls=ALL_MALLS).missing_required == [
+        "在庫数",
+        "Shopifyコード",
+    ]
+    assert header_map(PRODUCTS, head).missing_required == ["在庫数", "Shopifyコード", "BASEコード"]
 
 
 def test_header_map_duplicates_and_trailing_blanks() -> None:
@@ -315,8 +395,8 @@ def test_message_names_the_real_cell_when_columns_move() -> None:
         "連動",
         "楽天コード",
         "Yahooコード",
-        "Amazon SKU",
-        "Shopify SKU",
+        "Amazonコード",
+        "Shopifyコード",
         "在庫数",
     ]
     rows = [head] + [["S" + str(i), "", "", "", "", "", "", "", "", i] for i in range(10)]
@@ -480,7 +560,7 @@ def test_codes_canonicalised_and_only_enabled_malls_kept() -> None:
 
 def test_code_formula_is_a_problem() -> None:
     read = parse(products(prow(sku="X", stock=1, code_amazon='=IMPORTXML("x")')))
-    assert messages(read) == ["K2: Amazon SKUに数式は使えません（値を直接入力してください）"]
+    assert messages(read) == ["K2: Amazonコードに数式は使えません（値を直接入力してください）"]
 
 
 def test_duplicate_sku_flags_both_rows() -> None:
@@ -499,7 +579,7 @@ def test_same_mall_code_on_two_products_flags_both() -> None:
             prow(sku="X", stock=1, code_amazon="A1,A2"), prow(sku="Y", stock=1, code_amazon="A2")
         )
     )
-    msg = "K2, K3: Amazon SKU『A2』が複数の商品で使われています（X, Y）"
+    msg = "K2, K3: Amazonコード『A2』が複数の商品で使われています（X, Y）"
     assert messages(read) == [msg, msg]
     assert read.snapshot.products == {}
     assert read.snapshot.invalid_skus == {"X", "Y"}
@@ -568,7 +648,7 @@ def test_two_missing_headers_one_problem() -> None:
 
 
 def test_missing_column_of_a_disabled_mall_is_fine() -> None:
-    head = [h for h in HEAD if h not in ("BASEコード", "カラーミーコード", "Shopify SKU")]
+    head = [h for h in HEAD if h not in ("BASEコード", "カラーミーコード", "Shopifyコード")]
     read = parse({"products": [head, ["X", "", 1]]}, malls=("rakuten", "yahoo", "amazon"))
     assert read.snapshot.broken_tabs == frozenset()
     assert "X" in read.snapshot.products

@@ -19,16 +19,13 @@ batch is sent again, so nothing is applied twice.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import re
 import threading
-from collections import deque
-from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import gspread
 import requests
@@ -36,21 +33,48 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient, ParamsType
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
-from bot.core.domain import (
-    ErrorLogRow,
-    ListingTarget,
-    MallLogRow,
-    OpLogRow,
-    PushReason,
-    PushResult,
-    SaleKind,
-    SaleLogRow,
-    StockPush,
-)
+from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, StockPush
 from bot.core.engine import LedgerEntry, Plan
-from bot.infra.clock import JST, Clock, RealClock, format_jst
+from bot.core.words import say
+from bot.infra.clock import Clock, RealClock
 from bot.infra.sheet import layout
+from bot.infra.sheet.commit import (
+    READ_BACK_COLUMNS,
+    READ_BACK_FIELDS,
+    cell_requests,
+    column_ranges,
+    placed_cells,
+    read_back_columns,
+    state_rows,
+)
+from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.layout import SheetRead
+from bot.infra.sheet.logs import LogTabs
+from bot.infra.sheet.record import listing_changes
+from bot.infra.sheet.repair import RowRepair
+from bot.infra.sheet.rows import error_row, mall_row, meaning, op_row, parse_ledger, sale_row
+from bot.infra.sheet.spec import Template, load_template, registered_channels
+from bot.infra.sheet.state import state_columns, state_dict, state_request, state_values
+from bot.infra.sheet.tabs import (
+    CYCLE_TABS,
+    ERROR_LOG,
+    LISTINGS,
+    LOG_TABS,
+    MALL_LOG,
+    MOVEMENTS,
+    OPS_LOG,
+    PRODUCTS,
+    SALES_LOG,
+    SETS,
+    SETTINGS,
+    STATE,
+    CellAt,
+    Placed,
+)
+from bot.infra.sheet.values import column_runs, date_of, text_of, update_cells, value_at
+
+if TYPE_CHECKING:
+    from adapters.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -60,37 +84,37 @@ SheetsClient: TypeAlias = gspread.Client
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth retrying; google-sheets.md §1 (never 400/403/404)."""
 
-# Tab keys of sheets_template/template.json.
-PRODUCTS = "products"
-SETS = "sets"
-MOVEMENTS = "movements"
-SETTINGS = "settings"
-LISTINGS = "listings"
-OPS_LOG = "ops_log"
-SALES_LOG = "sales_log"
-MALL_LOG = "mall_log"
-ERROR_LOG = "error_log"
-STATE = "state"
-
-CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
-LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
-
-READ_BACK_COLUMNS = {PRODUCTS: ("sku", "stock", "status", "updated_at")}
-"""Columns a commit asks back, per tab: 商品コード and the columns the bot writes; 入出庫
-(not listed) gives back all its template columns, its fingerprint and 反映."""
-READ_BACK_FIELDS = (
-    "spreadsheetId,replies,updatedSpreadsheet(sheets(properties/sheetId,"
-    "data(startRow,startColumn,rowData/values/userEnteredValue)))"
-)
-"""The only part of a commit's answer that is read: without this mask a 10,000-row
-商品マスタ would come back with every cell's formats (tens of MB)."""
 MAX_REPAIRS = 3
 """Repair batchUpdates after one commit before giving up (staff kept moving rows)."""
 
-CellAt = tuple[str, int, int]
-"""(tab key, grid row, column) of one cell."""
-Placed = dict[CellAt, tuple[str | None, Any]]
-"""Cells one batchUpdate writes: where → (key of the row it is meant for, value)."""
+__all__ = [
+    "CYCLE_TABS",
+    "ERROR_LOG",
+    "LISTINGS",
+    "LOG_TABS",
+    "MALL_LOG",
+    "MOVEMENTS",
+    "OPS_LOG",
+    "PRODUCTS",
+    "READ_BACK_COLUMNS",
+    "READ_BACK_FIELDS",
+    "SALES_LOG",
+    "SETS",
+    "SETTINGS",
+    "STATE",
+    "CellAt",
+    "CommitOutcomeUnknown",
+    "CommitResult",
+    "Placed",
+    "RetryingHTTPClient",
+    "SheetError",
+    "SheetGateway",
+    "SheetLayoutError",
+    "SheetStopped",
+    "StartupData",
+    "make_client",
+    "state_values",
+]
 
 
 # --------------------------------------------------------------------------- errors
@@ -232,36 +256,6 @@ def make_client(
     return client
 
 
-# --------------------------------------------------------------------------- cells
-
-
-def _update_cells(sheet_id: int, row: int, col: int, rows: list[list[Any]]) -> dict[str, Any]:
-    return {
-        "updateCells": {
-            "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
-            "rows": [{"values": [layout.cell_data(v) for v in r]} for r in rows],
-            "fields": "userEnteredValue",
-        }
-    }
-
-
-def _column_runs(cells: Mapping[tuple[int, int], Any]) -> Iterable[tuple[int, int, list[Any]]]:
-    """Group single-cell writes into vertical runs (fewer, smaller sub-requests)."""
-    by_col: dict[int, list[tuple[int, Any]]] = {}
-    for (row, col), value in cells.items():
-        by_col.setdefault(col, []).append((row, value))
-    for col, items in sorted(by_col.items()):
-        items.sort()
-        start, run = items[0][0], [items[0][1]]
-        for row, value in items[1:]:
-            if row == start + len(run):
-                run.append(value)
-            else:
-                yield start, col, run
-                start, run = row, [value]
-        yield start, col, run
-
-
 # --------------------------------------------------------------------------- gateway
 
 
@@ -291,21 +285,15 @@ class SheetGateway:
 
     spreadsheet: gspread.Spreadsheet
     malls: Sequence[str]
+    """The enabled malls: only their code columns are read and required."""
     canonical: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    channels: tuple[Channel, ...] | None = None
+    """The channels the sheet knows (code columns, 設定 rows, names in モール cells);
+    None: every registered channel."""
     sheet_ids: dict[str, int] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
-    log_headers: dict[str, layout.HeaderMap] = field(default_factory=dict)
-    """Header maps of the log tabs as read at start-up (a fallback: every cycle's read
-    carries the log tabs' header rows, so staff may reorder them while the bot runs)."""
-    retention: dict[str, tuple[int, int | None]] = field(default_factory=dict)
-    """Log tab key → (max data rows, min days kept); defaults from the template."""
-    log_rows: dict[str, int] = field(default_factory=dict, repr=False)
-    """Data rows per log tab, counted at start-up and kept up to date by every write."""
-    sales_dates: deque[datetime | None] = field(default_factory=deque, repr=False)
-    """日時 of each 販売ログ row, oldest first (販売ログ keeps the cancellation window)."""
-    _pending_logs: list[tuple[str, int, int, list[datetime | None]]] = field(
-        default_factory=list, repr=False
-    )
+    logs: LogTabs = field(default_factory=LogTabs, repr=False)
+    """Row counts, retention and header fallbacks of the log tabs."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -315,13 +303,16 @@ class SheetGateway:
         client: gspread.Client,
         sheet_id: str,
         *,
-        malls: Sequence[str],
+        malls: Sequence[str] | None = None,
         canonical: Mapping[str, Callable[[str], str]] | None = None,
+        channels: Sequence[Channel] | None = None,
     ) -> SheetGateway:
         """Open the spreadsheet and cache its tab ids.
 
-        Start-up only: gspread's ``open_by_key`` reads the metadata once, the tab map
-        once more; cycles never read metadata again.
+        ``channels`` are the channels the sheet knows (default: every registered
+        channel); ``malls`` the keys of the enabled ones (default: all of
+        ``channels``). Start-up only: gspread's ``open_by_key`` reads the metadata
+        once, the tab map once more; cycles never read metadata again.
         """
         try:
             spreadsheet = client.open_by_key(sheet_id)
@@ -329,13 +320,43 @@ class SheetGateway:
             raise
         except (SheetError, APIError, gspread.exceptions.SpreadsheetNotFound) as err:
             # Our HTTP client turns 403/404 into SheetError before gspread can name them.
-            raise SheetError(
-                f"スプレッドシートを開けません（ID {sheet_id}）: {err}"
-                "（IDと、サービスアカウントに編集者として共有されているかを確認してください）"
-            ) from err
-        gateway = cls(spreadsheet=spreadsheet, malls=list(malls), canonical=dict(canonical or {}))
+            raise SheetError(say("sheet.open_failed", sheet_id=sheet_id, error=err)) from err
+        known = registered_channels() if channels is None else tuple(channels)
+        gateway = cls(
+            spreadsheet=spreadsheet,
+            malls=[c.key for c in known] if malls is None else list(malls),
+            canonical=dict(canonical or {}),
+            channels=known,
+        )
         gateway.refresh_metadata()
         return gateway
+
+    # -- log tabs (kept by self.logs) -------------------------------------------
+
+    @property
+    def retention(self) -> dict[str, tuple[int, int | None]]:
+        """Log tab key → (max data rows, min days kept); defaults from the template."""
+        return self.logs.retention
+
+    @property
+    def log_rows(self) -> dict[str, int]:
+        """Data rows per log tab, counted at start-up and kept up to date by every write."""
+        return self.logs.rows
+
+    @property
+    def sales_dates(self) -> Sequence[datetime | None]:
+        """日時 of each 販売ログ row, oldest first (販売ログ keeps the cancellation window)."""
+        return self.logs.sales_dates
+
+    @property
+    def log_headers(self) -> dict[str, HeaderMap]:
+        """Header maps of the log tabs as read at start-up (fallback for appends)."""
+        return self.logs.headers
+
+    @property
+    def template(self) -> Template:
+        """The sheet definition for this gateway's channels."""
+        return load_template(self.channels)
 
     # -- metadata -------------------------------------------------------------
 
@@ -343,20 +364,15 @@ class SheetGateway:
         """Map tab keys to titles and sheet ids (one metadata read; cached after)."""
         meta = self._metadata()
         ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta["sheets"]}
-        template = layout.load_template()
         missing = []
-        for tab in template.tabs:
+        for tab in self.template.tabs:
             if tab.title in ids:
                 self.sheet_ids[tab.key] = ids[tab.title]
                 self.titles[tab.key] = tab.title
             else:
                 missing.append(tab.title)
         if missing:
-            raise SheetLayoutError(
-                "シートにタブがありません: "
-                + "、".join(missing)
-                + "（`python -m bot init-sheet` で作成できます）"
-            )
+            raise SheetLayoutError(say("sheet.tabs_missing", tabs="、".join(missing)))
 
     def _metadata(self) -> dict[str, Any]:
         try:
@@ -371,7 +387,7 @@ class SheetGateway:
             props = sheet["properties"]
             if props["sheetId"] == self.sheet_ids[key]:
                 return int(props.get("gridProperties", {}).get("columnCount", 26))
-        raise SheetLayoutError(f"タブ『{self.titles[key]}』が見つかりません")
+        raise SheetLayoutError(say("sheet.tab_gone", title=self.titles[key]))
 
     # -- reads ---------------------------------------------------------------
 
@@ -400,10 +416,14 @@ class SheetGateway:
         return self._parse(dict(zip((*CYCLE_TABS, *LOG_TABS), values, strict=True)), bot_stock)
 
     def _parse(
-        self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None
+        self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
     ) -> SheetRead:
         return layout.parse_sheet(
-            values, malls=self.malls, canonical=self.canonical, bot_stock=bot_stock
+            values,
+            malls=self.malls,
+            canonical=self.canonical,
+            bot_stock=bot_stock,
+            channels=self.channels,
         )
 
     def load_startup(self) -> StartupData:
@@ -416,32 +436,37 @@ class SheetGateway:
         got = self._batch_get(ranges)
         values = dict(zip(tabs, got[: len(tabs)], strict=True))
         for key, column in zip(tabs[3:], got[len(tabs) :], strict=True):
-            self.log_rows[key] = max(0, len(column) - 1)
-        template = layout.load_template()
+            self.logs.rows[key] = max(0, len(column) - 1)
+        template = self.template
         for tab in template.tabs:
-            if tab.retention is not None and tab.key not in self.retention:
-                self.retention[tab.key] = (tab.retention.max_rows, tab.retention.min_days)
+            if tab.retention is not None and tab.key not in self.logs.retention:
+                self.logs.retention[tab.key] = (tab.retention.max_rows, tab.retention.min_days)
         for key in LOG_TABS:
             rows = values.get(key) or [[]]
-            self.log_headers[key] = layout.header_map(template.tab(key), rows[0] if rows else [])
+            self.logs.headers[key] = layout.header_map(template.tab(key), rows[0] if rows else [])
         sales = values.get(SALES_LOG) or []
-        self.log_rows[SALES_LOG] = max(0, len(sales) - 1)
-        at_col = self.log_headers[SALES_LOG].col("at")
-        self.sales_dates = deque(_date(_at(row, at_col)) for row in sales[1:])
-        ledger = _parse_ledger(sales, self.log_headers[SALES_LOG])
-        listing_header = layout.header_map(
-            template.tab(LISTINGS), (values.get(LISTINGS) or [[]])[0]
-        )
+        self.logs.rows[SALES_LOG] = max(0, len(sales) - 1)
+        at_col = self.logs.headers[SALES_LOG].col("at")
+        self.logs.sales_dates.clear()
+        self.logs.sales_dates.extend(date_of(value_at(row, at_col)) for row in sales[1:])
+        ledger = parse_ledger(sales, self.logs.headers[SALES_LOG], template)
+        listings = self._pushed_listings(values.get(LISTINGS) or [])
+        state = state_dict(values.get(STATE) or [])
+        return StartupData(ledger=ledger, listings=listings, state=state)
+
+    def _pushed_listings(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
+        """出品状況 表示在庫 per (mall, code): what each listing was last sent."""
+        template = self.template
+        header = layout.header_map(template.tab(LISTINGS), rows[0] if rows else [])
         listings: dict[tuple[str, str], int] = {}
-        for row in (values.get(LISTINGS) or [])[1:]:
-            mall_text = _text(_at(row, listing_header.col("mall")))
-            mall = layout.mall_key(mall_text) or mall_text
-            code = _text(_at(row, listing_header.col("code")))
-            qty = _at(row, listing_header.col("quantity"))
+        for row in rows[1:]:
+            mall_text = text_of(value_at(row, header.col("mall")))
+            mall = template.mall_key(mall_text) or mall_text
+            code = text_of(value_at(row, header.col("code")))
+            qty = value_at(row, header.col("quantity"))
             if mall and code and isinstance(qty, int | float) and not isinstance(qty, bool):
                 listings[(mall, code)] = int(qty)
-        state = _state_dict(values.get(STATE) or [])
-        return StartupData(ledger=ledger, listings=listings, state=state)
+        return listings
 
     # -- commit ----------------------------------------------------------------
 
@@ -469,22 +494,53 @@ class SheetGateway:
         cells are located by 商品コード in the re-read.
         """
         fresh = self.reread(read, bot_stock)
-        if _meaning(fresh) != _meaning(read):
+        if meaning(fresh) != meaning(read):
             return CommitResult(read=fresh, conflict=True, requests=1)
-        self._pending_logs = []
-        placed = self._placed_cells(plan, fresh)
+        self.logs.pending = []
+        placed = placed_cells(plan, fresh)
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
-        read_back = self._read_back_columns(fresh, {tab for tab, _, _ in placed})
+        read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
         try:
             sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
         except SheetError:
-            self._settle_logs(applied=False)
+            self.logs.settle(applied=False)
             raise
-        self._settle_logs(applied=True)
+        self.logs.settle(applied=True)
         self._state_layout = layout_
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
             sent += self._repair_misplaced(reply, placed, fresh, read_back)
         return CommitResult(read=fresh, requests=1 + sent)
+
+    def _commit_requests(
+        self,
+        plan: Plan,
+        read: SheetRead,
+        placed: Placed,
+        state_values: Mapping[str, str],
+        commit_id: str,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        label = self.template.mall_label
+        reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
+        reqs.extend(self._append(SALES_LOG, [sale_row(r, label) for r in plan.sales_log], read))
+        reqs.extend(self._append(OPS_LOG, [op_row(r) for r in plan.ops_log], read))
+        reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in plan.error_log], read))
+        state = state_rows(read, state_values, commit_id)
+        state_req, state_layout = state_request(self.sheet_ids[STATE], state, read)
+        reqs.extend(state_req)
+        return reqs, state_layout
+
+    def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:
+        """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
+        return cell_requests(self.sheet_ids, cells)
+
+    def _append(
+        self, key: str, rows: Sequence[Mapping[str, Any]], read: SheetRead | None
+    ) -> list[dict[str, Any]]:
+        """The appendCells request for a log tab (see :meth:`LogTabs.append`)."""
+        tab = self.template.tab(key)
+        return self.logs.append(
+            tab, self.sheet_ids[key], rows, read, lambda: self._column_count(key)
+        )
 
     def _send(
         self,
@@ -511,7 +567,7 @@ class SheetGateway:
         if read_back:
             body["includeSpreadsheetInResponse"] = True
             body["responseIncludeGridData"] = True
-            body["responseRanges"] = self._ranges(read_back)
+            body["responseRanges"] = column_ranges(self._whole, read_back)
             params = {"fields": READ_BACK_FIELDS}
         try:
             return 1, self._batch_update(body, params)
@@ -519,7 +575,7 @@ class SheetGateway:
             if marker is None:
                 raise
             try:
-                state = _state_dict(self._batch_get([self._whole(STATE)])[0])
+                state = state_dict(self._batch_get([self._whole(STATE)])[0])
             except SheetStopped:
                 raise
             except SheetError as err:
@@ -565,44 +621,15 @@ class SheetGateway:
         checked the same way. Never raises: the commit itself has landed.
         Returns the requests sent (0 when nothing moved).
         """
-        wanted = {
-            (tab, key, col): value
-            for (tab, _, col), (key, value) in placed.items()
-            if key is not None
-        }
-        before: dict[str, dict[str, list[int]]] | None = None
+        repair = RowRepair(read, read_back, self.sheet_ids, self._parse, placed)
         sent = 0
         for _ in range(MAX_REPAIRS):
-            grids = self._grids_after(reply, read, read_back)
-            if grids is None:
-                log.error("commit not verified: its answer shows other headers (columns moved?)")
-                return sent
-            written = {row for tab, row, _ in placed if tab == PRODUCTS}
-            keys = self._row_keys(grids, written)
-            wrong = [cell for cell, (key, _) in placed.items() if keys[cell[0]].get(cell[1]) != key]
-            if not wrong:
-                return sent
-            keys = self._row_keys(grids)  # every row: where the keys went
-            rows_of = _rows_by_key(keys)
-            if before is None:
-                before = _rows_by_key(self._row_keys(read.raw))
-            fixes: dict[CellAt, Any] = {}
-            for tab, row, col in wrong:
-                key = keys[tab].get(row)
-                if key is None:  # a blank row staff inserted: nothing of ours belongs there
-                    fixes[(tab, row, col)] = None
-                else:
-                    was = _value_before(read.raw.get(tab) or [], before[tab].get(key, []), col)
-                    wanted.setdefault((tab, key, col), was)
-            for (tab, key, col), value in wanted.items():
-                for row in rows_of[tab].get(key, []):
-                    if not _same(_grid_at(grids[tab], row, col), value):
-                        fixes[(tab, row, col)] = value
+            fixes = repair.fixes(reply, placed)
             if not fixes:
                 return sent
             log.warning(
                 "rows moved while the commit was sent (%s); putting %d cells back on their rows",
-                ", ".join(f"{self.titles[t]}!{layout.a1(r, c)}" for t, r, c in wrong[:10]),
+                ", ".join(f"{self.titles[t]}!{layout.a1(r, c)}" for t, r, c in repair.wrong[:10]),
                 len(fixes),
             )
             try:
@@ -616,286 +643,9 @@ class SheetGateway:
             sent += n
             assert answer is not None  # without a marker, _send answers or raises
             reply = answer
-            placed = {cell: (keys[cell[0]].get(cell[1]), v) for cell, v in fixes.items()}
+            placed = repair.placed_after(fixes)
         log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
         return sent
-
-    def _read_back_columns(self, read: SheetRead, tabs: Iterable[str]) -> dict[str, list[int]]:
-        """Columns locating the cells written to ``tabs``: keys and bot-written columns."""
-        out: dict[str, list[int]] = {}
-        for tab in (PRODUCTS, MOVEMENTS):
-            if tab not in tabs:
-                continue
-            header = read.headers[tab]
-            keys = READ_BACK_COLUMNS.get(tab) or [c.key for c in header.tab.columns]
-            out[tab] = sorted({c for k in keys if (c := header.col(k)) is not None})
-        return out
-
-    def _ranges(self, columns: Mapping[str, Sequence[int]]) -> list[str]:
-        """Whole-column A1 ranges, adjacent columns merged (``'商品マスタ'!O:P``)."""
-        ranges: list[str] = []
-        for tab, cols in columns.items():
-            for first, last in _spans(cols):
-                letters = f"{layout.column_letter(first)}:{layout.column_letter(last)}"
-                ranges.append(f"{self._whole(tab)}!{letters}")
-        return ranges
-
-    def _grids_after(
-        self,
-        reply: Mapping[str, Any],
-        read: SheetRead,
-        read_back: Mapping[str, Sequence[int]],
-    ) -> dict[str, list[list[Any]]] | None:
-        """The read-back columns as value grids under the re-read's header rows.
-
-        None when a header cell differs from the re-read (staff moved columns: the
-        rows cannot be checked).
-        """
-        tab_of = {self.sheet_ids[tab]: tab for tab in read_back}
-        grids: dict[str, list[list[Any]]] = {tab: [[]] for tab in read_back}
-        for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
-            tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
-            if tab is None:
-                continue
-            for data in sheet.get("data", []):
-                r0, c0 = data.get("startRow", 0), data.get("startColumn", 0)
-                for i, row_data in enumerate(data.get("rowData", [])):
-                    for j, cell in enumerate(row_data.get("values", [])):
-                        value = _entered(cell.get("userEnteredValue"))
-                        if value is not None:  # formatted blank rows run to the grid's end
-                            _put(grids[tab], r0 + i, c0 + j, value)
-        for tab, grid in grids.items():
-            header = read.raw[tab][0] if read.raw.get(tab) else []
-            if any(
-                layout.cell_text(_grid_at(grid, 0, c)) != layout.cell_text(_at(header, c))
-                for c in read_back[tab]
-            ):
-                return None
-            grid[0] = list(header)
-        return grids
-
-    def _row_keys(
-        self, grids: Mapping[str, list[list[Any]]], product_rows: Collection[int] | None = None
-    ) -> dict[str, dict[int, str]]:
-        """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
-
-        Both come from layout's own parser, so a row is recognised exactly as the
-        re-read recognised it. 反映 is blanked first: the parser passes over rows marked
-        済, and the mark is no part of the fingerprint. ``product_rows`` limits
-        商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
-        10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
-        the identical rows above it.
-        """
-        values: dict[str, list[list[Any]]] = {}
-        if PRODUCTS in grids:
-            rows = grids[PRODUCTS]
-            if product_rows is not None:
-                rows = [r if i == 0 or i in product_rows else [] for i, r in enumerate(rows)]
-            values[PRODUCTS] = rows
-        if MOVEMENTS in grids:
-            rows = grids[MOVEMENTS]
-            mark = layout.header_map(layout.load_template().tab(MOVEMENTS), rows[0]).col("applied")
-            values[MOVEMENTS] = [rows[0], *(_without(r, mark) for r in rows[1:])]
-        parsed = layout.parse_sheet(values, malls=self.malls, canonical=self.canonical)
-        return {
-            PRODUCTS: {row: sku for sku, rows in parsed.sku_rows.items() for row in rows},
-            MOVEMENTS: {row: key for key, row in parsed.movement_rows.items()},
-        }
-
-    def _placed_cells(self, plan: Plan, read: SheetRead) -> Placed:
-        """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key."""
-        placed: Placed = {}
-        products = read.headers[PRODUCTS]
-        stock_col = products.col("stock")
-        status_col = products.col("status")
-        updated_col = products.col("updated_at")
-        for sku, value in plan.stock.items():
-            row = read.product_rows.get(sku)
-            if row is not None and stock_col is not None:
-                placed[(PRODUCTS, row, stock_col)] = (sku, value)
-        for sku in plan.touched:
-            row = read.product_rows.get(sku)
-            if row is not None and updated_col is not None:
-                placed[(PRODUCTS, row, updated_col)] = (sku, format_jst(plan.now))
-        if status_col is not None:
-            for sku, status in plan.statuses.items():
-                for row in read.rows_of(sku):
-                    if read.status_at(row) != status:
-                        placed[(PRODUCTS, row, status_col)] = (sku, status)
-        mark_col = read.headers[MOVEMENTS].col("applied")
-        if mark_col is not None:
-            wanted = {key: f"エラー: {p.message}" for key, p in read.movement_problems.items()}
-            wanted.update(plan.movement_marks)
-            for key, text in wanted.items():
-                row = read.movement_rows.get(key)
-                if row is not None and read.movement_mark_at(row) != text:
-                    placed[(MOVEMENTS, row, mark_col)] = (key, text)
-        return placed
-
-    def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:
-        """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
-        reqs: list[dict[str, Any]] = []
-        for tab in (PRODUCTS, MOVEMENTS):
-            mine = {(row, col): v for (t, row, col), v in cells.items() if t == tab}
-            for start, col, run in _column_runs(mine):
-                reqs.append(_update_cells(self.sheet_ids[tab], start, col, [[v] for v in run]))
-        return reqs
-
-    def _commit_requests(
-        self,
-        plan: Plan,
-        read: SheetRead,
-        placed: Placed,
-        state_values: Mapping[str, str],
-        commit_id: str,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
-        reqs.extend(self._append(SALES_LOG, [_sale_row(r) for r in plan.sales_log], read))
-        reqs.extend(self._append(OPS_LOG, [_op_row(r) for r in plan.ops_log], read))
-        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in plan.error_log], read))
-        state = {k: v for k, v in read.state.items() if _chunk_base(k) not in state_values}
-        for state_key, text in state_values.items():
-            state.update(_chunks(state_key, text))
-        state["last_commit"] = commit_id
-        state.setdefault("last_record", "")  # a fixed row for record()'s own marker
-        state_req, state_layout = self._state_request(state, read)
-        reqs.extend(state_req)
-        return reqs, state_layout
-
-    def _state_request(
-        self, state: Mapping[str, str], read: SheetRead
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """Rewrite _state sorted by key, clearing every row it held before (duplicates too)."""
-        key_col, value_col = _state_columns(read.headers.get(STATE))
-        previous_rows = max(len(read.raw.get(STATE) or []) - 1, 0)
-        rows: list[list[Any]] = [[k, v] for k, v in sorted(state.items())]
-        rows += [[None, None]] * max(0, previous_rows - len(rows))
-        rows_of = {k: i for i, (k, _) in enumerate(sorted(state.items()), start=1)}
-        sheet_id = self.sheet_ids[STATE]
-        if value_col == key_col + 1:  # the usual layout: one block of [キー, 値] rows
-            return [_update_cells(sheet_id, 1, key_col, rows)], rows_of
-        return [
-            _update_cells(sheet_id, 1, key_col, [[k] for k, _ in rows]),
-            _update_cells(sheet_id, 1, value_col, [[v] for _, v in rows]),
-        ], rows_of
-
-    def _trim_request(self, key: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Delete the oldest rows of a log tab past its retention, in the same atomic call.
-
-        Logs are trimmed in steps (5 % of the limit at once) so a busy tab is not
-        trimmed on every cycle; 販売ログ never loses a row younger than its minimum
-        days, because it is the ledger a restart is rebuilt from (§3).
-        """
-        dates = [_date(row.get("at")) for row in rows]
-        if key not in self.log_rows or key not in self.retention:
-            self._pending_logs.append((key, len(rows), 0, dates))
-            return []
-        max_rows, min_days = self.retention[key]
-        excess = self.log_rows[key] + len(rows) - max_rows
-        if excess <= max(1, max_rows // 20):
-            self._pending_logs.append((key, len(rows), 0, dates))
-            return []
-        if key == SALES_LOG and min_days is not None:
-            newest = max((d for d in dates if d is not None), default=None)
-            if newest is not None:
-                horizon = newest - timedelta(days=min_days)
-                old = 0
-                for when in self.sales_dates:
-                    if old >= excess or (when is not None and when >= horizon):
-                        break
-                    old += 1
-                excess = old
-        excess = min(excess, self.log_rows[key])
-        self._pending_logs.append((key, len(rows), excess, dates))
-        if excess <= 0:
-            return []
-        log.info("trimming %d oldest rows of %s", excess, key)
-        return [
-            {
-                "deleteDimension": {
-                    "range": {
-                        "sheetId": self.sheet_ids[key],
-                        "dimension": "ROWS",
-                        "startIndex": 1,
-                        "endIndex": 1 + excess,
-                    }
-                }
-            }
-        ]
-
-    def _settle_logs(self, applied: bool) -> None:
-        """After a write: count what it appended and trimmed (nothing if it failed)."""
-        pending, self._pending_logs = self._pending_logs, []
-        if not applied:
-            return
-        for key, added, trimmed, dates in pending:
-            if key in self.log_rows:
-                self.log_rows[key] += added - trimmed
-            if key == SALES_LOG:
-                for _ in range(min(trimmed, len(self.sales_dates))):
-                    self.sales_dates.popleft()
-                self.sales_dates.extend(dates)
-
-    def _append(
-        self, key: str, rows: Sequence[Mapping[str, Any]], read: SheetRead | None
-    ) -> list[dict[str, Any]]:
-        """The appendCells request placing each value under its header as the tab has it now.
-
-        A template column missing from the header (staff deleted or renamed it) is put
-        back after the last header in the same atomic call, so no value is dropped: for
-        販売ログ that would break the ledger a restart is rebuilt from.
-        """
-        if not rows:
-            return []
-        trim = self._trim_request(key, rows)
-        tab = layout.load_template().tab(key)
-        grid_rows = read.raw.get(key) if read is not None else None
-        if grid_rows is not None:
-            header = layout.header_map(tab, grid_rows[0] if grid_rows else [])
-        else:
-            header = self.log_headers.get(key) or layout.default_header_map(tab)
-        columns = dict(header.columns)
-        width = header.width
-        reqs: list[dict[str, Any]] = trim
-        missing = [c for c in tab.columns if c.key not in columns]
-        if missing:
-            need = width + len(missing)
-            have = self._column_count(key)
-            if need > have:
-                reqs.append(
-                    {
-                        "appendDimension": {
-                            "sheetId": self.sheet_ids[key],
-                            "dimension": "COLUMNS",
-                            "length": need - have,
-                        }
-                    }
-                )
-            reqs.append(_update_cells(self.sheet_ids[key], 0, width, [[c.header for c in missing]]))
-            for i, spec in enumerate(missing):
-                columns[spec.key] = width + i
-            width = need
-            log.warning(
-                "%s: header %s missing; put back", tab.title, "、".join(c.header for c in missing)
-            )
-        grid: list[list[Any]] = []
-        for row in rows:
-            line: list[Any] = [None] * width
-            for col_key, value in row.items():
-                col = columns.get(col_key)
-                if col is not None:
-                    line[col] = value
-            grid.append(line)
-        reqs.append(
-            {
-                "appendCells": {
-                    "sheetId": self.sheet_ids[key],
-                    "rows": [{"values": [layout.cell_data(v) for v in r]} for r in grid],
-                    "fields": "userEnteredValue",
-                }
-            }
-        )
-        return reqs
 
     # -- record ------------------------------------------------------------------
 
@@ -910,349 +660,30 @@ class SheetGateway:
         commit_id: str,
     ) -> int:
         """Push results → モール更新ログ and 出品状況 in one batchUpdate; returns requests sent."""
-        self._pending_logs = []
-        reqs = self._append(MALL_LOG, [_mall_row(r) for r in mall_logs], read)
-        reqs.extend(self._append(ERROR_LOG, [_error_row(r) for r in errors], read))
-        header = read.headers[LISTINGS]
-        result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
-        cells: dict[tuple[int, int], Any] = {}
-        new_rows: list[dict[str, Any]] = []
-        for target in targets:
-            key = (target.mall, target.code)
-            row = read.listing_rows.get(key)
-            entry = result_of.get(key)
-            if entry is None and row is not None:
-                # Not pushed: the row already says what the mall shows; only a change of
-                # reason (連動 turned off or on) is written.
-                col = header.col("reason")
-                if col is not None and read.listing_reasons.get(key) != str(target.reason):
-                    cells[(row, col)] = str(target.reason)
-                continue
-            values: dict[str, Any] = {
-                "mall": _mall_label(target.mall),
-                "code": target.code,
-                "sku": target.sku,
-            }
-            if entry is not None:
-                push, result = entry
-                values.update(
-                    quantity=push.quantity,
-                    reason=str(push.reason),
-                    at=format_jst(now),
-                    result=_result_label(result),
-                    resend=False,
-                )
-            else:
-                shown = None if target.reason is PushReason.STOPPED else target.quantity
-                values.update(quantity=shown, reason=str(target.reason), resend=False)
-            if row is None:
-                new_rows.append(values)
-                continue
-            for col_key, value in values.items():
-                col = header.col(col_key)
-                if col is not None:
-                    cells[(row, col)] = value
-        for start, col, run in _column_runs(cells):
-            reqs.append(_update_cells(self.sheet_ids[LISTINGS], start, col, [[v] for v in run]))
+        self.logs.pending = []
+        label = self.template.mall_label
+        reqs = self._append(MALL_LOG, [mall_row(r, label) for r in mall_logs], read)
+        reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in errors], read))
+        cells, new_rows = listing_changes(read, targets, pushed, now, label)
+        for start, col, run in column_runs(cells):
+            reqs.append(update_cells(self.sheet_ids[LISTINGS], start, col, [[v] for v in run]))
         if new_rows:
             reqs.extend(self._append(LISTINGS, new_rows, read))
         marker: str | None = None
         row = self._state_layout.get("last_record")
         if reqs and row is not None:
             marker = commit_id + "/record"
-            _, value_col = _state_columns(read.headers.get(STATE))
-            reqs.append(_update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
+            _, value_col = state_columns(read.headers.get(STATE))
+            reqs.append(update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
         try:
             sent, _ = self._send(reqs, "last_record", marker)
-            self._settle_logs(applied=True)
+            self.logs.settle(applied=True)
             return sent
         except CommitOutcomeUnknown:
-            self._settle_logs(applied=False)
+            self.logs.settle(applied=False)
             if marker is None:
                 # Without a marker a resend could duplicate log rows; push results are
                 # re-derivable (listing state), so a lost record is the lesser harm.
                 log.warning("push results for %s may not have been recorded", commit_id)
                 return 1
             raise
-
-
-# --------------------------------------------------------------------------- rows
-
-
-def _meaning(read: SheetRead) -> tuple[Any, ...]:
-    """What the engine would see, ignoring where rows sit (sorting is not a conflict)."""
-    snap = read.snapshot
-    return (
-        {sku: p.model_dump(exclude={"row"}) for sku, p in snap.products.items()},
-        snap.invalid_skus,
-        tuple(sorted(m.key for m in snap.movements)),
-    )
-
-
-def _result_label(result: PushResult) -> str:
-    return {
-        "applied": "反映済",
-        "accepted": "受付済（反映待ち）",
-        "rejected": "エラー",
-        "unknown_code": "コードなし",
-    }[str(result.status)] + (f": {result.message}" if result.message else "")
-
-
-def _mall_label(mall: str) -> str:
-    """Staff read 楽天, not rakuten; layout.mall_key maps it back when reading."""
-    return layout.load_template().mall_label(mall)
-
-
-def _sale_row(r: SaleLogRow) -> dict[str, Any]:
-    return {
-        "at": format_jst(r.at),
-        "mall": _mall_label(r.mall),
-        "order_id": r.order_id,
-        "line_id": r.line_id,
-        "kind": str(r.kind),
-        "code": r.code,
-        "sku": r.sku,
-        "qty": r.qty,
-        "before": r.before,
-        "after": r.after,
-        "key": r.key,
-        "applied": r.applied,
-    }
-
-
-def _op_row(r: OpLogRow) -> dict[str, Any]:
-    return {
-        "at": format_jst(r.at),
-        "kind": r.kind,
-        "sku": r.sku,
-        "field": r.field,
-        "before": r.before,
-        "after": r.after,
-        "memo": r.memo,
-    }
-
-
-def _error_row(r: ErrorLogRow) -> dict[str, Any]:
-    return {"at": format_jst(r.at), "where": r.where, "message": r.message, "detail": r.detail}
-
-
-def _mall_row(r: MallLogRow) -> dict[str, Any]:
-    return {
-        "at": format_jst(r.at),
-        "mall": _mall_label(r.mall),
-        "code": r.code,
-        "sku": r.sku,
-        "quantity": r.quantity,
-        "result": r.result,
-        "detail": r.detail,
-    }
-
-
-def _at(row: Sequence[Any], col: int | None) -> Any:
-    return row[col] if col is not None and col < len(row) else None
-
-
-def _grid_at(grid: Sequence[Sequence[Any]], row: int, col: int) -> Any:
-    return _at(grid[row], col) if row < len(grid) else None
-
-
-def _put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:
-    while len(grid) <= row:
-        grid.append([])
-    line = grid[row]
-    if len(line) <= col:
-        line.extend([None] * (col + 1 - len(line)))
-    line[col] = value
-
-
-def _without(row: Sequence[Any], col: int | None) -> list[Any]:
-    """``row`` with cell ``col`` blanked."""
-    out = list(row)
-    if col is not None and col < len(out):
-        out[col] = None
-    return out
-
-
-def _entered(value: Mapping[str, Any] | None) -> Any:
-    """An ExtendedValue as a ``valueRenderOption=FORMULA`` read shows it."""
-    if not value:
-        return None
-    if "formulaValue" in value:
-        return value["formulaValue"]
-    for kind in ("stringValue", "numberValue", "boolValue"):
-        if kind in value:
-            return value[kind]
-    return None  # errorValue: only formulas produce it
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Two cell values that read the same (9 and 9.0, None and "")."""
-    return layout.cell_text(a) == layout.cell_text(b)
-
-
-def _spans(cols: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted column indexes as inclusive runs: [0, 2, 14, 15] → [(0, 0), (2, 2), (14, 15)]."""
-    spans: list[tuple[int, int]] = []
-    for col in cols:
-        if spans and spans[-1][1] == col - 1:
-            spans[-1] = (spans[-1][0], col)
-        else:
-            spans.append((col, col))
-    return spans
-
-
-def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:
-    """Tab → row key → its grid rows (several for a duplicated 商品コード)."""
-    out: dict[str, dict[str, list[int]]] = {}
-    for tab, by_row in keys.items():
-        rows = out.setdefault(tab, {})
-        for row, key in by_row.items():
-            rows.setdefault(key, []).append(row)
-    return out
-
-
-def _value_before(grid: Sequence[Sequence[Any]], rows: Sequence[int], col: int) -> Any:
-    """What the re-read saw in ``col`` of a key's ``rows``; None if unknown.
-
-    Several rows (a duplicated 商品コード) count only if they agree; a key the re-read
-    did not have (a row staff just added) has nothing to go back to.
-    """
-    seen = [_grid_at(grid, row, col) for row in rows]
-    if not seen or any(not _same(v, seen[0]) for v in seen):
-        return None
-    return seen[0]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return int(value)
-    try:
-        return int(str(value).strip() or 0)
-    except ValueError:
-        return 0
-
-
-def _state_columns(header: layout.HeaderMap | None) -> tuple[int, int]:
-    """(キー, 値) columns of _state; A and B unless its header says otherwise."""
-    if header is None:
-        return 0, 1
-    key_col, value_col = header.col("key"), header.col("value")
-    if key_col is None or value_col is None or key_col == value_col:
-        return 0, 1
-    return key_col, value_col
-
-
-CELL_CHARS = 45_000
-"""Longest _state value put in one cell; Google refuses more than 50,000 characters per
-cell (google-sheets.md §1), and the alert conditions of a big shop can pass that."""
-
-_CHUNK = re.compile(r"^(.*)#(\d+)$")
-
-
-def _chunk_base(key: str) -> str:
-    """``conditions#2`` → ``conditions`` (continuation rows of a long _state value)."""
-    m = _CHUNK.match(key)
-    return m.group(1) if m else key
-
-
-def _chunks(key: str, value: str) -> dict[str, str]:
-    """One long _state value as rows ``key``, ``key#1``, ``key#2``, … of ≤ CELL_CHARS each."""
-    parts = [value[i : i + CELL_CHARS] for i in range(0, len(value), CELL_CHARS)] or [""]
-    return {key if i == 0 else f"{key}#{i}": part for i, part in enumerate(parts)}
-
-
-def _state_dict(rows: Sequence[Sequence[Any]]) -> dict[str, str]:
-    """_state rows as キー → 値, long values joined back from their ``#n`` rows.
-
-    The first row of a key wins, as in layout.parse_sheet.
-    """
-    header = layout.header_map(layout.load_template().tab(STATE), rows[0] if rows else [])
-    key_col, value_col = _state_columns(header)
-    raw: dict[str, str] = {}
-    for row in rows[1:]:
-        key = _text(_at(row, key_col))
-        if key and key not in raw:
-            value = _at(row, value_col)
-            raw[key] = "" if value is None else str(value)
-    out: dict[str, str] = {}
-    for key, value in raw.items():
-        m = _CHUNK.match(key)
-        if m and m.group(1) in raw:
-            continue
-        parts = [value]
-        n = 1
-        while f"{key}#{n}" in raw:
-            parts.append(raw[f"{key}#{n}"])
-            n += 1
-        out[key] = "".join(parts)
-    return out
-
-
-def _when(value: Any) -> datetime | None:
-    """A log timestamp: the bot's JST text, or a date serial if the cell became a date."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
-        seconds = round(float(value) * 86400)  # the sheet's time zone is Asia/Tokyo
-        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(seconds=seconds)
-    return layout.parse_jst(_text(value))
-
-
-def _date(value: Any) -> datetime | None:
-    """A log 日時 cell (our JST text, or a serial if Sheets turned it into a date)."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A serial day number (days since 1899-12-30, google-sheets.md §3), in JST.
-        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(days=float(value))
-    return layout.parse_jst(_text(value)) if value else None
-
-
-def _parse_ledger(rows: list[list[Any]], header: layout.HeaderMap) -> list[LedgerEntry]:
-    kinds = {k.value: k for k in SaleKind}
-    entries: list[LedgerEntry] = []
-    for row in rows[1:]:
-        key = _text(_at(row, header.col("key")))
-        kind = kinds.get(_text(_at(row, header.col("kind"))))
-        if not key or kind is None:
-            continue
-        entries.append(
-            LedgerEntry(
-                key=key,
-                mall=layout.mall_key(_text(_at(row, header.col("mall"))))
-                or _text(_at(row, header.col("mall"))),
-                order_id=_text(_at(row, header.col("order_id"))),
-                line_id=_text(_at(row, header.col("line_id"))),
-                code=_text(_at(row, header.col("code"))),
-                sku=_text(_at(row, header.col("sku"))),
-                kind=kind,
-                qty=_int(_at(row, header.col("qty"))),
-                applied=_int(_at(row, header.col("applied"))),
-                at=_when(_at(row, header.col("at"))),
-            )
-        )
-    return entries
-
-
-def state_values(
-    cursors: Mapping[str, datetime], conditions: Iterable[str], stock: Mapping[str, int]
-) -> dict[str, str]:
-    """The _state rows the worker keeps.
-
-    Order cursors, raised alert conditions, and the negative stocks the bot wrote (so
-    after a restart they still read as the truth of an oversell, not as a negative
-    number typed by staff).
-    """
-    values = {f"cursor:{mall}": when.isoformat() for mall, when in cursors.items()}
-    values["conditions"] = json.dumps(sorted(conditions), ensure_ascii=False)
-    negative = {sku: qty for sku, qty in sorted(stock.items()) if qty < 0}
-    values["negative_stock"] = json.dumps(negative, ensure_ascii=False)
-    return values

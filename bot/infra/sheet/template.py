@@ -2,12 +2,19 @@
 
 :func:`plan_init` is pure: from the spreadsheet metadata and the current header rows
 it returns the ``spreadsheets:batchUpdate`` requests that bring the sheet up to the
-template — missing tabs (with frozen header, hidden flag, formats, validation,
-warning-only protection of bot columns, conditional formatting, 設定 seed rows) and
-missing headers, appended after the last used column of an existing tab. It never
-deletes, renames or moves anything staff made, and never re-adds a protected range or
-conditional rule that is already there (matched by description / formula), so running
-it against an up-to-date sheet returns ``[]``.
+template for the given channels — missing tabs (with frozen header, hidden flag,
+formats, validation, warning-only protection of bot columns, conditional formatting,
+設定 seed rows) and missing headers, appended after the last used column of an
+existing tab. It never deletes, renames or moves anything staff made, and never re-adds
+a protected range or conditional rule that is already there (matched by description /
+formula), so running it against an up-to-date sheet returns ``[]``.
+
+Channels: a new sheet gets one 商品マスタ code column per channel (``<label>コード``,
+before 状態) and its 設定 rows. On an existing sheet, a channel switched on since the
+last run gets its code column appended after the last used column (staff's own columns
+included: nothing is inserted, so no staff column moves) and its 設定 rows appended
+below the existing ones. The code column and 設定 rows of a channel no longer passed
+in stay where they are, untouched (they are then just a column the bot does not read).
 
 Validation, TEXT format and column widths are not visible in the metadata without
 reading grid data, so they are applied when a column is created (new tab or appended
@@ -25,25 +32,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.infra.sheet.layout import (
+from bot.infra.sheet.cells import cell_data, cell_text, column_letter, header_key, quote_title
+from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.spec import (
     STATE_SCHEMA_KEY,
     Color,
     ColumnSpec,
     ConditionalFormatSpec,
     TabSpec,
     Template,
-    cell_data,
-    cell_text,
-    column_letter,
-    header_key,
-    header_map,
+    base_template,
     load_template,
-    quote_title,
-    setting_lookup,
+    registered_channels,
 )
 
 if TYPE_CHECKING:
     import gspread
+
+    from adapters.base import Channel
 
 Request = dict[str, Any]
 
@@ -87,7 +93,7 @@ class InitReport:
 
     def summary(self) -> str:
         """One Japanese line for the operator."""
-        tpl = load_template()
+        tpl = base_template()
         parts: list[str] = []
         if self.created_tabs:
             parts.append(tpl.message("init_created", tabs="、".join(self.created_tabs)))
@@ -317,12 +323,17 @@ def _seed_cells(
 
 
 def _seed_validation(
-    tab: TabSpec, sheet_id: int, grid_row: int, row: Sequence[Any], positions: Mapping[str, int]
+    tpl: Template,
+    tab: TabSpec,
+    sheet_id: int,
+    grid_row: int,
+    row: Sequence[Any],
+    positions: Mapping[str, int],
 ) -> list[Request]:
     """An ON/OFF dropdown on a 設定 seed row whose item is a switch."""
     if tab.key != "settings" or not row:
         return []
-    found = setting_lookup().get(header_key(str(row[0])))
+    found = tpl.setting_lookup.get(header_key(str(row[0])))
     idx = positions.get("value")
     if found is None or idx is None or found[1].kind != "bool":
         return []
@@ -393,7 +404,7 @@ def _plan_new_tab(plan: InitPlan, tpl: Template, tab: TabSpec, sheet_id: int) ->
             }
         )
         for n, row in enumerate(tab.seed_rows, start=1):
-            reqs.extend(_seed_validation(tab, sheet_id, n, row, positions))
+            reqs.extend(_seed_validation(tpl, tab, sheet_id, n, row, positions))
         if tab.key == "state":
             plan.schema_version = tpl.schema_version
     reqs.extend(_protections(tpl, tab, sheet_id, positions, []))
@@ -416,16 +427,31 @@ def _plan_existing_tab(
     hm = header_map(tab, header_row)
     positions = dict(hm.columns)
     new_cols = [c for c in tab.columns if c.key in hm.missing]
+    reqs.extend(_sheet_properties(tab, sheet_id, props))
+    if new_cols:
+        columns = int(grid.get("columnCount", 0) or 0)
+        reqs.extend(_append_columns(tpl, sheet_id, hm.width, columns, new_cols))
+        for i, col in enumerate(new_cols):
+            positions[col.key] = hm.width + i
+        plan.added_headers[tab.title] = [c.header for c in new_cols]
+    if rows is not None:
+        reqs.extend(_missing_seeds(plan, tpl, tab, sheet_id, positions, rows, new_cols))
+    reqs.extend(_protections(tpl, tab, sheet_id, positions, sheet.get("protectedRanges") or []))
+    reqs.extend(
+        _conditional_formats(tab, sheet_id, positions, sheet.get("conditionalFormats") or [])
+    )
 
-    frozen = int(grid.get("frozenRowCount", 0) or 0)
+
+def _sheet_properties(tab: TabSpec, sheet_id: int, props: Mapping[str, Any]) -> list[Request]:
+    """Freeze the header row again and hide a tab that should be hidden (staff undid it)."""
+    reqs: list[Request] = []
+    frozen = int(props.get("gridProperties", {}).get("frozenRowCount", 0) or 0)
     if frozen < tab.frozen_rows:
+        grid = {"frozenRowCount": tab.frozen_rows}
         reqs.append(
             {
                 "updateSheetProperties": {
-                    "properties": {
-                        "sheetId": sheet_id,
-                        "gridProperties": {"frozenRowCount": tab.frozen_rows},
-                    },
+                    "properties": {"sheetId": sheet_id, "gridProperties": grid},
                     "fields": "gridProperties.frozenRowCount",
                 }
             }
@@ -439,32 +465,28 @@ def _plan_existing_tab(
                 }
             }
         )
-    if new_cols:
-        start = hm.width
-        needed = start + len(new_cols)
-        if needed > int(grid.get("columnCount", 0) or 0):
-            reqs.append(
-                {
-                    "updateSheetProperties": {
-                        "properties": {
-                            "sheetId": sheet_id,
-                            "gridProperties": {"columnCount": needed},
-                        },
-                        "fields": "gridProperties.columnCount",
-                    }
+    return reqs
+
+
+def _append_columns(
+    tpl: Template, sheet_id: int, start: int, column_count: int, cols: Sequence[ColumnSpec]
+) -> list[Request]:
+    """Headers ``cols`` written from column ``start`` on, growing the grid if it is full."""
+    reqs: list[Request] = []
+    needed = start + len(cols)
+    if needed > column_count:
+        reqs.append(
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": sheet_id, "gridProperties": {"columnCount": needed}},
+                    "fields": "gridProperties.columnCount",
                 }
-            )
-        reqs.append(_header_cells(tpl, sheet_id, start, new_cols))
-        for i, col in enumerate(new_cols):
-            positions[col.key] = start + i
-            reqs.extend(_column_setup(sheet_id, col, start + i))
-        plan.added_headers[tab.title] = [c.header for c in new_cols]
-    if rows is not None:
-        reqs.extend(_missing_seeds(plan, tpl, tab, sheet_id, positions, rows, new_cols))
-    reqs.extend(_protections(tpl, tab, sheet_id, positions, sheet.get("protectedRanges") or []))
-    reqs.extend(
-        _conditional_formats(tab, sheet_id, positions, sheet.get("conditionalFormats") or [])
-    )
+            }
+        )
+    reqs.append(_header_cells(tpl, sheet_id, start, cols))
+    for i, col in enumerate(cols):
+        reqs.extend(_column_setup(sheet_id, col, start + i))
+    return reqs
 
 
 def _missing_seeds(
@@ -480,68 +502,82 @@ def _missing_seeds(
     if tab.key not in _SEEDED_TABS or any(c.required for c in new_cols):
         # A key column was just added: existing rows cannot be matched; leave them.
         return []
-    key_col = positions[tab.columns[0].key]
-    data = rows[1:]
     if tab.key == "settings":
-        lookup = setting_lookup()
-        have = set()
-        for row in data:
-            found = lookup.get(header_key(cell_text(row[key_col] if key_col < len(row) else None)))
-            if found is not None:
-                have.add((found[0], found[1].key))
-        missing = []
-        for seed in tab.seed_rows:
-            found = lookup.get(header_key(str(seed[0])))
-            if found is not None and (found[0], found[1].key) not in have:
-                missing.append(seed)
+        missing = _missing_settings(tpl, tab, positions, rows)
         if not missing:
             return []
         plan.added_settings.extend(str(seed[0]) for seed in missing)
-        return [
-            {
-                "appendCells": {
-                    "sheetId": sheet_id,
-                    "rows": [
-                        {"values": _seed_cells(seed, tab, positions, tpl.schema_version)}
-                        for seed in missing
-                    ],
-                    "fields": "userEnteredValue",
-                }
-            }
-        ]
-    # _state: keep schema_version equal to the template's.
-    value_col = positions["value"]
+        return [_append_seeds(tpl, tab, sheet_id, positions, missing)]
+    return _state_version(plan, tpl, tab, sheet_id, positions, rows)
+
+
+def _missing_settings(
+    tpl: Template, tab: TabSpec, positions: Mapping[str, int], rows: Sequence[Sequence[Any]]
+) -> list[tuple[str | int, ...]]:
+    """Seed rows of 設定 whose item no row names yet (in any spelling)."""
+    lookup = tpl.setting_lookup
+    key_col = positions[tab.columns[0].key]
+    have = set()
+    for row in rows[1:]:
+        found = lookup.get(header_key(cell_text(row[key_col] if key_col < len(row) else None)))
+        if found is not None:
+            have.add((found[0], found[1].key))
+    missing = []
+    for seed in tab.seed_rows:
+        found = lookup.get(header_key(str(seed[0])))
+        if found is not None and (found[0], found[1].key) not in have:
+            missing.append(seed)
+    return missing
+
+
+def _append_seeds(
+    tpl: Template,
+    tab: TabSpec,
+    sheet_id: int,
+    positions: Mapping[str, int],
+    seeds: Sequence[Sequence[Any]],
+) -> Request:
+    """Seed rows appended below the tab's data, each laid out at the current columns."""
+    return {
+        "appendCells": {
+            "sheetId": sheet_id,
+            "rows": [
+                {"values": _seed_cells(seed, tab, positions, tpl.schema_version)} for seed in seeds
+            ],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
+def _state_version(
+    plan: InitPlan,
+    tpl: Template,
+    tab: TabSpec,
+    sheet_id: int,
+    positions: Mapping[str, int],
+    rows: Sequence[Sequence[Any]],
+) -> list[Request]:
+    """_state: keep schema_version equal to the template's (updated in place or appended)."""
+    key_col, value_col = positions[tab.columns[0].key], positions["value"]
     version = str(tpl.schema_version)
-    for grid_row, row in enumerate(data, start=1):
+    for grid_row, row in enumerate(rows[1:], start=1):
         if key_col < len(row) and cell_text(row[key_col]) == STATE_SCHEMA_KEY:
             current = cell_text(row[value_col]) if value_col < len(row) else ""
             if current == version:
                 return []
             plan.schema_version = tpl.schema_version
+            start = {"sheetId": sheet_id, "rowIndex": grid_row, "columnIndex": value_col}
             return [
                 {
                     "updateCells": {
-                        "start": {
-                            "sheetId": sheet_id,
-                            "rowIndex": grid_row,
-                            "columnIndex": value_col,
-                        },
+                        "start": start,
                         "rows": [{"values": [cell_data(version)]}],
                         "fields": "userEnteredValue",
                     }
                 }
             ]
     plan.schema_version = tpl.schema_version
-    seed = (STATE_SCHEMA_KEY, version)
-    return [
-        {
-            "appendCells": {
-                "sheetId": sheet_id,
-                "rows": [{"values": _seed_cells(seed, tab, positions, tpl.schema_version)}],
-                "fields": "userEnteredValue",
-            }
-        }
-    ]
+    return [_append_seeds(tpl, tab, sheet_id, positions, [(STATE_SCHEMA_KEY, version)])]
 
 
 def _find_sheet(metadata: Mapping[str, Any], title: str) -> Mapping[str, Any] | None:
@@ -557,9 +593,10 @@ def build_init_plan(
     existing_headers: Mapping[str, Sequence[Any]],
     *,
     existing_rows: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+    channels: Sequence[Channel] | None = None,
 ) -> InitPlan:
     """The init requests plus what they change (see :func:`plan_init`)."""
-    tpl = load_template()
+    tpl = load_template(channels)
     used = {int(s.get("properties", {}).get("sheetId", 0)) for s in metadata.get("sheets") or []}
     plan = InitPlan()
     for tab in tpl.tabs:
@@ -580,6 +617,7 @@ def plan_init(
     existing_headers: Mapping[str, list[Any]],
     *,
     existing_rows: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+    channels: Sequence[Channel] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``:batchUpdate`` requests that bring the spreadsheet up to the template.
 
@@ -587,17 +625,29 @@ def plan_init(
     ``protectedRanges``, ``conditionalFormats``); ``existing_headers`` maps tab key →
     that tab's header row (tabs are found by title). ``existing_rows`` optionally gives
     the full rows of 設定 and _state, so missing seed items and the schema version can
-    be added too. Returns ``[]`` for an up-to-date sheet.
+    be added too. ``channels`` are the enabled channels (default: every registered
+    one): each gets its code column and 設定 rows. Returns ``[]`` for an up-to-date sheet.
     """
-    return build_init_plan(metadata, existing_headers, existing_rows=existing_rows).requests
+    plan = build_init_plan(
+        metadata, existing_headers, existing_rows=existing_rows, channels=channels
+    )
+    return plan.requests
 
 
 # --------------------------------------------------------------------------- gspread shell
 
 
-def init_sheet(spreadsheet: gspread.Spreadsheet) -> InitReport:
-    """Create or upgrade the tabs of ``spreadsheet``: 1 metadata read, 1 values read, ≤ 1 write."""
-    tpl = load_template()
+def init_sheet(
+    spreadsheet: gspread.Spreadsheet, channels: Sequence[Channel] | None = None
+) -> InitReport:
+    """Create or upgrade the tabs of ``spreadsheet``: 1 metadata read, 1 values read, ≤ 1 write.
+
+    ``channels`` are the enabled channels (default: every registered one). A channel
+    not on the sheet yet gets its code column appended after the last used column of
+    商品マスタ and its 設定 rows appended; nothing staff made is moved or deleted.
+    """
+    wanted = registered_channels() if channels is None else tuple(channels)
+    tpl = load_template(wanted)
     metadata: dict[str, Any] = dict(spreadsheet.fetch_sheet_metadata())
     ranges: list[str] = []
     keys: list[str] = []
@@ -620,7 +670,7 @@ def init_sheet(spreadsheet: gspread.Spreadsheet) -> InitReport:
             headers[key] = list(values[0]) if values else []
             if key in _SEEDED_TABS:
                 rows[key] = values
-    plan = build_init_plan(metadata, headers, existing_rows=rows)
+    plan = build_init_plan(metadata, headers, existing_rows=rows, channels=wanted)
     writes = 0
     if plan.requests:
         spreadsheet.batch_update({"requests": plan.requests})

@@ -1,0 +1,113 @@
+"""What a commit writes where: the plan's cells located by row key, and read-back ranges.
+
+Cells are located by 商品コード (商品マスタ) or fingerprint (入出庫) in the re-read made
+just before the commit; each carries the key it is meant for, so the commit's answer
+can be checked row by row (:mod:`bot.infra.sheet.repair`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from bot.core.engine import Plan
+from bot.core.words import say
+from bot.infra.clock import format_jst
+from bot.infra.sheet.cells import column_letter
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.state import chunk_base, chunks
+from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
+from bot.infra.sheet.values import column_runs, spans, update_cells
+
+READ_BACK_COLUMNS = {PRODUCTS: ("sku", "stock", "status", "updated_at")}
+"""Columns a commit asks back, per tab: 商品コード and the columns the bot writes; 入出庫
+(not listed) gives back all its template columns, its fingerprint and 反映."""
+READ_BACK_FIELDS = (
+    "spreadsheetId,replies,updatedSpreadsheet(sheets(properties/sheetId,"
+    "data(startRow,startColumn,rowData/values/userEnteredValue)))"
+)
+"""The only part of a commit's answer that is read: without this mask a 10,000-row
+商品マスタ would come back with every cell's formats (tens of MB)."""
+
+
+def placed_cells(plan: Plan, read: SheetRead) -> Placed:
+    """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key."""
+    placed: Placed = {}
+    products = read.headers[PRODUCTS]
+    stock_col = products.col("stock")
+    status_col = products.col("status")
+    updated_col = products.col("updated_at")
+    for sku, value in plan.stock.items():
+        row = read.product_rows.get(sku)
+        if row is not None and stock_col is not None:
+            placed[(PRODUCTS, row, stock_col)] = (sku, value)
+    for sku in plan.touched:
+        row = read.product_rows.get(sku)
+        if row is not None and updated_col is not None:
+            placed[(PRODUCTS, row, updated_col)] = (sku, format_jst(plan.now))
+    if status_col is not None:
+        for sku, status in plan.statuses.items():
+            for row in read.rows_of(sku):
+                if read.status_at(row) != status:
+                    placed[(PRODUCTS, row, status_col)] = (sku, status)
+    placed.update(_movement_marks(plan, read))
+    return placed
+
+
+def _movement_marks(plan: Plan, read: SheetRead) -> Placed:
+    """入出庫 反映 cells: 済 for applied rows, the reason for rows that cannot be."""
+    placed: Placed = {}
+    mark_col = read.headers[MOVEMENTS].col("applied")
+    if mark_col is None:
+        return placed
+    wanted = {
+        key: say("sheet.movement_error", message=p.message)
+        for key, p in read.movement_problems.items()
+    }
+    wanted.update(plan.movement_marks)
+    for key, text in wanted.items():
+        row = read.movement_rows.get(key)
+        if row is not None and read.movement_mark_at(row) != text:
+            placed[(MOVEMENTS, row, mark_col)] = (key, text)
+    return placed
+
+
+def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> list[Request]:
+    """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
+    reqs: list[Request] = []
+    for tab in (PRODUCTS, MOVEMENTS):
+        mine = {(row, col): v for (t, row, col), v in cells.items() if t == tab}
+        for start, col, run in column_runs(mine):
+            reqs.append(update_cells(sheet_ids[tab], start, col, [[v] for v in run]))
+    return reqs
+
+
+def state_rows(read: SheetRead, state_values: Mapping[str, str], commit_id: str) -> dict[str, str]:
+    """_state after a commit: the worker's values (split into chunks), the commit marker."""
+    state = {k: v for k, v in read.state.items() if chunk_base(k) not in state_values}
+    for state_key, text in state_values.items():
+        state.update(chunks(state_key, text))
+    state["last_commit"] = commit_id
+    state.setdefault("last_record", "")  # a fixed row for record()'s own marker
+    return state
+
+
+def read_back_columns(read: SheetRead, tabs: Iterable[str]) -> dict[str, list[int]]:
+    """Columns locating the cells written to ``tabs``: keys and bot-written columns."""
+    out: dict[str, list[int]] = {}
+    for tab in (PRODUCTS, MOVEMENTS):
+        if tab not in tabs:
+            continue
+        header = read.headers[tab]
+        keys = READ_BACK_COLUMNS.get(tab) or [c.key for c in header.tab.columns]
+        out[tab] = sorted({c for k in keys if (c := header.col(k)) is not None})
+    return out
+
+
+def column_ranges(whole: Callable[[str], str], columns: Mapping[str, Sequence[int]]) -> list[str]:
+    """Whole-column A1 ranges, adjacent columns merged (``'商品マスタ'!O:P``)."""
+    ranges: list[str] = []
+    for tab, cols in columns.items():
+        for first, last in spans(cols):
+            ranges.append(f"{whole(tab)}!{column_letter(first)}:{column_letter(last)}")
+    return ranges

@@ -1,0 +1,91 @@
+"""Where the template's columns sit in a tab's header row (found by text, never position)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.infra.sheet.cells import cell_text, column_letter, header_key, is_blank
+from bot.infra.sheet.spec import ColumnSpec, TabSpec
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Where each template column sits in one tab's header row."""
+
+    tab: TabSpec
+    columns: Mapping[str, int]
+    """Column key → 0-based index, for template columns that were found."""
+    missing: list[str]
+    """Keys of template columns not found (required or not)."""
+    missing_required: list[str]
+    """Japanese headers of required columns not found: the tab stops syncing."""
+    duplicates: list[str]
+    """Japanese headers found in more than one column (the first one is used)."""
+    width: int
+    """Number of cells in the header row (trailing blanks trimmed)."""
+
+    def col(self, key: str) -> int | None:
+        """0-based index of column ``key``, or None if the header is missing."""
+        return self.columns.get(key)
+
+    def letter(self, key: str) -> str:
+        """A1 letter of column ``key``; KeyError if the header is missing."""
+        idx = self.columns.get(key)
+        if idx is None:
+            raise KeyError(f"{self.tab.title}: column {key!r} not found")
+        return column_letter(idx)
+
+    @property
+    def ok(self) -> bool:
+        """No required header is missing or duplicated."""
+        return not self.missing_required and not self.required_duplicates
+
+    @property
+    def required_duplicates(self) -> list[str]:
+        """Duplicated headers of required columns (ambiguous: the tab stops syncing)."""
+        required = {c.header for c in self.tab.columns if c.required}
+        return [h for h in self.duplicates if h in required]
+
+
+def header_map(
+    tab: TabSpec, header_row: Sequence[Any], *, malls: Collection[str] | None = None
+) -> HeaderMap:
+    """Find the template's columns in ``header_row`` by header text (NFKC, spaces ignored).
+
+    Staff's own columns are ignored. With ``malls`` given, a mall code column is
+    required only when its mall is enabled.
+    """
+    by_text: dict[str, ColumnSpec] = {}
+    for col in tab.columns:
+        for text in (col.header, *col.aliases):
+            by_text[header_key(text)] = col
+    found: dict[str, int] = {}
+    dupes: list[str] = []
+    for idx, raw in enumerate(header_row):
+        spec = by_text.get(header_key(cell_text(raw))) if not is_blank(raw) else None
+        if spec is None:
+            continue
+        if spec.key in found:
+            if spec.header not in dupes:
+                dupes.append(spec.header)
+            continue
+        found[spec.key] = idx
+    width = len(header_row)
+    while width and is_blank(header_row[width - 1]):
+        width -= 1
+    missing = [c.key for c in tab.columns if c.key not in found]
+    missing_required = [
+        c.header
+        for c in tab.columns
+        if c.key not in found
+        and c.required
+        and (c.mall is None or malls is None or c.mall in malls)
+    ]
+    return HeaderMap(tab, found, missing, missing_required, dupes, width)
+
+
+def default_header_map(tab: TabSpec) -> HeaderMap:
+    """The header map of a tab laid out exactly as the template defines it."""
+    return header_map(tab, [col.header for col in tab.columns])

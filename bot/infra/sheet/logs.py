@@ -1,0 +1,169 @@
+"""The log tabs: rows appended under their headers, and trimmed to their retention.
+
+:class:`LogTabs` keeps how many rows each log tab holds (counted at start-up, kept up to
+date by every write) and builds the appendCells and deleteDimension requests that go in
+the same atomic batchUpdate as the rest of a cycle's changes. A write's counts are only
+taken once the write is known to have landed (:meth:`LogTabs.settle`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.infra.sheet.cells import cell_data
+from bot.infra.sheet.headers import HeaderMap, default_header_map, header_map
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.spec import TabSpec
+from bot.infra.sheet.tabs import SALES_LOG, Request
+from bot.infra.sheet.values import date_of, update_cells
+
+log = logging.getLogger(__name__)
+
+Pending = tuple[str, int, int, list[datetime | None]]
+"""(log tab key, rows appended, rows trimmed, 日時 of the appended rows)."""
+
+
+@dataclass
+class LogTabs:
+    """Row counts, retention and header fallbacks of the log tabs."""
+
+    retention: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    """Log tab key → (max data rows, min days kept); defaults from the template."""
+    rows: dict[str, int] = field(default_factory=dict)
+    """Data rows per log tab, counted at start-up and kept up to date by every write."""
+    sales_dates: deque[datetime | None] = field(default_factory=deque)
+    """日時 of each 販売ログ row, oldest first (販売ログ keeps the cancellation window)."""
+    headers: dict[str, HeaderMap] = field(default_factory=dict)
+    """Header maps of the log tabs as read at start-up (a fallback: every cycle's read
+    carries the log tabs' header rows, so staff may reorder them while the bot runs)."""
+    pending: list[Pending] = field(default_factory=list)
+    """What the write being built appends and trims, settled once it is sent."""
+
+    def append(
+        self,
+        tab: TabSpec,
+        sheet_id: int,
+        rows: Sequence[Mapping[str, Any]],
+        read: SheetRead | None,
+        column_count: Callable[[], int],
+    ) -> list[Request]:
+        """The appendCells request placing each value under its header as the tab has it now.
+
+        A template column missing from the header (staff deleted or renamed it) is put
+        back after the last header in the same atomic call, so no value is dropped: for
+        販売ログ that would break the ledger a restart is rebuilt from. ``column_count``
+        reads the tab's grid width (only called on that rare path).
+        """
+        if not rows:
+            return []
+        reqs = self.trim(tab.key, sheet_id, rows)
+        grid_rows = read.raw.get(tab.key) if read is not None else None
+        if grid_rows is not None:
+            header = header_map(tab, grid_rows[0] if grid_rows else [])
+        else:
+            header = self.headers.get(tab.key) or default_header_map(tab)
+        columns = dict(header.columns)
+        width = header.width
+        missing = [c for c in tab.columns if c.key not in columns]
+        if missing:
+            reqs.extend(_put_back_headers(tab, sheet_id, width, missing, column_count))
+            for i, spec in enumerate(missing):
+                columns[spec.key] = width + i
+            width += len(missing)
+        grid: list[list[Any]] = []
+        for row in rows:
+            line: list[Any] = [None] * width
+            for col_key, value in row.items():
+                col = columns.get(col_key)
+                if col is not None:
+                    line[col] = value
+            grid.append(line)
+        values = [{"values": [cell_data(v) for v in r]} for r in grid]
+        reqs.append(
+            {"appendCells": {"sheetId": sheet_id, "rows": values, "fields": "userEnteredValue"}}
+        )
+        return reqs
+
+    def trim(self, key: str, sheet_id: int, rows: Sequence[Mapping[str, Any]]) -> list[Request]:
+        """Delete the oldest rows of a log tab past its retention, in the same atomic call.
+
+        Logs are trimmed in steps (5 % of the limit at once) so a busy tab is not
+        trimmed on every cycle; 販売ログ never loses a row younger than its minimum
+        days, because it is the ledger a restart is rebuilt from (§3).
+        """
+        dates = [date_of(row.get("at")) for row in rows]
+        if key not in self.rows or key not in self.retention:
+            self.pending.append((key, len(rows), 0, dates))
+            return []
+        max_rows, min_days = self.retention[key]
+        excess = self.rows[key] + len(rows) - max_rows
+        if excess <= max(1, max_rows // 20):
+            self.pending.append((key, len(rows), 0, dates))
+            return []
+        if key == SALES_LOG and min_days is not None:
+            excess = self._old_sales(excess, dates, min_days)
+        excess = min(excess, self.rows[key])
+        self.pending.append((key, len(rows), excess, dates))
+        if excess <= 0:
+            return []
+        log.info("trimming %d oldest rows of %s", excess, key)
+        grid = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": 1, "endIndex": 1 + excess}
+        return [{"deleteDimension": {"range": grid}}]
+
+    def _old_sales(self, excess: int, dates: Sequence[datetime | None], min_days: int) -> int:
+        """How many of the oldest 販売ログ rows (at most ``excess``) are past ``min_days``."""
+        newest = max((d for d in dates if d is not None), default=None)
+        if newest is None:
+            return excess
+        horizon = newest - timedelta(days=min_days)
+        old = 0
+        for when in self.sales_dates:
+            if old >= excess or (when is not None and when >= horizon):
+                break
+            old += 1
+        return old
+
+    def settle(self, applied: bool) -> None:
+        """After a write: count what it appended and trimmed (nothing if it failed)."""
+        pending, self.pending = self.pending, []
+        if not applied:
+            return
+        for key, added, trimmed, dates in pending:
+            if key in self.rows:
+                self.rows[key] += added - trimmed
+            if key == SALES_LOG:
+                for _ in range(min(trimmed, len(self.sales_dates))):
+                    self.sales_dates.popleft()
+                self.sales_dates.extend(dates)
+
+
+def _put_back_headers(
+    tab: TabSpec,
+    sheet_id: int,
+    width: int,
+    missing: Sequence[Any],
+    column_count: Callable[[], int],
+) -> list[Request]:
+    """Headers staff deleted or renamed, written again after the last one."""
+    reqs: list[Request] = []
+    need = width + len(missing)
+    have = column_count()
+    if need > have:
+        reqs.append(
+            {
+                "appendDimension": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "length": need - have,
+                }
+            }
+        )
+    reqs.append(update_cells(sheet_id, 0, width, [[c.header for c in missing]]))
+    headers = "、".join(c.header for c in missing)
+    log.warning("%s: header %s missing; put back", tab.title, headers)
+    return reqs

@@ -1,0 +1,240 @@
+"""商品マスタ → products: one draft per row, then the checks across rows.
+
+A row whose cells cannot all be understood, whose 商品コード is duplicated, or whose
+mall code another product also claims is left out of the products (its 商品コード goes
+to ``invalid``; its codes are held so their orders wait instead of going unassigned).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.domain import Product, RowProblem
+from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
+from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.parsing import ParseContext
+from bot.infra.sheet.reader import Bad
+from bot.infra.sheet.spec import ColumnSpec, TabSpec
+
+
+@dataclass
+class _Draft:
+    grid_row: int
+    sku: str
+    problems: list[RowProblem] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    code_cols: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """商品マスタ as this read found it."""
+
+    tab: TabSpec
+    hm: HeaderMap
+    sku: int
+    data: list[int]
+    """Columns staff fill (a row with any of them needs a 商品コード)."""
+    malls: list[ColumnSpec]
+    """Code columns of the enabled malls."""
+
+    @classmethod
+    def of(cls, tab: TabSpec, hm: HeaderMap, malls: Sequence[str]) -> _Columns:
+        sku = hm.col("sku")
+        assert sku is not None  # required
+        data = [
+            idx
+            for c in tab.columns
+            if c.owner != "bot" and c.key != "sku" and (idx := hm.col(c.key)) is not None
+        ]
+        codes = [c for c in tab.columns if c.mall is not None and c.mall in malls]
+        return cls(tab, hm, sku, data, codes)
+
+
+def parse_products(ctx: ParseContext, set_skus: set[str]) -> dict[str, Product]:
+    """The valid products of 商品マスタ by 商品コード; problems go to ``ctx``."""
+    got = ctx.rows_of("products")
+    if got is None:
+        return {}
+    tab, hm, grid = got
+    cols = _Columns.of(tab, hm, ctx.malls)
+    drafts: list[_Draft] = []
+    for gi in range(1, len(grid)):
+        draft = _draft(ctx, cols, grid[gi], gi, set_skus)
+        if draft is not None:
+            drafts.append(draft)
+    _check_duplicate_skus(ctx, cols, drafts)
+    _check_shared_codes(ctx, cols, drafts)
+    return _products(ctx, drafts)
+
+
+def _draft(
+    ctx: ParseContext, cols: _Columns, row: Sequence[Any], gi: int, set_skus: set[str]
+) -> _Draft | None:
+    """One row read cell by cell; None for a row without 商品コード."""
+    tab, r = cols.tab, ctx.r
+    status = cell_text(cell_at(row, cols.hm.col("status")))
+    if status:
+        ctx.out.status_by_row[gi] = status
+    raw_sku = cell_at(row, cols.sku)
+    header = tab.column("sku").header
+    if is_blank(raw_sku):
+        if any(not is_blank(cell_at(row, idx)) for idx in cols.data):
+            message = r.msg("blank_key", cell=a1(gi, cols.sku), header=header)
+            ctx.problems.append(ctx.problem(tab, gi, message, column="sku"))
+        return None
+    try:
+        sku = r.key_cell(raw_sku, a1(gi, cols.sku), header)
+    except Bad as bad:
+        ctx.problems.append(ctx.problem(tab, gi, bad.message, column="sku"))
+        return None
+    draft = _Draft(gi, sku)
+    _product_cells(ctx, cols, row, draft, is_set=sku in set_skus)
+    _code_cells(ctx, cols, row, draft)
+    return draft
+
+
+def _product_cells(
+    ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft, *, is_set: bool
+) -> None:
+    r, tab, hm, gi, sku = ctx.r, cols.tab, cols.hm, d.grid_row, d.sku
+
+    def at(key: str) -> tuple[Any, str, str] | None:
+        idx = hm.col(key)
+        if idx is None:
+            return None
+        return cell_at(row, idx), a1(gi, idx), tab.column(key).header
+
+    def run(key: str, fn: Callable[[Any, str, str], Any]) -> None:
+        got = at(key)
+        if got is None:
+            return
+        try:
+            value = fn(*got)
+        except Bad as bad:
+            d.problems.append(ctx.problem(tab, gi, bad.message, sku, key))
+            return
+        if value is not None:
+            d.values[key] = value
+
+    name = at("name")
+    if name is not None:
+        d.values["name"] = cell_text(name[0])
+    if is_set:
+        # The bot computes a set row's 在庫数; whatever is there is not a stocktake.
+        got = at("stock")
+        if got is not None:
+            try:
+                d.values["stock"] = r.int_cell(*got) or 0
+            except Bad:
+                d.values["stock"] = 0
+    else:
+        run("stock", lambda raw, cell, header: _stock(ctx, raw, cell, header, sku))
+    run("rule", r.rule_cell)
+    run("low_stock", r.non_negative)
+    run("alloc_threshold", r.non_negative)
+    run("sync", r.bool_cell)
+    run("backorder", r.bool_cell)
+
+
+def _stock(ctx: ParseContext, raw: Any, cell: str, header: str, sku: str) -> int:
+    r = ctx.r
+    if isinstance(raw, str) and cell_text(raw).startswith("+"):
+        raise Bad(r.msg("stock_plus_sign", cell=cell, header=header, value=cell_text(raw)))
+    value = r.int_cell(raw, cell, header)
+    if value is None:
+        raise Bad(r.msg("blank_value", cell=cell, header=header))
+    if value < 0 and ctx.bot_stock.get(sku) != value:
+        raise Bad(r.msg("negative", cell=cell, header=header, value=value))
+    return value
+
+
+def _code_cells(ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft) -> None:
+    """The enabled malls' codes of one row (canonical form, duplicates in a cell dropped)."""
+    for col in cols.malls:
+        idx = cols.hm.col(col.key)
+        if idx is None:
+            continue
+        assert col.mall is not None
+        try:
+            codes = ctx.r.codes_cell(
+                cell_at(row, idx), a1(d.grid_row, idx), col.header, ctx.canonical.get(col.mall)
+            )
+        except Bad as bad:
+            d.problems.append(ctx.problem(cols.tab, d.grid_row, bad.message, d.sku, col.key))
+            continue
+        if codes:
+            d.codes[col.mall] = codes
+            d.code_cols[col.mall] = idx
+
+
+def _check_duplicate_skus(ctx: ParseContext, cols: _Columns, drafts: Sequence[_Draft]) -> None:
+    """Record each 商品コード's rows; a 商品コード on several rows is a problem on each."""
+    by_sku: dict[str, list[_Draft]] = defaultdict(list)
+    for d in drafts:
+        by_sku[d.sku].append(d)
+    for sku, group in by_sku.items():
+        ctx.out.sku_rows[sku] = [d.grid_row for d in group]
+        if len(group) == 1:
+            ctx.out.product_rows[sku] = group[0].grid_row
+            current = ctx.out.status_by_row.get(group[0].grid_row)
+            if current:
+                ctx.out.statuses[sku] = current
+            continue
+        message = ctx.r.msg(
+            "duplicate_key",
+            cells=", ".join(a1(d.grid_row, cols.sku) for d in group),
+            header=cols.tab.column("sku").header,
+            value=sku,
+        )
+        for d in group:
+            d.problems.append(ctx.problem(cols.tab, d.grid_row, message, sku, "sku"))
+
+
+def _check_shared_codes(ctx: ParseContext, cols: _Columns, drafts: Sequence[_Draft]) -> None:
+    """A mall code written on two products is a problem on both (whose stock is it?)."""
+    claims: dict[tuple[str, str], list[_Draft]] = defaultdict(list)
+    for d in drafts:
+        for mall, codes in d.codes.items():
+            for code in codes:
+                claims[(mall, code)].append(d)
+    column_of = {c.mall: c for c in cols.malls}
+    for (mall, code), group in claims.items():
+        if len({d.sku for d in group}) < 2:
+            continue  # the same product twice is the duplicate 商品コード problem
+        col = column_of[mall]
+        cells = ", ".join(a1(d.grid_row, d.code_cols[mall]) for d in group)
+        skus = ", ".join(dict.fromkeys(d.sku for d in group))
+        message = ctx.r.msg("duplicate_code", cells=cells, header=col.header, value=code, skus=skus)
+        for d in group:
+            d.problems.append(ctx.problem(cols.tab, d.grid_row, message, d.sku, col.key))
+
+
+def _products(ctx: ParseContext, drafts: Sequence[_Draft]) -> dict[str, Product]:
+    """Drafts without problems as products; the others' codes are held."""
+    products: dict[str, Product] = {}
+    for d in drafts:
+        if d.problems:
+            ctx.problems.extend(d.problems)
+            ctx.invalid.add(d.sku)
+            for mall, codes in d.codes.items():
+                for code in codes:
+                    ctx.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
+            continue
+        products[d.sku] = Product(
+            sku=d.sku,
+            name=d.values.get("name", ""),
+            stock=d.values.get("stock", 0),
+            rule=d.values.get("rule"),
+            low_stock=d.values.get("low_stock"),
+            alloc_threshold=d.values.get("alloc_threshold"),
+            sync=d.values.get("sync", True),
+            backorder=d.values.get("backorder", False),
+            codes=dict(d.codes),
+            row=d.grid_row + 1,
+        )
+    return products

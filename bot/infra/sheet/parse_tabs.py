@@ -1,0 +1,345 @@
+"""セット構成, 入出庫, 設定, 出品状況 and _state → domain values (problems go to the context)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.domain import DisplayRule, MallSettings, Movement, SetComponent, ShopSettings
+from bot.infra.sheet.cells import (
+    DASHES,
+    at_text,
+    cell_at,
+    cell_text,
+    header_key,
+    is_blank,
+    is_formula,
+    nfkc,
+)
+from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.parsing import ParseContext
+from bot.infra.sheet.reader import Bad
+from bot.infra.sheet.spec import SettingItemSpec, TabSpec
+
+# --------------------------------------------------------------------------- セット構成
+
+
+@dataclass(frozen=True)
+class _SetColumns:
+    set_sku: int
+    comp: int
+    qty: int
+    headers: tuple[str, str, str]
+
+
+def parse_sets(ctx: ParseContext) -> tuple[list[SetComponent], set[str]]:
+    """Valid set components, and every セット商品コード named (valid or not)."""
+    got = ctx.rows_of("sets")
+    if got is None:
+        return [], set()
+    tab, hm, grid = got
+    c_set, c_comp, c_qty = hm.col("set_sku"), hm.col("component_sku"), hm.col("qty")
+    assert c_set is not None and c_comp is not None and c_qty is not None
+    h_set, h_comp, h_qty = (tab.column(k).header for k in ("set_sku", "component_sku", "qty"))
+    cols = _SetColumns(c_set, c_comp, c_qty, (h_set, h_comp, h_qty))
+    good: list[SetComponent] = []
+    set_skus: set[str] = set()
+    bad_sets: set[str] = set()
+    seen: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for gi in range(1, len(grid)):
+        raws = [cell_at(grid[gi], c) for c in (c_set, c_comp, c_qty)]
+        if all(is_blank(v) for v in raws):
+            continue
+        set_sku = _set_sku(ctx, tab, cols, gi, raws[0])
+        if set_sku is None:
+            continue
+        set_skus.add(set_sku)
+        try:
+            comp, qty = _component(ctx, tab, cols, gi, set_sku, raws)
+        except Bad as bad:
+            ctx.problems.append(ctx.problem(tab, gi, bad.message, set_sku, "qty"))
+            bad_sets.add(set_sku)
+            continue
+        seen[(set_sku, comp)].append(gi)
+        good.append(SetComponent(set_sku=set_sku, component_sku=comp, qty=qty, row=gi + 1))
+    bad_sets |= _duplicate_components(ctx, tab, c_comp, seen)
+    ctx.invalid |= bad_sets
+    return [c for c in good if c.set_sku not in bad_sets], set_skus
+
+
+def _set_sku(ctx: ParseContext, tab: TabSpec, cols: _SetColumns, gi: int, raw: Any) -> str | None:
+    """The row's セット商品コード; None (problem recorded) when unusable."""
+    cell = ctx.cell_name(tab, gi, cols.set_sku)
+    try:
+        set_sku = ctx.r.key_cell(raw, cell, cols.headers[0])
+    except Bad as bad:
+        ctx.problems.append(ctx.problem(tab, gi, bad.message, column="set_sku"))
+        return None
+    if not set_sku:
+        message = ctx.r.msg("blank_key", cell=cell, header=cols.headers[0])
+        ctx.problems.append(ctx.problem(tab, gi, message, column="set_sku"))
+        return None
+    return set_sku
+
+
+def _component(
+    ctx: ParseContext, tab: TabSpec, cols: _SetColumns, gi: int, set_sku: str, raws: list[Any]
+) -> tuple[str, int]:
+    """(構成商品コード, 数量) of one row; raises Bad."""
+    r = ctx.r
+    h_comp, h_qty = cols.headers[1], cols.headers[2]
+    comp_cell = ctx.cell_name(tab, gi, cols.comp)
+    comp = r.key_cell(raws[1], comp_cell, h_comp)
+    if not comp:
+        raise Bad(r.msg("blank_value", cell=comp_cell, header=h_comp))
+    if comp == set_sku:
+        raise Bad(r.msg("set_self", cell=comp_cell, header=h_comp, value=comp))
+    qty_cell = ctx.cell_name(tab, gi, cols.qty)
+    qty = r.int_cell(raws[2], qty_cell, h_qty)
+    if qty is None:
+        raise Bad(r.msg("blank_value", cell=qty_cell, header=h_qty))
+    if qty < 1:
+        raise Bad(r.msg("qty_min_one", cell=qty_cell, header=h_qty, value=qty))
+    return comp, qty
+
+
+def _duplicate_components(
+    ctx: ParseContext, tab: TabSpec, c_comp: int, seen: dict[tuple[str, str], list[int]]
+) -> set[str]:
+    """Sets naming one component on several rows (a problem on each row)."""
+    bad: set[str] = set()
+    for (set_sku, comp), rows in seen.items():
+        if len(rows) < 2:
+            continue
+        message = ctx.r.msg(
+            "set_duplicate", cells=ctx.cells_name(tab, rows, c_comp), set_sku=set_sku, value=comp
+        )
+        for gi in rows:
+            ctx.problems.append(ctx.problem(tab, gi, message, set_sku, "component_sku"))
+        bad.add(set_sku)
+    return bad
+
+
+# --------------------------------------------------------------------------- 入出庫
+
+_MOVEMENT_KEYS = ("at", "sku", "qty", "kind", "memo")
+"""The cells a movement's fingerprint is made of (反映 is not one of them)."""
+
+
+def parse_movements(ctx: ParseContext) -> list[Movement]:
+    """Pending (not 済) 入出庫 rows that can be applied; keys and marks go to ``ctx.out``."""
+    got = ctx.rows_of("movements")
+    if got is None:
+        return []
+    tab, hm, grid = got
+    done = nfkc(ctx.tpl.words.movement_done_prefix)
+    c_mark = hm.col("applied")
+    assert c_mark is not None
+    occurrences: dict[str, int] = defaultdict(int)
+    out: list[Movement] = []
+    for gi in range(1, len(grid)):
+        row = grid[gi]
+        raws = {k: cell_at(row, hm.col(k)) for k in _MOVEMENT_KEYS}
+        if all(is_blank(v) for v in raws.values()):
+            continue
+        texts = {k: cell_text(v) for k, v in raws.items()}
+        fingerprint = "\x1f".join(texts[k] for k in _MOVEMENT_KEYS)
+        digest = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
+        n = occurrences[digest]
+        occurrences[digest] += 1
+        key = f"{digest}-{n}"
+        mark = cell_text(cell_at(row, c_mark))
+        if mark.startswith(done):
+            continue
+        ctx.out.movement_rows[key] = gi
+        if mark:
+            ctx.out.movement_marks[key] = mark
+            ctx.out.mark_by_row[gi] = mark
+        try:
+            qty = _movement_qty(ctx, tab, hm, gi, raws)
+        except Bad as bad:
+            problem = ctx.problem(tab, gi, bad.message, texts["sku"], "qty")
+            ctx.problems.append(problem)
+            ctx.out.movement_problems[key] = problem
+            continue
+        out.append(
+            Movement(
+                key=key,
+                sku=texts["sku"],
+                qty=qty,
+                kind=texts["kind"],
+                memo=texts["memo"],
+                at=at_text(raws["at"]),
+                row=gi + 1,
+            )
+        )
+    return out
+
+
+def _movement_qty(
+    ctx: ParseContext, tab: TabSpec, hm: HeaderMap, gi: int, raws: dict[str, Any]
+) -> int:
+    """The row's 数量 once its 商品コード is usable; raises Bad."""
+    r = ctx.r
+    c_sku, c_qty = hm.col("sku"), hm.col("qty")
+    assert c_sku is not None and c_qty is not None
+    sku_cell, sku_header = ctx.cell_name(tab, gi, c_sku), tab.column("sku").header
+    if is_formula(raws["sku"]):
+        raise Bad(r.msg("formula_text", cell=sku_cell, header=sku_header))
+    if not cell_text(raws["sku"]):
+        raise Bad(r.msg("blank_key", cell=sku_cell, header=sku_header))
+    qty_cell, qty_header = ctx.cell_name(tab, gi, c_qty), tab.column("qty").header
+    qty = r.int_cell(raws["qty"], qty_cell, qty_header)
+    if not qty:
+        raise Bad(r.msg("qty_nonzero", cell=qty_cell, header=qty_header))
+    return qty
+
+
+# --------------------------------------------------------------------------- 設定
+
+
+def parse_settings(ctx: ParseContext) -> ShopSettings:
+    """設定 as ShopSettings; an unknown item or unreadable value is a problem (default used)."""
+    got = ctx.rows_of("settings")
+    if got is None:
+        return ShopSettings()
+    tab, hm, grid = got
+    lookup = ctx.tpl.setting_lookup
+    c_item = hm.col("item")
+    assert c_item is not None
+    shop: dict[str, Any] = {}
+    per_mall: dict[str, dict[str, Any]] = defaultdict(dict)
+    seen: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    for gi in range(1, len(grid)):
+        label = cell_text(cell_at(grid[gi], c_item))
+        if not label:
+            continue
+        found = lookup.get(header_key(label))
+        if found is None:
+            cell = ctx.cell_name(tab, gi, c_item)
+            message = ctx.r.msg("setting_unknown", cell=cell, value=label)
+            ctx.problems.append(ctx.problem(tab, gi, message, column="item"))
+            continue
+        mall, item = found
+        seen[(mall, item.key)].append(gi)
+        if len(seen[(mall, item.key)]) > 1:
+            continue
+        value = _setting_cell(ctx, tab, hm, (gi, grid[gi]), label, item)
+        if value is not None:
+            (shop if mall is None else per_mall[mall])[item.key] = value
+    for rows in seen.values():
+        if len(rows) > 1:
+            label = cell_text(cell_at(grid[rows[0]], c_item))
+            cells = ctx.cells_name(tab, rows, c_item)
+            message = ctx.r.msg("setting_duplicate", cells=cells, item=label)
+            ctx.problems.append(ctx.problem(tab, rows[1], message, column="item"))
+    shop["malls"] = {m: MallSettings(**v) for m, v in per_mall.items()}
+    return ShopSettings(**shop)
+
+
+def _setting_cell(
+    ctx: ParseContext,
+    tab: TabSpec,
+    hm: HeaderMap,
+    at: tuple[int, Sequence[Any]],
+    label: str,
+    item: SettingItemSpec,
+) -> Any:
+    """One 設定 row's value; None when blank or not understood (a problem is recorded)."""
+    gi, row = at
+    c_value = hm.col("value")
+    assert c_value is not None
+    raw = cell_at(row, c_value)
+    try:
+        return _setting_value(ctx, item, raw)
+    except Bad:
+        expected = ctx.tpl.settings.expected[item.kind].format(min=item.min, max=item.max)
+        message = ctx.r.msg(
+            "setting_bad",
+            cell=ctx.cell_name(tab, gi, c_value),
+            item=label,
+            value=cell_text(raw),
+            expected=expected,
+            default=item.default if item.default != "" else ctx.tpl.words.blank,
+        )
+        ctx.problems.append(ctx.problem(tab, gi, message, column="value"))
+        return None
+
+
+def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
+    """The typed value of a 設定 cell; None = blank (use the default); Bad if not understood."""
+    r = ctx.r
+    if is_formula(raw):
+        raise Bad("formula")
+    if item.kind == "bool":
+        try:
+            return r.bool_word(raw)
+        except ValueError:
+            raise Bad("bool") from None
+    if item.kind == "rule":
+        try:
+            return DisplayRule.parse(cell_text(raw).translate(DASHES))
+        except ValueError:
+            raise Bad("rule") from None
+    if item.kind == "allocation":
+        word = header_key(cell_text(raw))
+        if not word:
+            return None
+        if word in {header_key(w) for w in ctx.tpl.words.allocation_auto}:
+            return "auto"
+        if word in {header_key(w) for w in ctx.tpl.words.allocation_off}:
+            return "off"
+    value = r.int_cell(raw, "", "")
+    if value is None:
+        return None
+    low = item.min if item.min is not None else 0
+    if value < low or (item.max is not None and value > item.max):
+        raise Bad("range")
+    return value
+
+
+# --------------------------------------------------------------------------- 出品状況, _state
+
+
+def parse_listings(ctx: ParseContext) -> set[tuple[str, str]]:
+    """Listings ticked 再送; every listing's row and 理由 go to ``ctx.out``."""
+    got = ctx.rows_of("listings")
+    if got is None:
+        return set()
+    _tab, hm, grid = got
+    resend: set[tuple[str, str]] = set()
+    for gi in range(1, len(grid)):
+        row = grid[gi]
+        mall = ctx.tpl.mall_key(cell_text(cell_at(row, hm.col("mall"))))
+        code = cell_text(cell_at(row, hm.col("code")))
+        if mall is None or not code:
+            continue
+        if (mall, code) not in ctx.out.listing_rows:
+            ctx.out.listing_rows[(mall, code)] = gi
+            ctx.out.listing_reasons[(mall, code)] = cell_text(cell_at(row, hm.col("reason")))
+        try:
+            ticked = ctx.r.bool_word(cell_at(row, hm.col("resend")))
+        except ValueError:
+            ticked = None
+        if ticked:
+            resend.add((mall, code))
+    return resend
+
+
+def parse_state(ctx: ParseContext) -> None:
+    """_state キー → 値 (the first row of a key wins) into ``ctx.out``."""
+    got = ctx.rows_of("state")
+    if got is None:
+        return
+    _tab, hm, grid = got
+    for gi in range(1, len(grid)):
+        row: Sequence[Any] = grid[gi]
+        key = cell_text(cell_at(row, hm.col("key")))
+        if not key or key in ctx.out.state:
+            continue
+        raw = cell_at(row, hm.col("value"))
+        ctx.out.state[key] = "" if raw is None else str(raw)
+        ctx.out.state_rows[key] = gi

@@ -1,0 +1,70 @@
+"""One batch read of the sheet → :class:`~bot.core.domain.Snapshot` plus grid positions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.core.domain import Snapshot
+from bot.infra.sheet.parse_products import parse_products
+from bot.infra.sheet.parse_tabs import (
+    parse_listings,
+    parse_movements,
+    parse_sets,
+    parse_settings,
+    parse_state,
+)
+from bot.infra.sheet.parsing import ParseContext, SheetRead
+from bot.infra.sheet.spec import load_template
+
+if TYPE_CHECKING:
+    from adapters.base import Channel
+
+
+def parse_sheet(
+    values: Mapping[str, list[list[Any]]],
+    *,
+    malls: Sequence[str],
+    canonical: Mapping[str, Callable[[str], str]] | None = None,
+    bot_stock: Mapping[str, int] | None = None,
+    channels: Sequence[Channel] | None = None,
+) -> SheetRead:
+    """Parse one batch read of the sheet into a Snapshot and grid positions.
+
+    ``values`` is keyed by tab key (``products``, ``sets``, ...), each the tab's rows as
+    returned by ``values:batchGet`` with ``valueRenderOption=FORMULA``. A tab missing
+    from ``values`` was not read and is skipped (商品マスタ excepted: without it nothing
+    syncs). ``channels`` are the channels the sheet knows (their code columns, 設定
+    rows and names; default: every registered channel); ``malls`` are the enabled
+    ones: only their code columns are read and required. ``canonical`` maps a mall to
+    its adapter's code canonicaliser (may raise ValueError with a Japanese reason).
+    ``bot_stock`` is what the bot itself last wrote to 在庫数 per 商品コード: a
+    negative equal to it is an oversell the bot recorded, not a staff typo.
+    """
+    tpl = load_template(channels)
+    known = {t.key for t in tpl.tabs}
+    for key in values:
+        if key not in known:
+            raise KeyError(f"unknown tab key {key!r}")
+    ctx = ParseContext(tpl, values, malls, canonical, bot_stock)
+    sets, set_skus = parse_sets(ctx)
+    products = parse_products(ctx, set_skus)
+    movements = parse_movements(ctx)
+    settings = parse_settings(ctx)
+    resend = parse_listings(ctx)
+    parse_state(ctx)
+    for sku in ctx.invalid:
+        products.pop(sku, None)
+    ctx.out.snapshot = Snapshot(
+        products=products,
+        invalid_skus=frozenset(ctx.invalid),
+        sets=tuple(sets),
+        movements=tuple(movements),
+        settings=settings,
+        problems=tuple(ctx.problems),
+        resend=frozenset(resend),
+        broken_tabs=frozenset(ctx.broken),
+        held_codes=ctx.held_codes,
+        mall_labels={m.key: m.label for m in tpl.malls},
+    )
+    return ctx.out

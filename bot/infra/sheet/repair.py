@@ -1,0 +1,180 @@
+"""Checking a commit against its answer, and putting cells back on rows staff moved.
+
+Sheets v4 has no compare-and-set (google-sheets.md §2) and updateCells addresses rows
+by position, taken from the re-read just before the commit. The commit's answer carries
+the key columns as it left them; :class:`RowRepair` compares each written cell's row
+with the key it was meant for and works out the cells that put it right. The gateway
+sends them (:meth:`bot.infra.sheet.gateway.SheetGateway._repair_misplaced`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.infra.sheet.cells import cell_text
+from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.spec import base_template
+from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed
+from bot.infra.sheet.values import entered, grid_at, put, same, value_at, without
+
+log = logging.getLogger(__name__)
+
+Grids = dict[str, list[list[Any]]]
+"""Tab key → rows (header first), as a read or a commit's answer gives them."""
+Parse = Callable[[Mapping[str, list[list[Any]]]], SheetRead]
+"""The gateway's parser (its malls and code canonicalisers)."""
+
+
+@dataclass
+class RowRepair:
+    """The cells one commit meant to write, and the fixes when rows moved under them."""
+
+    read: SheetRead
+    """The re-read the commit was built from."""
+    read_back: Mapping[str, Sequence[int]]
+    """Tab key → the columns the commit's answer carries."""
+    sheet_ids: Mapping[str, int]
+    parse: Parse
+    placed: Placed
+    """The commit's cells: where → (row key, value)."""
+    wanted: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    """(tab, row key, column) → the value that belongs on that key's row."""
+    wrong: list[CellAt] = field(default_factory=list)
+    """Cells of the last check that landed on a row holding another key."""
+    keys: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Tab → grid row → key, as the last checked answer shows them."""
+    _before: dict[str, dict[str, list[int]]] | None = None
+
+    def __post_init__(self) -> None:
+        self.wanted.update(
+            ((tab, key, col), value)
+            for (tab, _, col), (key, value) in self.placed.items()
+            if key is not None
+        )
+
+    def fixes(self, reply: Mapping[str, Any], placed: Placed) -> dict[CellAt, Any]:
+        """The cells that put ``placed`` right after ``reply``; {} when nothing moved."""
+        grids = self._grids_after(reply)
+        if grids is None:
+            log.error("commit not verified: its answer shows other headers (columns moved?)")
+            return {}
+        written = {row for tab, row, _ in placed if tab == PRODUCTS}
+        keys = self._row_keys(grids, written)
+        self.wrong = [
+            cell for cell, (key, _) in placed.items() if keys[cell[0]].get(cell[1]) != key
+        ]
+        if not self.wrong:
+            return {}
+        self.keys = self._row_keys(grids)  # every row: where the keys went
+        return self._fixes(grids)
+
+    def placed_after(self, fixes: Mapping[CellAt, Any]) -> Placed:
+        """What a repair wrote, keyed like a commit's cells (for checking its answer)."""
+        return {cell: (self.keys[cell[0]].get(cell[1]), v) for cell, v in fixes.items()}
+
+    def _fixes(self, grids: Grids) -> dict[CellAt, Any]:
+        """Every intended value on the row now holding its key; a stray write undone."""
+        rows_of = _rows_by_key(self.keys)
+        if self._before is None:
+            self._before = _rows_by_key(self._row_keys(self.read.raw))
+        fixes: dict[CellAt, Any] = {}
+        for tab, row, col in self.wrong:
+            key = self.keys[tab].get(row)
+            if key is None:  # a blank row staff inserted: nothing of ours belongs there
+                fixes[(tab, row, col)] = None
+            else:
+                rows = self._before[tab].get(key, [])
+                was = _value_before(self.read.raw.get(tab) or [], rows, col)
+                self.wanted.setdefault((tab, key, col), was)
+        for (tab, key, col), value in self.wanted.items():
+            for row in rows_of[tab].get(key, []):
+                if not same(grid_at(grids[tab], row, col), value):
+                    fixes[(tab, row, col)] = value
+        return fixes
+
+    def _grids_after(self, reply: Mapping[str, Any]) -> Grids | None:
+        """The read-back columns as value grids under the re-read's header rows.
+
+        None when a header cell differs from the re-read (staff moved columns: the
+        rows cannot be checked).
+        """
+        tab_of = {self.sheet_ids[tab]: tab for tab in self.read_back}
+        grids: Grids = {tab: [[]] for tab in self.read_back}
+        for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
+            tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
+            if tab is not None:
+                _fill(grids[tab], sheet.get("data", []))
+        for tab, grid in grids.items():
+            header = self.read.raw[tab][0] if self.read.raw.get(tab) else []
+            if any(
+                cell_text(grid_at(grid, 0, c)) != cell_text(value_at(header, c))
+                for c in self.read_back[tab]
+            ):
+                return None
+            grid[0] = list(header)
+        return grids
+
+    def _row_keys(
+        self, grids: Mapping[str, list[list[Any]]], product_rows: Collection[int] | None = None
+    ) -> dict[str, dict[int, str]]:
+        """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
+
+        Both come from layout's own parser, so a row is recognised exactly as the
+        re-read recognised it. 反映 is blanked first: the parser passes over rows marked
+        済, and the mark is no part of the fingerprint. ``product_rows`` limits
+        商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
+        10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
+        the identical rows above it.
+        """
+        values: dict[str, list[list[Any]]] = {}
+        if PRODUCTS in grids:
+            rows = grids[PRODUCTS]
+            if product_rows is not None:
+                rows = [r if i == 0 or i in product_rows else [] for i, r in enumerate(rows)]
+            values[PRODUCTS] = rows
+        if MOVEMENTS in grids:
+            rows = grids[MOVEMENTS]
+            mark = header_map(base_template().tab(MOVEMENTS), rows[0]).col("applied")
+            values[MOVEMENTS] = [rows[0], *(without(r, mark) for r in rows[1:])]
+        parsed = self.parse(values)
+        return {
+            PRODUCTS: {row: sku for sku, rows in parsed.sku_rows.items() for row in rows},
+            MOVEMENTS: {row: key for key, row in parsed.movement_rows.items()},
+        }
+
+
+def _fill(grid: list[list[Any]], data: Sequence[Mapping[str, Any]]) -> None:
+    """Put the GridData of an answer into ``grid`` (formatted blank cells skipped)."""
+    for block in data:
+        r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
+        for i, row_data in enumerate(block.get("rowData", [])):
+            for j, cell in enumerate(row_data.get("values", [])):
+                value = entered(cell.get("userEnteredValue"))
+                if value is not None:  # formatted blank rows run to the grid's end
+                    put(grid, r0 + i, c0 + j, value)
+
+
+def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:
+    """Tab → row key → its grid rows (several for a duplicated 商品コード)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for tab, by_row in keys.items():
+        rows = out.setdefault(tab, {})
+        for row, key in by_row.items():
+            rows.setdefault(key, []).append(row)
+    return out
+
+
+def _value_before(grid: Sequence[Sequence[Any]], rows: Sequence[int], col: int) -> Any:
+    """What the re-read saw in ``col`` of a key's ``rows``; None if unknown.
+
+    Several rows (a duplicated 商品コード) count only if they agree; a key the re-read
+    did not have (a row staff just added) has nothing to go back to.
+    """
+    seen = [grid_at(grid, row, col) for row in rows]
+    if not seen or any(not same(v, seen[0]) for v in seen):
+        return None
+    return seen[0]

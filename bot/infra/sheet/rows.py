@@ -1,0 +1,121 @@
+"""Log rows as {column key: value} for the log tabs, and the 販売ログ ledger read back.
+
+モール cells hold the channel's label (楽天), which staff read; reading turns it back
+into the key through the template's channel words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.domain import ErrorLogRow, MallLogRow, OpLogRow, PushResult, SaleKind, SaleLogRow
+from bot.core.engine import LedgerEntry
+from bot.core.words import say
+from bot.infra.clock import format_jst
+from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.spec import Template
+from bot.infra.sheet.values import int_of, text_of, value_at, when_of
+
+Label = Callable[[str], str]
+"""Mall key → the label staff read (``Template.mall_label``)."""
+
+_RESULT_WORDS = {
+    "applied": "sheet.result_applied",
+    "accepted": "sheet.result_accepted",
+    "rejected": "sheet.result_rejected",
+    "unknown_code": "sheet.result_unknown_code",
+}
+
+
+def meaning(read: SheetRead) -> tuple[Any, ...]:
+    """What the engine would see, ignoring where rows sit (sorting is not a conflict)."""
+    snap = read.snapshot
+    return (
+        {sku: p.model_dump(exclude={"row"}) for sku, p in snap.products.items()},
+        snap.invalid_skus,
+        tuple(sorted(m.key for m in snap.movements)),
+    )
+
+
+def result_label(result: PushResult) -> str:
+    """出品状況 結果: what the mall said, in staff's words."""
+    label = say(_RESULT_WORDS[str(result.status)])
+    return label + (f": {result.message}" if result.message else "")
+
+
+def sale_row(r: SaleLogRow, label: Label) -> dict[str, Any]:
+    """One 販売ログ row."""
+    return {
+        "at": format_jst(r.at),
+        "mall": label(r.mall),
+        "order_id": r.order_id,
+        "line_id": r.line_id,
+        "kind": str(r.kind),
+        "code": r.code,
+        "sku": r.sku,
+        "qty": r.qty,
+        "before": r.before,
+        "after": r.after,
+        "key": r.key,
+        "applied": r.applied,
+    }
+
+
+def op_row(r: OpLogRow) -> dict[str, Any]:
+    """One 操作ログ row."""
+    return {
+        "at": format_jst(r.at),
+        "kind": r.kind,
+        "sku": r.sku,
+        "field": r.field,
+        "before": r.before,
+        "after": r.after,
+        "memo": r.memo,
+    }
+
+
+def error_row(r: ErrorLogRow) -> dict[str, Any]:
+    """One エラーログ row."""
+    return {"at": format_jst(r.at), "where": r.where, "message": r.message, "detail": r.detail}
+
+
+def mall_row(r: MallLogRow, label: Label) -> dict[str, Any]:
+    """One モール更新ログ row."""
+    return {
+        "at": format_jst(r.at),
+        "mall": label(r.mall),
+        "code": r.code,
+        "sku": r.sku,
+        "quantity": r.quantity,
+        "result": r.result,
+        "detail": r.detail,
+    }
+
+
+def parse_ledger(rows: list[list[Any]], header: HeaderMap, tpl: Template) -> list[LedgerEntry]:
+    """販売ログ as the ledger a restart rebuilds the engine state from."""
+    kinds = {k.value: k for k in SaleKind}
+    entries: list[LedgerEntry] = []
+    for row in rows[1:]:
+        key = text_of(value_at(row, header.col("key")))
+        kind = kinds.get(text_of(value_at(row, header.col("kind"))))
+        if not key or kind is None:
+            continue
+        entries.append(
+            LedgerEntry(
+                key=key,
+                mall=tpl.mall_key(text_of(value_at(row, header.col("mall"))))
+                or text_of(value_at(row, header.col("mall"))),
+                order_id=text_of(value_at(row, header.col("order_id"))),
+                line_id=text_of(value_at(row, header.col("line_id"))),
+                code=text_of(value_at(row, header.col("code"))),
+                sku=text_of(value_at(row, header.col("sku"))),
+                kind=kind,
+                qty=int_of(value_at(row, header.col("qty"))),
+                applied=int_of(value_at(row, header.col("applied"))),
+                at=when_of(value_at(row, header.col("at"))),
+            )
+        )
+    return entries

@@ -1,0 +1,26 @@
+"""Tab keys of ``sheets_template/template.json`` and the cell addresses a write uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRODUCTS = "products"
+SETS = "sets"
+MOVEMENTS = "movements"
+SETTINGS = "settings"
+LISTINGS = "listings"
+OPS_LOG = "ops_log"
+SALES_LOG = "sales_log"
+MALL_LOG = "mall_log"
+ERROR_LOG = "error_log"
+STATE = "state"
+
+CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
+LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
+
+Request = dict[str, Any]
+"""One sub-request of a ``spreadsheets:batchUpdate``."""
+CellAt = tuple[str, int, int]
+"""(tab key, grid row, column) of one cell."""
+Placed = dict[CellAt, tuple[str | None, Any]]
+"""Cells one batchUpdate writes: where → (key of the row it is meant for, value)."""

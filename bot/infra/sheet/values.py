@@ -1,0 +1,134 @@
+"""Cell values as the gateway reads and writes them (grids of one batchGet, updateCells)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.infra.clock import JST
+from bot.infra.sheet.cells import cell_data, cell_text, parse_jst
+from bot.infra.sheet.tabs import Request
+
+
+def update_cells(sheet_id: int, row: int, col: int, rows: list[list[Any]]) -> Request:
+    """An updateCells request writing ``rows`` as plain values from (row, col) on."""
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
+            "rows": [{"values": [cell_data(v) for v in r]} for r in rows],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
+def column_runs(cells: Mapping[tuple[int, int], Any]) -> Iterable[tuple[int, int, list[Any]]]:
+    """Group single-cell writes into vertical runs (fewer, smaller sub-requests)."""
+    by_col: dict[int, list[tuple[int, Any]]] = {}
+    for (row, col), value in cells.items():
+        by_col.setdefault(col, []).append((row, value))
+    for col, items in sorted(by_col.items()):
+        items.sort()
+        start, run = items[0][0], [items[0][1]]
+        for row, value in items[1:]:
+            if row == start + len(run):
+                run.append(value)
+            else:
+                yield start, col, run
+                start, run = row, [value]
+        yield start, col, run
+
+
+def value_at(row: Sequence[Any], col: int | None) -> Any:
+    """Cell ``col`` of ``row`` as read (None past the row's end or for no column)."""
+    return row[col] if col is not None and col < len(row) else None
+
+
+def grid_at(grid: Sequence[Sequence[Any]], row: int, col: int) -> Any:
+    """Cell (row, col) of a ragged grid (None past its end)."""
+    return value_at(grid[row], col) if row < len(grid) else None
+
+
+def put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:
+    """Set cell (row, col) of a ragged grid, growing it as needed."""
+    while len(grid) <= row:
+        grid.append([])
+    line = grid[row]
+    if len(line) <= col:
+        line.extend([None] * (col + 1 - len(line)))
+    line[col] = value
+
+
+def without(row: Sequence[Any], col: int | None) -> list[Any]:
+    """``row`` with cell ``col`` blanked."""
+    out = list(row)
+    if col is not None and col < len(out):
+        out[col] = None
+    return out
+
+
+def entered(value: Mapping[str, Any] | None) -> Any:
+    """An ExtendedValue as a ``valueRenderOption=FORMULA`` read shows it."""
+    if not value:
+        return None
+    if "formulaValue" in value:
+        return value["formulaValue"]
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    return None  # errorValue: only formulas produce it
+
+
+def same(a: Any, b: Any) -> bool:
+    """Two cell values that read the same (9 and 9.0, None and "")."""
+    return cell_text(a) == cell_text(b)
+
+
+def spans(cols: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted column indexes as inclusive runs: [0, 2, 14, 15] → [(0, 0), (2, 2), (14, 15)]."""
+    spans: list[tuple[int, int]] = []
+    for col in cols:
+        if spans and spans[-1][1] == col - 1:
+            spans[-1] = (spans[-1][0], col)
+        else:
+            spans.append((col, col))
+    return spans
+
+
+def text_of(value: Any) -> str:
+    """A cell as stripped text (whole floats without ``.0``), as the bot wrote it."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def int_of(value: Any) -> int:
+    """A cell as an int (0 when it is not one)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return int(value)
+    try:
+        return int(str(value).strip() or 0)
+    except ValueError:
+        return 0
+
+
+def when_of(value: Any) -> datetime | None:
+    """A log timestamp: the bot's JST text, or a date serial if the cell became a date."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
+        seconds = round(float(value) * 86400)  # the sheet's time zone is Asia/Tokyo
+        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(seconds=seconds)
+    return parse_jst(text_of(value))
+
+
+def date_of(value: Any) -> datetime | None:
+    """A log 日時 cell (our JST text, or a serial if Sheets turned it into a date)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A serial day number (days since 1899-12-30, google-sheets.md §3), in JST.
+        return datetime(1899, 12, 30, tzinfo=JST) + timedelta(days=float(value))
+    return parse_jst(text_of(value)) if value else None
