@@ -242,7 +242,12 @@ def setup(quiet: bool) -> Shop:
 
 
 def script(shop: Shop) -> None:
-    """The shop day."""
+    """The shop day, scene by scene."""
+    for scene in (_morning_orders, _staff_edits, _mall_side, _key_renewal, _evening):
+        scene(shop)
+
+
+def _morning_orders(shop: Shop) -> None:
     say = shop.out.say
     say(
         shop.at(9, 0),
@@ -267,6 +272,9 @@ def script(shop: Shop) -> None:
     shop.cycle()
     shop.out.detail(f"在庫数: MUG-BL={shop.stock_of('MUG-BL')}（戻りました）")
 
+
+def _staff_edits(shop: Shop) -> None:
+    say = shop.out.say
     say(
         shop.at(10, 0),
         "スタッフが棚卸: タオルを数えて 在庫数=27 と入力",
@@ -291,6 +299,9 @@ def script(shop: Shop) -> None:
     shop.cycle()
     shop.out.detail(f"状態: {shop.status_of('SCARF')}（エラーが消え、連動を再開）")
 
+
+def _mall_side(shop: Shop) -> None:
+    say = shop.out.say
     say(
         shop.at(12, 0),
         "楽天の管理画面でマグの在庫が手で 50 に変更された",
@@ -313,6 +324,9 @@ def script(shop: Shop) -> None:
     shop.cycle()
     shop.out.detail(f"在庫数: SCARF={shop.stock_of('SCARF')}（未割当の注文を反映）")
 
+
+def _key_renewal(shop: Shop) -> None:
+    say = shop.out.say
     say(shop.at(14, 0), "楽天のライセンスキーが期限切れ（90日）", "Rakuten licence key expired")
     shop.sim.expire_credentials()
     shop.cycle()
@@ -329,6 +343,9 @@ def script(shop: Shop) -> None:
     shop.cycle()
     shop.out.detail(f"在庫数: TS-WH-M={shop.stock_of('TS-WH-M')}（停止中の注文も反映）")
 
+
+def _evening(shop: Shop) -> None:
+    say = shop.out.say
     say(
         shop.at(16, 0),
         "店頭でマグ6個のまとめ買い（入出庫: 店頭販売 −6）。在庫は5個しかない",

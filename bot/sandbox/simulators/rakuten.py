@@ -28,7 +28,7 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -1007,6 +1007,30 @@ class RakutenSimulator:
         def error(code: str, text: str) -> None:
             messages.append(_msg("ERROR", code, text))
 
+        bounds = self._search_bounds(body, error)
+        progress = body.get("orderProgressList")
+        if progress is not None and (
+            not isinstance(progress, list) or not all(_is_int(p) for p in progress)
+        ):
+            error(f"{_SEARCH}_ERROR_SIM_PARAM", "orderProgressListの値が不正です。")  # UNCONFIRMED
+        page_model, amount, page = self._search_paging(body, error)
+        if messages:
+            # [S10] validation errors: HTTP 400, list and pagination null
+            return httpx.Response(
+                400,
+                json={
+                    "orderNumberList": None,
+                    "MessageModelList": messages,
+                    "PaginationResponseModel": None,
+                },
+            )
+        numbers = self._search_hits(body.get("dateType"), bounds, progress, page_model)
+        return self._search_page(numbers, amount, page)
+
+    def _search_bounds(
+        self, body: dict[str, Any], error: Callable[[str, str], None]
+    ) -> dict[str, datetime]:
+        """DateType and the [start, end] window, each refused as [S10] documents."""
         date_type: Any = body.get("dateType")
         if date_type is None:
             error(f"{_SEARCH}_ERROR_009", "dateTypeの項目を指定して下さい。")  # [S10]
@@ -1028,18 +1052,18 @@ class RakutenSimulator:
                 bounds[name] = parsed
         if len(bounds) == 2:
             start, end = bounds["startDatetime"], bounds["endDatetime"]
-            now = self._clock.now()
             if start > end or end - start > self.SEARCH_MAX_SPAN:
                 # [S10] end at most 63 days after start; the code is UNCONFIRMED (ERROR_023?)
                 error(self.search_range_error_code, "検索期間は63日以内で指定して下さい。")
-            if start < now - self.SEARCH_MAX_AGE:
+            if start < self._clock.now() - self.SEARCH_MAX_AGE:
                 # [S10] start within the last 730 days; the code is UNCONFIRMED
                 error(self.search_range_error_code, "startDatetimeは730日以内で指定して下さい。")
-        progress = body.get("orderProgressList")
-        if progress is not None and (
-            not isinstance(progress, list) or not all(_is_int(p) for p in progress)
-        ):
-            error(f"{_SEARCH}_ERROR_SIM_PARAM", "orderProgressListの値が不正です。")  # UNCONFIRMED
+        return bounds
+
+    def _search_paging(
+        self, body: dict[str, Any], error: Callable[[str, str], None]
+    ) -> tuple[dict[str, Any], Any, Any]:
+        """PaginationRequestModel, its page size and page number (refused when out of range)."""
         page_model = body.get("PaginationRequestModel") or {}
         if not isinstance(page_model, dict):
             page_model = {}
@@ -1051,16 +1075,16 @@ class RakutenSimulator:
             error(f"{_SEARCH}_ERROR_SIM_PARAM", "requestRecordsAmountの値が不正です。")
         if not _is_int(page) or page < 1:
             error(f"{_SEARCH}_ERROR_SIM_PARAM", "requestPageの値が不正です。")
-        if messages:
-            # [S10] validation errors: HTTP 400, list and pagination null
-            return httpx.Response(
-                400,
-                json={
-                    "orderNumberList": None,
-                    "MessageModelList": messages,
-                    "PaginationResponseModel": None,
-                },
-            )
+        return page_model, amount, page
+
+    def _search_hits(
+        self,
+        date_type: Any,
+        bounds: dict[str, datetime],
+        progress: list[int] | None,
+        page_model: dict[str, Any],
+    ) -> list[str]:
+        """Order numbers in the window, sorted as asked, at most SEARCH_HIT_CAP ([S10])."""
         start, end = bounds["startDatetime"], bounds["endDatetime"]
         wanted = set(progress) if progress else None
         hits: list[tuple[datetime, SimOrder]] = []
@@ -1077,7 +1101,10 @@ class RakutenSimulator:
             if isinstance(sort, dict) and sort.get("sortColumn") == 1:
                 descending = sort.get("sortDirection") == 2
         hits.sort(key=lambda hit: (hit[0], hit[1].order_number), reverse=descending)
-        numbers = [order.order_number for _, order in hits][: self.SEARCH_HIT_CAP]
+        return [order.order_number for _, order in hits][: self.SEARCH_HIT_CAP]
+
+    @staticmethod
+    def _search_page(numbers: list[str], amount: int, page: int) -> httpx.Response:
         if not numbers:
             # [S10] zero hits: INFO_102, empty list, all-null pagination fields
             return httpx.Response(
