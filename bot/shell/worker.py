@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from adapters.base import AuthError, MallAdapter, MallError, Stopped
+from adapters.base import AuthError, MallAdapter, MallError
 from bot.core import engine
 from bot.core.domain import (
     Alert,
@@ -32,6 +32,7 @@ from bot.core.domain import (
     ShopSettings,
     StockPush,
 )
+from bot.core.errors import Stopped
 from bot.infra.alerts import AlertSink
 from bot.infra.clock import Clock, format_jst, to_jst
 from bot.infra.settings import Settings
@@ -386,19 +387,19 @@ class Worker:
         malls = [m for m in self.adapters if self._may_call(m, now, alerts)]
         malls = [m for m in malls if self.settings.mall(m).fetch_orders]
 
-        def fetch(mall: str) -> tuple[str, list[OrderLine] | MallError]:
+        def fetch(mall: str) -> tuple[str, list[OrderLine] | MallError | Stopped]:
             cursor = self.cursors.get(mall, now - self.config.first_lookback)
             since = cursor - self.config.order_overlap
             try:
                 return mall, self.adapters[mall].fetch_order_lines(since, now)
-            except MallError as err:
+            except (MallError, Stopped) as err:
                 return mall, err
 
         results = self._map(fetch, malls)
         lines: list[OrderLine] = []
         cursors: dict[str, datetime] = {}
         for mall, outcome in results:
-            if isinstance(outcome, MallError):
+            if isinstance(outcome, MallError | Stopped):
                 self._mall_failed(mall, outcome, now, alerts)
                 continue
             self._mall_ok(mall, now, alerts)
@@ -468,15 +469,15 @@ class Worker:
             by_mall[mall].append(code)
         malls = [m for m in by_mall if m in self.adapters and self._may_call(m, now, alerts)]
 
-        def read(mall: str) -> tuple[str, dict[str, int] | MallError]:
+        def read(mall: str) -> tuple[str, dict[str, int] | MallError | Stopped]:
             try:
                 return mall, self.adapters[mall].read_stock(by_mall[mall])
-            except MallError as err:
+            except (MallError, Stopped) as err:
                 return mall, err
 
         readings: dict[tuple[str, str], int] = {}
         for mall, outcome in self._map(read, malls):
-            if isinstance(outcome, MallError):
+            if isinstance(outcome, MallError | Stopped):
                 self._mall_failed(mall, outcome, now, alerts)
                 continue
             readings.update({(mall, code): qty for code, qty in outcome.items()})
@@ -507,10 +508,10 @@ class Worker:
                 by_mall[push.mall].append(push)
         malls = [m for m in by_mall if self._may_call(m, now, alerts)]
 
-        def send(mall: str) -> tuple[str, list[PushResult] | MallError]:
+        def send(mall: str) -> tuple[str, list[PushResult] | MallError | Stopped]:
             try:
                 return mall, self.adapters[mall].push_stock(by_mall[mall])
-            except MallError as err:
+            except (MallError, Stopped) as err:
                 return mall, err
 
         pushed: list[tuple[StockPush, PushResult]] = []
@@ -521,7 +522,7 @@ class Worker:
             if isinstance(outcome, Stopped):
                 log.info("%s: push abandoned for shutdown; it is sent again at start-up", mall)
                 continue
-            if isinstance(outcome, MallError):
+            if isinstance(outcome, MallError | Stopped):
                 self._mall_failed(mall, outcome, now, alerts)
                 errors.append(
                     ErrorLogRow(
@@ -560,7 +561,9 @@ class Worker:
                 return True
         return False
 
-    def _mall_failed(self, mall: str, err: MallError, now: datetime, alerts: list[Alert]) -> None:
+    def _mall_failed(
+        self, mall: str, err: MallError | Stopped, now: datetime, alerts: list[Alert]
+    ) -> None:
         if isinstance(err, Stopped):
             # SIGTERM cut a wait short: the mall is fine, we are leaving (no alert).
             log.info("%s: call abandoned for shutdown", mall)
