@@ -1,13 +1,9 @@
 """The mall adapter contract, its error tree and shared httpx plumbing.
 
-Error tree (named by what the caller should do, translated at the boundary)::
-
-    MallError
-    ├── AuthError        credentials wrong or expired: park the mall, alert once
-    ├── RateLimited      back off for ``retry_after`` seconds
-    ├── TransientError   retry with backoff (timeouts, 409/5xx)
-    ├── MallRejected     this item's update was refused: log it per item, carry on
-    └── Stopped          the worker's stop event cut a wait short: end the cycle
+Errors are the mall family of the one tree drawn in :mod:`bot.core.errors`: each is a
+:class:`MallError` and sits on the branch that says what the caller should do
+(:class:`AuthError` is a ``bot.core.errors.AuthError``, and so on). :class:`Stopped` is
+the one ``bot.core.errors.Stopped``, shared with the sheet and Slack.
 
 The plumbing is a handful of plain functions and two small classes rather than a base
 class, so each mall module composes only what its API needs (STYLE.md "things to
@@ -40,33 +36,31 @@ from pydantic import (
     field_validator,
 )
 
+from bot.core import errors
 from bot.core.domain import CheckResult, OrderLine, PushResult, StockPush
 from bot.infra.clock import Clock
+from bot.infra.retry import Backoff, RetryPolicy
 
 # --------------------------------------------------------------------------- errors
 
 
-class MallError(Exception):
+class MallError(errors.ZaikoError):
     """Base of every error an adapter raises; the worker never sees httpx errors."""
 
 
-class AuthError(MallError):
+class AuthError(MallError, errors.AuthError):
     """Expired or wrong credentials: alert and stop that mall until fixed."""
 
 
-class RateLimited(MallError):
-    """The mall asked us to slow down."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class RateLimited(MallError, errors.RateLimited):
+    """The mall asked us to slow down (``retry_after`` seconds, if it said)."""
 
 
-class TransientError(MallError):
+class TransientError(MallError, errors.TransientError):
     """Timeouts, conflicts and 5xx: retry with backoff."""
 
 
-class MallRejected(MallError):
+class MallRejected(MallError, errors.Rejected):
     """The mall refused this request's content (400-class); do not retry it.
 
     ``items`` maps the index of an element *within the rejected request* to the
@@ -83,8 +77,8 @@ class MallRejected(MallError):
         self.items: dict[int, str] = dict(items or {})
 
 
-class Stopped(MallError):
-    """The stop event was set while waiting (SIGTERM): abandon the call, end the cycle."""
+Stopped = errors.Stopped
+"""The stop event cut a wait short (SIGTERM): the one class the sheet and Slack raise too."""
 
 
 # --------------------------------------------------------------------------- declaration
@@ -423,12 +417,11 @@ def default_classify(response: httpx.Response, *, now: datetime | None = None) -
 def backoff_delay(attempt: int, rng: random.Random, *, base: float, cap: float) -> float:
     """Jittered exponential backoff for retry number ``attempt`` (0-based).
 
-    "Equal jitter": half the exponential step is fixed, half random, so parallel
-    workers spread out but nobody retries almost at once. ``rng`` is injected so
-    tests are deterministic.
+    "Equal jitter" (:meth:`bot.infra.retry.Backoff.equal_jitter`): half the exponential
+    step is fixed, half random, so parallel workers spread out but nobody retries almost
+    at once. ``rng`` is injected so tests are deterministic.
     """
-    step = min(cap, base * (2.0**attempt))
-    return step / 2.0 + rng.uniform(0.0, step / 2.0)
+    return Backoff.equal_jitter(base, cap).delay(attempt, rng)
 
 
 def request_with_retry(
@@ -454,51 +447,47 @@ def request_with_retry(
 
     ``classify`` turns a response into None (success) or a :class:`MallError`.
     :class:`RateLimited` and :class:`TransientError` (and httpx timeouts/transport
-    errors) are retried with jittered exponential backoff, at least as long as a
-    Retry-After asks, up to ``max_tries`` attempts and ``max_total_wait`` seconds of
-    backoff in total; then the last error is raised. :class:`AuthError` and
-    :class:`MallRejected` (400/401-class) are raised at once: repeating them cannot
-    help and may lock an account. Every attempt first takes a token from ``bucket``.
-    Error text is passed through :func:`redact` with ``secrets``.
+    errors) are retried by the shared :class:`~bot.infra.retry.RetryPolicy` with equal
+    jitter, at least as long as a Retry-After asks, up to ``max_tries`` attempts and
+    ``max_total_wait`` seconds of backoff in total; then the last error is raised.
+    :class:`AuthError` and :class:`MallRejected` (400/401-class) are raised at once:
+    repeating them cannot help and may lock an account. Every attempt first takes a
+    token from ``bucket``. Error text is passed through :func:`redact` with ``secrets``.
     """
-    waited = 0.0
-    last: MallError | None = None
-    for attempt in range(max_tries):
+
+    def attempt() -> httpx.Response:
         if bucket is not None:
             bucket.acquire(stop)
         elif stop is not None and stop.is_set():
             raise Stopped("停止要求のため通信を中断しました")
         try:
             response = client.request(method, url, params=params, json=json, headers=headers)
-        except httpx.TransportError as err:
-            error: MallError = TransientError(
-                redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
-            )
-            # Chain the httpx error for the traceback unless its own text would leak.
-            error.__cause__ = err if redact(str(err), secrets) == str(err) else None
-            error.__suppress_context__ = True
         except httpx.HTTPError as err:
-            message = redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
-            if redact(str(err), secrets) == str(err):
-                raise MallError(message) from err
-            raise MallError(message) from None
+            # Raised outside this block, so a leaky httpx text is not kept as context.
+            lost = _transport_error(err, secrets)
         else:
-            classified = classify(response)
-            if classified is None:
+            error = classify(response)
+            if error is None:
                 return response
-            error = classified
-            if isinstance(error, AuthError | MallRejected):
-                raise error
-        last = error
-        if attempt + 1 >= max_tries:
-            break
-        delay = backoff_delay(attempt, rng, base=base_delay, cap=max_delay)
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            delay = max(delay, error.retry_after)
-        if waited + delay > max_total_wait:
-            break
-        if not clock.sleep(delay, stop):
-            raise Stopped("停止要求のため再試行を中断しました") from error
-        waited += delay
-    assert last is not None  # the loop ran at least once and did not return
-    raise last
+            raise error
+        raise lost
+
+    policy = RetryPolicy(
+        backoff=Backoff.equal_jitter(base_delay, max_delay),
+        max_tries=max_tries,
+        max_seconds=max_total_wait,
+    )
+    return policy.run(attempt, clock=clock, stop=stop, rng=rng)
+
+
+def _transport_error(err: httpx.HTTPError, secrets: Sequence[str]) -> MallError:
+    """An httpx error as a MallError: timeouts and lost connections are transient.
+
+    The httpx error is chained for the traceback unless its own text would leak a
+    secret.
+    """
+    message = redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
+    error = TransientError(message) if isinstance(err, httpx.TransportError) else MallError(message)
+    error.__cause__ = err if redact(str(err), secrets) == str(err) else None
+    error.__suppress_context__ = True
+    return error

@@ -20,8 +20,8 @@ from typing import Any
 
 import schedule
 
+from bot.core.errors import Stopped
 from bot.infra.clock import JST, Clock
-from bot.infra.sheet.gateway import SheetStopped
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def guarded(name: str, job: Callable[[], Any], stop: threading.Event) -> Callabl
             return
         try:
             job()
-        except SheetStopped:
+        except Stopped:
             log.info("%s interrupted by shutdown", name)
         except Exception:
             log.exception("%s failed; the loop goes on", name)

@@ -1,10 +1,11 @@
 """One cycle (ARCHITECTURE.md §1): collect → read → engine → commit → push → record → alert.
 
 The worker is the imperative shell around :mod:`bot.core.engine`. It owns the I/O order and
-the per-mall health, nothing else: every decision about stock is the engine's. A crash
-at any point leaves the sheet in a state the next start completes without double
-counting, because an order line is applied exactly when its 販売ログ row exists and the
-two are written in one atomic call; cursors advance in that same call.
+the health of each source (:mod:`bot.shell.health`), nothing else: every decision about
+stock is the engine's. A crash at any point leaves the sheet in a state the next start
+completes without double counting, because an order line is applied exactly when its
+販売ログ row exists and the two are written in one atomic call; cursors advance in that
+same call.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TypeVar
 
-from adapters.base import AuthError, MallAdapter, MallError, Stopped
-from bot.core import engine
+from adapters.base import MallAdapter, MallError
+from bot.core import engine, words
 from bot.core.domain import (
     Alert,
     AlertKind,
@@ -32,6 +32,8 @@ from bot.core.domain import (
     ShopSettings,
     StockPush,
 )
+from bot.core.errors import Stopped
+from bot.core.health import State
 from bot.infra.alerts import AlertSink
 from bot.infra.clock import Clock, format_jst, to_jst
 from bot.infra.settings import Settings
@@ -39,44 +41,19 @@ from bot.infra.sheet.gateway import (
     CommitOutcomeUnknown,
     SheetError,
     SheetGateway,
-    SheetStopped,
     state_values,
 )
-from bot.infra.sheet.layout import SheetRead, load_template
+from bot.infra.sheet.layout import SheetRead
+from bot.shell.health import MallHealth, SheetHealth, mall_label
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
 
 INCIDENTS = frozenset(
     {AlertKind.AUTH_FAILED, AlertKind.MALL_DOWN, AlertKind.MALL_RECOVERED, AlertKind.SHEET_ERROR}
 )
 """Alerts about the bot's own connections, also kept in エラーログ."""
 INCIDENT_BACKLOG = 200
-
-
-def mall_label(mall: str) -> str:
-    """Staff-facing name of a mall (the template's word for it: 楽天, Yahoo, ...)."""
-    return load_template().mall_label(mall)
-
-
-class Health(StrEnum):
-    """Per-mall state, announced only when it changes (HA's coordinator pattern)."""
-
-    OK = "ok"
-    DOWN = "down"
-    PARKED = "parked"
-    """Credentials refused: the mall is left alone until they are fixed."""
-
-
-@dataclass
-class MallStatus:
-    """Health of one mall plus when to probe a parked one again."""
-
-    health: Health = Health.OK
-    since: datetime | None = None
-    retry_at: datetime | None = None
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +136,35 @@ class _Unrecorded:
         )
 
 
+@dataclass
+class _Run:
+    """One cycle in progress: its time, its report and the alerts it gathers."""
+
+    at: datetime
+    report: CycleReport
+    alerts: list[Alert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """What the collect step brought: order lines, the cursors they advance, read-backs."""
+
+    lines: list[OrderLine]
+    cursors: dict[str, datetime]
+    drift_logs: list[MallLogRow]
+    fresh: bool
+    """Start-up: the read-back waits until the targets are known (see _apply)."""
+
+
+@dataclass(frozen=True)
+class _Pushed:
+    """Push results of one cycle, and the rows they add to the log tabs."""
+
+    results: list[tuple[StockPush, PushResult]] = field(default_factory=list)
+    mall_logs: list[MallLogRow] = field(default_factory=list)
+    errors: list[ErrorLogRow] = field(default_factory=list)
+
+
 class Worker:
     """Runs cycles against one sheet and a set of mall adapters."""
 
@@ -182,9 +188,13 @@ class Worker:
         self.parallel = parallel
         self.state = engine.EngineState()
         self.cursors: dict[str, datetime] = {}
-        self.health: dict[str, MallStatus] = {m: MallStatus() for m in self.adapters}
+        self.health: dict[str, MallHealth] = {
+            key: MallHealth(key, type(adapter).channel, self.config.park_retry)
+            for key, adapter in self.adapters.items()
+        }
+        """One health object per mall (and ``sheet_health`` for the sheet)."""
+        self.sheet_health = SheetHealth()
         self.settings = ShopSettings()
-        self.sheet_ok = True
         self.started = False
         self._cycle_no = 0
         self._next_drift_check: datetime | None = None
@@ -193,7 +203,7 @@ class Worker:
         self._unrecorded = _Unrecorded()
         self._incidents: list[ErrorLogRow] = []
         """Mall and sheet failures waiting for the next record to reach エラーログ."""
-        self._labels: Mapping[str, str] = {}
+        self._labels: Mapping[str, str] = {key: mall_label(key) for key in self.adapters}
         self._day: Counter[tuple[str, str]] = Counter()
         """販売ログ rows by (mall, kind) since the last daily summary."""
 
@@ -203,25 +213,13 @@ class Worker:
         """Rebuild the engine state from the sheet alone (ledger, 出品状況, _state)."""
         data = self.gateway.load_startup()
         now = self.clock.now()
-        conditions: list[str] = []
-        try:
-            conditions = list(json.loads(data.state.get("conditions", "[]")))
-        except ValueError:
-            log.warning("_state conditions unreadable; alerts re-armed")
         self.state = engine.rebuild(
             data.ledger,
             data.listings,
-            conditions,
+            _json_list(data.state, "conditions"),
             window_start=now - self.config.cancel_window,
         )
-        try:
-            negative = {
-                str(k): int(v)
-                for k, v in json.loads(data.state.get("negative_stock", "{}")).items()
-            }
-        except (ValueError, AttributeError):
-            negative = {}
-        self.state = engine.replace_stock(self.state, negative)
+        self.state = engine.replace_stock(self.state, _negative_stock(data.state))
         for key, value in data.state.items():
             if key.startswith("cursor:"):
                 try:
@@ -261,27 +259,34 @@ class Worker:
     # ------------------------------------------------------------------ cycle
 
     def cycle(self) -> CycleReport:
-        """One full cycle; never raises for a mall or sheet failure (they are reported)."""
+        """One full cycle; never raises for a mall or sheet failure (they are reported).
+
+        Raises :class:`~bot.core.errors.Stopped` when the stop event cut a sheet call
+        short; the next cycle (if any) then rebuilds from the sheet.
+        """
         if not self.started:
             self.start()
         self._cycle_no += 1
         now = self.clock.now()
-        report = CycleReport(at=now)
-        alerts: list[Alert] = []
+        run = _Run(at=now, report=CycleReport(at=now))
+        collected = self._collect(run)  # 1. collect (and read back what malls show)
+        committed = self._commit(collected, run)  # 2.–4. read, engine, atomic commit
+        if committed is not None:
+            plan, read = committed
+            pushed = self._push(plan.pushes, run)  # 5. push
+            self._record(read, plan, collected.drift_logs, pushed, run)  # 6. record
+        self._deliver(run)  # 7. alert
+        return run.report
 
-        # 1. collect (and, every few minutes, read back what malls show)
-        lines, new_cursors = self._collect(now, alerts)
-        report.lines = len(lines)
-        self._forget_restocked(lines)
-        # On start-up 出品状況 may lag behind the malls (a stop between push and
-        # record), so the read-back waits until the targets are known (see below).
-        fresh = self.state.fresh
-        drift_logs = [] if fresh else self._check_drift(lines, now, alerts)
+    def _commit_id(self, now: datetime) -> str:
+        return f"{now.isoformat()}#{self._cycle_no}"
 
-        # 2.–4. read, engine, atomic commit (re-run when staff edited meanwhile)
+    def _commit(self, collected: _Collected, run: _Run) -> tuple[engine.Plan, SheetRead] | None:
+        """Read, plan and commit; None when the sheet failed (reported, retried next cycle)."""
         try:
-            plan, read = self._read_plan_commit(lines, new_cursors, now, report)
-        except SheetStopped:
+            plan, read = self._read_plan_commit(collected.lines, collected.cursors, run)
+        except Stopped:
+            self.started = False  # whatever landed, the sheet decides at the next start
             raise
         except SheetError as err:
             if isinstance(err, CommitOutcomeUnknown):
@@ -289,76 +294,23 @@ class Worker:
                 # the next cycle rebuilds from the sheet (the ledger decides).
                 log.warning("commit outcome unknown; rebuilding from the sheet next cycle")
                 self.started = False
-            self._sheet_failed(err, alerts, report)
-            self._deliver(alerts, report)
-            return report
-        self._sheet_recovered(alerts)
-        self._labels = read.snapshot.mall_labels
-        if not plan.held:
-            self.cursors.update(new_cursors)
-        self.state = engine.committed(plan)
-        for mall in new_cursors:
-            self._restocks_seen[mall] = frozenset(
-                ln.key for ln in lines if ln.mall == mall and ln.mall_restocks
-            )
-        if fresh:
-            ceiling = {(t.mall, t.code): t.quantity for t in plan.targets}
-            drift_logs = self._check_drift(lines, now, alerts, ceiling=ceiling)
-        self.settings = read.snapshot.settings
-        alerts.extend(plan.alerts)
-        report.committed = True
-        report.sales_rows = len(plan.sales_log)
-        for row in plan.sales_log:
-            self._day[(row.mall, str(row.kind))] += 1
-        report.stock_changes = len(plan.stock)
-
-        # 5. push
-        pushed, mall_logs, errors = self._push(plan.pushes, now, alerts, report)
-        mall_logs = drift_logs + mall_logs
-
-        # 6. record (with whatever an earlier cycle could not record)
-        pending = self._unrecorded
-        pushed = [*pending.pushed, *pushed]  # a newer result for a listing wins
-        mall_logs = [*pending.mall_logs, *mall_logs]
-        errors = [*pending.errors, *self._incidents, *errors]
-        try:
-            report.sheet_requests += self.gateway.record(
-                read, pushed, mall_logs, plan.targets, errors, now, self._commit_id(now)
-            )
-        except SheetStopped:
-            raise
-        except SheetError as err:
-            # The listing state holds the results; 出品状況 gets them with the next record.
-            log.warning("could not record push results: %s", err)
-            self._sheet_failed(err, alerts, report)
-            self._unrecorded = _Unrecorded.keep(pushed, mall_logs, errors)
-        else:
-            self._unrecorded = _Unrecorded()
-        self._incidents = []
-
-        # 7. alert
-        self._deliver(alerts, report)
-        return report
-
-    def _commit_id(self, now: datetime) -> str:
-        return f"{now.isoformat()}#{self._cycle_no}"
+            self._sheet_failed(err, run)
+            return None
+        run.alerts.extend(self.sheet_health.succeeded(run.at))
+        self._apply(plan, read, collected, run)
+        return plan, read
 
     def _read_plan_commit(
         self,
         lines: Sequence[OrderLine],
         new_cursors: Mapping[str, datetime],
-        now: datetime,
-        report: CycleReport,
+        run: _Run,
     ) -> tuple[engine.Plan, SheetRead]:
         read = self.gateway.read(self.state.stock)
-        report.sheet_requests += 1
+        run.report.sheet_requests += 1
         for _attempt in range(self.config.max_commit_attempts):
             plan = engine.step(
-                self.state,
-                read.snapshot,
-                lines,
-                now,
-                pending_window=self.config.cancel_window,
+                self.state, read.snapshot, lines, run.at, pending_window=self.config.cancel_window
             )
             held = bool(read.snapshot.broken_tabs & {"products", "sets"})
             cursors = self.cursors if held else {**self.cursors, **new_cursors}
@@ -367,44 +319,83 @@ class Worker:
                 read,
                 state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
                 bot_stock=self.state.stock,
-                commit_id=self._commit_id(now),
+                commit_id=self._commit_id(run.at),
             )
-            report.sheet_requests += result.requests
+            run.report.sheet_requests += result.requests
             read = result.read
             if not result.conflict:
                 return plan, read
             log.info("sheet changed during the cycle; planning again on the new values")
-        raise SheetError(
-            "シートが編集中のため、この周期の書き込みを見送りました（次の周期で再試行します）"
-        )
+        raise SheetError(words.say("shell.sheet_busy"))
 
-    # ------------------------------------------------------------------ collect
+    def _apply(self, plan: engine.Plan, read: SheetRead, collected: _Collected, run: _Run) -> None:
+        """Take a landed commit into memory: cursors, engine state, settings, report."""
+        if not plan.held:
+            self.cursors.update(collected.cursors)
+        self.state = engine.committed(plan)
+        for mall in collected.cursors:
+            self._restocks_seen[mall] = frozenset(
+                ln.key for ln in collected.lines if ln.mall == mall and ln.mall_restocks
+            )
+        if collected.fresh:  # the read-back held back at start-up (see _collect)
+            ceiling = {(t.mall, t.code): t.quantity for t in plan.targets}
+            collected.drift_logs.extend(self._check_drift(collected.lines, run, ceiling=ceiling))
+        self.settings = read.snapshot.settings
+        run.alerts.extend(plan.alerts)
+        run.report.committed = True
+        run.report.sales_rows = len(plan.sales_log)
+        for row in plan.sales_log:
+            self._day[(row.mall, str(row.kind))] += 1
+        run.report.stock_changes = len(plan.stock)
 
-    def _collect(
-        self, now: datetime, alerts: list[Alert]
-    ) -> tuple[list[OrderLine], dict[str, datetime]]:
-        malls = [m for m in self.adapters if self._may_call(m, now, alerts)]
-        malls = [m for m in malls if self.settings.mall(m).fetch_orders]
+    def _record(
+        self,
+        read: SheetRead,
+        plan: engine.Plan,
+        drift_logs: list[MallLogRow],
+        pushed: _Pushed,
+        run: _Run,
+    ) -> None:
+        """Push results to 出品状況 and the log tabs, with whatever earlier cycles could not."""
+        pending = self._unrecorded
+        results = [*pending.pushed, *pushed.results]  # a newer result for a listing wins
+        mall_logs = [*pending.mall_logs, *drift_logs, *pushed.mall_logs]
+        errors = [*pending.errors, *self._incidents, *pushed.errors]
+        try:
+            run.report.sheet_requests += self.gateway.record(
+                read, results, mall_logs, plan.targets, errors, run.at, self._commit_id(run.at)
+            )
+        except SheetError as err:
+            # The listing state holds the results; 出品状況 gets them with the next record.
+            log.warning("could not record push results: %s", err)
+            self._sheet_failed(err, run)
+            self._unrecorded = _Unrecorded.keep(results, mall_logs, errors)
+        else:
+            self._unrecorded = _Unrecorded()
+        self._incidents = []
 
-        def fetch(mall: str) -> tuple[str, list[OrderLine] | MallError]:
-            cursor = self.cursors.get(mall, now - self.config.first_lookback)
-            since = cursor - self.config.order_overlap
+    # ------------------------------------------------------------------ malls
+
+    def _call_malls(
+        self, malls: Sequence[str], call: Callable[[str], _T], run: _Run
+    ) -> dict[str, _T | MallError | Stopped]:
+        """One call per mall in parallel; each outcome goes to that mall's health."""
+
+        def guarded(mall: str) -> tuple[str, _T | MallError | Stopped]:
             try:
-                return mall, self.adapters[mall].fetch_order_lines(since, now)
-            except MallError as err:
+                return mall, call(mall)
+            except (MallError, Stopped) as err:
                 return mall, err
 
-        results = self._map(fetch, malls)
-        lines: list[OrderLine] = []
-        cursors: dict[str, datetime] = {}
-        for mall, outcome in results:
-            if isinstance(outcome, MallError):
-                self._mall_failed(mall, outcome, now, alerts)
-                continue
-            self._mall_ok(mall, now, alerts)
-            lines.extend(outcome)
-            cursors[mall] = now
-        return lines, cursors
+        outcomes = dict(self._map(guarded, malls))
+        for mall, outcome in outcomes.items():
+            if isinstance(outcome, Stopped):
+                log.info("%s: call abandoned for shutdown", mall)
+            elif isinstance(outcome, MallError):
+                run.alerts.extend(self.health[mall].failed(outcome, run.at))
+            else:
+                run.alerts.extend(self.health[mall].succeeded(run.at))
+        return outcomes
 
     def _map(self, fn: Callable[[str], _T], items: Sequence[str]) -> list[_T]:
         """One call per mall, in parallel: one slow or failing mall never stops the others."""
@@ -412,6 +403,47 @@ class Worker:
             return [fn(i) for i in items]
         with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="mall") as pool:
             return list(pool.map(fn, items))
+
+    def _may_call(self, mall: str, run: _Run) -> bool:
+        """False while the mall is parked, except for a due probe that succeeds."""
+        health = self.health[mall]
+        if health.state is not State.PARKED:
+            return True
+        if not health.probe_due(run.at):
+            return False
+        try:
+            result = self.adapters[mall].check()
+        except (MallError, Stopped):
+            return False
+        if not result.ok:
+            return False
+        run.alerts.extend(health.succeeded(run.at))
+        return True
+
+    # ------------------------------------------------------------------ collect
+
+    def _collect(self, run: _Run) -> _Collected:
+        """Order lines from every mall that may be called, then the periodic read-back."""
+        malls = [m for m in self.adapters if self._may_call(m, run)]
+        malls = [m for m in malls if self.settings.mall(m).fetch_orders]
+
+        def fetch(mall: str) -> list[OrderLine]:
+            cursor = self.cursors.get(mall, run.at - self.config.first_lookback)
+            return self.adapters[mall].fetch_order_lines(cursor - self.config.order_overlap, run.at)
+
+        lines: list[OrderLine] = []
+        cursors: dict[str, datetime] = {}
+        for mall, outcome in self._call_malls(malls, fetch, run).items():
+            if isinstance(outcome, list):
+                lines.extend(outcome)
+                cursors[mall] = run.at
+        run.report.lines = len(lines)
+        self._forget_restocked(lines)
+        # On start-up 出品状況 may lag behind the malls (a stop between push and
+        # record), so the read-back waits until the targets are known (_apply).
+        fresh = self.state.fresh
+        drift_logs = [] if fresh else self._check_drift(lines, run)
+        return _Collected(lines, cursors, drift_logs, fresh)
 
     # ------------------------------------------------------------------ drift
 
@@ -440,8 +472,7 @@ class Worker:
     def _check_drift(
         self,
         lines: Sequence[OrderLine],
-        now: datetime,
-        alerts: list[Alert],
+        run: _Run,
         *,
         ceiling: Mapping[tuple[str, str], int] | None = None,
     ) -> list[MallLogRow]:
@@ -451,9 +482,9 @@ class Worker:
         pushed is no hand edit, whatever 出品状況 says — after an unclean stop it may
         not hold the bot's own last push.
         """
-        if self._next_drift_check is not None and now < self._next_drift_check:
+        if self._next_drift_check is not None and run.at < self._next_drift_check:
             return []
-        self._next_drift_check = now + self.config.drift_check
+        self._next_drift_check = run.at + self.config.drift_check
         # A cancel the mall restocked itself raises its number before the engine has
         # applied the cancel: that is not a hand edit. Cancels already in the ledger are.
         skip = frozenset(
@@ -463,23 +494,7 @@ class Worker:
             and (prior := self.state.lines.get(ln.key)) is not None
             and prior.applied > ln.units
         )
-        by_mall: dict[str, list[str]] = defaultdict(list)
-        for mall, code in self.state.listings:
-            by_mall[mall].append(code)
-        malls = [m for m in by_mall if m in self.adapters and self._may_call(m, now, alerts)]
-
-        def read(mall: str) -> tuple[str, dict[str, int] | MallError]:
-            try:
-                return mall, self.adapters[mall].read_stock(by_mall[mall])
-            except MallError as err:
-                return mall, err
-
-        readings: dict[tuple[str, str], int] = {}
-        for mall, outcome in self._map(read, malls):
-            if isinstance(outcome, MallError):
-                self._mall_failed(mall, outcome, now, alerts)
-                continue
-            readings.update({(mall, code): qty for code, qty in outcome.items()})
+        readings = self._read_listings(run)
         if ceiling is not None:
             readings = {
                 key: qty
@@ -487,175 +502,100 @@ class Worker:
                 if key not in ceiling or qty > ceiling[key]
             }
         self.state, logs, drift_alerts = engine.detect_drift(
-            self.state, readings, now, skip=skip, labels=self._labels
+            self.state, readings, run.at, skip=skip, labels=self._labels
         )
-        alerts.extend(drift_alerts)
+        run.alerts.extend(drift_alerts)
         return logs
+
+    def _read_listings(self, run: _Run) -> dict[tuple[str, str], int]:
+        """What every mall that may be called shows for the bot's listings (bulk reads)."""
+        by_mall: dict[str, list[str]] = defaultdict(list)
+        for mall, code in self.state.listings:
+            by_mall[mall].append(code)
+        malls = [m for m in by_mall if m in self.adapters and self._may_call(m, run)]
+
+        def read(mall: str) -> dict[str, int]:
+            return self.adapters[mall].read_stock(by_mall[mall])
+
+        return {
+            (mall, code): qty
+            for mall, outcome in self._call_malls(malls, read, run).items()
+            if isinstance(outcome, dict)
+            for code, qty in outcome.items()
+        }
 
     # ------------------------------------------------------------------ push
 
-    def _push(
-        self,
-        pushes: Sequence[StockPush],
-        now: datetime,
-        alerts: list[Alert],
-        report: CycleReport,
-    ) -> tuple[list[tuple[StockPush, PushResult]], list[MallLogRow], list[ErrorLogRow]]:
+    def _push(self, pushes: Sequence[StockPush], run: _Run) -> _Pushed:
+        """Send each mall its batch; a failed batch is logged and sent again next cycle."""
         by_mall: dict[str, list[StockPush]] = defaultdict(list)
         for push in pushes:
             if push.mall in self.adapters:
                 by_mall[push.mall].append(push)
-        malls = [m for m in by_mall if self._may_call(m, now, alerts)]
+        malls = [m for m in by_mall if self._may_call(m, run)]
 
-        def send(mall: str) -> tuple[str, list[PushResult] | MallError]:
-            try:
-                return mall, self.adapters[mall].push_stock(by_mall[mall])
-            except MallError as err:
-                return mall, err
+        def send(mall: str) -> list[PushResult]:
+            return self.adapters[mall].push_stock(by_mall[mall])
 
-        pushed: list[tuple[StockPush, PushResult]] = []
-        logs: list[MallLogRow] = []
-        errors: list[ErrorLogRow] = []
-        for mall, outcome in self._map(send, malls):
+        pushed = _Pushed()
+        for mall, outcome in self._call_malls(malls, send, run).items():
             batch = by_mall[mall]
             if isinstance(outcome, Stopped):
                 log.info("%s: push abandoned for shutdown; it is sent again at start-up", mall)
-                continue
-            if isinstance(outcome, MallError):
-                self._mall_failed(mall, outcome, now, alerts)
-                errors.append(
-                    ErrorLogRow(
-                        at=now,
-                        where=f"{mall_label(mall)} 在庫更新",
-                        message=f"{len(batch)}件の在庫を送れませんでした（次の周期で再送します）",
-                        detail=str(outcome),
-                    )
-                )
-                report.push_failures[mall] = len(batch)
-                continue
-            self._mall_ok(mall, now, alerts)
-            self.state, mall_logs, push_alerts = engine.after_push(
-                self.state, batch, outcome, now, labels=self._labels
-            )
-            logs.extend(mall_logs)
-            alerts.extend(push_alerts)
-            pushed.extend(zip(batch, outcome, strict=True))
-            report.pushes[mall] = len(batch)
-        return pushed, logs, errors
+            elif isinstance(outcome, MallError):
+                pushed.errors.append(self._push_failed(mall, len(batch), outcome, run))
+            else:
+                self._pushed(mall, batch, outcome, pushed, run)
+        return pushed
 
-    # ------------------------------------------------------------------ health
+    def _pushed(
+        self,
+        mall: str,
+        batch: Sequence[StockPush],
+        results: Sequence[PushResult],
+        pushed: _Pushed,
+        run: _Run,
+    ) -> None:
+        self.state, mall_logs, push_alerts = engine.after_push(
+            self.state, batch, results, run.at, labels=self._labels
+        )
+        pushed.mall_logs.extend(mall_logs)
+        pushed.results.extend(zip(batch, results, strict=True))
+        run.alerts.extend(push_alerts)
+        run.report.pushes[mall] = len(batch)
 
-    def _may_call(self, mall: str, now: datetime, alerts: list[Alert]) -> bool:
-        status = self.health.setdefault(mall, MallStatus())
-        if status.health is not Health.PARKED:
-            return True
-        if status.retry_at is not None and now >= status.retry_at:
-            status.retry_at = now + self.config.park_retry
-            try:
-                result = self.adapters[mall].check()
-            except MallError:
-                return False
-            if result.ok:
-                self._mall_ok(mall, now, alerts)
-                return True
-        return False
+    def _push_failed(self, mall: str, count: int, err: MallError, run: _Run) -> ErrorLogRow:
+        run.report.push_failures[mall] = count
+        return ErrorLogRow(
+            at=run.at,
+            where=words.say("shell.push_where", label=self._labels[mall]),
+            message=words.say("shell.push_failed", n=count),
+            detail=str(err),
+        )
 
-    def _mall_failed(self, mall: str, err: MallError, now: datetime, alerts: list[Alert]) -> None:
-        if isinstance(err, Stopped):
-            # SIGTERM cut a wait short: the mall is fine, we are leaving (no alert).
-            log.info("%s: call abandoned for shutdown", mall)
-            return
-        status = self.health.setdefault(mall, MallStatus())
-        label = mall_label(mall)
-        if isinstance(err, AuthError):
-            if status.health is not Health.PARKED:
-                alerts.append(
-                    Alert(
-                        kind=AlertKind.AUTH_FAILED,
-                        key=f"auth:{mall}",
-                        mall=mall,
-                        urgent=True,
-                        title=f"{label} の認証に失敗しました。{label} との連動を止めています",
-                        text=f"{err}\n認証キー（楽天は licenseKey）を確認・更新して、ボットを再起動してください。",
-                    )
-                )
-                log.error("%s parked: %s", mall, err)
-            if status.health is not Health.PARKED:
-                status.since = now
-            status.health = Health.PARKED
-            status.retry_at = now + self.config.park_retry
-            status.message = str(err)
-            return
-        if status.health is Health.OK:
-            alerts.append(
-                Alert(
-                    kind=AlertKind.MALL_DOWN,
-                    key=f"down:{mall}",
-                    mall=mall,
-                    title=f"{label} に接続できません（自動で再試行しています）",
-                    text=str(err),
-                )
-            )
-            log.warning("%s down: %s", mall, err)
-            status.health = Health.DOWN
-            status.since = now
-        status.message = str(err)
+    # ------------------------------------------------------------------ alert
 
-    def _mall_ok(self, mall: str, now: datetime, alerts: list[Alert]) -> None:
-        status = self.health.setdefault(mall, MallStatus())
-        if status.health is not Health.OK:
-            alerts.append(
-                Alert(
-                    kind=AlertKind.MALL_RECOVERED,
-                    key=f"up:{mall}",
-                    mall=mall,
-                    title=f"{mall_label(mall)} との接続が回復しました",
-                )
-            )
-            log.info("%s recovered", mall)
-        self.health[mall] = MallStatus(health=Health.OK, since=now)
+    def _sheet_failed(self, err: SheetError, run: _Run) -> None:
+        run.report.error = str(err)
+        run.alerts.extend(self.sheet_health.failed(err, run.at))
 
-    def _sheet_failed(self, err: SheetError, alerts: list[Alert], report: CycleReport) -> None:
-        report.error = str(err)
-        log.error("sheet: %s", err)
-        if self.sheet_ok:
-            alerts.append(
-                Alert(
-                    kind=AlertKind.SHEET_ERROR,
-                    key="sheet",
-                    urgent=False,
-                    title="スプレッドシートの読み書きに失敗しました（自動で再試行しています）",
-                    text=str(err),
-                )
-            )
-        self.sheet_ok = False
-
-    def _sheet_recovered(self, alerts: list[Alert]) -> None:
-        if not self.sheet_ok:
-            alerts.append(
-                Alert(
-                    kind=AlertKind.MALL_RECOVERED,
-                    key="sheet:up",
-                    title="スプレッドシートの読み書きが回復しました",
-                )
-            )
-        self.sheet_ok = True
-
-    def _deliver(self, alerts: list[Alert], report: CycleReport) -> None:
-        report.alerts = alerts
-        for alert in alerts:
-            if alert.kind in INCIDENTS:
-                self._incidents.append(
-                    ErrorLogRow(
-                        at=report.at,
-                        where=mall_label(alert.mall) if alert.mall else "スプレッドシート",
-                        message=alert.title,
-                        detail=alert.text,
-                    )
-                )
+    def _deliver(self, run: _Run) -> None:
+        """Send the cycle's alerts; connection incidents also wait for エラーログ."""
+        run.report.alerts = run.alerts
+        self._incidents.extend(
+            ErrorLogRow(at=run.at, where=self._where(alert), message=alert.title, detail=alert.text)
+            for alert in run.alerts
+            if alert.kind in INCIDENTS
+        )
         del self._incidents[:-INCIDENT_BACKLOG]
-        if alerts:
-            self.alerts.send(alerts)
+        if run.alerts:
+            self.alerts.send(run.alerts)
+
+    def _where(self, alert: Alert) -> str:
+        """エラーログ's 発生箇所 of an incident: the mall's name, else the sheet."""
+        if alert.mall:
+            return self._labels.get(alert.mall) or mall_label(alert.mall)
+        return self.sheet_health.where
 
     # ------------------------------------------------------------------ checks
 
@@ -668,74 +608,113 @@ class Worker:
 
     def daily_summary(self) -> Alert:
         """What happened since the last summary and what needs attention now."""
-        now = self.clock.now()
-        sales = sum(n for (_, kind), n in self._day.items() if kind == "販売")
-        cancels = sum(n for (_, kind), n in self._day.items() if kind == "キャンセル")
+        date = format_jst(self.clock.now())[:10]
+        text = "\n".join(
+            [self._summary_orders(), self._summary_conditions(), self._summary_malls()]
+        )
+        self._day.clear()
+        return Alert(
+            kind=AlertKind.SUMMARY,
+            key=f"summary:{date}",
+            title=words.say("shell.summary_title", date=date),
+            text=text,
+        )
+
+    def _summary_orders(self) -> str:
         by_mall = Counter[str]()
         for (mall, kind), n in self._day.items():
             if kind == "販売":
                 by_mall[mall] += n
-        raised = self.state.conditions
-
-        def count(prefix: str) -> int:
-            return sum(1 for c in raised if c.startswith(prefix + ":"))
-
-        lines = [
-            f"注文の反映 {sales}件"
-            + (
-                "（" + "、".join(f"{mall_label(m)} {n}" for m, n in sorted(by_mall.items())) + "）"
-                if by_mall
-                else ""
-            )
-            + f"、キャンセル {cancels}件",
-            f"売り越し {count('oversell')}商品、在庫切れ {count('out_of_stock')}商品、"
-            f"在庫下限 {count('low_stock')}商品、未割当の注文 {count('unassigned')}件",
-            "モール接続: "
-            + "、".join(
-                f"{mall_label(m)} {'OK' if st.health is Health.OK else '停止中' if st.health is Health.PARKED else 'エラー'}"
-                for m, st in sorted(self.health.items())
-            ),
-        ]
-        self._day.clear()
-        return Alert(
-            kind=AlertKind.SUMMARY,
-            key=f"summary:{format_jst(now)[:10]}",
-            title=f"日次サマリー（{format_jst(now)[:10]}）",
-            text="\n".join(lines),
+        listed = "、".join(f"{mall_label(m)} {n}" for m, n in sorted(by_mall.items()))
+        return words.say(
+            "shell.summary_orders",
+            sales=sum(by_mall.values()),
+            by_mall=words.say("shell.summary_by_mall", malls=listed) if by_mall else "",
+            cancels=sum(n for (_, kind), n in self._day.items() if kind == "キャンセル"),
         )
+
+    def _summary_conditions(self) -> str:
+        raised = Counter(c.split(":", 1)[0] for c in self.state.conditions if ":" in c)
+        return words.say(
+            "shell.summary_conditions",
+            oversell=raised["oversell"],
+            out_of_stock=raised["out_of_stock"],
+            low_stock=raised["low_stock"],
+            unassigned=raised["unassigned"],
+        )
+
+    def _summary_malls(self) -> str:
+        said = {
+            State.OK: words.say("shell.state_ok"),
+            State.DOWN: words.say("shell.state_down"),
+            State.PARKED: words.say("shell.state_parked"),
+        }
+        states = "、".join(
+            f"{self._labels[m]} {said[h.state]}" for m, h in sorted(self.health.items())
+        )
+        return words.say("shell.summary_malls", malls=states)
 
     def check_credentials(self) -> list[Alert]:
         """Ask every mall for its credential expiry; alert once when it comes close."""
         now = self.clock.now()
-        alerts: list[Alert] = []
+        run = _Run(at=now, report=CycleReport(at=now))
         for mall, adapter in self.adapters.items():
             try:
                 result = adapter.check()
-            except MallError as err:
-                self._mall_failed(mall, err, now, alerts)
+            except (MallError, Stopped) as err:
+                # A refused key answers ok=False; only a failed call is a health event.
+                run.alerts.extend(self.health[mall].failed(err, now))
                 continue
-            if not result.ok:
-                continue
-            expires = result.credential_expires_at
-            key = f"expiring:{mall}"
-            if expires is not None and expires - now <= self.config.credential_warn:
-                if key not in self.state.conditions:
-                    # Calendar days in Japan, as the date next to it is shown.
-                    days = max((to_jst(expires).date() - to_jst(now).date()).days, 0)
-                    alerts.append(
-                        Alert(
-                            kind=AlertKind.CREDENTIAL_EXPIRING,
-                            key=key,
-                            mall=mall,
-                            title=f"{mall_label(mall)} の認証キーの有効期限が近づいています（{format_jst(expires)[:10]}、あと{days}日）",
-                            text="期限が切れると在庫連動が止まります。新しいキーを発行して設定を更新してください。",
-                        )
-                    )
-                    self.state = engine.replace_conditions(
-                        self.state, self.state.conditions | {key}
-                    )
-            elif key in self.state.conditions:
-                self.state = engine.replace_conditions(self.state, self.state.conditions - {key})
-        if alerts:
-            self.alerts.send(alerts)
-        return alerts
+            if result.ok:
+                self._credential_expiry(mall, result.credential_expires_at, run)
+        if run.alerts:
+            self.alerts.send(run.alerts)
+        return run.alerts
+
+    def _credential_expiry(self, mall: str, expires: datetime | None, run: _Run) -> None:
+        """Raise (once) or clear the ``expiring:<mall>`` condition."""
+        key = f"expiring:{mall}"
+        conditions = self.state.conditions
+        if expires is None or expires - run.at > self.config.credential_warn:
+            if key in conditions:
+                self.state = engine.replace_conditions(self.state, conditions - {key})
+            return
+        if key in conditions:
+            return
+        # Calendar days in Japan, as the date next to it is shown.
+        days = max((to_jst(expires).date() - to_jst(run.at).date()).days, 0)
+        run.alerts.append(
+            Alert(
+                kind=AlertKind.CREDENTIAL_EXPIRING,
+                key=key,
+                mall=mall,
+                title=words.say(
+                    "shell.credential_expiring",
+                    label=self._labels[mall],
+                    date=format_jst(expires)[:10],
+                    days=days,
+                ),
+                text=words.say("shell.credential_expiring_text"),
+            )
+        )
+        self.state = engine.replace_conditions(self.state, conditions | {key})
+
+
+def _json_list(state: Mapping[str, str], key: str) -> list[str]:
+    """A JSON list kept in ``_state``; empty (alerts re-armed) when unreadable."""
+    try:
+        return list(json.loads(state.get(key, "[]")))
+    except ValueError:
+        log.warning("_state %s unreadable; alerts re-armed", key)
+        return []
+
+
+def _negative_stock(state: Mapping[str, str]) -> dict[str, int]:
+    """Negative stocks the bot wrote (an oversell stays the truth after a restart)."""
+    try:
+        return {str(k): int(v) for k, v in json.loads(state.get("negative_stock", "{}")).items()}
+    except (ValueError, AttributeError):
+        return {}
+
+
+__all__ = ["CycleReport", "Worker", "WorkerConfig", "mall_label", "worker_config"]

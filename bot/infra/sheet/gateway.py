@@ -35,8 +35,10 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, StockPush
 from bot.core.engine import LedgerEntry, Plan
+from bot.core.errors import RateLimited, Stopped, TransientError, ZaikoError
 from bot.core.words import say
 from bot.infra.clock import Clock, RealClock
+from bot.infra.retry import Backoff, RetryPolicy
 from bot.infra.sheet import layout
 from bot.infra.sheet.commit import (
     READ_BACK_COLUMNS,
@@ -120,12 +122,20 @@ __all__ = [
 # --------------------------------------------------------------------------- errors
 
 
-class SheetError(Exception):
+class SheetError(ZaikoError):
     """The sheet could not be read or written (after bounded retries)."""
 
 
-class SheetStopped(SheetError):
-    """The stop event was set while waiting to retry."""
+SheetStopped = Stopped
+"""The stop event was set while waiting to retry: the one Stopped of bot.core.errors."""
+
+
+class SheetRateLimited(SheetError, RateLimited):
+    """Google answered 429 (per-minute quota); retried, then reported."""
+
+
+class SheetUnavailable(SheetError, TransientError):
+    """408/5xx or a lost connection on a read; retried, then reported."""
 
 
 class CommitOutcomeUnknown(SheetError):
@@ -140,12 +150,13 @@ class SheetLayoutError(SheetError):
 
 
 class RetryingHTTPClient(HTTPClient):
-    """gspread HTTP client with a bounded, jittered retry that waits on a stop event.
+    """gspread HTTP client on the shared retry policy, waiting on a stop event.
 
     gspread 6.2.1's BackOffHTTPClient retries forever with a sticky counter
     (google-sheets.md §5); this one makes at most ``max_tries`` attempts within
-    ``max_seconds`` and never retries a write whose answer was lost: that is
-    reported as :class:`CommitOutcomeUnknown` so the caller can check before resending.
+    ``max_seconds`` of backoff (:mod:`bot.infra.retry`) and never retries a write whose
+    answer was lost: that is reported as :class:`CommitOutcomeUnknown` so the caller
+    can check before resending.
     """
 
     clock: Clock = RealClock()
@@ -153,7 +164,8 @@ class RetryingHTTPClient(HTTPClient):
     rng: random.Random = random.Random()
     max_tries: int = 5
     max_seconds: float = 90.0
-    base_delay: float = 2.0
+    BACKOFF = Backoff(base=2.0, cap=32.0, jitter=0.125)
+    """2, 4, 8, 16 s … each with up to 1/8 more at random."""
 
     def configure(
         self,
@@ -182,42 +194,52 @@ class RetryingHTTPClient(HTTPClient):
         headers: MutableMapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one API call, retrying 408/429/5xx and lost connections within limits."""
-        is_write = method.upper() != "GET"
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return super().request(method, endpoint, params, data, json, files, headers)
-            except APIError as err:
-                status = err.response.status_code
-                if status not in RETRY_STATUSES:
-                    raise SheetError(_api_message(err)) from err
-                retry_after = _retry_after(err.response)
-                reason = f"HTTP {status}"
-                last: Exception = err
-            except (requests.Timeout, requests.ConnectionError) as err:
-                if is_write:
-                    raise CommitOutcomeUnknown(
-                        f"no answer to {method} {_path(endpoint)}: {type(err).__name__}"
-                    ) from err
-                retry_after = None
-                reason = type(err).__name__
-                last = err
-            delay = retry_after if retry_after is not None else self._backoff(attempt)
-            if attempt >= self.max_tries or waited + delay > self.max_seconds:
-                raise SheetError(
-                    f"Google Sheets: {reason} after {attempt} tries ({_path(endpoint)})"
-                ) from last
-            log.warning(
-                "sheets %s on %s; retry %d in %.1fs", reason, _path(endpoint), attempt, delay
-            )
-            if not self.clock.sleep(delay, self.stop):
-                raise SheetStopped("stopped while waiting to retry the sheet") from last
-            waited += delay
+        tries = 0
 
-    def _backoff(self, attempt: int) -> float:
-        return float(min(self.base_delay * 2 ** (attempt - 1), 32.0) + self.rng.random())
+        def attempt() -> requests.Response:
+            nonlocal tries
+            tries += 1
+            return self._attempt(method, endpoint, params, data, json, files, headers)
+
+        def on_retry(error: ZaikoError, tries: int, delay: float) -> None:
+            log.warning("sheets %s on %s; retry %d in %.1fs", error, _path(endpoint), tries, delay)
+
+        policy = RetryPolicy(self.BACKOFF, max_tries=self.max_tries, max_seconds=self.max_seconds)
+        try:
+            return policy.run(
+                attempt, clock=self.clock, stop=self.stop, rng=self.rng, on_retry=on_retry
+            )
+        except (SheetRateLimited, SheetUnavailable) as last:
+            raise SheetUnavailable(
+                f"Google Sheets: {last} after {tries} tries ({_path(endpoint)})"
+            ) from last
+
+    def _attempt(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any,
+        data: Any,
+        json: Mapping[str, Any] | None,
+        files: Any,
+        headers: MutableMapping[str, str] | None,
+    ) -> requests.Response:
+        """One call, its failure translated to the error tree."""
+        try:
+            return super().request(method, endpoint, params, data, json, files, headers)
+        except APIError as err:
+            status = err.response.status_code
+            if status == 429:
+                raise SheetRateLimited(f"HTTP {status}", _retry_after(err.response)) from err
+            if status in RETRY_STATUSES:
+                raise SheetUnavailable(f"HTTP {status}") from err
+            raise SheetError(_api_message(err)) from err
+        except (requests.Timeout, requests.ConnectionError) as err:
+            if method.upper() != "GET":
+                raise CommitOutcomeUnknown(
+                    f"no answer to {method} {_path(endpoint)}: {type(err).__name__}"
+                ) from err
+            raise SheetUnavailable(type(err).__name__) from err
 
 
 def _retry_after(response: requests.Response) -> float | None:
