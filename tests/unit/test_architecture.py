@@ -124,3 +124,28 @@ def test_sandbox_only_dependencies_are_imported_lazily() -> None:
                 else []
             )
             assert not any(n.split(".")[0] == "openpyxl" for n in names), rel
+
+
+MAX_FUNCTION_LINES = 80
+MAX_MODULE_LINES = 800
+
+
+def test_production_functions_fit_on_a_screen() -> None:
+    long: list[str] = []
+    for rel, _ in production():
+        tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{rel}:{node.lineno} {node.name} ({length} lines)")
+    assert not long, long
+
+
+def test_production_modules_stay_small() -> None:
+    big = [
+        f"{rel} ({n} lines)"
+        for rel, _ in production()
+        if (n := len((ROOT / rel).read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not big, big

@@ -22,8 +22,7 @@ import base64
 import random
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -47,39 +46,33 @@ from adapters.base import (
     redact,
     request_with_retry,
 )
+from adapters.rakuten.orders import (
+    SeenOrder,
+    canonical_code,
+    format_order_datetime,
+    parse_order,
+    parse_order_datetime,
+)
+from adapters.rakuten.wire import (
+    REQUEST_LEVEL_CODES,
+    chunks,
+    error_details,
+    int_or,
+    is_request_level,
+    json_or_none,
+    parse_license_expiry,
+    rejected,
+    windows,
+)
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
-from bot.infra.clock import JST, Clock, to_jst
+from bot.infra.clock import Clock, to_jst
 
 _RMS_DOC = "https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index"
 
 # 商品管理番号 / SKU管理番号: a-z A-Z 0-9 - _, up to 32 bytes (ASCII, so 32 characters).
 # [S1] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_variants_upsert/
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_ELEMENT_PATH_RE = re.compile(r"^inventories\[(\d+)\]")
 _T = TypeVar("_T")
-
-ORDER_PROGRESS_WORDS: Mapping[int, str] = {
-    # [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
-    100: "注文確認待ち",
-    200: "楽天処理中",
-    300: "発送待ち",
-    400: "変更確定待ち",
-    500: "発送済",
-    600: "支払手続き中",
-    700: "支払手続き済",
-    800: "キャンセル確定待ち",
-    900: "キャンセル確定",
-}
-
-
-@dataclass(frozen=True)
-class _SeenOrder:
-    """What the adapter last saw of one order (from getOrder), for skipping refetches."""
-
-    progress: int
-    change_count: int
-    ordered_at: datetime | None
-    lines: tuple[OrderLine, ...]
 
 
 class RakutenConfig(ChannelConfig):
@@ -158,11 +151,7 @@ class RakutenAdapter:
     ORDER_CONTENT_TYPE: ClassVar[str] = "application/json;charset=utf-8"
     # quantity must be 0..99999. [S3]
     MAX_QUANTITY: ClassVar[int] = 99999
-    # Errors about the request or the shop, not one element: splitting a batch cannot help.
-    # GE0007 path, GE0011 body, IE1101 too many, IE1102 duplicate, IE1105 not migrated. [S3]
-    REQUEST_LEVEL_CODES: ClassVar[frozenset[str]] = frozenset(
-        {"GE0007", "GE0011", "IE1101", "IE1102", "IE1105"}
-    )
+    REQUEST_LEVEL_CODES: ClassVar[frozenset[str]] = REQUEST_LEVEL_CODES
     MAX_BISECT_SPLITS: ClassVar[int] = 16
     # How long a code seen on bulk-get is trusted to exist (ours: items are rarely deleted).
     KNOWN_CODE_TTL_S: ClassVar[float] = 3600.0
@@ -215,7 +204,7 @@ class RakutenAdapter:
         self._order_bucket = TokenBucket(self.ORDER_RATE_PER_S, 1, clock)
         self._known_codes: dict[str, float] = {}
         """canonical code → monotonic time bulk-get last showed it exists."""
-        self._seen_orders: dict[str, _SeenOrder] = {}
+        self._seen_orders: dict[str, SeenOrder] = {}
 
     @classmethod
     def from_config(
@@ -255,17 +244,8 @@ class RakutenAdapter:
 
     @staticmethod
     def canonical_code(code: str) -> str:
-        """``manageNumber:variantId`` with manageNumber lower-cased, variantId as is.
-
-        楽天 folds manageNumber to lower case and answers in lower case, but variantId
-        is case-sensitive, so only the first half may be folded. A code that is not of
-        this form is returned trimmed and unchanged; pushes reject it with a message.
-        """
-        code = code.strip()
-        manage_number, sep, variant_id = code.partition(":")
-        if not sep:
-            return code
-        return f"{manage_number.strip().lower()}:{variant_id.strip()}"
+        """``manageNumber:variantId``, manageNumber folded (see orders.canonical_code)."""
+        return canonical_code(code)
 
     @classmethod
     def _split_code(cls, code: str) -> tuple[str, str] | None:
@@ -289,8 +269,8 @@ class RakutenAdapter:
         status = response.status_code
         if status < 400:
             return None
-        body = _json_or_none(response)
-        code, text, items = _error_details(body)
+        body = json_or_none(response)
+        code, text, items = error_details(body)
         detail = redact(" ".join(p for p in (code, text) if p), self._secrets)
         suffix = f"（HTTP {status}{' ' + detail if detail else ''}）"
         if status in (401, 403) or code.startswith("ES01") or code == "GA0001":
@@ -340,7 +320,7 @@ class RakutenAdapter:
         )
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if not isinstance(body, dict):
             # A 2xx that is not JSON is a proxy or maintenance page, not an answer.
             raise TransientError(f"楽天: 応答を読み取れませんでした（HTTP {response.status_code}）")
@@ -372,7 +352,7 @@ class RakutenAdapter:
                 ok=False,
                 message=redact(f"楽天: 接続NG（{err}）", self._secrets),
             )
-        expires = _parse_license_expiry(raw)
+        expires = parse_license_expiry(raw)
         if expires is None:
             return CheckResult(
                 mall=self.name,
@@ -393,7 +373,7 @@ class RakutenAdapter:
     def _bulk_get(self, codes: Sequence[str]) -> dict[str, int]:
         """Quantities of the given valid canonical codes that exist; refreshes the cache."""
         found: dict[str, int] = {}
-        for chunk in _chunks(list(dict.fromkeys(codes)), self.BULK_GET_BATCH):
+        for chunk in chunks(list(dict.fromkeys(codes)), self.BULK_GET_BATCH):
             elements = []
             for code in chunk:
                 split = self._split_code(code)
@@ -441,9 +421,9 @@ class RakutenAdapter:
         for i, push in enumerate(pushes):
             code = self.canonical_code(push.code)
             if self._split_code(code) is None:
-                results[i] = _rejected(push, self._bad_code_message(push.code))
+                results[i] = rejected(push, self._bad_code_message(push.code))
             elif push.quantity > self.MAX_QUANTITY:
-                results[i] = _rejected(
+                results[i] = rejected(
                     push,
                     f"在庫数 {push.quantity} は楽天の上限 {self.MAX_QUANTITY} を超えるため送信しませんでした",
                 )
@@ -451,7 +431,7 @@ class RakutenAdapter:
                 previous = last_index.get(code)
                 if previous is not None:
                     # 楽天 refuses a pair twice in one request (IE1102); the later push wins.
-                    results[previous] = _rejected(
+                    results[previous] = rejected(
                         pushes[previous],
                         "同じ楽天コードへの後続の更新があるため、この値は送信しませんでした",
                     )
@@ -480,7 +460,7 @@ class RakutenAdapter:
                     ),
                 )
         to_send.sort()
-        for chunk in _chunks(to_send, self.UPSERT_BATCH):
+        for chunk in chunks(to_send, self.UPSERT_BATCH):
             self._upsert(pushes, chunk, results)
 
         final: list[PushResult] = []
@@ -531,11 +511,11 @@ class RakutenAdapter:
                 if named:
                     for k, reason in named.items():
                         i = part[k][0]
-                        results[i] = _rejected(pushes[i], f"楽天が更新を拒否しました（{reason}）")
+                        results[i] = rejected(pushes[i], f"楽天が更新を拒否しました（{reason}）")
                     pending.append([p for k, p in enumerate(part) if k not in named])
-                elif len(part) == 1 or splits_left <= 0 or _is_request_level(err.code):
+                elif len(part) == 1 or splits_left <= 0 or is_request_level(err.code):
                     for i, _code in part:
-                        results[i] = _rejected(pushes[i], f"楽天が更新を拒否しました（{err}）")
+                        results[i] = rejected(pushes[i], f"楽天が更新を拒否しました（{err}）")
                 else:
                     # Rejected without saying which element: halve until the bad one is alone.
                     splits_left -= 1
@@ -587,7 +567,7 @@ class RakutenAdapter:
 
         fetched = self._get_orders(to_fetch)
 
-        memory: dict[str, _SeenOrder] = {}
+        memory: dict[str, SeenOrder] = {}
         lines: list[OrderLine] = []
         for number in dict.fromkeys([*placed, *watched, *to_fetch]):
             seen = fetched.get(number) or self._seen_orders.get(number)
@@ -605,7 +585,7 @@ class RakutenAdapter:
     def _search_orders(self, start: datetime, end: datetime, progress: Sequence[int]) -> list[str]:
         """Order numbers placed in [start, end], over ≤63-day windows and all pages."""
         numbers: list[str] = []
-        for window_start, window_end in _windows(start, end, self.SEARCH_MAX_SPAN):
+        for window_start, window_end in windows(start, end, self.SEARCH_MAX_SPAN):
             numbers.extend(self._search_window(window_start, window_end, progress))
         return list(dict.fromkeys(numbers))
 
@@ -631,7 +611,7 @@ class RakutenAdapter:
                 )
             )
             pagination = data.get("PaginationResponseModel") or {}
-            total = _int_or(pagination.get("totalRecordsAmount"), 0)
+            total = int_or(pagination.get("totalRecordsAmount"), 0)
             if page == 1 and total > self.SEARCH_HIT_CAP and end - start > timedelta(minutes=2):
                 # Hits past 15,000 cannot be paged to: halve the window instead.
                 mid = start + (end - start) / 2
@@ -640,15 +620,15 @@ class RakutenAdapter:
                     *self._search_window(mid, end, progress),
                 ]
             numbers.extend(str(n) for n in data.get("orderNumberList") or [])
-            total_pages = _int_or(pagination.get("totalPages"), 0)
+            total_pages = int_or(pagination.get("totalPages"), 0)
             if page >= total_pages or not data.get("orderNumberList"):
                 return numbers
             page += 1
 
-    def _get_orders(self, numbers: Sequence[str]) -> dict[str, _SeenOrder]:
+    def _get_orders(self, numbers: Sequence[str]) -> dict[str, SeenOrder]:
         """Fetch orders with getOrder (version 7, ≤100 per call): what each looks like now."""
-        out: dict[str, _SeenOrder] = {}
-        for chunk in _chunks(list(numbers), self.GET_ORDER_BATCH):
+        out: dict[str, SeenOrder] = {}
+        for chunk in chunks(list(numbers), self.GET_ORDER_BATCH):
             data = self._json(
                 self._request(
                     "POST",
@@ -660,188 +640,12 @@ class RakutenAdapter:
             )
             for order in data.get("OrderModelList") or []:
                 if isinstance(order, dict) and order.get("orderNumber"):
-                    seen = self._parse_order(order)
+                    seen = parse_order(
+                        order, mall=self.name, restock_default=self.restock_on_cancel_default
+                    )
                     out[str(order["orderNumber"])] = seen
         return out
 
-    def _parse_order(self, order: Mapping[str, Any]) -> _SeenOrder:
-        number = str(order["orderNumber"])
-        progress = _int_or(order.get("orderProgress"), 0)
-        ordered_at = self.parse_order_datetime(order.get("orderDatetime"))
-        cancelled = progress in self.CANCELLED_PROGRESS
-        status = ORDER_PROGRESS_WORDS.get(progress, str(progress))
-        lines: list[OrderLine] = []
-        for package in order.get("PackageModelList") or []:
-            if not isinstance(package, dict):
-                continue
-            package_deleted = _int_or(package.get("packageDeleteFlag"), 0) == 1
-            for item in package.get("ItemModelList") or []:
-                if not isinstance(item, dict):
-                    continue
-                skus = item.get("SkuModelList") or []
-                variant_id = ""
-                if skus and isinstance(skus[0], dict):
-                    variant_id = str(skus[0].get("variantId") or "")
-                # A line removed by an order change stays with deleteItemFlag 1 (or its
-                # package with packageDeleteFlag 1): the customer no longer takes it.
-                removed = package_deleted or _int_or(item.get("deleteItemFlag"), 0) == 1
-                gone = cancelled or removed
-                line_status = f"{status}（明細削除）" if removed and not cancelled else status
-                lines.append(
-                    OrderLine(
-                        mall=self.name,
-                        order_id=number,
-                        line_id=str(item.get("itemDetailId", "")),
-                        code=self.canonical_code(f"{item.get('manageNumber') or ''}:{variant_id}"),
-                        units=0 if gone else max(_int_or(item.get("units"), 0), 0),
-                        ordered_at=ordered_at,
-                        status=line_status,
-                        mall_restocks=gone and self._restocks(item.get("restoreInventoryFlag")),
-                    )
-                )
-        return _SeenOrder(
-            progress=progress,
-            change_count=len(order.get("ChangeReasonModelList") or []),
-            ordered_at=ordered_at,
-            lines=tuple(lines),
-        )
-
-    def _restocks(self, flag: object) -> bool:
-        """restoreInventoryFlag: 1 楽天 restocks, 2 it does not, 0 the item's setting.
-
-        The item setting (restockOnCancel) is not in the order, so 0 falls back to the
-        shop-wide キャンセル時在庫戻し default this adapter was built with. [S11]
-        """
-        value = _int_or(flag, 0)
-        if value == 1:
-            return True
-        if value == 2:
-            return False
-        return self.restock_on_cancel_default
-
-    @classmethod
-    def format_order_datetime(cls, when: datetime, *, ceil: bool = False) -> str:
-        """``2026-11-23T09:00:00+0900``: the only form the order API accepts.
-
-        ``ceil`` rounds up to the next second, so a window's end never drops an order
-        placed within its last fraction of a second.
-        """
-        jst = to_jst(when)
-        if ceil and jst.microsecond:
-            jst = jst.replace(microsecond=0) + timedelta(seconds=1)
-        return jst.strftime(cls.ORDER_DATETIME_FORMAT)
-
-    @staticmethod
-    def parse_order_datetime(value: object) -> datetime | None:
-        """Parse ``2017-09-25T20:03:43+0900`` (``+09:00`` also accepted) to an aware datetime."""
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None
-        return parsed
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
-
-
-def _is_request_level(code: str) -> bool:
-    codes = set(code.split(","))
-    return bool(codes & RakutenAdapter.REQUEST_LEVEL_CODES) or any(
-        c.startswith("ES04") for c in codes
-    )
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _windows(
-    start: datetime, end: datetime, span: timedelta
-) -> Iterator[tuple[datetime, datetime]]:
-    """[start, end] cut into consecutive windows no longer than ``span``."""
-    start = start.replace(microsecond=0)
-    while True:
-        window_end = min(start + span, end)
-        yield start, window_end
-        if window_end >= end:
-            return
-        start = window_end
-
-
-def _int_or(value: object, default: int) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str | float):
-        try:
-            return int(value)
-        except ValueError:
-            return default
-    return default
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _error_details(body: Any) -> tuple[str, str, dict[int, str]]:
-    """(code, message, element index → reason) from any of 楽天's three error envelopes."""
-    if not isinstance(body, dict):
-        return "", "", {}
-    results = body.get("Results")
-    if isinstance(results, dict):
-        return str(results.get("errorCode") or ""), str(results.get("message") or ""), {}
-    errors = body.get("errors")
-    if isinstance(errors, list):
-        codes: list[str] = []
-        messages: list[str] = []
-        items: dict[int, str] = {}
-        for error in errors:
-            if not isinstance(error, dict):
-                continue
-            code = str(error.get("code") or "")
-            message = str(error.get("message") or "")
-            codes.append(code)
-            messages.append(message)
-            metadata = error.get("metadata")
-            path = metadata.get("propertyPath") if isinstance(metadata, dict) else None
-            match = _ELEMENT_PATH_RE.match(path) if isinstance(path, str) else None
-            if match:
-                index = int(match.group(1))
-                reason = f"{code} {message}".strip()
-                items[index] = f"{items[index]}; {reason}" if index in items else reason
-        return ",".join(dict.fromkeys(c for c in codes if c)), " / ".join(messages[:3]), items
-    messages_list = body.get("MessageModelList")
-    if isinstance(messages_list, list):
-        for message in messages_list:
-            if isinstance(message, dict) and message.get("messageType") == "ERROR":
-                return str(message.get("messageCode") or ""), str(message.get("message") or ""), {}
-    return "", "", {}
-
-
-def _parse_license_expiry(value: object) -> datetime | None:
-    """``2026-11-28T23:59:59`` (no offset, meant as JST) → an aware JST datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=JST)
-    return to_jst(parsed)
+    # The order API's datetime form, kept where callers (and tests) look for it.
+    format_order_datetime = staticmethod(format_order_datetime)
+    parse_order_datetime = staticmethod(parse_order_datetime)

@@ -1,0 +1,118 @@
+"""楽天 RMS wire helpers: error envelopes, batching, licence dates (no state)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.core.domain import PushResult, PushStatus, StockPush
+from bot.infra.clock import JST, to_jst
+
+_T = TypeVar("_T")
+
+# An element's position in a rejected bulk-upsert, from the error's propertyPath. [S3]
+ELEMENT_PATH_RE = re.compile(r"^inventories\[(\d+)\]")
+# Errors about the request or the shop, not one element: splitting a batch cannot help.
+# GE0007 path, GE0011 body, IE1101 too many, IE1102 duplicate, IE1105 not migrated. [S3]
+REQUEST_LEVEL_CODES: frozenset[str] = frozenset({"GE0007", "GE0011", "IE1101", "IE1102", "IE1105"})
+
+
+def rejected(push: StockPush, message: str) -> PushResult:
+    return PushResult(
+        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
+    )
+
+
+def is_request_level(code: str) -> bool:
+    codes = set(code.split(","))
+    return bool(codes & REQUEST_LEVEL_CODES) or any(c.startswith("ES04") for c in codes)
+
+
+def chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def windows(start: datetime, end: datetime, span: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end] cut into consecutive windows no longer than ``span``."""
+    start = start.replace(microsecond=0)
+    while True:
+        window_end = min(start + span, end)
+        yield start, window_end
+        if window_end >= end:
+            return
+        start = window_end
+
+
+def int_or(value: object, default: int) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | float):
+        try:
+            return int(value)
+        except ValueError:
+            return default
+    return default
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def error_details(body: Any) -> tuple[str, str, dict[int, str]]:
+    """(code, message, element index → reason) from any of 楽天's three error envelopes."""
+    if not isinstance(body, dict):
+        return "", "", {}
+    results = body.get("Results")
+    if isinstance(results, dict):
+        return str(results.get("errorCode") or ""), str(results.get("message") or ""), {}
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        codes: list[str] = []
+        messages: list[str] = []
+        items: dict[int, str] = {}
+        for error in errors:
+            if not isinstance(error, dict):
+                continue
+            code = str(error.get("code") or "")
+            message = str(error.get("message") or "")
+            codes.append(code)
+            messages.append(message)
+            metadata = error.get("metadata")
+            path = metadata.get("propertyPath") if isinstance(metadata, dict) else None
+            match = ELEMENT_PATH_RE.match(path) if isinstance(path, str) else None
+            if match:
+                index = int(match.group(1))
+                reason = f"{code} {message}".strip()
+                items[index] = f"{items[index]}; {reason}" if index in items else reason
+        return ",".join(dict.fromkeys(c for c in codes if c)), " / ".join(messages[:3]), items
+    messages_list = body.get("MessageModelList")
+    if isinstance(messages_list, list):
+        for message in messages_list:
+            if isinstance(message, dict) and message.get("messageType") == "ERROR":
+                return str(message.get("messageCode") or ""), str(message.get("message") or ""), {}
+    return "", "", {}
+
+
+def parse_license_expiry(value: object) -> datetime | None:
+    """``2026-11-28T23:59:59`` (no offset, meant as JST) → an aware JST datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=JST)
+    return to_jst(parsed)
