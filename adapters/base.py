@@ -100,7 +100,7 @@ class ChannelConfig(BaseModel):
 
     Each channel subclasses this as its ``Config``. Secrets are ``SecretStr | None``
     fields: they are refused in the config file and read from ``ZAIKO_<KEY>_<FIELD>``
-    (``ZAIKO_RAKUTEN_LICENSE_KEY``). ``required`` names what ``run`` needs, with the
+    (``ZAIKO_<KEY>_<FIELD>``). ``required`` names what ``run`` needs, with the
     words staff know the credential by.
     """
 
@@ -198,11 +198,11 @@ class Channel:
     """
 
     key: str
-    """Registry key, config table and environment prefix: ``rakuten``."""
+    """Registry key, config table and environment prefix (lower-case ASCII)."""
     label: str
-    """Staff's short name (sheet headers ``<label>コード``, 設定 rows, Slack): ``楽天``."""
+    """Staff's short name (sheet headers ``<label>コード``, 設定 rows, Slack)."""
     name: str
-    """Full name for settings messages and ``check``: ``楽天市場``."""
+    """Full name for settings messages and ``check`` (the mall's own name)."""
     aliases: tuple[str, ...]
     """Other spellings staff may write for it (モール cells, 設定 item names)."""
     code_note: str
@@ -271,7 +271,7 @@ def _secret_forms(secret: str) -> list[str]:
     """Every spelling of ``secret`` that can end up in text we did not write.
 
     Besides the value itself: its URL-encoded form (query strings), and its base64
-    forms, since auth headers such as 楽天's ``ESA base64(secret:key)`` carry secrets
+    forms, since auth headers such as ``ESA base64(secret:key)`` carry secrets
     encoded. Padding is stripped so both padded and unpadded base64 are caught.
     """
     raw = secret.encode()
@@ -305,7 +305,7 @@ def mask_secret(value: str) -> str:
     """A masked form that still tells which credential is configured.
 
     Only the last 4 characters show, and only for long values: after a key rotation
-    (楽天 keys live 90 days) staff can see whether the new key is the one in use.
+    (some keys live only 90 days) staff can see whether the new key is the one in use.
     """
     if not value:
         return "(未設定)"
@@ -334,7 +334,7 @@ def describe_settings(
 
 
 class TokenBucket:
-    """Client-side pacing for one endpoint family (e.g. 楽天 writes at 1 req/s).
+    """Client-side pacing for one endpoint family (e.g. writes at 1 req/s).
 
     Staying under the published rate is cheaper than being told off with a 429 and
     keeps a simulator that enforces limits quiet. Waits go through ``clock.sleep``

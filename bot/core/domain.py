@@ -173,7 +173,7 @@ class Snapshot(Frozen):
     """mall → code → sku of rows with a problem: their orders wait (保留), they are
     not 未割当."""
     mall_labels: Mapping[str, str] = Field(default_factory=dict)
-    """mall key → the name staff use (楽天, Yahoo, ...), from the template."""
+    """mall key → the name staff use (each channel's declared label)."""
 
 
 # --------------------------------------------------------------------------- orders
@@ -196,7 +196,7 @@ class OrderLine(Frozen):
     status: str = ""
     """The mall's own status word, for the log."""
     mall_restocks: bool = False
-    """The mall put cancelled units back on its own listing (楽天 restoreInventoryFlag)."""
+    """The mall put cancelled units back on its own listing (as the channel reports it)."""
 
     @property
     def key(self) -> str:

@@ -7,7 +7,7 @@ nothing else. The wait before retry ``n`` (0-based) is::
     step  = min(cap, base · 2ⁿ)
     delay = step + uniform(0, jitter · step)      at least the server's Retry-After
 
-Each caller keeps its own limits: 楽天 uses "equal jitter" (:meth:`Backoff.equal_jitter`,
+Each caller keeps its own limits: mall adapters use "equal jitter" (:meth:`Backoff.equal_jitter`,
 half the step fixed, half random) within 5 tries and 60 s; the sheet 2 s doubling with
 up to 1/8 more, within 5 tries and 90 s; Slack doubles without jitter (one client per
 channel) and retries until delivered or stopped.

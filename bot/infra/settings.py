@@ -380,7 +380,7 @@ def secret_field_names() -> tuple[str, ...]:
 
 
 def channel_env_name(key: str, field_name: str) -> str:
-    """Where a channel's secret comes from: ``ZAIKO_RAKUTEN_LICENSE_KEY``."""
+    """Where a channel's secret comes from: ``ZAIKO_<KEY>_<FIELD>``."""
     return f"{ENV_PREFIX}{key}_{field_name}".upper()
 
 
@@ -471,10 +471,10 @@ def _refuse_secrets_in_file(toml: dict[str, Any], name: str, problems: list[str]
 def _channel_secrets_from_env(
     env: dict[str, str], names: dict[str, str], problems: list[str]
 ) -> None:
-    """``ZAIKO_RAKUTEN_LICENSE_KEY`` → ``malls.rakuten.license_key``.
+    """``ZAIKO_<KEY>_<FIELD>`` → ``malls.<key>.<field>``.
 
     A channel's secret has one environment name; the nested spelling
-    (``ZAIKO_MALLS__RAKUTEN__LICENSE_KEY``) is refused, so a secret is never read from
+    (``ZAIKO_MALLS__<KEY>__<FIELD>``) is refused, so a secret is never read from
     two places that could disagree.
     """
     for env_var, (channel, field_name) in channel_secret_env_names().items():

@@ -27,7 +27,7 @@ PARK_RETRY = timedelta(minutes=10)
 
 
 def mall_label(key: str) -> str:
-    """Staff-facing name of a mall from the registry (楽天); the key if unregistered."""
+    """Staff-facing name of a channel (its declared label); the key if unregistered."""
     try:
         return adapters.channel(key).label
     except KeyError:
@@ -38,9 +38,9 @@ class SourceHealth:
     """A source's :class:`Health` and the words for each change (subclasses say them)."""
 
     name: str
-    """The source in log lines (engineers): ``rakuten``, ``sheet``."""
+    """The source in log lines (engineers): a channel key or ``sheet``."""
     where: str
-    """The source in エラーログ's 発生箇所 (staff): ``楽天``, ``スプレッドシート``."""
+    """The source in エラーログ's 発生箇所 (staff): a channel label or ``スプレッドシート``."""
 
     def __init__(self, park_retry: timedelta = PARK_RETRY) -> None:
         self.health = Health(park_retry=park_retry)
@@ -101,7 +101,7 @@ class MallHealth(SourceHealth):
         self.channel = channel
 
     def broke_alert(self, error: ZaikoError) -> Alert:
-        """楽天 に接続できません（…）, with the error as the detail."""
+        """「<label> に接続できません（…）」, with the error as the detail."""
         return Alert(
             kind=AlertKind.MALL_DOWN,
             key=f"down:{self.name}",
@@ -122,7 +122,7 @@ class MallHealth(SourceHealth):
         )
 
     def recovered_alert(self) -> Alert:
-        """楽天 との接続が回復しました."""
+        """「<label> との接続が回復しました」."""
         return Alert(
             kind=AlertKind.MALL_RECOVERED,
             key=f"up:{self.name}",

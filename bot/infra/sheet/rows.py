@@ -1,6 +1,6 @@
 """Log rows as {column key: value} for the log tabs, and the 販売ログ ledger read back.
 
-モール cells hold the channel's label (楽天), which staff read; reading turns it back
+モール cells hold the channel's label, which staff read; reading turns it back
 into the key through the template's channel words.
 """
 

@@ -221,14 +221,14 @@ class Template(_Spec):
         return self.messages[key].format(**values)
 
     def mall_label(self, mall: str) -> str:
-        """The Japanese/display name staff use for ``mall`` (e.g. 楽天)."""
+        """The Japanese/display name staff use for ``mall`` (the channel's label)."""
         for spec in self.malls:
             if spec.key == mall:
                 return spec.label
         return mall
 
     def mall_key(self, text: str) -> str | None:
-        """The mall key for a name staff or the bot wrote (楽天, 楽天市場, rakuten, ...)."""
+        """The mall key for a name staff or the bot wrote (label, name, alias or key)."""
         return self.mall_words.get(header_key(text))
 
     @cached_property
@@ -238,7 +238,7 @@ class Template(_Spec):
 
     @cached_property
     def setting_lookup(self) -> SettingLookup:
-        """設定 item name (comparison form) → (mall or None, item), e.g. 楽天在庫更新."""
+        """設定 item name (comparison form) → (mall or None, item), e.g. <label>在庫更新."""
         lookup: dict[str, tuple[str | None, SettingItemSpec]] = {}
         for item in self.settings.items:
             lookup[header_key(item.label)] = (None, item)
@@ -329,10 +329,10 @@ def _template_for(channels: tuple[Channel, ...]) -> Template:
 
 
 def setting_lookup(channels: Sequence[Channel] | None = None) -> SettingLookup:
-    """設定 item name (comparison form) → (mall or None, item), e.g. 楽天在庫更新."""
+    """設定 item name (comparison form) → (mall or None, item), e.g. <label>在庫更新."""
     return load_template(channels).setting_lookup
 
 
 def mall_key(text: str, channels: Sequence[Channel] | None = None) -> str | None:
-    """The mall key for a name staff or the bot wrote (楽天, Yahoo!, rakuten, ...)."""
+    """The mall key for a name staff or the bot wrote (label, name, alias or key)."""
     return load_template(channels).mall_key(text)
