@@ -350,6 +350,7 @@ class AlertKind(StrEnum):
     AUTH_FAILED = "auth_failed"
     CREDENTIAL_EXPIRING = "credential_expiring"
     SHEET_ERROR = "sheet_error"
+    SHEET_RECOVERED = "sheet_recovered"
     DRIFT = "drift"
     PUSH_REJECTED = "push_rejected"
     SUMMARY = "summary"

@@ -153,7 +153,7 @@ class SheetHealth(SourceHealth):
     def recovered_alert(self) -> Alert:
         """スプレッドシートの読み書きが回復しました (the sheet's words, not a mall's)."""
         return Alert(
-            kind=AlertKind.MALL_RECOVERED,
+            kind=AlertKind.SHEET_RECOVERED,
             key="sheet:up",
             title=words.say("shell.sheet_recovered"),
         )

@@ -50,7 +50,13 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 INCIDENTS = frozenset(
-    {AlertKind.AUTH_FAILED, AlertKind.MALL_DOWN, AlertKind.MALL_RECOVERED, AlertKind.SHEET_ERROR}
+    {
+        AlertKind.AUTH_FAILED,
+        AlertKind.MALL_DOWN,
+        AlertKind.MALL_RECOVERED,
+        AlertKind.SHEET_ERROR,
+        AlertKind.SHEET_RECOVERED,
+    }
 )
 """Alerts about the bot's own connections, also kept in エラーログ."""
 INCIDENT_BACKLOG = 200

@@ -45,6 +45,7 @@ EXPECTED_LABELS = {
     AlertKind.ROW_PROBLEM: "シートの入力エラー",
     AlertKind.MALL_DOWN: "モール接続エラー",
     AlertKind.MALL_RECOVERED: "モール接続回復",
+    AlertKind.SHEET_RECOVERED: "シート接続回復",
     AlertKind.AUTH_FAILED: "認証エラー",
     AlertKind.CREDENTIAL_EXPIRING: "認証キーの期限切れ間近",
     AlertKind.SHEET_ERROR: "シートエラー",

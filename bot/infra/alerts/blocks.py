@@ -28,6 +28,7 @@ LABELS: Mapping[AlertKind, str] = {
     AlertKind.AUTH_FAILED: "認証エラー",
     AlertKind.CREDENTIAL_EXPIRING: "認証キーの期限切れ間近",
     AlertKind.SHEET_ERROR: "シートエラー",
+    AlertKind.SHEET_RECOVERED: "シート接続回復",
     AlertKind.DRIFT: "モール側の在庫変更",
     AlertKind.PUSH_REJECTED: "在庫反映エラー",
     AlertKind.SUMMARY: "日次サマリー",
@@ -46,6 +47,7 @@ EMOJI: Mapping[AlertKind, str] = {
     AlertKind.AUTH_FAILED: ":closed_lock_with_key:",
     AlertKind.CREDENTIAL_EXPIRING: ":hourglass_flowing_sand:",
     AlertKind.SHEET_ERROR: ":bookmark_tabs:",
+    AlertKind.SHEET_RECOVERED: ":large_green_circle:",
     AlertKind.DRIFT: ":mag:",
     AlertKind.PUSH_REJECTED: ":leftwards_arrow_with_hook:",
     AlertKind.SUMMARY: ":bar_chart:",
@@ -70,6 +72,7 @@ KIND_ORDER: tuple[AlertKind, ...] = (
     AlertKind.ROW_PROBLEM,
     AlertKind.CREDENTIAL_EXPIRING,
     AlertKind.MALL_RECOVERED,
+    AlertKind.SHEET_RECOVERED,
     AlertKind.SUMMARY,
 )
 """Order of sections within one message: what needs action soonest comes first."""
