@@ -34,6 +34,7 @@ from bot.infra.clock import Clock, RealClock
 from bot.infra.settings import Settings
 from bot.infra.sheet.gateway import SheetGateway, SheetsClient, make_client
 from bot.infra.sheet.template import InitReport, init_sheet
+from bot.shell.tokens import TokenVault
 from bot.shell.worker import Worker, WorkerConfig, worker_config
 
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -65,6 +66,8 @@ class App:
     adapters: dict[str, MallAdapter]
     alerts: AlertSink
     config: WorkerConfig
+    tokens: TokenVault
+    """Rotating channel tokens, kept encrypted in ``_state`` by the worker."""
 
     @cached_property
     def sheets(self) -> SheetsClient:
@@ -112,6 +115,7 @@ class App:
             stop=self.world.stop,
             config=self.config,
             parallel=self.world.parallel,
+            tokens=self.tokens,
         )
         # Until the 設定 tab is read, the configured interval applies.
         worker.settings = ShopSettings(interval_seconds=self.settings.sync.interval_seconds)
@@ -127,22 +131,22 @@ def build(
     drift or park intervals with it).
     """
     world = world or World()
+    tokens = TokenVault(settings.secret_box() if settings.secret_key is not None else None)
     return App(
         settings=settings,
         world=world,
-        adapters=build_adapters(settings, world),
+        adapters=build_adapters(settings, world, tokens),
         alerts=world.alerts if world.alerts is not None else build_alerts(settings),
         config=config or worker_config(settings),
+        tokens=tokens,
     )
 
 
-def build_adapters(settings: Settings, world: World) -> dict[str, MallAdapter]:
+def build_adapters(
+    settings: Settings, world: World, tokens: TokenVault | None = None
+) -> dict[str, MallAdapter]:
     """One adapter per enabled channel, each from its own declaration."""
-    context = BuildContext(
-        clock=world.clock,
-        stop=world.stop,
-        cancel_window_days=settings.sync.cancel_window_days,
-    )
+    tokens = tokens or TokenVault(None)
     adapters: dict[str, MallAdapter] = {}
     for key in settings.enabled_malls():
         adapter_cls, config = ADAPTERS[key], settings.mall(key)
@@ -150,6 +154,12 @@ def build_adapters(settings: Settings, world: World) -> dict[str, MallAdapter]:
             base_url=config.base_url,
             timeout=httpx.Timeout(config.timeout),
             transport=world.transports.get(key),
+        )
+        context = BuildContext(
+            clock=world.clock,
+            stop=world.stop,
+            cancel_window_days=settings.sync.cancel_window_days,
+            tokens=tokens.store(key),
         )
         adapters[key] = adapter_cls.from_config(config, client, context)
     return adapters

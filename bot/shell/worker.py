@@ -45,6 +45,7 @@ from bot.infra.sheet.gateway import (
 )
 from bot.infra.sheet.layout import SheetRead
 from bot.shell.health import MallHealth, SheetHealth, mall_label
+from bot.shell.tokens import TokenVault
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -184,8 +185,10 @@ class Worker:
         stop: threading.Event | None = None,
         config: WorkerConfig | None = None,
         parallel: bool = True,
+        tokens: TokenVault | None = None,
     ) -> None:
         self.gateway = gateway
+        self.tokens = tokens or TokenVault(None)
         self.adapters = dict(adapters)
         self.alerts = alerts
         self.clock = clock
@@ -226,6 +229,7 @@ class Worker:
             window_start=now - self.config.cancel_window,
         )
         self.state = engine.replace_stock(self.state, _negative_stock(data.state))
+        self.tokens.load(data.state)
         for key, value in data.state.items():
             if key.startswith("cursor:"):
                 try:
@@ -323,7 +327,8 @@ class Worker:
             result = self.gateway.commit(
                 plan,
                 read,
-                state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
+                state_values(cursors, plan.next_state.conditions, plan.next_state.stock)
+                | self.tokens.rows(),
                 bot_stock=self.state.stock,
                 commit_id=self._commit_id(run.at),
             )
