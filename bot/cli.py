@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core import words
 from bot.infra.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -31,20 +32,20 @@ class Command:
 def _parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
-        description="zaiko-bot: Google スプレッドシートを商品マスタにした多モール在庫連動",
+        description=words.text("cli.description"),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help=words.text("cli.help_verbose"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for command in extra:
         command.configure(sub.add_parser(command.name, help=command.help))
-    sub.add_parser("run", help="ワーカーを起動（Procfile）。SIGTERM で30秒以内に終了")
-    sub.add_parser("once", help="1周期だけ実行して終了")
-    sub.add_parser("check", help="接続テスト: 設定・シート・各モール・認証キーの期限")
-    sub.add_parser("init-sheet", help="sheets_template からタブを作成・更新（何度実行しても安全）")
-    push = sub.add_parser("push", help="今すぐ在庫を送信（--all または --sku X）")
+    sub.add_parser("run", help=words.text("cli.help_run"))
+    sub.add_parser("once", help=words.text("cli.help_once"))
+    sub.add_parser("check", help=words.text("cli.help_check"))
+    sub.add_parser("init-sheet", help=words.text("cli.help_init_sheet"))
+    push = sub.add_parser("push", help=words.text("cli.help_push"))
     group = push.add_mutually_exclusive_group(required=True)
-    group.add_argument("--all", action="store_true", help="全商品を全モールへ")
-    group.add_argument("--sku", action="append", metavar="X", help="この商品コードだけ（複数可）")
+    group.add_argument("--all", action="store_true", help=words.text("cli.help_push_all"))
+    group.add_argument("--sku", action="append", metavar="X", help=words.text("cli.help_push_sku"))
     return parser
 
 
@@ -64,13 +65,14 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Command] = ()) -> in
     try:
         settings = load_settings()
     except SettingsError as err:
-        print(f"設定エラー:\n{err}", file=sys.stderr)
+        print(words.text("cli.settings_error"), err, sep="\n", file=sys.stderr)
         return 2
     if args.command == "check":
         return _check(settings)
     problems = settings.problems_for_run()
     if problems:
-        print("設定が足りません:\n" + "\n".join(f"- {p}" for p in problems), file=sys.stderr)
+        listed = "\n".join(f"- {p}" for p in problems)
+        print(words.text("cli.settings_missing"), listed, sep="\n", file=sys.stderr)
         return 2
     if args.command == "init-sheet":
         return _init_sheet(settings)
@@ -112,7 +114,7 @@ def _check(settings: Settings) -> int:
     from bot.bootstrap import build
     from bot.shell.check import check_lines
 
-    print("設定:")
+    print(words.text("cli.settings_heading"))
     print(json.dumps(settings.describe(), ensure_ascii=False, indent=2, default=str))
     lines = check_lines(settings, build(settings))
     for line in sorted(lines, key=lambda line: line.ok):

@@ -18,9 +18,21 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from bot.core import words
+
+KEY_ENV = "ZAIKO_SECRET_KEY"
+
 
 class SecretBoxError(Exception):
-    """A key or a ciphertext cannot be used; the message is Japanese and holds no secret."""
+    """A key or a ciphertext cannot be used; the message is Japanese and holds no secret.
+
+    ``detail`` is the same message without the variable's name, for a caller that
+    already names ``ZAIKO_SECRET_KEY`` itself (the settings' problem list).
+    """
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = message if detail is None else detail
 
 
 class SecretBox:
@@ -34,18 +46,21 @@ class SecretBox:
         raw = key.get_secret_value() if isinstance(key, SecretStr) else key
         parts = [part.strip() for part in raw.split(",") if part.strip()]
         if not parts:
-            raise SecretBoxError(
-                "ZAIKO_SECRET_KEY が未設定です（SecretBox.generate_key() で生成できます）"
-            )
+            raise SecretBoxError(words.say("settings.secret_key_empty", env=KEY_ENV))
         fernets: list[Fernet] = []
         for index, part in enumerate(parts, start=1):
             try:
                 fernets.append(Fernet(part.encode("ascii")))
             except (ValueError, UnicodeEncodeError):
-                where = f"{index} 番目の鍵" if len(parts) > 1 else "鍵"
+                which = (
+                    words.say("settings.secret_key_nth", index=index)
+                    if len(parts) > 1
+                    else words.say("settings.secret_key_one")
+                )
+                problem = words.say("settings.secret_key_not_fernet", which=which)
                 raise SecretBoxError(
-                    f"ZAIKO_SECRET_KEY の{where}が Fernet 鍵の形式ではありません"
-                    "（URL-safe base64 の 32 バイト。SecretBox.generate_key() で生成できます）"
+                    words.say("settings.secret_key_problem", env=KEY_ENV, problem=problem),
+                    detail=problem,
                 ) from None
         self._fernet = MultiFernet(fernets)
 
@@ -68,15 +83,11 @@ class SecretBox:
         try:
             data = self._fernet.decrypt(token.strip().encode("ascii"))
         except (InvalidToken, UnicodeEncodeError):
-            raise SecretBoxError(
-                "保存された暗号文を復号できません。ZAIKO_SECRET_KEY が暗号化したときの鍵と違うか、"
-                "値が壊れています（鍵を変えた場合は『新しい鍵,古い鍵』と並べるか、"
-                "モールの認証をやり直してください）"
-            ) from None
+            raise SecretBoxError(words.say("settings.secret_undecryptable", env=KEY_ENV)) from None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise SecretBoxError("復号した値が UTF-8 の文字列ではありません") from None
+            raise SecretBoxError(words.say("settings.secret_not_utf8")) from None
 
     def __repr__(self) -> str:
         return "SecretBox(key='****')"

@@ -11,11 +11,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from bot.core import words
+
 
 def _check_hhmm(value: str) -> str:
     value = value.strip()
     if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        raise ValueError(f"時刻は HH:MM（例 09:00）で指定してください（{value!r}）")
+        raise ValueError(words.say("settings.time_not_hhmm", value=repr(value)))
     return value
 
 

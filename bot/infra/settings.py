@@ -61,6 +61,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as SourceError
 
 from adapters.base import ChannelConfig
+from bot.core import words
 from bot.infra.secretbox import SecretBox, SecretBoxError
 from bot.infra.sections import AlertsConfig, Section, SheetConfig, SyncConfig
 
@@ -86,7 +87,8 @@ class SettingsError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"- {problem}" for problem in self.problems)
-        super().__init__(f"設定に問題があります（{len(self.problems)} 件）:\n{lines}")
+        heading = words.say("settings.problems", count=len(self.problems))
+        super().__init__(f"{heading}\n{lines}")
 
 
 # --------------------------------------------------------------------------- settings
@@ -153,10 +155,7 @@ class Settings(BaseSettings):
                 raise SettingsError(_redact(problems, ctx, values)) from None
             except SourceError:
                 # Our sources record their own problems; this is a last resort.
-                problems = [
-                    *ctx.problems,
-                    "環境変数を読めませんでした（値の形式を確認してください）",
-                ]
+                problems = [*ctx.problems, words.say("settings.env_unreadable")]
                 raise SettingsError(_redact(problems, ctx, values)) from None
             if ctx.problems:
                 raise SettingsError(_redact(ctx.problems, ctx, values))
@@ -203,13 +202,9 @@ class Settings(BaseSettings):
         try:
             info = json.loads(text)
         except ValueError:
-            raise ValueError(
-                "JSON として読めません（サービスアカウントの鍵ファイルの中身か、そのパスを指定してください）"
-            ) from None
+            raise ValueError(words.say("settings.service_account_not_json")) from None
         if not isinstance(info, dict) or not {"client_email", "private_key"} <= info.keys():
-            raise ValueError(
-                "サービスアカウントの鍵 JSON ではありません（client_email / private_key がありません）"
-            )
+            raise ValueError(words.say("settings.service_account_not_key"))
         return SecretStr(text)
 
     @field_validator("secret_key", mode="after")
@@ -219,7 +214,7 @@ class Settings(BaseSettings):
             try:
                 SecretBox(value)
             except SecretBoxError as err:
-                raise ValueError(str(err).removeprefix("ZAIKO_SECRET_KEY の")) from None
+                raise ValueError(err.detail) from None
         return value
 
     @field_validator("sheet_id", mode="before")
@@ -234,7 +229,7 @@ class Settings(BaseSettings):
         if not value:
             return None
         if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
-            raise ValueError(f"スプレッドシート ID の形式ではありません（{value!r}）")
+            raise ValueError(words.say("settings.sheet_id_malformed", value=repr(value)))
         return value
 
     @field_validator("malls", mode="before")
@@ -258,9 +253,11 @@ class Settings(BaseSettings):
     def _ledger_covers_cancel_window(self) -> Settings:
         if self.sheet.sales_log_min_days < self.sync.cancel_window_days:
             raise ValueError(
-                f"sheet.sales_log_min_days（{self.sheet.sales_log_min_days}）は "
-                f"sync.cancel_window_days（{self.sync.cancel_window_days}）以上にしてください"
-                "（販売ログはキャンセルを二重に戻さないための台帳です）"
+                words.say(
+                    "settings.sales_log_too_short",
+                    min_days=self.sheet.sales_log_min_days,
+                    window_days=self.sync.cancel_window_days,
+                )
             )
         return self
 
@@ -294,30 +291,31 @@ class Settings(BaseSettings):
     def secret_box(self) -> SecretBox:
         """A SecretBox on ``ZAIKO_SECRET_KEY``; SecretBoxError when it is not set."""
         if self.secret_key is None:
-            raise SecretBoxError(
-                "ZAIKO_SECRET_KEY が未設定です（SecretBox.generate_key() で生成して環境変数に設定してください）"
-            )
+            raise SecretBoxError(words.say("settings.secret_key_unset", env=env_name("secret_key")))
         return SecretBox(self.secret_key)
 
     def problems_for_run(self) -> list[str]:
         """What ``run``/``once`` need but is missing, one Japanese message per item."""
         problems: list[str] = []
         if not self.sheet_id:
-            problems.append(
-                f"{env_name('sheet_id')}: スプレッドシート ID が未設定です"
-                "（シート URL の /d/ と /edit の間の文字列）"
-            )
+            problems.append(words.say("settings.sheet_id_unset", env=env_name("sheet_id")))
         if self.google_service_account_json is None:
             problems.append(
-                f"{env_name('google_service_account_json')}（または GOOGLE_APPLICATION_CREDENTIALS）: "
-                "Google サービスアカウントの鍵 JSON が未設定です"
+                words.say(
+                    "settings.service_account_unset",
+                    env=env_name("google_service_account_json"),
+                    alias="GOOGLE_APPLICATION_CREDENTIALS",
+                )
             )
         enabled = self.enabled_malls()
         if not enabled:
-            first = next(iter(_registry()), "<モール>")
+            any_mall = words.text("settings.any_mall")
             problems.append(
-                "ZAIKO_MALLS__<モール>__ENABLED: 有効なモールがありません"
-                f"（zaiko.toml の [malls.{first}] などで enabled = true にしてください）"
+                words.say(
+                    "settings.no_mall_enabled",
+                    env=env_name("malls", any_mall, "enabled"),
+                    first=next(iter(_registry()), any_mall),
+                )
             )
         return problems + [p for key in enabled for p in self.channel_problems(key)]
 
@@ -326,14 +324,21 @@ class Settings(BaseSettings):
         declared = _registry()[key]
         config = self.malls[key]
         problems = [
-            f"{channel_env_name(key, name)}: {declared.channel.name}が有効ですが、"
-            f"{config.required[name]}が未設定です"
+            words.say(
+                "settings.channel_credential_unset",
+                env=channel_env_name(key, name),
+                channel=declared.channel.name,
+                credential=config.required[name],
+            )
             for name in config.missing()
         ]
         if declared.channel.rotating_tokens and self.secret_key is None:
             problems.append(
-                f"{env_name('secret_key')}: {declared.channel.name}のトークンを _state に"
-                "暗号化して保存する鍵が未設定です（SecretBox.generate_key() で生成）"
+                words.say(
+                    "settings.channel_secret_key_unset",
+                    env=env_name("secret_key"),
+                    channel=declared.channel.name,
+                )
             )
         return problems
 
@@ -448,14 +453,19 @@ def _refuse_secrets_in_file(toml: dict[str, Any], name: str, problems: list[str]
         if _field_for(key) in secrets:
             del toml[key]
             problems.append(
-                f"{name}: {key} は秘密情報なので設定ファイルには書けません"
-                f"（環境変数 {env_name(_field_for(key))} で指定してください）"
+                words.say(
+                    "settings.secret_in_file", file=name, item=key, env=env_name(_field_for(key))
+                )
             )
         elif (ENV_PREFIX + key).lower() in flat:
             del toml[key]
             problems.append(
-                f"{name}: {key} は秘密情報なので設定ファイルには書けません"
-                f"（環境変数 {flat[(ENV_PREFIX + key).lower()]} で指定してください）"
+                words.say(
+                    "settings.secret_in_file",
+                    file=name,
+                    item=key,
+                    env=flat[(ENV_PREFIX + key).lower()],
+                )
             )
     tables = toml.get("malls")
     for env_var, (channel, field_name) in channel_secret_env_names().items():
@@ -463,8 +473,12 @@ def _refuse_secrets_in_file(toml: dict[str, Any], name: str, problems: list[str]
         if isinstance(table, dict) and field_name in table:
             del table[field_name]
             problems.append(
-                f"{name}: [malls.{channel}] {field_name} は秘密情報なので設定ファイルには"
-                f"書けません（環境変数 {env_var} で指定してください）"
+                words.say(
+                    "settings.secret_in_file",
+                    file=name,
+                    item=f"[malls.{channel}] {field_name}",
+                    env=env_var,
+                )
             )
 
 
@@ -482,8 +496,7 @@ def _channel_secrets_from_env(
         if nested in env:
             del env[nested]
             problems.append(
-                f"{names.pop(nested)}: 秘密情報はこの名前では読みません"
-                f"（環境変数 {env_var} で指定してください）"
+                words.say("settings.secret_wrong_name", name=names.pop(nested), env=env_var)
             )
         flat = env_var.lower()
         if flat in env:
@@ -520,19 +533,23 @@ def _read_config(
     try:
         if explicit is not None:
             if not explicit.is_file():
-                problems.append(f"{origin}: 設定ファイルが見つかりません（{str(explicit)!r}）")
+                problems.append(
+                    words.say("settings.config_missing", origin=origin, path=repr(str(explicit)))
+                )
                 return {}, str(explicit), explicit.name
             path = explicit
         elif DEFAULT_CONFIG_PATH.is_file():
             path = DEFAULT_CONFIG_PATH
         else:
             text = resources.files("config").joinpath(EXAMPLE_CONFIG_NAME).read_text("utf-8")
-            label = f"(同梱の既定値) config/{EXAMPLE_CONFIG_NAME}"
+            label = words.say("settings.config_bundled", file=EXAMPLE_CONFIG_NAME)
             return _parse_toml(text, EXAMPLE_CONFIG_NAME, problems), label, EXAMPLE_CONFIG_NAME
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         where = str(explicit or DEFAULT_CONFIG_PATH)
-        problems.append(f"{where}: 設定ファイルを読めません（{type(err).__name__}）")
+        problems.append(
+            words.say("settings.config_unreadable", path=where, error=type(err).__name__)
+        )
         return {}, where, Path(where).name
     return _parse_toml(text, path.name, problems), str(path), path.name
 
@@ -541,7 +558,7 @@ def _parse_toml(text: str, name: str, problems: list[str]) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        problems.append(f"{name}: TOML として読めません（{err}）")
+        problems.append(words.say("settings.toml_invalid", file=name, error=err))
         return {}
 
 
@@ -562,10 +579,9 @@ class _MappingEnvSource(EnvSettingsSource):
         try:
             return super().prepare_field_value(field_name, field, value, value_is_complex)
         except ValueError:
-            nested = env_name(field_name, "<項目>")
+            nested = env_name(field_name, words.text("settings.any_item"))
             self._ctx.problems.append(
-                f"{env_name(field_name)}: JSON として読めません"
-                f"（項目ごとに {nested} の形でも指定できます）"
+                words.say("settings.env_json_invalid", env=env_name(field_name), nested=nested)
             )
             return self.explode_env_vars(field_name, field, self.env_vars) or None
 
@@ -605,10 +621,7 @@ def _json_text_from(value: str) -> str:
         decoded = ""
     if decoded.startswith("{"):
         return decoded
-    raise ValueError(
-        "JSON 本文でも、読めるファイルのパスでもありません"
-        "（鍵ファイルの中身か、その絶対パスを指定してください）"
-    )
+    raise ValueError(words.say("settings.service_account_unreadable"))
 
 
 def _is_secret_annotation(info: FieldInfo) -> bool:
@@ -635,6 +648,33 @@ def _field_for(key: str) -> str:
 
 _NO_ECHO_TYPES = {"extra_forbidden", "missing", "value_error", "assertion_error"}
 
+_MESSAGES = {
+    "int_parsing": "settings.not_number",
+    "int_type": "settings.not_number",
+    "float_parsing": "settings.not_number",
+    "float_type": "settings.not_number",
+    "int_from_float": "settings.not_integer",
+    "bool_parsing": "settings.not_bool",
+    "bool_type": "settings.not_bool",
+    "string_type": "settings.not_string",
+    "string_pattern_mismatch": "settings.bad_format",
+    "extra_forbidden": "settings.unknown_key",
+    "missing": "settings.required",
+    "model_type": "settings.not_table",
+    "model_attributes_type": "settings.not_table",
+    "dict_type": "settings.not_table",
+    "json_invalid": "settings.json_invalid",
+}
+"""pydantic error type → the sentence that explains it."""
+
+_LIMITS = {
+    "greater_than_equal": ("settings.at_least", "ge"),
+    "greater_than": ("settings.more_than", "gt"),
+    "less_than_equal": ("settings.at_most", "le"),
+    "less_than": ("settings.less_than", "lt"),
+}
+"""pydantic bound error type → (its sentence, the error context naming the bound)."""
+
 
 def _explain(error: ErrorDetails, ctx: _LoadContext) -> str:
     """One pydantic error as 「KEY: 日本語（'value'）」, never echoing a secret."""
@@ -643,31 +683,15 @@ def _explain(error: ErrorDetails, ctx: _LoadContext) -> str:
         path[0] = _field_for(path[0])
     kind = error["type"]
     details: Mapping[str, Any] = error.get("ctx") or {}
-    messages = {
-        "int_parsing": "数値で指定してください",
-        "int_type": "数値で指定してください",
-        "float_parsing": "数値で指定してください",
-        "float_type": "数値で指定してください",
-        "int_from_float": "整数で指定してください",
-        "bool_parsing": "true か false で指定してください",
-        "bool_type": "true か false で指定してください",
-        "string_type": "文字列で指定してください",
-        "string_pattern_mismatch": "形式が正しくありません",
-        "extra_forbidden": "不明な設定項目です（綴りを確認してください）",
-        "missing": "必須です",
-        "model_type": "表（[セクション] か JSON オブジェクト）で指定してください",
-        "model_attributes_type": "表（[セクション] か JSON オブジェクト）で指定してください",
-        "dict_type": "表（[セクション] か JSON オブジェクト）で指定してください",
-        "json_invalid": "JSON として読めません",
-        "greater_than_equal": f"{_number(details.get('ge'))} 以上にしてください",
-        "greater_than": f"{_number(details.get('gt'))} より大きくしてください",
-        "less_than_equal": f"{_number(details.get('le'))} 以下にしてください",
-        "less_than": f"{_number(details.get('lt'))} 未満にしてください",
-    }
     if kind in ("value_error", "assertion_error"):
         message = str(details.get("error", error["msg"]))
+    elif kind in _MESSAGES:
+        message = words.text(_MESSAGES[kind])
+    elif kind in _LIMITS:
+        key, bound = _LIMITS[kind]
+        message = words.say(key, limit=_number(details.get(bound)))
     else:
-        message = messages.get(kind, f"値が正しくありません（{kind}）")
+        message = words.say("settings.invalid_value", kind=kind)
     secret = bool(path) and (
         path[0] in secret_field_names()
         or (len(path) == 3 and path[0] == "malls" and _is_channel_secret(path[1], path[2]))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters.base import MallAdapter
+from bot.core import words
 from bot.infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +29,10 @@ class CheckLine:
 def check_lines(settings: Settings, app: App) -> list[CheckLine]:
     """Settings, the sheet and every enabled channel, each checked on its own."""
     problems = settings.problems_for_run()
-    lines = [CheckLine(False, f"NG 設定: {problem}") for problem in problems]
+    lines = [
+        CheckLine(False, words.say("cli.check_settings_ng", problem=problem))
+        for problem in problems
+    ]
     if settings.sheet_id and settings.google_service_account_json is not None:
         lines.append(_check_sheet(app))
     lines += [_check_channel(adapter) for adapter in app.adapters.values()]
@@ -39,8 +43,8 @@ def _check_sheet(app: App) -> CheckLine:
     try:
         app.gateway  # noqa: B018 - opening the sheet is the check
     except Exception as err:  # reported, not raised: check lists everything
-        return CheckLine(False, f"NG シート: {err}")
-    return CheckLine(True, "OK シート: 開けました（必要なタブがそろっています）")
+        return CheckLine(False, words.say("cli.check_sheet_ng", error=err))
+    return CheckLine(True, words.text("cli.check_sheet_ok"))
 
 
 def _check_channel(adapter: MallAdapter) -> CheckLine:
@@ -48,8 +52,10 @@ def _check_channel(adapter: MallAdapter) -> CheckLine:
     try:
         result = adapter.check()
     except Exception as err:
-        return CheckLine(False, f"NG {channel.name}: {err}")
-    text = ("OK " if result.ok else "NG ") + result.message
+        return CheckLine(
+            False, words.say("cli.check_channel_failed", channel=channel.name, error=err)
+        )
+    text = words.say("cli.check_ok" if result.ok else "cli.check_ng", message=result.message)
     if result.credential_expires_at is not None and channel.expiry_note:
-        text += f"（{channel.expiry_note}）"
+        text = words.say("cli.check_expiry", line=text, note=channel.expiry_note)
     return CheckLine(result.ok, text)
