@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from adapters.base import Channel, MallAdapter
 from adapters.rakuten import RakutenAdapter
+from adapters.yahoo import YahooAdapter
 
 ADAPTERS: dict[str, type[MallAdapter]] = {
     RakutenAdapter.channel.key: RakutenAdapter,
+    YahooAdapter.channel.key: YahooAdapter,
 }
 
 
