@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from adapters import ADAPTERS
 from adapters.base import Channel
 from adapters.rakuten import RAKUTEN
 from bot.core.domain import DisplayRule, MallSettings, ShopSettings
@@ -108,9 +109,10 @@ SHOP_WIDE_HEAD = [
 
 
 def test_products_headers_exactly_as_contract() -> None:
-    # The registered channels (楽天 only): one code column, before 状態 and 最終更新.
+    # Every registered channel: one code column each, in registry order, before 状態.
     head = [c.header for c in load_template().tab("products").columns]
-    assert head == [*SHOP_WIDE_HEAD, "楽天コード", "状態", "最終更新"]
+    codes = [a.channel.code_header for a in ADAPTERS.values()]
+    assert head == [*SHOP_WIDE_HEAD, *codes, "状態", "最終更新"]
     # One code column per channel passed in, in their order.
     assert [c.header for c in PRODUCTS.columns] == [
         *SHOP_WIDE_HEAD,

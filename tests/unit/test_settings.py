@@ -103,7 +103,9 @@ def test_example_toml_matches_builtin_defaults(tmp_path: Path) -> None:
     assert from_example.sync == from_code.sync == SyncConfig()
     assert from_example.sheet == from_code.sheet == SheetConfig()
     assert from_example.alerts == from_code.alerts == AlertsConfig()
-    assert from_example.malls == from_code.malls == {"rakuten": RakutenConfig()}
+    assert from_example.malls == from_code.malls
+    assert from_code.malls == {key: cls.Config() for key, cls in ADAPTERS.items()}
+    assert from_code.malls["rakuten"] == RakutenConfig()
 
 
 def test_example_toml_documents_every_key() -> None:
@@ -527,8 +529,8 @@ def test_secret_in_a_channel_table_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unknown_channel_table_names_the_key(tmp_path: Path) -> None:
-    problems = problems_of({}, write_toml(tmp_path, "[malls.yahoo]\nenabled = true\n"))
-    assert problems == ["zaiko.toml [malls] yahoo: 不明な設定項目です（綴りを確認してください）"]
+    problems = problems_of({}, write_toml(tmp_path, "[malls.rakuma]\nenabled = true\n"))
+    assert problems == ["zaiko.toml [malls] rakuma: 不明な設定項目です（綴りを確認してください）"]
 
 
 # --------------------------------------------------------------------------- normalisation
