@@ -188,6 +188,26 @@ class BuildContext:
     """This channel's rotating tokens (only channels declaring ``rotating_tokens`` use it)."""
 
 
+class Authorization(Protocol):
+    """The one-time human login of a channel whose tokens rotate (``python -m bot auth``).
+
+    The owner opens :meth:`url` in a browser, logs in and consents; the channel sends the
+    browser to its registered redirect URI with ``code`` and ``state``; the owner pastes
+    that URL (or the code) back and :meth:`exchange` trades it for tokens, kept in the
+    channel's TokenStore (encrypted in ``_state``).
+    """
+
+    def url(self, config: Any, state: str) -> str:
+        """The authorization page for this shop's application."""
+        ...
+
+    def exchange(
+        self, config: Any, client: httpx.Client, code: str, tokens: TokenStore, now: datetime
+    ) -> datetime | None:
+        """Trade ``code`` for tokens and keep them; when the login must be repeated."""
+        ...
+
+
 @dataclass(frozen=True)
 class Channel:
     """How a channel declares itself (apprise's plugins: one module, its own facts).
@@ -215,6 +235,8 @@ class Channel:
     """Keeps the newest tokens encrypted in ``_state`` (§8): needs ``ZAIKO_SECRET_KEY``."""
     code_width: int = 180
     """Pixel width of its 商品マスタ code column."""
+    authorization: Authorization | None = None
+    """How ``python -m bot auth <key>`` logs in, for channels whose tokens rotate."""
 
     @property
     def code_header(self) -> str:

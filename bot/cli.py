@@ -46,6 +46,8 @@ def _parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     group = push.add_mutually_exclusive_group(required=True)
     group.add_argument("--all", action="store_true", help=words.text("cli.help_push_all"))
     group.add_argument("--sku", action="append", metavar="X", help=words.text("cli.help_push_sku"))
+    auth = sub.add_parser("auth", help=words.text("cli.help_auth"))
+    auth.add_argument("channel", metavar="MALL")
     return parser
 
 
@@ -76,7 +78,16 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Command] = ()) -> in
         return 2
     if args.command == "init-sheet":
         return _init_sheet(settings)
+    if args.command == "auth":
+        return _auth(settings, args.channel)
     return _work(settings, args)
+
+
+def _auth(settings: Settings, channel: str) -> int:
+    from bot.bootstrap import build
+    from bot.shell.auth import authorize
+
+    return authorize(build(settings), channel, ask=input, say=print)
 
 
 def _work(settings: Settings, args: argparse.Namespace) -> int:

@@ -53,6 +53,7 @@ from adapters.yahoo.auth import (
     AUTH_BASE_URL,
     REFRESH_TOKEN_LIFETIME,
     REFRESH_TOKEN_LIFETIME_UNSIGNED,
+    YahooAuthorization,
     YConnectSession,
     load_public_key,
     sws_signature,
@@ -163,6 +164,7 @@ YAHOO = Channel(
     expiry_note="リフレッシュトークンは 4 週間ごとに再認可、公開鍵は 1 年ごとに再発行が必要です",
     rotating_tokens=True,
     code_width=180,
+    authorization=YahooAuthorization(),
 )
 
 

@@ -420,3 +420,42 @@ class YConnectSession:
             # stored): keep it, its issue date (and so its expiry) unknown.
             self._tokens.save(REFRESH_TOKEN_KEY, used)
             self._tokens.save(REFRESH_EXPIRES_KEY, "")
+
+
+class YahooAuthorization:
+    """``python -m bot auth yahoo``: YConnect v2's authorization-code flow. [Y-help] [YC-token]
+
+    The owner logs in with the store's Yahoo! ビジネスID; the refresh token that comes
+    back lives 4 weeks and is kept (encrypted in ``_state``) where the adapter looks
+    for it, so the bot needs no restart.
+    """
+
+    def url(self, config: Any, state: str) -> str:
+        """The consent page; ``redirect_uri`` must be registered for the application."""
+        if not config.redirect_uri:
+            raise AuthError(
+                "Yahoo: zaiko.toml の [malls.yahoo] redirect_uri に、アプリケーションに登録した"
+                "コールバック URL を設定してください"
+            )
+        return authorization_url(
+            config.secret("client_id"),
+            config.redirect_uri,
+            state=state,
+            auth_base_url=config.auth_base_url,
+        )
+
+    def exchange(
+        self, config: Any, client: httpx.Client, code: str, tokens: TokenStore, now: datetime
+    ) -> datetime | None:
+        """Trade the code for tokens, keep the refresh token; when it expires."""
+        got = exchange_code(
+            client,
+            client_id=config.secret("client_id"),
+            client_secret=config.secret("client_secret"),
+            code=code,
+            redirect_uri=config.redirect_uri,
+            now=now,
+            auth_base_url=config.auth_base_url,
+        )
+        save_tokens(tokens, got)
+        return got.refresh_expires_at

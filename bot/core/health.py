@@ -66,6 +66,11 @@ class Health:
         self.state, self.since, self.retry_at, self.message = State.OK, now, None, ""
         return Change.RECOVERED if was is not State.OK else None
 
+    def credentials_changed(self, now: datetime) -> None:
+        """New credentials arrived while parked: try them at the next chance."""
+        if self.state is State.PARKED:
+            self.retry_at = now
+
     def probe_due(self, now: datetime) -> bool:
         """Parked and its re-check time has come (the next one is booked at once)."""
         if self.state is not State.PARKED or self.retry_at is None or now < self.retry_at:

@@ -78,6 +78,10 @@ class SourceHealth:
         """Parked and due for another try of its credentials."""
         return self.health.probe_due(now)
 
+    def credentials_changed(self, now: datetime) -> None:
+        """New credentials (a login, a renewed key): a parked source is tried next cycle."""
+        self.health.credentials_changed(now)
+
     def broke_alert(self, error: ZaikoError) -> Alert:
         """What staff read when the source stops answering."""
         raise NotImplementedError

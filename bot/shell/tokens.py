@@ -31,6 +31,13 @@ class TokenVault:
         self._box = box
         self._plain: dict[str, str] = {}
         self._cipher: dict[str, str] = {}
+        self._seen: set[str] = set()
+        """Every ciphertext this vault wrote or read: a new one in ``_state`` is news."""
+
+    @property
+    def can_keep(self) -> bool:
+        """Tokens reach ``_state`` (``ZAIKO_SECRET_KEY`` is set)."""
+        return self._box is not None
 
     def store(self, channel: str) -> ChannelTokens:
         """The TokenStore one channel is built with."""
@@ -42,6 +49,7 @@ class TokenVault:
             if not key.startswith(PREFIX) or not cipher:
                 continue
             self._cipher[key] = cipher  # never dropped from _state, even if unreadable
+            self._seen.add(cipher)
             if self._box is None:
                 log.warning("%s is in _state but ZAIKO_SECRET_KEY is not set", key)
                 continue
@@ -49,6 +57,23 @@ class TokenVault:
                 self._plain[key] = self._box.decrypt(cipher)
             except SecretBoxError:
                 log.warning("%s in _state cannot be decrypted with ZAIKO_SECRET_KEY", key)
+
+    def sync(self, state: Mapping[str, str]) -> set[str]:
+        """Adopt tokens someone else wrote to ``_state`` meanwhile (``auth`` while running).
+
+        Fernet ciphertexts never repeat, so one this vault has not seen is newer than
+        what it holds; without this, the next commit would write the old one back.
+        Returns the channels whose tokens changed.
+        """
+        news = {
+            key: cipher
+            for key, cipher in state.items()
+            if key.startswith(PREFIX) and cipher and cipher not in self._seen
+        }
+        if news:
+            log.info("adopting tokens written to _state by another process: %s", sorted(news))
+            self.load(news)
+        return {key.removeprefix(PREFIX).split(":", 1)[0] for key in news}
 
     def rows(self) -> dict[str, str]:
         """The ``_state`` rows to write with the next commit (ciphertext only)."""
@@ -67,6 +92,7 @@ class TokenVault:
             log.warning("%s kept in memory only: set ZAIKO_SECRET_KEY to keep it in _state", key)
             return
         self._cipher[key] = self._box.encrypt(value)
+        self._seen.add(self._cipher[key])
 
 
 @dataclass(frozen=True)

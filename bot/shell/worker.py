@@ -44,6 +44,8 @@ from bot.infra.sheet.gateway import (
     state_values,
 )
 from bot.infra.sheet.layout import SheetRead
+from bot.infra.sheet.state import state_dict
+from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.tokens import TokenVault
 
@@ -318,6 +320,9 @@ class Worker:
     ) -> tuple[engine.Plan, SheetRead]:
         read = self.gateway.read(self.state.stock)
         run.report.sheet_requests += 1
+        for channel in self.tokens.sync(state_dict(read.raw.get(STATE) or [])):
+            if channel in self.health:
+                self.health[channel].credentials_changed(run.at)
         for _attempt in range(self.config.max_commit_attempts):
             plan = engine.step(
                 self.state, read.snapshot, lines, run.at, pending_window=self.config.cancel_window

@@ -476,6 +476,17 @@ class SheetGateway:
         state = state_dict(values.get(STATE) or [])
         return StartupData(ledger=ledger, listings=listings, state=state)
 
+    def merge_state(self, values: Mapping[str, str]) -> None:
+        """Add or replace ``_state`` rows outside a cycle (``auth``): one read, one write.
+
+        A running worker takes rows written this way into its next commit instead of
+        overwriting them (bot.shell.tokens.TokenVault.sync).
+        """
+        read = self.read()
+        state = state_dict(read.raw.get(STATE) or []) | dict(values)
+        requests_, _ = state_request(self.sheet_ids[STATE], state, read)
+        self._batch_update({"requests": requests_}, None)
+
     def _pushed_listings(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
         """出品状況 表示在庫 per (mall, code): what each listing was last sent."""
         template = self.template

@@ -536,6 +536,11 @@ class YahooSimulator:
             self._refresh[token] = _Grant(self.client_id, expires)
             return token
 
+    def refresh_tokens_issued(self) -> set[str]:
+        """Every refresh token the token endpoint still honours (tests look tokens up)."""
+        with self._lock:
+            return set(self._refresh)
+
     def authorize(self, redirect_uri: str) -> str:
         """The owner logs in and consents: an authorization code for ``redirect_uri``."""
         with self._lock:
