@@ -9,11 +9,13 @@ module cannot be skipped silently. Everything that needs the channels reads
 
 from __future__ import annotations
 
+from adapters.amazon import AmazonAdapter
 from adapters.base import Channel, MallAdapter
 from adapters.rakuten import RakutenAdapter
 
 ADAPTERS: dict[str, type[MallAdapter]] = {
     RakutenAdapter.channel.key: RakutenAdapter,
+    AmazonAdapter.channel.key: AmazonAdapter,
 }
 
 
