@@ -191,7 +191,8 @@ class Bulk:
 
     def _follow_feed(self, feed_id: str) -> FeedOutcome:
         state = self._poll(f"{self.PATH_FEEDS}/{feed_id}", self._buckets["getFeed"])
-        status = str(state.get("processingStatus") or "WAITING")
+        status = str(state.get("processingStatus") or "")
+        status = status if status in self.TERMINAL else "WAITING"
         outcome = FeedOutcome(feed_id=feed_id, status=status)
         result_id = state.get("resultFeedDocumentId")
         if status in ("DONE", "FATAL") and isinstance(result_id, str) and result_id:

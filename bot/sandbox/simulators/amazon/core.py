@@ -396,8 +396,9 @@ class AmazonSimulator:
             return refused.response
 
     def _serve(self, request: httpx.Request, log: SimRequest) -> httpx.Response:
+        raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
         for op, method, pattern, handler in _ROUTES:
-            match = pattern.fullmatch(request.url.path)
+            match = pattern.fullmatch(raw_path)
             if match is not None and method == request.method:
                 log.op = op
                 self._authorise(request)
@@ -539,6 +540,8 @@ class AmazonSimulator:
 
 
 def _refused(request: SimRequest) -> bool:
+    if request.op == "getListingsItem" and request.status == 404:
+        return False  # how a lookup learns that a SKU does not exist: an answer, not a refusal
     if request.status >= 400:
         return True
     body = request.response
