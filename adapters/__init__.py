@@ -9,6 +9,7 @@ module cannot be skipped silently. Everything that needs the channels reads
 
 from __future__ import annotations
 
+from adapters.amazon import AmazonAdapter
 from adapters.base import Channel, MallAdapter
 from adapters.rakuten import RakutenAdapter
 from adapters.yahoo import YahooAdapter
@@ -16,6 +17,7 @@ from adapters.yahoo import YahooAdapter
 ADAPTERS: dict[str, type[MallAdapter]] = {
     RakutenAdapter.channel.key: RakutenAdapter,
     YahooAdapter.channel.key: YahooAdapter,
+    AmazonAdapter.channel.key: AmazonAdapter,
 }
 
 

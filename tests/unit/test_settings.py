@@ -320,7 +320,7 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
             "ZAIKO_SYNC__INTERVAL_SECONDS": "abc",
             "ZAIKO_SHEET__TIMEOUT_READ": "-1",
             "ZAIKO_MALLS__RAKUTEN__ENABLD": "true",
-            "ZAIKO_MALLS__AMAZON__ENABLED": "true",
+            "ZAIKO_MALLS__AMAZONN__ENABLED": "true",
         },
         config,
     )
@@ -329,7 +329,7 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     assert "ZAIKO_SYNC__INTERVAL_SECONDS: 数値で指定してください（'abc'）" in problems
     assert "ZAIKO_SHEET__TIMEOUT_READ: 0 より大きくしてください（'-1'）" in problems
     assert "ZAIKO_MALLS__RAKUTEN__ENABLD: 不明な設定項目です（綴りを確認してください）" in problems
-    assert "ZAIKO_MALLS__AMAZON: 不明な設定項目です（綴りを確認してください）" in problems
+    assert "ZAIKO_MALLS__AMAZONN: 不明な設定項目です（綴りを確認してください）" in problems
     assert "zaiko.toml [sync] cancel_window_days: 数値で指定してください（'sixty'）" in problems
     assert (
         "zaiko.toml [malls.rakuten] enabled: true か false で指定してください（'maybe'）"
