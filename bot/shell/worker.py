@@ -77,6 +77,8 @@ class WorkerConfig:
     max_commit_attempts: int = 3
     drift_check: timedelta = timedelta(minutes=10)
     """How often every listing's number is read back from malls with a bulk read."""
+    shortfall_timeout: timedelta = engine.SHORTFALL_TIMEOUT
+    """How long a read-back shortfall waits for its orders before it is drift (§4.5)."""
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -102,6 +104,8 @@ class CycleReport:
     sheet_requests: int = 0
     committed: bool = False
     error: str = ""
+    stuck_units: int = 0
+    """Units malls show below their target for longer than the shortfall time-out."""
 
     def summary(self) -> dict[str, object]:
         """JSON-friendly digest."""
@@ -116,6 +120,7 @@ class CycleReport:
             "alerts": [a.title for a in self.alerts],
             "sheet_requests": self.sheet_requests,
             "error": self.error,
+            "stuck_units": self.stuck_units,
         }
 
 
@@ -232,6 +237,7 @@ class Worker:
         )
         self.state = engine.replace_stock(self.state, _negative_stock(data.state))
         self.tokens.load(data.state)
+        self.state = engine.restore_holds(self.state, _holds(data.state))
         for key, value in data.state.items():
             if key.startswith("cursor:"):
                 try:
@@ -288,6 +294,9 @@ class Worker:
             pushed = self._push(plan.pushes, run)  # 5. push
             self._record(read, plan, collected.drift_logs, pushed, run)  # 6. record
         self._deliver(run)  # 7. alert
+        run.report.stuck_units = engine.stuck_units(
+            self.state, run.at, self.config.shortfall_timeout
+        )
         return run.report
 
     def _commit_id(self, now: datetime) -> str:
@@ -325,15 +334,24 @@ class Worker:
                 self.health[channel].credentials_changed(run.at)
         for _attempt in range(self.config.max_commit_attempts):
             plan = engine.step(
-                self.state, read.snapshot, lines, run.at, pending_window=self.config.cancel_window
+                self.state,
+                read.snapshot,
+                lines,
+                run.at,
+                pending_window=self.config.cancel_window,
+                shortfall_timeout=self.config.shortfall_timeout,
+                orders_from=self._orders_current(new_cursors),
             )
             held = bool(read.snapshot.broken_tabs & {"products", "sets"})
             cursors = self.cursors if held else {**self.cursors, **new_cursors}
             result = self.gateway.commit(
                 plan,
                 read,
-                state_values(cursors, plan.next_state.conditions, plan.next_state.stock)
-                | self.tokens.rows(),
+                {
+                    **state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
+                    "holds": _holds_json(plan.next_state),
+                    **self.tokens.rows(),
+                },
                 bot_stock=self.state.stock,
                 commit_id=self._commit_id(run.at),
             )
@@ -485,6 +503,15 @@ class Worker:
         if changed:
             self.state = engine.replace_listings(self.state, listings)
 
+    def _orders_current(self, fetched: Mapping[str, datetime]) -> frozenset[str]:
+        """Malls whose sales this cycle's lines cover: only their shortfalls time out.
+
+        A mall whose fetch failed may still send the orders a hold waits for; one whose
+        order fetch staff switched off never will, so its holds time out as usual.
+        """
+        off = {m for m in self.adapters if not self.settings.mall(m).fetch_orders}
+        return frozenset(fetched) | off
+
     def _check_drift(
         self,
         lines: Sequence[OrderLine],
@@ -518,7 +545,12 @@ class Worker:
                 if key not in ceiling or qty > ceiling[key]
             }
         self.state, logs, drift_alerts = engine.detect_drift(
-            self.state, readings, run.at, skip=skip, labels=self._labels
+            self.state,
+            readings,
+            run.at,
+            skip=skip,
+            labels=self._labels,
+            shortfalls=ceiling is None,  # 出品状況 may lag behind a start-up
         )
         run.alerts.extend(drift_alerts)
         return logs
@@ -723,6 +755,23 @@ def _json_list(state: Mapping[str, str], key: str) -> list[str]:
     except ValueError:
         log.warning("_state %s unreadable; alerts re-armed", key)
         return []
+
+
+def _holds_json(state: engine.EngineState) -> str:
+    """Shortfall holds for ``_state`` (§4.5): a restart keeps offering their units less."""
+    held = engine.holds_to_keep(state)
+    rows = [[m, c, units, since.isoformat()] for (m, c), (units, since) in held.items()]
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def _holds(state: Mapping[str, str]) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """The holds the last commit kept; none when unreadable (read-backs find them again)."""
+    try:
+        rows = json.loads(state.get("holds", "[]"))
+        return {(str(m), str(c)): (int(u), datetime.fromisoformat(t)) for m, c, u, t in rows}
+    except (ValueError, TypeError):
+        log.warning("_state holds unreadable; shortfalls are found again by the read-back")
+        return {}
 
 
 def _negative_stock(state: Mapping[str, str]) -> dict[str, int]:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import engine
-from bot.core.domain import DisplayRule, Movement, OrderLine, Product, SetComponent, Snapshot
+from bot.core.domain import (
+    DisplayRule,
+    Movement,
+    OrderLine,
+    Product,
+    PushResult,
+    PushStatus,
+    SetComponent,
+    Snapshot,
+)
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SKUS = ("A", "B", "C")
@@ -143,3 +153,113 @@ def test_set_never_shows_more_than_its_components_allow(
     for sku, qty in comps:
         assert shown * qty <= max(after[sku], 0)
     assert shown >= 0
+
+
+RAKUTEN_A, YAHOO_A = ("rakuten", "a:v"), ("yahoo", "a-y")
+
+
+@dataclass
+class _MallWithHolds:
+    """One product on 楽天 and Yahoo, followed as 楽天 sees it and as the bot decides."""
+
+    start: int
+    state: engine.EngineState = field(default_factory=engine.EngineState)
+    mall: int = 0
+    """What 楽天 shows."""
+    sheet: int = 0
+    reports: dict[str, OrderLine] = field(default_factory=dict)
+    """The latest report of every line the order API shows."""
+    due: list[tuple[int, OrderLine, int]] = field(default_factory=list)
+    """Lines the order API shows from a cycle on, with the units 楽天 took for them."""
+    unseen: int = 0
+    """Units 楽天 took that no line the bot has seen accounts for."""
+    now: datetime = NOW
+    cycles: int = 0
+
+    def __post_init__(self) -> None:
+        self.sheet = self.start
+
+    def order(self, n: int, kind: str, units: int, delay: int) -> None:
+        """A sale on 楽天 (its line seen at once, late or never), or a hand edit."""
+        units = min(units, self.mall)
+        if not units:
+            return
+        self.mall -= units  # a customer order or a hand edit: 楽天 lowers its number
+        if kind == "hand":
+            self.unseen += units
+            return
+        # A no-restock cancel seen only once cancelled: 楽天 keeps the units off.
+        left = 0 if kind == "cancel_no_restock" else units
+        ln = OrderLine(mall="rakuten", order_id=f"o{n}", line_id="1", code="a:v", units=left)
+        if kind == "seen":
+            self.reports[ln.key] = ln
+            return
+        self.unseen += units
+        if kind != "never":
+            self.due.append((self.cycles + 1 + delay, ln, units))
+
+    def cycle(self, read: bool) -> None:
+        """Lines that became visible, an optional read-back, the step, the pushes."""
+        self.cycles += 1
+        self.now += timedelta(minutes=5)
+        for entry in [d for d in self.due if d[0] <= self.cycles]:
+            self.reports[entry[1].key] = entry[1]
+            self.unseen -= entry[2]
+            self.due.remove(entry)
+        if read and RAKUTEN_A in self.state.listings:
+            self.state, _, _ = engine.detect_drift(self.state, {RAKUTEN_A: self.mall}, self.now)
+        product = Product(sku="A", stock=self.sheet, codes={"rakuten": ("a:v",), "yahoo": ("a-y",)})
+        plan = engine.step(
+            self.state, Snapshot(products={"A": product}), list(self.reports.values()), self.now
+        )
+        self.sheet = plan.stock.get("A", self.sheet)
+        seen = sum(ls.applied for ls in plan.next_state.lines.values())
+        assert self.sheet == self.start - seen  # holds never touch on-hand
+        assert all(t.quantity <= max(self.sheet, 0) for t in plan.targets)
+        # Never held twice: a line that arrives replaces its part of the hold.
+        assert sum(ls.short for ls in plan.next_state.listings.values()) <= self.unseen
+        results = [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes]
+        self.state, _, _ = engine.after_push(engine.committed(plan), plan.pushes, results, self.now)
+        for p in plan.pushes:
+            if (p.mall, p.code) == RAKUTEN_A:
+                self.mall = p.quantity
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.integers(0, 20),
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(["seen", "late", "never", "hand", "cancel_no_restock"]),
+            st.integers(1, 3),
+            st.integers(0, 4),  # cycles until a late order's line arrives
+            st.booleans(),  # read back this cycle
+        ),
+        max_size=12,
+    ),
+)
+def test_provisional_holds_never_change_on_hand_and_end_when_orders_arrive_or_time_out(
+    start: int, events: list[tuple[str, int, int, bool]]
+) -> None:
+    """Holds lower what listings are offered, never on-hand; afterwards nothing is held.
+
+    Sales whose lines arrive at once, late or never, hand edits lowering 楽天, cancels it
+    does not restock, read-backs every so often. Each cycle on-hand is start − units of
+    the lines seen, no listing is offered more than on-hand, and no more is held than
+    楽天 took without a line to show for it. Once every line has
+    arrived and the time-out has passed, nothing is held and 楽天 shows its target.
+    """
+    shop = _MallWithHolds(start)
+    shop.cycle(read=False)
+    for n, (kind, units, delay, read) in enumerate(events):
+        shop.order(n, kind, units, delay)
+        shop.cycle(read)
+    for _ in range(10):  # 50 minutes: every late line arrives, every hold times out
+        shop.cycle(read=True)
+
+    assert not shop.due
+    assert all(ls.short == 0 and ls.drifted == 0 for ls in shop.state.listings.values())
+    assert engine.stuck_units(shop.state, shop.now, engine.SHORTFALL_TIMEOUT) == 0
+    want = max(shop.sheet, 0)
+    assert shop.mall == shop.state.listings[RAKUTEN_A].expected == want
+    assert shop.state.listings[YAHOO_A].expected == want

@@ -18,6 +18,8 @@ Modules, along the cycle:
 - ``conditions`` alert conditions, 状態 texts, エラーログ rows;
 - ``cycle``      ``step``, the cycle itself, a short sequence of the phases above;
 - ``feedback``   ``after_push`` and ``detect_drift``: what the malls answered;
+- ``holds``      read-back shortfalls held as provisional sales until their orders
+                 arrive or the time-out calls them drift (§4.5);
 - ``rebuild``    the state rebuilt from the ledger at start-up.
 
 Staff-facing sentences come from the ``engine`` section of ``sheets_template/words.json``.
@@ -28,6 +30,7 @@ from __future__ import annotations
 from bot.core.engine.contract import (
     MOVEMENT_DONE_PREFIX,
     NOTE_LIFETIME,
+    SHORTFALL_TIMEOUT,
     STEP_CONDITIONS,
     STOCK_CONDITIONS,
     TAB_MOVEMENTS,
@@ -37,6 +40,7 @@ from bot.core.engine.contract import (
 )
 from bot.core.engine.cycle import step
 from bot.core.engine.feedback import after_push, detect_drift
+from bot.core.engine.holds import holds_to_keep, restore_holds, stuck_units
 from bot.core.engine.rebuild import LedgerEntry, rebuild
 from bot.core.engine.sets import set_stock
 from bot.core.engine.state import (
@@ -53,6 +57,7 @@ from bot.core.engine.state import (
 __all__ = [
     "MOVEMENT_DONE_PREFIX",
     "NOTE_LIFETIME",
+    "SHORTFALL_TIMEOUT",
     "STEP_CONDITIONS",
     "STOCK_CONDITIONS",
     "TAB_MOVEMENTS",
@@ -67,10 +72,13 @@ __all__ = [
     "after_push",
     "committed",
     "detect_drift",
+    "holds_to_keep",
     "rebuild",
     "replace_conditions",
     "replace_listings",
     "replace_stock",
+    "restore_holds",
     "set_stock",
     "step",
+    "stuck_units",
 ]

@@ -23,11 +23,30 @@ MOVEMENT_DONE_PREFIX = "済"
 NOTE_LIFETIME = timedelta(hours=24)
 """How long an ignored set-row edit stays visible in 状態."""
 
+SHORTFALL_TIMEOUT = timedelta(minutes=30)
+"""How long a read-back shortfall waits for its order lines before it is called drift.
+
+A mall lowers its number the moment it sells, and 楽天's searchOrder finds an order by
+its order date from the start, in 注文確認待ち (orderProgress 100) already
+(docs/api/rakuten.md §4.2 dateType 1, §4.4). The worker searches every cycle (15 s)
+with a 2-minute overlap, so while the order API answers, a sale reaches the ledger
+within a cycle or two — long before the next read-back (every 10 minutes) that could
+see its dip. What can delay it: 503 for overload or maintenance (§4.1) and order-API
+rate limits nobody has published (§6), retried with backoff; an order placed between
+the fetch and the push (§4.5), seen one cycle later. The time-out is counted from the
+read-back that found the dip, only runs while the mall's orders are being fetched
+(a mall that is down or parked never times out), and fires at least 30 minutes after
+that read-back, i.e. 30–40 minutes and 120+ fetches after the sale. The costs are
+lopsided: too short, and a late order's units are shown again on every mall after
+they were sold (an oversell); too long, and units a hand edit or a no-restock cancel
+took off stay unsellable a little longer. Half an hour keeps the second small."""
+
 STOCK_CONDITIONS = frozenset({"low_stock", "out_of_stock", "oversell", "backorder"})
 STEP_CONDITIONS = STOCK_CONDITIONS | {"unassigned", "row"}
 """Condition prefixes that ``step`` recomputes every cycle; others (push failures,
 credential warnings) are raised and cleared by whoever owns them: "push:" and "drift:"
-belong to after_push / detect_drift, "auth:" and "expiring:" to the worker."""
+belong to after_push / detect_drift, "short:" (a shortfall timed out) to step's holds
+phase and detect_drift, "auth:" and "expiring:" to the worker."""
 
 _JST = timezone(timedelta(hours=9), "JST")
 

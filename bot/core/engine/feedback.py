@@ -30,12 +30,17 @@ def after_push(
         prior = listings.get(key, ListingState())
         cond = f"push:{push.mall}:{push.code}"
         if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED):
-            listings[key] = ListingState(
+            # The push overwrote whatever the mall showed: sales seen so far and a
+            # set-back of drift are settled; a hold stays until its lines arrive.
+            listings[key] = replace(
+                prior,
                 pushed=push.quantity,
                 expected=push.quantity,
                 backorder=push.backorder if push.backorder is not None else prior.backorder,
                 failed=None,
                 at=now,
+                sold=0,
+                drifted=0,
             )
             conditions.discard(cond)
         else:
@@ -94,14 +99,22 @@ def detect_drift(
     *,
     skip: frozenset[tuple[str, str]] = frozenset(),
     labels: Mapping[str, str] | None = None,
+    shortfalls: bool = True,
 ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
-    """Compare what malls show with what the bot expects them to show.
+    """Compare what malls show with what the bot expects them to show (§4.5).
 
     A surplus (``current > expected``) means someone changed the number by hand on the
     mall — the edit らくらく在庫 cannot see. The listing is forgotten so the next step
-    pushes the right number over it, and the team hears of it once. A shortfall is
-    usually sales whose orders have not arrived yet; it is left to the order fetch
-    (read-back compensation, §4.5, builds on this). ``skip`` holds listings a mall
+    pushes the right number over it, and the team hears of it once. A rise that gives
+    back units a hold was waiting for only shrinks the hold.
+
+    A shortfall beyond the units of order lines seen since the last push or read-back
+    (``sold``) is held as provisional sales (``ListingState.short``): its orders have
+    not arrived yet, or it is a hand edit or a cancel the mall did not restock. ``step``
+    lets arriving lines replace it and times it out (holds.py). Either way the listing
+    is pushed to its target again, so a shortfall the seen lines explain (a capped
+    listing that sold) is set back at once. ``shortfalls=False`` (start-up, when 出品状況 may
+    lag behind the malls) looks for surpluses only. ``skip`` holds listings a mall
     restocked itself after a cancel seen this cycle, which is not a hand edit.
     """
     labels = labels or {}
@@ -117,8 +130,15 @@ def detect_drift(
         cond = f"drift:{mall}:{code}"
         if current <= listing.expected:
             conditions.discard(cond)
+            if shortfalls:
+                listings[key] = listing = _shortfall(listing, current, now)
+            if not listing.short:
+                conditions.discard(f"short:{mall}:{code}")
             continue
-        expected = listing.expected
+        listing = _given_back(listing, current)
+        if current <= (expected := listing.expected or 0):
+            listings[key] = listing
+            continue
         listings[key] = replace(listing, expected=None, failed=None)
         logs.append(
             MallLogRow(
@@ -135,6 +155,39 @@ def detect_drift(
             conditions.add(cond)
             alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
     return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+
+
+def _shortfall(listing: ListingState, current: int, now: datetime) -> ListingState:
+    """A read-back at or below ``expected``: hold what the seen lines do not explain.
+
+    A listing found lower is pushed again (``expected`` forgotten): to its target, which
+    the hold lowers by the units it waits for, so 出品状況 and the mall agree again.
+    """
+    gap = (listing.expected or 0) - current
+    if gap <= 0:
+        return replace(listing, sold=0)
+    short = listing.short + max(gap - listing.sold, 0)
+    return replace(
+        listing,
+        expected=None,
+        sold=0,
+        short=short,
+        short_since=(listing.short_since or now) if short else None,
+    )
+
+
+def _given_back(listing: ListingState, current: int) -> ListingState:
+    """A rise on the mall first gives back units a hold was waiting for."""
+    back = min(listing.short, current - (listing.expected or 0))
+    if back <= 0:
+        return listing
+    short = listing.short - back
+    return replace(
+        listing,
+        expected=(listing.expected or 0) + back,
+        short=short,
+        short_since=listing.short_since if short else None,
+    )
 
 
 def _drift_alert(

@@ -47,6 +47,17 @@ class ListingState:
     failed: int | None = None
     """Last target the mall refused; not re-sent until the target changes or 再送."""
     at: datetime | None = None
+    short: int = 0
+    """Provisional sales (§4.5): units a read-back found missing that no order explains
+    yet. They lower the product's stock offered on every listing until their order
+    lines arrive (and replace them) or the shortfall time-out passes (then: drift)."""
+    short_since: datetime | None = None
+    """When the read-back first found ``short`` missing (the time-out counts from here)."""
+    sold: int = 0
+    """Units the mall took for order lines seen since its last push or read-back (net of
+    cancels it restocked): a read-back shortfall up to this is explained, not held."""
+    drifted: int = 0
+    """Units released at the time-out whose set-back push has not landed yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,9 @@ class EngineState:
     """状態 notes that outlive their cycle (an ignored edit of a set row), with their time."""
     fresh: bool = True
     """No commit since start-up: the sheet is the truth and every listing is pushed."""
+    cancels_seen: Mapping[str, datetime] = field(default_factory=dict)
+    """Order lines first seen already cancelled (they have no ledger row), by key, with
+    when: their effect on a shortfall hold is taken once (§4.5)."""
 
 
 @dataclass(frozen=True, slots=True)
