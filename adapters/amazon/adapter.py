@@ -467,7 +467,7 @@ class AmazonAdapter:
                     message=f"Amazon に出品者SKU『{sku}』の出品が見つかりません",
                 )
             elif listing.afn:
-                results[i] = _rejected(pushes[i], FBA_MESSAGE)
+                results[i] = _skipped(pushes[i])
             else:
                 to_send.append((i, sku))
         to_send.sort()
@@ -601,6 +601,11 @@ class AmazonAdapter:
 
 def _quote(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
+
+
+def _skipped(push: StockPush) -> PushResult:
+    """An FBA listing: Amazon owns its stock, so nothing is sent (not an error)."""
+    return PushResult(code=push.code, status=PushStatus.SKIPPED, message=FBA_MESSAGE)
 
 
 def _rejected(push: StockPush, message: str) -> PushResult:

@@ -97,11 +97,15 @@ def send_with_retry(
     waited = 0.0
     last: MallError | None = None
     for attempt in range(max_tries):
+        # Headers first: preparing them may refresh the access token (a call of its
+        # own), and the pacing wait must sit right before the request it paces, or
+        # two calls land closer than 1 s apart at Yahoo's end.
+        headers = prepare()
         if bucket is not None:
             bucket.acquire(stop)
         elif stop is not None and stop.is_set():
             raise Stopped("停止要求のため通信を中断しました")
-        outcome = _attempt(client, method, url, content, prepare(), classify, secrets)
+        outcome = _attempt(client, method, url, content, headers, classify, secrets)
         if isinstance(outcome, httpx.Response):
             return outcome
         last = outcome

@@ -235,6 +235,8 @@ class PushStatus(StrEnum):
     """Queued by the mall, not yet live (Amazon)."""
     REJECTED = "rejected"
     UNKNOWN_CODE = "unknown_code"
+    SKIPPED = "skipped"
+    """Not the shop's to push: the channel keeps that listing's stock itself (FBA)."""
 
 
 class PushResult(Frozen):

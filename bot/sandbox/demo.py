@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.bootstrap import World, build
+from bot.bootstrap import App, World, build
 from bot.core.domain import Alert
 from bot.infra.clock import JST, format_jst
-from bot.infra.sheet.gateway import make_client
 from bot.infra.sheet.layout import column_letter, mall_key
-from bot.infra.sheet.template import init_sheet
 from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.sheets import SheetsEmulator, export_xlsx
+from bot.sandbox.simulators.amazon import AmazonSimulator
 from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.sandbox.simulators.yahoo import YahooSimulator
 from bot.sandbox.wiring import sandbox_settings
 from bot.shell.worker import CycleReport, Worker, mall_label
 
@@ -36,32 +36,87 @@ SECRET = "SP123456_demo"
 OLD_KEY = "SL123456_demo_old"
 NEW_KEY = "SL123456_demo_new"
 CYCLE = 15.0
+DEMO_SECRET_KEY = "dRHEQor1-mwWNVzO_9j4bNbT22Tkn0yOfFjdxCvzcjE="
+"""The demo's own Fernet key for Yahoo's tokens in _state (a real shop sets ZAIKO_SECRET_KEY)."""
 
-# 商品コード, 商品名, 在庫数, 表示在庫設定, 在庫下限, 連動, 取り寄せ, 楽天コード
+# 商品コード, 商品名, 在庫数, 表示在庫設定, 在庫下限, 連動, 取り寄せ, 楽天コード, Yahooコード, Amazonコード
 PRODUCTS: list[list[Any]] = [
-    ["TS-WH-M", "Tシャツ 白 M", 12, "", 3, True, False, "tshirt:wh-m"],
-    ["TS-WH-L", "Tシャツ 白 L", 4, "", 3, True, False, "tshirt:wh-l"],
-    ["MUG-BL", "マグカップ 青", 5, "", 2, True, False, "mug:blue"],
-    ["TOWEL", "今治タオル", 30, "20", 5, True, False, "towel:std"],
-    ["SOAP", "オリーブ石けん", 24, "-2", 6, True, False, "soap:single"],
-    ["SOAP-6", "オリーブ石けん 6個入りケース", 0, "", "", True, False, "soap:case6"],
-    ["GIFT", "ギフトセット（タオル＋石けん2個）", 0, "", 1, True, False, "gift:set"],
-    ["CANDLE", "アロマキャンドル（取り寄せ可）", 0, "+5", "", True, True, "candle:std"],
-    ["SCARF", "ウールマフラー", 6, "", 1, True, False, ""],
+    [
+        "TS-WH-M",
+        "Tシャツ 白 M",
+        12,
+        "",
+        3,
+        True,
+        False,
+        "tshirt:wh-m",
+        "tshirt:wh-m",
+        "AMZ-TS-WH-M",
+    ],
+    ["TS-WH-L", "Tシャツ 白 L", 4, "", 3, True, False, "tshirt:wh-l", "tshirt:wh-l", ""],
+    # sold on Amazon both ways: AMZ-MUG-BL ships from the shop, AMZ-MUG-BL-FBA from Amazon
+    [
+        "MUG-BL",
+        "マグカップ 青",
+        5,
+        "",
+        2,
+        True,
+        False,
+        "mug:blue",
+        "",
+        "AMZ-MUG-BL, AMZ-MUG-BL-FBA",
+    ],
+    ["TOWEL", "今治タオル", 30, "20", 5, True, False, "towel:std", "towel-std", "AMZ-TOWEL"],
+    ["SOAP", "オリーブ石けん", 24, "-2", 6, True, False, "soap:single", "soap", ""],
+    ["SOAP-6", "オリーブ石けん 6個入りケース", 0, "", "", True, False, "soap:case6", "", ""],
+    [
+        "GIFT",
+        "ギフトセット（タオル＋石けん2個）",
+        0,
+        "",
+        1,
+        True,
+        False,
+        "gift:set",
+        "gift-set",
+        "",
+    ],
+    ["CANDLE", "アロマキャンドル（取り寄せ可）", 0, "+5", "", True, True, "candle:std", "", ""],
+    ["SCARF", "ウールマフラー", 6, "", 1, True, False, "", "", ""],
+]
+PRODUCT_HEADERS = [
+    "商品コード",
+    "商品名",
+    "在庫数",
+    "表示在庫設定",
+    "在庫下限",
+    "連動",
+    "在庫切れ時注文受付",
+    "楽天コード",
+    "Yahooコード",
+    "Amazonコード",
 ]
 SETS = [["SOAP-6", "SOAP", 6], ["GIFT", "TOWEL", 1], ["GIFT", "SOAP", 2]]
-# What 楽天 shows before the bot first runs (it disagrees with the sheet on purpose).
-MALL_STOCK = {
-    "tshirt:wh-m": 10,
-    "tshirt:wh-l": 4,
-    "mug:blue": 7,
-    "towel:std": 20,
-    "soap:single": 20,
-    "soap:case6": 4,
-    "gift:set": 9,
-    "candle:std": 0,
-    "scarf:wool": 6,
+# What each mall shows before the bot first runs (it disagrees with the sheet on purpose).
+MALL_STOCK: dict[str, dict[str, int]] = {
+    "rakuten": {
+        "tshirt:wh-m": 10,
+        "tshirt:wh-l": 4,
+        "mug:blue": 7,
+        "towel:std": 20,
+        "soap:single": 20,
+        "soap:case6": 4,
+        "gift:set": 9,
+        "candle:std": 0,
+        "scarf:wool": 6,
+    },
+    "yahoo": {"tshirt:wh-m": 12, "tshirt:wh-l": 2, "towel-std": 20, "soap": 22, "gift-set": 8},
+    "amazon": {"AMZ-TS-WH-M": 11, "AMZ-MUG-BL": 5, "AMZ-TOWEL": 18},
 }
+AMAZON_FBA = {"AMZ-MUG-BL-FBA": 40}
+"""Units Amazon keeps in its own warehouse: never pushed, their sales never counted."""
+MALLS = ("rakuten", "yahoo", "amazon")
 
 
 @dataclass
@@ -85,17 +140,17 @@ class Timeline:
 
 @dataclass
 class Shop:
-    """The simulated world: one spreadsheet, one mall, one worker."""
+    """The simulated world: one spreadsheet, three malls, one worker."""
 
     clock: VirtualClock
     emu: SheetsEmulator
     sid: str
-    sim: RakutenSimulator
+    sims: dict[str, Any]
     alerts: MemoryAlerts
     worker: Worker
     out: Timeline
     license_key: str = OLD_KEY
-    placed: list[str] = field(default_factory=list)
+    placed: list[tuple[str, str]] = field(default_factory=list)
     alert_log: list[Alert] = field(default_factory=list)
     cycles: int = 0
     max_requests: int = 0
@@ -135,11 +190,24 @@ class Shop:
             self.clock.set(when)
         return self.clock.now()
 
-    def order(self, lines: Sequence[tuple[str, int]]) -> str | None:
-        number = self.sim.place_order(list(lines))
+    @property
+    def sim(self) -> RakutenSimulator:
+        """楽天, whose licence key the day's script lets expire."""
+        rakuten: RakutenSimulator = self.sims["rakuten"]
+        return rakuten
+
+    def order(self, lines: Sequence[tuple[str, int]], mall: str = "rakuten") -> str | None:
+        number: str | None = self.sims[mall].place_order(list(lines))
         if number is not None:
-            self.placed.append(number)
+            self.placed.append((mall, number))
         return number
+
+    def restart(self, license_key: str) -> None:
+        """A new process with a renewed 楽天 key: only the sheet is kept."""
+        self.license_key = license_key
+        self.worker = build_app(
+            self.emu, self.sid, self.sims, self.clock, self.alerts, license_key
+        ).worker
 
     def cell_of(self, sku: str, header_text: str) -> Any:
         """What 商品マスタ shows for ``sku`` under ``header_text`` (None if blank)."""
@@ -180,70 +248,86 @@ class Shop:
         )
 
 
-def build_worker(
+def build_app(
     emu: SheetsEmulator,
     sid: str,
-    sim: RakutenSimulator,
+    sims: dict[str, Any],
     clock: VirtualClock,
     alerts: MemoryAlerts,
     license_key: str,
-) -> Worker:
+) -> App:
     """The production wiring (bootstrap.build) with simulator transports instead of hosts."""
-    settings = sandbox_settings(
-        sheet_id=sid,
-        malls={"rakuten": {"enabled": True, "service_secret": SECRET, "license_key": license_key}},
-    )
+    tables = {key: sim.config() for key, sim in sims.items()}
+    tables["rakuten"] |= {"license_key": license_key}
+    settings = sandbox_settings(sheet_id=sid, secret_key=DEMO_SECRET_KEY, malls=tables)
     world = World(
-        transports={"rakuten": sim.transport},
+        transports={key: sim.transport for key, sim in sims.items()},
         sheets_session=emu.session(),
         clock=clock,
         alerts=alerts,
         parallel=False,
     )
-    return build(settings, world).worker
+    return build(settings, world)
+
+
+def _simulators(clock: VirtualClock) -> dict[str, Any]:
+    """楽天, Yahoo and Amazon as the shop has them before the bot first runs."""
+    rakuten = RakutenSimulator(
+        clock=clock, service_secret=SECRET, license_key=OLD_KEY, push_lag=1.0, latency=0.2
+    )
+    for code, qty in MALL_STOCK["rakuten"].items():
+        mn, vid = code.split(":")
+        rakuten.add_item(mn, vid, qty, back_order=(mn == "candle"))
+    yahoo = YahooSimulator(clock=clock, latency=0.2)
+    amazon = AmazonSimulator(clock=clock, push_lag=60.0, latency=0.2)
+    for code, qty in MALL_STOCK["yahoo"].items():
+        yahoo.add_listing(code, qty)
+    for code, qty in MALL_STOCK["amazon"].items():
+        amazon.add_listing(code, qty)
+    for code, qty in AMAZON_FBA.items():
+        amazon.add_listing(code, qty, fba=True)
+    return {"rakuten": rakuten, "yahoo": yahoo, "amazon": amazon}
 
 
 def setup(quiet: bool) -> Shop:
-    """A new spreadsheet from the template, filled like a small shop's, and 楽天."""
+    """A new spreadsheet from the template, filled like a small shop's, and three malls."""
     clock = VirtualClock(START)
     emu = SheetsEmulator()
     sid = emu.create_spreadsheet("zaiko-bot デモ", sheets=("Sheet1",))
-    init_sheet(make_client(session=emu.session(), clock=clock, stop=None).open_by_key(sid))
+    sims = _simulators(clock)
+    alerts = MemoryAlerts()
+    app = build_app(emu, sid, sims, clock, alerts, OLD_KEY)
+    app.init_sheet()  # the enabled malls' code columns and 設定 rows, nothing else
     header = emu.get_values(sid, "商品マスタ")[0]
-    order = [
-        "商品コード",
-        "商品名",
-        "在庫数",
-        "表示在庫設定",
-        "在庫下限",
-        "連動",
-        "在庫切れ時注文受付",
-        "楽天コード",
-    ]
     rows = []
     for product in PRODUCTS:
         row: list[Any] = [None] * len(header)
-        for name, value in zip(order, product, strict=True):
+        for name, value in zip(PRODUCT_HEADERS, product, strict=True):
             row[header.index(name)] = value
         rows.append(row)
     emu.set_values(sid, "商品マスタ", "A2", rows)
     emu.set_values(sid, "セット構成", "A2", SETS)
-    sim = RakutenSimulator(
-        clock=clock, service_secret=SECRET, license_key=OLD_KEY, push_lag=1.0, latency=0.2
-    )
-    for code, qty in MALL_STOCK.items():
-        mn, vid = code.split(":")
-        sim.add_item(mn, vid, qty, back_order=(mn == "candle"))
-    alerts = MemoryAlerts()
-    worker = build_worker(emu, sid, sim, clock, alerts, OLD_KEY)
     return Shop(
-        clock=clock, emu=emu, sid=sid, sim=sim, alerts=alerts, worker=worker, out=Timeline(quiet)
+        clock=clock,
+        emu=emu,
+        sid=sid,
+        sims=sims,
+        alerts=alerts,
+        worker=app.worker,
+        out=Timeline(quiet),
     )
 
 
 def script(shop: Shop) -> None:
     """The shop day, scene by scene."""
-    for scene in (_morning_orders, _staff_edits, _mall_side, _key_renewal, _evening):
+    for scene in (
+        _morning_orders,
+        _other_malls,
+        _staff_edits,
+        _mall_side,
+        _key_renewal,
+        _evening,
+    ):
         scene(shop)
 
 
@@ -271,6 +355,24 @@ def _morning_orders(shop: Shop) -> None:
     shop.sim.cancel_order(cancel_me)
     shop.cycle()
     shop.out.detail(f"在庫数: MUG-BL={shop.stock_of('MUG-BL')}（戻りました）")
+
+
+def _other_malls(shop: Shop) -> None:
+    say = shop.out.say
+    say(
+        shop.at(9, 30),
+        "Yahoo!ショッピングで石けん3個、Amazon でタオル1枚と FBA のマグ2個が売れる",
+        "orders on Yahoo and Amazon (one fulfilled by Amazon)",
+    )
+    shop.order([("soap", 3)], mall="yahoo")
+    shop.order([("AMZ-TOWEL", 1)], mall="amazon")
+    shop.sims["amazon"].place_order([("AMZ-MUG-BL-FBA", 2)])  # Amazon's own stock: not ours
+    for _ in range(16):  # Amazon's order search is paced to about one call in 3 minutes
+        shop.cycle()
+    shop.out.detail(
+        f"在庫数: SOAP={shop.stock_of('SOAP')} TOWEL={shop.stock_of('TOWEL')} "
+        f"MUG-BL={shop.stock_of('MUG-BL')}（FBA の注文は自社在庫を減らしません）"
+    )
 
 
 def _staff_edits(shop: Shop) -> None:
@@ -338,8 +440,7 @@ def _key_renewal(shop: Shop) -> None:
         "key renewed, worker restarted from the sheet alone",
     )
     shop.sim.renew_license(NEW_KEY)
-    shop.worker = build_worker(shop.emu, shop.sid, shop.sim, shop.clock, shop.alerts, NEW_KEY)
-    shop.license_key = NEW_KEY
+    shop.restart(NEW_KEY)
     shop.cycle()
     shop.out.detail(f"在庫数: TS-WH-M={shop.stock_of('TS-WH-M')}（停止中の注文も反映）")
 
@@ -360,61 +461,90 @@ def _evening(shop: Shop) -> None:
 
 def summary(shop: Shop) -> dict[str, Any]:
     """Machine-readable outcome (`--json`)."""
-    sales = shop.emu.get_values(shop.sid, "販売ログ")
-    header = sales[0]
-    i_order, i_kind, i_mall = header.index("注文番号"), header.index("種別"), header.index("モール")
-    applied_orders = {
-        (mall_key(str(row[i_mall])) or row[i_mall], row[i_order])
-        for row in sales[1:]
-        if len(row) > i_kind and row[i_kind] == "販売"
-    }
-    grid = shop.emu.get_values(shop.sid, "商品マスタ")
-    head = grid[0]
-    stock = {
-        row[head.index("商品コード")]: row[head.index("在庫数")]
-        for row in grid[1:]
-        if row and row[0]
-    }
+    applied = _applied_orders(shop)
+    stock = _final_stock(shop)
     set_skus = {s[0] for s in SETS}
     oversold = sum(
         -v for k, v in stock.items() if k not in set_skus and isinstance(v, int | float) and v < 0
     )
-    pushes = sum(sum(r.pushes.values()) for r in shop.reports)
-    titles = [a.title for a in shop.alert_log]
     kinds = Counter(str(a.kind) for a in shop.alert_log)
     return {
         "orders_placed": len(shop.placed),
-        "orders_applied": len(applied_orders),
+        "orders_applied": len(applied),
         "oversold_units": int(oversold),
-        "pushes": pushes,
+        "stuck_units": shop.reports[-1].stuck_units if shop.reports else 0,
+        "pushes": sum(sum(r.pushes.values()) for r in shop.reports),
         "cycles": shop.cycles,
         "sheet_requests_per_cycle_max": shop.max_requests,
         "sheet_requests_at_startup": shop.startup_requests,
-        "alerts": len(titles),
+        "alerts": len(shop.alert_log),
         "alert_kinds": dict(kinds),
         "final_stock": stock,
-        "by_mall": {
-            "rakuten": {
-                "orders_placed": len(shop.placed),
-                "orders_applied": len({o for m, o in applied_orders if m == "rakuten"}),
-                "pushes": pushes,
-                "api_calls": len(shop.sim.requests),
-            }
-        },
+        "by_mall": {mall: _mall_summary(shop, mall, applied) for mall in MALLS},
     }
+
+
+def _applied_orders(shop: Shop) -> set[tuple[str, str]]:
+    """(mall, order) of every 販売 row in 販売ログ."""
+    sales = shop.emu.get_values(shop.sid, "販売ログ")
+    header = sales[0]
+    i_order, i_kind, i_mall = header.index("注文番号"), header.index("種別"), header.index("モール")
+    return {
+        (mall_key(str(row[i_mall])) or row[i_mall], str(row[i_order]))
+        for row in sales[1:]
+        if len(row) > i_kind and row[i_kind] == "販売"
+    }
+
+
+def _final_stock(shop: Shop) -> dict[str, Any]:
+    grid = shop.emu.get_values(shop.sid, "商品マスタ")
+    head = grid[0]
+    return {
+        row[head.index("商品コード")]: row[head.index("在庫数")]
+        for row in grid[1:]
+        if row and row[0]
+    }
+
+
+def _mall_summary(shop: Shop, mall: str, applied: set[tuple[str, str]]) -> dict[str, Any]:
+    sim = shop.sims[mall]
+    return {
+        "orders_placed": sum(1 for m, _ in shop.placed if m == mall),
+        "orders_applied": sum(1 for m, _ in applied if m == mall),
+        "pushes": sum(r.pushes.get(mall, 0) for r in shop.reports),
+        "api_calls": len(sim.requests),
+        "refused_requests": len(refused_requests(shop, mall)),
+    }
+
+
+def refused_requests(shop: Shop, mall: str) -> list[Any]:
+    """Requests the mall's simulator refused, except the day's deliberate expired 楽天 key."""
+    sim = shop.sims[mall]
+    if mall == "rakuten":
+        return [r for r in sim.requests if r.status >= 400 and r.status != 401]
+    refused: list[Any] = sim.rejections() if mall == "yahoo" else sim.refusals()
+    return refused
 
 
 def _table(shop: Shop) -> list[str]:
     grid = shop.emu.get_values(shop.sid, "商品マスタ")
     head = grid[0]
-    cols = ["商品コード", "商品名", "在庫数", "楽天コード", "状態"]
-    idx = [head.index(c) for c in cols]
-    lines = ["", "最終在庫 / final stock (商品マスタ)"]
+    idx = {c: head.index(c) for c in ("商品コード", "商品名", "在庫数", "状態")}
+    codes = {m: head.index(f"{mall_label(m)}コード") for m in MALLS}
+    lines = ["", "最終在庫 / final stock (商品マスタ) — 各モールの表示"]
     for row in grid[1:]:
-        cells = [str(row[i]) if i < len(row) and row[i] is not None else "" for i in idx]
-        live = shop.sim.stock(cells[3]) if cells[3] else None
+
+        def cell(i: int, row: list[Any] = row) -> str:
+            return str(row[i]) if i < len(row) and row[i] is not None else ""
+
+        shown = []
+        for mall, i in codes.items():
+            first = cell(i).split(",")[0].strip()
+            live = shop.sims[mall].stock(first) if first else None
+            shown.append(f"{mall_label(mall)} {'-' if live is None else live:>3}")
         lines.append(
-            f"  {cells[0]:<8} {cells[2]:>4}  楽天表示 {'' if live is None else live:>3}  {cells[4]}  {cells[1]}"
+            f"  {cell(idx['商品コード']):<8} {cell(idx['在庫数']):>4}  {'  '.join(shown)}"
+            f"  {cell(idx['状態'])}  {cell(idx['商品名'])}"
         )
     return lines
 

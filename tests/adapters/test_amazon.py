@@ -203,7 +203,7 @@ def test_invalid_inside_a_200_rejects_that_listing(
 def test_an_fba_listing_is_never_pushed(adapter: AmazonAdapter, sim: AmazonSimulator) -> None:
     fba = sim.add_listing("F-1", 8, fba=True)
     [result] = adapter.push_stock([_push(fba, 2)])
-    assert result.status is PushStatus.REJECTED
+    assert result.status is PushStatus.SKIPPED  # not an error: Amazon owns that stock
     assert result.message == FBA_MESSAGE
     assert _ops(sim, "patchListingsItem") == []
     assert sim.fba_conversions == []
@@ -227,7 +227,7 @@ def test_a_product_sold_both_ways_is_handled_per_listing(
     own = sim.add_listing("TEA-001", 10)
     fba = sim.add_listing("TEA-001-FBA", 30, fba=True)
     results = adapter.push_stock([_push(own, 7), _push(fba, 7)])
-    assert [r.status for r in results] == [PushStatus.APPLIED, PushStatus.REJECTED]
+    assert [r.status for r in results] == [PushStatus.APPLIED, PushStatus.SKIPPED]
     assert (sim.stock(own), sim.stock(fba)) == (7, 30)
     since = clock.now()
     clock.advance(5)

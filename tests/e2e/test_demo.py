@@ -12,9 +12,11 @@ def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None
     demo.script(shop)
     result = demo.summary(shop)
 
-    assert result["orders_applied"] == result["orders_placed"] == 6
-    rakuten = result["by_mall"]["rakuten"]
-    assert rakuten["orders_applied"] == rakuten["orders_placed"] == 6
+    assert result["orders_applied"] == result["orders_placed"] == 8
+    for mall, placed in {"rakuten": 6, "yahoo": 1, "amazon": 1}.items():
+        got = result["by_mall"][mall]
+        assert got["orders_applied"] == got["orders_placed"] == placed, mall
+        assert got["refused_requests"] == 0, mall
     assert result["sheet_requests_per_cycle_max"] <= 4
 
     sales = shop.emu.get_values(shop.sid, "販売ログ")
@@ -49,7 +51,23 @@ def test_every_request_of_the_demo_passes_the_simulators_validation() -> None:
     shop = demo.setup(quiet=True)
     demo.script(shop)
     refused = [(r.method, r.path, r.status) for r in shop.sim.requests if r.status >= 400]
-    # The only refusals are the deliberate ones: the expired licence key (401).
+    # The only 楽天 refusals are the deliberate ones: the expired licence key (401).
     assert refused and {status for _, _, status in refused} == {401}
+    for mall in ("yahoo", "amazon"):
+        assert demo.refused_requests(shop, mall) == [], mall
     sheet_errors = [r for r in shop.emu.requests if r.status >= 400]
     assert sheet_errors == []
+
+
+def test_the_demo_sheet_shows_only_the_enabled_malls_and_fba_stays_amazons() -> None:
+    shop = demo.setup(quiet=True)
+    demo.script(shop)
+    header = shop.emu.get_values(shop.sid, "商品マスタ")[0]
+    codes = [h for h in header if isinstance(h, str) and h.endswith("コード") and h != "商品コード"]
+    assert codes == ["楽天コード", "Yahooコード", "Amazonコード"]
+    amazon = shop.sims["amazon"]
+    assert amazon.fba_conversions == []  # the FBA listing was never sent a number
+    assert amazon.stock("AMZ-MUG-BL-FBA") == 38  # 40 less Amazon's own sale of 2
+    # The FBA sale did not touch the shop's own stock: MUG-BL moved only by 楽天 and the shop.
+    result = demo.summary(shop)
+    assert result["final_stock"]["MUG-BL"] == -1

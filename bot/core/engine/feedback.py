@@ -29,7 +29,7 @@ def after_push(
         key = (push.mall, push.code)
         prior = listings.get(key, ListingState())
         cond = f"push:{push.mall}:{push.code}"
-        if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED):
+        if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
             # The push overwrote whatever the mall showed: sales seen so far and a
             # set-back of drift are settled; a hold stays until its lines arrive.
             listings[key] = replace(
@@ -70,6 +70,8 @@ def _result_label(status: PushStatus) -> str:
         return words.say("engine.push_accepted")
     if status is PushStatus.UNKNOWN_CODE:
         return words.say("engine.push_unknown_code")
+    if status is PushStatus.SKIPPED:
+        return words.say("engine.push_skipped")
     return words.say("engine.push_error")
 
 

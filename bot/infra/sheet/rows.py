@@ -22,11 +22,13 @@ Label = Callable[[str], str]
 """Mall key → the label staff read (``Template.mall_label``)."""
 
 _RESULT_WORDS = {
-    "applied": "sheet.result_applied",
-    "accepted": "sheet.result_accepted",
-    "rejected": "sheet.result_rejected",
-    "unknown_code": "sheet.result_unknown_code",
+    "applied": "engine.push_applied",
+    "accepted": "engine.push_accepted",
+    "rejected": "engine.push_error",
+    "unknown_code": "engine.push_unknown_code",
+    "skipped": "engine.push_skipped",
 }
+"""出品状況 結果 in the same words as モール更新ログ's (one wording for one outcome)."""
 
 
 def meaning(read: SheetRead) -> tuple[Any, ...]:
