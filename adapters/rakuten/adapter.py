@@ -47,6 +47,7 @@ from adapters.base import (
 )
 from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
+    CANCELLED_PROGRESS,
     SeenOrder,
     format_order_datetime,
     parse_order,
@@ -145,7 +146,9 @@ class RakutenAdapter:
     # Statuses an old order can move into that change stock: 変更確定待ち, キャンセル確定待ち,
     # キャンセル確定 (a cancel is orderProgress 800/900). [S10][S11] (rakuten.md §4.4)
     CANCEL_WATCH_PROGRESS: ClassVar[tuple[int, ...]] = (400, 800, 900)
-    CANCELLED_PROGRESS: ClassVar[frozenset[int]] = frozenset({800, 900})
+    # Only a confirmed cancel (900) is final; 800 is read again until it is confirmed or
+    # withdrawn (see orders.CANCELLED_PROGRESS).
+    CANCELLED_PROGRESS: ClassVar[frozenset[int]] = CANCELLED_PROGRESS
     # Not yet shipped: 注文確認待ち, 楽天処理中, 発送待ち, 変更確定待ち. [S10] A line can
     # still be reduced or removed in these, with or without passing 400 (rakuten.md §4.4).
     UNSHIPPED_PROGRESS: ClassVar[tuple[int, ...]] = (100, 200, 300, 400)
@@ -562,9 +565,9 @@ class RakutenAdapter:
 
         - every call, a search of the cancellation window limited to orderProgress
           400/800/900 ([S10] orderProgressList). Of those, getOrder is called only for
-          orders not seen before, seen while still changing (400), or gone from the
-          result (a withdrawn cancel leaves 800); the rest are re-reported from memory.
-          800→900 is not refetched: both report 0 units.
+          orders not seen before, seen while still pending (400, 800), or gone from the
+          result (a withdrawn cancel leaves 800); the rest (900) are re-reported from
+          memory. An 800 order keeps its units until the cancel is confirmed (900).
         - a re-read of every not-yet-shipped order (100–400) of the window, a few
           getOrder calls per cycle (:meth:`_reread_unshipped`), because RMS may change
           a line in place without the order ever showing 400 to a poll.

@@ -18,8 +18,11 @@ from bot.infra.clock import to_jst
 
 # Order API datetimes: yyyy-MM-ddTHH:mm:ss+0900, no colon; other forms are ERROR_011. [S10]
 ORDER_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
-# キャンセル確定待ち and キャンセル確定: the customer takes nothing any more. [S10][S11]
-CANCELLED_PROGRESS: frozenset[int] = frozenset({800, 900})
+# キャンセル確定 (900): the customer takes nothing any more. RMS's cancelOrder is an
+# application: the order first shows キャンセル確定待ち (800), which can still be withdrawn
+# (back to 100–300), and 楽天 returns stock when the cancel is confirmed. So an 800
+# order keeps its units until 900 (never shows units that may still ship). [S10][S11]
+CANCELLED_PROGRESS: frozenset[int] = frozenset({900})
 
 
 ORDER_PROGRESS_WORDS: Mapping[int, str] = {

@@ -573,7 +573,9 @@ def test_an_order_leaving_the_cancel_statuses_is_fetched_again(h: Harness) -> No
     number = _order(h.sim, code, 2, at=h.clock.now() - timedelta(days=5))
     h.sim.orders[number].progress = 800  # cancel requested
     now = h.clock.now()
-    assert [ln.units for ln in h.adapter.fetch_order_lines(now, now)] == [0]
+    # An application only: the units stay taken until the cancel is confirmed.
+    [line] = h.adapter.fetch_order_lines(now, now)
+    assert (line.units, line.status) == (2, "キャンセル確定待ち")
     h.sim.orders[number].progress = 300  # the cancel was withdrawn: back to 発送待ち
     h.clock.advance(15)
     now = h.clock.now()
