@@ -237,6 +237,10 @@ class Channel:
     """Pixel width of its 商品マスタ code column."""
     authorization: Authorization | None = None
     """How ``python -m bot auth <key>`` logs in, for channels whose tokens rotate."""
+    code_problem: Callable[[str], str | None] | None = None
+    """Why a code (as typed, one of a cell's codes) can never be this channel's code, in
+    Japanese for the row's 状態; None when it may be. The sheet reports such a code as a
+    row problem when it is read, instead of a push failing later."""
 
     @property
     def code_header(self) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import random
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -46,9 +45,10 @@ from adapters.base import (
     redact,
     request_with_retry,
 )
+from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
+    CANCELLED_PROGRESS,
     SeenOrder,
-    canonical_code,
     format_order_datetime,
     parse_order,
     parse_order_datetime,
@@ -58,8 +58,10 @@ from adapters.rakuten.wire import (
     chunks,
     error_details,
     int_or,
+    is_credential_problem,
     is_request_level,
     json_or_none,
+    order_api_errors,
     parse_license_expiry,
     rejected,
     windows,
@@ -69,9 +71,8 @@ from bot.infra.clock import Clock, to_jst
 
 _RMS_DOC = "https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index"
 
-# 商品管理番号 / SKU管理番号: a-z A-Z 0-9 - _, up to 32 bytes (ASCII, so 32 characters).
-# [S1] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_variants_upsert/
-_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# 商品管理番号 / SKU管理番号: a-z A-Z 0-9 - _, up to 32 bytes ([S1], adapters/rakuten/codes.py).
+_ID_RE = ID_RE
 _T = TypeVar("_T")
 
 
@@ -104,6 +105,7 @@ RAKUTEN = Channel(
     auth_hint="認証キー（licenseKey）を RMS で確認・更新して、環境変数 ZAIKO_RAKUTEN_LICENSE_KEY を新しいキーにしてからボットを再起動してください。",
     expiry_note="licenseKey は 90 日ごとに RMS で更新が必要です",
     code_width=200,
+    code_problem=code_problem,
 )
 
 
@@ -144,11 +146,32 @@ class RakutenAdapter:
     # Statuses an old order can move into that change stock: 変更確定待ち, キャンセル確定待ち,
     # キャンセル確定 (a cancel is orderProgress 800/900). [S10][S11] (rakuten.md §4.4)
     CANCEL_WATCH_PROGRESS: ClassVar[tuple[int, ...]] = (400, 800, 900)
-    CANCELLED_PROGRESS: ClassVar[frozenset[int]] = frozenset({800, 900})
+    # Only a confirmed cancel (900) is final; 800 is read again until it is confirmed or
+    # withdrawn (see orders.CANCELLED_PROGRESS).
+    CANCELLED_PROGRESS: ClassVar[frozenset[int]] = CANCELLED_PROGRESS
+    # Not yet shipped: 注文確認待ち, 楽天処理中, 発送待ち, 変更確定待ち. [S10] A line can
+    # still be reduced or removed in these, with or without passing 400 (rakuten.md §4.4).
+    UNSHIPPED_PROGRESS: ClassVar[tuple[int, ...]] = (100, 200, 300, 400)
+    # Re-reading the unshipped orders of the cancel window. The order API publishes no
+    # rate ([S10][S11], rakuten.md §6), so ORDER_RATE_PER_S (1 req/s) is our own ceiling.
+    # A cycle (15 s) already makes two searches plus getOrder for new orders; the re-read
+    # adds at most REREAD_BATCHES getOrder calls (300 orders) per cycle plus, once per
+    # sweep, one search page per 1,000 unshipped orders: ≤ 5 order calls per 15 s, a
+    # third of our ceiling, and a cycle never waits more than ~3 s for it. A sweep of N
+    # unshipped orders takes ceil(N / 300) cycles (≤ 5 min up to 6,000 orders) and starts
+    # at most every REREAD_INTERVAL, so a change in place reaches the ledger within about
+    # five minutes, and a small shop spends one search and a call or two per 5 minutes.
+    REREAD_INTERVAL: ClassVar[timedelta] = timedelta(minutes=5)
+    REREAD_BATCHES: ClassVar[int] = 3
     # Order API datetimes: yyyy-MM-ddTHH:mm:ss+0900, no colon; other forms are ERROR_011. [S10]
     ORDER_DATETIME_FORMAT: ClassVar[str] = "%Y-%m-%dT%H:%M:%S+0900"
-    # The order API wants this exact Content-Type; one report says a space gets 415. [S10][S24]
-    ORDER_CONTENT_TYPE: ClassVar[str] = "application/json;charset=utf-8"
+    # The order API documents ``Content-Type: application/json; charset=utf-8`` [S10][S11];
+    # one project reports 415 ES04-03 for plain application/json and for the form with a
+    # space [S24] (rakuten.md §4.1, low confidence). The no-space form is the same media
+    # type (RFC 9110 §5.6.6: whitespace around ";" is optional) and meets both readings,
+    # so every JSON body this adapter sends (orders and inventory) carries it.
+    JSON_CONTENT_TYPE: ClassVar[str] = "application/json;charset=utf-8"
+    ORDER_CONTENT_TYPE: ClassVar[str] = JSON_CONTENT_TYPE
     # quantity must be 0..99999. [S3]
     MAX_QUANTITY: ClassVar[int] = 99999
     REQUEST_LEVEL_CODES: ClassVar[frozenset[str]] = REQUEST_LEVEL_CODES
@@ -205,6 +228,12 @@ class RakutenAdapter:
         self._known_codes: dict[str, float] = {}
         """canonical code → monotonic time bulk-get last showed it exists."""
         self._seen_orders: dict[str, SeenOrder] = {}
+        self._unshipped: dict[str, SeenOrder] = {}
+        """Not-yet-shipped orders of the window as last read (what a re-read compares to)."""
+        self._reread_queue: list[str] = []
+        self._reread_started: datetime | None = None
+        self._origin: datetime | None = None
+        """Start of the first window this process fetched (orders before it: not ours)."""
 
     @classmethod
     def from_config(
@@ -273,7 +302,7 @@ class RakutenAdapter:
         code, text, items = error_details(body)
         detail = redact(" ".join(p for p in (code, text) if p), self._secrets)
         suffix = f"（HTTP {status}{' ' + detail if detail else ''}）"
-        if status in (401, 403) or code.startswith("ES01") or code == "GA0001":
+        if status in (401, 403) or is_credential_problem(code):
             return AuthError(
                 f"楽天: 認証エラー{suffix}。ライセンスキーの期限切れ・入力誤り、"
                 "またはRMSのWEB APIサービスで機能が有効になっていない可能性があります"
@@ -300,8 +329,8 @@ class RakutenAdapter:
         order_api: bool = False,
     ) -> httpx.Response:
         headers = {"Authorization": self._auth_header}
-        if order_api:
-            headers["Content-Type"] = self.ORDER_CONTENT_TYPE
+        if json is not None or order_api:
+            headers["Content-Type"] = self.JSON_CONTENT_TYPE
         return request_with_retry(
             self._client,
             method,
@@ -532,25 +561,61 @@ class RakutenAdapter:
     def fetch_order_lines(self, since: datetime, until: datetime) -> list[OrderLine]:
         """Lines of orders placed in [since, until], plus changed orders of the cancel window.
 
-        searchOrder can only filter by date, so cancels of older orders are found with a
-        second search over the cancellation window limited to orderProgress 400/800/900
-        ([S10] orderProgressList). Of those, getOrder is called only for orders not seen
-        before, seen while still changing (400), or gone from the result (a withdrawn
-        cancel moves an order back out of 800); the rest are re-reported from memory.
-        Memory is per process: after a restart everything is fetched and re-reported.
-        800→900 is not refetched: both report 0 units.
+        searchOrder can only filter by date, so changes to older orders are found two ways:
+
+        - every call, a search of the cancellation window limited to orderProgress
+          400/800/900 ([S10] orderProgressList). Of those, getOrder is called only for
+          orders not seen before, seen while still pending (400, 800), or gone from the
+          result (a withdrawn cancel leaves 800); the rest (900) are re-reported from
+          memory. An 800 order keeps its units until the cancel is confirmed (900).
+        - a re-read of every not-yet-shipped order (100–400) of the window, a few
+          getOrder calls per cycle (:meth:`_reread_unshipped`), because RMS may change
+          a line in place without the order ever showing 400 to a poll.
+
+        Memory is per process: after a restart the watched orders are fetched and
+        re-reported, and a re-read order is reported if its lines changed since this
+        process last read it, or it was placed, or changed, since this process started.
         """
         now = self._clock.now()
         oldest = now - self.SEARCH_MAX_AGE
         since = max(since, oldest)
         if until < since:
             return []
+        if self._origin is None:
+            self._origin = since
         placed = self._search_orders(since, until, ())
         watch_start = max(until - self.cancel_window, oldest)
         watched: list[str] = []
         if watch_start < since:
             watched = self._search_orders(watch_start, since, self.CANCEL_WATCH_PROGRESS)
+        to_fetch = self._to_fetch(placed, watched, watch_start)
+        fetched = self._get_orders(to_fetch)
+        reread: dict[str, SeenOrder] = {}
+        if watch_start < since:
+            reread = self._reread_unshipped(watch_start, since, now, set(fetched))
 
+        memory: dict[str, SeenOrder] = {}
+        reports: dict[str, SeenOrder] = {}
+        for number in dict.fromkeys([*placed, *watched, *to_fetch]):
+            seen = fetched.get(number) or self._seen_orders.get(number)
+            if seen is None:
+                continue
+            reports[number] = seen
+            if seen.progress in self.CANCEL_WATCH_PROGRESS:
+                memory[number] = seen
+        for number, seen in reread.items():
+            if number not in reports and self._changed(number, seen):
+                reports[number] = seen
+        # Commit memory only after every call succeeded: a failed fetch must not hide
+        # orders from the next one.
+        self._seen_orders = memory
+        self._remember_unshipped({**fetched, **reread}, watch_start)
+        lines = [line for seen in reports.values() for line in seen.lines]
+        lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
+        return lines
+
+    def _to_fetch(self, placed: list[str], watched: list[str], watch_start: datetime) -> list[str]:
+        """New orders, watched ones not known cancelled, and remembered ones that left 400–900."""
         placed_set = set(placed)
         watched_set = set(watched)
         to_fetch = list(placed)
@@ -563,24 +628,56 @@ class RakutenAdapter:
                 continue
             if seen.ordered_at is not None and seen.ordered_at >= watch_start:
                 to_fetch.append(number)  # left 400/800/900 while inside the window: look again
-        to_fetch = list(dict.fromkeys(to_fetch))
+        return list(dict.fromkeys(to_fetch))
 
-        fetched = self._get_orders(to_fetch)
+    def _reread_unshipped(
+        self, start: datetime, end: datetime, now: datetime, fresh: set[str]
+    ) -> dict[str, SeenOrder]:
+        """The next slice of the not-yet-shipped orders of [start, end], read again.
 
-        memory: dict[str, SeenOrder] = {}
-        lines: list[OrderLine] = []
-        for number in dict.fromkeys([*placed, *watched, *to_fetch]):
-            seen = fetched.get(number) or self._seen_orders.get(number)
-            if seen is None:
-                continue
-            lines.extend(seen.lines)
-            if seen.progress in self.CANCEL_WATCH_PROGRESS:
+        A sweep lists them once (searchOrder with orderProgressList 100–400) and reads
+        ``REREAD_BATCHES`` getOrder calls of them per cycle until the list is done; the
+        next sweep starts ``REREAD_INTERVAL`` after the previous one started. The list is
+        shortened only after its slice was read, so a failed call re-reads it.
+        """
+        if not self._reread_queue:
+            started = self._reread_started
+            if started is not None and now - started < self.REREAD_INTERVAL:
+                return {}
+            self._reread_queue = self._search_orders(start, end, self.UNSHIPPED_PROGRESS)
+            self._reread_started = now
+        size = self.REREAD_BATCHES * self.GET_ORDER_BATCH
+        batch = self._reread_queue[:size]
+        got = self._get_orders([n for n in batch if n not in fresh])
+        del self._reread_queue[: len(batch)]
+        return got
+
+    def _changed(self, number: str, seen: SeenOrder) -> bool:
+        """Whether a re-read order must be reported (see :meth:`fetch_order_lines`)."""
+        before = self._unshipped.get(number)
+        if before is not None:
+            return before.units() != seen.units() or before.progress != seen.progress
+        origin = self._origin
+        assert origin is not None
+        placed_since = seen.ordered_at is not None and seen.ordered_at >= origin
+        changed_since = seen.last_change is not None and seen.last_change >= origin
+        # An order placed before the bot first ran is not in the ledger; only a change
+        # made after that start (e.g. while the bot was down) is worth reporting.
+        return placed_since or changed_since
+
+    def _remember_unshipped(self, read: Mapping[str, SeenOrder], watch_start: datetime) -> None:
+        """Keep what the not-yet-shipped orders of the window look like now."""
+        memory = {
+            number: seen
+            for number, seen in self._unshipped.items()
+            if seen.ordered_at is None or seen.ordered_at >= watch_start
+        }
+        for number, seen in read.items():
+            if seen.progress in self.UNSHIPPED_PROGRESS:
                 memory[number] = seen
-        # Commit memory only after every call succeeded: a failed fetch must not hide
-        # orders from the next one.
-        self._seen_orders = memory
-        lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
-        return lines
+            else:
+                memory.pop(number, None)  # shipped or cancelled: no longer re-read
+        self._unshipped = memory
 
     def _search_orders(self, start: datetime, end: datetime, progress: Sequence[int]) -> list[str]:
         """Order numbers placed in [start, end], over ≤63-day windows and all pages."""
@@ -610,10 +707,17 @@ class RakutenAdapter:
                     "POST", self.PATH_SEARCH_ORDER, self._order_bucket, json=body, order_api=True
                 )
             )
+            errors = order_api_errors(data)
+            if errors:
+                # A 200 whose MessageModelList holds an ERROR did not search: never "no
+                # orders" (the cursor must not pass orders nobody read). [S10]
+                code, text, _ = errors[0]
+                raise TransientError(f"楽天: 注文検索がエラーを返しました（{code} {text}）")
             pagination = data.get("PaginationResponseModel") or {}
             total = int_or(pagination.get("totalRecordsAmount"), 0)
-            if page == 1 and total > self.SEARCH_HIT_CAP and end - start > timedelta(minutes=2):
-                # Hits past 15,000 cannot be paged to: halve the window instead.
+            if page == 1 and total >= self.SEARCH_HIT_CAP and end - start > timedelta(minutes=2):
+                # At most 15,000 hits can be fetched [S10]: a total at the cap may hide more
+                # (hits past 15,000 cannot be paged to), so halve the window instead.
                 mid = start + (end - start) / 2
                 return [
                     *self._search_window(start, mid, progress),
@@ -638,6 +742,13 @@ class RakutenAdapter:
                     order_api=True,
                 )
             )
+            failed = {number: f"{code} {text}" for code, text, number in order_api_errors(data)}
+            if failed:
+                # Per-order messages [S11]: those orders were not read. Failing the call
+                # keeps them (and the cursor) to be read again next cycle.
+                numbers_text = "、".join(sorted(n or "?" for n in failed))
+                first = next(iter(failed.values()))
+                raise TransientError(f"楽天: 注文 {numbers_text} を取得できませんでした（{first}）")
             for order in data.get("OrderModelList") or []:
                 if isinstance(order, dict) and order.get("orderNumber"):
                     seen = parse_order(

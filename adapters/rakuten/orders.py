@@ -11,28 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapters.rakuten.codes import canonical_code
 from adapters.rakuten.wire import int_or
 from bot.core.domain import OrderLine
 from bot.infra.clock import to_jst
 
 # Order API datetimes: yyyy-MM-ddTHH:mm:ss+0900, no colon; other forms are ERROR_011. [S10]
 ORDER_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
-# キャンセル確定待ち and キャンセル確定: the customer takes nothing any more. [S10][S11]
-CANCELLED_PROGRESS: frozenset[int] = frozenset({800, 900})
-
-
-def canonical_code(code: str) -> str:
-    """``manageNumber:variantId`` with manageNumber lower-cased, variantId as is.
-
-    楽天 folds manageNumber to lower case and answers in lower case, but variantId
-    is case-sensitive, so only the first half may be folded. A code that is not of
-    this form is returned trimmed and unchanged; pushes reject it with a message.
-    """
-    code = code.strip()
-    manage_number, sep, variant_id = code.partition(":")
-    if not sep:
-        return code
-    return f"{manage_number.strip().lower()}:{variant_id.strip()}"
+# キャンセル確定 (900): the customer takes nothing any more. RMS's cancelOrder is an
+# application: the order first shows キャンセル確定待ち (800), which can still be withdrawn
+# (back to 100–300), and 楽天 returns stock when the cancel is confirmed. So an 800
+# order keeps its units until 900 (never shows units that may still ship). [S10][S11]
+CANCELLED_PROGRESS: frozenset[int] = frozenset({900})
 
 
 ORDER_PROGRESS_WORDS: Mapping[int, str] = {
@@ -49,6 +39,18 @@ ORDER_PROGRESS_WORDS: Mapping[int, str] = {
 }
 
 
+# A line of an order placed before the shop's SKU migration has no SkuModelList. An item
+# without variations became one SKU, and both the official items.upsert sample [S8] and
+# a getOrder v7 sample [S11] name it ``normal-inventory``: the code staff write for it.
+# (UNCONFIRMED that the migration always chose this id, rakuten.md §3.1 and §9.)
+# [S8] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/itemapi2_0/itemsupsert/
+SINGLE_SKU_VARIANT = "normal-inventory"
+# ItemModel.inventoryType 2: 項目選択肢別在庫 (legacy per-option stock), whose SKU the
+# order cannot name. [S11]
+LEGACY_OPTION_STOCK = 2
+_CHANGE_TIMES = ("changeApplyDatetime", "changeFixDatetime", "changeCmplDatetime")
+
+
 @dataclass(frozen=True)
 class SeenOrder:
     """What the adapter last saw of one order (from getOrder), for skipping refetches."""
@@ -57,51 +59,91 @@ class SeenOrder:
     change_count: int
     ordered_at: datetime | None
     lines: tuple[OrderLine, ...]
+    last_change: datetime | None = None
+    """Latest time in its ChangeReasonModelList (applied, fixed or completed)."""
+
+    def units(self) -> dict[str, tuple[str, int]]:
+        """Line id → (code, units): what a re-read compares."""
+        return {ln.line_id: (ln.code, ln.units) for ln in self.lines}
 
 
 def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -> SeenOrder:
     """What one getOrder ``OrderModel`` says now: its progress and every line's units."""
-    number = str(order["orderNumber"])
     progress = int_or(order.get("orderProgress"), 0)
     ordered_at = parse_order_datetime(order.get("orderDatetime"))
-    cancelled = progress in CANCELLED_PROGRESS
-    status = ORDER_PROGRESS_WORDS.get(progress, str(progress))
     lines: list[OrderLine] = []
     for package in order.get("PackageModelList") or []:
         if not isinstance(package, dict):
             continue
         package_deleted = int_or(package.get("packageDeleteFlag"), 0) == 1
         for item in package.get("ItemModelList") or []:
-            if not isinstance(item, dict):
-                continue
-            skus = item.get("SkuModelList") or []
-            variant_id = ""
-            if skus and isinstance(skus[0], dict):
-                variant_id = str(skus[0].get("variantId") or "")
-            # A line removed by an order change stays with deleteItemFlag 1 (or its
-            # package with packageDeleteFlag 1): the customer no longer takes it.
-            removed = package_deleted or int_or(item.get("deleteItemFlag"), 0) == 1
-            gone = cancelled or removed
-            line_status = f"{status}（明細削除）" if removed and not cancelled else status
-            lines.append(
-                OrderLine(
-                    mall=mall,
-                    order_id=number,
-                    line_id=str(item.get("itemDetailId", "")),
-                    code=canonical_code(f"{item.get('manageNumber') or ''}:{variant_id}"),
-                    units=0 if gone else max(int_or(item.get("units"), 0), 0),
-                    ordered_at=ordered_at,
-                    status=line_status,
-                    mall_restocks=gone
-                    and _restocks(item.get("restoreInventoryFlag"), restock_default),
+            if isinstance(item, dict):
+                lines.append(
+                    _line(
+                        order,
+                        item,
+                        mall=mall,
+                        progress=progress,
+                        package_deleted=package_deleted,
+                        restock_default=restock_default,
+                    )
                 )
-            )
+    changes = [c for c in order.get("ChangeReasonModelList") or [] if isinstance(c, dict)]
+    times = [t for c in changes for k in _CHANGE_TIMES if (t := parse_order_datetime(c.get(k)))]
     return SeenOrder(
         progress=progress,
-        change_count=len(order.get("ChangeReasonModelList") or []),
+        change_count=len(changes),
         ordered_at=ordered_at,
         lines=tuple(lines),
+        last_change=max(times) if times else None,
     )
+
+
+def _line(
+    order: Mapping[str, Any],
+    item: Mapping[str, Any],
+    *,
+    mall: str,
+    progress: int,
+    package_deleted: bool,
+    restock_default: bool,
+) -> OrderLine:
+    cancelled = progress in CANCELLED_PROGRESS
+    status = ORDER_PROGRESS_WORDS.get(progress, str(progress))
+    # A line removed by an order change stays with deleteItemFlag 1 (or its package
+    # with packageDeleteFlag 1): the customer no longer takes it. [S11]
+    removed = package_deleted or int_or(item.get("deleteItemFlag"), 0) == 1
+    gone = cancelled or removed
+    return OrderLine(
+        mall=mall,
+        order_id=str(order["orderNumber"]),
+        line_id=str(item.get("itemDetailId", "")),
+        code=line_code(item),
+        units=0 if gone else max(int_or(item.get("units"), 0), 0),
+        ordered_at=parse_order_datetime(order.get("orderDatetime")),
+        status=f"{status}（明細削除）" if removed and not cancelled else status,
+        mall_restocks=gone and _restocks(item.get("restoreInventoryFlag"), restock_default),
+    )
+
+
+def line_code(item: Mapping[str, Any]) -> str:
+    """The sheet code of an ItemModel: ``manageNumber:variantId`` from its SkuModelList.
+
+    Without a SkuModelList (an order from before the SKU migration) an item without
+    variations is its single SKU ``manageNumber:normal-inventory``; a legacy per-option
+    stock line cannot name its SKU and keeps the bare manageNumber (no product can
+    claim it, so it waits as 未割当 where staff see which item it was).
+    """
+    manage_number = str(item.get("manageNumber") or "").strip()
+    skus = item.get("SkuModelList") or []
+    variant_id = ""
+    if skus and isinstance(skus[0], dict):
+        variant_id = str(skus[0].get("variantId") or "").strip()
+    if variant_id:
+        return canonical_code(f"{manage_number}:{variant_id}")
+    if int_or(item.get("inventoryType"), 1) == LEGACY_OPTION_STOCK:
+        return manage_number.lower()
+    return canonical_code(f"{manage_number}:{SINGLE_SKU_VARIANT}")
 
 
 def _restocks(flag: object, default: bool) -> bool:

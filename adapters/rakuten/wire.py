@@ -19,12 +19,53 @@ ELEMENT_PATH_RE = re.compile(r"^inventories\[(\d+)\]")
 # Errors about the request or the shop, not one element: splitting a batch cannot help.
 # GE0007 path, GE0011 body, IE1101 too many, IE1102 duplicate, IE1105 not migrated. [S3]
 REQUEST_LEVEL_CODES: frozenset[str] = frozenset({"GE0007", "GE0011", "IE1101", "IE1102", "IE1105"})
+# Refusals that are about the credentials, whatever the HTTP status (RMS answers some
+# with 400): the gateway's common authentication errors GK0001/GK0005/GK0006 (added to
+# the InventoryAPI 2.0 page in its v1.5 change log entry "共通認証エラー追加" [S5]; the
+# codes as issue 7 read them on the published pages) and ES04-01 "Bad Request", which
+# vendor help pages name with ES01-01 when an API function is not enabled in RMS
+# ([S16] https://manual.sokuhan.jp/ufaq/ , [S18] https://help.teps.io/rakuten-connection-error).
+CREDENTIAL_CODES: frozenset[str] = frozenset({"GK0001", "GK0005", "GK0006", "ES04-01"})
+# MessageModel.messageType values that mean "not done" for the call or for one order.
+# [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
+# [S11] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/getorder
+FAILED_MESSAGE_TYPES: frozenset[str] = frozenset({"ERROR", "WARNING"})
 
 
 def rejected(push: StockPush, message: str) -> PushResult:
     return PushResult(
         code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
     )
+
+
+def is_credential_problem(code: str) -> bool:
+    """Any of a response's codes (comma-joined) says the credentials are refused."""
+    codes = set(code.split(","))
+    return bool(codes & CREDENTIAL_CODES) or any(
+        c.startswith("ES01") or c == "GA0001" for c in codes
+    )
+
+
+def order_api_errors(body: Any) -> list[tuple[str, str, str]]:
+    """(messageCode, message, orderNumber or "") of every failed MessageModel of a body.
+
+    A 200 can carry these ([S10] every response has MessageModelList): searchOrder's
+    ERROR means the search was not done (not "no orders"); getOrder's per-order
+    messages (with orderNumber) mean that order was not read.
+    """
+    if not isinstance(body, dict):
+        return []
+    out: list[tuple[str, str, str]] = []
+    for message in body.get("MessageModelList") or []:
+        if not isinstance(message, dict):
+            continue
+        kind = str(message.get("messageType") or "")
+        number = str(message.get("orderNumber") or "")
+        if kind == "ERROR" or (number and kind in FAILED_MESSAGE_TYPES):
+            out.append(
+                (str(message.get("messageCode") or ""), str(message.get("message") or ""), number)
+            )
+    return out
 
 
 def is_request_level(code: str) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.infra.clock import JST
 from bot.sandbox.clock import VirtualClock
-from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.sandbox.simulators.rakuten import ContentTypeRule, RakutenSimulator
 
 BASE = "https://api.rms.rakuten.co.jp"
 AUTH = "ESA " + base64.b64encode(b"SP123456_sim:SL123456_sim").decode()
@@ -22,6 +22,7 @@ BULK_GET = "/es/2.0/inventories/bulk-get"
 SEARCH = "/es/2.0/order/searchOrder/"
 GET_ORDER = "/es/2.0/order/getOrder/"
 LICENSE = "/es/1.0/license-management/license-key/expiry-date"
+JSON_UTF8 = "application/json;charset=utf-8"
 
 
 @pytest.fixture
@@ -35,7 +36,11 @@ def sim(clock: VirtualClock) -> RakutenSimulator:
 
 
 def connect(sim: RakutenSimulator, auth: str | None = AUTH) -> httpx.Client:
-    headers = {"Authorization": auth} if auth is not None else {}
+    # The order API wants a charset on its JSON (rakuten.md §4.1); a request that sets
+    # its own Content-Type overrides this default.
+    headers = {"Content-Type": JSON_UTF8}
+    if auth is not None:
+        headers["Authorization"] = auth
     return httpx.Client(transport=sim.transport, base_url=BASE, headers=headers)
 
 
@@ -807,8 +812,9 @@ def test_cancel_restocks_per_flag(
         "OrderModelList"
     ][0]
     assert order["orderProgress"] == 900
-    change = order["ChangeReasonModelList"][0]
-    assert change["changeType"] == 1
+    # cancelOrder is an application: 0 cancel applied (800), then 1 confirmed (900). [S11]
+    assert [c["changeType"] for c in order["ChangeReasonModelList"]] == [0, 1]
+    change = order["ChangeReasonModelList"][-1]
     assert change["changeFixDatetime"] == "2026-11-23T10:00:00+0900"
     line = order["PackageModelList"][0]["ItemModelList"][0]
     assert line["restoreInventoryFlag"] == flag
@@ -817,15 +823,83 @@ def test_cancel_restocks_per_flag(
         sim.cancel_order(number)
 
 
-def test_partial_change_reduces_units_and_keeps_status(
+def get_order(http: httpx.Client, number: str) -> dict[str, Any]:
+    body = http.post(GET_ORDER, json={"orderNumberList": [number], "version": 7}).json()
+    order: dict[str, Any] = body["OrderModelList"][0]
+    return order
+
+
+def test_a_cancel_passes_800_before_900_and_restocks_on_confirmation(
+    sim: RakutenSimulator, http: httpx.Client
+) -> None:
+    code = sim.add_item("item", "a", 5)
+    number = sim.place_order([(code, 2)])
+    assert number is not None
+    sim.request_cancel(number)
+    order = get_order(http, number)
+    assert order["orderProgress"] == 800
+    assert [c["changeType"] for c in order["ChangeReasonModelList"]] == [0]
+    assert sim.stock(code) == 3  # nothing back until the cancel is confirmed
+    sim.confirm_cancel(number)
+    assert get_order(http, number)["orderProgress"] == 900
+    assert sim.stock(code) == 5
+    with pytest.raises(ValueError):
+        sim.confirm_cancel(number)
+
+
+def test_a_change_via_400_stays_pending_until_confirmed(
+    sim: RakutenSimulator, http: httpx.Client
+) -> None:
+    code = sim.add_item("item", "a", 5)
+    number = sim.place_order([(code, 3)])
+    assert number is not None
+    sim.orders[number].progress = 300
+    sim.change_line_units(number, 0, 1)  # change_via_400 is the default reading (§4.4)
+    order = get_order(http, number)
+    assert order["orderProgress"] == 400
+    assert [c["changeType"] for c in order["ChangeReasonModelList"]] == [4]
+    assert order["PackageModelList"][0]["ItemModelList"][0]["units"] == 1
+    assert sim.stock(code) == 4
+    sim.confirm_change(number)
+    order = get_order(http, number)
+    assert order["orderProgress"] == 300
+    assert [c["changeType"] for c in order["ChangeReasonModelList"]] == [4, 5]
+    with pytest.raises(ValueError):
+        sim.confirm_change(number)
+
+
+def test_removed_lines_and_packages_stay_listed_with_their_delete_flags(
+    clock: VirtualClock,
+) -> None:
+    sim = RakutenSimulator(clock=clock, enforce_rate_limits=False, change_via_400=False)
+    a = sim.add_item("item", "a", 5)
+    b = sim.add_item("item", "b", 5)
+    number = sim.place_order([(a, 1), (b, 2), (a, 1)], packages=[0, 0, 1])
+    assert number is not None
+    sim.remove_line(number, 1)
+    sim.remove_package(number, 1)
+    with connect(sim) as http:
+        order = get_order(http, number)
+    assert order["orderProgress"] == 100  # in place: no 400
+    first, second = order["PackageModelList"]
+    assert (first["packageDeleteFlag"], second["packageDeleteFlag"]) == (0, 1)
+    assert [i["deleteItemFlag"] for i in first["ItemModelList"]] == [0, 1]
+    assert [i["units"] for i in first["ItemModelList"]] == [1, 2]  # units kept as ordered
+    assert (sim.stock(a), sim.stock(b)) == (4, 5)
+    assert order["goodsPrice"] == 1000
+    with pytest.raises(ValueError):
+        sim.remove_line(number, 1)
+
+
+def test_partial_change_in_place_reduces_units_and_keeps_status(
     sim: RakutenSimulator, http: httpx.Client
 ) -> None:
     a = sim.add_item("item", "a", 5)
     b = sim.add_item("item", "b", 5, restock_on_cancel=False)
     number = sim.place_order([(a, 3), (b, 2)])
     assert number is not None
-    sim.change_line_units(number, 0, 1)
-    sim.change_line_units(number, 1, 0)
+    sim.change_line_units(number, 0, 1, via_400=False)
+    sim.change_line_units(number, 1, 0, via_400=False)
     assert (sim.stock(a), sim.stock(b)) == (4, 3)
     order = http.post(GET_ORDER, json={"orderNumberList": [number], "version": 7}).json()[
         "OrderModelList"
@@ -1144,17 +1218,83 @@ def test_search_order_hit_cap(
 
 def test_order_paths_with_and_without_slash_and_content_types(http: httpx.Client) -> None:
     window = {"dateType": 1, "startDatetime": order_time(START), "endDatetime": order_time(START)}
+    body = httpx.Request("POST", "/", json=window).content
     for path in (SEARCH, SEARCH.rstrip("/")):
-        for content_type in (
-            "application/json",
-            "application/json; charset=utf-8",
-            "application/json;charset=utf-8",
-        ):
-            response = http.post(
-                path,
-                content=httpx.Request("POST", "/", json=window).content,
-                headers={"Content-Type": content_type},
-            )
+        for content_type in ("application/json; charset=utf-8", "application/json;charset=utf-8"):
+            response = http.post(path, content=body, headers={"Content-Type": content_type})
             assert response.status_code == 200, (path, content_type)
-    response = http.post(SEARCH, content=b"{}", headers={"Content-Type": "text/plain"})
-    assert response.status_code == 415
+    for refused in ("application/json", "text/plain", "application/jsonp; charset=utf-8"):
+        response = http.post(SEARCH, content=body, headers={"Content-Type": refused})
+        assert response.status_code == 415, refused
+        assert response.json() == {
+            "Results": {"errorCode": "ES04-03", "message": "Unsupported Media Type"}
+        }
+
+
+@pytest.mark.parametrize(
+    ("rule", "accepted", "refused"),
+    [
+        ("no-space", "application/json;charset=utf-8", "application/json; charset=utf-8"),
+        ("any-json", "application/json", "text/plain"),
+    ],
+)
+def test_the_content_type_rule_is_configurable(
+    clock: VirtualClock, rule: ContentTypeRule, accepted: str, refused: str
+) -> None:
+    """rakuten.md §4.1 marks the 415 reading UNCONFIRMED: both other readings can be run."""
+    sim = RakutenSimulator(clock=clock, enforce_rate_limits=False, order_content_type=rule)
+    window = {"dateType": 1, "startDatetime": order_time(START), "endDatetime": order_time(START)}
+    body = httpx.Request("POST", "/", json=window).content
+    with connect(sim) as http:
+        assert (
+            http.post(SEARCH, content=body, headers={"Content-Type": accepted}).status_code == 200
+        )
+        assert http.post(SEARCH, content=body, headers={"Content-Type": refused}).status_code == 415
+
+
+def test_variant_id_keeps_its_case_unless_an_endpoint_is_set_to_fold_it(
+    clock: VirtualClock,
+) -> None:
+    """[S5]: variantId 「大文字・小文字は、異なる文字として扱う」; folding is a switch."""
+    sim = RakutenSimulator(clock=clock, enforce_rate_limits=False, fold_variant_id={"variant"})
+    sim.add_item("item", "Red", 1)
+    sim.add_item("item", "red", 1)
+    with connect(sim) as http:
+        assert upsert(http, inv("ITEM", "Red", 7)).status_code == 204
+        assert (sim.stock("item:Red"), sim.stock("item:red")) == (7, 1)
+        put = http.put(
+            "/es/2.0/inventories/manage-numbers/item/variants/Red",
+            json={"mode": "ABSOLUTE", "quantity": 9},
+        )
+        assert put.status_code == 204
+    assert (sim.stock("item:Red"), sim.stock("item:red")) == (7, 9)  # folded onto "red"
+
+
+def test_credential_refusals_can_come_as_400_with_gateway_codes(clock: VirtualClock) -> None:
+    sim = RakutenSimulator(
+        clock=clock, enforce_rate_limits=False, auth_error_code="GK0001", auth_error_status=400
+    )
+    sim.expire_credentials()
+    with connect(sim) as http:
+        response = upsert(http, inv("item", "a", 1))
+    assert response.status_code == 400
+    assert response.json() == {"Results": {"errorCode": "GK0001", "message": "Un-Authorised"}}
+
+
+def test_a_search_can_answer_200_with_an_error_and_an_order_can_be_unreadable(
+    sim: RakutenSimulator, http: httpx.Client
+) -> None:
+    code = sim.add_item("item", "a", 5)
+    number = sim.place_order([(code, 1)])
+    assert number is not None
+    sim.fail_next_search("ORDER_EXT_API_SEARCH_ORDER_ERROR_SIM")
+    body = search(http).json()
+    assert body["orderNumberList"] is None
+    assert body["MessageModelList"][0]["messageType"] == "ERROR"
+    assert search(http).json()["orderNumberList"] == [number]
+    sim.unreadable_orders[number] = "ORDER_EXT_API_GET_ORDER_ERROR_SIM"
+    body = http.post(GET_ORDER, json={"orderNumberList": [number], "version": 7}).json()
+    assert body["OrderModelList"] == []
+    assert {(m["messageType"], m.get("orderNumber")) for m in body["MessageModelList"]} >= {
+        ("ERROR", number)
+    }

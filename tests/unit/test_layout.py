@@ -10,7 +10,7 @@ import pytest
 
 from adapters import ADAPTERS
 from adapters.base import Channel
-from adapters.rakuten import RAKUTEN
+from adapters.rakuten import RAKUTEN, RakutenAdapter
 from bot.core.domain import DisplayRule, MallSettings, ShopSettings
 from bot.infra.sheet import layout
 from bot.infra.sheet.layout import (
@@ -37,6 +37,7 @@ def channel(key: str, label: str, *aliases: str) -> Channel:
     )
 
 
+RAKUTEN_CANONICAL = RakutenAdapter.canonical_code
 CHANNELS = (
     RAKUTEN,
     channel("yahoo", "Yahoo", "Yahoo!", "Yahoo!ショッピング", "ヤフー"),
@@ -555,9 +556,48 @@ def test_codes_canonicalised_and_only_enabled_malls_kept() -> None:
         canonical={"rakuten": rakuten},
     )
     assert read.snapshot.products["X"].codes == {"rakuten": ("tshirt:Red-M",), "amazon": ("A1",)}
+    # RAKUTEN declares its own code check; it speaks before the canonicaliser.
     assert messages(read) == [
-        "I3: 楽天コード『nocolon』は使えません（商品管理番号:SKU管理番号 の形で書いてください）"
+        "I3: 楽天コード『nocolon』は使えません（「商品管理番号:SKU管理番号」の形で、"
+        "「:」のあとに SKU管理番号 を書いてください（例 tshirt-01:red-m））"
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown", "reason"),
+    [
+        ("tshirt", "tshirt", "「:」のあとに SKU管理番号 を書いて"),
+        ("tshirt:red:m", "tshirt:red:m", "「:」が 2 個あります"),
+        ("tshirt:red;mug:blue", "tshirt:red;mug:blue", "「;」はコードの区切りに使えません"),
+        ("tshirt:red／mug:blue", "tshirt:red/mug:blue", "スラッシュ"),
+        ("tshirt:red\u3000mug:blue", "tshirt:red mug:blue", "スペース"),
+        ("tshirt：ＲＥＤ;", "tshirt:RED;", "「;」"),
+    ],
+)
+def test_a_malformed_rakuten_code_is_a_row_problem_when_the_sheet_is_read(
+    typed: str, shown: str, reason: str
+) -> None:
+    read = parse(
+        products(
+            prow(sku="X", stock=1, code_rakuten=typed),
+            prow(sku="Y", stock=1, code_rakuten="mug:blue, tshirt：Red-M\nsoap:normal-inventory"),
+        ),
+        canonical={"rakuten": RAKUTEN_CANONICAL},
+    )
+    [problem] = read.snapshot.problems
+    assert (problem.row, problem.sku, problem.column) == (2, "X", "code_rakuten")
+    assert problem.message.startswith(f"I2: 楽天コード『{shown}』は使えません（")
+    assert reason in problem.message
+    assert read.snapshot.invalid_skus == {"X"}
+    assert read.snapshot.products["Y"].codes == {
+        "rakuten": ("mug:blue", "tshirt:Red-M", "soap:normal-inventory")
+    }
+
+
+def test_codes_are_only_checked_where_the_channel_is_wired() -> None:
+    """Without the adapter's canonicaliser (sheet-layer reads) codes are plain text."""
+    read = parse(products(prow(sku="X", stock=1, code_rakuten="nocolon")))
+    assert messages(read) == []
 
 
 def test_code_formula_is_a_problem() -> None:

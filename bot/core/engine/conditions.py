@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
 from bot.core import words
@@ -48,7 +48,7 @@ def conditions(
     for sku in snapshot.invalid_skus:
         statuses.setdefault(sku, words.say("engine.status_invalid"))
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
-    unique = {p.key: p for p in problems if p.key not in state.conditions}
+    unique = {k: p for k, p in problem_alerts(problems).items() if k not in state.conditions}
     errors = [
         ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
         for p in unique.values()
@@ -134,13 +134,11 @@ def _row_problems(
 ) -> None:
     """One alert per row problem; a product row's problems become its 状態."""
     by_sku: dict[str, list[str]] = defaultdict(list)
-    for problem in problems:
-        current[problem.key] = Alert(
-            kind=AlertKind.ROW_PROBLEM,
-            key=problem.key,
-            sku=problem.sku,
-            title=_problem_text(problem),
+    for key, problem in problem_alerts(problems).items():
+        current[key] = Alert(
+            kind=AlertKind.ROW_PROBLEM, key=key, sku=problem.sku, title=_problem_text(problem)
         )
+    for problem in problems:
         note = work.notes.get(problem.sku)
         if note is not None and note[0] == problem.message:
             continue  # shown as a note, not as an error of the row
@@ -152,6 +150,23 @@ def _row_problems(
         statuses[sku] = words.say(
             "engine.status_error", messages=" / ".join(dict.fromkeys(messages))
         )
+
+
+def problem_alerts(problems: Sequence[RowProblem]) -> dict[str, RowProblem]:
+    """Alert key → problem: one per row problem, one per message several rows share.
+
+    A message naming several rows (a mall code on two products, a 商品コード on two
+    rows) is one problem for staff: one alert and one エラーログ row, while each row
+    still shows it in its 状態.
+    """
+    shared = Counter((p.tab, p.message) for p in problems)
+    alerts: dict[str, RowProblem] = {}
+    for problem in problems:
+        if shared[(problem.tab, problem.message)] > 1:
+            alerts.setdefault(f"row:{problem.tab}:{problem.message}", problem)
+        else:
+            alerts.setdefault(problem.key, problem)
+    return alerts
 
 
 def _kept(state: EngineState, snapshot: Snapshot) -> frozenset[str]:

@@ -8,7 +8,7 @@ to ``invalid``; its codes are held so their orders wait instead of going unassig
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,16 +55,30 @@ class _Columns:
         return cls(tab, hm, sku, data, codes)
 
 
-def parse_products(ctx: ParseContext, set_skus: set[str]) -> dict[str, Product]:
-    """The valid products of 商品マスタ by 商品コード; problems go to ``ctx``."""
+CodeCheck = Callable[[str], str | None]
+"""A channel's ``code_problem``: why a code can never be its code (Japanese), or None."""
+
+
+def parse_products(
+    ctx: ParseContext, set_skus: set[str], code_checks: Mapping[str, CodeCheck] | None = None
+) -> dict[str, Product]:
+    """The valid products of 商品マスタ by 商品コード; problems go to ``ctx``.
+
+    ``code_checks`` holds each channel's declared code check: a code it refuses makes
+    the row a problem now (状態, エラーログ), not a push failure later.
+    """
     got = ctx.rows_of("products")
     if got is None:
         return {}
     tab, hm, grid = got
     cols = _Columns.of(tab, hm, ctx.malls)
+    readers = {
+        mall: _code_reader(ctx.canonical.get(mall), (code_checks or {}).get(mall))
+        for mall in ctx.malls
+    }
     drafts: list[_Draft] = []
     for gi in range(1, len(grid)):
-        draft = _draft(ctx, cols, grid[gi], gi, set_skus)
+        draft = _draft(ctx, cols, grid[gi], gi, set_skus, readers)
         if draft is not None:
             drafts.append(draft)
     _check_duplicate_skus(ctx, cols, drafts)
@@ -72,8 +86,29 @@ def parse_products(ctx: ParseContext, set_skus: set[str]) -> dict[str, Product]:
     return _products(ctx, drafts)
 
 
+def _code_reader(
+    canon: Callable[[str], str] | None, check: CodeCheck | None
+) -> Callable[[str], str] | None:
+    """The channel's check, then its canonical form; ValueError carries the reason."""
+    if check is None:
+        return canon
+
+    def read(code: str) -> str:
+        reason = check(code)
+        if reason is not None:
+            raise ValueError(reason)
+        return canon(code) if canon is not None else code
+
+    return read
+
+
 def _draft(
-    ctx: ParseContext, cols: _Columns, row: Sequence[Any], gi: int, set_skus: set[str]
+    ctx: ParseContext,
+    cols: _Columns,
+    row: Sequence[Any],
+    gi: int,
+    set_skus: set[str],
+    readers: Mapping[str, Callable[[str], str] | None],
 ) -> _Draft | None:
     """One row read cell by cell; None for a row without 商品コード."""
     tab, r = cols.tab, ctx.r
@@ -94,7 +129,7 @@ def _draft(
         return None
     draft = _Draft(gi, sku)
     _product_cells(ctx, cols, row, draft, is_set=sku in set_skus)
-    _code_cells(ctx, cols, row, draft)
+    _code_cells(ctx, cols, row, draft, readers)
     return draft
 
 
@@ -153,7 +188,13 @@ def _stock(ctx: ParseContext, raw: Any, cell: str, header: str, sku: str) -> int
     return value
 
 
-def _code_cells(ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft) -> None:
+def _code_cells(
+    ctx: ParseContext,
+    cols: _Columns,
+    row: Sequence[Any],
+    d: _Draft,
+    readers: Mapping[str, Callable[[str], str] | None],
+) -> None:
     """The enabled malls' codes of one row (canonical form, duplicates in a cell dropped)."""
     for col in cols.malls:
         idx = cols.hm.col(col.key)
@@ -162,7 +203,7 @@ def _code_cells(ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft
         assert col.mall is not None
         try:
             codes = ctx.r.codes_cell(
-                cell_at(row, idx), a1(d.grid_row, idx), col.header, ctx.canonical.get(col.mall)
+                cell_at(row, idx), a1(d.grid_row, idx), col.header, readers.get(col.mall)
             )
         except Bad as bad:
             d.problems.append(ctx.problem(cols.tab, d.grid_row, bad.message, d.sku, col.key))

@@ -15,7 +15,7 @@ from bot.infra.sheet.parse_tabs import (
     parse_state,
 )
 from bot.infra.sheet.parsing import ParseContext, SheetRead
-from bot.infra.sheet.spec import load_template
+from bot.infra.sheet.spec import load_template, registered_channels
 
 if TYPE_CHECKING:
     from adapters.base import Channel
@@ -37,7 +37,8 @@ def parse_sheet(
     syncs). ``channels`` are the channels the sheet knows (their code columns, 設定
     rows and names; default: every registered channel); ``malls`` are the enabled
     ones: only their code columns are read and required. ``canonical`` maps a mall to
-    its adapter's code canonicaliser (may raise ValueError with a Japanese reason).
+    its adapter's code canonicaliser (may raise ValueError with a Japanese reason); for
+    those malls the channel's declared ``code_problem`` checks each code before that.
     ``bot_stock`` is what the bot itself last wrote to 在庫数 per 商品コード: a
     negative equal to it is an oversell the bot recorded, not a staff typo.
     """
@@ -47,8 +48,17 @@ def parse_sheet(
         if key not in known:
             raise KeyError(f"unknown tab key {key!r}")
     ctx = ParseContext(tpl, values, malls, canonical, bot_stock)
+    # A channel's code check runs where its adapter is wired (its canonicaliser given,
+    # as bootstrap does for every enabled channel); a read without adapters (sheet-layer
+    # tools and tests) takes codes as text, as it takes their canonical form.
+    known_channels = registered_channels() if channels is None else channels
+    code_checks = {
+        c.key: c.code_problem
+        for c in known_channels
+        if c.code_problem is not None and canonical is not None and c.key in canonical
+    }
     sets, set_skus = parse_sets(ctx)
-    products = parse_products(ctx, set_skus)
+    products = parse_products(ctx, set_skus, code_checks)
     movements = parse_movements(ctx)
     settings = parse_settings(ctx)
     resend = parse_listings(ctx)

@@ -28,7 +28,7 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -39,6 +39,7 @@ from bot.infra.clock import JST, Clock
 
 __all__ = [
     "HOST",
+    "ContentTypeRule",
     "FailKind",
     "Family",
     "RakutenSimulator",
@@ -64,6 +65,7 @@ HOST = "https://api.rms.rakuten.co.jp"  # §0: every endpoint shares this host
 
 Family = Literal["inventory-write", "inventory-read", "order", "license"]
 FailKind = Literal["429", "503", "409", "500", "timeout", "401"]
+ContentTypeRule = Literal["charset", "no-space", "any-json"]
 
 # [S1][S3] manageNumber and variantId: ≤ 32 bytes of a-z A-Z 0-9 - _
 _ID_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -137,6 +139,10 @@ class SimOrderLine:
     sku_info: str | None = None
     restore_inventory_flag: int = 0
     """[S11] 0 follow the SKU's restockOnCancel, 1 restock on cancel, 2 don't."""
+    package: int = 0
+    """Index of the PackageModel (ship-to) the line belongs to."""
+    deleted: bool = False
+    """[S11] deleteItemFlag: the line was removed by an order change (it stays listed)."""
 
     @property
     def code(self) -> str:
@@ -161,11 +167,19 @@ class SimOrder:
     shipping_inst_at: datetime | None = None
     shipping_cmpl_rpt_at: datetime | None = None
     payment_fix_at: datetime | None = None
+    deleted_packages: set[int] = field(default_factory=set)
+    """[S11] PackageModel indexes with packageDeleteFlag 1 (removed by an order change)."""
+    progress_before_change: int | None = None
+    """The progress a pending change (400) returns to once it is confirmed."""
 
     @property
     def goods_price(self) -> int:
-        """Sum of price × units over the lines."""
-        return sum(line.price * line.units for line in self.lines)
+        """Sum of price × units over the lines the customer still takes."""
+        return sum(line.price * line.units for line in self.lines if self.takes(line))
+
+    def takes(self, line: SimOrderLine) -> bool:
+        """Whether the customer still takes ``line`` (not removed, nor its package)."""
+        return not line.deleted and line.package not in self.deleted_packages
 
 
 @dataclass
@@ -429,6 +443,10 @@ class RakutenSimulator:
         restock_on_cancel_default: bool = True,
         rate_limit_error_code: str = "SIM-429",
         search_range_error_code: str = f"{_SEARCH}_ERROR_023",
+        auth_error_status: int = 401,
+        order_content_type: ContentTypeRule = "charset",
+        fold_variant_id: Collection[str] = (),
+        change_via_400: bool = True,
     ) -> None:
         """Build an empty shop.
 
@@ -437,6 +455,21 @@ class RakutenSimulator:
         from now, as one project measured (issued 8/30, expiry 11/28; §1). RMS is not
         known to send 429 at all (§6), so its body code ``rate_limit_error_code`` is a
         placeholder; the searchOrder span/age error code is UNCONFIRMED too ([S10]).
+
+        Switches for readings rakuten.md marks UNCONFIRMED:
+
+        - ``auth_error_status``: the HTTP status of a credential refusal. 401 for
+          ES01-01/GA0001; the gateway's GK0001/GK0005/GK0006 and ES04-01 come as 400.
+        - ``order_content_type``: what the order API accepts (§4.1). ``"charset"``
+          (default): ``application/json`` with a charset parameter, as the docs write
+          it [S10]; ``"no-space"``: only ``application/json;charset=utf-8`` [S24];
+          ``"any-json"``: any ``application/json*``. Others get 415 ES04-03 [S24].
+        - ``fold_variant_id``: routes (``"bulk-upsert"``, ``"bulk-get"``, ``"variant"``)
+          that fold variantId to lower case. The InventoryAPI pages keep its case
+          ([S5]: 大文字・小文字は、異なる文字として扱う), so none by default; a test can
+          make an endpoint fold it to prove the adapter still lands the right SKU.
+        - ``change_via_400``: whether an order change shows orderProgress 400 until it
+          is confirmed (§4.4: "via change requests") or is made in place.
         """
         self._clock = clock
         self._secret = service_secret
@@ -449,6 +482,14 @@ class RakutenSimulator:
         self.rate_limit_error_code = rate_limit_error_code
         self.search_range_error_code = search_range_error_code
         self.restock_on_cancel_default = restock_on_cancel_default
+        self.auth_error_status = auth_error_status
+        self.order_content_type: ContentTypeRule = order_content_type
+        self.fold_variant_id = frozenset(fold_variant_id)
+        self.change_via_400 = change_via_400
+        self.search_errors: deque[str] = deque()
+        """messageCodes the next searchOrder calls answer in a 200 (:meth:`fail_next_search`)."""
+        self.unreadable_orders: dict[str, str] = {}
+        """Order number → per-order messageCode getOrder answers instead of the order."""
         self._license_expiry = license_expiry or self._default_expiry()
         self._expired = False
         self._lock = threading.RLock()
@@ -602,13 +643,18 @@ class RakutenSimulator:
             }
 
     def place_order(
-        self, lines: Sequence[tuple[str, int]], *, at: datetime | None = None
+        self,
+        lines: Sequence[tuple[str, int]],
+        *,
+        at: datetime | None = None,
+        packages: Sequence[int] | None = None,
     ) -> str | None:
         """A customer order; the order number, or None when the shop page refuses it.
 
         Like the real shop page it is accepted only if the live stock covers every
         line (or the SKU takes back orders), and it decrements that stock (§4.4).
-        ``at`` backdates the order datetime. An unregistered code raises KeyError.
+        ``at`` backdates the order datetime; ``packages`` gives each line's ship-to
+        (PackageModel index, default all 0). An unregistered code raises KeyError.
         """
         if not lines:
             raise ValueError("an order needs at least one line")
@@ -639,7 +685,7 @@ class RakutenSimulator:
             # [S10] order number <shopId>-<yyyymmdd>-<digits> (8-digit tail in samples)
             number = f"{self.shop_id}-{ordered_at.astimezone(JST):%Y%m%d}-{self._seq['order']:08d}"
             order_lines = []
-            for code, units in lines:
+            for n, (code, units) in enumerate(lines):
                 mn, vid = _split_code(code)
                 variant = self._variant((mn, vid))
                 self._seq["detail"] += 1
@@ -654,16 +700,26 @@ class RakutenSimulator:
                         item_name=self._items[mn].name,
                         merchant_defined_sku_id=variant.merchant_defined_sku_id,
                         sku_info=variant.sku_info,
+                        package=packages[n] if packages else 0,
                     )
                 )
             self.orders[number] = SimOrder(number, ordered_at, self._seq["basket"], order_lines)
             return number
 
     def cancel_order(self, order_number: str, *, restock: bool | None = None) -> None:
-        """Cancel confirmed: orderProgress 900 plus a ChangeReasonModel with changeType 1.
+        """A cancel as RMS's cancelOrder makes it: applied (800), then confirmed (900).
+
+        Both steps happen now; :meth:`request_cancel` and :meth:`confirm_cancel` make
+        them one at a time, so a poll can see 800 first.
+        """
+        self.request_cancel(order_number, restock=restock)
+        self.confirm_cancel(order_number)
+
+    def request_cancel(self, order_number: str, *, restock: bool | None = None) -> None:
+        """キャンセル確定待ち: orderProgress 800 plus a ChangeReasonModel changeType 0.
 
         ``restock`` sets every line's restoreInventoryFlag (None → 0, follow the SKU's
-        restockOnCancel; True → 1; False → 2) and the sim's own stock follows it ([S11]).
+        restockOnCancel; True → 1; False → 2) ([S11]). Stock comes back on confirmation.
         """
         with self._lock:
             self._tick()
@@ -673,24 +729,37 @@ class RakutenSimulator:
             flag = 0 if restock is None else (1 if restock else 2)
             for line in order.lines:
                 line.restore_inventory_flag = flag
-                if self._restocks(line):
+            order.progress = 800  # [S10][S11] 800 キャンセル確定待ち
+            # [S11] changeType 0 cancel applied; changeReason 0 shop; detail 1 cancel
+            self._add_change(order, change_type=0, detail=None, reason_detail=1)
+
+    def confirm_cancel(self, order_number: str) -> None:
+        """キャンセル確定: orderProgress 900, changeType 1; restocks where restock applies."""
+        with self._lock:
+            self._tick()
+            order = self.orders[order_number]
+            if order.progress != 800:
+                raise ValueError(f"order {order_number} has no cancel to confirm")
+            for line in order.lines:
+                if order.takes(line) and self._restocks(line):
                     self._give_back(line, line.units)
             order.progress = 900  # [S10][S11] 900 キャンセル確定
-            # [S11] changeType 1 cancel confirmed; changeReason 0 shop; detail 1 cancel
             self._add_change(order, change_type=1, detail=None, reason_detail=1)
 
-    def change_line_units(self, order_number: str, line_index: int, units: int) -> None:
-        """A confirmed partial change: the line keeps fewer units, the status stays.
+    def change_line_units(
+        self, order_number: str, line_index: int, units: int, *, via_400: bool | None = None
+    ) -> None:
+        """A partial change: the line keeps fewer units (0 keeps it with 0 units).
 
-        Adds a ChangeReasonModel with changeType 5 (change confirmed) and
-        changeTypeDetail 0 (decrease); the units taken back return to stock when
+        Via 400 (``change_via_400``, or ``via_400``) the order shows 変更確定待ち with a
+        ChangeReasonModel changeType 4 (change applied) until :meth:`confirm_change`;
+        in place it keeps its progress and gets changeType 5 (confirmed) at once. Both
+        use changeTypeDetail 0 (decrease); the units taken back return to stock when
         restock applies to the line ([S11]; how RMS shows this is UNCONFIRMED, §4.4).
         """
         with self._lock:
             self._tick()
-            order = self.orders[order_number]
-            if order.progress in (800, 900):
-                raise ValueError(f"order {order_number} is cancelled")
+            order = self._changeable(order_number)
             line = order.lines[line_index]
             if not 0 <= units < line.units:
                 raise ValueError(f"units must be reduced below {line.units}, got {units}")
@@ -698,7 +767,66 @@ class RakutenSimulator:
             line.units = units
             if self._restocks(line):
                 self._give_back(line, taken_back)
+            self._changed(order, via_400)
+
+    def remove_line(
+        self, order_number: str, line_index: int, *, via_400: bool | None = None
+    ) -> None:
+        """A line removed by an order change: it stays, with deleteItemFlag 1 ([S11])."""
+        with self._lock:
+            self._tick()
+            order = self._changeable(order_number)
+            line = order.lines[line_index]
+            if not order.takes(line):
+                raise ValueError(f"line {line_index} of {order_number} is already removed")
+            if self._restocks(line):
+                self._give_back(line, line.units)
+            line.deleted = True
+            self._changed(order, via_400)
+
+    def remove_package(
+        self, order_number: str, package: int, *, via_400: bool | None = None
+    ) -> None:
+        """A ship-to removed by an order change: packageDeleteFlag 1 on it ([S11])."""
+        with self._lock:
+            self._tick()
+            order = self._changeable(order_number)
+            lines = [ln for ln in order.lines if ln.package == package]
+            if not lines or package in order.deleted_packages:
+                raise ValueError(f"no package {package} to remove on {order_number}")
+            for line in lines:
+                if not line.deleted and self._restocks(line):
+                    self._give_back(line, line.units)
+            order.deleted_packages.add(package)
+            self._changed(order, via_400)
+
+    def confirm_change(self, order_number: str) -> None:
+        """A pending change (400) is confirmed: back to its progress, changeType 5."""
+        with self._lock:
+            self._tick()
+            order = self.orders[order_number]
+            if order.progress != 400 or order.progress_before_change is None:
+                raise ValueError(f"order {order_number} has no change pending")
+            order.progress = order.progress_before_change
+            order.progress_before_change = None
             self._add_change(order, change_type=5, detail=0, reason_detail=None)
+
+    def ship(self, order_number: str) -> None:
+        """発送済: orderProgress 500 (the order leaves the not-yet-shipped statuses)."""
+        with self._lock:
+            self._tick()
+            order = self.orders[order_number]
+            order.progress = 500  # [S10] 500 発送済
+            order.shipping_inst_at = self._clock.now()
+
+    def fail_next_search(self, code: str = f"{_SEARCH}_ERROR_SIM", times: int = 1) -> None:
+        """The next ``times`` searchOrder calls answer 200 with an ERROR MessageModel.
+
+        [S10]: every response carries MessageModelList; a 200 whose list holds an
+        ERROR (and a null orderNumberList) must not read as "no orders".
+        """
+        with self._lock:
+            self.search_errors.extend([code] * times)
 
     def fail_next(self, kind: FailKind, times: int = 1) -> None:
         """Answer the next ``times`` requests with a fault instead of serving them.
@@ -768,7 +896,7 @@ class RakutenSimulator:
     ) -> httpx.Response:
         if not self._authorised(request.headers.get("Authorization")):
             # §1 ES01-01 / GA0001 "Un-Authorised", HTTP 401 — [S15] and public GitHub code
-            return _results(401, self.auth_error_code, "Un-Authorised")
+            return _results(self.auth_error_status, self.auth_error_code, "Un-Authorised")
         method = request.method
         if route is None or match is None or method not in _METHODS[route]:
             # [S3] GE0007 request path doesn't exist
@@ -789,9 +917,7 @@ class RakutenSimulator:
         groups = match.groupdict()
         version = groups.get("version") or "2.1"
         if route in ("searchOrder", "getOrder"):
-            content_type = request.headers.get("Content-Type", "")
-            # §4.1: docs give application/json; charset=utf-8; accept any application/json*
-            if not content_type.lower().startswith("application/json"):
+            if not self._content_type_ok(request.headers.get("Content-Type", "")):
                 return _results(415, "ES04-03", "Unsupported Media Type")  # [S24] low confidence
             order_body = body if isinstance(body, dict) else {}
             if route == "searchOrder":
@@ -807,7 +933,9 @@ class RakutenSimulator:
             return self._range(version, request.url.params)
         if route == "variant-lists":
             return self._variant_lists(groups["mn"])
-        mn, vid = self._path_ids(groups["mn"], groups["vid"])
+        folded = self._fold("variant", self._path_ids(groups["mn"], groups["vid"]))
+        assert folded is not None
+        mn, vid = folded
         if request.method == "GET":
             return self._variant_get(version, mn, vid)
         if request.method == "DELETE":
@@ -823,7 +951,7 @@ class RakutenSimulator:
         seen: set[tuple[str, str]] = set()
         for i, entry in enumerate(entries):
             path = f"inventories[{i}]"
-            key = _entry_key(entry, path, errors)
+            key = self._fold("bulk-upsert", _entry_key(entry, path, errors))
             if not isinstance(entry, dict):
                 continue
             write = _check_write(entry, path, errors)
@@ -906,7 +1034,7 @@ class RakutenSimulator:
         keys: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for i, entry in enumerate(entries):
-            key = _entry_key(entry, f"inventories[{i}]", errors)
+            key = self._fold("bulk-get", _entry_key(entry, f"inventories[{i}]", errors))
             if key is None:
                 continue
             path = f"inventories[{i}]"
@@ -1021,6 +1149,17 @@ class RakutenSimulator:
                 json={
                     "orderNumberList": None,
                     "MessageModelList": messages,
+                    "PaginationResponseModel": None,
+                },
+            )
+        if self.search_errors:
+            # [S10] a 200 whose MessageModelList holds an ERROR: list and pagination null
+            code = self.search_errors.popleft()
+            return httpx.Response(
+                200,
+                json={
+                    "orderNumberList": None,
+                    "MessageModelList": [_msg("ERROR", code, "注文検索に失敗しました。")],
                     "PaginationResponseModel": None,
                 },
             )
@@ -1173,6 +1312,11 @@ class RakutenSimulator:
         warnings: list[dict[str, Any]] = []
         for number in numbers:
             order = self.orders.get(number)
+            if number in self.unreadable_orders:
+                # [S11] per-order message (carries orderNumber); the order is left out
+                code = self.unreadable_orders[number]
+                warnings.append(_msg("ERROR", code, "受注情報の取得に失敗しました。", number))
+                continue
             if order is None or order.ordered_at < oldest:
                 # [S11] unknown numbers left out with a per-order message (UNCONFIRMED)
                 warnings.append(
@@ -1199,38 +1343,9 @@ class RakutenSimulator:
 
     def _order_model(self, order: SimOrder, version: int) -> dict[str, Any]:
         # [S11] OrderModel; fields the bot does not use are left at their "not set" value
-        items = []
-        for line in order.lines:
-            item: dict[str, Any] = {
-                "itemDetailId": line.item_detail_id,
-                "itemName": line.item_name,
-                "itemId": line.item_id,
-                "itemNumber": line.manage_number,
-                "manageNumber": line.manage_number,
-                "price": line.price,
-                "priceTaxIncl": line.price,
-                "units": line.units,
-                "includePostageFlag": 0,
-                "includeTaxFlag": 1,
-                "includeCashOnDeliveryPostageFlag": 0,
-                "selectedChoice": None,
-                "taxRate": 0.1,
-                "delvdateInfo": None,
-                "restoreInventoryFlag": line.restore_inventory_flag,
-                "deleteItemFlag": 0,
-            }
-            if version >= self.SKU_MODEL_MIN_VERSION:
-                # [S11] v7+: one SkuModel {variantId, merchantDefinedSkuId, skuInfo} per line
-                item["SkuModelList"] = [
-                    {
-                        "variantId": line.variant_id,
-                        "merchantDefinedSkuId": line.merchant_defined_sku_id,
-                        "skuInfo": line.sku_info,
-                    }
-                ]
-            items.append(item)
         goods = order.goods_price
         cancel_due: date = (order.ordered_at.astimezone(JST) + self.CANCEL_DUE).date()
+        packages = sorted({line.package for line in order.lines})
         return {
             "orderNumber": order.order_number,
             "orderProgress": order.progress,
@@ -1249,19 +1364,54 @@ class RakutenSimulator:
             "totalPrice": goods,
             "requestPrice": goods,
             "ChangeReasonModelList": [dict(change) for change in order.change_reasons],
-            "PackageModelList": [
-                {
-                    "basketId": order.basket_id,
-                    "postagePrice": 0,
-                    "deliveryPrice": 0,
-                    "goodsPrice": goods,
-                    "totalPrice": goods,
-                    "noshi": None,
-                    "packageDeleteFlag": 0,
-                    "ItemModelList": items,
-                }
-            ],
+            "PackageModelList": [self._package_model(order, n, version) for n in packages],
         }
+
+    def _package_model(self, order: SimOrder, package: int, version: int) -> dict[str, Any]:
+        # [S11] PackageModel: one per ship-to; removed ones stay with packageDeleteFlag 1
+        lines = [line for line in order.lines if line.package == package]
+        goods = sum(line.price * line.units for line in lines if order.takes(line))
+        return {
+            "basketId": order.basket_id * 100 + package,
+            "postagePrice": 0,
+            "deliveryPrice": 0,
+            "goodsPrice": goods,
+            "totalPrice": goods,
+            "noshi": None,
+            "packageDeleteFlag": 1 if package in order.deleted_packages else 0,
+            "ItemModelList": [self._item_model(line, version) for line in lines],
+        }
+
+    def _item_model(self, line: SimOrderLine, version: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "itemDetailId": line.item_detail_id,
+            "itemName": line.item_name,
+            "itemId": line.item_id,
+            "itemNumber": line.manage_number,
+            "manageNumber": line.manage_number,
+            "price": line.price,
+            "priceTaxIncl": line.price,
+            "units": line.units,
+            "includePostageFlag": 0,
+            "includeTaxFlag": 1,
+            "includeCashOnDeliveryPostageFlag": 0,
+            "selectedChoice": None,
+            "taxRate": 0.1,
+            "delvdateInfo": None,
+            "inventoryType": 1,  # [S11] legacy field: 1 normal stock
+            "restoreInventoryFlag": line.restore_inventory_flag,
+            "deleteItemFlag": 1 if line.deleted else 0,  # [S11] removed by an order change
+        }
+        if version >= self.SKU_MODEL_MIN_VERSION:
+            # [S11] v7+: one SkuModel {variantId, merchantDefinedSkuId, skuInfo} per line
+            item["SkuModelList"] = [
+                {
+                    "variantId": line.variant_id,
+                    "merchantDefinedSkuId": line.merchant_defined_sku_id,
+                    "skuInfo": line.sku_info,
+                }
+            ]
+        return item
 
     # ------------------------------------------------------------------ licence API
 
@@ -1277,6 +1427,25 @@ class RakutenSimulator:
     def _default_expiry(self) -> datetime:
         day = (self._clock.now().astimezone(JST) + self.LICENSE_LIFETIME).date()
         return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=JST)
+
+    def _fold(self, route: str, key: tuple[str, str] | None) -> tuple[str, str] | None:
+        """The key with variantId lower-cased on routes set to fold it (``fold_variant_id``)."""
+        if key is None or route not in self.fold_variant_id:
+            return key
+        return key[0], key[1].lower()
+
+    def _content_type_ok(self, value: str) -> bool:
+        """The order API's Content-Type check (§4.1; the rule is ``order_content_type``)."""
+        text = value.strip().lower()
+        if self.order_content_type == "no-space":
+            return text == "application/json;charset=utf-8"  # [S24]
+        media, _, params = text.partition(";")
+        if media.strip() != "application/json":
+            return False
+        if self.order_content_type == "any-json":
+            return True
+        # [S10] "application/json; charset=utf-8": the charset parameter is required
+        return any(p.strip().startswith("charset=") for p in params.split(";"))
 
     def _authorised(self, header: str | None) -> bool:
         # §1 [S12] Authorization: ESA base64(serviceSecret:licenseKey)
@@ -1305,7 +1474,7 @@ class RakutenSimulator:
 
     def _fault(self, kind: FailKind) -> httpx.Response:
         if kind == "401":
-            return _results(401, self.auth_error_code, "Un-Authorised")
+            return _results(self.auth_error_status, self.auth_error_code, "Un-Authorised")
         if kind == "429":
             return _results(429, self.rate_limit_error_code, "Too Many Requests")
         if kind == "503":
@@ -1543,6 +1712,22 @@ class RakutenSimulator:
         if record is not None and record.quantity is not None and units > 0:
             record.quantity = min(record.quantity + units, _QTY_MAX)
             record.updated = self._clock.now()
+
+    def _changeable(self, order_number: str) -> SimOrder:
+        order = self.orders[order_number]
+        if order.progress not in (100, 200, 300, 400):
+            raise ValueError(f"order {order_number} is not an unshipped order")
+        return order
+
+    def _changed(self, order: SimOrder, via_400: bool | None) -> None:
+        """Record a decrease: through 400 (applied, pending) or in place (confirmed)."""
+        if via_400 if via_400 is not None else self.change_via_400:
+            if order.progress != 400:
+                order.progress_before_change = order.progress
+                order.progress = 400  # [S10] 400 変更確定待ち
+            self._add_change(order, change_type=4, detail=0, reason_detail=None)
+        else:
+            self._add_change(order, change_type=5, detail=0, reason_detail=None)
 
     def _add_change(
         self, order: SimOrder, *, change_type: int, detail: int | None, reason_detail: int | None
