@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from bot.bootstrap import App, World, build
 from bot.core.domain import Alert
 from bot.infra.clock import JST, format_jst
@@ -29,6 +31,7 @@ from bot.sandbox.simulators.amazon import AmazonSimulator
 from bot.sandbox.simulators.rakuten import RakutenSimulator
 from bot.sandbox.simulators.yahoo import YahooSimulator
 from bot.sandbox.wiring import sandbox_settings
+from bot.shell.auth import authorize
 from bot.shell.worker import CycleReport, Worker, mall_label
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
@@ -259,6 +262,8 @@ def build_app(
     """The production wiring (bootstrap.build) with simulator transports instead of hosts."""
     tables = {key: sim.config() for key, sim in sims.items()}
     tables["rakuten"] |= {"license_key": license_key}
+    # Yahoo's tokens come from `auth yahoo` (kept encrypted in _state), not the environment.
+    del tables["yahoo"]["refresh_token"]
     settings = sandbox_settings(sheet_id=sid, secret_key=DEMO_SECRET_KEY, malls=tables)
     world = World(
         transports={key: sim.transport for key, sim in sims.items()},
@@ -289,6 +294,18 @@ def _simulators(clock: VirtualClock) -> dict[str, Any]:
     return {"rakuten": rakuten, "yahoo": yahoo, "amazon": amazon}
 
 
+def _login_to_yahoo(app: App, yahoo: YahooSimulator) -> None:
+    """The owner ran `python -m bot auth yahoo` once: consent in the browser, paste back."""
+    shown: list[str] = []
+
+    def consent(prompt: str) -> str:
+        page = httpx.Client(transport=yahoo.transport).get(shown[-1].splitlines()[-1])
+        return str(page.headers["Location"])
+
+    if authorize(app, "yahoo", ask=consent, say=shown.append) != 0:
+        raise RuntimeError(shown[-1])
+
+
 def setup(quiet: bool) -> Shop:
     """A new spreadsheet from the template, filled like a small shop's, and three malls."""
     clock = VirtualClock(START)
@@ -298,6 +315,7 @@ def setup(quiet: bool) -> Shop:
     alerts = MemoryAlerts()
     app = build_app(emu, sid, sims, clock, alerts, OLD_KEY)
     app.init_sheet()  # the enabled malls' code columns and 設定 rows, nothing else
+    _login_to_yahoo(app, sims["yahoo"])
     header = emu.get_values(sid, "商品マスタ")[0]
     rows = []
     for product in PRODUCTS:

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 
 from adapters.base import MallAdapter
 from bot.core import words
+from bot.infra.clock import format_jst
 from bot.infra.settings import Settings
+from bot.infra.sheet.state import state_dict
+from bot.infra.sheet.tabs import STATE
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -33,7 +36,8 @@ def check_lines(settings: Settings, app: App) -> list[CheckLine]:
         CheckLine(False, words.say("cli.check_settings_ng", problem=problem))
         for problem in problems
     ]
-    if settings.sheet_id and settings.google_service_account_json is not None:
+    reachable = app.world.sheets_session is not None or settings.google_service_account_json
+    if settings.sheet_id and reachable:
         lines.append(_check_sheet(app))
     lines += [_check_channel(adapter) for adapter in app.adapters.values()]
     return lines
@@ -41,9 +45,11 @@ def check_lines(settings: Settings, app: App) -> list[CheckLine]:
 
 def _check_sheet(app: App) -> CheckLine:
     try:
-        app.gateway  # noqa: B018 - opening the sheet is the check
+        read = app.gateway.read()
     except Exception as err:  # reported, not raised: check lists everything
         return CheckLine(False, words.say("cli.check_sheet_ng", error=err))
+    # Channels whose tokens rotate check with the newest ones the worker kept.
+    app.tokens.load(state_dict(read.raw.get(STATE) or []))
     return CheckLine(True, words.text("cli.check_sheet_ok"))
 
 
@@ -56,6 +62,10 @@ def _check_channel(adapter: MallAdapter) -> CheckLine:
             False, words.say("cli.check_channel_failed", channel=channel.name, error=err)
         )
     text = words.say("cli.check_ok" if result.ok else "cli.check_ng", message=result.message)
-    if result.credential_expires_at is not None and channel.expiry_note:
-        text = words.say("cli.check_expiry", line=text, note=channel.expiry_note)
+    if result.credential_expires_at is not None:
+        date = format_jst(result.credential_expires_at)[:10]
+        if date not in text:  # the channel's own message usually names it already
+            text = words.say("cli.check_expiry", line=text, date=date)
+        if channel.expiry_note:
+            text = words.say("cli.check_expiry_note", line=text, note=channel.expiry_note)
     return CheckLine(result.ok, text)

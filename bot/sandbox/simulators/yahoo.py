@@ -395,6 +395,7 @@ class YahooSimulator:
             "refresh_token": self.refresh_token,
             "public_key": self.public_key,
             "public_key_version": self.public_key_version,
+            "public_key_expires_on": self._keys[self.public_key_version][1].date().isoformat(),
             "redirect_uri": self.redirect_uris[0],
         }
 

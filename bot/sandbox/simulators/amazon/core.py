@@ -210,6 +210,9 @@ class AmazonSimulator:
             "lwa_client_secret": self.client_secret,
             "refresh_token": self.refresh_token,
             "seller_id": self.seller_id,
+            # LWA client secrets must be rotated every 180 days; the app shows the date.
+            # https://developer-docs.amazon.com/sp-api/docs/rotating-your-apps-lwa-credentials
+            "lwa_secret_expires_on": (self._clock.now() + timedelta(days=180)).date().isoformat(),
         }
 
     def sample_code(self, n: int) -> str:
