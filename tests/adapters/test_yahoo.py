@@ -616,10 +616,16 @@ def test_check_reports_the_first_expiry_it_knows(shop: Shop) -> None:
 
 
 def test_check_without_known_expiries(shop: Shop) -> None:
-    result = shop.adapter.check()
+    result = Shop(shop.clock, sim=shop.sim, public_key_expires_on="").adapter.check()
     assert result.ok and result.credential_expires_at is None
     assert "有効期限は不明" in result.message
     assert shop.calls("orderList") == 1
+
+
+def test_check_reports_the_public_key_expiry_it_is_told(shop: Shop) -> None:
+    result = shop.adapter.check()  # the simulator's table carries its key's expiry date
+    assert result.credential_expires_at is not None
+    assert result.credential_expires_at.date().isoformat() == shop.config.public_key_expires_on
 
 
 def test_check_without_a_store_account_says_so(shop: Shop) -> None:
