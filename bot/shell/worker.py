@@ -742,7 +742,10 @@ class Worker:
                     date=format_jst(expires)[:10],
                     days=days,
                 ),
-                text=words.say("shell.credential_expiring_text"),
+                text=words.say(
+                    "shell.credential_expiring_text",
+                    hint=type(self.adapters[mall]).channel.auth_hint,
+                ),
             )
         )
         self.state = engine.replace_conditions(self.state, conditions | {key})
