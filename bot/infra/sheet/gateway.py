@@ -49,6 +49,7 @@ from bot.infra.sheet.commit import (
     read_back_columns,
     state_rows,
 )
+from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
@@ -316,6 +317,8 @@ class SheetGateway:
     titles: dict[str, str] = field(default_factory=dict)
     logs: LogTabs = field(default_factory=LogTabs, repr=False)
     """Row counts, retention and header fallbacks of the log tabs."""
+    text: TextKeeper = field(default_factory=TextKeeper, repr=False)
+    """TEXT columns of the staff tabs, formatted again when their grid grows."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -414,6 +417,9 @@ class SheetGateway:
     # -- reads ---------------------------------------------------------------
 
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+        return [vr.get("values", []) for vr in self._value_ranges(ranges)]
+
+    def _value_ranges(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
         try:
             reply = self.spreadsheet.values_batch_get(
                 list(ranges),
@@ -421,7 +427,7 @@ class SheetGateway:
             )
         except APIError as err:
             raise SheetError(_api_message(err)) from err
-        return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+        return list(reply.get("valueRanges", []))
 
     def _whole(self, key: str) -> str:
         return layout.quote_title(self.titles[key])
@@ -434,7 +440,10 @@ class SheetGateway:
         """
         ranges = [self._whole(k) for k in CYCLE_TABS]
         ranges += [f"{self._whole(k)}!1:1" for k in LOG_TABS]
-        values = self._batch_get(ranges)
+        got = self._value_ranges(ranges)
+        for key, value_range in zip(CYCLE_TABS, got, strict=False):
+            self.text.seen(key, str(value_range.get("range", "")))
+        values = [vr.get("values", []) for vr in got]
         return self._parse(dict(zip((*CYCLE_TABS, *LOG_TABS), values, strict=True)), bot_stock)
 
     def _parse(
@@ -526,8 +535,10 @@ class SheetGateway:
             sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
         except SheetError:
             self.logs.settle(applied=False)
+            self.text.settle(applied=False)
             raise
         self.logs.settle(applied=True)
+        self.text.settle(applied=True)
         self._state_layout = layout_
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
             sent += self._repair_misplaced(reply, placed, fresh, read_back)
@@ -549,6 +560,7 @@ class SheetGateway:
         state = state_rows(read, state_values, commit_id)
         state_req, state_layout = state_request(self.sheet_ids[STATE], state, read)
         reqs.extend(state_req)
+        reqs.extend(self.text.requests(self.template.tabs, read.headers, self.sheet_ids))
         return reqs, state_layout
 
     def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from bot.infra.sheet.cells import (
 )
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.parsing import ParseContext
-from bot.infra.sheet.reader import Bad
+from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import SettingItemSpec, TabSpec
 
 # --------------------------------------------------------------------------- セット構成
@@ -254,7 +254,10 @@ def _setting_cell(
     assert c_value is not None
     raw = cell_at(row, c_value)
     try:
-        return _setting_value(ctx, item, raw)
+        return _setting_value(ctx, item, raw, ctx.cell_name(tab, gi, c_value), label)
+    except Guess as guess:  # a number in a 表示在庫設定 row: used as the message says
+        ctx.problems.append(ctx.problem(tab, gi, guess.message, column="value"))
+        return guess.value
     except Bad:
         expected = ctx.tpl.settings.expected[item.kind].format(min=item.min, max=item.max)
         message = ctx.r.msg(
@@ -269,8 +272,13 @@ def _setting_cell(
         return None
 
 
-def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
-    """The typed value of a 設定 cell; None = blank (use the default); Bad if not understood."""
+def _setting_value(
+    ctx: ParseContext, item: SettingItemSpec, raw: Any, cell: str, label: str
+) -> Any:
+    """The typed value of a 設定 cell; None = blank (use the default); Bad if not understood.
+
+    Raises :class:`Guess` for a number in a 表示在庫設定 row (see ``Reader.rule_cell``).
+    """
     r = ctx.r
     if is_formula(raw):
         raise Bad("formula")
@@ -280,10 +288,7 @@ def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
         except ValueError:
             raise Bad("bool") from None
     if item.kind == "rule":
-        try:
-            return DisplayRule.parse(cell_text(raw).translate(DASHES))
-        except ValueError:
-            raise Bad("rule") from None
+        return _setting_rule(ctx, raw, cell, label)
     if item.kind == "allocation":
         word = header_key(cell_text(raw))
         if not word:
@@ -299,6 +304,16 @@ def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
     if value < low or (item.max is not None and value > item.max):
         raise Bad("range")
     return value
+
+
+def _setting_rule(ctx: ParseContext, raw: Any, cell: str, label: str) -> DisplayRule | None:
+    """A mall's default 表示在庫設定; a number is read as in 商品マスタ (raises Guess)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return ctx.r.rule_cell(raw, cell, label)
+    try:
+        return DisplayRule.parse(cell_text(raw).translate(DASHES))
+    except ValueError:
+        raise Bad("rule") from None
 
 
 # --------------------------------------------------------------------------- 出品状況, _state
