@@ -53,6 +53,7 @@ from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
+from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
 from bot.infra.sheet.record import listing_changes
 from bot.infra.sheet.repair import RowRepair
 from bot.infra.sheet.rows import error_row, mall_row, meaning, op_row, parse_ledger, sale_row
@@ -557,6 +558,12 @@ class SheetGateway:
         reqs.extend(self._append(SALES_LOG, [sale_row(r, label) for r in plan.sales_log], read))
         reqs.extend(self._append(OPS_LOG, [op_row(r) for r in plan.ops_log], read))
         reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in plan.error_log], read))
+        movements = read.snapshot.movements if MOVEMENTS in read.raw else None
+        ledger = next_ledger(
+            read.snapshot.movement_ledger, movements, plan.movement_marks, plan.now
+        )
+        if ledger != "{}" or LEDGER_KEY in read.state:
+            state_values = {**state_values, LEDGER_KEY: ledger}
         state = state_rows(read, state_values, commit_id)
         state_req, state_layout = state_request(self.sheet_ids[STATE], state, read)
         reqs.extend(state_req)

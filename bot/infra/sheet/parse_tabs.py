@@ -20,6 +20,7 @@ from bot.infra.sheet.cells import (
     nfkc,
 )
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.movement_ledger import ident_of
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import SettingItemSpec, TabSpec
@@ -130,7 +131,13 @@ _MOVEMENT_KEYS = ("at", "sku", "qty", "kind", "memo")
 
 
 def parse_movements(ctx: ParseContext) -> list[Movement]:
-    """Pending (not 済) 入出庫 rows that can be applied; keys and marks go to ``ctx.out``."""
+    """入出庫 rows the engine decides on; keys, marks and problems go to ``ctx.out``.
+
+    Pending rows (no 済) that can be applied, and 済 rows carrying the identity the bot
+    wrote (``済 … #M20261123-0007``), so the engine can tell a copy or an edit of an
+    applied row (see ``stock.apply_movements``). A 済 mark without identity, written
+    before identities existed, is left alone as before.
+    """
     got = ctx.rows_of("movements")
     if got is None:
         return []
@@ -146,13 +153,28 @@ def parse_movements(ctx: ParseContext) -> list[Movement]:
         if all(is_blank(v) for v in raws.values()):
             continue
         texts = {k: cell_text(v) for k, v in raws.items()}
-        fingerprint = "\x1f".join(texts[k] for k in _MOVEMENT_KEYS)
-        digest = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
+        digest = _fingerprint(texts)
         n = occurrences[digest]
         occurrences[digest] += 1
         key = f"{digest}-{n}"
         mark = cell_text(cell_at(row, c_mark))
+        base = Movement(
+            key=key,
+            sku=texts["sku"],
+            qty=0,
+            kind=texts["kind"],
+            memo=texts["memo"],
+            at=at_text(raws["at"]),
+            row=gi + 1,
+            fingerprint=digest,
+        )
         if mark.startswith(done):
+            ident = ident_of(mark)
+            if ident:
+                ctx.out.movement_rows[key] = gi
+                ctx.out.mark_by_row[gi] = mark
+                applied = {"qty": _applied_qty(ctx, raws), "done": True, "ident": ident}
+                out.append(base.model_copy(update=applied))
             continue
         ctx.out.movement_rows[key] = gi
         if mark:
@@ -165,18 +187,21 @@ def parse_movements(ctx: ParseContext) -> list[Movement]:
             ctx.problems.append(problem)
             ctx.out.movement_problems[key] = problem
             continue
-        out.append(
-            Movement(
-                key=key,
-                sku=texts["sku"],
-                qty=qty,
-                kind=texts["kind"],
-                memo=texts["memo"],
-                at=at_text(raws["at"]),
-                row=gi + 1,
-            )
-        )
+        out.append(base.model_copy(update={"qty": qty}))
     return out
+
+
+def _fingerprint(texts: dict[str, str]) -> str:
+    """Digest of a row's cells, 反映 excluded: the same row reads the same anywhere."""
+    return hashlib.sha1("\x1f".join(texts[k] for k in _MOVEMENT_KEYS).encode()).hexdigest()[:16]
+
+
+def _applied_qty(ctx: ParseContext, raws: dict[str, Any]) -> int:
+    """数量 of a 済 row as it reads now (0 when it cannot be read: no movement)."""
+    try:
+        return ctx.r.int_cell(raws["qty"], "", "") or 0
+    except Bad:
+        return 0
 
 
 def _movement_qty(
