@@ -616,6 +616,24 @@ def build_init_plan(
     return plan
 
 
+def plan_tabs(
+    metadata: Mapping[str, Any], keys: Iterable[str], channels: Sequence[Channel] | None = None
+) -> list[Request]:
+    """The requests creating the template tabs ``keys`` that ``metadata`` lacks.
+
+    The worker uses it to put back a tab it owns (a log tab, 出品状況, _state) that was
+    deleted or renamed while it runs; tabs already there are left alone.
+    """
+    tpl = load_template(channels)
+    used = {int(s.get("properties", {}).get("sheetId", 0)) for s in metadata.get("sheets") or []}
+    plan = InitPlan()
+    for key in keys:
+        tab = tpl.tab(key)
+        if _find_sheet(metadata, tab.title) is None:
+            _plan_new_tab(plan, tpl, tab, _new_sheet_id(tab.key, used))
+    return plan.requests
+
+
 def plan_init(
     metadata: dict[str, Any],
     existing_headers: Mapping[str, list[Any]],
