@@ -103,7 +103,12 @@ class SetComponent(Frozen):
 
 
 class Movement(Frozen):
-    """One 入出庫 row not yet marked 反映 (receipt, return, shop sale, damage)."""
+    """One 入出庫 row (receipt, return, shop sale, damage), or one entry of their ledger.
+
+    On the tab: a row not yet marked 済, or a 済 row carrying the identity the bot gave
+    it (``done``, ``ident``). In ``Snapshot.movement_ledger``: one applied row as the
+    bot recorded it in ``_state`` (``key`` is then the identity, ``at`` when applied).
+    """
 
     key: str
     """Stable identity of the row (content fingerprint + occurrence) used to mark it."""
@@ -113,6 +118,12 @@ class Movement(Frozen):
     memo: str = ""
     at: str = ""
     row: int = 0
+    done: bool = False
+    """The 反映 cell says 済 (with the identity ``ident``)."""
+    ident: str = ""
+    """The identity the bot wrote in 反映 when it applied the row (``M20261123-0007``)."""
+    fingerprint: str = ""
+    """Digest of the row's cells (日時 商品コード 数量 区分 メモ), 反映 excluded."""
 
 
 class MallSettings(Frozen):
@@ -163,6 +174,8 @@ class Snapshot(Frozen):
     """Rows with a problem: their stock is never changed, they are never pushed."""
     sets: tuple[SetComponent, ...] = ()
     movements: tuple[Movement, ...] = ()
+    movement_ledger: tuple[Movement, ...] = ()
+    """入出庫 rows the bot has applied, by identity, as ``_state`` keeps them."""
     settings: ShopSettings = ShopSettings()
     problems: tuple[RowProblem, ...] = ()
     resend: frozenset[tuple[str, str]] = frozenset()

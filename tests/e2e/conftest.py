@@ -629,3 +629,31 @@ def assert_mall_matches_sheet(shop: Shop) -> None:
 def is_jst_timestamp(text: str) -> bool:
     """A staff-facing timestamp (``2026-11-23 14:05:09``)."""
     return re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text) is not None
+
+
+# --------------------------------------------------------------------------- tabs (staff)
+
+
+def delete_tab(shop: Shop, title: str) -> None:
+    """Staff delete a tab in the UI (not counted, not hooked)."""
+    sheet_id = int(shop.emu.sheet_properties(shop.sid, title)["sheetId"])
+    shop.emu.client().open_by_key(shop.sid).batch_update(
+        {"requests": [{"deleteSheet": {"sheetId": sheet_id}}]}
+    )
+
+
+def rename_tab(shop: Shop, title: str, new_title: str) -> None:
+    """Staff rename a tab in the UI."""
+    sheet_id = int(shop.emu.sheet_properties(shop.sid, title)["sheetId"])
+    shop.emu.client().open_by_key(shop.sid).batch_update(
+        {
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": {"sheetId": sheet_id, "title": new_title},
+                        "fields": "title",
+                    }
+                }
+            ]
+        }
+    )

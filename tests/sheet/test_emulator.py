@@ -195,6 +195,85 @@ def test_text_formatted_column_keeps_leading_zeros(
     assert emu.cell_format(sid, MASTER, "B2") == {}
 
 
+_TEXT = {"numberFormat": {"type": "TEXT"}}
+_NUMBER = {"numberFormat": {"type": "NUMBER", "pattern": "0"}}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "typed", "stored"),
+    [
+        # An automatic (unformatted) cell parses what is typed as a number.
+        (None, "+20", 20),
+        (None, "-0", 0),
+        (None, "00123", 123),
+        (None, "-2", -2),
+        (None, "'+20", "+20"),
+        # So does a number-formatted cell.
+        (_NUMBER, "+20", 20),
+        (_NUMBER, "-0", 0),
+        (_NUMBER, "00123", 123),
+        # A TEXT (書式なしテキスト) cell keeps the text as typed.
+        (_TEXT, "+20", "+20"),
+        (_TEXT, "-0", "-0"),
+        (_TEXT, "00123", "00123"),
+        (_TEXT, "20", "20"),
+    ],
+)
+def test_typed_values_are_stored_by_the_cells_number_format(
+    emu: SheetsEmulator,
+    sid: str,
+    sh: gspread.Spreadsheet,
+    fmt: dict[str, Any] | None,
+    typed: str,
+    stored: Any,
+) -> None:
+    """USER_ENTERED "as if the user typed them into the UI" (ValueInputOption): Google
+    parses by the cell's number format, so the production reader sees what staff's
+    ``+20`` really became."""
+    if fmt is not None:
+        batch(
+            sh,
+            {
+                "repeatCell": {
+                    "range": {"sheetId": sheet_id(emu, sid, MASTER), "startColumnIndex": 0},
+                    "cell": {"userEnteredFormat": fmt},
+                    "fields": "userEnteredFormat.numberFormat",
+                }
+            },
+        )
+    sh.values_update(
+        f"'{MASTER}'!A2", params={"valueInputOption": "USER_ENTERED"}, body={"values": [[typed]]}
+    )
+    emu.set_values(sid, MASTER, "A3", [[typed]])  # staff typing goes the same way
+    got = emu.get_values(sid, MASTER, "UNFORMATTED_VALUE")
+    assert got[1:] == [[stored], [stored]]
+    assert type(got[1][0]) is type(stored)
+
+
+def test_rows_added_at_the_bottom_get_no_format(
+    emu: SheetsEmulator, sid: str, sh: gspread.Spreadsheet
+) -> None:
+    """The unbounded repeatCell reaches the grid's rows at the time; rows added later by
+    "add rows at the bottom" get none here (UNCONFIRMED on Google: the unkind case)."""
+    batch(
+        sh,
+        {
+            "repeatCell": {
+                "range": {"sheetId": sheet_id(emu, sid, MASTER), "startColumnIndex": 0},
+                "cell": {"userEnteredFormat": _TEXT},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        },
+    )
+    emu.append_rows(sid, MASTER, 300)
+    emu.set_values(sid, MASTER, "A1000", [["00123"]])
+    emu.set_values(sid, MASTER, "A1200", [["00123"]])
+    got = emu.get_values(sid, MASTER)
+    assert got[999] == ["00123"] and got[1199] == [123]
+    assert emu.cell_format(sid, MASTER, "A1200") == {}
+    assert sh.values_get(f"'{MASTER}'")["range"] == f"'{MASTER}'!A1:Z1300"
+
+
 def test_reads_trim_and_omit_values_of_empty_ranges(
     sh: gspread.Spreadsheet, ws: gspread.Worksheet
 ) -> None:

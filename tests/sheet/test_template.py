@@ -387,7 +387,8 @@ def test_second_run_sends_no_write(emu: SheetsEmulator) -> None:
     init_sheet(sh)
     emu.reset_counts()
     report = init_sheet(sh)
-    assert emu.counts() == {"read": 2, "write": 0}
+    # metadata, the header rows, the formats of the TEXT columns; nothing to write
+    assert emu.counts() == {"read": 3, "write": 0}
     assert report.requests == 0 and report.writes == 0
     assert report.summary() == TPL.message("init_nothing")
 
@@ -515,3 +516,69 @@ def test_mall_key_reads_a_declared_channels_label_aliases_and_key() -> None:
     tpl = load_template(channels)
     assert tpl.mall_label("testmall") == "テスト"
     assert tpl.setting_lookup["テストモール在庫更新"][0] == "testmall"
+
+
+# --------------------------------------------------------------------------- TEXT columns
+
+
+def _strip_format(emu: SheetsEmulator, sid: str, title: str, col: int) -> None:
+    """An older sheet: the column has the automatic format (no TEXT) in every row."""
+    sh = emu.client().open_by_key(sid)
+    sheet_id = int(emu.sheet_properties(sid, title)["sheetId"])
+    sh.batch_update(
+        {
+            "requests": [
+                {
+                    "repeatCell": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "startRowIndex": 1,
+                            "startColumnIndex": col,
+                            "endColumnIndex": col + 1,
+                        },
+                        "cell": {"userEnteredFormat": {}},
+                        "fields": "userEnteredFormat.numberFormat",
+                    }
+                }
+            ]
+        }
+    )
+
+
+def test_rule_codes_and_setting_values_are_text_to_the_last_row(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    init_sheet(emu.client().open_by_key(sid))
+    last = emu.sheet_properties(sid, "商品マスタ")["gridProperties"]["rowCount"]
+    head = emu.get_values(sid, "商品マスタ")[0]
+    for header in ("商品コード", "表示在庫設定", "楽天コード"):
+        letter = chr(ord("A") + head.index(header))
+        for row in (2, last):
+            assert number_format(emu, sid, "商品マスタ", f"{letter}{row}") == {"type": "TEXT"}
+    assert number_format(emu, sid, "設定", "B2") == {"type": "TEXT"}
+    # What staff type there stays as typed (the guide's +20, a code's zeros).
+    emu.set_values(sid, "商品マスタ", "A2", [["00123", None, 5, "+20"]])
+    emu.set_values(sid, "商品マスタ", f"D{last}", [["-0"]])
+    values = emu.get_values(sid, "商品マスタ")
+    assert values[1][:4] == ["00123", "", 5, "+20"]
+    assert values[last - 1][3] == "-0"
+
+
+def test_init_upgrades_an_older_sheets_formats_once(emu: SheetsEmulator) -> None:
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    init_sheet(sh)
+    head = emu.get_values(sid, "商品マスタ")[0]
+    rule = head.index("表示在庫設定")
+    _strip_format(emu, sid, "商品マスタ", rule)
+    _strip_format(emu, sid, "設定", 1)
+    emu.append_rows(sid, "入出庫", 500)  # rows past the template's, never formatted
+    assert number_format(emu, sid, "商品マスタ", "D700") is None
+    report = init_sheet(sh)
+    assert report.writes == 1 and report.requests == 3
+    assert number_format(emu, sid, "商品マスタ", "D700") == {"type": "TEXT"}
+    assert number_format(emu, sid, "設定", "B50") == {"type": "TEXT"}
+    assert number_format(emu, sid, "入出庫", "B1400") == {"type": "TEXT"}
+    assert number_format(emu, sid, "商品マスタ", "C700") is None  # 在庫数 stays a number
+    emu.reset_counts()
+    again = init_sheet(sh)
+    assert again.writes == 0 and emu.counts() == {"read": 3, "write": 0}

@@ -474,13 +474,41 @@ def test_non_negative_int_problems(key: str, raw: Any, message: str) -> None:
         ("-2", DisplayRule(kind="minus", n=2)),
         (-2, DisplayRule(kind="minus", n=2)),
         ("3", DisplayRule(kind="cap", n=3)),
-        (3, DisplayRule(kind="cap", n=3)),
+        ("-0", DisplayRule(kind="minus", n=0)),
+        ("00", DisplayRule(kind="cap", n=0)),
     ],
 )
 def test_display_rule(raw: Any, rule: DisplayRule | None) -> None:
     read = parse(products(prow(sku="X", stock=1, rule=raw)))
     assert messages(read) == []
     assert read.snapshot.products["X"].rule == rule
+
+
+@pytest.mark.parametrize(("raw", "n"), [(-2, 2), (-2.0, 2)])
+def test_display_rule_negative_number_is_minus(raw: Any, n: int) -> None:
+    """Only ``-N`` stores a negative number: it is read as -N, without a question."""
+    read = parse(products(prow(sku="X", stock=1, rule=raw)))
+    assert messages(read) == []
+    assert read.snapshot.products["X"].rule == DisplayRule(kind="minus", n=n)
+
+
+@pytest.mark.parametrize("raw", [3, 3.0, 20, 0])
+def test_display_rule_number_is_the_cap_and_staff_are_told(raw: Any) -> None:
+    """A number may have been typed as ``N`` or as ``+N`` (``-0`` too becomes 0): the bot
+    takes the cap, which shows fewer units, keeps the row syncing and says so."""
+    read = parse(products(prow(sku="X", stock=1, rule=raw)))
+    n = int(raw)
+    assert read.snapshot.products["X"].rule == DisplayRule(kind="cap", n=n)
+    assert "X" not in read.snapshot.invalid_skus
+    assert messages(read) == [TPL.message("rule_number", cell="D2", header="表示在庫設定", value=n)]
+
+
+def test_display_rule_decimal_number_is_a_problem() -> None:
+    read = parse(products(prow(sku="X", stock=1, rule=2.5)))
+    assert read.snapshot.invalid_skus == {"X"}
+    assert messages(read) == [
+        "D2: 表示在庫設定『2.5』は 空欄 / +数 / -数 / 数 のどれかで入力してください"
+    ]
 
 
 def test_display_rule_problem() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
@@ -77,9 +77,104 @@ def _ignore_set_stock(work: Work, sku: str, product: Product, known: int) -> Non
 def apply_movements(
     work: Work, snapshot: Snapshot, usable: Mapping[str, Product], book: SetBook
 ) -> None:
-    """入出庫 rows: each applied once, marked in the same atomic commit."""
-    for mv in snapshot.movements:
-        apply_movement(work, mv, usable, snapshot.invalid_skus, book)
+    """入出庫 rows: each applied once, marked ``済 <time> #<identity>`` in the same commit.
+
+    The identity in 反映 and its ledger entry (``Snapshot.movement_ledger``) tell rows
+    apart where content alone cannot:
+
+    - a 済 row whose mark staff cleared still matches its ledger entry by content while
+      its identity is on no row: it gets its mark back and is not applied again;
+    - a 済 row staff copied carries an identity already on another row: the row that
+      still matches the ledger is the original, every other one is a new movement,
+      applied with an identity of its own;
+    - a 済 row edited afterwards (商品コード or 数量 unlike the ledger's) changes no
+      stock: staff are told once, plainly, to put it back and write the difference as
+      a new row;
+    - sorting moves identities with their rows, so nothing changes.
+
+    A 済 mark without identity (written before identities existed) is left as it is.
+    """
+    ids = _Identities(work, snapshot.movement_ledger, snapshot.movements)
+    for mv in _originals_checked(work, snapshot.movements, ids):
+        if not mv.done and ids.restore(mv):
+            continue
+        apply_movement(work, mv, usable, snapshot.invalid_skus, book, ids)
+
+
+class _Identities:
+    """Identities of applied 入出庫 rows: the ledger, those on the tab, the next free one."""
+
+    def __init__(
+        self, work: Work, ledger: Sequence[Movement], movements: Sequence[Movement]
+    ) -> None:
+        self.work = work
+        self.ledger = {m.key: m for m in ledger}
+        self.on_tab = {m.ident for m in movements if m.done and m.ident}
+        # Ledger entries whose identity no row carries: a cleared mark, found by content.
+        self.cleared: dict[str, Movement] = {}
+        for entry in ledger:
+            if entry.key not in self.on_tab and entry.fingerprint:
+                self.cleared.setdefault(entry.fingerprint, entry)
+        day = jst(work.now)[:10].replace("-", "")
+        self.prefix = f"M{day}-"
+        used = [i for i in (*self.ledger, *self.on_tab) if i.startswith(self.prefix)]
+        self.seq = max((_seq(i) for i in used), default=0)
+
+    def restore(self, mv: Movement) -> bool:
+        """Give a cleared row its 済 mark back; False when no ledger entry matches it."""
+        entry = self.cleared.pop(mv.fingerprint, None)
+        if entry is None:
+            return False
+        self.work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {entry.at} #{entry.key}"
+        return True
+
+    def new(self) -> str:
+        self.seq += 1
+        return f"{self.prefix}{self.seq:04d}"
+
+
+def _seq(ident: str) -> int:
+    tail = ident.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _originals_checked(
+    work: Work, movements: Sequence[Movement], ids: _Identities
+) -> list[Movement]:
+    """Pending rows and copies of 済 rows, in sheet order; originals are checked for edits."""
+    by_ident: dict[str, list[Movement]] = {}
+    for mv in movements:
+        if mv.done:
+            by_ident.setdefault(mv.ident, []).append(mv)
+    copies: set[str] = set()
+    for ident, rows in by_ident.items():
+        entry = ids.ledger.get(ident)
+        original = next(
+            (m for m in rows if entry is not None and m.fingerprint == entry.fingerprint),
+            rows[0],
+        )
+        # A copy whose 数量 cannot be read is no movement yet (qty 0): nothing to apply.
+        copies.update(m.key for m in rows if m is not original and m.qty)
+        if entry is not None and (original.sku, original.qty) != (entry.sku, entry.qty):
+            _edited_after_done(work, original, entry)
+    return [mv for mv in movements if not mv.done or mv.key in copies]
+
+
+def _edited_after_done(work: Work, mv: Movement, entry: Movement) -> None:
+    """A 済 row whose 商品コード or 数量 changed: no stock moves, staff are told once."""
+    text = words.say(
+        "engine.movement_edited", ident=entry.key, sku=entry.sku, qty=f"{entry.qty:+d}"
+    )
+    work.problems.append(
+        RowProblem(
+            tab=TAB_MOVEMENTS,
+            row=mv.row,
+            sku=mv.sku,
+            message=words.say(
+                "engine.movement_row_problem", tab=TAB_TITLES[TAB_MOVEMENTS], row=mv.row, text=text
+            ),
+        )
+    )
 
 
 def apply_movement(
@@ -88,6 +183,7 @@ def apply_movement(
     usable: Mapping[str, Product],
     invalid: frozenset[str],
     book: SetBook,
+    ids: _Identities | None = None,
 ) -> None:
     """One 入出庫 row: added to on-hand (a set's to its components) and marked 済."""
     if mv.sku in invalid or mv.sku in book.invalid:
@@ -110,6 +206,7 @@ def apply_movement(
         work.marks[mv.key] = words.say("engine.movement_error", message=message)
         return
     kind = words.say("engine.op_movement", kind=mv.kind or words.say("engine.op_movement_other"))
+    ident = (ids or _Identities(work, (), ())).new()
     leaves = book.expanded.get(mv.sku, ((mv.sku, 1),))
     for sku, qty in leaves:
         before = work.stock.get(sku, usable[sku].stock)
@@ -120,7 +217,7 @@ def apply_movement(
         if mv.sku != sku:
             memo += " " + words.say("engine.op_movement_set_memo", set_sku=mv.sku, qty=mv.qty)
         work.ops.append(stock_op(work.now, kind, sku, before, after, memo))
-    work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {jst(work.now)}"
+    work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {jst(work.now)} #{ident}"
 
 
 def stock_writes(

@@ -33,7 +33,9 @@ READ_BACK_FIELDS = (
 def placed_cells(plan: Plan, read: SheetRead) -> Placed:
     """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key."""
     placed: Placed = {}
-    products = read.headers[PRODUCTS]
+    products = read.headers.get(PRODUCTS)
+    if products is None:  # 商品マスタ is missing: nothing to place there
+        return _movement_marks(plan, read)
     stock_col = products.col("stock")
     status_col = products.col("status")
     updated_col = products.col("updated_at")
@@ -57,7 +59,8 @@ def placed_cells(plan: Plan, read: SheetRead) -> Placed:
 def _movement_marks(plan: Plan, read: SheetRead) -> Placed:
     """入出庫 反映 cells: 済 for applied rows, the reason for rows that cannot be."""
     placed: Placed = {}
-    mark_col = read.headers[MOVEMENTS].col("applied")
+    header = read.headers.get(MOVEMENTS)  # none while the tab is missing
+    mark_col = header.col("applied") if header is not None else None
     if mark_col is None:
         return placed
     wanted = {

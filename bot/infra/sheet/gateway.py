@@ -49,14 +49,17 @@ from bot.infra.sheet.commit import (
     read_back_columns,
     state_rows,
 )
+from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
+from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
 from bot.infra.sheet.record import listing_changes
 from bot.infra.sheet.repair import RowRepair
 from bot.infra.sheet.rows import error_row, mall_row, meaning, op_row, parse_ledger, sale_row
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_columns, state_dict, state_request, state_values
+from bot.infra.sheet.tab_watch import TabWatch, missing_titles
 from bot.infra.sheet.tabs import (
     CYCLE_TABS,
     ERROR_LOG,
@@ -73,6 +76,7 @@ from bot.infra.sheet.tabs import (
     CellAt,
     Placed,
 )
+from bot.infra.sheet.template import plan_tabs
 from bot.infra.sheet.values import column_runs, date_of, text_of, update_cells, value_at
 
 if TYPE_CHECKING:
@@ -316,6 +320,10 @@ class SheetGateway:
     titles: dict[str, str] = field(default_factory=dict)
     logs: LogTabs = field(default_factory=LogTabs, repr=False)
     """Row counts, retention and header fallbacks of the log tabs."""
+    tabs: TabWatch = field(default_factory=TabWatch, repr=False)
+    """Tabs deleted or renamed while the worker runs."""
+    text: TextKeeper = field(default_factory=TextKeeper, repr=False)
+    """TEXT columns of the staff tabs, formatted again when their grid grows."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -382,19 +390,39 @@ class SheetGateway:
 
     # -- metadata -------------------------------------------------------------
 
-    def refresh_metadata(self) -> None:
-        """Map tab keys to titles and sheet ids (one metadata read; cached after)."""
+    def refresh_metadata(self, *, opening: bool = True) -> bool:
+        """Map tab keys to titles and sheet ids (one metadata read; cached after).
+
+        Bot tabs that are missing are created again; missing staff tabs are noted in
+        ``self.tabs`` (see :mod:`bot.infra.sheet.tab_watch`). On opening, a sheet
+        without 商品マスタ is not set up: SheetLayoutError says to run init-sheet.
+        Returns whether the tabs differ from what was cached.
+        """
+        before = (dict(self.sheet_ids), set(self.tabs.missing))
         meta = self._metadata()
-        ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta["sheets"]}
-        missing = []
-        for tab in self.template.tabs:
-            if tab.title in ids:
-                self.sheet_ids[tab.key] = ids[tab.title]
-                self.titles[tab.key] = tab.title
-            else:
-                missing.append(tab.title)
-        if missing:
+        tpl = self.template
+        ids, absent = self.tabs.scan(meta, tpl)
+        if opening and PRODUCTS not in ids:
+            missing = [t.title for t in tpl.tabs if t.key not in ids]
             raise SheetLayoutError(say("sheet.tabs_missing", tabs="、".join(missing)))
+        if absent:
+            log.warning("tabs %s missing; creating them again", missing_titles(tpl, absent))
+            self._batch_update({"requests": plan_tabs(meta, absent, self.channels)}, None)
+            ids, _ = self.tabs.scan(self._metadata(), tpl)
+            for key in absent:
+                self.logs.forget(key, tpl.tab(key))
+            self.tabs.recreated.update({k: tpl.tab(k).title for k in absent})
+            self.text.formatted.clear()
+        self.sheet_ids = ids
+        self.titles = {t.key: t.title for t in tpl.tabs}
+        return bool(absent) or before != (ids, self.tabs.missing)
+
+    def _tabs_changed(self, err: SheetError) -> bool:
+        """After a refused call: whether a tab went missing or came back (one read)."""
+        cause = err.__cause__
+        if not isinstance(cause, APIError) or cause.response.status_code != 400:
+            return False  # a missing tab is a 400 ("Unable to parse range", "No grid")
+        return self.refresh_metadata(opening=False)
 
     def _metadata(self) -> dict[str, Any]:
         try:
@@ -414,6 +442,9 @@ class SheetGateway:
     # -- reads ---------------------------------------------------------------
 
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+        return [vr.get("values", []) for vr in self._value_ranges(ranges)]
+
+    def _value_ranges(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
         try:
             reply = self.spreadsheet.values_batch_get(
                 list(ranges),
@@ -421,7 +452,7 @@ class SheetGateway:
             )
         except APIError as err:
             raise SheetError(_api_message(err)) from err
-        return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+        return list(reply.get("valueRanges", []))
 
     def _whole(self, key: str) -> str:
         return layout.quote_title(self.titles[key])
@@ -432,21 +463,46 @@ class SheetGateway:
         The same call carries the header row of every log tab, so rows appended this
         cycle follow the columns as staff have them now (no extra request).
         """
-        ranges = [self._whole(k) for k in CYCLE_TABS]
-        ranges += [f"{self._whole(k)}!1:1" for k in LOG_TABS]
-        values = self._batch_get(ranges)
-        return self._parse(dict(zip((*CYCLE_TABS, *LOG_TABS), values, strict=True)), bot_stock)
+        if self.tabs.missing:
+            self.refresh_metadata(opening=False)  # back yet?
+        try:
+            values = self._read_tabs()
+        except SheetError as err:
+            if not self._tabs_changed(err):
+                raise
+            values = self._read_tabs()
+        self.tabs.remember(values)
+        return self._parse(values, bot_stock)
+
+    def _read_tabs(self) -> dict[str, list[list[Any]]]:
+        keys = [k for k in CYCLE_TABS if k not in self.tabs.missing]
+        ranges = [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        got = self._value_ranges(ranges)
+        for key, value_range in zip(keys, got, strict=False):
+            self.text.seen(key, str(value_range.get("range", "")))
+        values = [vr.get("values", []) for vr in got]
+        return dict(zip((*keys, *LOG_TABS), values, strict=True))
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
     ) -> SheetRead:
-        return layout.parse_sheet(
-            values,
+        read = layout.parse_sheet(
+            self.tabs.fill(values),
             malls=self.malls,
             canonical=self.canonical,
             bot_stock=bot_stock,
             channels=self.channels,
         )
+        problems, broken = self.tabs.problems(self.template)
+        if problems or broken:
+            snap = read.snapshot
+            read.snapshot = snap.model_copy(
+                update={
+                    "problems": (*snap.problems, *problems),
+                    "broken_tabs": snap.broken_tabs | broken,
+                }
+            )
+        return read
 
     def load_startup(self) -> StartupData:
         """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
@@ -505,9 +561,15 @@ class SheetGateway:
 
     def reread(self, previous: SheetRead, bot_stock: Mapping[str, int] | None) -> SheetRead:
         """Re-read 商品マスタ and 入出庫 just before a commit (one request)."""
-        fresh = self._batch_get([self._whole(PRODUCTS), self._whole(MOVEMENTS)])
-        values = dict(previous.raw)
-        values[PRODUCTS], values[MOVEMENTS] = fresh
+        keys = [k for k in (PRODUCTS, MOVEMENTS) if k not in self.tabs.missing]
+        try:
+            fresh = self._batch_get([self._whole(k) for k in keys])
+        except SheetError as err:
+            if not self._tabs_changed(err):
+                raise
+            return self.read(bot_stock)  # a tab went or came: the commit is planned again
+        values = {k: v for k, v in previous.raw.items() if k not in (PRODUCTS, MOVEMENTS)}
+        values.update(zip(keys, fresh, strict=True))
         return self._parse(values, bot_stock)
 
     def commit(
@@ -535,10 +597,15 @@ class SheetGateway:
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
         try:
             sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
-        except SheetError:
+        except SheetError as err:
             self.logs.settle(applied=False)
+            self.text.settle(applied=False)
+            if self._tabs_changed(err):  # a tab vanished meanwhile: nothing was applied
+                return CommitResult(read=self.read(bot_stock), conflict=True, requests=3)
             raise
+        self.tabs.recreated = {}
         self.logs.settle(applied=True)
+        self.text.settle(applied=True)
         self._state_layout = layout_
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
             sent += self._repair_misplaced(reply, placed, fresh, read_back)
@@ -554,12 +621,21 @@ class SheetGateway:
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         label = self.template.mall_label
         reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
-        reqs.extend(self._append(SALES_LOG, [sale_row(r, label) for r in plan.sales_log], read))
+        sales = [*self.tabs.restored_sales(plan), *plan.sales_log]
+        reqs.extend(self._append(SALES_LOG, [sale_row(r, label) for r in sales], read))
         reqs.extend(self._append(OPS_LOG, [op_row(r) for r in plan.ops_log], read))
-        reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in plan.error_log], read))
+        errors = [*plan.error_log, *self.tabs.log_rows(plan.now)]
+        reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in errors], read))
+        movements = read.snapshot.movements if MOVEMENTS in read.raw else None
+        ledger = next_ledger(
+            read.snapshot.movement_ledger, movements, plan.movement_marks, plan.now
+        )
+        if ledger != "{}" or LEDGER_KEY in read.state:
+            state_values = {**state_values, LEDGER_KEY: ledger}
         state = state_rows(read, state_values, commit_id)
         state_req, state_layout = state_request(self.sheet_ids[STATE], state, read)
         reqs.extend(state_req)
+        reqs.extend(self.text.requests(self.template.tabs, read.headers, self.sheet_ids))
         return reqs, state_layout
 
     def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:

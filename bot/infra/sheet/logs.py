@@ -128,6 +128,15 @@ class LogTabs:
             old += 1
         return old
 
+    def forget(self, key: str, tab: TabSpec) -> None:
+        """A log tab created again, empty: no rows, the template's header."""
+        if key in self.rows:
+            self.rows[key] = 0
+        if key == SALES_LOG:
+            self.sales_dates.clear()
+        if key in self.headers:
+            self.headers[key] = header_map(tab, [c.header for c in tab.columns])
+
     def settle(self, applied: bool) -> None:
         """After a write: count what it appended and trimmed (nothing if it failed)."""
         pending, self.pending = self.pending, []

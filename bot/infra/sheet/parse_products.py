@@ -16,7 +16,7 @@ from bot.core.domain import Product, RowProblem
 from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.parsing import ParseContext
-from bot.infra.sheet.reader import Bad
+from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import ColumnSpec, TabSpec
 
 
@@ -150,6 +150,9 @@ def _product_cells(
             return
         try:
             value = fn(*got)
+        except Guess as guess:  # the row syncs on the reading the message names
+            ctx.problems.append(ctx.problem(tab, gi, guess.message, sku, key))
+            value = guess.value
         except Bad as bad:
             d.problems.append(ctx.problem(tab, gi, bad.message, sku, key))
             return

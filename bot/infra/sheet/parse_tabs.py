@@ -20,8 +20,9 @@ from bot.infra.sheet.cells import (
     nfkc,
 )
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.movement_ledger import ident_of
 from bot.infra.sheet.parsing import ParseContext
-from bot.infra.sheet.reader import Bad
+from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import SettingItemSpec, TabSpec
 
 # --------------------------------------------------------------------------- セット構成
@@ -130,7 +131,13 @@ _MOVEMENT_KEYS = ("at", "sku", "qty", "kind", "memo")
 
 
 def parse_movements(ctx: ParseContext) -> list[Movement]:
-    """Pending (not 済) 入出庫 rows that can be applied; keys and marks go to ``ctx.out``."""
+    """入出庫 rows the engine decides on; keys, marks and problems go to ``ctx.out``.
+
+    Pending rows (no 済) that can be applied, and 済 rows carrying the identity the bot
+    wrote (``済 … #M20261123-0007``), so the engine can tell a copy or an edit of an
+    applied row (see ``stock.apply_movements``). A 済 mark without identity, written
+    before identities existed, is left alone as before.
+    """
     got = ctx.rows_of("movements")
     if got is None:
         return []
@@ -146,13 +153,28 @@ def parse_movements(ctx: ParseContext) -> list[Movement]:
         if all(is_blank(v) for v in raws.values()):
             continue
         texts = {k: cell_text(v) for k, v in raws.items()}
-        fingerprint = "\x1f".join(texts[k] for k in _MOVEMENT_KEYS)
-        digest = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
+        digest = _fingerprint(texts)
         n = occurrences[digest]
         occurrences[digest] += 1
         key = f"{digest}-{n}"
         mark = cell_text(cell_at(row, c_mark))
+        base = Movement(
+            key=key,
+            sku=texts["sku"],
+            qty=0,
+            kind=texts["kind"],
+            memo=texts["memo"],
+            at=at_text(raws["at"]),
+            row=gi + 1,
+            fingerprint=digest,
+        )
         if mark.startswith(done):
+            ident = ident_of(mark)
+            if ident:
+                ctx.out.movement_rows[key] = gi
+                ctx.out.mark_by_row[gi] = mark
+                applied = {"qty": _applied_qty(ctx, raws), "done": True, "ident": ident}
+                out.append(base.model_copy(update=applied))
             continue
         ctx.out.movement_rows[key] = gi
         if mark:
@@ -165,18 +187,21 @@ def parse_movements(ctx: ParseContext) -> list[Movement]:
             ctx.problems.append(problem)
             ctx.out.movement_problems[key] = problem
             continue
-        out.append(
-            Movement(
-                key=key,
-                sku=texts["sku"],
-                qty=qty,
-                kind=texts["kind"],
-                memo=texts["memo"],
-                at=at_text(raws["at"]),
-                row=gi + 1,
-            )
-        )
+        out.append(base.model_copy(update={"qty": qty}))
     return out
+
+
+def _fingerprint(texts: dict[str, str]) -> str:
+    """Digest of a row's cells, 反映 excluded: the same row reads the same anywhere."""
+    return hashlib.sha1("\x1f".join(texts[k] for k in _MOVEMENT_KEYS).encode()).hexdigest()[:16]
+
+
+def _applied_qty(ctx: ParseContext, raws: dict[str, Any]) -> int:
+    """数量 of a 済 row as it reads now (0 when it cannot be read: no movement)."""
+    try:
+        return ctx.r.int_cell(raws["qty"], "", "") or 0
+    except Bad:
+        return 0
 
 
 def _movement_qty(
@@ -254,7 +279,10 @@ def _setting_cell(
     assert c_value is not None
     raw = cell_at(row, c_value)
     try:
-        return _setting_value(ctx, item, raw)
+        return _setting_value(ctx, item, raw, ctx.cell_name(tab, gi, c_value), label)
+    except Guess as guess:  # a number in a 表示在庫設定 row: used as the message says
+        ctx.problems.append(ctx.problem(tab, gi, guess.message, column="value"))
+        return guess.value
     except Bad:
         expected = ctx.tpl.settings.expected[item.kind].format(min=item.min, max=item.max)
         message = ctx.r.msg(
@@ -269,8 +297,13 @@ def _setting_cell(
         return None
 
 
-def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
-    """The typed value of a 設定 cell; None = blank (use the default); Bad if not understood."""
+def _setting_value(
+    ctx: ParseContext, item: SettingItemSpec, raw: Any, cell: str, label: str
+) -> Any:
+    """The typed value of a 設定 cell; None = blank (use the default); Bad if not understood.
+
+    Raises :class:`Guess` for a number in a 表示在庫設定 row (see ``Reader.rule_cell``).
+    """
     r = ctx.r
     if is_formula(raw):
         raise Bad("formula")
@@ -280,10 +313,7 @@ def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
         except ValueError:
             raise Bad("bool") from None
     if item.kind == "rule":
-        try:
-            return DisplayRule.parse(cell_text(raw).translate(DASHES))
-        except ValueError:
-            raise Bad("rule") from None
+        return _setting_rule(ctx, raw, cell, label)
     if item.kind == "allocation":
         word = header_key(cell_text(raw))
         if not word:
@@ -299,6 +329,16 @@ def _setting_value(ctx: ParseContext, item: SettingItemSpec, raw: Any) -> Any:
     if value < low or (item.max is not None and value > item.max):
         raise Bad("range")
     return value
+
+
+def _setting_rule(ctx: ParseContext, raw: Any, cell: str, label: str) -> DisplayRule | None:
+    """A mall's default 表示在庫設定; a number is read as in 商品マスタ (raises Guess)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return ctx.r.rule_cell(raw, cell, label)
+    try:
+        return DisplayRule.parse(cell_text(raw).translate(DASHES))
+    except ValueError:
+        raise Bad("rule") from None
 
 
 # --------------------------------------------------------------------------- 出品状況, _state

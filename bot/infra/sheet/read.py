@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import Snapshot
+from bot.infra.sheet.movement_ledger import ledger_text, parse_ledger
 from bot.infra.sheet.parse_products import parse_products
 from bot.infra.sheet.parse_tabs import (
     parse_listings,
@@ -70,6 +71,7 @@ def parse_sheet(
         invalid_skus=frozenset(ctx.invalid),
         sets=tuple(sets),
         movements=tuple(movements),
+        movement_ledger=parse_ledger(ledger_text(ctx.out.state)),
         settings=settings,
         problems=tuple(ctx.problems),
         resend=frozenset(resend),

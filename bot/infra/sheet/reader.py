@@ -24,6 +24,18 @@ class Bad(Exception):
         return str(self.args[0])
 
 
+class Guess(Bad):
+    """A cell read one way of several it could mean; ``value`` is what the bot uses.
+
+    The message says which reading was taken, so staff can confirm or retype it; the
+    row keeps syncing (unlike :class:`Bad`).
+    """
+
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
+
+
 class Reader:
     """Cell parsers that know the template's words and messages."""
 
@@ -92,14 +104,36 @@ class Reader:
             ) from None
 
     def rule_cell(self, raw: Any, cell: str, header: str) -> DisplayRule | None:
+        """表示在庫設定 as the guide shows it: blank, ``+N``, ``-N`` or ``N``.
+
+        The column is TEXT-formatted so ``+20`` arrives as typed. A number still
+        arrives where the cell lost that format: Google stores ``+20`` and ``20`` alike
+        as 20, and ``-0`` as 0 (google-sheets.md §3). A negative number can only come
+        from ``-N``, so it is that. Any other number is read as the cap ``N``, the
+        reading that shows fewer units, and :class:`Guess` tells staff so.
+        """
         if is_blank(raw):
             return None
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return self._rule_number(raw, cell, header)
         if is_formula(raw):
             raise Bad(self.msg("formula_text", cell=cell, header=header))
         try:
             return DisplayRule.parse(cell_text(raw).translate(DASHES))
         except ValueError as err:
             raise Bad(self.msg("bad_rule", cell=cell, reason=str(err))) from None
+
+    def _rule_number(self, raw: float, cell: str, header: str) -> DisplayRule:
+        if not float(raw).is_integer():
+            try:
+                DisplayRule.parse(cell_text(raw))
+            except ValueError as err:
+                raise Bad(self.msg("bad_rule", cell=cell, reason=str(err))) from None
+        n = int(raw)
+        if n < 0:
+            return DisplayRule(kind="minus", n=-n)
+        rule = DisplayRule(kind="cap", n=n)
+        raise Guess(self.msg("rule_number", cell=cell, header=header, value=n), rule)
 
     def codes_cell(
         self, raw: Any, cell: str, header: str, canon: Callable[[str], str] | None

@@ -37,7 +37,7 @@ def meaning(read: SheetRead) -> tuple[Any, ...]:
     return (
         {sku: p.model_dump(exclude={"row"}) for sku, p in snap.products.items()},
         snap.invalid_skus,
-        tuple(sorted(m.key for m in snap.movements)),
+        tuple(sorted((m.key, m.done, m.ident) for m in snap.movements)),
     )
 
 

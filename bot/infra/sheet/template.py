@@ -16,12 +16,16 @@ included: nothing is inserted, so no staff column moves) and its 設定 rows app
 below the existing ones. The code column and 設定 rows of a channel no longer passed
 in stay where they are, untouched (they are then just a column the bot does not read).
 
-Validation, TEXT format and column widths are not visible in the metadata without
-reading grid data, so they are applied when a column is created (new tab or appended
-header) and left alone afterwards — staff may have changed them on purpose.
+Validation and column widths are not visible in the metadata without reading grid data,
+so they are applied when a column is created (new tab or appended header) and left alone
+afterwards — staff may have changed them on purpose. The TEXT format is different: a
+code or 表示在庫設定 typed into a cell that lost it is stored as a number and cannot be
+recovered (``formats``), so init reads the formats of those columns (one more read) and
+formats again, whole, every column not TEXT down to its last row.
 
 :func:`init_sheet` is the thin gspread shell: one metadata GET, one
-``values:batchGet``, and only when the plan is non-empty ONE ``batchUpdate``. New
+``values:batchGet``, one GET of the TEXT columns' formats, and only when the plan is
+non-empty ONE ``batchUpdate``. New
 tabs get caller-chosen sheet ids so later requests of the same batch can refer to them.
 """
 
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter, header_key, quote_title
+from bot.infra.sheet.formats import FORMAT_FIELDS, all_text, text_columns, text_format_request
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.spec import (
     STATE_SCHEMA_KEY,
@@ -163,15 +168,7 @@ def _column_setup(sheet_id: int, col: ColumnSpec, idx: int) -> list[Request]:
     """TEXT format, validation and width of a newly created column."""
     reqs: list[Request] = []
     if col.text_format:
-        reqs.append(
-            {
-                "repeatCell": {
-                    "range": _data_range(sheet_id, idx),
-                    "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}}},
-                    "fields": "userEnteredFormat.numberFormat",
-                }
-            }
-        )
+        reqs.append(text_format_request(sheet_id, idx))
     if col.validation is not None:
         if col.validation.kind == "checkbox":
             rule: dict[str, Any] = {"condition": {"type": "BOOLEAN"}}
@@ -419,6 +416,7 @@ def _plan_existing_tab(
     sheet: Mapping[str, Any],
     header_row: Sequence[Any],
     rows: Sequence[Sequence[Any]] | None,
+    untexted: Sequence[int] = (),
 ) -> None:
     props = sheet.get("properties", {})
     sheet_id = int(props.get("sheetId", 0))
@@ -428,6 +426,7 @@ def _plan_existing_tab(
     positions = dict(hm.columns)
     new_cols = [c for c in tab.columns if c.key in hm.missing]
     reqs.extend(_sheet_properties(tab, sheet_id, props))
+    reqs.extend(text_format_request(sheet_id, col) for col in untexted)
     if new_cols:
         columns = int(grid.get("columnCount", 0) or 0)
         reqs.extend(_append_columns(tpl, sheet_id, hm.width, columns, new_cols))
@@ -594,8 +593,13 @@ def build_init_plan(
     *,
     existing_rows: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     channels: Sequence[Channel] | None = None,
+    untexted: Mapping[str, Sequence[int]] | None = None,
 ) -> InitPlan:
-    """The init requests plus what they change (see :func:`plan_init`)."""
+    """The init requests plus what they change (see :func:`plan_init`).
+
+    ``untexted`` maps tab key → existing columns that should be TEXT and are not in
+    every row (read by :func:`init_sheet`); each is formatted again, whole.
+    """
     tpl = load_template(channels)
     used = {int(s.get("properties", {}).get("sheetId", 0)) for s in metadata.get("sheets") or []}
     plan = InitPlan()
@@ -608,8 +612,26 @@ def build_init_plan(
         header = existing_headers.get(tab.key)
         if header is None:
             header = rows[0] if rows else []
-        _plan_existing_tab(plan, tpl, tab, sheet, header, rows)
+        _plan_existing_tab(plan, tpl, tab, sheet, header, rows, (untexted or {}).get(tab.key, ()))
     return plan
+
+
+def plan_tabs(
+    metadata: Mapping[str, Any], keys: Iterable[str], channels: Sequence[Channel] | None = None
+) -> list[Request]:
+    """The requests creating the template tabs ``keys`` that ``metadata`` lacks.
+
+    The worker uses it to put back a tab it owns (a log tab, 出品状況, _state) that was
+    deleted or renamed while it runs; tabs already there are left alone.
+    """
+    tpl = load_template(channels)
+    used = {int(s.get("properties", {}).get("sheetId", 0)) for s in metadata.get("sheets") or []}
+    plan = InitPlan()
+    for key in keys:
+        tab = tpl.tab(key)
+        if _find_sheet(metadata, tab.title) is None:
+            _plan_new_tab(plan, tpl, tab, _new_sheet_id(tab.key, used))
+    return plan.requests
 
 
 def plan_init(
@@ -640,7 +662,7 @@ def plan_init(
 def init_sheet(
     spreadsheet: gspread.Spreadsheet, channels: Sequence[Channel] | None = None
 ) -> InitReport:
-    """Create or upgrade the tabs of ``spreadsheet``: 1 metadata read, 1 values read, ≤ 1 write.
+    """Create or upgrade the tabs of ``spreadsheet``: 3 reads (metadata, values, formats), ≤ 1 write.
 
     ``channels`` are the enabled channels (default: every registered one). A channel
     not on the sheet yet gets its code column appended after the last used column of
@@ -670,7 +692,10 @@ def init_sheet(
             headers[key] = list(values[0]) if values else []
             if key in _SEEDED_TABS:
                 rows[key] = values
-    plan = build_init_plan(metadata, headers, existing_rows=rows, channels=wanted)
+    untexted = _untexted_columns(spreadsheet, tpl, metadata, headers)
+    plan = build_init_plan(
+        metadata, headers, existing_rows=rows, channels=wanted, untexted=untexted
+    )
     writes = 0
     if plan.requests:
         spreadsheet.batch_update({"requests": plan.requests})
@@ -683,3 +708,38 @@ def init_sheet(
         writes=writes,
         schema_version=plan.schema_version,
     )
+
+
+def _untexted_columns(
+    spreadsheet: gspread.Spreadsheet,
+    tpl: Template,
+    metadata: Mapping[str, Any],
+    headers: Mapping[str, Sequence[Any]],
+) -> dict[str, list[int]]:
+    """Existing columns that should be TEXT but are not in every data row (one read).
+
+    Google answers one GridData per requested range, grouped under its sheet in the
+    spreadsheet's tab order, so the answers are matched by sheetId, then by order.
+    """
+    wanted: dict[int, list[tuple[str, int, int]]] = {}
+    ranges: list[str] = []
+    for tab in tpl.tabs:
+        sheet = _find_sheet(metadata, tab.title)
+        if sheet is None or tab.key not in headers:
+            continue
+        props = sheet.get("properties", {})
+        rows = int(props.get("gridProperties", {}).get("rowCount", 1) or 1)
+        for col in text_columns(tab, header_map(tab, headers[tab.key])) if rows > 1 else []:
+            letter = column_letter(col)
+            ranges.append(f"{quote_title(str(props.get('title')))}!{letter}2:{letter}{rows}")
+            wanted.setdefault(int(props.get("sheetId", 0)), []).append((tab.key, col, rows - 1))
+    if not ranges:
+        return {}
+    reply = spreadsheet.fetch_sheet_metadata(params={"ranges": ranges, "fields": FORMAT_FIELDS})
+    out: dict[str, list[int]] = {}
+    for sheet in reply.get("sheets") or []:
+        asked = wanted.get(int(sheet.get("properties", {}).get("sheetId", 0)), [])
+        for (key, col, data_rows), block in zip(asked, sheet.get("data") or [], strict=False):
+            if not all_text([block], data_rows):
+                out.setdefault(key, []).append(col)
+    return out

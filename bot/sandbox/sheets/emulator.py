@@ -264,6 +264,23 @@ class SheetsEmulator(SheetsTransport):
 
         self._edit(spreadsheet_id, apply)
 
+    def append_rows(self, spreadsheet_id: str, title: str, count: int) -> None:
+        """Staff press "add N more rows at the bottom" (the grid grows by ``count`` rows).
+
+        Whether Google gives such rows the format of the last row is not documented
+        (UNCONFIRMED, see ``bot.infra.sheet.formats``), so they come without any: the
+        unkind case, in which a code typed there loses its zeros until the bot formats
+        the column again.
+        """
+
+        def apply(book: _Book) -> None:
+            sheet = self._sheet(book, title)
+            if count < 1:
+                raise ValueError(f"cannot add {count} rows")
+            sheet.set_count("ROWS", sheet.row_count + count)
+
+        self._edit(spreadsheet_id, apply)
+
     def delete_rows(self, spreadsheet_id: str, title: str, start: int, end: int) -> None:
         """Staff delete 0-based rows ``start`` (inclusive) to ``end`` (exclusive)."""
 

@@ -1,0 +1,141 @@
+"""入出庫 rows have an identity (issue 7 item 6): the engine's decisions, with plain values.
+
+A row the bot applied carries ``済 <time> #M<yyyymmdd>-<nnnn>`` in 反映 and an entry in
+the ledger (``Snapshot.movement_ledger``, kept in ``_state``). The gateway tests and
+tests/e2e/test_movement_identity.py run the same cases through the sheet.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.core import engine
+from bot.core.domain import AlertKind, Movement, Product, Snapshot
+
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 14:00 JST
+APPLIED_AT = "2026-11-22 10:00:00"
+
+
+def product(sku: str, stock: int) -> Product:
+    return Product(sku=sku, stock=stock, codes={"rakuten": (f"{sku.lower()}:v",)})
+
+
+def row(key: str, qty: int = 5, sku: str = "A", *, fp: str = "fp1", row: int = 2) -> Movement:
+    """A pending 入出庫 row (no 済)."""
+    return Movement(key=key, sku=sku, qty=qty, kind="入荷", row=row, fingerprint=fp)
+
+
+def done(
+    key: str, ident: str, qty: int = 5, sku: str = "A", *, fp: str = "fp1", row: int = 2
+) -> Movement:
+    """A 済 row carrying the identity the bot wrote."""
+    return Movement(key=key, sku=sku, qty=qty, row=row, fingerprint=fp, done=True, ident=ident)
+
+
+def entry(ident: str, qty: int = 5, sku: str = "A", fp: str = "fp1") -> Movement:
+    """A ledger entry as _state keeps it."""
+    return Movement(key=ident, sku=sku, qty=qty, fingerprint=fp, at=APPLIED_AT)
+
+
+def step(*movements: Movement, ledger: tuple[Movement, ...] = (), stock: int = 10) -> engine.Plan:
+    snapshot = Snapshot(
+        products={"A": product("A", stock)}, movements=movements, movement_ledger=ledger
+    )
+    state = engine.committed(engine.step(engine.EngineState(), snapshot, [], NOW))
+    return engine.step(state, snapshot, [], NOW)
+
+
+def test_a_new_row_is_applied_with_an_identity() -> None:
+    plan = step(row("k1"), row("k2", 2, fp="fp2", row=3))
+    assert plan.stock == {"A": 17}
+    assert plan.movement_marks == {
+        "k1": "済 2026-11-23 14:00:00 #M20261123-0001",
+        "k2": "済 2026-11-23 14:00:00 #M20261123-0002",
+    }
+
+
+def test_identities_continue_after_those_already_used_today() -> None:
+    plan = step(
+        done("k0", "M20261123-0007", fp="fp0"),
+        row("k1"),
+        ledger=(entry("M20261123-0007", fp="fp0"), entry("M20261123-0003", fp="gone")),
+    )
+    assert plan.movement_marks["k1"].endswith("#M20261123-0008")
+
+
+def test_an_applied_row_is_left_alone() -> None:
+    plan = step(done("k1", "M20261122-0001"), ledger=(entry("M20261122-0001"),))
+    assert plan.stock == {} and plan.movement_marks == {} and plan.problems == ()
+
+
+def test_a_cleared_mark_is_restored_not_applied_again() -> None:
+    plan = step(row("k1"), ledger=(entry("M20261122-0001"),))
+    assert plan.stock == {}
+    assert plan.movement_marks == {"k1": f"済 {APPLIED_AT} #M20261122-0001"}
+    assert plan.ops_log == ()
+
+
+def test_a_copy_of_an_applied_row_is_a_new_movement() -> None:
+    """Copy-paste keeps the 済 mark: two rows carry one identity. The one matching the
+    ledger is the original; the copy (here with its own date, so its own content) is
+    applied and gets an identity of its own."""
+    original = done("k1", "M20261122-0001", row=2)
+    copy = done("k2", "M20261122-0001", qty=5, fp="fp-copy", row=9)
+    plan = step(copy, original, ledger=(entry("M20261122-0001"),))
+    assert plan.stock == {"A": 15}
+    assert plan.movement_marks == {"k2": "済 2026-11-23 14:00:00 #M20261123-0001"}
+
+
+def test_an_identical_copy_is_applied_once_too() -> None:
+    original = done("k1-0", "M20261122-0001", row=2)
+    copy = done("k1-1", "M20261122-0001", row=3)
+    plan = step(original, copy, ledger=(entry("M20261122-0001"),))
+    assert plan.stock == {"A": 15}
+    assert list(plan.movement_marks) == ["k1-1"]
+
+
+def test_a_copy_whose_mark_was_cleared_is_applied() -> None:
+    """The original still shows its identity: the cleared copy is new, not a restore."""
+    plan = step(
+        done("k1-0", "M20261122-0001"), row("k1-1", row=3), ledger=(entry("M20261122-0001"),)
+    )
+    assert plan.stock == {"A": 15}
+    assert plan.movement_marks["k1-1"].endswith("#M20261123-0001")
+
+
+def test_a_row_edited_after_it_was_applied_changes_nothing_and_says_so_once() -> None:
+    edited = done("k1", "M20261122-0001", qty=8, fp="fp-edited")
+    snapshot = Snapshot(
+        products={"A": product("A", 10)},
+        movements=(edited,),
+        movement_ledger=(entry("M20261122-0001"),),
+    )
+    state = engine.committed(engine.step(engine.EngineState(), snapshot, [], NOW))
+    first = engine.step(state, snapshot, [], NOW)
+    assert first.stock == {} and first.movement_marks == {}
+    [problem] = [p for p in first.problems if p.tab == "movements"]
+    assert "#M20261122-0001" in problem.message and "A +5" in problem.message
+    assert "入出庫 2行目" in problem.message
+    second = engine.step(engine.committed(first), snapshot, [], NOW)
+    assert [a for a in second.alerts if a.kind is AlertKind.ROW_PROBLEM] == []
+    assert second.error_log == ()
+
+
+def test_a_memo_edit_after_it_was_applied_is_no_problem() -> None:
+    plan = step(done("k1", "M20261122-0001", fp="fp-new-memo"), ledger=(entry("M20261122-0001"),))
+    assert plan.problems == () and plan.stock == {}
+
+
+def test_sorting_changes_nothing() -> None:
+    ledger = (entry("M20261122-0001"), entry("M20261122-0002", qty=-1, fp="fp2"))
+    a = done("k1", "M20261122-0001", row=2)
+    b = done("k2", "M20261122-0002", qty=-1, fp="fp2", row=3)
+    for order in ((a, b), (b, a)):
+        plan = step(*order, ledger=ledger)
+        assert plan.stock == {} and plan.movement_marks == {} and plan.problems == ()
+
+
+def test_a_mark_from_before_identities_is_left_alone() -> None:
+    """The parse passes no 済 row without identity; a pending row with no ledger match is new."""
+    plan = step(row("k1"), ledger=())
+    assert plan.stock == {"A": 15}
