@@ -35,7 +35,7 @@ from bot.core.domain import (
 from bot.core.errors import Stopped
 from bot.core.health import State
 from bot.infra.alerts import AlertSink
-from bot.infra.clock import Clock, format_jst, to_jst
+from bot.infra.clock import Clock
 from bot.infra.settings import Settings
 from bot.infra.sheet.gateway import (
     CommitOutcomeUnknown,
@@ -47,6 +47,7 @@ from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
+from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
 
 log = logging.getLogger(__name__)
@@ -656,51 +657,11 @@ class Worker:
 
     def daily_summary(self) -> Alert:
         """What happened since the last summary and what needs attention now."""
-        date = format_jst(self.clock.now())[:10]
-        text = "\n".join(
-            [self._summary_orders(), self._summary_conditions(), self._summary_malls()]
+        alert = summary_alert(
+            self.clock.now(), self._day, self.state.conditions, self.health, self._labels
         )
         self._day.clear()
-        return Alert(
-            kind=AlertKind.SUMMARY,
-            key=f"summary:{date}",
-            title=words.say("shell.summary_title", date=date),
-            text=text,
-        )
-
-    def _summary_orders(self) -> str:
-        by_mall = Counter[str]()
-        for (mall, kind), n in self._day.items():
-            if kind == "販売":
-                by_mall[mall] += n
-        listed = "、".join(f"{mall_label(m)} {n}" for m, n in sorted(by_mall.items()))
-        return words.say(
-            "shell.summary_orders",
-            sales=sum(by_mall.values()),
-            by_mall=words.say("shell.summary_by_mall", malls=listed) if by_mall else "",
-            cancels=sum(n for (_, kind), n in self._day.items() if kind == "キャンセル"),
-        )
-
-    def _summary_conditions(self) -> str:
-        raised = Counter(c.split(":", 1)[0] for c in self.state.conditions if ":" in c)
-        return words.say(
-            "shell.summary_conditions",
-            oversell=raised["oversell"],
-            out_of_stock=raised["out_of_stock"],
-            low_stock=raised["low_stock"],
-            unassigned=raised["unassigned"],
-        )
-
-    def _summary_malls(self) -> str:
-        said = {
-            State.OK: words.say("shell.state_ok"),
-            State.DOWN: words.say("shell.state_down"),
-            State.PARKED: words.say("shell.state_parked"),
-        }
-        states = "、".join(
-            f"{self._labels[m]} {said[h.state]}" for m, h in sorted(self.health.items())
-        )
-        return words.say("shell.summary_malls", malls=states)
+        return alert
 
     def check_credentials(self) -> list[Alert]:
         """Ask every mall for its credential expiry; alert once when it comes close."""
@@ -729,25 +690,8 @@ class Worker:
             return
         if key in conditions:
             return
-        # Calendar days in Japan, as the date next to it is shown.
-        days = max((to_jst(expires).date() - to_jst(run.at).date()).days, 0)
-        run.alerts.append(
-            Alert(
-                kind=AlertKind.CREDENTIAL_EXPIRING,
-                key=key,
-                mall=mall,
-                title=words.say(
-                    "shell.credential_expiring",
-                    label=self._labels[mall],
-                    date=format_jst(expires)[:10],
-                    days=days,
-                ),
-                text=words.say(
-                    "shell.credential_expiring_text",
-                    hint=type(self.adapters[mall]).channel.auth_hint,
-                ),
-            )
-        )
+        hint = type(self.adapters[mall]).channel.auth_hint
+        run.alerts.append(expiry_alert(mall, key, expires, run.at, self._labels[mall], hint))
         self.state = engine.replace_conditions(self.state, conditions | {key})
 
 

@@ -1,0 +1,189 @@
+"""The gspread client the gateway talks through: the sheet's errors and one retry policy.
+
+Google is reached only through :class:`RetryingHTTPClient` (gspread's HTTP client
+with bounded, jittered retries on the shared policy, waiting on the stop event) and
+every failure becomes one of the sheet's branches of the error tree below.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from bot.core.errors import RateLimited, Stopped, TransientError, ZaikoError
+from bot.infra.clock import Clock, RealClock
+from bot.infra.retry import Backoff, RetryPolicy
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth retrying; google-sheets.md §1 (never 400/403/404)."""
+
+# --------------------------------------------------------------------------- errors
+
+
+class SheetError(ZaikoError):
+    """The sheet could not be read or written (after bounded retries)."""
+
+
+SheetStopped = Stopped
+"""The stop event was set while waiting to retry: the one Stopped of bot.core.errors."""
+
+
+class SheetRateLimited(SheetError, RateLimited):
+    """Google answered 429 (per-minute quota); retried, then reported."""
+
+
+class SheetUnavailable(SheetError, TransientError):
+    """408/5xx or a lost connection on a read; retried, then reported."""
+
+
+class CommitOutcomeUnknown(SheetError):
+    """A write was sent but its answer was lost (timeout); it may have been applied."""
+
+
+class SheetLayoutError(SheetError):
+    """A tab the bot needs is missing; ``init-sheet`` creates it."""
+
+
+# --------------------------------------------------------------------------- http
+
+
+class RetryingHTTPClient(HTTPClient):
+    """gspread HTTP client on the shared retry policy, waiting on a stop event.
+
+    gspread 6.2.1's BackOffHTTPClient retries forever with a sticky counter
+    (google-sheets.md §5); this one makes at most ``max_tries`` attempts within
+    ``max_seconds`` of backoff (:mod:`bot.infra.retry`) and never retries a write whose
+    answer was lost: that is reported as :class:`CommitOutcomeUnknown` so the caller
+    can check before resending.
+    """
+
+    clock: Clock = RealClock()
+    stop: threading.Event | None = None
+    rng: random.Random = random.Random()
+    max_tries: int = 5
+    max_seconds: float = 90.0
+    BACKOFF = Backoff(base=2.0, cap=32.0, jitter=0.125)
+    """2, 4, 8, 16 s … each with up to 1/8 more at random."""
+
+    def configure(
+        self,
+        *,
+        clock: Clock,
+        stop: threading.Event | None,
+        rng: random.Random | None = None,
+        max_tries: int = 5,
+        max_seconds: float = 90.0,
+    ) -> None:
+        """Inject the clock, stop event and limits (gspread builds the instance)."""
+        self.clock = clock
+        self.stop = stop
+        self.rng = rng or random.Random()
+        self.max_tries = max_tries
+        self.max_seconds = max_seconds
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any = None,
+        data: Any = None,
+        json: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one API call, retrying 408/429/5xx and lost connections within limits."""
+        tries = 0
+
+        def attempt() -> requests.Response:
+            nonlocal tries
+            tries += 1
+            return self._attempt(method, endpoint, params, data, json, files, headers)
+
+        def on_retry(error: ZaikoError, tries: int, delay: float) -> None:
+            log.warning("sheets %s on %s; retry %d in %.1fs", error, _path(endpoint), tries, delay)
+
+        policy = RetryPolicy(self.BACKOFF, max_tries=self.max_tries, max_seconds=self.max_seconds)
+        try:
+            return policy.run(
+                attempt, clock=self.clock, stop=self.stop, rng=self.rng, on_retry=on_retry
+            )
+        except (SheetRateLimited, SheetUnavailable) as last:
+            raise SheetUnavailable(
+                f"Google Sheets: {last} after {tries} tries ({_path(endpoint)})"
+            ) from last
+
+    def _attempt(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any,
+        data: Any,
+        json: Mapping[str, Any] | None,
+        files: Any,
+        headers: MutableMapping[str, str] | None,
+    ) -> requests.Response:
+        """One call, its failure translated to the error tree."""
+        try:
+            return super().request(method, endpoint, params, data, json, files, headers)
+        except APIError as err:
+            status = err.response.status_code
+            if status == 429:
+                raise SheetRateLimited(f"HTTP {status}", _retry_after(err.response)) from err
+            if status in RETRY_STATUSES:
+                raise SheetUnavailable(f"HTTP {status}") from err
+            raise SheetError(api_message(err)) from err
+        except (requests.Timeout, requests.ConnectionError) as err:
+            if method.upper() != "GET":
+                raise CommitOutcomeUnknown(
+                    f"no answer to {method} {_path(endpoint)}: {type(err).__name__}"
+                ) from err
+            raise SheetUnavailable(type(err).__name__) from err
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _path(endpoint: str) -> str:
+    return endpoint.split("/spreadsheets/", 1)[-1].split("?", 1)[0]
+
+
+def api_message(err: APIError) -> str:
+    return f"Google Sheets {err.response.status_code}: {err.error.get('message', '')}"
+
+
+def make_client(
+    auth: Any = None,
+    *,
+    session: requests.Session | None = None,
+    clock: Clock,
+    stop: threading.Event | None,
+    rng: random.Random | None = None,
+    timeout: tuple[float, float] = (5.0, 30.0),
+    max_tries: int = 5,
+    max_seconds: float = 90.0,
+) -> gspread.Client:
+    """A gspread client with our retry and explicit timeouts (its default is none)."""
+    client = gspread.Client(auth=auth, session=session, http_client=RetryingHTTPClient)
+    http = client.http_client
+    assert isinstance(http, RetryingHTTPClient)
+    http.configure(clock=clock, stop=stop, rng=rng, max_tries=max_tries, max_seconds=max_seconds)
+    client.set_timeout(timeout)
+    return client
