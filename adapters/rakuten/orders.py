@@ -114,6 +114,10 @@ def _line(
     # with packageDeleteFlag 1): the customer no longer takes it. [S11]
     removed = package_deleted or int_or(item.get("deleteItemFlag"), 0) == 1
     gone = cancelled or removed
+    # An order change (ChangeReasonModelList) that lowers a line's units gives the
+    # difference back to the listing the same way a cancel does (restoreInventoryFlag),
+    # so the line says so: a read-back must not take that restock for a hand edit.
+    changed = bool(order.get("ChangeReasonModelList"))
     return OrderLine(
         mall=mall,
         order_id=str(order["orderNumber"]),
@@ -122,7 +126,8 @@ def _line(
         units=0 if gone else max(int_or(item.get("units"), 0), 0),
         ordered_at=parse_order_datetime(order.get("orderDatetime")),
         status=f"{status}（明細削除）" if removed and not cancelled else status,
-        mall_restocks=gone and _restocks(item.get("restoreInventoryFlag"), restock_default),
+        mall_restocks=(gone or changed)
+        and _restocks(item.get("restoreInventoryFlag"), restock_default),
     )
 
 

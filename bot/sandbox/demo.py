@@ -239,6 +239,25 @@ class Shop:
                 return
         raise KeyError(sku)
 
+    def _movement_row(self, sku: str) -> tuple[int, int]:
+        """(grid row, 反映 column) of the first 入出庫 row for ``sku``."""
+        grid = self.emu.get_values(self.sid, "入出庫")
+        header = grid[0]
+        for i, row in enumerate(grid[1:], start=2):
+            if len(row) > 1 and row[header.index("商品コード")] == sku:
+                return i, header.index("反映")
+        raise KeyError(sku)
+
+    def movement_mark(self, sku: str) -> Any:
+        row, col = self._movement_row(sku)
+        values = self.emu.get_values(self.sid, "入出庫")[row - 1]
+        return values[col] if col < len(values) else None
+
+    def clear_movement_mark(self, sku: str) -> None:
+        """A staff member empties the 反映 cell of an applied 入出庫 row."""
+        row, col = self._movement_row(sku)
+        self.emu.set_values(self.sid, "入出庫", f"{column_letter(col)}{row}", [[""]])
+
     def movement(self, sku: str, qty: int, kind: str, memo: str) -> None:
         """A staff member appends a 入出庫 row."""
         grid = self.emu.get_values(self.sid, "入出庫")
@@ -343,6 +362,8 @@ def script(shop: Shop) -> None:
         _other_malls,
         _staff_edits,
         _mall_side,
+        _order_changes,
+        _staff_typing,
         _key_renewal,
         _evening,
     ):
@@ -443,6 +464,62 @@ def _mall_side(shop: Shop) -> None:
     shop.set_cell("SCARF", "楽天コード", "scarf:wool")
     shop.cycle()
     shop.out.detail(f"在庫数: SCARF={shop.stock_of('SCARF')}（未割当の注文を反映）")
+
+
+def _order_changes(shop: Shop) -> None:
+    say = shop.out.say
+    say(shop.at(13, 20), "楽天でタオル3枚と石けん2個の注文", "two more orders on Rakuten")
+    towels = shop.order([("towel:std", 3)])
+    soaps = shop.order([("soap:single", 2)])
+    shop.cycle()
+    assert towels is not None and soaps is not None
+    say(
+        shop.at(13, 40),
+        "発送前の注文のタオルを3枚→1枚に変更（RMS で注文内容を変更し、確定）",
+        "a partial cancel of an older unshipped order",
+    )
+    shop.sim.change_line_units(towels, 0, 1, via_400=True)
+    shop.cycle(2)
+    shop.sim.confirm_change(towels)
+    shop.cycle(2)
+    shop.out.detail(f"在庫数: TOWEL={shop.stock_of('TOWEL')}（2枚戻りました）")
+    say(
+        shop.at(13, 50),
+        "石けんの注文がキャンセル。楽天は在庫を戻さない設定（restoreInventoryFlag 2）",
+        "a cancel Rakuten does not restock",
+    )
+    shop.sim.cancel_order(soaps, restock=False)
+    shop.cycle(2)
+    shop.out.detail(
+        f"在庫数: SOAP={shop.stock_of('SOAP')}、楽天の表示: soap:single="
+        f"{shop.sim.stock('soap:single')}（ボットが戻して送信）"
+    )
+
+
+def _staff_typing(shop: Shop) -> None:
+    say = shop.out.say
+    say(
+        shop.at(13, 55),
+        "スタッフがマフラーの表示在庫設定に「+20」と入力（ガイドのとおり）",
+        "a +20 display rule typed as staff would",
+    )
+    shop.set_cell("SCARF", "表示在庫設定", "+20")
+    shop.cycle()
+    shop.out.detail(
+        f"表示在庫設定: {shop.cell_of('SCARF', '表示在庫設定')!r}、楽天の表示: scarf:wool="
+        f"{shop.sim.stock('scarf:wool')}（在庫数 {shop.stock_of('SCARF')} ＋ 20）"
+    )
+    say(
+        shop.at(13, 58),
+        "スタッフが入出庫の入荷の行の「済」を消してしまう",
+        "a cleared 済 mark",
+    )
+    shop.clear_movement_mark("TS-WH-L")
+    shop.cycle(2)
+    shop.out.detail(
+        f"在庫数: TS-WH-L={shop.stock_of('TS-WH-L')}（二重には反映しません）、"
+        f"反映: {shop.movement_mark('TS-WH-L')}"
+    )
 
 
 def _key_renewal(shop: Shop) -> None:

@@ -336,3 +336,16 @@ def test_malformed_codes_have_a_reason_staff_can_act_on(code: str, words: str) -
 @pytest.mark.parametrize("code", ["tshirt-01:red-m", "Item_1:SKU-X", "soap:normal-inventory"])
 def test_well_formed_codes_have_no_problem(code: str) -> None:
     assert code_problem(code) is None
+
+
+@pytest.mark.parametrize("via_400", [True, False])
+def test_a_reduced_line_says_the_mall_restocked_what_it_gave_back(
+    shop: Shop, via_400: bool
+) -> None:
+    """楽天 returns the difference to the listing (restoreInventoryFlag), like a cancel: the
+    line says so, so the worker's read-back does not take the rise for a hand edit."""
+    number = _older_order(shop, ("tshirt:M", 3))
+    shop.sim.change_line_units(number, 0, 1, via_400=via_400)
+    lines = shop.until(lambda lines: units(lines, number) == {"tshirt:M": 1})
+    [line] = [ln for ln in lines if ln.order_id == number]
+    assert line.mall_restocks

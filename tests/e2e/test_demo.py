@@ -12,8 +12,9 @@ def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None
     demo.script(shop)
     result = demo.summary(shop)
 
-    assert result["orders_applied"] == result["orders_placed"] == 8
-    for mall, placed in {"rakuten": 6, "yahoo": 1, "amazon": 1}.items():
+    assert result["orders_applied"] == result["orders_placed"] == 10
+    assert result["stuck_units"] == 0
+    for mall, placed in {"rakuten": 8, "yahoo": 1, "amazon": 1}.items():
         got = result["by_mall"][mall]
         assert got["orders_applied"] == got["orders_placed"] == placed, mall
         assert got["refused_requests"] == 0, mall
@@ -71,3 +72,15 @@ def test_the_demo_sheet_shows_only_the_enabled_malls_and_fba_stays_amazons() -> 
     # The FBA sale did not touch the shop's own stock: MUG-BL moved only by 楽天 and the shop.
     result = demo.summary(shop)
     assert result["final_stock"]["MUG-BL"] == -1
+
+
+def test_the_go_live_scenes_end_right() -> None:
+    """Issue 7's additions: partial change, unrestocked cancel, +20 typed, cleared 済 mark."""
+    shop = demo.setup(quiet=True)
+    demo.script(shop)
+    said = "\n".join(shop.out.lines)
+    assert "TOWEL=25（2枚戻りました）" in said  # 23 + the 2 towels the change gave back
+    assert "楽天の表示: soap:single=17" in said  # 19 on hand, rule -2, pushed up by the bot
+    assert "表示在庫設定: '+20'" in said and "scarf:wool=25" in said  # kept as typed: 5 + 20
+    assert "TS-WH-L=14（二重には反映しません）" in said  # the cleared mark applied nothing twice
+    assert said.count("モール側で") == 1  # only the scripted hand edit, not the restock
