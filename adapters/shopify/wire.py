@@ -91,7 +91,8 @@ class CostPacer:
         last = self.last
         rate = last.restore_rate if last else self.FIRST_GUESS[1]
         maximum = last.maximum if last else self.FIRST_GUESS[0]
-        need = min(cost, maximum) - self.available_now()
+        # One point of slack: Shopify reports whole points, the bucket refills by fractions.
+        need = min(cost + 1.0, maximum) - self.available_now()
         return max(need / rate, 0.0)
 
     def acquire(self, cost: float, stop: threading.Event | None) -> None:

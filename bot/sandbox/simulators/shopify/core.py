@@ -294,6 +294,12 @@ class ShopifySimulator:
         """A second variant carrying the same SKU (Shopify allows it)."""
         self.add_listing(code, qty)
 
+    def spend_points(self, points: float) -> None:
+        """Another process of the same app spends ``points`` of the shared bucket (§1.7)."""
+        with self._lock:
+            self._restore()
+            self._bucket = max(self._bucket - points, 0.0)
+
     def rejections(self) -> list[SimRequest]:
         """Requests the API refused (an error status, top-level errors or userErrors)."""
         return [r for r in self.requests if (r.status >= 400 or r.codes) and not r.injected]
