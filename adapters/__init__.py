@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from adapters.amazon import AmazonAdapter
 from adapters.base import Channel, MallAdapter
+from adapters.colorme import ColorMeAdapter
 from adapters.rakuten import RakutenAdapter
 from adapters.yahoo import YahooAdapter
 
@@ -18,6 +19,7 @@ ADAPTERS: dict[str, type[MallAdapter]] = {
     RakutenAdapter.channel.key: RakutenAdapter,
     YahooAdapter.channel.key: YahooAdapter,
     AmazonAdapter.channel.key: AmazonAdapter,
+    ColorMeAdapter.channel.key: ColorMeAdapter,
 }
 
 
