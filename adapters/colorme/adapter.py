@@ -483,26 +483,36 @@ class ColorMeAdapter:
         results: list[PushResult | None],
         answer: Mapping[str, Any],
     ) -> None:
-        """Each listing's result from the product the PUT answered with."""
-        stored = parse_product(answer.get("product"))
-        if stored is not None and stored.product_id == product_id:
+        """Each listing's result from the product the PUT answered with [CM-spec].
+
+        A write the API dropped without a word (a product switched to per-option
+        stock ignores its own ``stocks``; an unknown variant may be skipped) shows as a
+        number that is not the one sent, or as a listing of the wrong kind: that push
+        is ``rejected``. An answer without the product (or its variants) is trusted.
+        """
+        raw = answer.get("product")
+        stored = parse_product(raw)
+        if stored is None or stored.product_id != product_id:
+            stored = None
+        else:
             self._products[product_id] = (stored, self._clock.monotonic())
+        has_variants = isinstance(raw, dict) and "variants" in raw
         for i, variant in part:
             push = pushes[i]
-            shown: int | None = None
-            if stored is not None:
-                if variant is None:
-                    shown = stored.stocks
-                elif (now := stored.variants.get(variant.key)) is not None:
-                    shown = now.stocks
-            if shown is None or shown == push.quantity:
+            problem = ""
+            if stored is not None and (variant is None or has_variants):
+                code = ColorMeCode(product_id, variant.key if variant is not None else "")
+                target = _target(stored, code)
+                shown = target.variant.stocks if target.variant is not None else stored.stocks
+                if target.problem:
+                    problem = target.problem
+                elif shown is not None and shown != push.quantity:
+                    problem = f"送信 {push.quantity}、反映後 {shown}"
+            if problem:
+                results[i] = rejected(push, f"カラーミーが在庫数を反映しませんでした（{problem}）")
+            else:
                 results[i] = PushResult(
                     code=push.code, status=PushStatus.APPLIED, quantity=push.quantity
-                )
-            else:
-                results[i] = rejected(
-                    push,
-                    f"カラーミーが在庫数を反映しませんでした（送信 {push.quantity}、反映後 {shown}）",
                 )
 
     # ------------------------------------------------------------------ orders

@@ -296,25 +296,30 @@ class ColorMeSimulator:
     def place_order(
         self, lines: Sequence[tuple[str, int]], *, at: datetime | None = None
     ) -> str | None:
-        """A customer buys; the sale id, or None when the shop page refuses (out of stock)."""
+        """A customer buys; the sale id, or None when the shop page refuses (out of stock).
+
+        A line's code may name an option of a product kept as a whole (the customer
+        still chooses it): the line records the option, the product's stock pays.
+        """
         if not lines:
             raise ValueError("an order needs at least one line")
         with self._lock:
-            resolved = [(self._listing(code), units) for code, units in lines]
+            resolved = [(self._listing(code, choice=True), units) for code, units in lines]
             taken: dict[int, int] = {}
             for (product, variant), units in resolved:
                 if units < 1:
                     raise ValueError(f"units must be ≥ 1, got {units}")
-                holder = id(variant) if variant is not None else id(product)
-                taken[holder] = taken.get(holder, 0) + units
-                have = variant.stocks if variant is not None else product.stocks
-                if product.stock_managed and have < taken[holder]:
+                holder: _Product | _Variant = (
+                    variant if variant is not None and product.per_option else product
+                )
+                taken[id(holder)] = taken.get(id(holder), 0) + units
+                if product.stock_managed and holder.stocks < taken[id(holder)]:
                     return None
             now = self._clock.now()
             details = []
             for (product, variant), units in resolved:
                 if product.stock_managed:
-                    if variant is not None:
+                    if variant is not None and product.per_option:
                         variant.stocks -= units
                     else:
                         product.stocks -= units
@@ -394,6 +399,11 @@ class ColorMeSimulator:
             )
             self._products[product_id] = product
             return product
+
+    def delete_product(self, product_id: int) -> None:
+        """Staff delete a product in the admin."""
+        with self._lock:
+            del self._products[product_id]
 
     def remove_line(self, order_number: str, detail_id: int) -> None:
         """Staff delete one line of a sale in the admin (its stock goes back)."""
@@ -723,8 +733,11 @@ class ColorMeSimulator:
                 return variant
         return None
 
-    def _listing(self, code: str) -> tuple[_Product, _Variant | None]:
-        """The product and variant of a code; KeyError when it names no listing."""
+    def _listing(self, code: str, *, choice: bool = False) -> tuple[_Product, _Variant | None]:
+        """The product and variant of a code; KeyError when it names no listing.
+
+        With ``choice``, an option of a product kept as a whole is found too (an order).
+        """
         product_id, values = self._split(code)
         product = self._products.get(product_id)
         if product is None:
@@ -733,7 +746,7 @@ class ColorMeSimulator:
             if product.per_option:
                 raise KeyError(code)
             return product, None
-        variant = self._variant(product, values) if product.per_option else None
+        variant = self._variant(product, values) if product.per_option or choice else None
         if variant is None:
             raise KeyError(code)
         return product, variant
