@@ -251,6 +251,9 @@ class ColorMeAdapter:
                 )
             except RouteNotFound as err:
                 if self._suffix_known:
+                    if "/" in name:
+                        # The route is known good: a bare 404 on one record is that record.
+                        raise RecordNotFound(str(err), code=err.code) from None
                     raise MallError(str(err)) from None
                 # The other spelling of the paths; the first answer settles it.
                 self._suffix_known = True

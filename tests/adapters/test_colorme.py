@@ -394,3 +394,22 @@ def test_a_token_echoed_back_never_reaches_an_error_text() -> None:
     with pytest.raises(Exception) as caught:
         adapter.fetch_order_lines(START - timedelta(hours=1), START)
     assert token not in str(caught.value)
+
+
+def test_a_bare_404_on_one_record_after_the_paths_are_known_is_that_record() -> None:
+    clock = VirtualClock(START)
+    sim = ColorMeSimulator(clock=clock)
+    code = sim.add_listing("3001", 2)
+
+    def plain_404_for_deleted(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(404, text="Not Found")
+        return sim.handle(request)
+
+    client = httpx.Client(
+        base_url="https://api.shop-pro.jp", transport=httpx.MockTransport(plain_404_for_deleted)
+    )
+    adapter = ColorMeAdapter(client, access_token=sim.access_token, clock=clock)
+    assert adapter.read_stock([code]) == {code: 2}
+    [result] = adapter.push_stock([push(code, 5)])
+    assert result.status is PushStatus.UNKNOWN_CODE
