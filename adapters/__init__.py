@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from adapters.amazon import AmazonAdapter
 from adapters.base import Channel, MallAdapter
+from adapters.colorme import ColorMeAdapter
 from adapters.rakuten import RakutenAdapter
 from adapters.shopify import ShopifyAdapter
 from adapters.yahoo import YahooAdapter
@@ -20,6 +21,7 @@ ADAPTERS: dict[str, type[MallAdapter]] = {
     YahooAdapter.channel.key: YahooAdapter,
     AmazonAdapter.channel.key: AmazonAdapter,
     ShopifyAdapter.channel.key: ShopifyAdapter,
+    ColorMeAdapter.channel.key: ColorMeAdapter,
 }
 
 
