@@ -12,12 +12,14 @@ from __future__ import annotations
 from adapters.amazon import AmazonAdapter
 from adapters.base import Channel, MallAdapter
 from adapters.rakuten import RakutenAdapter
+from adapters.thebase import TheBaseAdapter
 from adapters.yahoo import YahooAdapter
 
 ADAPTERS: dict[str, type[MallAdapter]] = {
     RakutenAdapter.channel.key: RakutenAdapter,
     YahooAdapter.channel.key: YahooAdapter,
     AmazonAdapter.channel.key: AmazonAdapter,
+    TheBaseAdapter.channel.key: TheBaseAdapter,
 }
 
 
