@@ -160,6 +160,7 @@ class TheBaseAdapter:
     ) -> None:
         self._client = client
         self._clock = clock
+        self._client_id = client_id
         self.redirect_uri = redirect_uri
         self.budget = Budget(hourly_request_limit, daily_request_limit, clock)
         self._wire = Wire(
@@ -225,7 +226,6 @@ class TheBaseAdapter:
 
     def describe(self) -> dict[str, str]:
         """Settings for logs and 接続テスト, with the credentials masked."""
-        secrets = self.session.secrets()
         return describe_settings(
             {
                 "mall": self.name,
@@ -233,9 +233,9 @@ class TheBaseAdapter:
                 "redirect_uri": self.redirect_uri,
                 "hourly_request_limit": self.budget.hourly,
                 "daily_request_limit": self.budget.daily,
-                "client_id": secrets[0] if secrets else "",
+                "client_id": self._client_id,
             },
-            ("client_id",),
+            self.secret_fields,
         )
 
     def _secrets(self) -> list[str]:

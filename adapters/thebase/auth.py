@@ -49,6 +49,8 @@ REFRESH_TOKEN_KEY = "refresh_token"
 """TokenStore key of the newest refresh token."""
 REFRESH_EXPIRES_KEY = "refresh_token_expires_at"
 """TokenStore key of its expiry (ISO 8601; '' when unknown)."""
+ACCESS_TOKEN_KEY = "access_token"
+"""TokenStore key of the current access token and its expiry (``<expiry ISO> <token>``)."""
 
 # The token endpoint's descriptions that mean the code or refresh token is dead: only a
 # new login fixes that. [B-token][B-refresh]
@@ -219,6 +221,8 @@ class TokenSession:
         self._tokens = tokens
         self._access: str | None = None
         self._access_expires: datetime | None = None
+        self._refused: str | None = None
+        """The last access token the API refused (never taken from the store again)."""
         self._lock = threading.Lock()
         self.refreshes = 0
 
@@ -229,7 +233,9 @@ class TokenSession:
             self._client_secret,
             self._configured,
             self._tokens.load(REFRESH_TOKEN_KEY) or "",
+            (self._tokens.load(ACCESS_TOKEN_KEY) or "").partition(" ")[2],
             self._access or "",
+            self._refused or "",
         ]
         return [v for v in values if v]
 
@@ -241,6 +247,8 @@ class TokenSession:
         """A valid access token, refreshing it when missing or about to expire."""
         with self._lock:
             now = self._wire.clock.now()
+            if self._access is None:
+                self._access, self._access_expires = self._stored_access()
             expires = self._access_expires
             if self._access is None or expires is None or now >= expires - self.REFRESH_MARGIN:
                 self._refresh()
@@ -250,8 +258,25 @@ class TokenSession:
     def invalidate(self) -> None:
         """Forget the access token (the API refused it): the next call refreshes."""
         with self._lock:
+            self._refused = self._access
             self._access = None
             self._access_expires = None
+
+    def _stored_access(self) -> tuple[str | None, datetime | None]:
+        """The access token another process of this shop (or this one before a restart) got.
+
+        Keeping it means ``check`` or ``push`` run beside the worker use it instead of a
+        refresh of their own, which, if BASE retires the old refresh token on each
+        refresh (UNCONFIRMED), would leave the worker holding a dead one.
+        """
+        raw = self._tokens.load(ACCESS_TOKEN_KEY) or ""
+        when, _sep, token = raw.partition(" ")
+        if not token or token == self._refused:
+            return None, None
+        try:
+            return token, datetime.fromisoformat(when)
+        except ValueError:
+            return None, None
 
     def refresh_expires_at(self) -> datetime | None:
         """When the refresh token in use expires, if known."""
@@ -305,6 +330,9 @@ class TokenSession:
     def _adopt(self, tokens: TokenSet, used: str) -> None:
         self._access = tokens.access_token
         self._access_expires = tokens.access_expires_at
+        self._tokens.save(
+            ACCESS_TOKEN_KEY, f"{tokens.access_expires_at.isoformat()} {tokens.access_token}"
+        )
         if tokens.refresh_token is not None and tokens.refresh_token != used:
             save_tokens(self._tokens, tokens)  # BASE rotated it: keep the newest
         elif self._tokens.load(REFRESH_TOKEN_KEY) != used:

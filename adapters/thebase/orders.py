@@ -70,6 +70,7 @@ class _Seen:
 
     signature: tuple[int, str, bool]
     lines: tuple[OrderLine, ...]
+    ordered: int
 
 
 class OrderBook:
@@ -120,6 +121,8 @@ class OrderBook:
                 lines.update((line.key, line) for line in seen.lines)
         if self._rescan_due():
             self._rescan(until - self.cancel_window, since, since)
+        horizon = int((until - self.cancel_window).timestamp()) - 86_400
+        self._seen = {k: v for k, v in self._seen.items() if v.ordered >= horizon}
         for key, (line, _since) in self._pending.items():
             lines.setdefault(key, line)
         result = list(lines.values())
@@ -146,7 +149,7 @@ class OrderBook:
             if before is not None and before.signature == row.signature:
                 continue
             if before is None and not self._worth_reading(row):
-                self._seen[row.key] = _Seen(row.signature, ())
+                self._seen[row.key] = _Seen(row.signature, (), row.ordered)
                 continue
             if details_left <= 0:
                 continue  # not remembered: the next rescan reads it
@@ -202,7 +205,7 @@ class OrderBook:
         order = body.get("order")
         if not isinstance(order, dict):
             return before
-        seen = _Seen(row.signature, tuple(self._lines(order)))
+        seen = _Seen(row.signature, tuple(self._lines(order)), row.ordered)
         self._seen[row.key] = seen
         return seen
 

@@ -16,7 +16,7 @@ import pytest
 
 from adapters.base import AuthError, MemoryTokens, RateLimited
 from adapters.thebase import THEBASE, TheBaseAdapter
-from adapters.thebase.auth import REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
+from adapters.thebase.auth import ACCESS_TOKEN_KEY, REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
 from adapters.thebase.wire import code_problem
 from bot.core.domain import PushStatus, StockPush
 from bot.infra.clock import JST
@@ -24,6 +24,7 @@ from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.base import BaseSimulator, Unconfirmed
 
 START = datetime(2026, 11, 23, 9, 0, 5, tzinfo=JST)
+KEPT = (REFRESH_TOKEN_KEY, REFRESH_EXPIRES_KEY, ACCESS_TOKEN_KEY)
 
 
 def _world(
@@ -96,6 +97,27 @@ def test_the_newest_refresh_token_is_kept_with_its_expiry(rotate: bool) -> None:
         assert adapter.session.refresh_expires_at() is None
     assert sim.rejections() == []
     assert adapter.session.refreshes == 31  # the first, then once an hour ahead of expiry
+
+
+def test_a_second_process_uses_the_kept_access_token_instead_of_rotating() -> None:
+    # `python -m bot check` beside the running worker: it reads the same _state tokens.
+    sim, clock, worker, tokens = _world(Unconfirmed(rotate_refresh_token=True))
+    assert worker.check().ok
+    checker = TheBaseAdapter(
+        httpx.Client(base_url="https://api.thebase.in", transport=sim.transport),
+        client_id=sim.client_id,
+        client_secret=sim.client_secret,
+        redirect_uri=sim.redirect_uris[0],
+        refresh_token=sim.refresh_token,
+        clock=clock,
+        tokens=MemoryTokens({k: v for k in KEPT if (v := tokens.load(k))}),
+    )
+    clock.advance(600)
+    assert checker.check().ok
+    assert checker.session.refreshes == 0  # no refresh: the worker's refresh token lives on
+    clock.advance(3600)
+    assert worker.check().ok
+    assert sim.rejections() == []
 
 
 def test_a_stale_stored_token_falls_back_to_the_configured_one() -> None:
