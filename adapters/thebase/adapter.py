@@ -424,9 +424,9 @@ class TheBaseAdapter:
             if (
                 variation_id is None
                 and err.code == "validation_error"
-                and item_id in self._variations
+                and self._has_variations(item_id)
             ):
-                return _with_variations(push, item_id)
+                return _with_variations(push, item_id)  # BASE refuses an item-level number
             return _rejected(push, f"BASE が更新を拒否しました（{err}）")
         item = body.get("item")
         self._learn(item)
@@ -438,6 +438,12 @@ class TheBaseAdapter:
             status=PushStatus.APPLIED,
             quantity=shown if shown is not None else push.quantity,
         )
+
+    def _has_variations(self, item_id: str) -> bool:
+        """Whether the item has variations, read once when not yet known."""
+        if item_id not in self._variations:
+            self._read_items([item_id])
+        return bool(self._variations.get(item_id))
 
     # ------------------------------------------------------------------ orders
 

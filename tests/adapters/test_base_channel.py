@@ -249,7 +249,11 @@ def test_item_level_code_of_an_item_with_variations_is_refused_alone(reading: st
     other = sim.add_listing("100", 1)
     first = adapter.push_stock([_push("200", 9), _push(other, 2)])
     assert [r.status for r in first] == [PushStatus.REJECTED, PushStatus.APPLIED]
+    assert "商品ID:バリエーションID" in first[0].message
     assert sim.stock("200") == 3
+    too_many = adapter.push_stock([_push(other, sim.refused_quantity())])[0]
+    assert too_many.status is PushStatus.REJECTED
+    assert "バリエーション" not in too_many.message
     adapter.read_stock(["200:201"])  # the adapter now knows the item's variations
     sent = _calls(sim, "edit_stock")
     [again] = adapter.push_stock([_push("200", 9)])
