@@ -14,6 +14,7 @@ from adapters.base import Channel, MallAdapter
 from adapters.colorme import ColorMeAdapter
 from adapters.rakuten import RakutenAdapter
 from adapters.shopify import ShopifyAdapter
+from adapters.thebase import TheBaseAdapter
 from adapters.yahoo import YahooAdapter
 
 ADAPTERS: dict[str, type[MallAdapter]] = {
@@ -22,6 +23,7 @@ ADAPTERS: dict[str, type[MallAdapter]] = {
     AmazonAdapter.channel.key: AmazonAdapter,
     ShopifyAdapter.channel.key: ShopifyAdapter,
     ColorMeAdapter.channel.key: ColorMeAdapter,
+    TheBaseAdapter.channel.key: TheBaseAdapter,
 }
 
 
