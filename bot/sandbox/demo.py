@@ -28,7 +28,10 @@ from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.sheets import SheetsEmulator, export_xlsx
 from bot.sandbox.simulators.amazon import AmazonSimulator
+from bot.sandbox.simulators.base import BaseSimulator
+from bot.sandbox.simulators.colorme import ColorMeSimulator
 from bot.sandbox.simulators.rakuten import RakutenSimulator
+from bot.sandbox.simulators.shopify import ShopifySimulator
 from bot.sandbox.simulators.yahoo import YahooSimulator
 from bot.sandbox.wiring import sandbox_settings
 from bot.shell.auth import authorize
@@ -117,9 +120,20 @@ MALL_STOCK: dict[str, dict[str, int]] = {
     "yahoo": {"tshirt:wh-m": 12, "tshirt:wh-l": 2, "towel-std": 20, "soap": 22, "gift-set": 8},
     "amazon": {"AMZ-TS-WH-M": 11, "AMZ-MUG-BL": 5, "AMZ-TOWEL": 18},
 }
+# The shop's own carts: Shopify (SKUs), BASE (item or item:variation) and カラーミー.
+OWN_CART_CODES: dict[str, dict[str, str]] = {
+    "TS-WH-M": {"Shopifyコード": "SH-TS-WH-M", "BASEコード": "300001:400001"},
+    "MUG-BL": {"Shopifyコード": "SH-MUG-BL", "カラーミーコード": "500000001"},
+    "SOAP": {"BASEコード": "300002", "カラーミーコード": "500000002"},
+}
+OWN_CART_STOCK: dict[str, dict[str, int]] = {
+    "shopify": {"SH-TS-WH-M": 12, "SH-MUG-BL": 5},
+    "base": {"300001:400001": 10, "300002": 20},
+    "colorme": {"500000001": 5, "500000002": 22},
+}
 AMAZON_FBA = {"AMZ-MUG-BL-FBA": 40}
 """Units Amazon keeps in its own warehouse: never pushed, their sales never counted."""
-MALLS = ("rakuten", "yahoo", "amazon")
+MALLS = ("rakuten", "yahoo", "amazon", "shopify", "base", "colorme")
 
 
 @dataclass
@@ -281,8 +295,10 @@ def build_app(
     """The production wiring (bootstrap.build) with simulator transports instead of hosts."""
     tables = {key: sim.config() for key, sim in sims.items()}
     tables["rakuten"] |= {"license_key": license_key}
-    # Yahoo's tokens come from `auth yahoo` (kept encrypted in _state), not the environment.
+    # Yahoo's and BASE's tokens come from `auth` (kept encrypted in _state), not the
+    # environment.
     del tables["yahoo"]["refresh_token"]
+    del tables["base"]["refresh_token"]
     settings = sandbox_settings(sheet_id=sid, secret_key=DEMO_SECRET_KEY, malls=tables)
     world = World(
         transports={key: sim.transport for key, sim in sims.items()},
@@ -310,18 +326,26 @@ def _simulators(clock: VirtualClock) -> dict[str, Any]:
         amazon.add_listing(code, qty)
     for code, qty in AMAZON_FBA.items():
         amazon.add_listing(code, qty, fba=True)
-    return {"rakuten": rakuten, "yahoo": yahoo, "amazon": amazon}
+    carts: dict[str, Any] = {
+        "shopify": ShopifySimulator(clock=clock, latency=0.2),
+        "base": BaseSimulator(clock=clock, latency=0.2),
+        "colorme": ColorMeSimulator(clock=clock, latency=0.2),
+    }
+    for key, listings in OWN_CART_STOCK.items():
+        for code, qty in listings.items():
+            carts[key].add_listing(code, qty)
+    return {"rakuten": rakuten, "yahoo": yahoo, "amazon": amazon, **carts}
 
 
-def _login_to_yahoo(app: App, yahoo: YahooSimulator) -> None:
-    """The owner ran `python -m bot auth yahoo` once: consent in the browser, paste back."""
+def _login(app: App, key: str, sim: Any) -> None:
+    """The owner ran `python -m bot auth <key>` once: consent in the browser, paste back."""
     shown: list[str] = []
 
     def consent(prompt: str) -> str:
-        page = httpx.Client(transport=yahoo.transport).get(shown[-1].splitlines()[-1])
+        page = httpx.Client(transport=sim.transport).get(shown[-1].splitlines()[-1])
         return str(page.headers["Location"])
 
-    if authorize(app, "yahoo", ask=consent, say=shown.append) != 0:
+    if authorize(app, key, ask=consent, say=shown.append) != 0:
         raise RuntimeError(shown[-1])
 
 
@@ -334,7 +358,8 @@ def setup(quiet: bool) -> Shop:
     alerts = MemoryAlerts()
     app = build_app(emu, sid, sims, clock, alerts, OLD_KEY)
     app.init_sheet()  # the enabled malls' code columns and 設定 rows, nothing else
-    _login_to_yahoo(app, sims["yahoo"])
+    for key in ("yahoo", "base"):
+        _login(app, key, sims[key])
     header = emu.get_values(sid, "商品マスタ")[0]
     rows = []
     for product in PRODUCTS:
@@ -342,6 +367,9 @@ def setup(quiet: bool) -> Shop:
         for name, value in zip(PRODUCT_HEADERS, product, strict=True):
             row[header.index(name)] = value
         rows.append(row)
+    for product, row in zip(PRODUCTS, rows, strict=True):
+        for name, value in OWN_CART_CODES.get(product[0], {}).items():
+            row[header.index(name)] = value
     emu.set_values(sid, "商品マスタ", "A2", rows)
     emu.set_values(sid, "セット構成", "A2", SETS)
     return Shop(
@@ -360,6 +388,7 @@ def script(shop: Shop) -> None:
     for scene in (
         _morning_orders,
         _other_malls,
+        _own_carts,
         _staff_edits,
         _mall_side,
         _order_changes,
@@ -411,6 +440,23 @@ def _other_malls(shop: Shop) -> None:
     shop.out.detail(
         f"在庫数: SOAP={shop.stock_of('SOAP')} TOWEL={shop.stock_of('TOWEL')} "
         f"MUG-BL={shop.stock_of('MUG-BL')}（FBA の注文は自社在庫を減らしません）"
+    )
+
+
+def _own_carts(shop: Shop) -> None:
+    say = shop.out.say
+    say(
+        shop.at(9, 45),
+        "自社カートでも注文: Shopify でマグ1個、BASE で Tシャツ1枚、カラーミーで石けん2個",
+        "orders on the shop's own carts (Shopify, BASE, カラーミー)",
+    )
+    shop.order([("SH-MUG-BL", 1)], mall="shopify")
+    shop.order([("300001:400001", 1)], mall="base")
+    shop.order([("500000002", 2)], mall="colorme")
+    shop.cycle(4)
+    shop.out.detail(
+        f"在庫数: MUG-BL={shop.stock_of('MUG-BL')} TS-WH-M={shop.stock_of('TS-WH-M')} "
+        f"SOAP={shop.stock_of('SOAP')}（全モールに反映）"
     )
 
 
@@ -617,7 +663,7 @@ def refused_requests(shop: Shop, mall: str) -> list[Any]:
     sim = shop.sims[mall]
     if mall == "rakuten":
         return [r for r in sim.requests if r.status >= 400 and r.status != 401]
-    refused: list[Any] = sim.rejections() if mall == "yahoo" else sim.refusals()
+    refused: list[Any] = sim.refusals() if mall == "amazon" else sim.rejections()
     return refused
 
 

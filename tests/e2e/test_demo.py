@@ -12,9 +12,10 @@ def test_the_demo_day_applies_every_order_once_within_the_sheet_budget() -> None
     demo.script(shop)
     result = demo.summary(shop)
 
-    assert result["orders_applied"] == result["orders_placed"] == 10
+    assert result["orders_applied"] == result["orders_placed"] == 13
     assert result["stuck_units"] == 0
-    for mall, placed in {"rakuten": 8, "yahoo": 1, "amazon": 1}.items():
+    placed_by_mall = {"rakuten": 8, "yahoo": 1, "amazon": 1, "shopify": 1, "base": 1, "colorme": 1}
+    for mall, placed in placed_by_mall.items():
         got = result["by_mall"][mall]
         assert got["orders_applied"] == got["orders_placed"] == placed, mall
         assert got["refused_requests"] == 0, mall
@@ -54,7 +55,7 @@ def test_every_request_of_the_demo_passes_the_simulators_validation() -> None:
     refused = [(r.method, r.path, r.status) for r in shop.sim.requests if r.status >= 400]
     # The only 楽天 refusals are the deliberate ones: the expired licence key (401).
     assert refused and {status for _, _, status in refused} == {401}
-    for mall in ("yahoo", "amazon"):
+    for mall in ("yahoo", "amazon", "shopify", "base", "colorme"):
         assert demo.refused_requests(shop, mall) == [], mall
     sheet_errors = [r for r in shop.emu.requests if r.status >= 400]
     assert sheet_errors == []
@@ -65,13 +66,21 @@ def test_the_demo_sheet_shows_only_the_enabled_malls_and_fba_stays_amazons() -> 
     demo.script(shop)
     header = shop.emu.get_values(shop.sid, "商品マスタ")[0]
     codes = [h for h in header if isinstance(h, str) and h.endswith("コード") and h != "商品コード"]
-    assert codes == ["楽天コード", "Yahooコード", "Amazonコード"]
+    assert codes == [
+        "楽天コード",
+        "Yahooコード",
+        "Amazonコード",
+        "Shopifyコード",
+        "カラーミーコード",
+        "BASEコード",
+    ]
     amazon = shop.sims["amazon"]
     assert amazon.fba_conversions == []  # the FBA listing was never sent a number
     assert amazon.stock("AMZ-MUG-BL-FBA") == 38  # 40 less Amazon's own sale of 2
-    # The FBA sale did not touch the shop's own stock: MUG-BL moved only by 楽天 and the shop.
+    # The FBA sale did not touch the shop's own stock: MUG-BL moved by 楽天, Shopify and the
+    # shop floor only (5 − 1 Shopify − 6 at the till = −2).
     result = demo.summary(shop)
-    assert result["final_stock"]["MUG-BL"] == -1
+    assert result["final_stock"]["MUG-BL"] == -2
 
 
 def test_the_go_live_scenes_end_right() -> None:
@@ -80,7 +89,7 @@ def test_the_go_live_scenes_end_right() -> None:
     demo.script(shop)
     said = "\n".join(shop.out.lines)
     assert "TOWEL=25（2枚戻りました）" in said  # 23 + the 2 towels the change gave back
-    assert "楽天の表示: soap:single=17" in said  # 19 on hand, rule -2, pushed up by the bot
+    assert "SOAP=17、楽天の表示: soap:single=15" in said  # 17 on hand, rule -2, pushed up
     assert "表示在庫設定: '+20'" in said and "scarf:wool=25" in said  # kept as typed: 5 + 20
     assert "TS-WH-L=14（二重には反映しません）" in said  # the cleared mark applied nothing twice
     assert said.count("モール側で") == 1  # only the scripted hand edit, not the restock
