@@ -34,6 +34,12 @@ from adapters.base import (
     parse_retry_after,
     redact,
 )
+from adapters.oauth import (
+    REFRESH_EXPIRES_KEY,
+    REFRESH_TOKEN_KEY,
+    save_tokens,
+    stored_refresh_expiry,
+)
 from adapters.thebase.wire import LIMIT_CODES, REAUTH_HINT, Wire, error_code, json_body
 
 AUTHORIZE_PATH = "/1/oauth/authorize"  # [B-authorize]
@@ -45,10 +51,6 @@ SCOPE = "read_users read_items write_items read_orders"
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 
-REFRESH_TOKEN_KEY = "refresh_token"
-"""TokenStore key of the newest refresh token."""
-REFRESH_EXPIRES_KEY = "refresh_token_expires_at"
-"""TokenStore key of its expiry (ISO 8601; '' when unknown)."""
 ACCESS_TOKEN_KEY = "access_token"
 """TokenStore key of the current access token and its expiry (``<expiry ISO> <token>``)."""
 
@@ -169,24 +171,6 @@ def exchange_code(
     if tokens.refresh_token is None:
         raise AuthError("BASE: 認可コードの交換でリフレッシュトークンが返されませんでした")
     return tokens
-
-
-def save_tokens(store: TokenStore, tokens: TokenSet) -> None:
-    """Keep the refresh token and its expiry where the adapter looks for them."""
-    if tokens.refresh_token is None:
-        return
-    store.save(REFRESH_TOKEN_KEY, tokens.refresh_token)
-    expires = tokens.refresh_expires_at
-    store.save(REFRESH_EXPIRES_KEY, expires.isoformat() if expires is not None else "")
-
-
-def stored_refresh_expiry(store: TokenStore) -> datetime | None:
-    """When the stored refresh token expires, if known."""
-    raw = store.load(REFRESH_EXPIRES_KEY) or ""
-    try:
-        return datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 class TokenSession:

@@ -11,8 +11,9 @@ and :func:`save_tokens` (into the channel's TokenStore).
 
 from __future__ import annotations
 
+from adapters.oauth import save_tokens
 from adapters.yahoo.adapter import YAHOO, YahooAdapter, YahooConfig
-from adapters.yahoo.auth import TokenSet, authorization_url, exchange_code, save_tokens
+from adapters.yahoo.auth import TokenSet, authorization_url, exchange_code
 
 __all__ = [
     "YAHOO",

@@ -44,6 +44,12 @@ from adapters.base import (
     parse_retry_after,
     redact,
 )
+from adapters.oauth import (
+    REFRESH_EXPIRES_KEY,
+    REFRESH_TOKEN_KEY,
+    save_tokens,
+    stored_refresh_expiry,
+)
 from adapters.yahoo.http import send_with_retry
 from adapters.yahoo.wire import REAUTH_HINT
 from bot.infra.clock import Clock
@@ -64,11 +70,6 @@ REFRESH_TOKEN_LIFETIME_UNSIGNED = timedelta(hours=12)
 # A store's public key is valid for one year.
 # https://manual.next-engine.net/main/stock/stk_settei-unyou/zaiko_yahoo/10681/
 PUBLIC_KEY_LIFETIME = timedelta(days=365)
-
-REFRESH_TOKEN_KEY = "refresh_token"
-"""TokenStore key of the newest refresh token."""
-REFRESH_EXPIRES_KEY = "refresh_token_expires_at"
-"""TokenStore key of its expiry (ISO 8601; '' when unknown)."""
 
 
 # --------------------------------------------------------------------------- tokens
@@ -160,24 +161,6 @@ def exchange_code(
     if tokens.refresh_token is None:
         raise AuthError("Yahoo: 認可コードの交換でリフレッシュトークンが返されませんでした")
     return tokens
-
-
-def save_tokens(store: TokenStore, tokens: TokenSet) -> None:
-    """Keep the refresh token (and its expiry) where the adapter looks for it."""
-    if tokens.refresh_token is None:
-        return
-    store.save(REFRESH_TOKEN_KEY, tokens.refresh_token)
-    expires = tokens.refresh_expires_at
-    store.save(REFRESH_EXPIRES_KEY, expires.isoformat() if expires is not None else "")
-
-
-def stored_refresh_expiry(store: TokenStore) -> datetime | None:
-    """When the stored refresh token expires, if known."""
-    raw = store.load(REFRESH_EXPIRES_KEY) or ""
-    try:
-        return datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from adapters.base import AuthError, MemoryTokens, RateLimited
+from adapters.oauth import REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
 from adapters.thebase import THEBASE, TheBaseAdapter
-from adapters.thebase.auth import ACCESS_TOKEN_KEY, REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
+from adapters.thebase.auth import ACCESS_TOKEN_KEY
 from adapters.thebase.wire import code_problem
 from bot.core.domain import PushStatus, StockPush
 from bot.infra.clock import JST

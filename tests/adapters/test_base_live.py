@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from adapters.base import MemoryTokens
+from adapters.oauth import REFRESH_TOKEN_KEY
 from adapters.thebase import TheBaseAdapter
-from adapters.thebase.auth import REFRESH_TOKEN_KEY
 from bot.infra.clock import RealClock
 
 CLIENT_ID = os.environ.get("ZAIKO_BASE_CLIENT_ID", "")
