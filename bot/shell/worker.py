@@ -253,20 +253,22 @@ class Worker:
             {m: c.isoformat() for m, c in self.cursors.items()},
         )
 
-    def request_push(self, skus: set[str] | None) -> None:
-        """Re-push every listing (None) or those of ``skus`` in the next cycle (`push`)."""
+    def request_push(self, skus: set[str] | None) -> set[str]:
+        """Re-push every listing (None) or those of ``skus`` in the next cycle (`push`).
+
+        Returns the codes 商品マスタ does not have (nothing is re-pushed for them).
+        """
         if skus is None:
             self.state = engine.replace_listings(self.state, {}, fresh=True)
-            return
-        listings = {
-            key: value
-            for key, value in self.state.listings.items()
-            if key not in self._listing_keys(skus)
-        }
-        self.state = engine.replace_listings(self.state, listings)
-
-    def _listing_keys(self, skus: set[str]) -> set[tuple[str, str]]:
+            return set()
         read = self.gateway.read(self.state.stock)
+        keys = self._listing_keys(skus, read)
+        listings = {k: v for k, v in self.state.listings.items() if k not in keys}
+        self.state = engine.replace_listings(self.state, listings)
+        return skus - set(read.snapshot.products)
+
+    @staticmethod
+    def _listing_keys(skus: set[str], read: SheetRead) -> set[tuple[str, str]]:
         return {
             (mall, code)
             for sku in skus
@@ -283,11 +285,16 @@ class Worker:
         Raises :class:`~bot.core.errors.Stopped` when the stop event cut a sheet call
         short; the next cycle (if any) then rebuilds from the sheet.
         """
-        if not self.started:
-            self.start()
-        self._cycle_no += 1
         now = self.clock.now()
         run = _Run(at=now, report=CycleReport(at=now))
+        if not self.started:
+            try:
+                self.start()
+            except SheetError as err:  # Google down at start: said once, tried next cycle
+                self._sheet_failed(err, run)
+                self._deliver(run)
+                return run.report
+        self._cycle_no += 1
         collected = self._collect(run)  # 1. collect (and read back what malls show)
         committed = self._commit(collected, run)  # 2.–4. read, engine, atomic commit
         if committed is not None:

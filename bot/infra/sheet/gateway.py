@@ -34,6 +34,7 @@ from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, 
 from bot.core.engine import LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
+from bot.infra.sheet.access import open_spreadsheet
 from bot.infra.sheet.client import (
     CommitOutcomeUnknown,
     RetryingHTTPClient,
@@ -177,21 +178,18 @@ class SheetGateway:
         malls: Sequence[str] | None = None,
         canonical: Mapping[str, Callable[[str], str]] | None = None,
         channels: Sequence[Channel] | None = None,
+        account: str = "",
     ) -> SheetGateway:
         """Open the spreadsheet and cache its tab ids.
 
         ``channels`` are the channels the sheet knows (default: every registered
         channel); ``malls`` the keys of the enabled ones (default: all of
         ``channels``). Start-up only: gspread's ``open_by_key`` reads the metadata
-        once, the tab map once more; cycles never read metadata again.
+        once, the tab map once more; cycles never read metadata again. ``account``
+        (the service account's e-mail) is named when the sheet is not shared with it.
         """
-        try:
-            spreadsheet = client.open_by_key(sheet_id)
-        except SheetStopped:
-            raise
-        except (SheetError, APIError, gspread.exceptions.SpreadsheetNotFound) as err:
-            # Our HTTP client turns 403/404 into SheetError before gspread can name them.
-            raise SheetError(say("sheet.open_failed", sheet_id=sheet_id, error=err)) from err
+        # 403 (not shared), 404 (wrong id) and a refused key each say what to fix.
+        spreadsheet = open_spreadsheet(client, sheet_id, account)
         known = registered_channels() if channels is None else tuple(channels)
         gateway = cls(
             spreadsheet=spreadsheet,
