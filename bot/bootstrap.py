@@ -35,6 +35,7 @@ from bot.infra.settings import Settings
 from bot.infra.sheet.access import open_spreadsheet, service_account_credentials
 from bot.infra.sheet.gateway import SheetGateway, SheetsClient, make_client
 from bot.infra.sheet.template import InitReport, init_sheet
+from bot.shell.health_memory import fingerprint
 from bot.shell.tokens import TokenVault
 from bot.shell.worker import Worker, WorkerConfig, worker_config
 
@@ -123,6 +124,8 @@ class App:
             parallel=self.world.parallel,
             tokens=self.tokens,
         )
+        for key, health in worker.health.items():  # to tell a renewed key (health_memory)
+            health.key_mark = fingerprint(self.settings.mall(key))
         # Until the 設定 tab is read, the configured interval applies.
         worker.settings = ShopSettings(interval_seconds=self.settings.sync.interval_seconds)
         return worker

@@ -47,6 +47,7 @@ from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
+from bot.shell.health_memory import health_rows, restore_health
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
 
@@ -238,6 +239,7 @@ class Worker:
         )
         self.state = engine.replace_stock(self.state, _negative_stock(data.state))
         self.tokens.load(data.state)
+        restore_health(self.health, data.state, now)
         self.state = engine.restore_holds(self.state, _holds(data.state))
         for key, value in data.state.items():
             if key.startswith("cursor:"):
@@ -358,6 +360,7 @@ class Worker:
                 {
                     **state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
                     "holds": _holds_json(plan.next_state),
+                    **health_rows(self.health),
                     **self.tokens.rows(),
                 },
                 bot_stock=self.state.stock,
@@ -457,7 +460,8 @@ class Worker:
             result = self.adapters[mall].check()
         except (MallError, Stopped):
             return False
-        if not result.ok:
+        if not result.ok:  # quiet unless new credentials are refused past their grace
+            run.alerts.extend(health.refused(result.message, run.at))
             return False
         run.alerts.extend(health.succeeded(run.at))
         return True
@@ -689,6 +693,7 @@ class Worker:
 
     def _credential_expiry(self, mall: str, expires: datetime | None, run: _Run) -> None:
         """Raise (once) or clear the ``expiring:<mall>`` condition."""
+        self.health[mall].expires = expires
         key = f"expiring:{mall}"
         conditions = self.state.conditions
         if expires is None or expires - run.at > self.config.credential_warn:
