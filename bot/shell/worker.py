@@ -48,6 +48,7 @@ from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
+from bot.shell.status import status_board
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
 
@@ -365,6 +366,7 @@ class Worker:
                 },
                 bot_stock=self.state.stock,
                 commit_id=self._commit_id(run.at),
+                status=status_board(run.at, self.health),
             )
             run.report.sheet_requests += result.requests
             read = result.read
