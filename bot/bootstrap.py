@@ -32,8 +32,10 @@ from bot.core.domain import ShopSettings
 from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
 from bot.infra.clock import Clock, RealClock
 from bot.infra.settings import Settings
+from bot.infra.sheet.access import open_spreadsheet, service_account_credentials
 from bot.infra.sheet.gateway import SheetGateway, SheetsClient, make_client
 from bot.infra.sheet.template import InitReport, init_sheet
+from bot.shell.health_memory import fingerprint
 from bot.shell.tokens import TokenVault
 from bot.shell.worker import Worker, WorkerConfig, worker_config
 
@@ -55,6 +57,8 @@ class World:
     stop: threading.Event = field(default_factory=threading.Event)
     parallel: bool = True
     """Channels are called in parallel threads; the sandbox runs them in turn."""
+    slack_base_url: str | None = None
+    """None: slack.com (tests point Slack's WebClient at a local fake)."""
 
 
 @dataclass
@@ -85,6 +89,7 @@ class App:
             # Every registered channel's words: a switched-off channel's 設定 rows are
             # still understood (and ignored), never reported as unknown items.
             channels=registered_channels(),
+            account=self.settings.google_service_account_email() or "",
         )
         rows = self.settings.sheet.log_max_rows
         gateway.retention.update(
@@ -102,7 +107,9 @@ class App:
 
     def init_sheet(self) -> InitReport:
         """Create or upgrade the spreadsheet's tabs for the enabled channels."""
-        return init_sheet(self.sheets.open_by_key(self.settings.sheet_id or ""), self.channels)
+        account = self.settings.google_service_account_email() or ""
+        spreadsheet = open_spreadsheet(self.sheets, self.settings.sheet_id or "", account)
+        return init_sheet(spreadsheet, self.channels)
 
     @cached_property
     def worker(self) -> Worker:
@@ -117,6 +124,8 @@ class App:
             parallel=self.world.parallel,
             tokens=self.tokens,
         )
+        for key, health in worker.health.items():  # to tell a renewed key (health_memory)
+            health.key_mark = fingerprint(self.settings.mall(key))
         # Until the 設定 tab is read, the configured interval applies.
         worker.settings = ShopSettings(interval_seconds=self.settings.sync.interval_seconds)
         return worker
@@ -136,7 +145,7 @@ def build(
         settings=settings,
         world=world,
         adapters=build_adapters(settings, world, tokens),
-        alerts=world.alerts if world.alerts is not None else build_alerts(settings),
+        alerts=world.alerts if world.alerts is not None else build_alerts(settings, world),
         config=config or worker_config(settings),
         tokens=tokens,
     )
@@ -166,12 +175,14 @@ def build_adapters(
 
 
 def google_credentials(settings: Settings) -> service_account.Credentials:
-    """Service-account credentials limited to the Sheets scope."""
+    """Service-account credentials limited to the Sheets scope.
+
+    An unusable key raises :class:`~bot.infra.sheet.access.SheetKeyInvalid`, whose
+    text says what to fix; so does a key Google refuses, on the first call.
+    """
     secret = settings.google_service_account_json
     info: dict[str, Any] = json.loads(secret.get_secret_value() if secret else "{}")
-    factory = service_account.Credentials.from_service_account_info
-    creds: service_account.Credentials = factory(info, scopes=[SHEETS_SCOPE])  # type: ignore[no-untyped-call]
-    return creds
+    return service_account_credentials(info, [SHEETS_SCOPE])
 
 
 def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
@@ -188,12 +199,14 @@ def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
     )
 
 
-def build_alerts(settings: Settings) -> AlertSink:
+def build_alerts(settings: Settings, world: World | None = None) -> AlertSink:
     """Slack when a token is set, else the console."""
     if settings.slack_bot_token is None:
         return ConsoleAlerts()
     return SlackAlerts.from_token(
-        settings.slack_bot_token.get_secret_value(), settings.slack_channel
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_channel,
+        base_url=world.slack_base_url if world is not None else None,
     )
 
 

@@ -2,7 +2,7 @@
 
 slack_sdk's WebClient posts with stdlib urllib, so transport mocks cannot intercept
 it; like slack-sdk's own test suite we run a real local HTTP server and point the
-client at it with ``base_url``. Only ``chat.postMessage`` is implemented, with the
+client at it with ``base_url``. ``auth.test`` and ``chat.postMessage`` are implemented, with the
 answers real Slack gives that zaiko-bot must handle: ``invalid_auth`` for a wrong
 token (HTTP 200), ``channel_not_found``, 429 with ``Retry-After``, 5xx, a refused
 connection, and ``invalid_blocks`` for payloads over Block Kit limits.
@@ -60,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fake = self.server.fake
+        if self.path.split("?", 1)[0] == "/api/auth.test":
+            self._reply(200, fake._auth_test(self.headers.get("Authorization", "")))
+            return
         if self.path.split("?", 1)[0] != "/api/chat.postMessage":
             self._reply(404, {"ok": False, "error": "unknown_method"})
             return
@@ -197,6 +200,12 @@ class FakeSlack:
             server.server_close()
         if thread is not None:
             thread.join(5)
+
+    def _auth_test(self, authorization: str) -> dict[str, Any]:
+        """``auth.test``: who the token is (HTTP 200 with ok:false for a wrong one)."""
+        if authorization.removeprefix("Bearer ") != self.token:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "user": "zaiko-bot", "team": "テスト店", "user_id": "U0BOT"}
 
     def _answer(
         self, authorization: str, raw: bytes

@@ -17,13 +17,18 @@ import adapters
 from adapters.base import Channel
 from bot.core import words
 from bot.core.domain import Alert, AlertKind
-from bot.core.errors import ZaikoError
+from bot.core.errors import AuthError, ZaikoError
 from bot.core.health import Change, Health, State
 
 log = logging.getLogger(__name__)
 
 PARK_RETRY = timedelta(minutes=10)
 """How often a parked mall's credentials are tried again."""
+RENEWAL_GRACE = timedelta(minutes=15)
+"""After the configured credentials changed, how long their refusals count as "not live
+yet": a renewed 楽天 licence key only works 5–10 minutes after it is issued."""
+GRACE_RETRY = timedelta(minutes=1)
+"""How often a parked mall with new credentials is tried during the grace."""
 
 
 def mall_label(key: str) -> str:
@@ -96,13 +101,66 @@ class SourceHealth:
 
 
 class MallHealth(SourceHealth):
-    """One mall, worded with its channel's declaration."""
+    """One mall, worded with its channel's declaration.
+
+    It also knows which credentials it failed with (``failed_mark``, a fingerprint set
+    by :mod:`bot.shell.health_memory`) and which are configured now (``key_mark``): a
+    parked mall whose credentials changed is in its renewal grace for
+    :data:`RENEWAL_GRACE` from ``renewed_at``, when refusals are retried quietly every
+    :data:`GRACE_RETRY`; a new key still refused after it is said once.
+    """
 
     def __init__(self, key: str, channel: Channel, park_retry: timedelta = PARK_RETRY) -> None:
         super().__init__(park_retry)
         self.name = key
         self.where = channel.label
         self.channel = channel
+        self.key_mark = ""
+        """Fingerprint of the credentials configured now."""
+        self.failed_mark = ""
+        """Fingerprint of the credentials the parked alert was said for."""
+        self.renewed_at: datetime | None = None
+        """When the worker first saw new credentials for a parked mall."""
+        self.expires: datetime | None = None
+        """When the credentials expire, as the channel's check last said."""
+
+    def in_grace(self, now: datetime) -> bool:
+        """Parked, with new credentials seen less than RENEWAL_GRACE ago."""
+        return (
+            self.state is State.PARKED
+            and self.failed_mark != self.key_mark
+            and self.renewed_at is not None
+            and now < self.renewed_at + RENEWAL_GRACE
+        )
+
+    def failed(self, error: ZaikoError, now: datetime) -> list[Alert]:
+        """As for every source, but quiet in the renewal grace; a new key refused is news."""
+        refused = isinstance(error, AuthError)
+        if refused and self.in_grace(now):
+            self.health.failed(error, now)
+            self.health.retry_at = now + GRACE_RETRY
+            log.info("%s: new credentials refused within the grace; trying again", self.name)
+            return []
+        if refused and self.state is State.PARKED and self.failed_mark != self.key_mark:
+            self.health.failed(error, now)
+            self.failed_mark = self.key_mark
+            log.error("%s: the new credentials are refused too: %s", self.name, error)
+            return [self.parked_alert(error)]
+        alerts = super().failed(error, now)
+        if self.state is State.PARKED:
+            self.failed_mark = self.key_mark
+        return alerts
+
+    def refused(self, message: str, now: datetime) -> list[Alert]:
+        """A probe's check said the credentials are refused (a failure, not a call error)."""
+        return self.failed(AuthError(message), now)
+
+    def probe_due(self, now: datetime) -> bool:
+        """Parked and due; within the renewal grace the next try comes sooner."""
+        due = self.health.probe_due(now)
+        if due and self.in_grace(now):
+            self.health.retry_at = now + GRACE_RETRY
+        return due
 
     def broke_alert(self, error: ZaikoError) -> Alert:
         """「<label> に接続できません（…）」, with the error as the detail."""
@@ -163,4 +221,12 @@ class SheetHealth(SourceHealth):
         )
 
 
-__all__ = ["PARK_RETRY", "MallHealth", "SheetHealth", "SourceHealth", "mall_label"]
+__all__ = [
+    "GRACE_RETRY",
+    "PARK_RETRY",
+    "RENEWAL_GRACE",
+    "MallHealth",
+    "SheetHealth",
+    "SourceHealth",
+    "mall_label",
+]

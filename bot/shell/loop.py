@@ -53,6 +53,17 @@ def guarded(name: str, job: Callable[[], Any], stop: threading.Event) -> Callabl
     return run
 
 
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM (Heroku, systemd) and SIGINT set ``stop``: every wait ends at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current step, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
 @dataclass
 class Runner:
     """Runs the cycle every ``interval`` seconds and the daily jobs on the wall clock."""
@@ -69,13 +80,7 @@ class Runner:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (Heroku, systemd) and SIGINT set the stop event."""
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: finishing the current step, then stopping", signum)
-            self.stop.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        install_signal_handlers(self.stop)
 
     def run(self, max_cycles: int | None = None) -> int:
         """Loop until stopped (or ``max_cycles`` ran); returns the number of cycles."""

@@ -47,6 +47,8 @@ from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
+from bot.shell.health_memory import health_rows, restore_health
+from bot.shell.status import status_board
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
 
@@ -238,6 +240,7 @@ class Worker:
         )
         self.state = engine.replace_stock(self.state, _negative_stock(data.state))
         self.tokens.load(data.state)
+        restore_health(self.health, data.state, now)
         self.state = engine.restore_holds(self.state, _holds(data.state))
         for key, value in data.state.items():
             if key.startswith("cursor:"):
@@ -253,20 +256,22 @@ class Worker:
             {m: c.isoformat() for m, c in self.cursors.items()},
         )
 
-    def request_push(self, skus: set[str] | None) -> None:
-        """Re-push every listing (None) or those of ``skus`` in the next cycle (`push`)."""
+    def request_push(self, skus: set[str] | None) -> set[str]:
+        """Re-push every listing (None) or those of ``skus`` in the next cycle (`push`).
+
+        Returns the codes 商品マスタ does not have (nothing is re-pushed for them).
+        """
         if skus is None:
             self.state = engine.replace_listings(self.state, {}, fresh=True)
-            return
-        listings = {
-            key: value
-            for key, value in self.state.listings.items()
-            if key not in self._listing_keys(skus)
-        }
-        self.state = engine.replace_listings(self.state, listings)
-
-    def _listing_keys(self, skus: set[str]) -> set[tuple[str, str]]:
+            return set()
         read = self.gateway.read(self.state.stock)
+        keys = self._listing_keys(skus, read)
+        listings = {k: v for k, v in self.state.listings.items() if k not in keys}
+        self.state = engine.replace_listings(self.state, listings)
+        return skus - set(read.snapshot.products)
+
+    @staticmethod
+    def _listing_keys(skus: set[str], read: SheetRead) -> set[tuple[str, str]]:
         return {
             (mall, code)
             for sku in skus
@@ -283,11 +288,16 @@ class Worker:
         Raises :class:`~bot.core.errors.Stopped` when the stop event cut a sheet call
         short; the next cycle (if any) then rebuilds from the sheet.
         """
-        if not self.started:
-            self.start()
-        self._cycle_no += 1
         now = self.clock.now()
         run = _Run(at=now, report=CycleReport(at=now))
+        if not self.started:
+            try:
+                self.start()
+            except SheetError as err:  # Google down at start: said once, tried next cycle
+                self._sheet_failed(err, run)
+                self._deliver(run)
+                return run.report
+        self._cycle_no += 1
         collected = self._collect(run)  # 1. collect (and read back what malls show)
         committed = self._commit(collected, run)  # 2.–4. read, engine, atomic commit
         if committed is not None:
@@ -351,10 +361,12 @@ class Worker:
                 {
                     **state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
                     "holds": _holds_json(plan.next_state),
+                    **health_rows(self.health),
                     **self.tokens.rows(),
                 },
                 bot_stock=self.state.stock,
                 commit_id=self._commit_id(run.at),
+                status=status_board(run.at, self.health),
             )
             run.report.sheet_requests += result.requests
             read = result.read
@@ -450,7 +462,8 @@ class Worker:
             result = self.adapters[mall].check()
         except (MallError, Stopped):
             return False
-        if not result.ok:
+        if not result.ok:  # quiet unless new credentials are refused past their grace
+            run.alerts.extend(health.refused(result.message, run.at))
             return False
         run.alerts.extend(health.succeeded(run.at))
         return True
@@ -682,6 +695,7 @@ class Worker:
 
     def _credential_expiry(self, mall: str, expires: datetime | None, run: _Run) -> None:
         """Raise (once) or clear the ``expiring:<mall>`` condition."""
+        self.health[mall].expires = expires
         key = f"expiring:{mall}"
         conditions = self.state.conditions
         if expires is None or expires - run.at > self.config.credential_warn:

@@ -329,12 +329,13 @@ def test_init_on_an_empty_spreadsheet(emu: SheetsEmulator) -> None:
     emu.reset_counts()
     report = init_sheet(sh)
     assert emu.counts()["write"] == 1
-    assert emu.counts()["read"] == 1  # metadata only: no tab of ours existed yet
+    # Metadata, and the default tab's values (it is removed only when empty).
+    assert emu.counts()["read"] == 2
     assert report.created_tabs == [t.title for t in TPL.tabs]
     assert report.writes == 1
     assert "商品マスタ" in report.summary()
 
-    assert emu.sheet_titles(sid) == ["Sheet1", *[t.title for t in TPL.tabs]]
+    assert emu.sheet_titles(sid) == [t.title for t in TPL.tabs]  # the empty Sheet1 is gone
     for tab in TPL.tabs:
         values = emu.get_values(sid, tab.title)
         assert values[0] == [c.header for c in tab.columns], tab.key

@@ -34,6 +34,7 @@ from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, 
 from bot.core.engine import LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
+from bot.infra.sheet.access import open_spreadsheet
 from bot.infra.sheet.client import (
     CommitOutcomeUnknown,
     RetryingHTTPClient,
@@ -62,6 +63,7 @@ from bot.infra.sheet.repair import RowRepair
 from bot.infra.sheet.rows import error_row, mall_row, meaning, op_row, parse_ledger, sale_row
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_columns, state_dict, state_request, state_values
+from bot.infra.sheet.status import StatusBoard, status_requests
 from bot.infra.sheet.tab_watch import TabWatch, missing_titles
 from bot.infra.sheet.tabs import (
     CYCLE_TABS,
@@ -165,6 +167,8 @@ class SheetGateway:
     """Tabs deleted or renamed while the worker runs."""
     text: TextKeeper = field(default_factory=TextKeeper, repr=False)
     """TEXT columns of the staff tabs, formatted again when their grid grows."""
+    settings_columns: int = 26
+    """設定's grid width as last seen in the metadata (the status block may widen it)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -177,21 +181,18 @@ class SheetGateway:
         malls: Sequence[str] | None = None,
         canonical: Mapping[str, Callable[[str], str]] | None = None,
         channels: Sequence[Channel] | None = None,
+        account: str = "",
     ) -> SheetGateway:
         """Open the spreadsheet and cache its tab ids.
 
         ``channels`` are the channels the sheet knows (default: every registered
         channel); ``malls`` the keys of the enabled ones (default: all of
         ``channels``). Start-up only: gspread's ``open_by_key`` reads the metadata
-        once, the tab map once more; cycles never read metadata again.
+        once, the tab map once more; cycles never read metadata again. ``account``
+        (the service account's e-mail) is named when the sheet is not shared with it.
         """
-        try:
-            spreadsheet = client.open_by_key(sheet_id)
-        except SheetStopped:
-            raise
-        except (SheetError, APIError, gspread.exceptions.SpreadsheetNotFound) as err:
-            # Our HTTP client turns 403/404 into SheetError before gspread can name them.
-            raise SheetError(say("sheet.open_failed", sheet_id=sheet_id, error=err)) from err
+        # 403 (not shared), 404 (wrong id) and a refused key each say what to fix.
+        spreadsheet = open_spreadsheet(client, sheet_id, account)
         known = registered_channels() if channels is None else tuple(channels)
         gateway = cls(
             spreadsheet=spreadsheet,
@@ -243,6 +244,7 @@ class SheetGateway:
         meta = self._metadata()
         tpl = self.template
         ids, absent = self.tabs.scan(meta, tpl)
+        self.settings_columns = _grid_width(meta, ids.get(SETTINGS), self.settings_columns)
         if opening and PRODUCTS not in ids:
             missing = [t.title for t in tpl.tabs if t.key not in ids]
             raise SheetLayoutError(say("sheet.tabs_missing", tabs="、".join(missing)))
@@ -421,13 +423,15 @@ class SheetGateway:
         *,
         bot_stock: Mapping[str, int] | None,
         commit_id: str,
+        status: StatusBoard | None = None,
     ) -> CommitResult:
         """Write the plan in ONE atomic batchUpdate, after re-reading positions.
 
         If staff changed the sheet in between (a 在庫数, a new 入出庫 row, a row fixed or
         broken), nothing is written and ``conflict`` tells the worker to run the engine
         again on the returned read. Sorting, inserting or deleting rows is not a conflict:
-        cells are located by 商品コード in the re-read.
+        cells are located by 商品コード in the re-read. ``status`` is written to 設定's
+        status block in the same batchUpdate (:mod:`bot.infra.sheet.status`).
         """
         fresh = self.reread(read, bot_stock)
         if meaning(fresh) != meaning(read):
@@ -435,6 +439,7 @@ class SheetGateway:
         self.logs.pending = []
         placed = placed_cells(plan, fresh)
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
+        requests_.extend(self._status_requests(fresh, status))
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
         try:
             sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
@@ -478,6 +483,17 @@ class SheetGateway:
         reqs.extend(state_req)
         reqs.extend(self.text.requests(self.template.tabs, read.headers, self.sheet_ids))
         return reqs, state_layout
+
+    def _status_requests(self, read: SheetRead, status: StatusBoard | None) -> list[dict[str, Any]]:
+        """設定's status block, when 設定 is there to hold it."""
+        grid = read.raw.get(SETTINGS)
+        if status is None or grid is None or SETTINGS not in self.sheet_ids:
+            return []
+        reqs = status_requests(self.sheet_ids[SETTINGS], grid, status, self.settings_columns)
+        self.settings_columns += sum(
+            r["appendDimension"]["length"] for r in reqs if "appendDimension" in r
+        )
+        return reqs
 
     def _cell_requests(self, cells: Mapping[CellAt, Any]) -> list[dict[str, Any]]:
         """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
@@ -637,3 +653,12 @@ class SheetGateway:
                 log.warning("push results for %s may not have been recorded", commit_id)
                 return 1
             raise
+
+
+def _grid_width(meta: Mapping[str, Any], sheet_id: int | None, default: int) -> int:
+    """A tab's column count in the metadata (``default`` when it is not there)."""
+    for sheet in meta.get("sheets") or []:
+        props = sheet.get("properties", {})
+        if sheet_id is not None and props.get("sheetId") == sheet_id:
+            return int(props.get("gridProperties", {}).get("columnCount", default) or default)
+    return default

@@ -36,7 +36,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.core.words import say
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter, header_key, quote_title
+from bot.infra.sheet.default_tab import default_tab, default_tab_range, removal
 from bot.infra.sheet.formats import FORMAT_FIELDS, all_text, text_columns, text_format_request
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.spec import (
@@ -95,6 +97,8 @@ class InitReport:
     writes: int = 0
     """API write calls made (0 or 1)."""
     schema_version: int | None = None
+    removed_tabs: list[str] = field(default_factory=list)
+    """The spreadsheet's empty default tab, deleted (see :mod:`.default_tab`)."""
 
     def summary(self) -> str:
         """One Japanese line for the operator."""
@@ -111,6 +115,8 @@ class InitReport:
             parts.append(tpl.message("init_settings", items="、".join(self.added_settings)))
         if self.schema_version is not None and tpl.tab("state").title not in self.created_tabs:
             parts.append(tpl.message("init_schema", version=self.schema_version))
+        if self.removed_tabs:
+            parts.append(say("sheet.init_removed_default", title="、".join(self.removed_tabs)))
         if not parts and self.requests:
             parts.append(tpl.message("init_other", count=self.requests))
         if not parts:
@@ -685,17 +691,22 @@ def init_sheet(
         keys.append(tab.key)
     headers: dict[str, list[Any]] = {}
     rows: dict[str, list[list[Any]]] = {}
+    first = default_tab(metadata, [t.title for t in tpl.tabs])
+    ranges += default_tab_range(first)  # read in the same call: removed only when empty
+    keys += ["default"] * len(default_tab_range(first))
     if ranges:
         reply = spreadsheet.values_batch_get(ranges, params={"valueRenderOption": "FORMULA"})
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=False):
             values: list[list[Any]] = value_range.get("values", []) or []
             headers[key] = list(values[0]) if values else []
-            if key in _SEEDED_TABS:
+            if key in (*_SEEDED_TABS, "default"):
                 rows[key] = values
     untexted = _untexted_columns(spreadsheet, tpl, metadata, headers)
     plan = build_init_plan(
         metadata, headers, existing_rows=rows, channels=wanted, untexted=untexted
     )
+    dropped = removal(first, rows.get("default", [[None]]))
+    plan.requests.extend(dropped)  # last: the template's tabs exist by then
     writes = 0
     if plan.requests:
         spreadsheet.batch_update({"requests": plan.requests})
@@ -707,6 +718,7 @@ def init_sheet(
         requests=len(plan.requests),
         writes=writes,
         schema_version=plan.schema_version,
+        removed_tabs=[first[1]] if dropped and first is not None else [],
     )
 
 
