@@ -35,6 +35,7 @@ from bot.sandbox.simulators.shopify import ShopifySimulator
 from bot.sandbox.simulators.yahoo import YahooSimulator
 from bot.sandbox.wiring import sandbox_settings
 from bot.shell.auth import authorize
+from bot.shell.startup import open_worker
 from bot.shell.worker import CycleReport, Worker, mall_label
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
@@ -190,10 +191,7 @@ class Shop:
             self.cycles += 1
             counts = self.emu.counts()
             self.max_requests = max(self.max_requests, counts["read"] + counts["write"])
-            self.alert_log.extend(self.alerts.alerts)
-            for alert in self.alerts.alerts:
-                mark = "!!" if alert.urgent else "->"
-                self.out.detail(f"{mark} Slack: {alert.title}")
+            self._said_alerts()
             if report.pushes:
                 pushed = ", ".join(f"{mall_label(m)} {n}件" for m, n in report.pushes.items())
                 self.out.detail(f"在庫を送信 / pushed: {pushed}")
@@ -219,12 +217,29 @@ class Shop:
             self.placed.append((mall, number))
         return number
 
-    def restart(self, license_key: str) -> None:
-        """A new process with a renewed 楽天 key: only the sheet is kept."""
+    def restart(self, license_key: str, *, google_down_for: int = 0) -> None:
+        """A new process with a renewed 楽天 key: only the sheet is kept.
+
+        With ``google_down_for``, that many Sheets requests fail (503) first: the process
+        waits them out on its start-up backoff instead of exiting (``run``'s path).
+        """
         self.license_key = license_key
-        self.worker = build_app(
-            self.emu, self.sid, self.sims, self.clock, self.alerts, license_key
-        ).worker
+        if google_down_for:
+            self.emu.fail_next(503, times=google_down_for)
+        app = build_app(self.emu, self.sid, self.sims, self.clock, self.alerts, license_key)
+        self.alerts.clear()
+        worker = open_worker(app, say=lambda line: self.out.detail(f"ログ: {line}"))
+        assert worker is not None
+        self.worker = worker
+        self._said_alerts()
+
+    def _said_alerts(self) -> None:
+        """Alerts sent since the last look: into the day's log and the timeline."""
+        self.alert_log.extend(self.alerts.alerts)
+        for alert in self.alerts.alerts:
+            mark = "!!" if alert.urgent else "->"
+            self.out.detail(f"{mark} Slack: {alert.title}")
+        self.alerts.clear()
 
     def cell_of(self, sku: str, header_text: str) -> Any:
         """What 商品マスタ shows for ``sku`` under ``header_text`` (None if blank)."""
@@ -577,11 +592,12 @@ def _key_renewal(shop: Shop) -> None:
     shop.cycle()
     say(
         shop.at(14, 30),
-        "新しいキーを発行して設定を更新、ボットを再起動（シートだけから復元）",
-        "key renewed, worker restarted from the sheet alone",
+        "新しいキーを発行して設定を更新、ボットを再起動（シートだけから復元）。"
+        "ちょうど Google に接続できない時間帯",
+        "key renewed, worker restarted from the sheet alone while Google is unreachable",
     )
     shop.sim.renew_license(NEW_KEY)
-    shop.restart(NEW_KEY)
+    shop.restart(NEW_KEY, google_down_for=12)
     shop.cycle()
     shop.out.detail(f"在庫数: TS-WH-M={shop.stock_of('TS-WH-M')}（停止中の注文も反映）")
 

@@ -93,3 +93,7 @@ def test_the_go_live_scenes_end_right() -> None:
     assert "表示在庫設定: '+20'" in said and "scarf:wool=25" in said  # kept as typed: 5 + 20
     assert "TS-WH-L=14（二重には反映しません）" in said  # the cleared mark applied nothing twice
     assert said.count("モール側で") == 1  # only the scripted hand edit, not the restock
+    # The restart while Google is unreachable waits it out: one failure, one recovery each.
+    assert said.count("スプレッドシートの読み書きに失敗しました") == 1
+    assert said.count("スプレッドシートの読み書きが回復しました") == 1
+    assert said.count("楽天 との接続が回復しました") == 1
