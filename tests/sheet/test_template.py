@@ -679,3 +679,22 @@ def test_status_is_on_the_first_screen_before_the_code_columns() -> None:
     assert head.index("状態") < min(i for i, c in enumerate(PRODUCTS.columns) if c.mall)
     width = sum(c.width for c in PRODUCTS.columns[: head.index("状態") + 1])
     assert width <= 1280
+
+
+def test_the_sheet_links_to_the_staff_guide(emu: SheetsEmulator) -> None:
+    """設定 has a 使い方ガイド row with the guide's URL (the bot never reads it)."""
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    init_sheet(emu.client().open_by_key(sid), [RAKUTEN])
+    rows = {r[0]: r for r in emu.get_values(sid, "設定")[1:]}
+    url = rows["使い方ガイド"][1]
+    assert url.startswith("https://") and url.endswith("sheets_template/GUIDE.md")
+    assert "使い方ガイド" in PRODUCTS.column("sku").note
+    # A shop that points it at its own page: still no problem, nothing changes.
+    emu.set_values(sid, "設定", "B7", [["社内wikiのページ"]])
+    values = {t: emu.get_values(sid, t, "FORMULA") for t in ("商品マスタ", "設定")}
+    read = parse_sheet(
+        {"products": values["商品マスタ"], "settings": values["設定"]},
+        malls=("rakuten",),
+        channels=[RAKUTEN],
+    )
+    assert read.snapshot.problems == ()

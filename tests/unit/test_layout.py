@@ -158,6 +158,7 @@ def test_template_file_holds_only_shop_wide_parts() -> None:
         "キャンセル時在庫戻し",
         "既定の在庫下限",
         "残数配分",
+        "使い方ガイド",
     ]
     assert [i.label for i in base.settings.mall_items] == ["注文取込み", "在庫更新", "表示在庫設定"]
 
@@ -165,7 +166,7 @@ def test_template_file_holds_only_shop_wide_parts() -> None:
 def test_template_for_no_channels_has_no_code_column_or_mall_rows() -> None:
     tpl = load_template(())
     assert not any(c.mall for c in tpl.tab("products").columns)
-    assert len(tpl.tab("settings").seed_rows) == 5
+    assert len(tpl.tab("settings").seed_rows) == 6
 
 
 def test_every_column_has_a_japanese_note_and_unique_keys() -> None:

@@ -149,7 +149,8 @@ class MallSpec(_Spec):
         return (self.label, self.key, *self.aliases)
 
 
-SettingKind = Literal["bool", "int", "int_or_blank", "allocation", "rule"]
+SettingKind = Literal["bool", "int", "int_or_blank", "allocation", "rule", "link"]
+"""``link``: a row for staff (the guide's URL); the bot never reads its value."""
 
 
 class SettingItemSpec(_Spec):
