@@ -29,7 +29,7 @@ from adapters import ADAPTERS
 from adapters import channels as registered_channels
 from adapters.base import BuildContext, Channel, MallAdapter
 from bot.core.domain import ShopSettings
-from bot.infra.alerts import AlertSink, ConsoleAlerts, SlackAlerts
+from bot.infra.alerts import AlertSink, ConsoleAlerts, SheetLinks, SlackAlerts
 from bot.infra.clock import Clock, RealClock
 from bot.infra.settings import Settings
 from bot.infra.sheet.access import open_spreadsheet, service_account_credentials
@@ -72,6 +72,8 @@ class App:
     config: WorkerConfig
     tokens: TokenVault
     """Rotating channel tokens, kept encrypted in ``_state`` by the worker."""
+    links: SheetLinks = field(default_factory=lambda: SheetLinks(""))
+    """Slack's links into the spreadsheet; tab ids and products once the sheet is open."""
 
     @cached_property
     def sheets(self) -> SheetsClient:
@@ -92,6 +94,8 @@ class App:
             account=self.settings.google_service_account_email() or "",
         )
         rows = self.settings.sheet.log_max_rows
+        self.links.tab_ids = lambda: gateway.sheet_ids
+        self.links.products = lambda: gateway.products
         gateway.retention.update(
             ops_log=(rows.op_log, None),
             sales_log=(rows.sales_log, self.settings.sheet.sales_log_min_days),
@@ -141,13 +145,18 @@ def build(
     """
     world = world or World()
     tokens = TokenVault(settings.secret_box() if settings.secret_key is not None else None)
+    links = SheetLinks(settings.sheet_id or "")
+    alerts = world.alerts if world.alerts is not None else build_alerts(settings, world, links)
+    if isinstance(alerts, SlackAlerts) and alerts.links is None:
+        alerts.links = links
     return App(
         settings=settings,
         world=world,
         adapters=build_adapters(settings, world, tokens),
-        alerts=world.alerts if world.alerts is not None else build_alerts(settings, world),
+        alerts=alerts,
         config=config or worker_config(settings),
         tokens=tokens,
+        links=links,
     )
 
 
@@ -199,14 +208,17 @@ def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
     )
 
 
-def build_alerts(settings: Settings, world: World | None = None) -> AlertSink:
-    """Slack when a token is set, else the console."""
+def build_alerts(
+    settings: Settings, world: World | None = None, links: SheetLinks | None = None
+) -> AlertSink:
+    """Slack when a token is set (its messages link into the sheet), else the console."""
     if settings.slack_bot_token is None:
         return ConsoleAlerts()
     return SlackAlerts.from_token(
         settings.slack_bot_token.get_secret_value(),
         settings.slack_channel,
         base_url=world.slack_base_url if world is not None else None,
+        links=links,
     )
 
 

@@ -270,6 +270,8 @@ class ListingTarget(Frozen):
     quantity: int = Field(ge=0)
     reason: PushReason = PushReason.RULE
     backorder: bool = False
+    why: str = ""
+    """For a stopped listing: what stops it, in staff's words (出品状況 理由)."""
 
 
 class CheckResult(Frozen):
@@ -368,6 +370,8 @@ class AlertKind(StrEnum):
     SHEET_RECOVERED = "sheet_recovered"
     DRIFT = "drift"
     PUSH_REJECTED = "push_rejected"
+    RESOLVED = "resolved"
+    """A problem staff were told about is over (an oversell, a refused push)."""
     SUMMARY = "summary"
 
 
@@ -383,3 +387,11 @@ class Alert(Frozen):
     urgent: bool = False
     sku: str = ""
     mall: str = ""
+    name: str = ""
+    """商品名 of ``sku`` when the sender knows it (Slack names the product)."""
+    code: str = ""
+    """The mall code the alert is about (drift, a refused push): leads to the product."""
+    tab: str = ""
+    """Tab key of the row the alert is about (default 商品マスタ when ``row`` is set)."""
+    row: int = 0
+    """1-based row in ``tab`` (Slack links to it); 0 when there is none."""

@@ -46,7 +46,7 @@ CYCLE = 15.0
 DEMO_SECRET_KEY = "dRHEQor1-mwWNVzO_9j4bNbT22Tkn0yOfFjdxCvzcjE="
 """The demo's own Fernet key for Yahoo's tokens in _state (a real shop sets ZAIKO_SECRET_KEY)."""
 
-# 商品コード, 商品名, 在庫数, 表示在庫設定, 在庫下限, 連動, 取り寄せ, 楽天コード, Yahooコード, Amazonコード
+# 商品コード, 商品名, 在庫数, 表示在庫設定, 在庫下限, 連動停止, 取り寄せ, 楽天コード, Yahooコード, Amazonコード
 PRODUCTS: list[list[Any]] = [
     [
         "TS-WH-M",
@@ -54,13 +54,13 @@ PRODUCTS: list[list[Any]] = [
         12,
         "",
         3,
-        True,
+        False,
         False,
         "tshirt:wh-m",
         "tshirt:wh-m",
         "AMZ-TS-WH-M",
     ],
-    ["TS-WH-L", "Tシャツ 白 L", 4, "", 3, True, False, "tshirt:wh-l", "tshirt:wh-l", ""],
+    ["TS-WH-L", "Tシャツ 白 L", 4, "", 3, False, False, "tshirt:wh-l", "tshirt:wh-l", ""],
     # sold on Amazon both ways: AMZ-MUG-BL ships from the shop, AMZ-MUG-BL-FBA from Amazon
     [
         "MUG-BL",
@@ -68,29 +68,29 @@ PRODUCTS: list[list[Any]] = [
         5,
         "",
         2,
-        True,
+        False,
         False,
         "mug:blue",
         "",
         "AMZ-MUG-BL, AMZ-MUG-BL-FBA",
     ],
-    ["TOWEL", "今治タオル", 30, "20", 5, True, False, "towel:std", "towel-std", "AMZ-TOWEL"],
-    ["SOAP", "オリーブ石けん", 24, "-2", 6, True, False, "soap:single", "soap", ""],
-    ["SOAP-6", "オリーブ石けん 6個入りケース", 0, "", "", True, False, "soap:case6", "", ""],
+    ["TOWEL", "今治タオル", 30, "20", 5, False, False, "towel:std", "towel-std", "AMZ-TOWEL"],
+    ["SOAP", "オリーブ石けん", 24, "-2", 6, False, False, "soap:single", "soap", ""],
+    ["SOAP-6", "オリーブ石けん 6個入りケース", 0, "", "", False, False, "soap:case6", "", ""],
     [
         "GIFT",
         "ギフトセット（タオル＋石けん2個）",
         0,
         "",
         1,
-        True,
+        False,
         False,
         "gift:set",
         "gift-set",
         "",
     ],
-    ["CANDLE", "アロマキャンドル（取り寄せ可）", 0, "+5", "", True, True, "candle:std", "", ""],
-    ["SCARF", "ウールマフラー", 6, "", 1, True, False, "", "", ""],
+    ["CANDLE", "アロマキャンドル（取り寄せ可）", 0, "+5", "", False, True, "candle:std", "", ""],
+    ["SCARF", "ウールマフラー", 6, "", 1, False, False, "", "", ""],
 ]
 PRODUCT_HEADERS = [
     "商品コード",
@@ -98,7 +98,7 @@ PRODUCT_HEADERS = [
     "在庫数",
     "表示在庫設定",
     "在庫下限",
-    "連動",
+    "連動停止",
     "在庫切れ時注文受付",
     "楽天コード",
     "Yahooコード",

@@ -499,7 +499,7 @@ def make_shop(
         row[header.index("商品コード")] = sku
         row[header.index("商品名")] = name
         row[header.index("在庫数")] = stock
-        row[header.index("連動")] = True
+        row[header.index("連動停止")] = False
         row[header.index("在庫切れ時注文受付")] = False
         row[header.index("楽天コード")] = code
         rows.append(row)

@@ -51,7 +51,7 @@ def _fill_master(emu: SheetsEmulator, sid: str) -> None:
             "商品コード": sku,
             "商品名": name,
             "在庫数": stock,
-            "連動": True,
+            "連動停止": False,
             "カラーミーコード": code,
         }.items():
             row[header.index(column)] = value

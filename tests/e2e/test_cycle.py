@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core import words
 from bot.core.domain import AlertKind
 from tests.e2e.conftest import (
     CODE_OF,
@@ -27,7 +28,8 @@ def test_first_cycle_takes_the_sheet_as_the_truth_and_pushes_everything() -> Non
     assert shop.stock("GIFT") == 6
     assert_mall_matches_sheet(shop)
     assert shop.status("TS-M") == "OK"
-    assert shop.status("GIFT") == "セット商品（在庫数は自動計算）"
+    assert shop.status("GIFT") == words.say("engine.status_set")
+    assert "セット構成" in shop.status("GIFT")  # says where its contents are changed
     assert shop.state()["cursor:rakuten"].startswith("2026-11-23T09:00:00")
 
 
@@ -265,14 +267,25 @@ def test_daily_summary_counts_the_day_and_what_needs_attention(shop: Shop) -> No
 
 def test_a_product_with_sync_off_shows_stopped_and_is_not_pushed(shop: Shop) -> None:
     shop.cycle()
+    assert shop.listing("mug:blue")["理由"] == "表示ルール"
     before = shop.live("mug:blue")
-    shop.type("MUG", "連動", False)
+    shop.type("MUG", "連動停止", True)
     shop.type("MUG", "在庫数", 20)  # a stocktake that would be pushed if it synced
     shop.cycle()
     assert shop.stock("MUG") == 20
-    assert shop.listing("mug:blue")["理由"] == "stopped"
+    assert shop.listing("mug:blue")["理由"] == "停止中（連動停止にチェック）"
     assert shop.live("mug:blue") == before  # nothing sent for it
-    shop.type("MUG", "連動", True)
+    shop.type("MUG", "連動停止", False)
     shop.cycle()
-    assert shop.listing("mug:blue")["理由"] == "rule"
+    assert shop.listing("mug:blue")["理由"] == "表示ルール"
     assert shop.live("mug:blue") == 20
+
+
+def test_a_switch_in_settings_names_itself_as_the_reason(shop: Shop) -> None:
+    shop.cycle()
+    shop.setting("在庫連動", "OFF")
+    shop.cycle()
+    assert shop.listing("mug:blue")["理由"] == "停止中（設定の 在庫連動 が OFF）"
+    shop.setting("在庫連動", "ON")
+    shop.cycle()
+    assert shop.listing("mug:blue")["理由"] == "表示ルール"

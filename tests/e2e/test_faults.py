@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from slack_sdk import WebClient
@@ -359,3 +360,65 @@ def test_connection_incidents_reach_the_error_log_once(shop: Shop) -> None:
     # The licence key never reaches the sheet, in the clear or inside the ESA header.
     sheet_text = repr(shop.grid("エラーログ"))
     assert KEY not in sheet_text and "ESA " not in sheet_text
+
+
+def _blocks_text(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+def _row_url(shop: Shop, sku: str) -> str:
+    gid = shop.emu.sheet_properties(shop.sid, MASTER)["sheetId"]
+    row = shop._product_row(sku)
+    return f"https://docs.google.com/spreadsheets/d/{shop.sid}/edit#gid={gid}&range=A{row}"
+
+
+def test_slack_names_the_product_links_its_row_and_says_what_to_do(slack: FakeSlack) -> None:
+    """Through bootstrap.build: the sink learns the sheet id, the tab ids and the products."""
+    shop, sink, _console = slack_shop(slack)
+    try:
+        shop.type("TS-L", "在庫数", "abc")  # a row problem: the title names the cell only
+        shop.cycle()
+        assert sink.flush(2.0)
+    finally:
+        sink.close()
+    (message,) = slack.messages
+    header = message["blocks"][0]["text"]["text"]
+    body = _blocks_text({"blocks": message["blocks"][1:]})
+    assert "C3" in header
+    assert "C3" not in body  # the body does not repeat the header
+    assert "商品: TS-L（Tシャツ L）" in body
+    assert _row_url(shop, "TS-L") in body
+    assert f"https://docs.google.com/spreadsheets/d/{shop.sid}/edit" in body
+    assert "対応: " in body and "直してください" in body
+    assert "TS-L" in message["text"] or "C3" in message["text"]  # the fallback stays
+
+
+def test_slack_names_the_product_of_a_mall_code(slack: FakeSlack) -> None:
+    """A drift alert knows only the mall code: the sheet as last read names the product."""
+    shop, sink, _console = slack_shop(slack)
+    try:
+        shop.sim.set_stock("mug:blue", 50)
+        shop.wait(600)
+        shop.cycle()
+        assert sink.flush(2.0)
+    finally:
+        sink.close()
+    body = "".join(_blocks_text(m) for m in slack.messages)
+    assert "mug:blue" in body and "MUG（マグカップ）" in body
+    assert _row_url(shop, "MUG") in body
+
+
+def test_an_oversell_from_a_shop_floor_sale_says_so(slack: FakeSlack) -> None:
+    shop, sink, _console = slack_shop(slack)
+    try:
+        shop.movement("MUG", -8, "店頭販売")
+        shop.cycle()
+        assert sink.flush(2.0)
+    finally:
+        sink.close()
+    (message,) = [m for m in slack.messages if "売り越し" in m["text"] or "マイナス" in m["text"]]
+    body = _blocks_text(message)
+    assert "入出庫の店頭販売" in body
+    assert "お客様への連絡は不要" in body
+    assert "お客様への連絡と" not in body
+    assert _row_url(shop, "MUG") in body

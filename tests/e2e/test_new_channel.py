@@ -94,7 +94,7 @@ def test_check_sheet_and_cycle_pick_the_channel_up() -> None:
         "商品コード": "TOY-1",
         "商品名": "ブリキのロボット",
         "在庫数": 5,
-        "連動": True,
+        "連動停止": False,
         "トイコード": "t-001",
     }.items():
         row[header.index(name)] = value

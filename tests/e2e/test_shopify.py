@@ -72,7 +72,7 @@ class ShopifyShop:
                 "商品コード": sku,
                 "商品名": name,
                 "在庫数": stock,
-                "連動": True,
+                "連動停止": False,
                 "Shopifyコード": code,
             }.items():
                 row[self.header.index(key)] = value

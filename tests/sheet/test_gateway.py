@@ -1150,7 +1150,10 @@ def test_an_unparseable_movement_is_marked_with_an_error_and_not_applied(book: B
     assert book.product("A")["在庫数"] == 10
     grid = book.grid(MOVEMENTS)
     assert str(grid[bad - 1][5]).startswith("エラー: ") and "C" in grid[bad - 1][5]
-    assert grid[unknown - 1][5] == "エラー: 商品コード『NOPE』が商品マスタにありません"
+    assert (
+        grid[unknown - 1][5]
+        == "エラー: 商品コード『NOPE』が商品マスタにありません（入出庫の商品コードを直すと、次の連動で反映されます）"
+    )
     # Once shown, the error is not rewritten every cycle…
     book.clock.advance(15)
     book.emu.reset_counts()

@@ -96,7 +96,7 @@ def test_plan_new_products_tab_details() -> None:
         if "setDataValidation" in r
         and r["setDataValidation"]["rule"]["condition"]["type"] == "BOOLEAN"
     }
-    assert checkbox == {HEAD.index("連動"), HEAD.index("在庫切れ時注文受付")}
+    assert checkbox == {HEAD.index("連動停止"), HEAD.index("在庫切れ時注文受付")}
     protected = [r["addProtectedRange"]["protectedRange"] for r in mine if "addProtectedRange" in r]
     assert all(p["warningOnly"] for p in protected)
     assert sorted(p["range"]["startColumnIndex"] for p in protected) == [
@@ -344,7 +344,7 @@ def test_init_on_an_empty_spreadsheet(emu: SheetsEmulator) -> None:
         assert bool(props.get("hidden", False)) == tab.hidden
 
     # TEXT format on code columns, checkboxes, dropdown, protections, rules.
-    assert number_format(emu, sid, "商品マスタ", "I2") == {"type": "TEXT"}
+    assert number_format(emu, sid, "商品マスタ", "J2") == {"type": "TEXT"}
     assert number_format(emu, sid, "商品マスタ", "A500") == {"type": "TEXT"}
     assert number_format(emu, sid, "商品マスタ", "C2") is None
     validations = emu.data_validations(sid, "商品マスタ")
@@ -406,7 +406,7 @@ def test_upgrade_keeps_staff_columns_and_data(emu: SheetsEmulator) -> None:
     emu2 = SheetsEmulator()
     sid2 = emu2.create_spreadsheet("old", sheets=("商品マスタ",), cols=len(head) + 2)
     staff_head = [*head, "仕入先", "メモ"]
-    data = [["A-1", "Tシャツ", 5, "", "", True, False, "t:1", "", "", "問屋A", "要確認"]]
+    data = [["A-1", "Tシャツ", 5, "", "", False, False, "", "t:1", "", "", "問屋A", "要確認"]]
     emu2.set_values(sid2, "商品マスタ", "A1", [staff_head, *data])
     sh2 = emu2.client().open_by_key(sid2)
     emu2.reset_counts()
@@ -440,7 +440,7 @@ def test_sheet_for_rakuten_only_has_one_code_column_and_only_its_settings(
     init_sheet(emu.client().open_by_key(sid), [RAKUTEN])
     head = emu.get_values(sid, "商品マスタ")[0]
     assert [h for h in head if str(h).endswith("コード") and h != "商品コード"] == ["楽天コード"]
-    assert head.index("楽天コード") == head.index("在庫切れ時注文受付") + 1
+    assert head.index("楽天コード") == head.index("状態") + 1
     items = [row[0] for row in emu.get_values(sid, "設定")[1:]]
     assert [i for i in items if " " in i] == [
         "楽天 注文取込み",
@@ -458,7 +458,7 @@ def test_init_adds_a_newly_enabled_channel_and_keeps_staff_data(emu: SheetsEmula
     init_sheet(sh, [RAKUTEN])
     # Staff fill every column of a row, add their own column and change a setting.
     head = [*emu.get_values(sid, "商品マスタ")[0], "仕入先"]
-    row = ["A-1", "Tシャツ", 5, "+1", 2, 3, True, False, "t:1", "", "", "問屋A"]
+    row = ["A-1", "Tシャツ", 5, "+1", 2, 3, False, False, "", "t:1", "", "問屋A"]
     assert len(row) == len(head)
     emu.set_values(sid, "商品マスタ", "A1", [head, row])
     settings = emu.get_values(sid, "設定")
@@ -583,3 +583,119 @@ def test_init_upgrades_an_older_sheets_formats_once(emu: SheetsEmulator) -> None
     emu.reset_counts()
     again = init_sheet(sh)
     assert again.writes == 0 and emu.counts() == {"read": 3, "write": 0}
+
+
+# --------------------------------------------------------------------------- 連動 → 連動停止
+
+
+def _sync_of(emu: SheetsEmulator, sid: str) -> tuple[dict[str, bool], list[str]]:
+    values = {"products": emu.get_values(sid, "商品マスタ", "FORMULA")}
+    read = parse_sheet(values, malls=("rakuten",), channels=[RAKUTEN])
+    snap = read.snapshot
+    return {sku: p.sync for sku, p in snap.products.items()}, [p.message for p in snap.problems]
+
+
+def test_init_turns_an_old_sync_column_into_stop_sync_keeping_every_rows_meaning(
+    emu: SheetsEmulator,
+) -> None:
+    """A sheet from before 連動停止: checked = sync, blank = sync, FALSE = stopped."""
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    sh = emu.client().open_by_key(sid)
+    init_sheet(sh, [RAKUTEN])
+    head = emu.get_values(sid, "商品マスタ")[0]
+    col = head.index("連動停止")
+    head[col] = "連動"  # as the older template wrote it
+    old = {"ON-BOX": True, "OFF-BOX": False, "BLANK": None, "WORD-ON": "はい", "WORD-OFF": "OFF"}
+    rows = []
+    for sku, value in old.items():
+        row: list[Any] = [None] * len(head)
+        row[head.index("商品コード")], row[head.index("在庫数")] = sku, 3
+        row[head.index("楽天コード")] = f"{sku.lower()}:v"
+        row[col] = value
+        rows.append(row)
+    typo: list[Any] = [None] * len(head)
+    typo[head.index("商品コード")], typo[head.index("在庫数")], typo[col] = "TYPO", 1, "たぶん"
+    emu.set_values(sid, "商品マスタ", "A1", [head, *rows, typo])
+    before, problems_before = _sync_of(emu, sid)
+    assert before == {
+        "ON-BOX": True,
+        "OFF-BOX": False,
+        "BLANK": True,
+        "WORD-ON": True,
+        "WORD-OFF": False,
+    }
+
+    emu.reset_counts()
+    report = init_sheet(sh, [RAKUTEN])
+    assert emu.counts()["write"] == 1  # header and values in one atomic batch
+    assert report.migrated == ["商品マスタ 連動→連動停止"]
+    assert "連動停止" in report.summary()
+    after_head = emu.get_values(sid, "商品マスタ")[0]
+    assert after_head[col] == "連動停止" and after_head.count("連動停止") == 1
+    after, problems_after = _sync_of(emu, sid)
+    assert after == before  # no row changed meaning
+    assert (
+        problems_after
+        == problems_before
+        == ["G7: 連動停止『たぶん』はチェック（TRUE / FALSE）で入力してください"]
+    )
+    grid = emu.get_values(sid, "商品マスタ", "FORMULA")
+    stop = {r[0]: (r[col] if col < len(r) else "") for r in grid[1:]}
+    assert stop == {
+        "ON-BOX": False,
+        "OFF-BOX": True,
+        "BLANK": "",
+        "WORD-ON": False,
+        "WORD-OFF": True,
+        "TYPO": "たぶん",  # unreadable before, left as typed: still a row problem
+    }
+    # Idempotent: the column is 連動停止 now, nothing is flipped twice.
+    emu.reset_counts()
+    assert init_sheet(sh, [RAKUTEN]).writes == 0
+
+
+def test_bot_only_columns_sit_at_the_right_in_their_own_colour() -> None:
+    """販売ログ キー and 反映数 are kept, last, darker, and their notes say they are the bot's."""
+    for tab in TPL.tabs:
+        internal = [i for i, c in enumerate(tab.columns) if c.internal]
+        if not internal:
+            continue
+        assert internal == list(range(len(tab.columns) - len(internal), len(tab.columns)))
+        assert all(tab.columns[i].note.startswith("【ボット用】") for i in internal)
+    sales = TPL.tab("sales_log")
+    assert [c.header for c in sales.columns if c.internal] == ["キー", "反映数"]
+    plan = build_init_plan({"sheets": []}, {})
+    (cells,) = [
+        r["updateCells"]["rows"][0]["values"]
+        for r in plan.requests
+        if "updateCells" in r
+        and r["updateCells"]["rows"][0]["values"][0].get("note", "").startswith("反映した日時")
+    ]
+    colours = [c["userEnteredFormat"]["backgroundColor"] for c in cells]
+    assert colours[-1] == colours[-2] != colours[0]
+
+
+def test_status_is_on_the_first_screen_before_the_code_columns() -> None:
+    head = [c.header for c in PRODUCTS.columns]
+    assert head.index("状態") < min(i for i, c in enumerate(PRODUCTS.columns) if c.mall)
+    width = sum(c.width for c in PRODUCTS.columns[: head.index("状態") + 1])
+    assert width <= 1280
+
+
+def test_the_sheet_links_to_the_staff_guide(emu: SheetsEmulator) -> None:
+    """設定 has a 使い方ガイド row with the guide's URL (the bot never reads it)."""
+    sid = emu.create_spreadsheet("zaiko", sheets=("Sheet1",))
+    init_sheet(emu.client().open_by_key(sid), [RAKUTEN])
+    rows = {r[0]: r for r in emu.get_values(sid, "設定")[1:]}
+    url = rows["使い方ガイド"][1]
+    assert url.startswith("https://") and url.endswith("sheets_template/GUIDE.md")
+    assert "使い方ガイド" in PRODUCTS.column("sku").note
+    # A shop that points it at its own page: still no problem, nothing changes.
+    emu.set_values(sid, "設定", "B7", [["社内wikiのページ"]])
+    values = {t: emu.get_values(sid, t, "FORMULA") for t in ("商品マスタ", "設定")}
+    read = parse_sheet(
+        {"products": values["商品マスタ"], "settings": values["設定"]},
+        malls=("rakuten",),
+        channels=[RAKUTEN],
+    )
+    assert read.snapshot.problems == ()

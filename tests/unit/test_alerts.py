@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -16,14 +17,16 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.core.domain import Alert, AlertKind
+from bot.core.domain import Alert, AlertKind, Product
 from bot.infra.alerts import (
     LABELS,
     MAX_BLOCKS,
     SECTION_LIMIT,
     AlertSink,
     ConsoleAlerts,
+    SheetLinks,
     SlackAlerts,
     build_blocks,
     escape_mrkdwn,
@@ -51,6 +54,7 @@ EXPECTED_LABELS = {
     AlertKind.SHEET_ERROR: "シートエラー",
     AlertKind.DRIFT: "モール側の在庫変更",
     AlertKind.PUSH_REJECTED: "在庫反映エラー",
+    AlertKind.RESOLVED: "解消",
     AlertKind.SUMMARY: "日次サマリー",
 }
 
@@ -115,7 +119,9 @@ def make_sink(fake: FakeSlack, token: str = TOKEN, **kw: object) -> tuple[SlackA
 def test_every_kind_has_its_japanese_label(kind: AlertKind) -> None:
     assert LABELS[kind] == EXPECTED_LABELS[kind]
     _, blocks = build_blocks([alert(kind, "k")])
-    assert EXPECTED_LABELS[kind] in sections(blocks)[0]
+    assert EXPECTED_LABELS[kind] in blocks[0]["text"]["text"]
+    # The body says what to do, for every kind (its own text, else the kind's answer).
+    assert "対応: " in sections(blocks)[0]
 
 
 def test_a_batch_becomes_one_message_grouped_by_kind() -> None:
@@ -202,7 +208,7 @@ def test_one_huge_alert_is_clipped_without_breaking_an_entity() -> None:
     (sec,) = sections(blocks)
     assert len(sec) <= SECTION_LIMIT
     assert sec.endswith("…")
-    body = sec.split("\n", 1)[1].removesuffix("…")
+    body = sec.split("対応: ", 1)[1].removesuffix("…")
     assert body.replace("&lt;&amp;&gt;", "") in ("", "&lt;", "&lt;&amp;")
 
 
@@ -503,3 +509,123 @@ def test_fake_slack_rejects_what_slack_would(slack: FakeSlack) -> None:
         client.chat_postMessage(channel=CHANNEL, text="x", blocks=[{"type": "divider"}] * 51)
     assert err.value.response["error"] == "invalid_blocks"
     assert slack.messages == []
+
+
+# --------------------------------------------------------------------------- product, links, models
+
+
+def _links(products: dict[str, Product] | None = None) -> SheetLinks:
+    found = products or {}
+    return SheetLinks(
+        "SHEET-ID", tab_ids=lambda: {"products": 11, "listings": 22}, products=lambda: found
+    )
+
+
+def _text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def test_blocks_are_slack_sdk_models_within_their_limits() -> None:
+    """Every block parses back as slack-sdk's model and passes its own limit checks."""
+    batch = [alert(k, f"{k}", "x" * 400, "y" * 4000, sku="S", row=3) for k in AlertKind]
+    for alerts in ([batch[0]], batch):
+        _, blocks = build_blocks(alerts, _links())
+        for raw in blocks:
+            model = Block.parse(raw)
+            assert model is not None
+            model.validate_json()  # raises SlackObjectFormationError past a limit
+        assert len(blocks[0]["text"]["text"]) <= HeaderBlock.text_max_length
+
+
+def test_one_alert_names_the_product_links_its_row_and_says_what_to_do() -> None:
+    one = alert(
+        AlertKind.ROW_PROBLEM,
+        "row:products:A:x",
+        "商品マスタ C7: 在庫数『abc』は数字ではありません",
+        "セルを直してください。",
+        sku="A-1",
+        name="Tシャツ <赤>",
+        row=7,
+    )
+    text, blocks = build_blocks([one], _links())
+    header = blocks[0]["text"]["text"]
+    body = _text(blocks[1:])
+    assert header == "シートの入力エラー: 商品マスタ C7: 在庫数『abc』は数字ではありません"
+    assert "C7" not in body and "数字ではありません" not in body  # not said twice
+    assert "対応: セルを直してください。" in body
+    assert "商品: A-1（Tシャツ &lt;赤&gt;）" in body
+    assert "https://docs.google.com/spreadsheets/d/SHEET-ID/edit#gid=11&range=A7" in body
+    assert "<https://docs.google.com/spreadsheets/d/SHEET-ID/edit|スプレッドシートを開く>" in body
+    assert text.startswith("シートの入力エラー: 商品マスタ C7")
+
+
+def test_every_line_of_a_list_names_its_product_and_links_its_row() -> None:
+    batch = [
+        alert(
+            AlertKind.PUSH_REJECTED,
+            f"push:{i}",
+            f"楽天 の『c{i}』に在庫 1 を反映できませんでした",
+            "コードを確認してください。",
+            sku=f"S{i}",
+            name=f"商品{i}",
+            row=i + 2,
+        )
+        for i in range(3)
+    ]
+    _, blocks = build_blocks(batch, _links())
+    (section,) = sections(blocks)
+    lines = section.split("\n")[1:]
+    assert len(lines) == 3
+    for i, line in enumerate(lines):
+        assert f"商品: S{i}（商品{i}）" in line and "コードを確認してください。" in line
+        assert f"#gid=11&range=A{i + 2}|シートの該当行を開く>" in line
+
+
+def test_the_sheet_as_last_read_completes_an_alert_about_a_mall_code() -> None:
+    mug = Product(sku="MUG", name="マグカップ", row=9, codes={"rakuten": ("mug:blue",)})
+    links = _links({"MUG": mug})
+    drift = alert(
+        AlertKind.DRIFT,
+        "drift:rakuten:mug:blue",
+        "楽天 の『mug:blue』…",
+        mall="rakuten",
+        code="mug:blue",
+    )
+    done = links.complete(drift)
+    assert (done.sku, done.name, done.tab, done.row) == ("MUG", "マグカップ", "products", 9)
+    assert links.alert_url(done).endswith("#gid=11&range=A9")
+    # Nothing known: the tab that tells more, else the spreadsheet.
+    assert links.alert_url(drift).endswith("#gid=22")
+    assert links.alert_url(alert(AlertKind.SUMMARY, "s")) == (
+        "https://docs.google.com/spreadsheets/d/SHEET-ID/edit"
+    )
+
+
+def test_slack_sink_links_into_the_sheet(slack: FakeSlack) -> None:
+    mug = Product(sku="MUG", name="マグカップ", row=4, codes={"rakuten": ("mug:blue",)})
+    sink = SlackAlerts(
+        WebClient(token=slack.token, base_url=slack.base_url, retry_handlers=[]),
+        CHANNEL,
+        min_interval=0.0,
+        links=_links({"MUG": mug}),
+    )
+    try:
+        sink.send(
+            [
+                alert(
+                    AlertKind.DRIFT,
+                    "drift:x",
+                    "楽天で手動変更",
+                    "戻しました。",
+                    mall="rakuten",
+                    code="mug:blue",
+                )
+            ]
+        )
+        assert sink.flush(2.0)
+    finally:
+        sink.close()
+    (message,) = slack.messages
+    body = _text(message["blocks"])
+    assert "商品: MUG（マグカップ）" in body and "#gid=11&range=A4" in body
+    assert message["text"].startswith("モール側の在庫変更: 楽天で手動変更")

@@ -351,3 +351,23 @@ def test_old_lines_are_forgotten_after_the_window() -> None:
     later = NOW + timedelta(days=61)
     plan, state = run(state, sheet_after(s, plan), [], at=later)
     assert not state.lines
+
+
+def test_a_refused_push_that_lands_later_is_announced_once() -> None:
+    s = snap(product("A", 5))
+    plan, state = run(engine.EngineState(), s)
+    refused = [PushResult(code="a:v", status=PushStatus.REJECTED, message="x")]
+    state, _, alerts = engine.after_push(state, plan.pushes, refused, NOW)
+    assert [(a.kind, a.sku, a.code) for a in alerts] == [(AlertKind.PUSH_REJECTED, "A", "a:v")]
+    applied = [PushResult(code="a:v", status=PushStatus.APPLIED)]
+    state, _, alerts = engine.after_push(state, plan.pushes, applied, NOW)
+    assert [(a.kind, a.sku, a.code) for a in alerts] == [(AlertKind.RESOLVED, "A", "a:v")]
+    state, _, alerts = engine.after_push(state, plan.pushes, applied, NOW)
+    assert alerts == []
+
+
+def test_stock_alerts_carry_the_products_name_and_row_and_say_what_to_do() -> None:
+    plan, _ = run(engine.EngineState(), snap(product("A", 0).model_copy(update={"row": 7})))
+    (out,) = [a for a in plan.alerts if a.kind is AlertKind.OUT_OF_STOCK]
+    assert out.row == 7 and out.sku == "A"
+    assert "入出庫" in out.text  # what to do when it arrives

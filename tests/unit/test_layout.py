@@ -104,16 +104,18 @@ SHOP_WIDE_HEAD = [
     "表示在庫設定",
     "在庫下限",
     "配分しきい値",
-    "連動",
+    "連動停止",
     "在庫切れ時注文受付",
+    "状態",
 ]
 
 
 def test_products_headers_exactly_as_contract() -> None:
-    # Every registered channel: one code column each, in registry order, before 状態.
+    # 状態 on the first screen, before the code columns: one per registered channel,
+    # in registry order.
     head = [c.header for c in load_template().tab("products").columns]
     codes = [a.channel.code_header for a in ADAPTERS.values()]
-    assert head == [*SHOP_WIDE_HEAD, *codes, "状態", "最終更新"]
+    assert head == [*SHOP_WIDE_HEAD, *codes, "最終更新"]
     # One code column per channel passed in, in their order.
     assert [c.header for c in PRODUCTS.columns] == [
         *SHOP_WIDE_HEAD,
@@ -123,7 +125,6 @@ def test_products_headers_exactly_as_contract() -> None:
         "Shopifyコード",
         "BASEコード",
         "カラーミーコード",
-        "状態",
         "最終更新",
     ]
     malls = {c.header: c.mall for c in PRODUCTS.columns if c.mall}
@@ -150,13 +151,14 @@ def test_code_column_comes_from_the_channel_declaration() -> None:
 def test_template_file_holds_only_shop_wide_parts() -> None:
     base = layout.base_template()
     assert base.malls == ()
-    assert [c.header for c in base.tab("products").columns] == [*SHOP_WIDE_HEAD, "状態", "最終更新"]
+    assert [c.header for c in base.tab("products").columns] == [*SHOP_WIDE_HEAD, "最終更新"]
     assert [r[0] for r in base.tab("settings").seed_rows] == [
         "在庫連動",
         "連動間隔(秒)",
         "キャンセル時在庫戻し",
         "既定の在庫下限",
         "残数配分",
+        "使い方ガイド",
     ]
     assert [i.label for i in base.settings.mall_items] == ["注文取込み", "在庫更新", "表示在庫設定"]
 
@@ -164,7 +166,7 @@ def test_template_file_holds_only_shop_wide_parts() -> None:
 def test_template_for_no_channels_has_no_code_column_or_mall_rows() -> None:
     tpl = load_template(())
     assert not any(c.mall for c in tpl.tab("products").columns)
-    assert len(tpl.tab("settings").seed_rows) == 5
+    assert len(tpl.tab("settings").seed_rows) == 6
 
 
 def test_every_column_has_a_japanese_note_and_unique_keys() -> None:
@@ -178,7 +180,7 @@ def test_every_column_has_a_japanese_note_and_unique_keys() -> None:
 
 
 def test_validations_and_retention() -> None:
-    assert PRODUCTS.column("sync").validation.kind == "checkbox"  # type: ignore[union-attr]
+    assert PRODUCTS.column("stop_sync").validation.kind == "checkbox"  # type: ignore[union-attr]
     assert PRODUCTS.column("backorder").validation.kind == "checkbox"  # type: ignore[union-attr]
     assert TPL.tab("listings").column("resend").validation.kind == "checkbox"  # type: ignore[union-attr]
     kind = TPL.tab("movements").column("kind").validation
@@ -323,7 +325,7 @@ def test_valid_product_row() -> None:
                 rule="+2",
                 low_stock=3,
                 alloc_threshold="",
-                sync=True,
+                stop_sync=False,
                 backorder=False,
                 code_rakuten="tshirt:red",
                 code_amazon="AMZ-1",
@@ -366,16 +368,25 @@ def test_stock_values_accepted(raw: Any, stock: int) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("abc", "C2: 在庫数『abc』は数字ではありません"),
+        ("abc", "C2: 在庫数『abc』は数字ではありません（数字だけを入力してください）"),
         ("=B2*2", "C2: 在庫数に数式は使えません（数値を直接入力してください）"),
         (1.5, "C2: 在庫数『1.5』は整数で入力してください"),
         ("1.5", "C2: 在庫数『1.5』は整数で入力してください"),
         ("１．５", "C2: 在庫数『1.5』は整数で入力してください"),
-        (-3, "C2: 在庫数にマイナス（-3）は入力できません"),
-        ("-3", "C2: 在庫数にマイナス（-3）は入力できません"),
-        ("−3", "C2: 在庫数にマイナス（-3）は入力できません"),
-        ("", "C2: 在庫数が空欄です"),
-        (True, "C2: 在庫数『TRUE』は数字ではありません"),
+        (
+            -3,
+            "C2: 在庫数にマイナス（-3）は入力できません（数えた数を 0 以上で入力してください。減らすときは入出庫タブへ）",
+        ),
+        (
+            "-3",
+            "C2: 在庫数にマイナス（-3）は入力できません（数えた数を 0 以上で入力してください。減らすときは入出庫タブへ）",
+        ),
+        (
+            "−3",
+            "C2: 在庫数にマイナス（-3）は入力できません（数えた数を 0 以上で入力してください。減らすときは入出庫タブへ）",
+        ),
+        ("", "C2: 在庫数が空欄です（入力してください。在庫数なら 0 でも構いません）"),
+        (True, "C2: 在庫数『TRUE』は数字ではありません（数字だけを入力してください）"),
         ("+5", "C2: 在庫数『+5』は数だけで入力してください（増やす・減らすときは入出庫タブへ）"),
     ],
 )
@@ -405,14 +416,18 @@ def test_message_names_the_real_cell_when_columns_move() -> None:
     rows = [head] + [["S" + str(i), "", "", "", "", "", "", "", "", i] for i in range(10)]
     rows.append(["BAD", "", "", "", "", "", "", "", "", "abc"])
     read = parse({"products": rows})
-    assert messages(read) == ["J12: 在庫数『abc』は数字ではありません"]
+    assert messages(read) == [
+        "J12: 在庫数『abc』は数字ではありません（数字だけを入力してください）"
+    ]
 
 
 def test_negative_stock_written_by_the_bot_is_valid() -> None:
     values = products(prow(sku="X", stock=-2), prow(sku="Y", stock=-2))
     read = parse(values, bot_stock={"X": -2, "Y": -1})
     assert read.snapshot.products["X"].stock == -2
-    assert messages(read) == ["C3: 在庫数にマイナス（-2）は入力できません"]
+    assert messages(read) == [
+        "C3: 在庫数にマイナス（-2）は入力できません（数えた数を 0 以上で入力してください。減らすときは入出庫タブへ）"
+    ]
 
 
 def test_set_row_stock_is_the_bots_business() -> None:
@@ -449,8 +464,16 @@ def test_non_negative_ints(key: str, raw: Any, expected: int | None) -> None:
 @pytest.mark.parametrize(
     ("key", "raw", "message"),
     [
-        ("low_stock", -1, "E2: 在庫下限にマイナス（-1）は入力できません"),
-        ("low_stock", "少し", "E2: 在庫下限『少し』は数字ではありません"),
+        (
+            "low_stock",
+            -1,
+            "E2: 在庫下限にマイナス（-1）は入力できません（数えた数を 0 以上で入力してください。減らすときは入出庫タブへ）",
+        ),
+        (
+            "low_stock",
+            "少し",
+            "E2: 在庫下限『少し』は数字ではありません（数字だけを入力してください）",
+        ),
         ("alloc_threshold", 2.5, "F2: 配分しきい値『2.5』は整数で入力してください"),
         (
             "alloc_threshold",
@@ -536,16 +559,16 @@ def test_display_rule_problem() -> None:
     ],
 )
 def test_checkboxes(raw: Any, value: bool | None) -> None:
-    read = parse(products(prow(sku="X", stock=1, sync=raw, backorder=raw)))
+    read = parse(products(prow(sku="X", stock=1, stop_sync=raw, backorder=raw)))
     assert messages(read) == []
     p = read.snapshot.products["X"]
-    assert p.sync is (True if value is None else value)  # blank 連動 = ON
+    assert p.sync is (True if value is None else not value)  # blank 連動停止 = syncs
     assert p.backorder is (False if value is None else value)  # blank 受付 = OFF
 
 
 def test_checkbox_problem() -> None:
-    read = parse(products(prow(sku="X", stock=1, sync="たぶん")))
-    assert messages(read) == ["G2: 連動『たぶん』はチェック（TRUE / FALSE）で入力してください"]
+    read = parse(products(prow(sku="X", stock=1, stop_sync="たぶん")))
+    assert messages(read) == ["G2: 連動停止『たぶん』はチェック（TRUE / FALSE）で入力してください"]
 
 
 @pytest.mark.parametrize(
@@ -586,7 +609,7 @@ def test_codes_canonicalised_and_only_enabled_malls_kept() -> None:
     assert read.snapshot.products["X"].codes == {"rakuten": ("tshirt:Red-M",), "amazon": ("A1",)}
     # RAKUTEN declares its own code check; it speaks before the canonicaliser.
     assert messages(read) == [
-        "I3: 楽天コード『nocolon』は使えません（「商品管理番号:SKU管理番号」の形で、"
+        "J3: 楽天コード『nocolon』は使えません（「商品管理番号:SKU管理番号」の形で、"
         "「:」のあとに SKU管理番号 を書いてください（例 tshirt-01:red-m））"
     ]
 
@@ -614,7 +637,7 @@ def test_a_malformed_rakuten_code_is_a_row_problem_when_the_sheet_is_read(
     )
     [problem] = read.snapshot.problems
     assert (problem.row, problem.sku, problem.column) == (2, "X", "code_rakuten")
-    assert problem.message.startswith(f"I2: 楽天コード『{shown}』は使えません（")
+    assert problem.message.startswith(f"J2: 楽天コード『{shown}』は使えません（")
     assert reason in problem.message
     assert read.snapshot.invalid_skus == {"X"}
     assert read.snapshot.products["Y"].codes == {
@@ -630,12 +653,18 @@ def test_codes_are_only_checked_where_the_channel_is_wired() -> None:
 
 def test_code_formula_is_a_problem() -> None:
     read = parse(products(prow(sku="X", stock=1, code_amazon='=IMPORTXML("x")')))
-    assert messages(read) == ["K2: Amazonコードに数式は使えません（値を直接入力してください）"]
+    assert messages(read) == ["L2: Amazonコードに数式は使えません（値を直接入力してください）"]
 
 
 def test_duplicate_sku_flags_both_rows() -> None:
     read = parse(products(prow(sku="X", stock=1), prow(sku="Y", stock=1), prow(sku="Ｘ", stock=2)))
-    assert messages(read) == ["A2, A4: 商品コード『X』が重複しています"] * 2
+    assert (
+        messages(read)
+        == [
+            "A2, A4: 商品コード『X』が重複しています（どちらかを変えるか 1 行にまとめてください。両方の行が止まっています）"
+        ]
+        * 2
+    )
     assert [p.row for p in read.snapshot.problems] == [2, 4]
     assert set(read.snapshot.products) == {"Y"}
     assert read.snapshot.invalid_skus == {"X"}
@@ -649,7 +678,7 @@ def test_same_mall_code_on_two_products_flags_both() -> None:
             prow(sku="X", stock=1, code_amazon="A1,A2"), prow(sku="Y", stock=1, code_amazon="A2")
         )
     )
-    msg = "K2, K3: Amazonコード『A2』が複数の商品で使われています（X, Y）"
+    msg = "L2, L3: Amazonコード『A2』が複数の商品で使われています（X, Y。正しい商品の行だけに残してください）"
     assert messages(read) == [msg, msg]
     assert read.snapshot.products == {}
     assert read.snapshot.invalid_skus == {"X", "Y"}
@@ -672,7 +701,9 @@ def test_blank_sku_with_data_and_blank_rows() -> None:
             ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
         )
     )
-    assert messages(read) == ["A5: 商品コードが空欄の行にデータがあります"]
+    assert messages(read) == [
+        "A5: 商品コードが空欄の行にデータがあります（商品コードを書くか、その行の中身を消してください）"
+    ]
     assert read.snapshot.problems[0].row == 5
     assert set(read.snapshot.products) == {"X"}
     assert read.status_by_row == {3: "古い状態"}
@@ -694,8 +725,8 @@ def test_ragged_rows_and_staff_columns_ignored() -> None:
 
 
 def test_several_problems_on_one_row_are_all_reported() -> None:
-    read = parse(products(prow(sku="X", stock="x", rule="?", sync="?")))
-    assert [p.column for p in read.snapshot.problems] == ["stock", "rule", "sync"]
+    read = parse(products(prow(sku="X", stock="x", rule="?", stop_sync="?")))
+    assert [p.column for p in read.snapshot.problems] == ["stock", "rule", "stop_sync"]
 
 
 def test_missing_required_header_stops_products() -> None:
@@ -704,16 +735,16 @@ def test_missing_required_header_stops_products() -> None:
     assert read.snapshot.products == {}
     assert read.snapshot.broken_tabs == {"products"}
     assert messages(read) == [
-        "商品マスタ: 見出し『在庫数』が見つかりません（名前を変えた・消した可能性があります）"
+        "商品マスタ: 見出し『在庫数』が見つかりません（名前を変えた・消した可能性があります。見出しを元の名前に戻してください）"
     ]
     assert read.snapshot.problems[0].row == 1
 
 
 def test_two_missing_headers_one_problem() -> None:
-    head = [h for h in HEAD if h not in ("在庫数", "連動")]
+    head = [h for h in HEAD if h not in ("在庫数", "連動停止")]
     read = parse({"products": [head]})
     assert messages(read) == [
-        "商品マスタ: 見出し『在庫数』『連動』が見つかりません（名前を変えた・消した可能性があります）"
+        "商品マスタ: 見出し『在庫数』『連動停止』が見つかりません（名前を変えた・消した可能性があります。見出しを元の名前に戻してください）"
     ]
 
 
@@ -780,11 +811,23 @@ def test_sets_parsed() -> None:
     [
         (["KIT", "A", 0], "セット構成 C2: 数量『0』は 1 以上の整数で入力してください"),
         (["KIT", "A", -1], "セット構成 C2: 数量『-1』は 1 以上の整数で入力してください"),
-        (["KIT", "A", "x"], "セット構成 C2: 数量『x』は数字ではありません"),
+        (
+            ["KIT", "A", "x"],
+            "セット構成 C2: 数量『x』は数字ではありません（数字だけを入力してください）",
+        ),
         (["KIT", "A", 1.5], "セット構成 C2: 数量『1.5』は整数で入力してください"),
-        (["KIT", "A"], "セット構成 C2: 数量が空欄です"),
-        (["KIT", "", 1], "セット構成 B2: 構成商品コードが空欄です"),
-        (["KIT", "KIT", 1], "セット構成 B2: 構成商品コードがセット商品コードと同じです（KIT）"),
+        (
+            ["KIT", "A"],
+            "セット構成 C2: 数量が空欄です（入力してください。在庫数なら 0 でも構いません）",
+        ),
+        (
+            ["KIT", "", 1],
+            "セット構成 B2: 構成商品コードが空欄です（入力してください。在庫数なら 0 でも構いません）",
+        ),
+        (
+            ["KIT", "KIT", 1],
+            "セット構成 B2: 構成商品コードがセット商品コードと同じです（KIT。構成商品コードを直してください）",
+        ),
     ],
 )
 def test_set_problems_invalidate_the_set(row: list[Any], message: str) -> None:
@@ -806,7 +849,7 @@ def test_set_blank_set_code_and_duplicates() -> None:
     }
     read = parse(values)
     assert messages(read) == [
-        "セット構成 A2: セット商品コードが空欄の行にデータがあります",
+        "セット構成 A2: セット商品コードが空欄の行にデータがあります（セット商品コードを書くか、その行の中身を消してください）",
         "セット構成 B3, B4: セット『KIT』の構成商品『A』が重複しています（1行にまとめてください）",
         "セット構成 B3, B4: セット『KIT』の構成商品『A』が重複しています（1行にまとめてください）",
     ]
@@ -819,7 +862,7 @@ def test_sets_missing_header_breaks_sets_only() -> None:
     )
     assert read.snapshot.broken_tabs == {"sets"}
     assert messages(read) == [
-        "セット構成: 見出し『構成商品コード』が見つかりません（名前を変えた・消した可能性があります）"
+        "セット構成: 見出し『構成商品コード』が見つかりません（名前を変えた・消した可能性があります。見出しを元の名前に戻してください）"
     ]
     assert "X" in read.snapshot.products
 
@@ -875,10 +918,16 @@ def test_movement_keys_are_stable_and_identical_rows_distinct() -> None:
             ["d", "A", ""],
             "入出庫 C2: 数量は 0 以外の整数で入力してください（入荷 5、破損 -2 のように）",
         ),
-        (["d", "A", "たくさん"], "入出庫 C2: 数量『たくさん』は数字ではありません"),
+        (
+            ["d", "A", "たくさん"],
+            "入出庫 C2: 数量『たくさん』は数字ではありません（数字だけを入力してください）",
+        ),
         (["d", "A", 1.5], "入出庫 C2: 数量『1.5』は整数で入力してください"),
         (["d", "A", "=1+1"], "入出庫 C2: 数量に数式は使えません（数値を直接入力してください）"),
-        (["d", "", 3], "入出庫 B2: 商品コードが空欄の行にデータがあります"),
+        (
+            ["d", "", 3],
+            "入出庫 B2: 商品コードが空欄の行にデータがあります（商品コードを書くか、その行の中身を消してください）",
+        ),
     ],
 )
 def test_movement_problems(row: list[Any], message: str) -> None:
@@ -983,7 +1032,7 @@ def test_duplicate_setting_uses_the_first() -> None:
     )
     assert read.snapshot.settings.sync_enabled is False
     assert messages(read) == [
-        "設定 A2, A3: 項目『在庫連動』が複数の行にあります（いちばん上の行を使います）"
+        "設定 A2, A3: 項目『在庫連動』が複数の行にあります（いちばん上の行を使います。不要な行を消してください）"
     ]
 
 

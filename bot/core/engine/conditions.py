@@ -48,12 +48,56 @@ def conditions(
     for sku in snapshot.invalid_skus:
         statuses.setdefault(sku, words.say("engine.status_invalid"))
     alerts = [alert for key, alert in current.items() if key not in state.conditions]
+    alerts.extend(_resolved(state, snapshot, usable, work, current))
     unique = {k: p for k, p in problem_alerts(problems).items() if k not in state.conditions}
     errors = [
-        ErrorLogRow(at=work.now, where=TAB_TITLES.get(p.tab, p.tab), message=p.message)
+        ErrorLogRow(
+            at=work.now,
+            where=TAB_TITLES.get(p.tab, p.tab),
+            message=words.say(
+                "engine.error_action",
+                message=p.message,
+                action=words.say("engine.row_problem_text"),
+            ),
+        )
         for p in unique.values()
     ]
     return frozenset(current) | _kept(state, snapshot), alerts, errors
+
+
+def _resolved(
+    state: EngineState,
+    snapshot: Snapshot,
+    usable: Mapping[str, Product],
+    work: Work,
+    current: Mapping[str, Alert],
+) -> list[Alert]:
+    """An oversell that was announced and is over now is announced too (once)."""
+    alerts: list[Alert] = []
+    for key in sorted(state.conditions):
+        family, _, sku = key.partition(":")
+        if family != "oversell" or key in current or sku not in usable:
+            continue
+        product = usable[sku]
+        on_hand = work.stock.get(sku, product.stock)
+        alerts.append(
+            Alert(
+                kind=AlertKind.RESOLVED,
+                key=f"resolved:{key}",
+                sku=sku,
+                name=product.name,
+                row=product.row,
+                title=words.say(
+                    "engine.oversell_resolved_title", name=_named(sku, product), on_hand=on_hand
+                ),
+            )
+        )
+    return alerts
+
+
+def _named(sku: str, product: Product) -> str:
+    """「SKU（商品名）」, or the code alone for a row without a name."""
+    return words.say("engine.product_name", sku=sku, name=product.name) if product.name else sku
 
 
 def _stock_condition(
@@ -68,7 +112,7 @@ def _stock_condition(
     on_hand = work.stock.get(sku, product.stock)
     default_low = snapshot.settings.default_low_stock
     low = product.low_stock if product.low_stock is not None else default_low
-    name = words.say("engine.product_name", sku=sku, name=product.name) if product.name else sku
+    name = _named(sku, product)
     on_purpose = product.backorder or (
         product.rule.oversells_on_purpose if product.rule is not None else False
     )
@@ -77,34 +121,62 @@ def _stock_condition(
             kind=AlertKind.BACKORDER,
             key=f"backorder:{sku}",
             sku=sku,
+            name=product.name,
+            row=product.row,
             title=words.say("engine.backorder_title", name=name, units=-on_hand),
             text=words.say("engine.backorder_text"),
         )
         statuses.setdefault(sku, words.say("engine.status_backorder", units=-on_hand))
     elif on_hand < 0:
-        current[f"oversell:{sku}"] = Alert(
-            kind=AlertKind.OVERSELL,
-            key=f"oversell:{sku}",
-            sku=sku,
-            urgent=True,
-            title=words.say("engine.oversell_title", name=name, units=-on_hand),
-            text=words.say("engine.oversell_text"),
+        current[f"oversell:{sku}"] = _oversell(
+            name, sku, product, -on_hand, work.moved_out.get(sku)
         )
+        # 状態 stays the same every cycle, whatever caused it: the Slack alert (sent
+        # in the cycle it happens) says whether a customer is owed anything.
         statuses.setdefault(sku, words.say("engine.status_oversell", units=-on_hand))
     elif on_hand == 0 and not on_purpose:
         current[f"out_of_stock:{sku}"] = Alert(
             kind=AlertKind.OUT_OF_STOCK,
             key=f"out_of_stock:{sku}",
             sku=sku,
+            name=product.name,
+            row=product.row,
             title=words.say("engine.out_of_stock_title", name=name),
+            text=words.say("engine.out_of_stock_text"),
         )
     elif low is not None and on_hand <= low:
         current[f"low_stock:{sku}"] = Alert(
             kind=AlertKind.LOW_STOCK,
             key=f"low_stock:{sku}",
             sku=sku,
+            name=product.name,
+            row=product.row,
             title=words.say("engine.low_stock_title", name=name, on_hand=on_hand, low=low),
+            text=words.say("engine.low_stock_text"),
         )
+
+
+def _oversell(
+    name: str, sku: str, product: Product, units: int, moved: tuple[str, int, int] | None
+) -> Alert:
+    """Urgent: units the shop owes. A 入出庫 row (a 店頭販売) owes no customer anything."""
+    if moved is None:
+        title = words.say("engine.oversell_title", name=name, units=units)
+        text = words.say("engine.oversell_text")
+    else:
+        kind, row, qty = moved
+        title = words.say("engine.oversell_movement_title", name=name, kind=kind, units=units)
+        text = words.say("engine.oversell_movement_text", kind=kind, row=row, qty=qty)
+    return Alert(
+        kind=AlertKind.OVERSELL,
+        key=f"oversell:{sku}",
+        sku=sku,
+        name=product.name,
+        row=product.row,
+        urgent=True,
+        title=title,
+        text=text,
+    )
 
 
 def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]) -> None:
@@ -135,8 +207,16 @@ def _row_problems(
     """One alert per row problem; a product row's problems become its 状態."""
     by_sku: dict[str, list[str]] = defaultdict(list)
     for key, problem in problem_alerts(problems).items():
+        product = snapshot.products.get(problem.sku) if problem.tab == TAB_PRODUCTS else None
         current[key] = Alert(
-            kind=AlertKind.ROW_PROBLEM, key=key, sku=problem.sku, title=_problem_text(problem)
+            kind=AlertKind.ROW_PROBLEM,
+            key=key,
+            sku=problem.sku,
+            name=product.name if product is not None else "",
+            tab=problem.tab,
+            row=problem.row,
+            title=_problem_text(problem),
+            text=words.say("engine.row_problem_text"),
         )
     for problem in problems:
         note = work.notes.get(problem.sku)

@@ -42,7 +42,9 @@ def after_push(
                 sold=0,
                 drifted=0,
             )
-            conditions.discard(cond)
+            if cond in conditions:
+                conditions.discard(cond)
+                alerts.append(_push_resolved(push, labels.get(push.mall, push.mall)))
         else:
             listings[key] = replace(prior, failed=push.quantity, at=now)
             if cond not in conditions:
@@ -87,10 +89,25 @@ def _rejected(push: StockPush, result: PushResult, cond: str, mall_label: str) -
         key=cond,
         mall=push.mall,
         sku=push.sku,
+        code=push.code,
         title=words.say(
             "engine.push_rejected_title", mall=mall_label, code=push.code, quantity=push.quantity
         ),
         text=detail,
+    )
+
+
+def _push_resolved(push: StockPush, mall_label: str) -> Alert:
+    """A listing the mall refused took its number at last: said once, like the refusal."""
+    return Alert(
+        kind=AlertKind.RESOLVED,
+        key=f"resolved:push:{push.mall}:{push.code}",
+        mall=push.mall,
+        sku=push.sku,
+        code=push.code,
+        title=words.say(
+            "engine.push_resolved_title", mall=mall_label, code=push.code, quantity=push.quantity
+        ),
     )
 
 
@@ -200,6 +217,7 @@ def _drift_alert(
         kind=AlertKind.DRIFT,
         key=cond,
         mall=mall,
+        code=code,
         title=words.say(
             "engine.drift_title", mall=mall_label, code=code, expected=expected, current=current
         ),

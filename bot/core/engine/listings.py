@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.core import words
 from bot.core.domain import ListingTarget, Product, PushReason, Snapshot, StockPush
+from bot.core.engine.contract import TAB_TITLES
 from bot.core.engine.state import EngineState, ListingState
+
+_OTHER_TABS = {"settings": "設定"}
+"""Titles of tabs the engine only meets as broken (staff words; the template's titles)."""
 
 
 def targets(
@@ -26,14 +31,10 @@ def targets(
             rule = product.rule if product.rule is not None else mall_settings.default_rule
             quantity = rule.display(on_hand)
             backorder = product.backorder and on_hand <= 0
-            # 連動 off, 在庫連動 OFF, the mall's 在庫更新 OFF or a broken tab: the
+            # 連動停止, 在庫連動 OFF, the mall's 在庫更新 OFF or a broken tab: the
             # listing keeps whatever it shows; 出品状況 says why (§3, reason stopped).
-            stopped = (
-                not product.sync
-                or not settings.sync_enabled
-                or not mall_settings.push_stock
-                or bool(snapshot.broken_tabs)
-            )
+            why = _stopped_why(snapshot, product, mall)
+            stopped = bool(why)
             for code in product.codes[mall]:
                 target = ListingTarget(
                     mall=mall,
@@ -42,12 +43,29 @@ def targets(
                     quantity=0 if backorder else quantity,
                     reason=PushReason.STOPPED if stopped else PushReason.RULE,
                     backorder=backorder,
+                    why=why,
                 )
                 targets.append(target)
                 push = None if stopped else _push(state, snapshot, product, target)
                 if push is not None:
                     pushes.append(push)
     return targets, pushes
+
+
+def _stopped_why(snapshot: Snapshot, product: Product, mall: str) -> str:
+    """What keeps a listing from being pushed, in staff's words ("" when nothing does)."""
+    settings = snapshot.settings
+    if snapshot.broken_tabs:
+        titles = sorted(TAB_TITLES.get(t) or _OTHER_TABS.get(t, t) for t in snapshot.broken_tabs)
+        return words.say("engine.stopped_tab", tabs="』『".join(titles))
+    if not settings.sync_enabled:
+        return words.say("engine.stopped_shop")
+    if not settings.mall(mall).push_stock:
+        label = snapshot.mall_labels.get(mall, mall)
+        return words.say("engine.stopped_mall", mall=label)
+    if not product.sync:
+        return words.say("engine.stopped_product")
+    return ""
 
 
 def _push(

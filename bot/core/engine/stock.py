@@ -217,6 +217,8 @@ def apply_movement(
         if mv.sku != sku:
             memo += " " + words.say("engine.op_movement_set_memo", set_sku=mv.sku, qty=mv.qty)
         work.ops.append(stock_op(work.now, kind, sku, before, after, memo))
+        if mv.qty < 0:
+            work.moved_out[sku] = (mv.kind or words.say("engine.op_movement_other"), mv.row, mv.qty)
     work.marks[mv.key] = f"{MOVEMENT_DONE_PREFIX} {jst(work.now)} #{ident}"
 
 

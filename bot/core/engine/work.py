@@ -43,3 +43,6 @@ class Work:
     marks: dict[str, str] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
     notes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    moved_out: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    """sku → (区分, row, 数量) of a 入出庫 row that took units off it this step: an
+    oversell it causes is a shop-floor matter, not a customer's order."""

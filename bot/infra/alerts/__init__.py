@@ -32,6 +32,7 @@ from bot.infra.alerts.blocks import (
     group_alerts,
     is_urgent,
 )
+from bot.infra.alerts.links import SheetLinks
 from bot.infra.alerts.sinks import AlertSink, ConsoleAlerts
 from bot.infra.alerts.slack import (
     FATAL_ERRORS,
@@ -62,6 +63,7 @@ __all__ = [
     "AlertGroup",
     "AlertSink",
     "ConsoleAlerts",
+    "SheetLinks",
     "SlackAlerts",
     "SlackError",
     "SlackRateLimited",

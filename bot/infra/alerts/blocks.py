@@ -13,8 +13,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
 from bot.core import words
 from bot.core.domain import Alert, AlertKind
+from bot.infra.alerts.links import SheetLinks
 
 LABELS: Mapping[AlertKind, str] = {
     AlertKind.LOW_STOCK: "在庫下限",
@@ -31,6 +41,7 @@ LABELS: Mapping[AlertKind, str] = {
     AlertKind.SHEET_RECOVERED: "シート接続回復",
     AlertKind.DRIFT: "モール側の在庫変更",
     AlertKind.PUSH_REJECTED: "在庫反映エラー",
+    AlertKind.RESOLVED: "解消",
     AlertKind.SUMMARY: "日次サマリー",
 }
 """Staff-facing name of each alert kind (the Alert's title carries the specifics)."""
@@ -50,6 +61,7 @@ EMOJI: Mapping[AlertKind, str] = {
     AlertKind.SHEET_RECOVERED: ":large_green_circle:",
     AlertKind.DRIFT: ":mag:",
     AlertKind.PUSH_REJECTED: ":leftwards_arrow_with_hook:",
+    AlertKind.RESOLVED: ":white_check_mark:",
     AlertKind.SUMMARY: ":bar_chart:",
 }
 
@@ -71,17 +83,20 @@ KIND_ORDER: tuple[AlertKind, ...] = (
     AlertKind.UNASSIGNED,
     AlertKind.ROW_PROBLEM,
     AlertKind.CREDENTIAL_EXPIRING,
+    AlertKind.RESOLVED,
     AlertKind.MALL_RECOVERED,
     AlertKind.SHEET_RECOVERED,
     AlertKind.SUMMARY,
 )
 """Order of sections within one message: what needs action soonest comes first."""
 
-# Slack limits. Sections may hold 3,000 characters, but msg_blocks_too_long has been
-# seen below the documented totals (slackapi/bolt-js#2509), so we stay well under.
+# Slack limits. The blocks are slack-sdk's own models, which check each block's limits
+# when serialised (HeaderBlock 150, SectionBlock 3,000 characters); a message's block
+# count is not a block's, so it is ours. Sections are cut shorter than the model allows:
+# msg_blocks_too_long has been seen below the documented totals (slackapi/bolt-js#2509).
 MAX_BLOCKS = 50
-SECTION_LIMIT = 2_500
-HEADER_LIMIT = 150
+SECTION_LIMIT = min(SectionBlock.text_max_length, 2_500)
+HEADER_LIMIT = HeaderBlock.text_max_length
 FALLBACK_TEXT_LIMIT = 3_000
 ITEM_LIMIT = 300
 """One line per alert when a section lists several of one kind."""
@@ -178,23 +193,72 @@ def _headline(groups: Sequence[AlertGroup]) -> str:
     return text
 
 
-def _section_text(group: AlertGroup) -> str:
-    """Slack mrkdwn for one group: a single alert in full, several as a compact list."""
+ACTIONS: Mapping[AlertKind, str] = {
+    AlertKind.MALL_RECOVERED: "alerts.action_mall_recovered",
+    AlertKind.SHEET_RECOVERED: "alerts.action_sheet_recovered",
+    AlertKind.RESOLVED: "alerts.action_resolved",
+    AlertKind.SUMMARY: "alerts.action_summary",
+}
+"""What to do for kinds whose alerts carry no text of their own (often: nothing)."""
+
+
+def action(alert: Alert) -> str:
+    """What staff should do: the alert's own text, else its kind's usual answer."""
+    if alert.text.strip():
+        return alert.text.strip()
+    return words.say(ACTIONS.get(alert.kind, "alerts.action_default"))
+
+
+def product_line(alert: Alert) -> str:
+    """「商品: SKU（商品名）」 unless the title already names the product ("" for none)."""
+    if not alert.sku or alert.sku in alert.title:
+        return ""
+    if alert.name:
+        return words.say("alerts.product_named", sku=alert.sku, name=alert.name)
+    return words.say("alerts.product", sku=alert.sku)
+
+
+def _link(url: str, label: str) -> str:
+    """A mrkdwn link; the label is escaped and cannot close the link early."""
+    return f"<{url}|{escape_mrkdwn(label).replace('|', '｜')}>"
+
+
+def _row_link(alert: Alert, links: SheetLinks | None) -> str:
+    """A link to the alert's row (or tab), labelled with the product where known."""
+    if links is None:
+        return ""
+    label = words.say("alerts.open_row") if alert.row > 0 else words.say("alerts.open_sheet")
+    return _link(links.alert_url(alert), label)
+
+
+def _single_section(group: AlertGroup) -> str:
+    """The body of a message about one alert: what to do (the header said what happened)."""
+    alert = group.alerts[0]
+    prefix = f"{URGENT_PREFIX} " if group.urgent else ""
+    first = f"{prefix}{EMOJI[group.kind]} "
+    body = words.say("alerts.what_to_do", action=action(alert))
+    return first + _clip_escaped(body, SECTION_LIMIT - len(first))
+
+
+def _item(alert: Alert, links: SheetLinks | None) -> str:
+    """One bullet of a list: what happened, the product, what to do, the row's link."""
+    parts = [alert.title]
+    if line := product_line(alert):
+        parts.append(line)
+    parts.append(_one_line(action(alert)))
+    text = "• " + _clip_escaped(" — ".join(parts), ITEM_LIMIT)
+    link = _row_link(alert, links)
+    return f"{text} {link}" if link else text
+
+
+def _list_section(group: AlertGroup, links: SheetLinks | None) -> str:
+    """Slack mrkdwn for several alerts of one kind: a compact list, cut with a count."""
     prefix = f"{URGENT_PREFIX} " if group.urgent else ""
     first = f"{prefix}{EMOJI[group.kind]} *{escape_mrkdwn(group.label)}*"
-    if len(group.alerts) == 1:
-        alert = group.alerts[0]
-        head = f"{first}: {_clip_escaped(alert.title, SECTION_LIMIT - len(first) - 2)}"
-        room = SECTION_LIMIT - len(head) - 1
-        if not alert.text.strip() or room < 20:
-            return head
-        return head + "\n" + _clip_escaped(alert.text.strip(), room)
-
     lines = [first + words.say("alerts.count", n=len(group.alerts))]
     used = len(lines[0])
     for i, alert in enumerate(group.alerts):
-        item = alert.title + (f" — {_one_line(alert.text)}" if alert.text.strip() else "")
-        line = "• " + _clip_escaped(item, ITEM_LIMIT)
+        line = _item(alert, links)
         rest = len(group.alerts) - i - 1
         # Keep room for the 「…ほかN件」 line unless this is the last item.
         reserve = 1 + len(more(rest)) if rest else 0
@@ -223,35 +287,59 @@ def _fallback_text(headline: str, groups: Sequence[AlertGroup]) -> str:
     return "\n".join(lines)
 
 
-def build_blocks(alerts: Sequence[Alert]) -> tuple[str, list[dict[str, Any]]]:
+def _context(*texts: str) -> ContextBlock | None:
+    """A small grey line (product, links); None when there is nothing to say."""
+    shown = [MarkdownTextObject(text=t) for t in texts if t]
+    return ContextBlock(elements=shown) if shown else None
+
+
+def _single_blocks(group: AlertGroup, links: SheetLinks | None) -> list[Block]:
+    alert = group.alerts[0]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_single_section(group)))]
+    line = product_line(alert)
+    context = _context(
+        escape_mrkdwn(line) if line else "",
+        _row_link(alert, links),
+    )
+    if context is not None:
+        blocks.append(context)
+    return blocks
+
+
+def build_blocks(
+    alerts: Sequence[Alert], links: SheetLinks | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """Turn one batch into (fallback text, Block Kit blocks) for ONE Slack message.
 
-    A header names the kinds and counts; then one section per kind (urgent kinds
-    first), each within Slack's limits. Pure, so it is tested without Slack.
-    Raises ValueError for an empty batch (there is nothing to say).
+    The header says what happened (one alert: its kind and title; several: the kinds
+    and counts). One alert: a section saying what to do, then the product and a link to
+    its row. Several: one section per kind (urgent kinds first), each alert a line with
+    its product, what to do and its row's link. Last, a link to the spreadsheet. The
+    blocks are slack-sdk models, serialised (and so checked against Slack's limits)
+    here. Pure, so it is tested without Slack. Raises ValueError for an empty batch.
     """
     groups = group_alerts(alerts)
     if not groups:
         raise ValueError("build_blocks needs at least one alert")
     headline = _headline(groups)
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": _clip_plain(headline, HEADER_LIMIT),
-                "emoji": True,
-            },
-        }
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_clip_plain(headline, HEADER_LIMIT), emoji=True))
     ]
-    room = MAX_BLOCKS - len(blocks)
-    shown = groups if len(groups) <= room else groups[: room - 1]
-    for group in shown:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _section_text(group)}})
-    if len(shown) < len(groups):
-        rest = sum(len(g.alerts) for g in groups[len(shown) :])
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": more(rest)}})
-    return _fallback_text(headline, groups), blocks
+    footer = _context(_link(links.sheet_url, words.say("alerts.open_sheet"))) if links else None
+    if len(groups) == 1 and len(groups[0].alerts) == 1:
+        blocks.extend(_single_blocks(groups[0], links))
+    else:
+        room = MAX_BLOCKS - len(blocks) - (footer is not None)
+        shown = groups if len(groups) <= room else groups[: room - 1]
+        for group in shown:
+            text = _list_section(group, links)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+        if len(shown) < len(groups):
+            rest = sum(len(g.alerts) for g in groups[len(shown) :])
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=more(rest))))
+    if footer is not None:
+        blocks.append(footer)
+    return _fallback_text(headline, groups), [b.to_dict() for b in blocks]
 
 
 def queue_summary_blocks(
@@ -262,11 +350,12 @@ def queue_summary_blocks(
     detail = "、".join(_label_count(label, n) for label, n in counts.most_common())
     body = words.say("alerts.queue_body", detail=escape_mrkdwn(detail))
     head = f"{URGENT_PREFIX} {title}" if urgent else f":warning: {title}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": head, "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip_plain(body, SECTION_LIMIT)}},
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_clip_plain(head, HEADER_LIMIT), emoji=True)),
+        SectionBlock(text=MarkdownTextObject(text=_clip_plain(body, SECTION_LIMIT))),
     ]
-    return f"{title}\n{escape_mrkdwn(detail)}"[:FALLBACK_TEXT_LIMIT], blocks
+    text = f"{title}\n{escape_mrkdwn(detail)}"[:FALLBACK_TEXT_LIMIT]
+    return text, [b.to_dict() for b in blocks]
 
 
 def format_console(alerts: Sequence[Alert]) -> str:

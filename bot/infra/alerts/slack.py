@@ -41,6 +41,7 @@ from bot.core.domain import Alert, AlertKind
 from bot.core.errors import AuthError, RateLimited, Rejected, Stopped, TransientError, ZaikoError
 from bot.core.health import Change, Health, State
 from bot.infra.alerts.blocks import build_blocks, group_alerts, queue_summary_blocks
+from bot.infra.alerts.links import SheetLinks
 from bot.infra.alerts.sinks import AlertSink, ConsoleAlerts
 from bot.infra.clock import Clock, RealClock
 from bot.infra.retry import Backoff, RetryPolicy
@@ -186,11 +187,14 @@ class SlackAlerts:
         backoff_max: float = 60.0,
         max_wait: float = 300.0,
         max_queue: int = 1_000,
+        links: SheetLinks | None = None,
     ) -> None:
         if max_queue < 2:
             raise ValueError("max_queue must be at least 2 (one summary plus one message)")
         self._client = client
         self._channel = channel
+        self.links = links
+        """Where messages link to (the spreadsheet, the product's row); bootstrap sets it."""
         self._fallback: AlertSink = fallback if fallback is not None else ConsoleAlerts()
         self._clock: Clock = clock if clock is not None else RealClock()
         self._min_interval = min_interval
@@ -223,6 +227,7 @@ class SlackAlerts:
         *,
         base_url: str | None = None,
         timeout: float = 10,
+        links: SheetLinks | None = None,
     ) -> SlackAlerts:
         """Build the production sink: a WebClient with a timeout and small SDK retries.
 
@@ -248,7 +253,7 @@ class SlackAlerts:
             ],
             **kwargs,
         )
-        return cls(client, channel)
+        return cls(client, channel, links=links)
 
     # ------------------------------------------------------------------ public API
 
@@ -262,7 +267,10 @@ class SlackAlerts:
             if direct:
                 self._safe_fallback(alerts)
                 return
-            text, blocks = build_blocks(alerts)
+            if self.links is not None:
+                # In the caller's thread: the sheet as last read names the products.
+                alerts = [self.links.complete(alert) for alert in alerts]
+            text, blocks = build_blocks(alerts, self.links)
             groups = group_alerts(alerts)
             message = _Message(
                 text=text,

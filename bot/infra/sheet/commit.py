@@ -13,7 +13,7 @@ from typing import Any
 from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
-from bot.infra.sheet.cells import column_letter
+from bot.infra.sheet.cells import cell_text, column_letter
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.state import chunk_base, chunks
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
@@ -50,7 +50,8 @@ def placed_cells(plan: Plan, read: SheetRead) -> Placed:
     if status_col is not None:
         for sku, status in plan.statuses.items():
             for row in read.rows_of(sku):
-                if read.status_at(row) != status:
+                # As read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
+                if read.status_at(row) != cell_text(status):
                     placed[(PRODUCTS, row, status_col)] = (sku, status)
     placed.update(_movement_marks(plan, read))
     return placed
@@ -70,7 +71,7 @@ def _movement_marks(plan: Plan, read: SheetRead) -> Placed:
     wanted.update(plan.movement_marks)
     for key, text in wanted.items():
         row = read.movement_rows.get(key)
-        if row is not None and read.movement_mark_at(row) != text:
+        if row is not None and read.movement_mark_at(row) != cell_text(text):
             placed[(MOVEMENTS, row, mark_col)] = (key, text)
     return placed
 

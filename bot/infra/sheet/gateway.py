@@ -30,7 +30,14 @@ from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
-from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, StockPush
+from bot.core.domain import (
+    ErrorLogRow,
+    ListingTarget,
+    MallLogRow,
+    Product,
+    PushResult,
+    StockPush,
+)
 from bot.core.engine import LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
@@ -60,7 +67,15 @@ from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
 from bot.infra.sheet.record import listing_changes
 from bot.infra.sheet.repair import RowRepair
-from bot.infra.sheet.rows import error_row, mall_row, meaning, op_row, parse_ledger, sale_row
+from bot.infra.sheet.rows import (
+    directory,
+    error_row,
+    mall_row,
+    meaning,
+    op_row,
+    parse_ledger,
+    sale_row,
+)
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_columns, state_dict, state_request, state_values
 from bot.infra.sheet.status import StatusBoard, status_requests
@@ -169,6 +184,8 @@ class SheetGateway:
     """TEXT columns of the staff tabs, formatted again when their grid grows."""
     settings_columns: int = 26
     """設定's grid width as last seen in the metadata (the status block may widen it)."""
+    products: Mapping[str, Product] = field(default_factory=dict, repr=False)
+    """商品マスタ as last read, rows with a problem too (Slack names and links products)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -315,7 +332,9 @@ class SheetGateway:
                 raise
             values = self._read_tabs()
         self.tabs.remember(values)
-        return self._parse(values, bot_stock)
+        read = self._parse(values, bot_stock)
+        self.products = directory(read)
+        return read
 
     def _read_tabs(self) -> dict[str, list[list[Any]]]:
         keys = [k for k in CYCLE_TABS if k not in self.tabs.missing]

@@ -25,6 +25,8 @@ class HeaderMap:
     """Japanese headers found in more than one column (the first one is used)."""
     width: int
     """Number of cells in the header row (trailing blanks trimmed)."""
+    inverted: frozenset[str] = frozenset()
+    """Keys found under an older header of the opposite meaning (``inverted_aliases``)."""
 
     def col(self, key: str) -> int | None:
         """0-based index of column ``key``, or None if the header is missing."""
@@ -58,13 +60,19 @@ def header_map(
     required only when its mall is enabled.
     """
     by_text: dict[str, ColumnSpec] = {}
+    legacy: set[str] = set()
     for col in tab.columns:
         for text in (col.header, *col.aliases):
             by_text[header_key(text)] = col
+        for text in col.inverted_aliases:
+            by_text[header_key(text)] = col
+            legacy.add(header_key(text))
     found: dict[str, int] = {}
     dupes: list[str] = []
+    inverted: set[str] = set()
     for idx, raw in enumerate(header_row):
-        spec = by_text.get(header_key(cell_text(raw))) if not is_blank(raw) else None
+        text = header_key(cell_text(raw)) if not is_blank(raw) else ""
+        spec = by_text.get(text) if text else None
         if spec is None:
             continue
         if spec.key in found:
@@ -72,6 +80,8 @@ def header_map(
                 dupes.append(spec.header)
             continue
         found[spec.key] = idx
+        if text in legacy:
+            inverted.add(spec.key)
     width = len(header_row)
     while width and is_blank(header_row[width - 1]):
         width -= 1
@@ -83,7 +93,9 @@ def header_map(
         and c.required
         and (c.mall is None or malls is None or c.mall in malls)
     ]
-    return HeaderMap(tab, found, missing, missing_required, dupes, width)
+    return HeaderMap(
+        tab, found, missing, missing_required, dupes, width, inverted=frozenset(inverted)
+    )
 
 
 def default_header_map(tab: TabSpec) -> HeaderMap:

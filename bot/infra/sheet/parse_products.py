@@ -175,8 +175,15 @@ def _product_cells(
     run("rule", r.rule_cell)
     run("low_stock", r.non_negative)
     run("alloc_threshold", r.non_negative)
-    run("sync", r.bool_cell)
+    run("stop_sync", r.bool_cell)
+    _older_sync_column(hm, d)
     run("backorder", r.bool_cell)
+
+
+def _older_sync_column(hm: HeaderMap, d: _Draft) -> None:
+    """A sheet init-sheet has not migrated yet has 連動 (checked = sync): read inverted."""
+    if "stop_sync" in hm.inverted and "stop_sync" in d.values:
+        d.values["stop_sync"] = not d.values["stop_sync"]
 
 
 def _stock(ctx: ParseContext, raw: Any, cell: str, header: str, sku: str) -> int:
@@ -276,7 +283,7 @@ def _products(ctx: ParseContext, drafts: Sequence[_Draft]) -> dict[str, Product]
             rule=d.values.get("rule"),
             low_stock=d.values.get("low_stock"),
             alloc_threshold=d.values.get("alloc_threshold"),
-            sync=d.values.get("sync", True),
+            sync=not d.values.get("stop_sync", False),
             backorder=d.values.get("backorder", False),
             codes=dict(d.codes),
             row=d.grid_row + 1,

@@ -305,6 +305,8 @@ def _setting_value(
     Raises :class:`Guess` for a number in a 表示在庫設定 row (see ``Reader.rule_cell``).
     """
     r = ctx.r
+    if item.kind == "link":
+        return None  # for staff to open (使い方ガイド); whatever is there is fine
     if is_formula(raw):
         raise Bad("formula")
     if item.kind == "bool":

@@ -8,8 +8,9 @@ from typing import Any
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, StockPush
 from bot.infra.clock import format_jst
+from bot.infra.sheet.cells import cell_text
 from bot.infra.sheet.parsing import SheetRead
-from bot.infra.sheet.rows import Label, result_label
+from bot.infra.sheet.rows import Label, reason_text, result_label
 from bot.infra.sheet.tabs import LISTINGS
 
 
@@ -31,10 +32,12 @@ def listing_changes(
         entry = result_of.get(key)
         if entry is None and row is not None:
             # Not pushed: the row already says what the mall shows; only a change of
-            # reason (連動 turned off or on) is written.
+            # reason (連動停止 ticked or cleared, a switch in 設定) is written.
             col = header.col("reason")
-            if col is not None and read.listing_reasons.get(key) != str(target.reason):
-                cells[(row, col)] = str(target.reason)
+            reason = reason_text(target.reason, target.why)
+            # Compared as read (NFKC: 「（」 comes back as 「(」), so it is not rewritten.
+            if col is not None and read.listing_reasons.get(key) != cell_text(reason):
+                cells[(row, col)] = reason
             continue
         values = _listing_values(target, entry, now, label)
         if row is None:
@@ -59,12 +62,12 @@ def _listing_values(
         push, result = entry
         values.update(
             quantity=push.quantity,
-            reason=str(push.reason),
+            reason=reason_text(push.reason),
             at=format_jst(now),
             result=result_label(result),
             resend=False,
         )
     else:
         shown = None if target.reason is PushReason.STOPPED else target.quantity
-        values.update(quantity=shown, reason=str(target.reason), resend=False)
+        values.update(quantity=shown, reason=reason_text(target.reason, target.why), resend=False)
     return values

@@ -9,13 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.domain import ErrorLogRow, MallLogRow, OpLogRow, PushResult, SaleKind, SaleLogRow
+from bot.core.domain import (
+    ErrorLogRow,
+    MallLogRow,
+    OpLogRow,
+    Product,
+    PushReason,
+    PushResult,
+    SaleKind,
+    SaleLogRow,
+)
 from bot.core.engine import LedgerEntry
 from bot.core.words import say
 from bot.infra.clock import format_jst
+from bot.infra.sheet.cells import cell_at, cell_text
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
+from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import int_of, text_of, value_at, when_of
 
 Label = Callable[[str], str]
@@ -39,6 +50,38 @@ def meaning(read: SheetRead) -> tuple[Any, ...]:
         snap.invalid_skus,
         tuple(sorted((m.key, m.done, m.ident) for m in snap.movements)),
     )
+
+
+_REASON_WORDS = {
+    PushReason.RULE: "sheet.reason_rule",
+    PushReason.ALLOCATION: "sheet.reason_allocation",
+    PushReason.STOPPED: "sheet.reason_stopped",
+}
+"""出品状況 理由 in staff's words (the engine's PushReason stays English in code)."""
+
+
+def reason_text(reason: PushReason, why: str = "") -> str:
+    """出品状況 理由: 表示ルール, 残数配分, or 停止中（what stops it）."""
+    return say(_REASON_WORDS[reason], why=why or say("sheet.reason_stopped_unknown"))
+
+
+def directory(read: SheetRead) -> dict[str, Product]:
+    """Every 商品マスタ row by 商品コード, with its name and row — rows with a problem too.
+
+    Slack names and links the product an alert is about; a row whose cell staff must fix
+    is exactly the one the snapshot leaves out of ``products``.
+    """
+    found: dict[str, Product] = {}
+    header = read.headers.get(PRODUCTS)
+    grid = read.raw.get(PRODUCTS) or []
+    if header is not None:
+        name_col = header.col("name")
+        for sku, rows in read.sku_rows.items():
+            row = rows[0]
+            name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
+            found[sku] = Product(sku=sku, name=name, row=row + 1)
+    found.update(read.snapshot.products)
+    return found
 
 
 def result_label(result: PushResult) -> str:

@@ -75,6 +75,12 @@ class ColumnSpec(_Spec):
     """Japanese note shown on the header cell."""
     aliases: tuple[str, ...] = ()
     """Older or alternative header texts still recognised."""
+    inverted_aliases: tuple[str, ...] = ()
+    """Older header texts of the opposite meaning (連動 before 連動停止): still read,
+    inverted, until init-sheet migrates the column (:mod:`bot.infra.sheet.migrate`)."""
+    internal: bool = False
+    """The bot's own bookkeeping (販売ログ キー, 反映数): kept at the right of its tab,
+    its header in a darker grey and its note saying staff need not read it."""
 
 
 class ConditionalFormatSpec(_Spec):
@@ -143,7 +149,8 @@ class MallSpec(_Spec):
         return (self.label, self.key, *self.aliases)
 
 
-SettingKind = Literal["bool", "int", "int_or_blank", "allocation", "rule"]
+SettingKind = Literal["bool", "int", "int_or_blank", "allocation", "rule", "link"]
+"""``link``: a row for staff (the guide's URL); the bot never reads its value."""
 
 
 class SettingItemSpec(_Spec):
@@ -184,6 +191,8 @@ class Styles(_Spec):
     header_staff: Color
     header_both: Color
     header_bot: Color
+    header_internal: Color
+    """Columns only the bot reads (``ColumnSpec.internal``)."""
 
 
 SettingLookup = Mapping[str, tuple[str | None, SettingItemSpec]]

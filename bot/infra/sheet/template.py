@@ -41,6 +41,7 @@ from bot.infra.sheet.cells import cell_data, cell_text, column_letter, header_ke
 from bot.infra.sheet.default_tab import default_tab, default_tab_range, removal
 from bot.infra.sheet.formats import FORMAT_FIELDS, all_text, text_columns, text_format_request
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.migrate import inverted_columns
 from bot.infra.sheet.spec import (
     STATE_SCHEMA_KEY,
     Color,
@@ -66,6 +67,9 @@ TAG_PREFIX = "[zaiko-bot:"
 _SEEDED_TABS = ("settings", "state")
 """Tabs whose existing rows init reads in full (to add missing seed rows)."""
 
+_READ_TABS = (*_SEEDED_TABS, "products")
+"""Tabs read in full: seeded tabs, and 商品マスタ for migrations (:mod:`.migrate`)."""
+
 
 # --------------------------------------------------------------------------- results
 
@@ -83,6 +87,8 @@ class InitPlan:
     """設定 items appended to an existing 設定 tab."""
     schema_version: int | None = None
     """Set when _state's schema_version is written or changed."""
+    migrated: list[str] = field(default_factory=list)
+    """Columns whose meaning was migrated (``商品マスタ 連動→連動停止``)."""
 
 
 @dataclass
@@ -99,6 +105,7 @@ class InitReport:
     schema_version: int | None = None
     removed_tabs: list[str] = field(default_factory=list)
     """The spreadsheet's empty default tab, deleted (see :mod:`.default_tab`)."""
+    migrated: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One Japanese line for the operator."""
@@ -113,6 +120,8 @@ class InitReport:
             parts.append(tpl.message("init_headers", items=items))
         if self.added_settings:
             parts.append(tpl.message("init_settings", items="、".join(self.added_settings)))
+        if self.migrated:
+            parts.append(tpl.message("init_migrated", items="、".join(self.migrated)))
         if self.schema_version is not None and tpl.tab("state").title not in self.created_tabs:
             parts.append(tpl.message("init_schema", version=self.schema_version))
         if self.removed_tabs:
@@ -155,7 +164,9 @@ def _header_cells(
             "note": col.note,
             "userEnteredFormat": {
                 "textFormat": {"bold": True},
-                "backgroundColor": _rgb(style[col.owner]),
+                "backgroundColor": _rgb(
+                    tpl.styles.header_internal if col.internal else style[col.owner]
+                ),
             },
         }
         for col in cols
@@ -431,6 +442,9 @@ def _plan_existing_tab(
     hm = header_map(tab, header_row)
     positions = dict(hm.columns)
     new_cols = [c for c in tab.columns if c.key in hm.missing]
+    migrated, names = inverted_columns(tpl, tab, sheet_id, hm, rows)
+    reqs.extend(migrated)
+    plan.migrated.extend(f"{tab.title} {name}" for name in names)
     reqs.extend(_sheet_properties(tab, sheet_id, props))
     reqs.extend(text_format_request(sheet_id, col) for col in untexted)
     if new_cols:
@@ -686,7 +700,7 @@ def init_sheet(
         props = sheet.get("properties", {})
         grid = props.get("gridProperties", {})
         last = column_letter(max(int(grid.get("columnCount", 1) or 1), 1) - 1)
-        bottom = max(int(grid.get("rowCount", 1) or 1), 1) if tab.key in _SEEDED_TABS else 1
+        bottom = max(int(grid.get("rowCount", 1) or 1), 1) if tab.key in _READ_TABS else 1
         ranges.append(f"{quote_title(str(props.get('title', tab.title)))}!A1:{last}{bottom}")
         keys.append(tab.key)
     headers: dict[str, list[Any]] = {}
@@ -699,7 +713,7 @@ def init_sheet(
         for key, value_range in zip(keys, reply.get("valueRanges", []), strict=False):
             values: list[list[Any]] = value_range.get("values", []) or []
             headers[key] = list(values[0]) if values else []
-            if key in (*_SEEDED_TABS, "default"):
+            if key in (*_READ_TABS, "default"):
                 rows[key] = values
     untexted = _untexted_columns(spreadsheet, tpl, metadata, headers)
     plan = build_init_plan(
@@ -719,6 +733,7 @@ def init_sheet(
         writes=writes,
         schema_version=plan.schema_version,
         removed_tabs=[first[1]] if dropped and first is not None else [],
+        migrated=plan.migrated,
     )
 
 

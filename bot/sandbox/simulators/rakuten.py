@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from bot.infra.clock import JST, Clock
+from bot.sandbox.simulators.buyer import sentinel_buyer
 
 __all__ = [
     "HOST",
@@ -1364,6 +1365,7 @@ class RakutenSimulator:
             "totalPrice": goods,
             "requestPrice": goods,
             "ChangeReasonModelList": [dict(change) for change in order.change_reasons],
+            "OrdererModel": _person_model(order.order_number, with_email=True),
             "PackageModelList": [self._package_model(order, n, version) for n in packages],
         }
 
@@ -1379,6 +1381,7 @@ class RakutenSimulator:
             "totalPrice": goods,
             "noshi": None,
             "packageDeleteFlag": 1 if package in order.deleted_packages else 0,
+            "SenderModel": _person_model(order.order_number, with_email=False),
             "ItemModelList": [self._item_model(line, version) for line in lines],
         }
 
@@ -1747,6 +1750,33 @@ class RakutenSimulator:
                 "changeCmplDatetime": None,
             }
         )
+
+
+def _person_model(order_number: str, *, with_email: bool) -> dict[str, Any]:
+    """[S11] OrdererModel (購入者) / SenderModel (送付先), as sentinels.
+
+    The buyer's personal data no adapter may pass on (:mod:`bot.sandbox.simulators.buyer`).
+    """
+    buyer = sentinel_buyer(order_number)
+    zip1, zip2 = buyer.zip_parts
+    tel1, tel2, tel3 = buyer.phone_parts
+    model: dict[str, Any] = {
+        "zipCode1": zip1,
+        "zipCode2": zip2,
+        "prefecture": buyer.prefecture,
+        "city": buyer.city,
+        "subAddress": buyer.street,
+        "familyName": buyer.family_name,
+        "firstName": buyer.first_name,
+        "familyNameKana": buyer.family_name_kana,
+        "firstNameKana": buyer.first_name_kana,
+        "phoneNumber1": tel1,
+        "phoneNumber2": tel2,
+        "phoneNumber3": tel3,
+    }
+    if with_email:
+        model["emailAddress"] = buyer.email
+    return model
 
 
 Simulator = RakutenSimulator

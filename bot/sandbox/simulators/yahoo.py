@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.infra.clock import JST, Clock
+from bot.sandbox.simulators.buyer import sentinel_buyer
 
 __all__ = [
     "API_HOST",
@@ -97,8 +98,40 @@ SESSION_MESSAGE = "AccessToken has been expired. This API session is shorter tha
 ORDER_NOT_FOUND_CODE = "od91801"
 ORDER_FORMAT_CODE = "od90001"  # UNCONFIRMED: no public source names it
 
-ORDER_FIELDS = frozenset(
-    {"OrderId", "OrderTime", "OrderStatus", "IsActive", "PayStatus", "SettleStatus", "ShipStatus"}
+BUYER_FIELDS = frozenset(
+    {
+        "BillLastName",
+        "BillFirstName",
+        "BillMailAddress",
+        "BillPhoneNumber",
+        "BillZipCode",
+        "BillPrefecture",
+        "BillCity",
+        "BillAddress1",
+        "ShipLastName",
+        "ShipFirstName",
+        "ShipPhoneNumber",
+        "ShipZipCode",
+        "ShipPrefecture",
+        "ShipCity",
+        "ShipAddress1",
+    }
+)
+"""orderInfo's buyer (Bill*) and ship-to (Ship*) fields: served when asked for, as
+sentinels (:mod:`bot.sandbox.simulators.buyer`) no adapter may pass on."""
+ORDER_FIELDS = (
+    frozenset(
+        {
+            "OrderId",
+            "OrderTime",
+            "OrderStatus",
+            "IsActive",
+            "PayStatus",
+            "SettleStatus",
+            "ShipStatus",
+        }
+    )
+    | BUYER_FIELDS
 )
 ITEM_FIELDS = frozenset({"LineId", "ItemId", "SubCode", "Title", "Quantity", "UnitPrice"})
 
@@ -1022,6 +1055,19 @@ class YahooSimulator:
             "SettleStatus": lambda: order.settle_status,
             "ShipStatus": lambda: order.ship_status,
         }
+        buyer = sentinel_buyer(order.order_id)
+        person = {
+            "LastName": buyer.family_name,
+            "FirstName": buyer.first_name,
+            "MailAddress": buyer.email,
+            "PhoneNumber": buyer.phone,
+            "ZipCode": buyer.zip_code,
+            "Prefecture": buyer.prefecture,
+            "City": buyer.city,
+            "Address1": buyer.street,
+        }
+        if name in BUYER_FIELDS:
+            return _tag(name, person[name.removeprefix("Bill").removeprefix("Ship")])
         getter = values.get(name)
         return "" if getter is None else _tag(name, getter())
 

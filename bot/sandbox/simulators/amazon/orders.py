@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.sandbox.simulators.amazon.state import MARKETPLACE_ID, SimOrder, iso, parse_iso
+from bot.sandbox.simulators.buyer import sentinel_buyer
 
 if TYPE_CHECKING:
     from bot.sandbox.simulators.amazon.core import AmazonSimulator
@@ -165,4 +166,24 @@ def order_json(order: SimOrder, included: set[str]) -> dict[str, Any]:
     }
     if "FULFILLMENT" in included:
         out["fulfillment"] = {"fulfillmentStatus": order.status, "fulfilledBy": order.fulfilled_by}
+    # [SPM] includedData BUYER / RECIPIENT: personal data, as sentinels no adapter may
+    # pass on (bot.sandbox.simulators.buyer).
+    buyer = sentinel_buyer(order.order_id)
+    if "BUYER" in included:
+        out["buyer"] = {
+            "buyerName": f"{buyer.family_name} {buyer.first_name}",
+            "buyerEmail": buyer.email,
+        }
+    if "RECIPIENT" in included:
+        out["recipient"] = {
+            "deliveryAddress": {
+                "name": f"{buyer.family_name} {buyer.first_name}",
+                "addressLine1": buyer.street,
+                "city": buyer.city,
+                "stateOrRegion": buyer.prefecture,
+                "postalCode": buyer.zip_code,
+                "countryCode": "JP",
+                "phone": buyer.phone,
+            }
+        }
     return out
