@@ -1,0 +1,117 @@
+"""``python -m bench <name>``: the benchmarks (../shared/BENCHMARKS.md).
+
+``python -m bench scale [--json] [--sizes 1000,10000] [--minutes 60]`` runs each size in
+its own child process (so each size's peak RSS is its own) and prints a table, or one
+JSON object with ``--json``. ``--inline`` runs the sizes in this process instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.report import table
+from bench.scale import DEFAULT_SIZES, ScaleOptions, run_size
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "").replace("k", "000")) for part in text.split(",") if part]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    sub = parser.add_subparsers(dest="name", required=True)
+    scale = sub.add_parser("scale", help="cost as the catalogue grows")
+    scale.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    scale.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(DEFAULT_SIZES),
+        help="comma-separated product counts (default 1000,10000,50000,100000; 10k works)",
+    )
+    scale.add_argument("--minutes", type=float, default=60.0, help="simulated minutes (60)")
+    scale.add_argument("--seed", type=int, default=1)
+    scale.add_argument(
+        "--channels", default="rakuten", help="comma-separated channel keys (default rakuten)"
+    )
+    scale.add_argument(
+        "--inline", action="store_true", help="run every size in this process (shared RSS)"
+    )
+    return parser
+
+
+def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One size in a fresh interpreter, so its peak RSS is its own."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "scale",
+        "--json",
+        "--inline",
+        "--sizes",
+        str(n),
+        "--minutes",
+        str(args.minutes),
+        "--seed",
+        str(args.seed),
+        "--channels",
+        args.channels,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"products": n, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    result: dict[str, Any] = json.loads(done.stdout)["sizes"][0]
+    return result
+
+
+def scale(args: argparse.Namespace) -> int:
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
+    results: list[dict[str, Any]] = []
+    for n in args.sizes:
+        if args.inline or len(args.sizes) == 1:
+            opts = ScaleOptions(products=n, minutes=args.minutes, seed=args.seed, channels=channels)
+            results.append(run_size(opts))
+        else:
+            results.append(_child(n, args))
+        if not args.json:
+            print(f"… {n:,} products done", file=sys.stderr, flush=True)
+    out = {
+        "benchmark": "scale",
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _nproc(),
+            "platform": platform.platform(),
+        },
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "note": "peak_rss_mb includes the Sheets emulator and the simulators (same process)",
+        "sizes": results,
+    }
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(table(out))
+    return 0
+
+
+def _nproc() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.name == "scale":
+        return scale(args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
