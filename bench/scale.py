@@ -155,7 +155,7 @@ def _setup(opts: ScaleOptions) -> tuple[_Shop, Any]:
 
 def _fill(shop: _Shop, set_rows: list[list[Any]]) -> None:
     """商品マスタ in chunks, セット構成, and every listing on its mall."""
-    col = {name: shop.header.index(name) for name in ("商品コード", "商品名", "在庫数", "連動")}
+    col = {name: shop.header.index(name) for name in ("商品コード", "商品名", "在庫数", "連動停止")}
     code_cols = {key: shop.header.index(_code_header(key)) for key in shop.sims}
     rows: list[list[Any]] = []
     for n, p in enumerate(shop.products):
@@ -164,7 +164,7 @@ def _fill(shop: _Shop, set_rows: list[list[Any]]) -> None:
         row[col["商品コード"]] = p.sku
         row[col["商品名"]] = f"{'セット' if p.is_set else '商品'} {p.sku}"
         row[col["在庫数"]] = "" if p.is_set else qty
-        row[col["連動"]] = True
+        row[col["連動停止"]] = False
         for key, sim in shop.sims.items():
             p.codes[key] = sim.add_listing(sim.sample_code(n + 1), qty)
             row[code_cols[key]] = p.codes[key]
