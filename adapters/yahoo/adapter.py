@@ -6,7 +6,7 @@ cites its source. What shapes this module:
 - setStock answers success for a code that does not exist (Yahoo keeps the number and
   attaches it if the item is registered later, §2), so a success proves nothing. The
   adapter learns which codes exist from getStock (Status 1) and reports the others as
-  ``unknown_code`` without sending them, as the 楽天 adapter does with bulk-get.
+  ``unknown_code`` without sending them (the contract suite requires it of every channel).
 - A setStock refused as a whole (400) does not say which code was bad, so the batch is
   halved until the bad one is alone: one bad item never sinks its batch.
 - orderList has no "updated since" condition (§3). Cancels of older orders are found by

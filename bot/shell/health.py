@@ -26,7 +26,7 @@ PARK_RETRY = timedelta(minutes=10)
 """How often a parked mall's credentials are tried again."""
 RENEWAL_GRACE = timedelta(minutes=15)
 """After the configured credentials changed, how long their refusals count as "not live
-yet": a renewed 楽天 licence key only works 5–10 minutes after it is issued."""
+yet": some channels' renewed keys only work 5–10 minutes after they are issued."""
 GRACE_RETRY = timedelta(minutes=1)
 """How often a parked mall with new credentials is tried during the grace."""
 

@@ -9,8 +9,8 @@ the secrets) — plus each channel's next credential expiry (for 設定's status
 
 At start-up a remembered failure is restored as it was, so it is not said again, and a
 parked channel is probed at once. If the configured credentials changed since the
-failure (the key was renewed), the channel gets :data:`RENEWAL_GRACE`: a renewed 楽天
-licence key only works 5–10 minutes after it is issued (らくらく在庫's FAQ, as quoted in
+failure (the key was renewed), the channel gets :data:`RENEWAL_GRACE`: some channels'
+renewed keys only work 5–10 minutes after they are issued (らくらく在庫's FAQ, as quoted in
 issue 7), so refusals then are retried every :data:`GRACE_RETRY`, quietly; a key still
 refused after the grace is announced once, as a new failure. The rule lives in
 :class:`~bot.shell.health.MallHealth`; this module only keeps and restores its state.

@@ -26,9 +26,9 @@ NOTE_LIFETIME = timedelta(hours=24)
 SHORTFALL_TIMEOUT = timedelta(minutes=30)
 """How long a read-back shortfall waits for its order lines before it is called drift.
 
-A mall lowers its number the moment it sells, and 楽天's searchOrder finds an order by
-its order date from the start, in 注文確認待ち (orderProgress 100) already
-(docs/api/rakuten.md §4.2 dateType 1, §4.4). The worker searches every cycle (15 s)
+A mall lowers its number the moment it sells, and the order APIs find an order from
+the moment it is placed (the channel notes in docs/api/ give each one's search; the
+slowest we sync by order date sees it in its first status already). The worker searches every cycle (15 s)
 with a 2-minute overlap, so while the order API answers, a sale reaches the ledger
 within a cycle or two — long before the next read-back (every 10 minutes) that could
 see its dip. What can delay it: 503 for overload or maintenance (§4.1) and order-API

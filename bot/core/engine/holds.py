@@ -10,7 +10,7 @@ stock (在庫数) never changes for a hold; only order lines change it (§4.1).
   mall took for them, while the ledger applies those units to on-hand (never both).
 - A line first seen already cancelled cannot say how many units it held (its units are
   0): the hold on its listing is released whole and the listing pushed to its target.
-  When the mall did not restock it (楽天 restoreInventoryFlag 2) the units stay off the
+  When the mall did not restock it (``mall_restocks`` False) the units stay off the
   mall; the push puts them back up instead of waiting for an order that will not come.
 - A hold nobody explains within ``SHORTFALL_TIMEOUT`` is drift: released, logged in
   操作ログ, alerted once, and the listing pushed back to its target.
