@@ -697,7 +697,7 @@ def _table(shop: Shop) -> list[str]:
         shown = []
         for mall, i in codes.items():
             first = cell(i).split(",")[0].strip()
-            live = shop.sims[mall].stock(first) if first else None
+            live = shop.sims[mall].pending_stock(first) if first else None
             shown.append(f"{mall_label(mall)} {'-' if live is None else live:>3}")
         lines.append(
             f"  {cell(idx['商品コード']):<8} {cell(idx['在庫数']):>4}  {'  '.join(shown)}"

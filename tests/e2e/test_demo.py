@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from bot.sandbox import demo
 
 
@@ -97,3 +99,11 @@ def test_the_go_live_scenes_end_right() -> None:
     assert said.count("スプレッドシートの読み書きに失敗しました") == 1
     assert said.count("スプレッドシートの読み書きが回復しました") == 1
     assert said.count("楽天 との接続が回復しました") == 1
+
+
+def test_python_dash_m_bot_demo_prints_the_whole_day(capsys: pytest.CaptureFixture[str]) -> None:
+    """The default command as a person runs it: the timeline, the final table, the log tabs."""
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert "最終在庫" in out and "カラーミー" in out and "Shopify" in out
+    assert "Traceback" not in out
