@@ -20,10 +20,10 @@ import random
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import Annotated, Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import httpx
 from pydantic import (
@@ -37,9 +37,11 @@ from pydantic import (
 )
 
 from bot.core import errors
-from bot.core.domain import CheckResult, OrderLine, PushResult, StockPush
+from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
 from bot.infra.clock import Clock
 from bot.infra.retry import Backoff, RetryPolicy
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------- errors
 
@@ -288,6 +290,53 @@ class MallAdapter(Protocol):
 
 Classify = Callable[[httpx.Response], MallError | None]
 """A mall's reading of a response: None when it is a success, else the error it means."""
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+def rejected(push: StockPush, message: str) -> PushResult:
+    """A push the channel is not sent (or refused), with the reason staff read."""
+    return PushResult(
+        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
+    )
+
+
+def chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    """``items`` in lists of at most ``size`` (a channel's batch limit)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def screen_pushes(
+    pushes: Sequence[StockPush],
+    results: list[PushResult | None],
+    *,
+    canonical: Callable[[str], str],
+    problem: Callable[[StockPush, str], str | None],
+    code_word: str,
+) -> dict[str, int]:
+    """Refuse, without a call, what the channel would refuse anyway.
+
+    ``problem(push, canonical_code)`` names why one push cannot be sent (a malformed
+    code, a quantity over the channel's maximum) or returns None. A code twice in one
+    batch: the later push wins and the earlier one gets a result saying so. Returns
+    canonical code → index of its push to send.
+    """
+    last: dict[str, int] = {}
+    for i, push in enumerate(pushes):
+        code = canonical(push.code)
+        reason = problem(push, code)
+        if reason is not None:
+            results[i] = rejected(push, reason)
+            continue
+        if code in last:
+            results[last[code]] = rejected(
+                pushes[last[code]],
+                f"同じ{code_word}への後続の更新があるため、この値は送信しませんでした",
+            )
+        last[code] = i
+    return last
 
 
 # --------------------------------------------------------------------------- secrets

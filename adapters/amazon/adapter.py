@@ -34,6 +34,8 @@ from adapters.base import (
     Url,
     describe_settings,
     redact,
+    rejected,
+    screen_pushes,
 )
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
 from bot.infra.clock import JST, Clock, to_jst
@@ -443,19 +445,13 @@ class AmazonAdapter:
         have no SP-API counterpart and are not sent.
         """
         results: list[PushResult | None] = [None] * len(pushes)
-        last: dict[str, int] = {}
-        for i, push in enumerate(pushes):
-            sku = self.canonical_code(push.code)
-            if not sku:
-                results[i] = _rejected(push, "Amazon の出品者SKUが空です")
-                continue
-            if sku in last:
-                earlier = last[sku]
-                results[earlier] = _rejected(
-                    pushes[earlier],
-                    "同じ出品者SKUへの後続の更新があるため、この値は送信しませんでした",
-                )
-            last[sku] = i
+        last = screen_pushes(
+            pushes,
+            results,
+            canonical=self.canonical_code,
+            problem=lambda _push, sku: None if sku else "Amazon の出品者SKUが空です",
+            code_word="出品者SKU",
+        )
         listings = self._learn(list(last))
         to_send: list[tuple[int, str]] = []
         for sku, i in last.items():
@@ -520,14 +516,14 @@ class AmazonAdapter:
                 )
                 continue
             except MallRejected as err:
-                results[i] = _rejected(pushes[i], f"Amazon が更新を拒否しました（{err}）")
+                results[i] = rejected(pushes[i], f"Amazon が更新を拒否しました（{err}）")
                 continue
             body = self._api.json(response)
             if body.get("status") == "ACCEPTED":
                 results[i] = _accepted(pushes[i])
             else:
                 issues = _issue_text(body.get("issues"))
-                results[i] = _rejected(
+                results[i] = rejected(
                     pushes[i],
                     self._redact(f"Amazon が更新を拒否しました（{issues or body.get('status')}）"),
                 )
@@ -559,7 +555,7 @@ class AmazonAdapter:
             return _accepted(push, f"Amazon がフィードを処理中です（feedId {outcome.feed_id}）")
         if outcome.status != "DONE":
             reason = " / ".join(outcome.feed_errors[:3]) or outcome.status
-            return _rejected(
+            return rejected(
                 push,
                 self._redact(
                     f"Amazon のフィード処理が失敗しました（feedId {outcome.feed_id}: {reason}）"
@@ -567,7 +563,7 @@ class AmazonAdapter:
             )
         errors = outcome.errors.get(message_id)
         if errors:
-            return _rejected(
+            return rejected(
                 push, self._redact(f"Amazon が更新を拒否しました（{' / '.join(errors[:3])}）")
             )
         return _accepted(push)
@@ -606,12 +602,6 @@ def _quote(segment: str) -> str:
 def _skipped(push: StockPush) -> PushResult:
     """An FBA listing: Amazon owns its stock, so nothing is sent (not an error)."""
     return PushResult(code=push.code, status=PushStatus.SKIPPED, message=FBA_MESSAGE)
-
-
-def _rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
 
 
 def _accepted(push: StockPush, message: str = ACCEPTED_MESSAGE) -> PushResult:

@@ -44,9 +44,12 @@ from adapters.base import (
     TokenBucket,
     TransientError,
     Url,
+    chunks,
     describe_settings,
     redact,
+    rejected,
     request_with_retry,
+    screen_pushes,
 )
 from adapters.colorme.codes import ColorMeCode, canonical_code, code_problem, line_code, parse_code
 from adapters.colorme.orders import Sale, parse_sale, with_vanished
@@ -55,13 +58,11 @@ from adapters.colorme.wire import (
     RecordNotFound,
     RouteNotFound,
     Variant,
-    chunks,
     classify,
     format_param,
     int_or_none,
     json_or_none,
     parse_product,
-    rejected,
 )
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
 from bot.infra.clock import Clock
@@ -424,27 +425,25 @@ class ColorMeAdapter:
         self, pushes: Sequence[StockPush], results: list[PushResult | None]
     ) -> dict[str, int]:
         """Reject what カラーミー would refuse anyway; canonical code → index of its last push."""
-        last_index: dict[str, int] = {}
-        for i, push in enumerate(pushes):
-            code = self.canonical_code(push.code)
-            problem = code_problem(code)
-            if problem is not None:
-                results[i] = rejected(push, f"カラーミーコード『{push.code}』: {problem}")
-            elif push.quantity > self.MAX_QUANTITY:
-                results[i] = rejected(
-                    push,
-                    f"在庫数 {push.quantity} はカラーミーに送れる上限 {self.MAX_QUANTITY:,} を"
-                    "超えるため送信しませんでした",
-                )
-            else:
-                previous = last_index.get(code)
-                if previous is not None:
-                    results[previous] = rejected(
-                        pushes[previous],
-                        "同じカラーミーコードへの後続の更新があるため、この値は送信しませんでした",
-                    )
-                last_index[code] = i
-        return last_index
+        return screen_pushes(
+            pushes,
+            results,
+            canonical=self.canonical_code,
+            problem=self._push_problem,
+            code_word="カラーミーコード",
+        )
+
+    def _push_problem(self, push: StockPush, code: str) -> str | None:
+        """Why カラーミー would refuse this push, before any call; None when it may be sent."""
+        problem = code_problem(code)
+        if problem is not None:
+            return f"カラーミーコード『{push.code}』: {problem}"
+        if push.quantity > self.MAX_QUANTITY:
+            return (
+                f"在庫数 {push.quantity} はカラーミーに送れる上限 {self.MAX_QUANTITY:,} を"
+                "超えるため送信しませんでした"
+            )
+        return None
 
     def _send(
         self,

@@ -14,7 +14,7 @@ Sources, cited beside each fact below:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,7 +24,6 @@ import httpx
 from adapters.base import AuthError, MallError, MallRejected, RateLimited, TransientError, redact
 from adapters.base import parse_retry_after as _retry_after
 from adapters.colorme.codes import variant_key
-from bot.core.domain import PushResult, PushStatus, StockPush
 from bot.infra.clock import to_jst
 
 _T = TypeVar("_T")
@@ -183,14 +182,3 @@ def parse_product(item: Any) -> Product | None:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
-
-
-def chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])

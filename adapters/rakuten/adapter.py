@@ -40,10 +40,13 @@ from adapters.base import (
     TokenBucket,
     TransientError,
     Url,
+    chunks,
     describe_settings,
     parse_retry_after,
     redact,
+    rejected,
     request_with_retry,
+    screen_pushes,
 )
 from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
@@ -55,7 +58,6 @@ from adapters.rakuten.orders import (
 )
 from adapters.rakuten.wire import (
     REQUEST_LEVEL_CODES,
-    chunks,
     error_details,
     int_or,
     is_credential_problem,
@@ -63,7 +65,6 @@ from adapters.rakuten.wire import (
     json_or_none,
     order_api_errors,
     parse_license_expiry,
-    rejected,
     windows,
 )
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
@@ -284,6 +285,14 @@ class RakutenAdapter:
             return None
         return manage_number, variant_id
 
+    def _push_problem(self, push: StockPush, code: str) -> str | None:
+        """Why 楽天 would refuse this push, before any call; None when it may be sent."""
+        if self._split_code(code) is None:
+            return self._bad_code_message(push.code)
+        if push.quantity > self.MAX_QUANTITY:
+            return f"在庫数 {push.quantity} は楽天の上限 {self.MAX_QUANTITY} を超えるため送信しませんでした"
+        return None
+
     @staticmethod
     def _bad_code_message(code: str) -> str:
         return (
@@ -446,25 +455,14 @@ class RakutenAdapter:
         read-back (§4.5) covers the first, the item settings in RMS the second.
         """
         results: list[PushResult | None] = [None] * len(pushes)
-        last_index: dict[str, int] = {}
-        for i, push in enumerate(pushes):
-            code = self.canonical_code(push.code)
-            if self._split_code(code) is None:
-                results[i] = rejected(push, self._bad_code_message(push.code))
-            elif push.quantity > self.MAX_QUANTITY:
-                results[i] = rejected(
-                    push,
-                    f"在庫数 {push.quantity} は楽天の上限 {self.MAX_QUANTITY} を超えるため送信しませんでした",
-                )
-            else:
-                previous = last_index.get(code)
-                if previous is not None:
-                    # 楽天 refuses a pair twice in one request (IE1102); the later push wins.
-                    results[previous] = rejected(
-                        pushes[previous],
-                        "同じ楽天コードへの後続の更新があるため、この値は送信しませんでした",
-                    )
-                last_index[code] = i
+        # 楽天 refuses a pair twice in one request (IE1102): the later push wins.
+        last_index = screen_pushes(
+            pushes,
+            results,
+            canonical=self.canonical_code,
+            problem=self._push_problem,
+            code_word="楽天コード",
+        )
 
         now = self._clock.monotonic()
         unsure = [

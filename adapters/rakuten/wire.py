@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 
-from bot.core.domain import PushResult, PushStatus, StockPush
 from bot.infra.clock import JST, to_jst
 
 _T = TypeVar("_T")
@@ -30,12 +29,6 @@ CREDENTIAL_CODES: frozenset[str] = frozenset({"GK0001", "GK0005", "GK0006", "ES0
 # [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
 # [S11] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/getorder
 FAILED_MESSAGE_TYPES: frozenset[str] = frozenset({"ERROR", "WARNING"})
-
-
-def rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
 
 
 def is_credential_problem(code: str) -> bool:
@@ -71,11 +64,6 @@ def order_api_errors(body: Any) -> list[tuple[str, str, str]]:
 def is_request_level(code: str) -> bool:
     codes = set(code.split(","))
     return bool(codes & REQUEST_LEVEL_CODES) or any(c.startswith("ES04") for c in codes)
-
-
-def chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def windows(start: datetime, end: datetime, span: timedelta) -> Iterator[tuple[datetime, datetime]]:

@@ -25,6 +25,7 @@ from adapters.base import (
     Stopped,
     TransientError,
     describe_settings,
+    screen_pushes,
 )
 from adapters.shopify.catalog import Catalog, Variant
 from adapters.shopify.config import DEFAULT_API_VERSION, SHOPIFY, ShopifyConfig
@@ -392,21 +393,13 @@ def _last_per_sku(
     pushes: Sequence[StockPush], results: list[PushResult | None], canonical: Any
 ) -> dict[str, int]:
     """SKU → index of its last push; earlier pushes of the same SKU are superseded."""
-    last: dict[str, int] = {}
-    for i, push in enumerate(pushes):
-        sku = canonical(push.code)
-        if not sku:
-            results[i] = _result(push, PushStatus.REJECTED, "Shopify の SKU が空です")
-            continue
-        if sku in last:
-            earlier = last[sku]
-            results[earlier] = _result(
-                pushes[earlier],
-                PushStatus.REJECTED,
-                "同じ SKU への後続の更新があるため、この値は送信しませんでした",
-            )
-        last[sku] = i
-    return last
+    return screen_pushes(
+        pushes,
+        results,
+        canonical=canonical,
+        problem=lambda _push, sku: None if sku else "Shopify の SKU が空です",
+        code_word=" SKU ",
+    )
 
 
 def _problem(variant: Variant, location: str) -> tuple[PushStatus, str] | None:

@@ -43,6 +43,8 @@ from adapters.base import (
     Url,
     describe_settings,
     redact,
+    rejected,
+    screen_pushes,
 )
 from adapters.thebase.auth import TheBaseAuthorization, TokenSession
 from adapters.thebase.orders import OrderBook
@@ -378,18 +380,15 @@ class TheBaseAdapter:
         refused without a call.
         """
         results: list[PushResult | None] = [None] * len(pushes)
-        last: dict[str, int] = {}
-        for i, push in enumerate(pushes):
-            code = canonical_code(push.code)
-            if parse_code(code) is None:
-                results[i] = _rejected(push, code_problem(push.code) or "")
-                continue
-            if code in last:
-                results[last[code]] = _rejected(
-                    pushes[last[code]],
-                    "同じBASEコードへの後続の更新があるため、この値は送信しませんでした",
-                )
-            last[code] = i
+        last = screen_pushes(
+            pushes,
+            results,
+            canonical=canonical_code,
+            problem=lambda push, code: (
+                None if parse_code(code) is not None else code_problem(push.code) or ""
+            ),
+            code_word="BASEコード",
+        )
         for code, i in last.items():
             results[i] = self._push_one(pushes[i], code)
         final = [r for r in results if r is not None]
@@ -427,7 +426,7 @@ class TheBaseAdapter:
                 and self._has_variations(item_id)
             ):
                 return _with_variations(push, item_id)  # BASE refuses an item-level number
-            return _rejected(push, f"BASE が更新を拒否しました（{err}）")
+            return rejected(push, f"BASE が更新を拒否しました（{err}）")
         item = body.get("item")
         self._learn(item)
         if variation_id is None and self._variations.get(item_id):
@@ -458,14 +457,8 @@ class TheBaseAdapter:
 # --------------------------------------------------------------------------- helpers
 
 
-def _rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
-
-
 def _with_variations(push: StockPush, item_id: str) -> PushResult:
-    return _rejected(
+    return rejected(
         push,
         f"BASEの商品 {item_id} にはバリエーションがあるため、在庫は「商品ID:バリエーションID」"
         "ごとに指定してください（商品全体の在庫数はバリエーションの合計です）",

@@ -24,7 +24,7 @@ import re
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar, TypeVar
@@ -46,8 +46,11 @@ from adapters.base import (
     TokenBucket,
     TokenStore,
     Url,
+    chunks,
     describe_settings,
     redact,
+    rejected,
+    screen_pushes,
 )
 from adapters.yahoo.auth import (
     AUTH_BASE_URL,
@@ -496,7 +499,7 @@ class YahooAdapter:
     def _get_stock(self, codes: Sequence[str]) -> dict[str, int]:
         """Quantities of the given valid canonical codes that exist; refreshes the cache."""
         found: dict[str, int] = {}
-        for chunk in _chunks(list(dict.fromkeys(codes)), self.GET_BATCH):
+        for chunk in chunks(list(dict.fromkeys(codes)), self.GET_BATCH):
             root = self._call(
                 "getStock", self._form(item_code=",".join(chunk)), self.FORM_CONTENT_TYPE
             )
@@ -557,7 +560,7 @@ class YahooAdapter:
                     ),
                 )
         to_send.sort()
-        for chunk in _chunks(to_send, self.SET_BATCH):
+        for chunk in chunks(to_send, self.SET_BATCH):
             self._set_stock(pushes, chunk, results)
         final = [r for r in results if r is not None]
         assert len(final) == len(pushes), "every push gets a result"
@@ -567,29 +570,24 @@ class YahooAdapter:
         self, pushes: Sequence[StockPush], results: list[PushResult | None]
     ) -> dict[str, int]:
         """Reject what Yahoo would refuse anyway; canonical code → index of its last push."""
-        last_index: dict[str, int] = {}
-        for i, push in enumerate(pushes):
-            code = canonical_code(push.code)
-            if not valid_code(code):
-                results[i] = _rejected(
-                    push,
-                    f"Yahooコード『{push.code}』は「商品コード」または「商品コード:個別商品コード」の形式で、"
-                    "半角英数字とハイフン（各99文字以内）で入力してください",
-                )
-            elif push.quantity > self.MAX_QUANTITY:
-                results[i] = _rejected(
-                    push,
-                    f"在庫数 {push.quantity} は Yahoo の上限 {self.MAX_QUANTITY:,} を超えるため送信しませんでした",
-                )
-            else:
-                previous = last_index.get(code)
-                if previous is not None:
-                    results[previous] = _rejected(
-                        pushes[previous],
-                        "同じYahooコードへの後続の更新があるため、この値は送信しませんでした",
-                    )
-                last_index[code] = i
-        return last_index
+        return screen_pushes(
+            pushes,
+            results,
+            canonical=canonical_code,
+            problem=self._push_problem,
+            code_word="Yahooコード",
+        )
+
+    def _push_problem(self, push: StockPush, code: str) -> str | None:
+        """Why Yahoo would refuse this push, before any call; None when it may be sent."""
+        if not valid_code(code):
+            return (
+                f"Yahooコード『{push.code}』は「商品コード」または「商品コード:個別商品コード」の形式で、"
+                "半角英数字とハイフン（各99文字以内）で入力してください"
+            )
+        if push.quantity > self.MAX_QUANTITY:
+            return f"在庫数 {push.quantity} は Yahoo の上限 {self.MAX_QUANTITY:,} を超えるため送信しませんでした"
+        return None
 
     def _set_stock(
         self,
@@ -622,7 +620,7 @@ class YahooAdapter:
                     pending.extend([part[mid:], part[:mid]])
                 else:
                     for i, _code in part:
-                        results[i] = _rejected(pushes[i], f"Yahoo が更新を拒否しました（{err}）")
+                        results[i] = rejected(pushes[i], f"Yahoo が更新を拒否しました（{err}）")
                 continue
             answered = parse_set_stock(root)
             after = {
@@ -755,14 +753,3 @@ class YahooAdapter:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _rejected(push: StockPush, message: str) -> PushResult:
-    return PushResult(
-        code=push.code, status=PushStatus.REJECTED, quantity=push.quantity, message=message
-    )
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
