@@ -35,8 +35,11 @@ from adapters.base import (
     redact,
 )
 from adapters.oauth import (
-    REFRESH_EXPIRES_KEY,
     REFRESH_TOKEN_KEY,
+    GrantRejected,
+    first_granted,
+    keep_refresh_token,
+    refresh_candidates,
     save_tokens,
     stored_refresh_expiry,
 )
@@ -67,10 +70,6 @@ class TokenSet:
     access_expires_at: datetime
     refresh_token: str | None = field(default=None, repr=False)
     refresh_expires_at: datetime | None = None
-
-
-class GrantRejected(AuthError):
-    """The token endpoint refused the refresh token or the code."""
 
 
 def authorization_url(
@@ -272,24 +271,13 @@ class TokenSession:
                 "BASE: zaiko.toml の [malls.base] redirect_uri に、アプリに登録したコールバックURLを"
                 "設定してください（トークンの更新にも必要です）"
             )
-        stored = self._tokens.load(REFRESH_TOKEN_KEY) or ""
-        candidates = [t for t in dict.fromkeys([stored, self._configured]) if t]
-        if not candidates:
-            raise AuthError(
-                f"BASE: リフレッシュトークンがありません。{REAUTH_HINT}"
-                "（または ZAIKO_BASE_REFRESH_TOKEN を設定してください）"
-            )
-        rejected: GrantRejected | None = None
-        for candidate in candidates:
-            try:
-                tokens = self._grant(candidate)
-            except GrantRejected as err:
-                rejected = err  # a stale stored token: the configured one may be newer
-                continue
-            self._adopt(tokens, candidate)
-            return
-        assert rejected is not None
-        raise rejected
+        tokens, used = first_granted(
+            refresh_candidates(self._tokens, self._configured),
+            self._grant,
+            f"BASE: リフレッシュトークンがありません。{REAUTH_HINT}"
+            "（または ZAIKO_BASE_REFRESH_TOKEN を設定してください）",
+        )
+        self._adopt(tokens, used)
 
     def _grant(self, refresh_token: str) -> TokenSet:
         secrets = [*self.secrets(), refresh_token]
@@ -317,13 +305,7 @@ class TokenSession:
         self._tokens.save(
             ACCESS_TOKEN_KEY, f"{tokens.access_expires_at.isoformat()} {tokens.access_token}"
         )
-        if tokens.refresh_token is not None and tokens.refresh_token != used:
-            save_tokens(self._tokens, tokens)  # BASE rotated it: keep the newest
-        elif self._tokens.load(REFRESH_TOKEN_KEY) != used:
-            # The configured token works where the stored one did not (or none was
-            # stored): keep it, its issue date (and so its expiry) unknown.
-            self._tokens.save(REFRESH_TOKEN_KEY, used)
-            self._tokens.save(REFRESH_EXPIRES_KEY, "")
+        keep_refresh_token(self._tokens, tokens, used)
 
 
 class TheBaseAuthorization:

@@ -45,8 +45,11 @@ from adapters.base import (
     redact,
 )
 from adapters.oauth import (
-    REFRESH_EXPIRES_KEY,
     REFRESH_TOKEN_KEY,
+    GrantRejected,
+    first_granted,
+    keep_refresh_token,
+    refresh_candidates,
     save_tokens,
     stored_refresh_expiry,
 )
@@ -84,10 +87,6 @@ class TokenSet:
     refresh_token: str | None = field(default=None, repr=False)
     """None when a refresh grant returned no new refresh token (UNCONFIRMED, §1)."""
     refresh_expires_at: datetime | None = None
-
-
-class GrantRejected(AuthError):
-    """The token endpoint refused the refresh token or code (``invalid_grant``)."""
 
 
 def basic_auth(client_id: str, client_secret: str) -> str:
@@ -345,27 +344,16 @@ class YConnectSession:
         return stored_refresh_expiry(self._tokens)
 
     def _candidates(self) -> list[str]:
-        stored = self._tokens.load(REFRESH_TOKEN_KEY) or ""
-        return [t for t in dict.fromkeys([stored, self._configured]) if t]
+        return refresh_candidates(self._tokens, self._configured)
 
     def _refresh(self) -> None:
-        candidates = self._candidates()
-        if not candidates:
-            raise AuthError(
-                "Yahoo: リフレッシュトークンがありません。"
-                f"{REAUTH_HINT}（または ZAIKO_YAHOO_REFRESH_TOKEN を設定してください）"
-            )
-        rejected: GrantRejected | None = None
-        for candidate in candidates:
-            try:
-                tokens = self._grant(candidate)
-            except GrantRejected as err:
-                rejected = err  # a stale stored token: the configured one may be newer
-                continue
-            self._adopt(tokens, candidate)
-            return
-        assert rejected is not None
-        raise rejected
+        tokens, used = first_granted(
+            self._candidates(),
+            self._grant,
+            "Yahoo: リフレッシュトークンがありません。"
+            f"{REAUTH_HINT}（または ZAIKO_YAHOO_REFRESH_TOKEN を設定してください）",
+        )
+        self._adopt(tokens, used)
 
     def _grant(self, refresh_token: str) -> TokenSet:
         secrets = [*self.secrets(), refresh_token]
@@ -396,13 +384,7 @@ class YConnectSession:
     def _adopt(self, tokens: TokenSet, used: str) -> None:
         self._access = tokens.access_token
         self._access_expires = tokens.access_expires_at
-        if tokens.refresh_token is not None and tokens.refresh_token != used:
-            save_tokens(self._tokens, tokens)  # Yahoo rotated it: keep the newest
-        elif self._tokens.load(REFRESH_TOKEN_KEY) != used:
-            # The configured token works where the stored one did not (or none was
-            # stored): keep it, its issue date (and so its expiry) unknown.
-            self._tokens.save(REFRESH_TOKEN_KEY, used)
-            self._tokens.save(REFRESH_EXPIRES_KEY, "")
+        keep_refresh_token(self._tokens, tokens, used)
 
 
 class YahooAuthorization:

@@ -26,6 +26,7 @@ from adapters.base import (
     Stopped,
     TransientError,
 )
+from adapters.oauth import REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
 from adapters.yahoo import (
     YAHOO,
     YahooAdapter,
@@ -35,8 +36,6 @@ from adapters.yahoo import (
     save_tokens,
 )
 from adapters.yahoo.auth import (
-    REFRESH_EXPIRES_KEY,
-    REFRESH_TOKEN_KEY,
     TokenSet,
     load_public_key,
     sws_signature,
