@@ -155,6 +155,8 @@ def sheet_op(request: PreparedRequest) -> str:
     path = (request.url or "").split("?", 1)[0]
     if path.endswith("values:batchGet"):
         return "values.batchGet"
+    if path.endswith("values:batchGetByDataFilter"):
+        return "values.batchGetByDataFilter"
     if path.endswith("values:batchUpdate"):
         return "values.batchUpdate"
     if path.endswith(":batchUpdate"):

@@ -45,7 +45,7 @@ POINTS = [
     Point("mall", "/order/getOrder", 1, "getOrder"),
     Point("mall", "/inventories/bulk-get", 1, "bulk-get-readback"),
     Point("sheet", "values.batchGet", 1, "sheet-snapshot"),
-    Point("sheet", "values.batchGet", 2, "sheet-reread"),
+    Point("sheet", "values.batchGetByDataFilter", 1, "sheet-reread"),
     Point("sheet", "spreadsheets.batchUpdate", 1, "sheet-commit"),
     Point("mall", "/inventories/bulk-upsert", 1, "bulk-upsert"),
     Point("sheet", "spreadsheets.batchUpdate", 2, "sheet-record"),

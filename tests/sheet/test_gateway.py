@@ -186,7 +186,10 @@ def test_reading_10000_products_is_one_batch_get(book: Book) -> None:
     values = state_values({}, plan.next_state.conditions, plan.next_state.stock)
     result = gw.commit(plan, read, values, bot_stock=None, commit_id="c-1")
     assert not result.conflict
-    assert [r.op for r in book.emu.requests] == ["values.batchGet", "spreadsheets.batchUpdate"]
+    assert [r.op for r in book.emu.requests] == [
+        "values.batchGetByDataFilter",
+        "spreadsheets.batchUpdate",
+    ]
     assert book.grid(PRODUCTS)[10_000][header.index("在庫数")] == 9999 % 97 - 1
 
 
@@ -232,13 +235,20 @@ def test_a_cycle_commits_in_one_atomic_batch_update(book: Book) -> None:
     # read, re-read just before the write, ONE batchUpdate, one record write.
     assert [r.op for r in book.emu.requests] == [
         "values.batchGet",
-        "values.batchGet",
+        "values.batchGetByDataFilter",
         "spreadsheets.batchUpdate",
         "spreadsheets.batchUpdate",
     ]
     assert total(book) <= 4
     reread = book.emu.requests[1]
-    assert set(reread.ranges) == {f"'{PRODUCTS}'", f"'{MOVEMENTS}'"}
+    # Only what the commit writes over: 商品マスタ's header and the rows of A and B
+    # (stock, 最終更新), and 入出庫 whole.
+    assert set(reread.ranges) == {
+        f"'{PRODUCTS}'!1:1",
+        f"'{PRODUCTS}'!2:2",
+        f"'{PRODUCTS}'!4:4",
+        f"'{MOVEMENTS}'",
+    }
     commit = book.emu.requests[2]
     assert set(commit.request_types) == {"updateCells", "appendCells"}
     assert result.requests == 2 and not result.conflict
@@ -471,11 +481,14 @@ def test_rows_moved_between_read_and_commit_are_found_by_code(book: Book, edit: 
     bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
 
     # Moving rows is not a conflict; a product appearing or vanishing is (plan again).
+    # The narrow re-read sees a written row hold another 商品コード: 商品マスタ is read
+    # whole once, and the commit placed by 商品コード on it.
     replanned = edit in ("insert_product", "delete_other")
     assert [r.op for r in book.emu.requests] == [
         "values.batchGet",
+        "values.batchGetByDataFilter",
         "values.batchGet",
-        *(["values.batchGet"] if replanned else []),
+        *(["values.batchGetByDataFilter"] if replanned else []),
         "spreadsheets.batchUpdate",
     ]
 
@@ -499,7 +512,7 @@ def _stamps(book: Book) -> dict[str, Any]:
     return {r["商品コード"]: r.get("最終更新", "") for r in book.records(PRODUCTS)}
 
 
-WRITE_OPS = ["values.batchGet", "values.batchGet", "spreadsheets.batchUpdate"]
+WRITE_OPS = ["values.batchGet", "values.batchGetByDataFilter", "spreadsheets.batchUpdate"]
 """A racing cycle's read, re-read and commit; a repair adds one batchUpdate, no read."""
 STAMP = "2026-11-23 09:00:15"
 """最終更新 written by the second cycle of these tests."""
@@ -829,7 +842,7 @@ def test_a_commit_applied_but_unanswered_is_not_applied_twice(book: Book) -> Non
 
     assert not result.conflict
     assert [r.op for r in book.emu.requests] == [
-        "values.batchGet",  # re-read
+        "values.batchGetByDataFilter",  # re-read
         "spreadsheets.batchUpdate",  # applied, answer lost
         "values.batchGet",  # _state: last_commit is ours → done
     ]
@@ -845,7 +858,7 @@ def test_a_commit_lost_before_it_was_applied_is_sent_again_once(book: Book) -> N
     result = bot.commit(plan, read)
 
     assert [r.op for r in book.emu.requests] == [
-        "values.batchGet",
+        "values.batchGetByDataFilter",
         "spreadsheets.batchUpdate",  # never reached the sheet
         "values.batchGet",  # _state: not ours → send again
         "spreadsheets.batchUpdate",

@@ -20,7 +20,7 @@ batch is sent again, so nothing is applied twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEETS_API_V4_BASE_URL
 
 from bot.core.domain import (
     ErrorLogRow,
@@ -62,9 +62,11 @@ from bot.infra.sheet.commit import (
 )
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.hot import GridCache, Reread, row_runs, rows_of_columns
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
+from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.record import listing_changes
 from bot.infra.sheet.repair import RowRepair
 from bot.infra.sheet.rows import (
@@ -83,6 +85,7 @@ from bot.infra.sheet.tab_watch import TabWatch, missing_titles
 from bot.infra.sheet.tabs import (
     CYCLE_TABS,
     ERROR_LOG,
+    HOT_TABS,
     LISTINGS,
     LOG_TABS,
     MALL_LOG,
@@ -186,6 +189,10 @@ class SheetGateway:
     """設定's grid width as last seen in the metadata (the status block may widen it)."""
     products: Mapping[str, Product] = field(default_factory=dict, repr=False)
     """商品マスタ as last read, rows with a problem too (Slack names and links products)."""
+    cache: GridCache = field(default_factory=GridCache, repr=False)
+    """商品マスタ and セット構成 as last read whole (most cycles read two columns)."""
+    memo: ProductsMemo = field(default_factory=ProductsMemo, repr=False)
+    """商品マスタ's rows as last parsed (a parse reads only rows that changed)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -304,12 +311,15 @@ class SheetGateway:
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
         return [vr.get("values", []) for vr in self._value_ranges(ranges)]
 
-    def _value_ranges(self, ranges: Sequence[str]) -> list[dict[str, Any]]:
+    def _value_ranges(self, ranges: Sequence[str], major: str = "ROWS") -> list[dict[str, Any]]:
+        params: ParamsType = {
+            "valueRenderOption": "FORMULA",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+        }
+        if major != "ROWS":
+            params["majorDimension"] = major
         try:
-            reply = self.spreadsheet.values_batch_get(
-                list(ranges),
-                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER"},
-            )
+            reply = self.spreadsheet.values_batch_get(list(ranges), params=params)
         except APIError as err:
             raise SheetError(api_message(err)) from err
         return list(reply.get("valueRanges", []))
@@ -320,8 +330,11 @@ class SheetGateway:
     def read(self, bot_stock: Mapping[str, int] | None = None) -> SheetRead:
         """The cycle's snapshot: one ``values:batchGet`` over the tabs that drive it.
 
-        The same call carries the header row of every log tab, so rows appended this
-        cycle follow the columns as staff have them now (no extra request).
+        Most cycles read 商品マスタ's 商品コード and 在庫数 columns and lay them over
+        its last whole read (:mod:`bot.infra.sheet.hot`); the tabs are read whole on a
+        cadence and whenever rows or columns moved. The same call carries the header
+        row of every log tab, so rows appended this cycle follow the columns as staff
+        have them now (no extra request).
         """
         if self.tabs.missing:
             self.refresh_metadata(opening=False)  # back yet?
@@ -330,6 +343,7 @@ class SheetGateway:
         except SheetError as err:
             if not self._tabs_changed(err):
                 raise
+            self.cache.forget()
             values = self._read_tabs()
         self.tabs.remember(values)
         read = self._parse(values, bot_stock)
@@ -337,13 +351,50 @@ class SheetGateway:
         return read
 
     def _read_tabs(self) -> dict[str, list[list[Any]]]:
+        if not self.cache.full_due() and PRODUCTS not in self.tabs.missing:
+            values = self._read_hot()
+            if values is not None:
+                return values
+        return self._read_full()
+
+    def _read_full(self) -> dict[str, list[list[Any]]]:
         keys = [k for k in CYCLE_TABS if k not in self.tabs.missing]
         ranges = [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
         got = self._value_ranges(ranges)
         for key, value_range in zip(keys, got, strict=False):
             self.text.seen(key, str(value_range.get("range", "")))
         values = [vr.get("values", []) for vr in got]
-        return dict(zip((*keys, *LOG_TABS), values, strict=True))
+        out = dict(zip((*keys, *LOG_TABS), values, strict=True))
+        self.cache.keep_full(out, self.template, self.malls)
+        return out
+
+    def _read_hot(self) -> dict[str, list[list[Any]]] | None:
+        """商品マスタ's two columns and the small tabs, COLUMNS-major; None: read whole."""
+        hot = self.cache.hot_ranges(self._whole(PRODUCTS))
+        if hot is None:
+            return None
+        keys = [k for k in HOT_TABS if k not in self.tabs.missing]
+        ranges = hot + [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        got = self._value_ranges(ranges, major="COLUMNS")
+        header, skus, stocks = (vr.get("values", []) for vr in got[:3])
+        merged = self.cache.merge(
+            rows_of_columns(header)[0] if header else [],
+            list(skus[0]) if skus else [],
+            list(stocks[0]) if stocks else [],
+        )
+        if merged is None:
+            log.info("商品マスタ rows or columns moved; reading it whole")
+            return None
+        self.text.seen(PRODUCTS, str(got[1].get("range", "")))
+        out: dict[str, list[list[Any]]] = {PRODUCTS: merged}
+        for key, value_range in zip((*keys, *LOG_TABS), got[3:], strict=True):
+            if key in keys:
+                self.text.seen(key, str(value_range.get("range", "")))
+            out[key] = rows_of_columns(value_range.get("values", []))
+        for key in (SETS,):
+            if key not in self.tabs.missing and key in self.cache.grids:
+                out[key] = self.cache.grids[key]
+        return out
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
@@ -354,6 +405,7 @@ class SheetGateway:
             canonical=self.canonical,
             bot_stock=bot_stock,
             channels=self.channels,
+            memo=self.memo,
         )
         problems, broken = self.tabs.problems(self.template)
         if problems or broken:
@@ -421,18 +473,74 @@ class SheetGateway:
 
     # -- commit ----------------------------------------------------------------
 
-    def reread(self, previous: SheetRead, bot_stock: Mapping[str, int] | None) -> SheetRead:
-        """Re-read 商品マスタ and 入出庫 just before a commit (one request)."""
-        keys = [k for k in (PRODUCTS, MOVEMENTS) if k not in self.tabs.missing]
+    def reread(
+        self, previous: SheetRead, bot_stock: Mapping[str, int] | None, rows: Collection[int] = ()
+    ) -> SheetRead:
+        """Re-read what a commit will overwrite, just before it (one request).
+
+        商品マスタ's header and the grid ``rows`` the commit writes, and 入出庫 whole.
+        Returns ``previous`` itself when none of it changed; otherwise a new read to
+        plan again on (read whole when rows or columns moved meanwhile).
+        """
+        title = self._whole(PRODUCTS)
+        products = PRODUCTS not in self.tabs.missing and bool(previous.raw.get(PRODUCTS))
+        runs = row_runs(rows) if products else []
+        ranges = [f"{title}!1:1", *(f"{title}!{a + 1}:{b + 1}" for a, b in runs)]
+        if not products:
+            ranges = []
+        moves = MOVEMENTS not in self.tabs.missing and MOVEMENTS in previous.raw
+        if moves:
+            ranges.append(self._whole(MOVEMENTS))
+        if not ranges:
+            return previous
         try:
-            fresh = self._batch_get([self._whole(k) for k in keys])
+            got = self._filtered_ranges(ranges)
         except SheetError as err:
             if not self._tabs_changed(err):
                 raise
-            return self.read(bot_stock)  # a tab went or came: the commit is planned again
-        values = {k: v for k, v in previous.raw.items() if k not in (PRODUCTS, MOVEMENTS)}
-        values.update(zip(keys, fresh, strict=True))
+            self.cache.forget()
+            return self.read(bot_stock)
+        fresh = {
+            row: cells
+            for (a, b), grid in zip(runs, got[1:], strict=False)
+            for row, cells in zip(range(a, b + 1), [*grid, *[[]] * (b - a + 1)], strict=False)
+        }
+        check = Reread(previous, got[0][0] if got[0] else [], fresh, got[-1] if moves else None)
+        if check.unchanged():
+            return previous
+        if check.moved():
+            log.info("商品マスタ rows moved before the commit; reading it whole")
+            self.cache.forget()
+            return self.read(bot_stock)
+        self.cache.replace_rows(fresh)
+        values = dict(previous.raw)
+        values[PRODUCTS] = self.cache.grids.get(PRODUCTS, values.get(PRODUCTS, []))
+        if check.movements is not None:
+            values[MOVEMENTS] = check.movements
         return self._parse(values, bot_stock)
+
+    def _filtered_ranges(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+        """Values of ``ranges`` by ``values:batchGetByDataFilter`` (a POST: no URL limit).
+
+        google-sheets.md §1: many ranges in a GET batchGet can hit URL-length limits.
+        https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/batchGetByDataFilter
+        """
+        url = f"{SPREADSHEETS_API_V4_BASE_URL}/{self.spreadsheet.id}/values:batchGetByDataFilter"
+        body = {
+            "dataFilters": [{"a1Range": r} for r in ranges],
+            "valueRenderOption": "FORMULA",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+        }
+        try:
+            reply = self.spreadsheet.client.request("post", url, json=body).json()
+        except APIError as err:
+            raise SheetError(api_message(err)) from err
+        by_range: dict[str, list[list[Any]]] = {}
+        for matched in reply.get("valueRanges") or []:
+            values = (matched.get("valueRange") or {}).get("values", [])
+            for data_filter in matched.get("dataFilters") or []:
+                by_range[str(data_filter.get("a1Range"))] = values
+        return [by_range.get(r, []) for r in ranges]
 
     def commit(
         self,
@@ -452,11 +560,13 @@ class SheetGateway:
         cells are located by 商品コード in the re-read. ``status`` is written to 設定's
         status block in the same batchUpdate (:mod:`bot.infra.sheet.status`).
         """
-        fresh = self.reread(read, bot_stock)
-        if meaning(fresh) != meaning(read):
-            return CommitResult(read=fresh, conflict=True, requests=1)
+        placed = placed_cells(plan, read)
+        fresh = self.reread(read, bot_stock, {row for tab, row, _ in placed if tab == PRODUCTS})
+        if fresh is not read:
+            if meaning(fresh) != meaning(read):
+                return CommitResult(read=fresh, conflict=True, requests=1)
+            placed = placed_cells(plan, fresh)  # rows only moved: placed by 商品コード
         self.logs.pending = []
-        placed = placed_cells(plan, fresh)
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
         requests_.extend(self._status_requests(fresh, status))
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})

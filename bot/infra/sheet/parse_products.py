@@ -25,9 +25,59 @@ class _Draft:
     grid_row: int
     sku: str
     problems: list[RowProblem] = field(default_factory=list)
+    """The row's own problems (a cell it cannot read); never those across rows."""
     values: dict[str, Any] = field(default_factory=dict)
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     code_cols: dict[str, int] = field(default_factory=dict)
+    product: Product | None = None
+    """The product built from this draft the last time it had no problem at all."""
+
+
+@dataclass
+class _Row:
+    """One row's parse as the memo keeps it: everything the row alone decides."""
+
+    row: Sequence[Any]
+    is_set: bool
+    bot_stock: int | None
+    status: str
+    draft: _Draft | None
+    notes: list[RowProblem]
+    """Problems the row reports without leaving the products (blank key, a guess)."""
+
+
+@dataclass
+class ProductsMemo:
+    """商品マスタ's rows as last parsed, so the next parse re-reads only changed rows.
+
+    A row is parsed again when its cells differ (or it is another list at another
+    grid row), when it became or stopped being a set, or when the bot's own last
+    在庫数 for it changed (a negative number is read against it). The checks across
+    rows (duplicate 商品コード, a code on two products) are made again only when a
+    re-parsed row's 商品コード or codes changed. Products of unchanged rows are the
+    same objects as last time, so the engine can tell what changed by identity.
+    """
+
+    header: tuple[Any, ...] = ()
+    malls: tuple[str, ...] = ()
+    rows: list[_Row | None] = field(default_factory=list)
+    keys: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]] | None] = field(
+        default_factory=list
+    )
+    """Per grid row: (商品コード, codes) of its draft, None for a row without one."""
+    across: dict[int, list[RowProblem]] = field(default_factory=dict)
+    """Grid row → problems the checks across rows found on it."""
+    sku_rows: dict[str, list[int]] = field(default_factory=dict)
+    product_rows: dict[str, int] = field(default_factory=dict)
+    reparsed: int = 0
+    """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
+
+    def reset(self, header: Sequence[Any], malls: Sequence[str]) -> None:
+        """Start over when the header row or the enabled malls changed."""
+        if tuple(header) != self.header or tuple(malls) != self.malls:
+            self.header, self.malls = tuple(header), tuple(malls)
+            self.rows, self.keys, self.across = [], [], {}
+            self.sku_rows, self.product_rows = {}, {}
 
 
 @dataclass(frozen=True)
@@ -60,30 +110,111 @@ CodeCheck = Callable[[str], str | None]
 
 
 def parse_products(
-    ctx: ParseContext, set_skus: set[str], code_checks: Mapping[str, CodeCheck] | None = None
+    ctx: ParseContext,
+    set_skus: set[str],
+    code_checks: Mapping[str, CodeCheck] | None = None,
+    memo: ProductsMemo | None = None,
 ) -> dict[str, Product]:
     """The valid products of 商品マスタ by 商品コード; problems go to ``ctx``.
 
     ``code_checks`` holds each channel's declared code check: a code it refuses makes
-    the row a problem now (状態, エラーログ), not a push failure later.
+    the row a problem now (状態, エラーログ), not a push failure later. ``memo`` keeps
+    rows between parses (the gateway's, across cycles); without it every row is read.
     """
     got = ctx.rows_of("products")
     if got is None:
         return {}
     tab, hm, grid = got
+    memo = memo if memo is not None else ProductsMemo()
+    memo.reset(grid[0] if grid else [], ctx.malls)
     cols = _Columns.of(tab, hm, ctx.malls)
     readers = {
         mall: _code_reader(ctx.canonical.get(mall), (code_checks or {}).get(mall))
         for mall in ctx.malls
     }
+    drafts, keys_moved = _drafts(ctx, cols, grid, set_skus, readers, memo)
+    if keys_moved:
+        memo.across = {}
+        memo.sku_rows = _check_duplicate_skus(ctx, cols, drafts, memo.across)
+        _check_shared_codes(ctx, cols, drafts, memo.across)
+        memo.product_rows = {s: rows[0] for s, rows in memo.sku_rows.items() if len(rows) == 1}
+    _positions(ctx, memo)
+    return _products(ctx, drafts, memo.across)
+
+
+def _drafts(
+    ctx: ParseContext,
+    cols: _Columns,
+    grid: Sequence[Sequence[Any]],
+    set_skus: set[str],
+    readers: Mapping[str, Callable[[str], str] | None],
+    memo: ProductsMemo,
+) -> tuple[list[_Draft], bool]:
+    """Every row's draft, from the memo where the row did not change.
+
+    Returns the drafts and whether any row's 商品コード or codes changed (the checks
+    across rows must then run again).
+    """
+    height = len(grid)
+    keys_moved = height != len(memo.rows)
+    if keys_moved:
+        memo.rows = (memo.rows + [None] * height)[:height]
+        memo.keys = (memo.keys + [None] * height)[:height]
     drafts: list[_Draft] = []
-    for gi in range(1, len(grid)):
-        draft = _draft(ctx, cols, grid[gi], gi, set_skus, readers)
-        if draft is not None:
-            drafts.append(draft)
-    _check_duplicate_skus(ctx, cols, drafts)
-    _check_shared_codes(ctx, cols, drafts)
-    return _products(ctx, drafts)
+    memo.reparsed = 0
+    bot_stock = ctx.bot_stock
+    for gi in range(1, height):
+        row = grid[gi]
+        kept = memo.rows[gi]
+        sku_hint = kept.draft.sku if kept is not None and kept.draft is not None else None
+        if (
+            kept is None
+            or not (kept.row is row or kept.row == row)
+            or kept.bot_stock != bot_stock.get(sku_hint or "")
+            or kept.is_set != (sku_hint in set_skus)
+        ):
+            kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
+            memo.rows[gi] = kept
+            memo.reparsed += 1
+            key = _key_of(kept.draft)
+            if key != memo.keys[gi]:
+                memo.keys[gi] = key
+                keys_moved = True
+        if kept.status:
+            ctx.out.status_by_row[gi] = kept.status
+        ctx.problems.extend(kept.notes)
+        if kept.draft is not None:
+            drafts.append(kept.draft)
+    return drafts, keys_moved
+
+
+def _key_of(draft: _Draft | None) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]] | None:
+    return None if draft is None else (draft.sku, tuple(sorted(draft.codes.items())))
+
+
+def _parse_row(
+    ctx: ParseContext,
+    cols: _Columns,
+    row: Sequence[Any],
+    gi: int,
+    set_skus: set[str],
+    readers: Mapping[str, Callable[[str], str] | None],
+) -> _Row:
+    """One row read cell by cell, with what it reported on its own."""
+    before = len(ctx.problems)
+    draft = _draft(ctx, cols, row, gi, set_skus, readers)
+    notes = ctx.problems[before:]
+    del ctx.problems[before:]
+    found = ctx.out.status_by_row.pop(gi, "")
+    sku = draft.sku if draft is not None else ""
+    return _Row(
+        row=row,
+        is_set=draft is not None and draft.sku in set_skus,
+        bot_stock=ctx.bot_stock.get(sku),
+        status=found,
+        draft=draft,
+        notes=notes,
+    )
 
 
 def _code_reader(
@@ -223,18 +354,20 @@ def _code_cells(
             d.code_cols[col.mall] = idx
 
 
-def _check_duplicate_skus(ctx: ParseContext, cols: _Columns, drafts: Sequence[_Draft]) -> None:
-    """Record each 商品コード's rows; a 商品コード on several rows is a problem on each."""
+def _check_duplicate_skus(
+    ctx: ParseContext,
+    cols: _Columns,
+    drafts: Sequence[_Draft],
+    across: dict[int, list[RowProblem]],
+) -> dict[str, list[int]]:
+    """Each 商品コード's rows; a 商品コード on several rows is a problem on each."""
     by_sku: dict[str, list[_Draft]] = defaultdict(list)
     for d in drafts:
         by_sku[d.sku].append(d)
+    sku_rows: dict[str, list[int]] = {}
     for sku, group in by_sku.items():
-        ctx.out.sku_rows[sku] = [d.grid_row for d in group]
+        sku_rows[sku] = [d.grid_row for d in group]
         if len(group) == 1:
-            ctx.out.product_rows[sku] = group[0].grid_row
-            current = ctx.out.status_by_row.get(group[0].grid_row)
-            if current:
-                ctx.out.statuses[sku] = current
             continue
         message = ctx.r.msg(
             "duplicate_key",
@@ -243,10 +376,32 @@ def _check_duplicate_skus(ctx: ParseContext, cols: _Columns, drafts: Sequence[_D
             value=sku,
         )
         for d in group:
-            d.problems.append(ctx.problem(cols.tab, d.grid_row, message, sku, "sku"))
+            problem = ctx.problem(cols.tab, d.grid_row, message, sku, "sku")
+            across.setdefault(d.grid_row, []).append(problem)
+    return sku_rows
 
 
-def _check_shared_codes(ctx: ParseContext, cols: _Columns, drafts: Sequence[_Draft]) -> None:
+def _positions(ctx: ParseContext, memo: ProductsMemo) -> None:
+    """Where each 商品コード is, and the 状態 of those on one row.
+
+    The position maps are the memo's own objects: a read never changes them.
+    """
+    out = ctx.out
+    out.sku_rows = memo.sku_rows
+    out.product_rows = memo.product_rows
+    out.statuses = {}
+    for row, text in out.status_by_row.items():
+        key = memo.keys[row]
+        if key is not None and memo.product_rows.get(key[0]) == row:
+            out.statuses[key[0]] = text
+
+
+def _check_shared_codes(
+    ctx: ParseContext,
+    cols: _Columns,
+    drafts: Sequence[_Draft],
+    across: dict[int, list[RowProblem]],
+) -> None:
     """A mall code written on two products is a problem on both (whose stock is it?)."""
     claims: dict[tuple[str, str], list[_Draft]] = defaultdict(list)
     for d in drafts:
@@ -262,30 +417,40 @@ def _check_shared_codes(ctx: ParseContext, cols: _Columns, drafts: Sequence[_Dra
         skus = ", ".join(dict.fromkeys(d.sku for d in group))
         message = ctx.r.msg("duplicate_code", cells=cells, header=col.header, value=code, skus=skus)
         for d in group:
-            d.problems.append(ctx.problem(cols.tab, d.grid_row, message, d.sku, col.key))
+            problem = ctx.problem(cols.tab, d.grid_row, message, d.sku, col.key)
+            across.setdefault(d.grid_row, []).append(problem)
 
 
-def _products(ctx: ParseContext, drafts: Sequence[_Draft]) -> dict[str, Product]:
+def _products(
+    ctx: ParseContext, drafts: Sequence[_Draft], across: Mapping[int, list[RowProblem]]
+) -> dict[str, Product]:
     """Drafts without problems as products; the others' codes are held."""
     products: dict[str, Product] = {}
     for d in drafts:
-        if d.problems:
-            ctx.problems.extend(d.problems)
+        problems = [*d.problems, *across.get(d.grid_row, ())] if across else d.problems
+        if problems:
+            ctx.problems.extend(problems)
             ctx.invalid.add(d.sku)
             for mall, codes in d.codes.items():
                 for code in codes:
                     ctx.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
             continue
-        products[d.sku] = Product(
-            sku=d.sku,
-            name=d.values.get("name", ""),
-            stock=d.values.get("stock", 0),
-            rule=d.values.get("rule"),
-            low_stock=d.values.get("low_stock"),
-            alloc_threshold=d.values.get("alloc_threshold"),
-            sync=not d.values.get("stop_sync", False),
-            backorder=d.values.get("backorder", False),
-            codes=dict(d.codes),
-            row=d.grid_row + 1,
-        )
+        if d.product is None:
+            d.product = _product(d)
+        products[d.sku] = d.product
     return products
+
+
+def _product(d: _Draft) -> Product:
+    return Product(
+        sku=d.sku,
+        name=d.values.get("name", ""),
+        stock=d.values.get("stock", 0),
+        rule=d.values.get("rule"),
+        low_stock=d.values.get("low_stock"),
+        alloc_threshold=d.values.get("alloc_threshold"),
+        sync=not d.values.get("stop_sync", False),
+        backorder=d.values.get("backorder", False),
+        codes=dict(d.codes),
+        row=d.grid_row + 1,
+    )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import Snapshot
 from bot.infra.sheet.movement_ledger import ledger_text, parse_ledger
-from bot.infra.sheet.parse_products import parse_products
+from bot.infra.sheet.parse_products import ProductsMemo, parse_products
 from bot.infra.sheet.parse_tabs import (
     parse_listings,
     parse_movements,
@@ -29,6 +29,7 @@ def parse_sheet(
     canonical: Mapping[str, Callable[[str], str]] | None = None,
     bot_stock: Mapping[str, int] | None = None,
     channels: Sequence[Channel] | None = None,
+    memo: ProductsMemo | None = None,
 ) -> SheetRead:
     """Parse one batch read of the sheet into a Snapshot and grid positions.
 
@@ -41,7 +42,8 @@ def parse_sheet(
     its adapter's code canonicaliser (may raise ValueError with a Japanese reason); for
     those malls the channel's declared ``code_problem`` checks each code before that.
     ``bot_stock`` is what the bot itself last wrote to 在庫数 per 商品コード: a
-    negative equal to it is an oversell the bot recorded, not a staff typo.
+    negative equal to it is an oversell the bot recorded, not a staff typo. ``memo``
+    keeps 商品マスタ's rows from one parse to the next (only changed rows are read).
     """
     tpl = load_template(channels)
     known = {t.key for t in tpl.tabs}
@@ -59,7 +61,7 @@ def parse_sheet(
         if c.code_problem is not None and canonical is not None and c.key in canonical
     }
     sets, set_skus = parse_sets(ctx)
-    products = parse_products(ctx, set_skus, code_checks)
+    products = parse_products(ctx, set_skus, code_checks, memo)
     movements = parse_movements(ctx)
     settings = parse_settings(ctx)
     resend = parse_listings(ctx)

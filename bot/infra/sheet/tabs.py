@@ -16,6 +16,9 @@ ERROR_LOG = "error_log"
 STATE = "state"
 
 CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
+HOT_TABS = (MOVEMENTS, SETTINGS, LISTINGS, STATE)
+"""Tabs read whole every cycle; 商品マスタ's hot columns and the cache give the rest
+(:mod:`bot.infra.sheet.hot`)."""
 LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
 
 Request = dict[str, Any]

@@ -49,7 +49,12 @@ def _route(method: str, path: str) -> _Route | None:
     sid, _, sub = rest.partition("/")
     if sub.startswith("values:"):
         verb = sub[len("values:") :]
-        expected = {"batchGet": "GET", "batchUpdate": "POST", "batchClear": "POST"}
+        expected = {
+            "batchGet": "GET",
+            "batchGetByDataFilter": "POST",
+            "batchUpdate": "POST",
+            "batchClear": "POST",
+        }
         if expected.get(verb) == method:
             return _Route(f"values.{verb}", sid)
         return None

@@ -33,6 +33,7 @@ from requests.structures import CaseInsensitiveDict
 from bot.infra.clock import Clock, RealClock
 from bot.sandbox.sheets.cell_data import _field_tree, _select_fields
 from bot.sandbox.sheets.model import _STATUS_NAMES, JSON, _ApiError, _bad, _Book, _Options
+from bot.sandbox.sheets.values import _values_batch_get_by_data_filter
 from bot.sandbox.sheets.routing import _first, _read, _Route, _route, _write
 
 SHEETS_PREFIX = "https://sheets.googleapis.com/"
@@ -285,7 +286,9 @@ class SheetsTransport(BaseAdapter):
         timeout: Any,
     ) -> RequestRecord:
         """The call-log entry of one request, stamped on arrival."""
-        kind: Kind = "read" if method == "GET" else "write"
+        kind: Kind = (
+            "read" if method == "GET" or path.endswith(":batchGetByDataFilter") else "write"
+        )
         return RequestRecord(
             method=method,
             path=path,
@@ -387,6 +390,12 @@ class SheetsTransport(BaseAdapter):
             return (route.range_text,)
         if route.op == "values.batchGet":
             return tuple(params.get("ranges", []))
+        if route.op == "values.batchGetByDataFilter":
+            return tuple(
+                str(f.get("a1Range"))
+                for f in body.get("dataFilters") or []
+                if isinstance(f, Mapping)
+            )
         if route.op == "values.batchUpdate":
             return tuple(
                 str(d.get("range")) for d in body.get("data") or [] if isinstance(d, Mapping)
@@ -401,6 +410,8 @@ class SheetsTransport(BaseAdapter):
         book = self._books.get(route.spreadsheet_id)
         if book is None:
             raise _ApiError(404, "Requested entity was not found.")
+        if route.op == "values.batchGetByDataFilter":  # a read sent as POST
+            return _values_batch_get_by_data_filter(book, body)
         answer = _read(book, route, params, multi)
         if answer is not None:
             return answer

@@ -272,6 +272,33 @@ def _values_batch_get(book: _Book, params: Mapping[str, Any], texts: Sequence[st
     }
 
 
+def _values_batch_get_by_data_filter(book: _Book, body: JSON) -> JSON:
+    """``values:batchGetByDataFilter`` (POST) for ``a1Range`` filters.
+
+    https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/batchGetByDataFilter
+    — each answer is a MatchedValueRange: the ValueRange and the filters it matched.
+    Developer-metadata and gridRange filters are not emulated: refused loudly.
+    """
+    render, dt = _render_opts(body)
+    major = _major(body)
+    filters = body.get("dataFilters")
+    if not isinstance(filters, list) or not filters:
+        raise _bad("Invalid data filters: at least one is required.")
+    out = []
+    for i, data_filter in enumerate(filters):
+        text = data_filter.get("a1Range") if isinstance(data_filter, Mapping) else None
+        if not isinstance(text, str):
+            raise _bad(f"Invalid dataFilters[{i}]: the emulator supports a1Range filters only.")
+        sheet, area = _resolve(book, text)
+        out.append(
+            {
+                "valueRange": _value_range(sheet, area, render, major, dt),
+                "dataFilters": [data_filter],
+            }
+        )
+    return {"spreadsheetId": book.id, "valueRanges": out}
+
+
 def _values_clear(book: _Book, text: str) -> JSON:
     sheet, area = _resolve(book, text)
     return {"spreadsheetId": book.id, "clearedRange": _clear_area(sheet, area)}
