@@ -33,8 +33,8 @@ from requests.structures import CaseInsensitiveDict
 from bot.infra.clock import Clock, RealClock
 from bot.sandbox.sheets.cell_data import _field_tree, _select_fields
 from bot.sandbox.sheets.model import _STATUS_NAMES, JSON, _ApiError, _bad, _Book, _Options
-from bot.sandbox.sheets.values import _values_batch_get_by_data_filter
 from bot.sandbox.sheets.routing import _first, _read, _Route, _route, _write
+from bot.sandbox.sheets.values import _values_batch_get_by_data_filter
 
 SHEETS_PREFIX = "https://sheets.googleapis.com/"
 """Where gspread sends every Sheets v4 call; the emulator is mounted here."""
