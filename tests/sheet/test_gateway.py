@@ -513,7 +513,10 @@ def _stamps(book: Book) -> dict[str, Any]:
 
 
 WRITE_OPS = ["values.batchGet", "values.batchGetByDataFilter", "spreadsheets.batchUpdate"]
-"""A racing cycle's read, re-read and commit; a repair adds one batchUpdate, no read."""
+"""A racing cycle's read, re-read and commit."""
+REPAIR_OPS = ["spreadsheets.get", "spreadsheets.batchUpdate"]
+"""A repair: the commit's answer holds only the rows it wrote, so one read finds where
+the keys went, then one batchUpdate puts the cells right."""
 STAMP = "2026-11-23 09:00:15"
 """最終更新 written by the second cycle of these tests."""
 
@@ -537,9 +540,9 @@ def test_rows_sorted_between_the_reread_and_the_write_still_land_right(
     _, result = bot.cycle([order("b", 1)])
 
     # The commit's own answer showed the move; one more batchUpdate put it right.
-    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
-    assert result.requests == 3  # re-read, commit, repair
-    (repair,) = book.emu.requests[3:]
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, *REPAIR_OPS]
+    assert result.requests == 4  # re-read, commit, where the keys went, repair
+    (repair,) = book.emu.requests[4:]
     assert repair.request_types == ("updateCells",) * len(repair.request_types)
     got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
     assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
@@ -571,7 +574,7 @@ def test_movement_marks_land_on_their_rows_when_staff_sort_during_the_commit(boo
 
     bot.cycle()
 
-    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, *REPAIR_OPS]
     marks = {r["商品コード"]: r["反映"] for r in book.records(MOVEMENTS)}
     assert marks["C"] == "済 2026-11-22 10:00:00"  # its own mark, not A's
     assert str(marks["A"]).startswith("済 ") and marks["A"] != marks["C"]
@@ -603,7 +606,7 @@ def test_rows_inserted_or_deleted_during_the_commit_are_repaired(book: Book, edi
 
     bot.cycle([order("b", 1)])
 
-    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, "spreadsheets.batchUpdate"]
+    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, *REPAIR_OPS]
     got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
     expected: dict[str, Any] = {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
     stamps = {**before, "B": STAMP}
@@ -661,8 +664,12 @@ def test_a_repair_that_lands_on_moved_rows_is_repaired_again(book: Book) -> None
 
     _, result = bot.cycle([order("b", 1)])
 
-    assert [r.op for r in book.emu.requests] == [*WRITE_OPS, *["spreadsheets.batchUpdate"] * 2]
-    assert result.requests == 4
+    assert [r.op for r in book.emu.requests] == [
+        *WRITE_OPS,
+        *REPAIR_OPS,
+        "spreadsheets.batchUpdate",
+    ]
+    assert result.requests == 5
     got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
     assert got == {"A": 10, "B": 9, "C": 10, "D": 10, "E": 10}
     assert _stamps(book) == {**before, "B": STAMP}
@@ -683,7 +690,7 @@ def test_a_failed_repair_is_logged_and_the_commit_still_counts(
 
     plan, result = bot.cycle([order("b", 1)])  # does not raise: the commit has landed
 
-    assert not result.conflict and result.requests == 3
+    assert not result.conflict and result.requests == 4
     assert plan.sales_log and len(book.records(SALES_LOG)) == 1
     assert "could not repair rows moved during the commit" in caplog.text
 

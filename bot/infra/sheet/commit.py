@@ -14,6 +14,7 @@ from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_text, column_letter
+from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.state import chunk_base, chunks
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
@@ -22,10 +23,11 @@ from bot.infra.sheet.values import column_runs, spans, update_cells
 READ_BACK_COLUMNS = {PRODUCTS: ("sku", "stock", "status", "updated_at")}
 """Columns a commit asks back, per tab: 商品コード and the columns the bot writes; 入出庫
 (not listed) gives back all its template columns, its fingerprint and 反映."""
-READ_BACK_FIELDS = (
-    "spreadsheetId,replies,updatedSpreadsheet(sheets(properties/sheetId,"
-    "data(startRow,startColumn,rowData/values/userEnteredValue)))"
+GRID_FIELDS = (
+    "sheets(properties/sheetId,data(startRow,startColumn,rowData/values/userEnteredValue))"
 )
+"""The cells of a Spreadsheet's grid data, and nothing else (values as entered)."""
+READ_BACK_FIELDS = f"spreadsheetId,replies,updatedSpreadsheet({GRID_FIELDS})"
 """The only part of a commit's answer that is read: without this mask a 10,000-row
 商品マスタ would come back with every cell's formats (tens of MB)."""
 
@@ -108,10 +110,24 @@ def read_back_columns(read: SheetRead, tabs: Iterable[str]) -> dict[str, list[in
     return out
 
 
-def column_ranges(whole: Callable[[str], str], columns: Mapping[str, Sequence[int]]) -> list[str]:
-    """Whole-column A1 ranges, adjacent columns merged (``'商品マスタ'!O:P``)."""
+def column_ranges(
+    whole: Callable[[str], str],
+    columns: Mapping[str, Sequence[int]],
+    rows: Mapping[str, Iterable[int]] | None = None,
+) -> list[str]:
+    """A1 ranges of ``columns``, adjacent columns merged (``'商品マスタ'!O:P``).
+
+    A tab in ``rows`` is asked only on its header row and those grid rows
+    (``'商品マスタ'!O1:P1``, ``'商品マスタ'!O120:P122``): a commit checks the rows it
+    wrote, not the whole columns of a 100,000-row tab.
+    """
     ranges: list[str] = []
     for tab, cols in columns.items():
         for first, last in spans(cols):
-            ranges.append(f"{whole(tab)}!{column_letter(first)}:{column_letter(last)}")
+            a, b = column_letter(first), column_letter(last)
+            if rows is None or tab not in rows:
+                ranges.append(f"{whole(tab)}!{a}:{b}")
+                continue
+            for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
+                ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
     return ranges

@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEETS_API_V4_BASE_URL
+from gspread.urls import (
+    SPREADSHEET_BATCH_UPDATE_URL,
+    SPREADSHEET_URL,
+    SPREADSHEETS_API_V4_BASE_URL,
+)
 
 from bot.core.domain import (
     ErrorLogRow,
@@ -52,6 +56,7 @@ from bot.infra.sheet.client import (
     make_client,
 )
 from bot.infra.sheet.commit import (
+    GRID_FIELDS,
     READ_BACK_COLUMNS,
     READ_BACK_FIELDS,
     cell_requests,
@@ -570,8 +575,10 @@ class SheetGateway:
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
         requests_.extend(self._status_requests(fresh, status))
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
+        written = {(r, c): v for (tab, r, c), (_, v) in placed.items() if tab == PRODUCTS}
+        narrow = {PRODUCTS: {row for row, _ in written}}
         try:
-            sent, reply = self._send(requests_, "last_commit", commit_id, read_back)
+            sent, reply = self._send(requests_, "last_commit", commit_id, read_back, narrow)
         except SheetError as err:
             self.logs.settle(applied=False)
             self.text.settle(applied=False)
@@ -582,8 +589,12 @@ class SheetGateway:
         self.logs.settle(applied=True)
         self.text.settle(applied=True)
         self._state_layout = layout_
+        self.cache.patch(written)
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
-            sent += self._repair_misplaced(reply, placed, fresh, read_back)
+            repaired = self._repair_misplaced(reply, placed, fresh, read_back)
+            if repaired:
+                self.cache.forget()  # rows moved: read 商品マスタ whole next cycle
+            sent += repaired
         return CommitResult(read=fresh, requests=1 + sent)
 
     def _commit_requests(
@@ -643,11 +654,13 @@ class SheetGateway:
         marker_key: str,
         marker: str | None,
         read_back: Mapping[str, Sequence[int]] | None = None,
+        rows: Mapping[str, Collection[int]] | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         """Send a batchUpdate; returns the requests it took and its answer.
 
         With ``read_back`` (tab key → columns) the answer carries those columns as the
-        batch left them, read in the same atomic step (None when it was lost).
+        batch left them, read in the same atomic step (None when it was lost); a tab in
+        ``rows`` only on its header and those grid rows.
 
         When the answer is lost (timeout, reset connection) the change may or may not
         be in the sheet: the batch also wrote ``marker`` under ``marker_key`` in _state,
@@ -662,7 +675,7 @@ class SheetGateway:
         if read_back:
             body["includeSpreadsheetInResponse"] = True
             body["responseIncludeGridData"] = True
-            body["responseRanges"] = column_ranges(self._whole, read_back)
+            body["responseRanges"] = column_ranges(self._whole, read_back, rows)
             params = {"fields": READ_BACK_FIELDS}
         try:
             return 1, self._batch_update(body, params)
@@ -718,6 +731,13 @@ class SheetGateway:
         """
         repair = RowRepair(read, read_back, self.sheet_ids, self._parse, placed)
         sent = 0
+        if repair.fixes(reply, placed):  # the answer holds only the written rows
+            try:
+                reply = self._columns_now(read_back)
+            except SheetError as err:
+                log.error("could not read where rows moved during the commit: %s", err)
+                return 1
+            sent += 1
         for _ in range(MAX_REPAIRS):
             fixes = repair.fixes(reply, placed)
             if not fixes:
@@ -741,6 +761,25 @@ class SheetGateway:
             placed = repair.placed_after(fixes)
         log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
         return sent
+
+    def _columns_now(self, columns: Mapping[str, Sequence[int]]) -> dict[str, Any]:
+        """The read-back columns whole, shaped like a commit's answer (one read).
+
+        ``spreadsheets.get`` with ``includeGridData`` returns a Spreadsheet, as a
+        batchUpdate's ``updatedSpreadsheet`` is one.
+        """
+        params: ParamsType = {
+            "ranges": column_ranges(self._whole, columns),
+            "includeGridData": "true",
+            "fields": GRID_FIELDS,
+        }
+        try:
+            got = self.spreadsheet.client.request(
+                "get", SPREADSHEET_URL % self.spreadsheet.id, params=params
+            ).json()
+        except APIError as err:
+            raise SheetError(api_message(err)) from err
+        return {"updatedSpreadsheet": got}
 
     # -- record ------------------------------------------------------------------
 

@@ -69,18 +69,20 @@ def directory(read: SheetRead) -> dict[str, Product]:
     """Every 商品マスタ row by 商品コード, with its name and row — rows with a problem too.
 
     Slack names and links the product an alert is about; a row whose cell staff must fix
-    is exactly the one the snapshot leaves out of ``products``.
+    is exactly the one the snapshot leaves out of ``products``. Only those rows are
+    built here: the valid products are the snapshot's own objects.
     """
-    found: dict[str, Product] = {}
+    found: dict[str, Product] = dict(read.snapshot.products)
     header = read.headers.get(PRODUCTS)
     grid = read.raw.get(PRODUCTS) or []
     if header is not None:
         name_col = header.col("name")
         for sku, rows in read.sku_rows.items():
+            if sku in found:
+                continue
             row = rows[0]
             name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
             found[sku] = Product(sku=sku, name=name, row=row + 1)
-    found.update(read.snapshot.products)
     return found
 
 
