@@ -423,6 +423,12 @@ class SheetGateway:
             )
         return read
 
+    def _parse_apart(self, values: Mapping[str, list[list[Any]]]) -> SheetRead:
+        """A parse of a few tabs or rows that leaves the cycle's memo alone."""
+        return layout.parse_sheet(
+            values, malls=self.malls, canonical=self.canonical, channels=self.channels
+        )
+
     def load_startup(self) -> StartupData:
         """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
         tabs = (SALES_LOG, LISTINGS, STATE, OPS_LOG, MALL_LOG, ERROR_LOG)
@@ -729,7 +735,7 @@ class SheetGateway:
         checked the same way. Never raises: the commit itself has landed.
         Returns the requests sent (0 when nothing moved).
         """
-        repair = RowRepair(read, read_back, self.sheet_ids, self._parse, placed)
+        repair = RowRepair(read, read_back, self.sheet_ids, self._parse_apart, placed)
         sent = 0
         if repair.fixes(reply, placed):  # the answer holds only the written rows
             try:

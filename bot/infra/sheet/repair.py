@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.infra.sheet.cells import cell_text
+from bot.infra.sheet.cells import cell_text, is_blank, is_formula
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
@@ -123,28 +123,42 @@ class RowRepair:
     ) -> dict[str, dict[int, str]]:
         """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
 
-        Both come from layout's own parser, so a row is recognised exactly as the
-        re-read recognised it. 反映 is blanked first: the parser passes over rows marked
+        The 商品コード is read as the parser reads it; the fingerprint comes from layout's
+        own parser, so a row is recognised exactly as the re-read recognised it. 反映 is
+        blanked first: the parser passes over rows marked
         済, and the mark is no part of the fingerprint. ``product_rows`` limits
         商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
         10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
         the identical rows above it.
         """
-        values: dict[str, list[list[Any]]] = {}
+        keys: dict[str, dict[int, str]] = {PRODUCTS: {}, MOVEMENTS: {}}
         if PRODUCTS in grids:
-            rows = grids[PRODUCTS]
-            if product_rows is not None:
-                rows = [r if i == 0 or i in product_rows else [] for i, r in enumerate(rows)]
-            values[PRODUCTS] = rows
+            keys[PRODUCTS] = self._product_keys(grids[PRODUCTS], product_rows)
         if MOVEMENTS in grids:
             rows = grids[MOVEMENTS]
             mark = header_map(base_template().tab(MOVEMENTS), rows[0]).col("applied")
-            values[MOVEMENTS] = [rows[0], *(without(r, mark) for r in rows[1:])]
-        parsed = self.parse(values)
-        return {
-            PRODUCTS: {row: sku for sku, rows in parsed.sku_rows.items() for row in rows},
-            MOVEMENTS: {row: key for key, row in parsed.movement_rows.items()},
-        }
+            parsed = self.parse({MOVEMENTS: [rows[0], *(without(r, mark) for r in rows[1:])]})
+            keys[MOVEMENTS] = {row: key for key, row in parsed.movement_rows.items()}
+        return keys
+
+    def _product_keys(
+        self, grid: Sequence[Sequence[Any]], only: Collection[int] | None
+    ) -> dict[int, str]:
+        """Grid row → 商品コード, read as the parser reads it.
+
+        A 商品コード is the cell's text; blank and formula cells locate nothing.
+        """
+        header = self.read.headers.get(PRODUCTS)
+        col = header.col("sku") if header is not None else None
+        if col is None:
+            return {}
+        rows = range(1, len(grid)) if only is None else sorted(r for r in only if r < len(grid))
+        keys: dict[int, str] = {}
+        for row in rows:
+            raw = value_at(grid[row], col)
+            if not is_blank(raw) and not is_formula(raw):
+                keys[row] = cell_text(raw)
+        return keys
 
 
 def _fill(grid: list[list[Any]], data: Sequence[Mapping[str, Any]]) -> None:
