@@ -30,8 +30,6 @@ from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
 from gspread.urls import (
     SPREADSHEET_BATCH_UPDATE_URL,
-    SPREADSHEET_URL,
-    SPREADSHEETS_API_V4_BASE_URL,
 )
 
 from bot.core.domain import (
@@ -56,7 +54,6 @@ from bot.infra.sheet.client import (
     make_client,
 )
 from bot.infra.sheet.commit import (
-    GRID_FIELDS,
     READ_BACK_COLUMNS,
     READ_BACK_FIELDS,
     cell_requests,
@@ -65,9 +62,10 @@ from bot.infra.sheet.commit import (
     read_back_columns,
     state_rows,
 )
+from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.hot import GridCache, Reread, row_runs, rows_of_columns
+from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
@@ -381,24 +379,13 @@ class SheetGateway:
         keys = [k for k in HOT_TABS if k not in self.tabs.missing]
         ranges = hot + [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
         got = self._value_ranges(ranges, major="COLUMNS")
-        header, skus, stocks = (vr.get("values", []) for vr in got[:3])
-        merged = self.cache.merge(
-            rows_of_columns(header)[0] if header else [],
-            list(skus[0]) if skus else [],
-            list(stocks[0]) if stocks else [],
-        )
-        if merged is None:
+        out = self.cache.lay_over(got, (*keys, *LOG_TABS), keep_sets=SETS not in self.tabs.missing)
+        if out is None:
             log.info("商品マスタ rows or columns moved; reading it whole")
             return None
-        self.text.seen(PRODUCTS, str(got[1].get("range", "")))
-        out: dict[str, list[list[Any]]] = {PRODUCTS: merged}
-        for key, value_range in zip((*keys, *LOG_TABS), got[3:], strict=True):
-            if key in keys:
-                self.text.seen(key, str(value_range.get("range", "")))
-            out[key] = rows_of_columns(value_range.get("values", []))
-        for key in (SETS,):
-            if key not in self.tabs.missing and key in self.cache.grids:
-                out[key] = self.cache.grids[key]
+        seen = [(PRODUCTS, got[1]), *zip(keys, got[3:], strict=False)]
+        for key, value_range in seen:
+            self.text.seen(key, str(value_range.get("range", "")))
         return out
 
     def _parse(
@@ -505,7 +492,7 @@ class SheetGateway:
         if not ranges:
             return previous
         try:
-            got = self._filtered_ranges(ranges)
+            got = filtered_ranges(self.spreadsheet, ranges)
         except SheetError as err:
             if not self._tabs_changed(err):
                 raise
@@ -529,29 +516,6 @@ class SheetGateway:
         if check.movements is not None:
             values[MOVEMENTS] = check.movements
         return self._parse(values, bot_stock)
-
-    def _filtered_ranges(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
-        """Values of ``ranges`` by ``values:batchGetByDataFilter`` (a POST: no URL limit).
-
-        google-sheets.md §1: many ranges in a GET batchGet can hit URL-length limits.
-        https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/batchGetByDataFilter
-        """
-        url = f"{SPREADSHEETS_API_V4_BASE_URL}/{self.spreadsheet.id}/values:batchGetByDataFilter"
-        body = {
-            "dataFilters": [{"a1Range": r} for r in ranges],
-            "valueRenderOption": "FORMULA",
-            "dateTimeRenderOption": "SERIAL_NUMBER",
-        }
-        try:
-            reply = self.spreadsheet.client.request("post", url, json=body).json()
-        except APIError as err:
-            raise SheetError(api_message(err)) from err
-        by_range: dict[str, list[list[Any]]] = {}
-        for matched in reply.get("valueRanges") or []:
-            values = (matched.get("valueRange") or {}).get("values", [])
-            for data_filter in matched.get("dataFilters") or []:
-                by_range[str(data_filter.get("a1Range"))] = values
-        return [by_range.get(r, []) for r in ranges]
 
     def commit(
         self,
@@ -595,13 +559,26 @@ class SheetGateway:
         self.logs.settle(applied=True)
         self.text.settle(applied=True)
         self._state_layout = layout_
-        self.cache.patch(written)
+        self._remember_written(fresh, written)
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
             repaired = self._repair_misplaced(reply, placed, fresh, read_back)
             if repaired:
                 self.cache.forget()  # rows moved: read 商品マスタ whole next cycle
             sent += repaired
         return CommitResult(read=fresh, requests=1 + sent)
+
+    def _remember_written(self, read: SheetRead, written: Mapping[tuple[int, int], Any]) -> None:
+        """The cache and the row memo take in the commit's own 商品マスタ cells."""
+        changes = self.cache.patch(written)
+        header = read.headers.get(PRODUCTS)
+        if header is None or not changes:
+            return
+        own = frozenset(c for k in ("status", "updated_at") if (c := header.col(k)) is not None)
+        self.memo.adopt(
+            {row: (c.old, c.new, c.columns) for row, c in changes.items()},
+            own,
+            header.col("status"),
+        )
 
     def _commit_requests(
         self,
@@ -769,23 +746,7 @@ class SheetGateway:
         return sent
 
     def _columns_now(self, columns: Mapping[str, Sequence[int]]) -> dict[str, Any]:
-        """The read-back columns whole, shaped like a commit's answer (one read).
-
-        ``spreadsheets.get`` with ``includeGridData`` returns a Spreadsheet, as a
-        batchUpdate's ``updatedSpreadsheet`` is one.
-        """
-        params: ParamsType = {
-            "ranges": column_ranges(self._whole, columns),
-            "includeGridData": "true",
-            "fields": GRID_FIELDS,
-        }
-        try:
-            got = self.spreadsheet.client.request(
-                "get", SPREADSHEET_URL % self.spreadsheet.id, params=params
-            ).json()
-        except APIError as err:
-            raise SheetError(api_message(err)) from err
-        return {"updatedSpreadsheet": got}
+        return columns_now(self.spreadsheet, column_ranges(self._whole, columns))
 
     # -- record ------------------------------------------------------------------
 

@@ -96,6 +96,15 @@ def row_runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+@dataclass(frozen=True)
+class Rewritten:
+    """One 商品マスタ row the bot wrote to: its cells before and after, and where."""
+
+    old: Sequence[Any]
+    new: list[Any]
+    columns: frozenset[int]
+
+
 @dataclass
 class GridCache:
     """商品マスタ and セット構成 as last read whole, kept up to date between reads."""
@@ -147,6 +156,29 @@ class GridCache:
             f"{quoted_title}!{stock}2:{stock}",
         ]
 
+    def lay_over(
+        self, got: Sequence[Mapping[str, Any]], keys: Sequence[str], *, keep_sets: bool
+    ) -> dict[str, Grid] | None:
+        """A hot read as the tabs' ROWS-major grids; None: read 商品マスタ whole.
+
+        ``got`` holds the ranges of :meth:`hot_ranges`, then ``keys`` whole, all
+        COLUMNS-major.
+        """
+        header, skus, stocks = (vr.get("values", []) for vr in got[:3])
+        merged = self.merge(
+            rows_of_columns(header)[0] if header else [],
+            list(skus[0]) if skus else [],
+            list(stocks[0]) if stocks else [],
+        )
+        if merged is None:
+            return None
+        out = {PRODUCTS: merged}
+        for key, value_range in zip(keys, got[3:], strict=True):
+            out[key] = rows_of_columns(value_range.get("values", []))
+        if keep_sets and SETS in self.grids:
+            out[SETS] = self.grids[SETS]
+        return out
+
     def merge(self, header: Sequence[Any], skus: list[Any], stocks: list[Any]) -> Grid | None:
         """商品マスタ with this cycle's 在庫数 laid over it; None when rows or columns moved.
 
@@ -172,26 +204,34 @@ class GridCache:
         self.since_full += 1
         return grid
 
-    def patch(self, cells: Mapping[tuple[int, int], Any]) -> None:
-        """Take in cells the bot wrote to 商品マスタ ((grid row, column) → value)."""
+    def patch(self, cells: Mapping[tuple[int, int], Any]) -> dict[int, Rewritten]:
+        """Take in cells the bot wrote to 商品マスタ ((grid row, column) → value).
+
+        Returns each rewritten row: its old and new cells and the columns written.
+        """
         grid = self.grids.get(PRODUCTS)
         if grid is None or not cells:
-            return
+            return {}
         grid = list(grid)
         by_row: dict[int, list[tuple[int, Any]]] = {}
         for (row, col), value in cells.items():
             by_row.setdefault(row, []).append((col, value))
+        changes: dict[int, Rewritten] = {}
         for row, writes in by_row.items():
             if row >= len(grid):
                 self.forget()
-                return
+                return {}
             line = grid[row]
             for col, value in writes:
                 line = _with(line, col, value)
+            changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
             grid[row] = line
         self.grids[PRODUCTS] = grid
-        if self.stock_col is not None:
+        if self.stock_col is not None and any(
+            self.stock_col in c.columns for c in changes.values()
+        ):
             self.stocks = column_values(grid, self.stock_col)
+        return changes
 
     def replace_rows(self, rows: Mapping[int, Sequence[Any]]) -> None:
         """Rows of 商品マスタ re-read just now (grid row → cells)."""

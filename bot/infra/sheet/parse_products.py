@@ -72,6 +72,24 @@ class ProductsMemo:
     reparsed: int = 0
     """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
 
+    def adopt(
+        self,
+        rows: Mapping[int, tuple[Sequence[Any], Sequence[Any], frozenset[int]]],
+        bot_columns: frozenset[int],
+        status_col: int | None,
+    ) -> None:
+        """Rows the bot rewrote only in its own columns (状態, 最終更新) keep their parse.
+
+        ``rows``: grid row → (cells before, cells after, columns written).
+        """
+        for gi, (old, new, columns) in rows.items():
+            kept = self.rows[gi] if gi < len(self.rows) else None
+            if kept is None or kept.row is not old or not columns <= bot_columns:
+                continue
+            kept.row = new
+            if status_col is not None and status_col in columns:
+                kept.status = cell_text(cell_at(new, status_col))
+
     def reset(self, header: Sequence[Any], malls: Sequence[str]) -> None:
         """Start over when the header row or the enabled malls changed."""
         if tuple(header) != self.header or tuple(malls) != self.malls:
@@ -267,48 +285,88 @@ def _draft(
 def _product_cells(
     ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft, *, is_set: bool
 ) -> None:
-    r, tab, hm, gi, sku = ctx.r, cols.tab, cols.hm, d.grid_row, d.sku
-
-    def at(key: str) -> tuple[Any, str, str] | None:
-        idx = hm.col(key)
-        if idx is None:
-            return None
-        return cell_at(row, idx), a1(gi, idx), tab.column(key).header
-
-    def run(key: str, fn: Callable[[Any, str, str], Any]) -> None:
-        got = at(key)
-        if got is None:
-            return
-        try:
-            value = fn(*got)
-        except Guess as guess:  # the row syncs on the reading the message names
-            ctx.problems.append(ctx.problem(tab, gi, guess.message, sku, key))
-            value = guess.value
-        except Bad as bad:
-            d.problems.append(ctx.problem(tab, gi, bad.message, sku, key))
-            return
-        if value is not None:
-            d.values[key] = value
-
-    name = at("name")
-    if name is not None:
-        d.values["name"] = cell_text(name[0])
+    r, hm, sku = ctx.r, cols.hm, d.sku
+    name_col = hm.col("name")
+    if name_col is not None:
+        d.values["name"] = cell_text(cell_at(row, name_col))
     if is_set:
-        # The bot computes a set row's 在庫数; whatever is there is not a stocktake.
-        got = at("stock")
-        if got is not None:
-            try:
-                d.values["stock"] = r.int_cell(*got) or 0
-            except Bad:
-                d.values["stock"] = 0
+        _set_stock(ctx, cols, row, d)
     else:
-        run("stock", lambda raw, cell, header: _stock(ctx, raw, cell, header, sku))
-    run("rule", r.rule_cell)
-    run("low_stock", r.non_negative)
-    run("alloc_threshold", r.non_negative)
-    run("stop_sync", r.bool_cell)
+        _cell(ctx, cols, row, d, "stock", lambda raw, cell, hd: _stock(ctx, raw, cell, hd, sku))
+    _cell(ctx, cols, row, d, "rule", r.rule_cell)
+    _cell(ctx, cols, row, d, "low_stock", r.non_negative)
+    _cell(ctx, cols, row, d, "alloc_threshold", r.non_negative)
+    _cell(ctx, cols, row, d, "stop_sync", r.bool_cell)
     _older_sync_column(hm, d)
-    run("backorder", r.bool_cell)
+    _cell(ctx, cols, row, d, "backorder", r.bool_cell)
+
+
+def _set_stock(ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft) -> None:
+    """The bot computes a set row's 在庫数; whatever is there is not a stocktake."""
+    idx = cols.hm.col("stock")
+    if idx is None:
+        return
+    try:
+        cell = a1(d.grid_row, idx)
+        d.values["stock"] = ctx.r.int_cell(cell_at(row, idx), cell, "") or 0
+    except Bad:
+        d.values["stock"] = 0
+
+
+def _cell(
+    ctx: ParseContext,
+    cols: _Columns,
+    row: Sequence[Any],
+    d: _Draft,
+    key: str,
+    read: Callable[[Any, str, str], Any],
+) -> None:
+    """One cell of the row into ``d.values``; what it cannot be goes to the problems."""
+    idx = cols.hm.col(key)
+    if idx is None:
+        return
+    raw = cell_at(row, idx)
+    plain = _plain(key, raw)
+    if plain is not _PARSE:
+        if plain is not None:
+            d.values[key] = plain
+        return
+    tab, gi = cols.tab, d.grid_row
+    try:
+        value = read(raw, a1(gi, idx), tab.column(key).header)
+    except Guess as guess:  # the row syncs on the reading the message names
+        ctx.problems.append(ctx.problem(tab, gi, guess.message, d.sku, key))
+        value = guess.value
+    except Bad as bad:
+        d.problems.append(ctx.problem(tab, gi, bad.message, d.sku, key))
+        return
+    if value is not None:
+        d.values[key] = value
+
+
+_PARSE = object()
+"""``_plain``'s answer for a cell the Reader must read."""
+
+
+def _plain(key: str, raw: Any) -> Any:
+    """The cells most rows hold, read without the Reader.
+
+    Blank optional cells (None), checkboxes and whole numbers ≥ 0 as they are;
+    ``_PARSE`` for anything else (the Reader reads it and names the cell).
+    """
+    if key != "stock" and (raw is None or raw == ""):
+        return None
+    if raw is True or raw is False:
+        return raw if key in _CHECKBOXES else _PARSE
+    if type(raw) is int and raw >= 0 and key in _COUNTS:
+        return raw
+    return _PARSE
+
+
+_CHECKBOXES = frozenset({"stop_sync", "backorder"})
+"""Columns read by ``Reader.bool_cell`` (a checkbox reads as True/False)."""
+_COUNTS = frozenset({"stock", "low_stock", "alloc_threshold"})
+"""Columns whose whole numbers ≥ 0 are taken as they are (``int_cell``/``non_negative``)."""
 
 
 def _older_sync_column(hm: HeaderMap, d: _Draft) -> None:
