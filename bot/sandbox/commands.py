@@ -60,7 +60,12 @@ def _configure_sandbox(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=60,
         metavar="N",
-        help="シート API の1分あたりの上限（Google と同じ 60。0 で無制限）",
+        help="シート API の1分あたりの上限（初回のみ。Google と同じ 60。0 で無制限）",
+    )
+    parser.add_argument(
+        "--empty",
+        action="store_true",
+        help="商品なしで作る（初回のみ。プログラムが商品を入れるとき）",
     )
     configure_edit(
         parser.add_subparsers(dest="sandbox_action", metavar="操作").add_parser(
@@ -85,6 +90,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         interval=args.interval,
         channels=args.malls.split(",") if args.malls else None,
         sheets_quota=args.sheets_quota,
+        shop=not args.empty,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -47,3 +48,23 @@ def test_the_default_is_googles_host() -> None:
 
     with pytest.raises(NetworkDenied, match=SHEETS_ORIGIN):
         client.open_by_key(sid)
+
+
+def test_the_setting_comes_from_the_environment_and_must_be_a_url() -> None:
+    from bot.bootstrap import World, build_sheets_client
+    from bot.infra.settings import SettingsError, load_settings
+
+    emu = SheetsEmulator()
+    example = Path(__file__).resolve().parents[2] / "config" / "zaiko.example.toml"
+    settings = load_settings(
+        env={"ZAIKO_GOOGLE_SHEETS_BASE_URL": "http://127.0.0.1:8765/sheets/"}, config_path=example
+    )
+    client = build_sheets_client(settings, World(sheets_session=emu.session()))
+
+    assert settings.google_sheets_base_url == "http://127.0.0.1:8765/sheets"
+    assert client.http_client.base_url == "http://127.0.0.1:8765/sheets"  # type: ignore[attr-defined]
+    assert load_settings(env={}, config_path=example).google_sheets_base_url == SHEETS_ORIGIN
+    with pytest.raises(SettingsError, match="ZAIKO_GOOGLE_SHEETS_BASE_URL"):
+        load_settings(
+            env={"ZAIKO_GOOGLE_SHEETS_BASE_URL": "sheets.example.com"}, config_path=example
+        )

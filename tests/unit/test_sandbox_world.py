@@ -266,8 +266,9 @@ def _upsert(world: SandboxWorld, at: datetime, code: str) -> int:
 
 def test_a_channels_rate_limit_follows_the_callers_clock() -> None:
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    world = new_world(FollowClock(start), ["rakuten"], interval=15, sheets_quota=None)
-    code = world.sims["rakuten"].sample_code(1)  # the first product's listing
+    world = new_world(FollowClock(start), ["rakuten"], interval=15, sheets_quota=None, shop=False)
+    assert world.emulator.get_values(world.sheet_id, MASTER)[1:] == []  # --empty: no products
+    code = world.sims["rakuten"].add_listing(world.sims["rakuten"].sample_code(1), 5)
     at = start + timedelta(hours=1)
 
     first = _upsert(world, at, code)

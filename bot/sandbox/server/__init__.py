@@ -21,7 +21,8 @@ At start it writes into its folder (``--dir``, default ``./sandbox``) ``zaiko.to
 ``env``, ``service-account.json`` and ``server.json`` (:mod:`~bot.sandbox.server.files`),
 so that ``set -a; . sandbox/env; set +a; python -m bot run`` is the production worker,
 unchanged, against the sandbox. The first start creates the spreadsheet, runs
-production's init-sheet on it and seeds the demo's shop (:mod:`~bot.sandbox.server.seed`);
+production's init-sheet on it and seeds the demo's shop (:mod:`~bot.sandbox.server.seed`;
+``--empty``: no products, for a program that brings its own catalogue);
 later starts load the state file (``--state``, default ``<dir>/state.pickle``), which is
 written when something changed (at most every 2 s, slower for a big book) and on
 SIGTERM/SIGINT (:mod:`~bot.sandbox.server.state`).
@@ -32,6 +33,12 @@ that run the bot on a virtual clock: a request carrying ``X-Zaiko-Sandbox-Clock:
 back), so the simulators' rate limits and timestamps follow the caller's time; it
 starts at ``--start`` (else the saved time, else now). Tokens always live on the wall
 clock (google-auth stamps them with it).
+
+From a program: start ``python -m bot sandbox --port 0 --dir D [--clock follow --start ISO]
+[--empty] [--malls rakuten,yahoo]``, wait for ``D/server.json`` (written once it listens;
+``url`` is there), run the worker with ``D/env`` loaded, drive the world through the
+control API, and stop the sandbox with SIGTERM (it saves, removes ``server.json`` and
+exits 0).
 
 Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` with a 4xx):
 
@@ -45,7 +52,8 @@ Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` wit
 - ``POST /_sandbox/products/<商品コード> {"column": "在庫数", "value": 27}`` — one 商品マスタ cell.
 - ``POST /_sandbox/movements {"sku", "quantity", "kind": "入荷", "memo"}`` — a 入出庫 row.
 - ``GET /_sandbox/malls`` — every product's 在庫数 and each channel's code and shown stock.
-- ``GET /_sandbox/channels/<ch>/stock?code=a&code=b`` — ``{"stock": {code: n | null}}``.
+- ``GET /_sandbox/channels/<ch>/stock?code=a&code=b`` — ``{"stock": {code: n | null}}``
+  (what the channel shows once pushes are live; ``null``: not listed).
 - ``PUT /_sandbox/channels/<ch>/stock {"code", "quantity"}`` — a hand edit on the channel.
 - ``POST /_sandbox/channels/<ch>/listings {"listings": [[code, qty], …]}`` — list products.
 - ``POST /_sandbox/channels/<ch>/orders {"lines": [[code, units], …]}`` — ``{"order": id}``;
@@ -58,6 +66,14 @@ Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` wit
   — per target: requests, bytes_in, bytes_out, largest_request, refused.
 - ``POST /_sandbox/save`` — write the state file now.
 
-``<ch>`` is a channel's key, label or alias (``rakuten``, ``楽天``). Control calls act on
-the doubles directly and are not counted as API traffic.
+``<ch>`` is a channel's key, label or alias (``rakuten``, ``楽天``); wherever a channel's
+code is asked for, a 商品コード also works (its first code in 商品マスタ). Control calls
+act on the doubles directly and are neither counted as API traffic nor rate-limited.
+``/cells`` with an A1 address is the fast path at scale; ``/products/<sku>`` and ``/rows``
+read the whole tab to find their row.
+
+Modules: :mod:`~bot.sandbox.server.main` (the command), :mod:`~bot.sandbox.server.http`
+(server, state keeper, shutdown), :mod:`~bot.sandbox.server.world` (routing, log,
+counters), :mod:`~bot.sandbox.server.control`, :mod:`~bot.sandbox.server.edit` (the
+``edit`` command), :mod:`~bot.sandbox.server.locate` (``server.json``; light, for the CLI).
 """

@@ -26,6 +26,7 @@ def run_sandbox(
     interval: int = 15,
     channels: list[str] | None = None,
     sheets_quota: int = 60,
+    shop: bool = True,
 ) -> int:
     """Load or create the world, serve it until a signal; the process's exit status."""
     state = state or folder / STATE_NAME
@@ -58,7 +59,9 @@ def run_sandbox(
                 file=sys.stderr,
             )
             return 2
-        world = new_world(the_clock, wanted, interval=interval, sheets_quota=sheets_quota or None)
+        world = new_world(
+            the_clock, wanted, interval=interval, sheets_quota=sheets_quota or None, shop=shop
+        )
     return serve(world, port=port, state=state, folder=folder)
 
 

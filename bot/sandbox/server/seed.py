@@ -35,14 +35,20 @@ def new_world(
     *,
     interval: int = 15,
     sheets_quota: int | None = 60,
+    shop: bool = True,
 ) -> SandboxWorld:
-    """A fresh sandbox: spreadsheet, template, shop, listings, key and secret key."""
+    """A fresh sandbox: spreadsheet, template, key, secret key and (``shop``) the demo's shop.
+
+    Without ``shop`` the tabs are empty and no channel lists anything: a program (the
+    benchmark) brings its own catalogue through the control API.
+    """
     emulator = SheetsEmulator(clock=clock, quota_per_minute=sheets_quota)
     sheet_id = emulator.create_spreadsheet(SPREADSHEET_TITLE, sheets=("Sheet1",))
     sims = {key: make_simulator(key, clock) for key in channels}
     secret_key = SecretBox.generate_key()
     init_sheet(emulator, sheet_id, sims, secret_key)
-    seed_shop(emulator, sheet_id, sims)
+    if shop:
+        seed_shop(emulator, sheet_id, sims)
     set_interval(emulator, sheet_id, interval)
     return SandboxWorld(
         clock=clock,
