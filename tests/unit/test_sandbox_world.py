@@ -23,10 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import ADAPTERS
 from bot.bootstrap import build
+from bot.cli import main as cli_main
 from bot.core.domain import StockPush
 from bot.infra.settings import Settings, load_settings
 from bot.infra.sheet.access import SheetKeyInvalid, open_spreadsheet
 from bot.sandbox.clock import VirtualClock
+from bot.sandbox.commands import COMMANDS
 from bot.sandbox.server import state as state_file
 from bot.sandbox.server.bridge import Call
 from bot.sandbox.server.clock import CLOCK_HEADER, FollowClock, WallClock
@@ -201,6 +203,7 @@ def test_refusals_are_said_in_japanese(control: httpx.Client) -> None:
     mall = control.post("/channels/ラクマ/orders", json={"lines": [["X", 1]]})
     tab = control.get("/tabs/在庫表")
     code = control.post("/channels/rakuten/orders", json={"lines": [["NO-SUCH", 1]]})
+    shape = control.post("/channels/rakuten/listings", json={"listings": [["only-a-code"]]})
 
     assert (
         mall.status_code == 404
@@ -208,6 +211,7 @@ def test_refusals_are_said_in_japanese(control: httpx.Client) -> None:
     )
     assert tab.status_code == 404 and "タブ「在庫表」がありません" in tab.json()["error"]
     assert code.status_code == 404 and "楽天に出品されていません" in code.json()["error"]
+    assert shape.status_code == 400 and shape.json()["error"].startswith("本文の形が違います")
 
 
 def test_bulk_rows_a_movement_and_the_request_log(
@@ -349,3 +353,38 @@ def test_every_channels_simulator_survives_the_state_file_after_real_traffic(key
 
     assert again.pending_stock(code) == harness.sim.pending_stock(code)
     assert again.place_order([(code, 1)]) is not None
+
+
+def test_the_edit_command_speaks_plain_japanese(
+    world: SandboxWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def edit(*argv: str) -> tuple[int, str]:
+        code = cli_main(["sandbox", "edit", "--url", world.base_url, *argv], extra=COMMANDS)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    ordered = edit("order", "rakuten", "SCARF", "1")
+    number = ordered[1].split("注文番号 ")[1].split("（")[0]
+
+    assert ordered[0] == 0 and ordered[1].startswith("楽天で注文しました: 注文番号 ")
+    assert edit("cancel", "楽天", number) == (0, f"楽天の注文 {number} をキャンセルしました\n")
+    assert edit("stock", "yahoo", "SCARF", "9")[1].startswith("Yahooの item-0009")
+    assert edit("stock", "Yahoo", "SCARF") == (0, "Yahooの SCARF: 9\n")
+    assert edit("set", "SCARF", "在庫下限", "2")[0] == 0
+    assert edit("move", "SCARF", "-1", "--kind", "破損")[1].startswith("入出庫の ")
+    assert edit("cell", "商品マスタ", "Z1", "メモ")[1] == "商品マスタ!Z1 に「メモ」を入力しました\n"
+    shown = edit("show", "入出庫", "--last", "1")[1].splitlines()
+    assert shown[0].startswith("入出庫（全") and "SCARF | -1 | 破損" in shown[2]
+    assert "SCARF" in edit("malls")[1]
+    assert edit("show", "在庫表") == (
+        1,
+        "できませんでした: タブ「在庫表」がありません（あるのは "
+        + "、".join(world.emulator.sheet_titles(world.sheet_id))
+        + "）\n",
+    )
+    unreachable = cli_main(
+        ["sandbox", "edit", "--url", "http://127.0.0.1:9", "malls"], extra=COMMANDS
+    )
+    assert unreachable == 1
+    assert "サンドボックスに接続できません" in capsys.readouterr().err
+    world.emulator.set_values(world.sheet_id, MASTER, "Z1", [[""]])

@@ -46,7 +46,8 @@ Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` wit
 - ``GET /_sandbox/clock``; ``POST /_sandbox/clock {"now": ISO}`` (follow mode: forward only).
 - ``GET /_sandbox/tabs/<tab>[?render=FORMATTED_VALUE|FORMULA]`` — ``{"values": [[…]]}``.
 - ``POST /_sandbox/tabs/<tab>/cells {"a1": "D2", "rows": [[…]]}`` (or ``"value": x``;
-  ``"raw": true`` stores as is) — staff typing: USER_ENTERED, ``+20`` becomes 20.
+  ``"raw": true`` stores as is) — staff typing: USER_ENTERED (``+7`` becomes 7 in a number
+  cell, a TEXT-formatted column keeps it as typed).
 - ``POST /_sandbox/tabs/<tab>/rows {"rows": [[…], …]}`` — typed below the last row with data
   (bulk: one call for any number of rows).
 - ``POST /_sandbox/products/<商品コード> {"column": "在庫数", "value": 27}`` — one 商品マスタ cell.

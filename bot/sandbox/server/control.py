@@ -2,8 +2,9 @@
 
 Everything here acts on the doubles directly, never through the API the bot uses, so it
 is neither counted in the emulator's or a channel's request log nor rate-limited: typing
-into a cell goes through the emulator's USER_ENTERED parsing (``+20`` becomes 20, as in
-the Sheets UI), an order is placed on the channel the way a customer's is. Bodies and
+into a cell goes through the emulator's USER_ENTERED parsing (``+7`` becomes 7 in a
+number cell, as in the Sheets UI; a TEXT-formatted column keeps what was typed), an order
+is placed on the channel the way a customer's is. Bodies and
 answers are JSON; errors are ``{"error": "<Japanese sentence>"}`` with a 4xx status.
 The endpoints are listed in :mod:`bot.sandbox.server`.
 """
@@ -69,6 +70,8 @@ def control(world: SandboxWorld, call: Call) -> Reply:
             answer = handler(world, match, call)
         except Refused as err:
             return Reply.json(err.status, {"error": str(err)})
+        except (TypeError, ValueError) as err:  # a body of the wrong shape
+            return Reply.json(400, {"error": f"本文の形が違います（{type(err).__name__}: {err}）"})
         if method != "GET":
             world.dirty = True
         return Reply.json(200, answer if answer is not None else {})

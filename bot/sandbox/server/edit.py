@@ -112,6 +112,7 @@ def find_url(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Do one edit; 0 when done, 1 when the sandbox refused or is not running."""
+    sandbox: Sandbox | None = None
     try:
         sandbox = Sandbox(find_url(args))
         for line in ACTIONS[args.edit_action](sandbox, args):
@@ -125,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as err:
         print(f"できませんでした: {err}", file=sys.stderr)
         return 1
+    finally:
+        if sandbox is not None:
+            sandbox.client.close()
     return 0
 
 
