@@ -1,11 +1,13 @@
 """The production worker as its own process against ``python -m bot sandbox``.
 
-Everything here is a subprocess started the way a person starts it: the sandbox with
-``python -m bot sandbox``, the worker with ``set -a; . sandbox/env; set +a; exec python
--m bot run`` (the README's words), orders with ``python -m bot sandbox edit``. The test
-reads the sheet and the channels through the sandbox's control API and waits for what
-it expects (generous time-outs, no timing asserted). Signals are real: SIGTERM must end
-the worker with status 0, SIGKILL must lose and double nothing.
+Everything here is a subprocess: the sandbox is ``python -m bot sandbox`` started as a
+program starts it (:class:`~bot.sandbox.server.client.SandboxProcess`), the workers as the
+README says (``set -a; . sandbox/env; set +a; exec python -m bot run``) — the stolen-key
+one with :meth:`SandboxProcess.worker_env`, a program's way — and one order is typed with
+``python -m bot sandbox edit``. The test reads the sheet and the channels through the
+control API and waits for what it expects (generous time-outs, no timing asserted).
+Signals are real: SIGTERM must end the worker with status 0, SIGKILL must lose and
+double nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.sandbox.server.client import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = "rakuten,shopify"
@@ -85,10 +88,11 @@ class Process:
 
 @dataclass
 class Sandbox:
-    """One ``python -m bot sandbox`` and what it wrote into its folder."""
+    """One ``python -m bot sandbox`` (through :class:`SandboxProcess`, as programs start it)."""
 
     folder: Path
-    process: Process | None = None
+    """The working directory; the sandbox writes into ``./sandbox`` there."""
+    box: SandboxProcess | None = None
     workers: list[Process] = field(default_factory=list)
     bad_key: Process | None = None
 
@@ -96,38 +100,21 @@ class Sandbox:
     def dir(self) -> Path:
         return self.folder / "sandbox"
 
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--interval", "5"]
-        argv += ["--malls", CHANNELS]
-        self.process = Process.start("sandbox", argv, self.folder, clean_env())
-        wait_for("the sandbox to listen", self._answers)
-
-    def _answers(self) -> bool:
-        assert self.process is not None
-        if self.process.popen.poll() is not None:
-            pytest.fail(f"the sandbox exited:\n{self.process.text()}")
-        server = self.dir / "server.json"
-        if not server.exists():
-            return False
-        try:
-            return self.get("").get("sheet_id") is not None
-        except (httpx.TransportError, KeyError, ValueError):
-            return False
-
     @property
-    def url(self) -> str:
-        return str(json.loads((self.dir / "server.json").read_text("utf-8"))["url"])
+    def log(self) -> str:
+        return (self.dir / "sandbox.log").read_text("utf-8", "replace")
+
+    def start(self) -> None:
+        options = ("--interval", "5", "--malls", CHANNELS)
+        self.box = SandboxProcess.start(self.dir, *options, env=clean_env())
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/_sandbox{path}", params=params, timeout=30)
-        answer: dict[str, Any] = response.json()
-        return answer
+        assert self.box is not None
+        return self.box.control.call("GET", path, params=params)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/_sandbox{path}", json=body, timeout=30)
-        assert response.status_code == 200, response.text
-        answer: dict[str, Any] = response.json()
-        return answer
+        assert self.box is not None
+        return self.box.control.call("POST", path, json=body)
 
     def tab(self, title: str) -> list[list[Any]]:
         values: list[list[Any]] = self.get(f"/tabs/{title}")["values"]
@@ -141,9 +128,9 @@ class Sandbox:
         i_order = sales[0].index("注文番号")
         return [row for row in sales[1:] if len(row) > i_order and str(row[i_order]) == order]
 
-    def worker(self, name: str, then: str = ":") -> Process:
-        """``python -m bot run`` as the README says to start it (``then``: one more step)."""
-        command = f"set -a; . ./sandbox/env; set +a; {then}; exec {sys.executable} -m bot run"
+    def worker(self, name: str) -> Process:
+        """``python -m bot run`` as the README says to start it."""
+        command = f"set -a; . ./sandbox/env; set +a; exec {sys.executable} -m bot run"
         process = Process.start(name, ["bash", "-c", command], self.folder, clean_env())
         self.workers.append(process)
         return process
@@ -172,17 +159,21 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     The stolen-key worker only waits and retries, so it runs alongside the other tests
     and its own test reads what it said by then (the suite stays short).
     """
-    box = Sandbox(tmp_path_factory.mktemp("shop"))
-    box.start()
-    box.bad_key = box.worker(
-        "worker-bad-key", then=f"export ZAIKO_GOOGLE_SERVICE_ACCOUNT_JSON={stolen_key(box)}"
-    )
-    yield box
-    for worker in box.workers:
+    shop = Sandbox(tmp_path_factory.mktemp("shop"))
+    shop.start()
+    assert shop.box is not None
+    # A program's way to run a worker: the sandbox's env, then one setting changed.
+    env = shop.box.worker_env(clean_env())
+    env["ZAIKO_GOOGLE_SERVICE_ACCOUNT_JSON"] = str(stolen_key(shop))
+    argv = [sys.executable, "-m", "bot", "run"]
+    shop.bad_key = Process.start("worker-bad-key", argv, shop.folder, env)
+    shop.workers.append(shop.bad_key)
+    yield shop
+    for worker in shop.workers:
         if worker.popen.poll() is None:
             worker.stop(signal.SIGKILL)
-    if box.process is not None and box.process.popen.poll() is None:
-        box.process.stop()
+    if shop.box is not None:
+        shop.box.stop()
 
 
 def started(worker: Process) -> Callable[[], bool]:
@@ -278,15 +269,15 @@ def test_a_key_the_sandbox_did_not_issue_is_refused_and_the_worker_waits(
 
 
 def test_a_restarted_sandbox_carries_on_from_its_state_file(sandbox: Sandbox) -> None:
-    assert sandbox.process is not None
+    assert sandbox.box is not None
     tabs = sandbox.get("")["tabs"]
     before = {tab: sandbox.tab(tab) for tab in tabs}
     listing = sandbox.product("TS-WH-M")["channels"]
 
-    assert sandbox.process.stop(signal.SIGTERM, timeout=30) == 0
-    assert "状態は保存済み" in sandbox.process.text()
+    assert sandbox.box.stop(timeout=30) == 0
+    assert "状態は保存済み" in sandbox.log
     sandbox.start()
 
-    assert "状態ファイルから再開します" in sandbox.process.text()
+    assert "状態ファイルから再開します" in sandbox.log
     assert {tab: sandbox.tab(tab) for tab in tabs} == before
     assert sandbox.product("TS-WH-M")["channels"] == listing

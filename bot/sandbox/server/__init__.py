@@ -38,7 +38,8 @@ From a program: start ``python -m bot sandbox --port 0 --dir D [--clock follow -
 [--empty] [--malls rakuten,yahoo]``, wait for ``D/server.json`` (written once it listens;
 ``url`` is there), run the worker with ``D/env`` loaded, drive the world through the
 control API, and stop the sandbox with SIGTERM (it saves, removes ``server.json`` and
-exits 0).
+exits 0). :class:`~bot.sandbox.server.client.SandboxProcess` does exactly that
+(``start``, ``control.call``, ``worker_env``, ``stop``).
 
 Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` with a 4xx):
 
@@ -76,5 +77,6 @@ read the whole tab to find their row.
 Modules: :mod:`~bot.sandbox.server.main` (the command), :mod:`~bot.sandbox.server.http`
 (server, state keeper, shutdown), :mod:`~bot.sandbox.server.world` (routing, log,
 counters), :mod:`~bot.sandbox.server.control`, :mod:`~bot.sandbox.server.edit` (the
-``edit`` command), :mod:`~bot.sandbox.server.locate` (``server.json``; light, for the CLI).
+``edit`` command), :mod:`~bot.sandbox.server.client` (for programs),
+:mod:`~bot.sandbox.server.locate` (``server.json``; light, for the CLI).
 """

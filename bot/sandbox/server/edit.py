@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
+from bot.sandbox.server.client import ControlClient, Unreachable
 from bot.sandbox.server.locate import DEFAULT_DIR, read_server
 from bot.shell.argparse_ja import JapaneseHelpFormatter
 
@@ -75,30 +74,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions.add_parser("malls", help="商品ごとの在庫数と各モールの表示在庫")
 
 
-class Unreachable(Exception):
-    """No sandbox answers where we looked."""
-
-
-class Sandbox:
-    """The control API of one running sandbox."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self.client = httpx.Client(base_url=f"{self.url}/_sandbox", timeout=60.0, trust_env=False)
-
-    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One control call; its JSON, or :class:`RuntimeError` with the sandbox's words."""
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.TransportError as err:
-            raise Unreachable(str(err)) from err
-        data = response.json()
-        if response.status_code >= 400:
-            raise RuntimeError(data.get("error", response.text))
-        answer: dict[str, Any] = data
-        return answer
-
-
 def find_url(args: argparse.Namespace) -> str:
     """``--url``, else ``<dir>/server.json``'s."""
     if args.url:
@@ -112,9 +87,9 @@ def find_url(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Do one edit; 0 when done, 1 when the sandbox refused or is not running."""
-    sandbox: Sandbox | None = None
+    sandbox: ControlClient | None = None
     try:
-        sandbox = Sandbox(find_url(args))
+        sandbox = ControlClient(find_url(args))
         for line in ACTIONS[args.edit_action](sandbox, args):
             print(line)
     except Unreachable as err:
@@ -128,18 +103,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         if sandbox is not None:
-            sandbox.client.close()
+            sandbox.close()
     return 0
 
 
-def _cell(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _cell(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     sandbox.call(
         "POST", f"/tabs/{quote(args.tab)}/cells", json={"a1": args.a1, "rows": [args.values]}
     )
     return [f"{args.tab}!{args.a1} に「{' '.join(args.values)}」を入力しました"]
 
 
-def _set(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _set(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     done = sandbox.call(
         "POST", f"/products/{quote(args.sku)}", json={"column": args.column, "value": args.value}
     )
@@ -148,7 +123,7 @@ def _set(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def _move(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _move(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     asked = {"sku": args.sku, "quantity": args.quantity, "kind": args.kind, "memo": args.memo}
     done = sandbox.call("POST", "/movements", json=asked)
     return [
@@ -156,7 +131,7 @@ def _move(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def _order(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _order(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     items = list(args.items)
     if len(items) % 2 or not all(units.isdigit() for units in items[1::2]):
         raise RuntimeError("コードと数量を組にしてください（例: order 楽天 TS-WH-M 2）")
@@ -166,12 +141,12 @@ def _order(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
     return [f"{done['label']}で注文しました: 注文番号 {done['order']}（{bought}）"]
 
 
-def _cancel(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _cancel(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     done = sandbox.call("POST", f"/channels/{quote(args.mall)}/orders/{quote(args.order)}/cancel")
     return [f"{done['label']}の注文 {args.order} をキャンセルしました"]
 
 
-def _stock(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _stock(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     if args.quantity is None:
         shown = sandbox.call(
             "GET", f"/channels/{quote(args.mall)}/stock", params={"code": args.code}
@@ -188,7 +163,7 @@ def _stock(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def _show(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _show(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     values = sandbox.call("GET", f"/tabs/{quote(args.tab)}")["values"]
     if not values:
         return [f"{args.tab}（空）"]
@@ -201,7 +176,7 @@ def _show(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
     return lines + [" | ".join(map(_text, row)) for row in shown]
 
 
-def _malls(sandbox: Sandbox, args: argparse.Namespace) -> list[str]:
+def _malls(sandbox: ControlClient, args: argparse.Namespace) -> list[str]:
     table = sandbox.call("GET", "/malls")
     labels = table["channels"]
     lines = ["商品コード      在庫数  " + "  ".join(labels.values())]

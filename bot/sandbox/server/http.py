@@ -8,7 +8,8 @@ connection without an answer.
 :class:`StateKeeper` writes the state file when something changed, at most every
 ``MIN_GAP`` seconds and never more often than ``SLOWDOWN`` × the last save took (a
 100k-product book takes about a second to pickle and the world is locked meanwhile),
-and once more on SIGTERM/SIGINT before the process exits 0.
+and once more on SIGTERM/SIGINT before the process exits 0. A sandbox killed with
+SIGKILL comes back as it was at its last save (at most a few seconds old).
 """
 
 from __future__ import annotations
