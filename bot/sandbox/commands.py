@@ -63,6 +63,13 @@ def _configure_sandbox(parser: argparse.ArgumentParser) -> None:
         help="シート API の1分あたりの上限（初回のみ。Google と同じ 60。0 で無制限）",
     )
     parser.add_argument(
+        "--save-every",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="変更があれば S 秒ごとに状態を保存（既定 2。0 は止めるときだけ）",
+    )
+    parser.add_argument(
         "--empty",
         action="store_true",
         help="商品なしで作る（初回のみ。プログラムが商品を入れるとき）",
@@ -91,6 +98,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         channels=args.malls.split(",") if args.malls else None,
         sheets_quota=args.sheets_quota,
         shop=not args.empty,
+        save_every=args.save_every,
     )
 
 

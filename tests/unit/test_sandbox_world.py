@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from bot.sandbox.server import state as state_file
 from bot.sandbox.server.bridge import Call
 from bot.sandbox.server.clock import CLOCK_HEADER, FollowClock, WallClock
 from bot.sandbox.server.files import CONFIG_NAME, KEY_NAME, env_lines, write_files
-from bot.sandbox.server.http import SandboxServer
+from bot.sandbox.server.http import SandboxServer, StateKeeper
 from bot.sandbox.server.locate import read_server
 from bot.sandbox.server.seed import new_world
 from bot.sandbox.server.world import SandboxWorld
@@ -388,3 +389,35 @@ def test_the_edit_command_speaks_plain_japanese(
     assert unreachable == 1
     assert "サンドボックスに接続できません" in capsys.readouterr().err
     world.emulator.set_values(world.sheet_id, MASTER, "Z1", [[""]])
+
+
+class _Tiny:
+    """What the state keeper needs of a world: a lock, a dirty flag and a state."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.dirty = False
+
+    def state(self) -> dict[str, Any]:
+        return {"cells": list(range(10))}
+
+
+def test_the_state_keeper_saves_when_something_changed_and_not_too_often(tmp_path: Path) -> None:
+    world = _Tiny()
+    keeper = StateKeeper(world, tmp_path / "state.pickle", min_gap=2.0)  # type: ignore[arg-type]
+    never = StateKeeper(world, tmp_path / "other.pickle", min_gap=0)  # type: ignore[arg-type]
+
+    assert not keeper.due()  # nothing changed
+    world.dirty = True
+    assert keeper.due() and not never.due()
+    keeper.save()
+    assert not world.dirty and (tmp_path / "state.pickle").exists()
+    world.dirty = True
+    assert not keeper.due()  # saved less than min_gap ago
+    keeper.last_save -= 2.0
+    assert keeper.due()
+    keeper.last_duration = 1.0  # a slow save: wait SLOWDOWN × as long
+    assert not keeper.due()
+    assert state_file.loads((tmp_path / "state.pickle").read_bytes(), WallClock())["cells"] == list(
+        range(10)
+    )

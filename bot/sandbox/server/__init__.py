@@ -24,8 +24,9 @@ unchanged, against the sandbox. The first start creates the spreadsheet, runs
 production's init-sheet on it and seeds the demo's shop (:mod:`~bot.sandbox.server.seed`;
 ``--empty``: no products, for a program that brings its own catalogue);
 later starts load the state file (``--state``, default ``<dir>/state.pickle``), which is
-written when something changed (at most every 2 s, slower for a big book) and on
-SIGTERM/SIGINT (:mod:`~bot.sandbox.server.state`).
+written when something changed (at most every 2 s, slower for a big book; ``--save-every``
+sets the gap, 0 saves only at shutdown and on request) and on SIGTERM/SIGINT
+(:mod:`~bot.sandbox.server.state`).
 
 Clock (``--clock``): ``real`` (default) is the wall clock. ``follow`` is for programs
 that run the bot on a virtual clock: a request carrying ``X-Zaiko-Sandbox-Clock: <ISO

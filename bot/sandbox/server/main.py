@@ -27,6 +27,7 @@ def run_sandbox(
     channels: list[str] | None = None,
     sheets_quota: int = 60,
     shop: bool = True,
+    save_every: float = 2.0,
 ) -> int:
     """Load or create the world, serve it until a signal; the process's exit status."""
     state = state or folder / STATE_NAME
@@ -62,7 +63,7 @@ def run_sandbox(
         world = new_world(
             the_clock, wanted, interval=interval, sheets_quota=sheets_quota or None, shop=shop
         )
-    return serve(world, port=port, state=state, folder=folder)
+    return serve(world, port=port, state=state, folder=folder, save_every=save_every)
 
 
 __all__ = ["STATE_NAME", "run_sandbox"]
