@@ -36,6 +36,7 @@ from bot.sandbox.server.clock import CLOCK_HEADER, FollowClock, WallClock
 from bot.sandbox.server.files import CONFIG_NAME, KEY_NAME, env_lines, write_files
 from bot.sandbox.server.http import SandboxServer, StateKeeper
 from bot.sandbox.server.locate import read_server
+from bot.sandbox.server.main import run_sandbox
 from bot.sandbox.server.seed import new_world
 from bot.sandbox.server.world import SandboxWorld
 from tests.adapters.harness import Harness
@@ -421,3 +422,23 @@ def test_the_state_keeper_saves_when_something_changed_and_not_too_often(tmp_pat
     assert state_file.loads((tmp_path / "state.pickle").read_bytes(), WallClock())["cells"] == list(
         range(10)
     )
+
+
+def test_a_state_file_that_cannot_be_resumed_is_said_not_guessed(
+    world: SandboxWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    future = {**world.state(), "clock_now": datetime.now(UTC) + timedelta(days=30)}
+    with world.lock:
+        (tmp_path / "ahead.pickle").write_bytes(state_file.dumps(future))
+    (tmp_path / "garbage.pickle").write_bytes(b"not a pickle")
+
+    ahead = run_sandbox(folder=tmp_path, state=tmp_path / "ahead.pickle", port=0)
+    said_ahead = capsys.readouterr().err
+    garbage = run_sandbox(folder=tmp_path, state=tmp_path / "garbage.pickle", port=0)
+    said_garbage = capsys.readouterr().err
+    interval = run_sandbox(folder=tmp_path, interval=1, port=0)
+
+    assert (ahead, garbage, interval) == (1, 1, 2)
+    assert "--clock follow で起動するか" in said_ahead
+    assert "を読めません" in said_garbage
+    assert not (tmp_path / "server.json").exists()

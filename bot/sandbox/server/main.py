@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pickle
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from adapters import ADAPTERS
 from bot.sandbox.server import state as state_file
-from bot.sandbox.server.clock import make_clock, parse_clock
+from bot.sandbox.server.clock import SandboxClock, WallClock, make_clock, parse_clock
 from bot.sandbox.server.http import serve
 from bot.sandbox.server.seed import new_world
 from bot.sandbox.server.world import SandboxWorld
 
 STATE_NAME = "state.pickle"
+FUTURE_SLACK = timedelta(minutes=1)
+"""A saved follow clock this far ahead of the wall clock cannot be resumed on it."""
 
 
 def run_sandbox(
@@ -40,17 +43,9 @@ def run_sandbox(
         print(f"--start が読めません（{err}）", file=sys.stderr)
         return 2
     if state.exists():
-        try:
-            world = SandboxWorld.from_state(
-                state_file.loads(state.read_bytes(), the_clock), the_clock
-            )
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as err:
-            print(
-                f"状態ファイル {state} を読めません（{err}）。消すと新しく作り直します",
-                file=sys.stderr,
-            )
+        world = _resume(state, the_clock)
+        if world is None:
             return 1
-        print(f"状態ファイルから再開します / resuming from {state}", flush=True)
     else:
         wanted = channels or list(ADAPTERS)
         unknown = [key for key in wanted if key not in ADAPTERS]
@@ -64,6 +59,27 @@ def run_sandbox(
             the_clock, wanted, interval=interval, sheets_quota=sheets_quota or None, shop=shop
         )
     return serve(world, port=port, state=state, folder=folder, save_every=save_every)
+
+
+def _resume(state: Path, clock: SandboxClock) -> SandboxWorld | None:
+    """The world of the state file; None (said in Japanese) when it cannot be used."""
+    try:
+        saved = state_file.loads(state.read_bytes(), clock)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        print(
+            f"状態ファイル {state} を読めません（{err}）。消すと新しく作り直します", file=sys.stderr
+        )
+        return None
+    if isinstance(clock, WallClock) and saved["clock_now"] > clock.now() + FUTURE_SLACK:
+        # The doubles' rate-limit windows and timestamps lie in the future of the wall clock.
+        print(
+            f"状態ファイル {state} は follow の時計で {saved['clock_now'].isoformat()} まで進んでいます。"
+            "--clock follow で起動するか、フォルダを消して作り直してください",
+            file=sys.stderr,
+        )
+        return None
+    print(f"状態ファイルから再開します / resuming from {state}", flush=True)
+    return SandboxWorld.from_state(saved, clock)
 
 
 __all__ = ["STATE_NAME", "run_sandbox"]
