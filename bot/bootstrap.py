@@ -195,7 +195,11 @@ def google_credentials(settings: Settings) -> service_account.Credentials:
 
 
 def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
-    """Gspread with our retry and timeouts, on the world's session or the service account."""
+    """Gspread with our retry and timeouts, on the world's session or the service account.
+
+    ``google_sheets_base_url`` moves the Sheets calls (the sandbox process serves them on
+    127.0.0.1); tokens come from the key's own ``token_uri``, through google-auth.
+    """
     sheet = settings.sheet
     return make_client(
         None if world.sheets_session is not None else google_credentials(settings),
@@ -205,6 +209,7 @@ def build_sheets_client(settings: Settings, world: World) -> SheetsClient:
         timeout=(sheet.timeout_connect, sheet.timeout_read),
         max_tries=sheet.retry_max_tries,
         max_seconds=sheet.retry_max_seconds,
+        base_url=settings.google_sheets_base_url,
     )
 
 

@@ -60,7 +60,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
-from adapters.base import ChannelConfig
+from adapters.base import ChannelConfig, Url
 from bot.core import words
 from bot.infra.secretbox import SecretBox, SecretBoxError
 from bot.infra.sections import AlertsConfig, Section, SheetConfig, SyncConfig
@@ -122,6 +122,8 @@ class Settings(BaseSettings):
         ),
     )
     """Service account key: the JSON itself, a path to the JSON file, or base64 JSON."""
+    google_sheets_base_url: Url = "https://sheets.googleapis.com"
+    """Where Sheets calls go ('' = Google); ``python -m bot sandbox`` serves one on 127.0.0.1."""
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ZAIKO_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
     )

@@ -23,6 +23,7 @@ def test_help_lists_every_command(
     out = capsys.readouterr().out
     for command in (
         "demo",
+        "sandbox",
         "run",
         "once",
         "check",

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SHEETS_ORIGIN = "https://sheets.googleapis.com"
+"""Where gspread sends every Sheets call (its ``gspread.urls`` constants)."""
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth retrying; google-sheets.md §1 (never 400/403/404)."""
 
@@ -75,6 +77,8 @@ class RetryingHTTPClient(HTTPClient):
     rng: random.Random = random.Random()
     max_tries: int = 5
     max_seconds: float = 90.0
+    base_url: str = SHEETS_ORIGIN
+    """Sent here instead of :data:`SHEETS_ORIGIN` (setting ``google_sheets_base_url``)."""
     BACKOFF = Backoff(base=2.0, cap=32.0, jitter=0.125)
     """2, 4, 8, 16 s … each with up to 1/8 more at random."""
 
@@ -86,13 +90,15 @@ class RetryingHTTPClient(HTTPClient):
         rng: random.Random | None = None,
         max_tries: int = 5,
         max_seconds: float = 90.0,
+        base_url: str = SHEETS_ORIGIN,
     ) -> None:
-        """Inject the clock, stop event and limits (gspread builds the instance)."""
+        """Inject the clock, stop event, limits and host (gspread builds the instance)."""
         self.clock = clock
         self.stop = stop
         self.rng = rng or random.Random()
         self.max_tries = max_tries
         self.max_seconds = max_seconds
+        self.base_url = base_url.rstrip("/") or SHEETS_ORIGIN
 
     def request(
         self,
@@ -105,6 +111,7 @@ class RetryingHTTPClient(HTTPClient):
         headers: MutableMapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one API call, retrying 408/429/5xx and lost connections within limits."""
+        endpoint = self._rebased(endpoint)
         tries = 0
 
         def attempt() -> requests.Response:
@@ -124,6 +131,12 @@ class RetryingHTTPClient(HTTPClient):
             raise SheetUnavailable(
                 f"Google Sheets: {last} after {tries} tries ({_path(endpoint)})"
             ) from last
+
+    def _rebased(self, endpoint: str) -> str:
+        """The URL on the configured host (gspread builds them from its constants)."""
+        if self.base_url != SHEETS_ORIGIN and endpoint.startswith(SHEETS_ORIGIN + "/"):
+            return self.base_url + endpoint[len(SHEETS_ORIGIN) :]
+        return endpoint
 
     def _attempt(
         self,
@@ -179,11 +192,19 @@ def make_client(
     timeout: tuple[float, float] = (5.0, 30.0),
     max_tries: int = 5,
     max_seconds: float = 90.0,
+    base_url: str = SHEETS_ORIGIN,
 ) -> gspread.Client:
     """A gspread client with our retry and explicit timeouts (its default is none)."""
     client = gspread.Client(auth=auth, session=session, http_client=RetryingHTTPClient)
     http = client.http_client
     assert isinstance(http, RetryingHTTPClient)
-    http.configure(clock=clock, stop=stop, rng=rng, max_tries=max_tries, max_seconds=max_seconds)
+    http.configure(
+        clock=clock,
+        stop=stop,
+        rng=rng,
+        max_tries=max_tries,
+        max_seconds=max_seconds,
+        base_url=base_url,
+    )
     client.set_timeout(timeout)
     return client
