@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
