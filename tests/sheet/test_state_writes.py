@@ -142,7 +142,7 @@ def test_the_grid_grows_when_the_rows_need_more_than_it_has() -> None:
     plan = tab.write(state)
 
     assert "appendDimension" in plan.requests[0]
-    assert tab.height() == 7
+    assert tab.height() == plan.grid_rows == 7
     assert_reads_as(tab, plan, state)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
@@ -49,6 +50,7 @@ CHUNK_PREFIX = "movements:"
 """Ledger rows are ``movements:0001``, ``movements:0002``, … (see the module docstring)."""
 
 _CHUNK_KEY = re.compile(r"^movements:(\d+)$")
+_IDENT_ORDER = re.compile(r"M(\d{8})-(\d+)")
 
 SWEEP_CHUNKS = 2
 """Ledger rows one commit may rewrite to drop expired entries (each ≤ CELL_CHARS)."""
@@ -191,20 +193,26 @@ class _Chunk:
     whens: tuple[datetime | None, ...]
     readable: bool
     """Its text is a JSON object (new entries may be added to it)."""
-
-    @property
-    def oldest(self) -> datetime | None:
-        return min((w for w in self.whens if w is not None), default=None)
-
-    @property
-    def newest(self) -> tuple[int, str, int, str]:
-        return max((_order(m.key) for m in self.entries), default=(-1, "", 0, ""))
+    oldest: datetime | None
+    """When its oldest entry was applied (None: no entry is dated)."""
+    newest: tuple[int, str, int, str]
+    """Its newest identity, as :func:`_order` sorts them."""
+    idents: frozenset[str]
 
 
 def _parse_chunk(text: str) -> _Chunk:
     entries = _entries(text)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
-    return _Chunk(text, entries, tuple(_when(m.at) for m in entries), readable)
+    whens = tuple(_when(m.at) for m in entries)
+    return _Chunk(
+        text,
+        entries,
+        whens,
+        readable,
+        oldest=min((w for w in whens if w is not None), default=None),
+        newest=max((_order(m.key) for m in entries), default=(-1, "", 0, "")),
+        idents=frozenset(m.key for m in entries),
+    )
 
 
 def _when(at: str) -> datetime | None:
@@ -279,15 +287,15 @@ def next_ledger_rows(
             else:
                 del texts[n]
         loose = [m for m in loose if not expiry.expired(m, _when(m.at))]
-        known = {m.key for chunk in chunks.values() for m in chunk.entries}
-        loose += _applied(movements, marks, known | {m.key for m in loose})
+        known = [chunk.idents for chunk in chunks.values()] + [{m.key for m in loose}]
+        loose += _applied(movements, marks, known)
     _append(texts, chunks, sorted(loose, key=lambda m: _order(m.key)))
     return {chunk_key(n): text for n, text in sorted(texts.items())}
 
 
 def _order(ident: str) -> tuple[int, str, int, str]:
     """Identities in the order they were given (``M20261123-10000`` after ``-9999``)."""
-    m = re.fullmatch(r"M(\d{8})-(\d+)", ident)
+    m = _IDENT_ORDER.fullmatch(ident)
     return (1, m.group(1), int(m.group(2)), ident) if m else (0, "", 0, ident)
 
 
@@ -302,14 +310,15 @@ def _text(entries: Iterable[Movement]) -> str:
 
 
 def _applied(
-    movements: Sequence[Movement], marks: Mapping[str, str], known: set[str]
+    movements: Sequence[Movement], marks: Mapping[str, str], known: Sequence[AbstractSet[str]]
 ) -> list[Movement]:
-    """Entries for the identities ``marks`` give that the ledger does not hold yet."""
+    """Entries for the identities ``marks`` give that the ledger (``known``) lacks yet."""
     wanted: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
     for key, text in marks.items():
         ident = ident_of(text)
-        if ident and ident not in known:
-            known.add(ident)
+        if ident and ident not in taken and not any(ident in ids for ids in known):
+            taken.add(ident)
             wanted[key] = (ident, text.split("#")[0].removeprefix("済").strip())
     out: list[Movement] = []
     for mv in reversed(movements):  # pending rows are found near the end

@@ -113,6 +113,8 @@ class StatePlan:
     grid: list[list[Any]]
     """_state as the write leaves it (header included, read-trimmed), for a caller that
     keeps the tab instead of reading it again."""
+    grid_rows: int | None = None
+    """The tab's grid height after the write (None when ``grid_rows`` was not given)."""
 
 
 def state_request(
@@ -167,6 +169,7 @@ def plan_state(
         requests.append(
             {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": extra}}
         )
+        grid_rows += extra
     for start, keys in _runs(changed, layout, target):
         cells = [[key, target[key]] if key else [None, None] for key in keys]
         if value_col == key_col + 1:  # the usual layout: one block of [キー, 値] rows
@@ -175,7 +178,8 @@ def plan_state(
             requests.append(update_cells(sheet_id, start + 1, key_col, [[k] for k, _ in cells]))
             requests.append(update_cells(sheet_id, start + 1, value_col, [[v] for _, v in cells]))
     rows = {key: i + 1 for i, key in enumerate(layout) if key}
-    return StatePlan(requests, rows, _grid_after(before, layout, target, (key_col, value_col)))
+    grid = _grid_after(before, layout, target, (key_col, value_col))
+    return StatePlan(requests, rows, grid, grid_rows)
 
 
 def _cell_sized(state: Mapping[str, str]) -> dict[str, str]:
