@@ -7,10 +7,10 @@ applied, and sort the tab; each case runs through the production wiring and a re
 
 from __future__ import annotations
 
-import json
 import re
 
 from bot.core.domain import AlertKind
+from bot.infra.sheet.movement_ledger import read_ledger
 from tests.e2e.conftest import MOVES, OPS, Shop
 
 MARK = re.compile(r"^済 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d #(M\d{8}-\d{4})$")
@@ -39,9 +39,9 @@ def receive(shop: Shop, sku: str = "SOAP", qty: int = 5) -> int:
 def test_applied_row_gets_an_identity_kept_in_state(shop: Shop) -> None:
     receive(shop)
     [mark] = marks(shop)
-    ledger = json.loads(shop.state()["movements"])
+    ledger = {m.key: m for m in read_ledger(shop.state())}
     assert list(ledger) == [ident(mark)]
-    assert ledger[ident(mark)][:2] == ["SOAP", 5]
+    assert (ledger[ident(mark)].sku, ledger[ident(mark)].qty) == ("SOAP", 5)
     assert shop.stock("SOAP") == 29
 
 

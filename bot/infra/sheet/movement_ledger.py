@@ -2,28 +2,58 @@
 
 A 入出庫 row is applied once and marked ``済 <time> #M20261123-0007``. The mark alone
 cannot protect it: staff may clear it, copy the row, or edit it. So every identity is
-also kept in ``_state`` (key ``movements``: identity → 商品コード, 数量, fingerprint of the
-row's cells, time applied), written in the same atomic commit as the mark and the
-stock, and read back with every cycle's one batchGet — a restart knows it too. The
-engine (``stock.apply_movements``) decides with it; this module reads and writes it.
+also kept in ``_state`` (identity → 商品コード, 数量, fingerprint of the row's cells,
+time applied), written in the same atomic commit as the mark and the stock, and read
+back with every cycle's one batchGet — a restart knows it too. The engine
+(``stock.apply_movements``) decides with it; this module reads and writes it.
 
 Entries are kept while their identity or their content is still on the tab, and at
 least :data:`KEEP_DAYS` days; when 入出庫 was not read (its tab is missing) the ledger is
 written back as it was read.
+
+Rows (:func:`next_ledger_rows`): ``movements:0001``, ``movements:0002``, … each hold a
+JSON object of whole entries, at most :data:`~bot.infra.sheet.state.CELL_CHARS` long.
+A row is rewritten only when its own entries change, so with the _state writer sending
+only changed rows (``state.plan_state``) a commit applying one 入出庫 row sends about
+one row of the ledger, however long it is (a busy shop's ledger runs to megabytes;
+a commit should stay far below Google's 2 MB advice). New entries go to the row holding
+the newest identity until it is full, then to the lowest free row number. Entries
+expire in batches: the horizon is a JST midnight (:func:`expiry_horizon`), so it moves
+once a day and the rows between sweeps stay as they are; a row whose entries all
+expired is cleared (a few bytes), and at most :data:`SWEEP_CHUNKS` rows per commit are
+rewritten to drop some of their entries (the rest wait for the next commits: being
+kept longer is always safe). Before these rows the whole ledger was one JSON value
+under ``movements`` (split over ``movements#n`` rows): it is still read, and the first
+commit through :func:`next_ledger_rows` rewrites it as rows.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
 
 from bot.core.domain import Movement
+from bot.infra.clock import JST
 from bot.infra.sheet.cells import parse_jst
+from bot.infra.sheet.state import CELL_CHARS, chunk_base
 
 LEDGER_KEY = "movements"
-"""The _state key holding the ledger (JSON, split over ``movements#n`` rows when long)."""
+"""The _state key that held the whole ledger before rows (``movements#n`` when long)."""
+
+CHUNK_PREFIX = "movements:"
+"""Ledger rows are ``movements:0001``, ``movements:0002``, … (see the module docstring)."""
+
+_CHUNK_KEY = re.compile(r"^movements:(\d+)$")
+_IDENT_ORDER = re.compile(r"M(\d{8})-(\d+)")
+
+SWEEP_CHUNKS = 2
+"""Ledger rows one commit may rewrite to drop expired entries (each ≤ CELL_CHARS)."""
 
 KEEP_DAYS = 60
 """Days an applied row is remembered after it left the tab (like 販売ログ's window)."""
@@ -50,6 +80,11 @@ def ledger_text(state: Mapping[str, str]) -> str:
 
 def parse_ledger(text: str) -> tuple[Movement, ...]:
     """The ledger as ``_state`` holds it; unreadable entries are dropped (logged upstream)."""
+    return _entries(text)
+
+
+def _entries(text: str) -> tuple[Movement, ...]:
+    """The entries of one JSON object of the ledger; () when it cannot be read."""
     if not text:
         return ()
     try:
@@ -85,7 +120,8 @@ def next_ledger(
     """The ledger after a commit writing ``marks`` (row key → 反映 text), as JSON.
 
     ``movements`` are the 入出庫 rows read (None when the tab was not read: the
-    ledger is then kept whole).
+    ledger is then kept whole). The whole ledger in one value under :data:`LEDGER_KEY`:
+    superseded by :func:`next_ledger_rows`, which a commit can write row by row.
     """
     entries = {m.key: m for m in ledger}
     if movements is not None:
@@ -117,3 +153,251 @@ def _kept(
         if ident in on_tab or entry.fingerprint in contents or recent:
             kept[ident] = entry
     return kept
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def chunk_key(n: int) -> str:
+    """The _state key of ledger row ``n`` (``movements:0007``)."""
+    return f"{CHUNK_PREFIX}{n:04d}"
+
+
+def is_ledger_key(key: str) -> bool:
+    """Whether a _state key holds (part of) the ledger, in either form."""
+    return chunk_base(key) == LEDGER_KEY or _CHUNK_KEY.match(key) is not None
+
+
+def with_ledger(state: Mapping[str, str], rows: Mapping[str, str]) -> dict[str, str]:
+    """_state rows ``state`` with the ledger's rows, in either form, replaced by ``rows``."""
+    return {k: v for k, v in state.items() if not is_ledger_key(k)} | dict(rows)
+
+
+def expiry_horizon(now: datetime) -> datetime:
+    """Entries applied before this may go: JST midnight :data:`KEEP_DAYS` days back.
+
+    At most ``now - KEEP_DAYS`` days, so an entry is kept at least KEEP_DAYS days; it
+    moves once a day, so expiry comes in one batch a day instead of a few entries at
+    the ledger's start every commit (each of which would rewrite a row).
+    """
+    day = now.astimezone(JST).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=KEEP_DAYS)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One ledger row as read: its text, its entries and when each was applied."""
+
+    text: str
+    entries: tuple[Movement, ...]
+    whens: tuple[datetime | None, ...]
+    readable: bool
+    """Its text is a JSON object (new entries may be added to it)."""
+    oldest: datetime | None
+    """When its oldest entry was applied (None: no entry is dated)."""
+    newest: tuple[int, str, int, str]
+    """Its newest identity, as :func:`_order` sorts them."""
+    idents: frozenset[str]
+
+
+def _parse_chunk(text: str) -> _Chunk:
+    entries = _entries(text)
+    readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
+    whens = tuple(_when(m.at) for m in entries)
+    return _Chunk(
+        text,
+        entries,
+        whens,
+        readable,
+        oldest=min((w for w in whens if w is not None), default=None),
+        newest=max((_order(m.key) for m in entries), default=(-1, "", 0, "")),
+        idents=frozenset(m.key for m in entries),
+    )
+
+
+def _when(at: str) -> datetime | None:
+    """``at`` as parse_jst reads it, the bot's own ``YYYY-MM-DD HH:MM:SS`` quickly."""
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        return parse_jst(at)
+    return when if when.tzinfo is not None else when.replace(tzinfo=JST)
+
+
+class _ChunkCache:
+    """The ledger rows of the last read, parsed, by text.
+
+    An unchanged row is not parsed again, and its entries stay the very same objects
+    cycle after cycle (so the engine can tell them unchanged by identity). Only the
+    rows of the last read are kept: memory stays that of one ledger.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, _Chunk] = {}
+
+    def get(self, text: str) -> _Chunk:
+        hit = self._last.get(text)
+        return hit if hit is not None else _parse_chunk(text)
+
+    def keep(self, chunks: Iterable[_Chunk]) -> None:
+        self._last = {c.text: c for c in chunks}
+
+
+_CACHE = _ChunkCache()
+
+
+def _chunk_keys(state: Mapping[str, str]) -> list[tuple[int, str]]:
+    """(row number, key) of the ledger rows in ``state``, by number."""
+    found = ((_CHUNK_KEY.match(k), k) for k in state)
+    return sorted((int(m.group(1)), k) for m, k in found if m is not None)
+
+
+def read_ledger(state: Mapping[str, str]) -> tuple[Movement, ...]:
+    """The ledger from _state rows as read (``#n`` rows not joined), in either form."""
+    texts = [ledger_text(state)] if LEDGER_KEY in state else []
+    texts += [state[key] for _, key in _chunk_keys(state)]
+    chunks = [_CACHE.get(text) for text in texts]
+    if chunks:  # a parse without _state (a commit's read-back) leaves the cache be
+        _CACHE.keep(chunks)
+    return tuple(m for chunk in chunks for m in chunk.entries)
+
+
+def next_ledger_rows(
+    state: Mapping[str, str],
+    movements: Sequence[Movement] | None,
+    marks: Mapping[str, str],
+    now: datetime,
+) -> dict[str, str]:
+    """The ledger's _state rows after a commit writing ``marks`` (row key → 反映 text).
+
+    ``state`` is _state as read (key → value, ``#n`` rows not joined: ``read.state``);
+    ``movements`` the 入出庫 rows read (None when the tab was not read: no entry is
+    added or dropped). Rows whose entries did not change keep their text as read. A
+    ledger in the old one-value form comes back as rows (dropping the old rows is
+    :func:`with_ledger`'s part).
+    """
+    chunks = {n: _CACHE.get(state[key]) for n, key in _chunk_keys(state)}
+    loose = list(_CACHE.get(ledger_text(state)).entries) if LEDGER_KEY in state else []
+    texts = {n: chunk.text for n, chunk in chunks.items()}
+    if movements is not None:
+        expiry = _Expiry(movements, marks, now)
+        for n, kept in expiry.sweep(chunks).items():
+            if kept:
+                texts[n] = _text(kept)
+            else:
+                del texts[n]
+        loose = [m for m in loose if not expiry.expired(m, _when(m.at))]
+        known = [chunk.idents for chunk in chunks.values()] + [{m.key for m in loose}]
+        loose += _applied(movements, marks, known)
+    _append(texts, chunks, sorted(loose, key=lambda m: _order(m.key)))
+    return {chunk_key(n): text for n, text in sorted(texts.items())}
+
+
+def _order(ident: str) -> tuple[int, str, int, str]:
+    """Identities in the order they were given (``M20261123-10000`` after ``-9999``)."""
+    m = _IDENT_ORDER.fullmatch(ident)
+    return (1, m.group(1), int(m.group(2)), ident) if m else (0, "", 0, ident)
+
+
+def _entry_text(m: Movement) -> str:
+    entry = [m.sku, m.qty, m.fingerprint, m.at]
+    value = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    return f"{json.dumps(m.key, ensure_ascii=False)}:{value}"
+
+
+def _text(entries: Iterable[Movement]) -> str:
+    return "{" + ",".join(_entry_text(m) for m in entries) + "}"
+
+
+def _applied(
+    movements: Sequence[Movement], marks: Mapping[str, str], known: Sequence[AbstractSet[str]]
+) -> list[Movement]:
+    """Entries for the identities ``marks`` give that the ledger (``known``) lacks yet."""
+    wanted: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for key, text in marks.items():
+        ident = ident_of(text)
+        if ident and ident not in taken and not any(ident in ids for ids in known):
+            taken.add(ident)
+            wanted[key] = (ident, text.split("#")[0].removeprefix("済").strip())
+    out: list[Movement] = []
+    for mv in reversed(movements):  # pending rows are found near the end
+        if not wanted:
+            break
+        found = wanted.pop(mv.key, None)
+        if found is not None:
+            ident, at = found
+            out.append(
+                Movement(key=ident, sku=mv.sku, qty=mv.qty, fingerprint=mv.fingerprint, at=at)
+            )
+    return out
+
+
+def _append(texts: dict[int, str], chunks: Mapping[int, _Chunk], entries: list[Movement]) -> None:
+    """Add ``entries`` to the row holding the newest identity, then to free rows."""
+    if not entries:
+        return
+    n = _open_row(texts, chunks)
+    # The row's text without its closing brace; entries are added after it.
+    parts = [texts[n][:-1]] if texts.get(n, "{}") != "{}" else []
+    size = len(texts[n]) if parts else 1
+    for mv in entries:
+        entry = _entry_text(mv)
+        if parts and size + len(entry) + 1 > CELL_CHARS:
+            texts[n] = "".join(parts) + "}"
+            n, parts, size = _free(texts), [], 1
+        parts.append(("," if parts else "{") + entry)
+        size += len(entry) + 1
+    texts[n] = "".join(parts) + "}"
+
+
+def _open_row(texts: Mapping[int, str], chunks: Mapping[int, _Chunk]) -> int:
+    """The readable row holding the newest identity; a free row when there is none."""
+    rows = [n for n in texts if n in chunks and chunks[n].readable]
+    if not rows:
+        return _free(texts)
+    return max(rows, key=lambda n: (chunks[n].newest, n))
+
+
+def _free(texts: Mapping[int, Any]) -> int:
+    return next(i for i in count(1) if i not in texts)
+
+
+class _Expiry:
+    """Which ledger entries may go at ``now`` (see :func:`expiry_horizon`)."""
+
+    def __init__(
+        self, movements: Sequence[Movement], marks: Mapping[str, str], now: datetime
+    ) -> None:
+        self.horizon = expiry_horizon(now)
+        self._movements = movements
+        self._marks = marks
+        self._on_tab: set[str] | None = None
+        self._contents: set[str] = set()
+
+    def expired(self, entry: Movement, when: datetime | None) -> bool:
+        """Applied before the horizon, and neither its identity nor its content on the tab."""
+        if when is None or when >= self.horizon:
+            return False
+        if self._on_tab is None:  # built only when an old entry is met
+            marks = (ident_of(t) for t in self._marks.values())
+            self._on_tab = {m.ident for m in self._movements if m.ident} | set(marks)
+            self._contents = {m.fingerprint for m in self._movements}
+        return entry.key not in self._on_tab and entry.fingerprint not in self._contents
+
+    def sweep(self, chunks: Mapping[int, _Chunk]) -> dict[int, list[Movement]]:
+        """Rows losing entries → the entries they keep ([]: the row is cleared)."""
+        edits: dict[int, list[Movement]] = {}
+        partial = 0
+        for n, chunk in sorted(chunks.items()):
+            oldest = chunk.oldest
+            if oldest is None or oldest >= self.horizon:
+                continue
+            kept = [
+                m for m, w in zip(chunk.entries, chunk.whens, strict=True) if not self.expired(m, w)
+            ]
+            if len(kept) == len(chunk.entries) or (kept and partial >= SWEEP_CHUNKS):
+                continue
+            partial += bool(kept)
+            edits[n] = kept
+        return edits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,34 +130,136 @@ _MOVEMENT_KEYS = ("at", "sku", "qty", "kind", "memo")
 """The cells a movement's fingerprint is made of (反映 is not one of them)."""
 
 
-def parse_movements(ctx: ParseContext) -> list[Movement]:
+@dataclass(frozen=True)
+class MovementsPrefix:
+    """The settled top of 入出庫 as one parse saw it, so the next need not parse it again.
+
+    Settled rows are blank or marked 済 (with the bot's identity or, from before
+    identities, without): parsing them gives no problem and nothing to apply, only
+    keys, marks and the done movements the engine checks copies and edits against.
+    ``rows`` grid rows (the header and the settled rows below it, ending on a 済 row)
+    are covered; 入出庫 then continues at grid row ``rows``.
+
+    A parse given a prefix (:func:`parse_movements`) takes all this as it is and parses
+    only the rows after it: the same result as a parse of the whole tab while those rows
+    are unchanged. That is the caller's to know (the gateway reads the whole tab on a
+    cadence; :meth:`join` checks the boundary row of a partial read). The done movements
+    are the same objects each time, so the engine can skip them by identity.
+    """
+
+    rows: int
+    cells: tuple[Sequence[Any], ...]
+    """The covered grid rows as read (header first)."""
+    occurrences: Mapping[str, int]
+    """Fingerprint → rows holding it among the covered ones (the next row's ``-n``)."""
+    movement_rows: Mapping[str, int]
+    """What parsing them put in ``SheetRead.movement_rows`` (key → grid row)."""
+    marks: Mapping[int, str]
+    """What parsing them put in ``SheetRead.mark_by_row`` (grid row → 反映 text)."""
+    done: tuple[Movement, ...]
+    """The 済 rows with identity as movements, in sheet order."""
+
+    @property
+    def tail_row(self) -> int:
+        """1-based sheet row to read 入出庫 from for :meth:`join`: the last covered row."""
+        return self.rows
+
+    def join(self, tail: Sequence[Sequence[Any]]) -> list[Sequence[Any]] | None:
+        """入出庫 as a whole-tab read would give it, from the rows read from :attr:`tail_row` on.
+
+        None when ``tail`` does not start with the last covered row as it was (rows
+        inserted or deleted above it, or it changed): read the whole tab then.
+        """
+        if not tail or list(tail[0]) != list(self.cells[-1]):
+            return None
+        return [*self.cells, *tail[1:]]
+
+    def fits(self, grid: Sequence[Sequence[Any]]) -> bool:
+        """Whether ``grid`` starts with the covered rows (header and boundary checked)."""
+        return (
+            len(grid) >= self.rows
+            and list(grid[0]) == list(self.cells[0])
+            and list(grid[self.rows - 1]) == list(self.cells[-1])
+        )
+
+    def covers(self, grid_rows: Iterable[int]) -> bool:
+        """Whether a write to one of ``grid_rows`` lands in the covered rows (stale after)."""
+        return any(0 < row < self.rows for row in grid_rows)
+
+
+def parse_movements(ctx: ParseContext, prefix: MovementsPrefix | None = None) -> list[Movement]:
     """入出庫 rows the engine decides on; keys, marks and problems go to ``ctx.out``.
 
     Pending rows (no 済) that can be applied, and 済 rows carrying the identity the bot
     wrote (``済 … #M20261123-0007``), so the engine can tell a copy or an edit of an
     applied row (see ``stock.apply_movements``). A 済 mark without identity, written
     before identities existed, is left alone as before.
+
+    With ``prefix`` (from an earlier parse, its rows unchanged since) only the rows
+    after it are parsed; it is ignored when the grid does not start with its rows.
+    The settled top of this parse goes to ``ctx.out.movements_prefix`` for the next.
     """
     got = ctx.rows_of("movements")
     if got is None:
         return []
     tab, hm, grid = got
-    done = nfkc(ctx.tpl.words.movement_done_prefix)
-    c_mark = hm.col("applied")
-    assert c_mark is not None
-    occurrences: dict[str, int] = defaultdict(int)
-    out: list[Movement] = []
-    for gi in range(1, len(grid)):
-        row = grid[gi]
-        raws = {k: cell_at(row, hm.col(k)) for k in _MOVEMENT_KEYS}
-        if all(is_blank(v) for v in raws.values()):
-            continue
+    scan = _MovementScan(ctx, tab, hm, grid)
+    if prefix is not None and prefix.fits(grid):
+        scan.resume(prefix)
+    scan.run()
+    return scan.out
+
+
+class _MovementScan:
+    """One pass over 入出庫 rows (from the top, or after a :class:`MovementsPrefix`)."""
+
+    def __init__(self, ctx: ParseContext, tab: TabSpec, hm: HeaderMap, grid: list[list[Any]]):
+        self.ctx, self.tab, self.hm, self.grid = ctx, tab, hm, grid
+        self.done_word = nfkc(ctx.tpl.words.movement_done_prefix)
+        self.cols = [(k, hm.col(k)) for k in _MOVEMENT_KEYS]
+        self.c_mark = hm.col("applied")
+        assert self.c_mark is not None
+        self.start = 1
+        self.base: Mapping[str, int] = {}
+        self.counts: dict[str, int] = defaultdict(int)
+        self.out: list[Movement] = []
+        self.reused: MovementsPrefix | None = None
+        self.settled_to = 1  # rows [1, settled_to) are settled, ending on a 済 row
+
+    def resume(self, prefix: MovementsPrefix) -> None:
+        """Take the covered rows' result as it is; the scan starts after them."""
+        self.start = self.settled_to = prefix.rows
+        self.base = prefix.occurrences
+        self.ctx.out.movement_rows.update(prefix.movement_rows)
+        self.ctx.out.mark_by_row.update(prefix.marks)
+        self.out = list(prefix.done)
+        self.reused = prefix
+
+    def run(self) -> None:
+        settled = True
+        for gi in range(self.start, len(self.grid)):
+            row = self.grid[gi]
+            raws = {k: cell_at(row, c) for k, c in self.cols}
+            if all(is_blank(v) for v in raws.values()):
+                continue
+            mark = cell_text(cell_at(row, self.c_mark))
+            done = mark.startswith(self.done_word)
+            if settled and not done:
+                settled = False
+                self.ctx.out.movements_prefix = self.prefix()
+            if done and settled:
+                self.settled_to = gi + 1
+            self.row(gi, raws, mark, done)
+        if settled:
+            self.ctx.out.movements_prefix = self.prefix()
+
+    def row(self, gi: int, raws: dict[str, Any], mark: str, done: bool) -> None:
+        """One non-blank row."""
+        ctx = self.ctx
         texts = {k: cell_text(v) for k, v in raws.items()}
         digest = _fingerprint(texts)
-        n = occurrences[digest]
-        occurrences[digest] += 1
-        key = f"{digest}-{n}"
-        mark = cell_text(cell_at(row, c_mark))
+        key = f"{digest}-{self.base.get(digest, 0) + self.counts[digest]}"
+        self.counts[digest] += 1
         base = Movement(
             key=key,
             sku=texts["sku"],
@@ -168,27 +270,43 @@ def parse_movements(ctx: ParseContext) -> list[Movement]:
             row=gi + 1,
             fingerprint=digest,
         )
-        if mark.startswith(done):
+        if done:
             ident = ident_of(mark)
             if ident:
                 ctx.out.movement_rows[key] = gi
                 ctx.out.mark_by_row[gi] = mark
                 applied = {"qty": _applied_qty(ctx, raws), "done": True, "ident": ident}
-                out.append(base.model_copy(update=applied))
-            continue
+                self.out.append(base.model_copy(update=applied))
+            return
         ctx.out.movement_rows[key] = gi
         if mark:
             ctx.out.movement_marks[key] = mark
             ctx.out.mark_by_row[gi] = mark
         try:
-            qty = _movement_qty(ctx, tab, hm, gi, raws)
+            qty = _movement_qty(ctx, self.tab, self.hm, gi, raws)
         except Bad as bad:
-            problem = ctx.problem(tab, gi, bad.message, texts["sku"], "qty")
+            problem = ctx.problem(self.tab, gi, bad.message, texts["sku"], "qty")
             ctx.problems.append(problem)
             ctx.out.movement_problems[key] = problem
-            continue
-        out.append(base.model_copy(update={"qty": qty}))
-    return out
+            return
+        self.out.append(base.model_copy(update={"qty": qty}))
+
+    def prefix(self) -> MovementsPrefix:
+        """The settled rows seen so far (called before any pending row is taken in)."""
+        rows = self.settled_to
+        if self.reused is not None and rows == self.reused.rows:
+            return self.reused  # nothing settled after it: the same object
+        occurrences = dict(self.base)
+        for digest, n in self.counts.items():
+            occurrences[digest] = occurrences.get(digest, 0) + n
+        return MovementsPrefix(
+            rows=rows,
+            cells=tuple(self.grid[:rows]),
+            occurrences=occurrences,
+            movement_rows=dict(self.ctx.out.movement_rows),
+            marks=dict(self.ctx.out.mark_by_row),
+            done=tuple(self.out),
+        )
 
 
 def _fingerprint(texts: dict[str, str]) -> str:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import RowProblem, Snapshot
 from bot.infra.sheet.cells import a1
 from bot.infra.sheet.headers import HeaderMap, header_map
 from bot.infra.sheet.reader import Reader
 from bot.infra.sheet.spec import TabSpec, Template
+
+if TYPE_CHECKING:
+    from bot.infra.sheet.parse_tabs import MovementsPrefix
 
 TabRows = tuple[TabSpec, HeaderMap, list[list[Any]]]
 """A tab's spec, where its columns are, and its rows (header included)."""
@@ -57,6 +60,8 @@ class SheetRead:
     """入出庫 grid row → current 反映 text (pending rows only)."""
     raw: dict[str, list[list[Any]]] = field(default_factory=dict)
     """The values this read was parsed from, by tab key (for a partial re-read)."""
+    movements_prefix: MovementsPrefix | None = None
+    """The settled top of 入出庫 as parsed, for the next parse to skip (None: not read)."""
 
     def rows_of(self, sku: str) -> list[int]:
         """Every 商品マスタ grid row holding ``sku`` (for writing its 状態)."""

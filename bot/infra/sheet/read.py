@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import Snapshot
-from bot.infra.sheet.movement_ledger import ledger_text, parse_ledger
+from bot.infra.sheet.movement_ledger import read_ledger
 from bot.infra.sheet.parse_products import ProductsMemo, parse_products
 from bot.infra.sheet.parse_tabs import (
+    MovementsPrefix,
     parse_listings,
     parse_movements,
     parse_sets,
@@ -30,6 +31,7 @@ def parse_sheet(
     bot_stock: Mapping[str, int] | None = None,
     channels: Sequence[Channel] | None = None,
     memo: ProductsMemo | None = None,
+    movements_prefix: MovementsPrefix | None = None,
 ) -> SheetRead:
     """Parse one batch read of the sheet into a Snapshot and grid positions.
 
@@ -44,6 +46,8 @@ def parse_sheet(
     ``bot_stock`` is what the bot itself last wrote to 在庫数 per 商品コード: a
     negative equal to it is an oversell the bot recorded, not a staff typo. ``memo``
     keeps 商品マスタ's rows from one parse to the next (only changed rows are read).
+    ``movements_prefix`` (an earlier read's ``SheetRead.movements_prefix``) spares
+    parsing 入出庫 rows settled since (see ``parse_tabs.MovementsPrefix``).
     """
     tpl = load_template(channels)
     known = {t.key for t in tpl.tabs}
@@ -62,7 +66,7 @@ def parse_sheet(
     }
     sets, set_skus = parse_sets(ctx)
     products = parse_products(ctx, set_skus, code_checks, memo)
-    movements = parse_movements(ctx)
+    movements = parse_movements(ctx, movements_prefix)
     settings = parse_settings(ctx)
     resend = parse_listings(ctx)
     parse_state(ctx)
@@ -73,7 +77,7 @@ def parse_sheet(
         invalid_skus=frozenset(ctx.invalid),
         sets=tuple(sets),
         movements=tuple(movements),
-        movement_ledger=parse_ledger(ledger_text(ctx.out.state)),
+        movement_ledger=read_ledger(ctx.out.state),
         settings=settings,
         problems=tuple(ctx.problems),
         resend=frozenset(resend),
