@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import gspread
 from gspread.exceptions import APIError
@@ -68,10 +68,11 @@ from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.logs import LogTabs
-from bot.infra.sheet.movement_ledger import LEDGER_KEY, next_ledger
+from bot.infra.sheet.movement_ledger import next_ledger_rows, with_ledger
 from bot.infra.sheet.parse_products import ProductsMemo
+from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.record import listing_changes
-from bot.infra.sheet.repair import RowRepair
+from bot.infra.sheet.repair import RowRepair, repair_misplaced
 from bot.infra.sheet.rows import (
     directory,
     error_row,
@@ -113,8 +114,6 @@ log = logging.getLogger(__name__)
 SheetsClient: TypeAlias = gspread.Client
 """What the composition root holds without importing gspread itself."""
 
-MAX_REPAIRS = 3
-"""Repair batchUpdates after one commit before giving up (staff kept moving rows)."""
 
 __all__ = [
     "CYCLE_TABS",
@@ -196,6 +195,10 @@ class SheetGateway:
     """商品マスタ and セット構成 as last read whole (most cycles read two columns)."""
     memo: ProductsMemo = field(default_factory=ProductsMemo, repr=False)
     """商品マスタ's rows as last parsed (a parse reads only rows that changed)."""
+    moves_prefix: MovementsPrefix | None = field(default=None, repr=False)
+    """入出庫's settled top as last parsed (most cycles read and parse only below it)."""
+    _whole_read: bool = field(default=True, repr=False)
+    """Whether the values being parsed are a whole read (edits above the prefix count)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -369,6 +372,7 @@ class SheetGateway:
         values = [vr.get("values", []) for vr in got]
         out = dict(zip((*keys, *LOG_TABS), values, strict=True))
         self.cache.keep_full(out, self.template, self.malls)
+        self._whole_read = True
         return out
 
     def _read_hot(self) -> dict[str, list[list[Any]]] | None:
@@ -377,16 +381,32 @@ class SheetGateway:
         if hot is None:
             return None
         keys = [k for k in HOT_TABS if k not in self.tabs.missing]
-        ranges = hot + [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        tail = self._movements_tail() if MOVEMENTS in keys else None
+        whole = [tail if k == MOVEMENTS and tail else self._whole(k) for k in keys]
+        ranges = hot + whole + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
         got = self._value_ranges(ranges, major="COLUMNS")
         out = self.cache.lay_over(got, (*keys, *LOG_TABS), keep_sets=SETS not in self.tabs.missing)
+        if out is not None and tail and self.moves_prefix is not None:
+            joined = self.moves_prefix.join(out[MOVEMENTS])
+            out = None if joined is None else {**out, MOVEMENTS: cast(list[list[Any]], joined)}
         if out is None:
-            log.info("商品マスタ rows or columns moved; reading it whole")
+            log.info("商品マスタ or 入出庫 rows moved above what was read; reading them whole")
             return None
+        self._whole_read = False
         seen = [(PRODUCTS, got[1]), *zip(keys, got[3:], strict=False)]
         for key, value_range in seen:
             self.text.seen(key, str(value_range.get("range", "")))
         return out
+
+    def _movements_tail(self) -> str | None:
+        """入出庫 from its settled top's last row down ("" when there is no top yet)."""
+        prefix = self.moves_prefix
+        if prefix is None or not prefix.cells or not prefix.cells[0]:
+            return None
+        last = layout.column_letter(
+            max(len(prefix.cells[0]), *(len(r) for r in prefix.cells[-1:])) - 1
+        )
+        return f"{self._whole(MOVEMENTS)}!A{prefix.tail_row}:{last}"
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
@@ -398,7 +418,9 @@ class SheetGateway:
             bot_stock=bot_stock,
             channels=self.channels,
             memo=self.memo,
+            movements_prefix=None if self._whole_read else self.moves_prefix,
         )
+        self.moves_prefix = read.movements_prefix
         problems, broken = self.tabs.problems(self.template)
         if problems or broken:
             snap = read.snapshot
@@ -476,7 +498,8 @@ class SheetGateway:
     ) -> SheetRead:
         """Re-read what a commit will overwrite, just before it (one request).
 
-        商品マスタ's header and the grid ``rows`` the commit writes, and 入出庫 whole.
+        商品マスタ's header and the grid ``rows`` the commit writes, and 入出庫 (below
+        its settled top when there is one).
         Returns ``previous`` itself when none of it changed; otherwise a new read to
         plan again on (read whole when rows or columns moved meanwhile).
         """
@@ -487,8 +510,9 @@ class SheetGateway:
         if not products:
             ranges = []
         moves = MOVEMENTS not in self.tabs.missing and MOVEMENTS in previous.raw
+        tail = self._movements_tail() if moves else None
         if moves:
-            ranges.append(self._whole(MOVEMENTS))
+            ranges.append(tail or self._whole(MOVEMENTS))
         if not ranges:
             return previous
         try:
@@ -503,7 +527,16 @@ class SheetGateway:
             for (a, b), grid in zip(runs, got[1:], strict=False)
             for row, cells in zip(range(a, b + 1), [*grid, *[[]] * (b - a + 1)], strict=False)
         }
-        check = Reread(previous, got[0][0] if got[0] else [], fresh, got[-1] if moves else None)
+        header = got[0][0] if products and got[0] else []
+        movements = got[-1] if moves else None
+        if movements is not None and tail and self.moves_prefix is not None:
+            joined = self.moves_prefix.join(movements)
+            if joined is None:  # rows moved above the settled top: read it all again
+                self.cache.forget()
+                self.moves_prefix = None
+                return self.read(bot_stock)
+            movements = cast(list[list[Any]], joined)
+        check = Reread(previous, header, fresh, movements, products)
         if check.unchanged():
             return previous
         if check.moved():
@@ -560,6 +593,9 @@ class SheetGateway:
         self.text.settle(applied=True)
         self._state_layout = layout_
         self._remember_written(fresh, written)
+        moved_rows = [r for (tab, r, _) in placed if tab == MOVEMENTS]
+        if self.moves_prefix is not None and self.moves_prefix.covers(moved_rows):
+            self.moves_prefix = None
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
             repaired = self._repair_misplaced(reply, placed, fresh, read_back)
             if repaired:
@@ -596,13 +632,11 @@ class SheetGateway:
         errors = [*plan.error_log, *self.tabs.log_rows(plan.now)]
         reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in errors], read))
         movements = read.snapshot.movements if MOVEMENTS in read.raw else None
-        ledger = next_ledger(
-            read.snapshot.movement_ledger, movements, plan.movement_marks, plan.now
+        ledger = next_ledger_rows(read.state, movements, plan.movement_marks, plan.now)
+        state = with_ledger(state_rows(read, state_values, commit_id), ledger)
+        state_req, state_layout = state_request(
+            self.sheet_ids[STATE], state, read, grid_rows=self.text.height.get(STATE)
         )
-        if ledger != "{}" or LEDGER_KEY in read.state:
-            state_values = {**state_values, LEDGER_KEY: ledger}
-        state = state_rows(read, state_values, commit_id)
-        state_req, state_layout = state_request(self.sheet_ids[STATE], state, read)
         reqs.extend(state_req)
         reqs.extend(self.text.requests(self.template.tabs, read.headers, self.sheet_ids))
         return reqs, state_layout
@@ -697,53 +731,16 @@ class SheetGateway:
     ) -> int:
         """Put the commit's cells back on their rows if staff moved rows as it was sent.
 
-        Sheets v4 has no compare-and-set (google-sheets.md §2) and updateCells addresses
-        rows by position, taken from the re-read just before the commit. A sort, insert
-        or delete in that moment lands 在庫数/状態/最終更新 on another product, or a 反映
-        mark on another 入出庫 row: one movement shows 済 but was never applied, the
-        right one stays unmarked and is applied again next cycle.
-
-        The commit's answer holds the key columns as it left them (same atomic call, no
-        extra request). If a written row no longer holds the 商品コード / fingerprint it
-        was meant for, one more batchUpdate writes every intended value on the row that
-        now holds its key, and gives each row written by mistake back what the re-read
-        saw in it (blank for a row the re-read did not have, so a number meant for
-        another product never passes for a stocktake). The repair's own answer is
-        checked the same way. Never raises: the commit itself has landed.
-        Returns the requests sent (0 when nothing moved).
+        See :func:`bot.infra.sheet.repair.repair_misplaced`; returns the requests sent.
         """
-        repair = RowRepair(read, read_back, self.sheet_ids, self._parse_apart, placed)
-        sent = 0
-        if repair.fixes(reply, placed):  # the answer holds only the written rows
-            try:
-                reply = self._columns_now(read_back)
-            except SheetError as err:
-                log.error("could not read where rows moved during the commit: %s", err)
-                return 1
-            sent += 1
-        for _ in range(MAX_REPAIRS):
-            fixes = repair.fixes(reply, placed)
-            if not fixes:
-                return sent
-            log.warning(
-                "rows moved while the commit was sent (%s); putting %d cells back on their rows",
-                ", ".join(f"{self.titles[t]}!{layout.a1(r, c)}" for t, r, c in repair.wrong[:10]),
-                len(fixes),
-            )
-            try:
-                n, answer = self._send(self._cell_requests(fixes), "", None, read_back)
-            except CommitOutcomeUnknown:
-                sent += 1
-                continue  # same fixes again: they are absolute values, safe to resend
-            except SheetError as err:
-                log.error("could not repair rows moved during the commit: %s", err)
-                return sent + 1
-            sent += n
-            assert answer is not None  # without a marker, _send answers or raises
-            reply = answer
-            placed = repair.placed_after(fixes)
-        log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
-        return sent
+        return repair_misplaced(
+            RowRepair(read, read_back, self.sheet_ids, self._parse_apart, placed),
+            reply,
+            placed,
+            where=lambda t, r, c: f"{self.titles[t]}!{layout.a1(r, c)}",
+            columns_now=lambda: self._columns_now(read_back),
+            send=lambda fixes: self._send(self._cell_requests(fixes), "", None, read_back),
+        )
 
     def _columns_now(self, columns: Mapping[str, Sequence[int]]) -> dict[str, Any]:
         return columns_now(self.spreadsheet, column_ranges(self._whole, columns))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.infra.sheet.cells import cell_text, is_blank, is_formula
+from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
@@ -192,3 +193,66 @@ def _value_before(grid: Sequence[Sequence[Any]], rows: Sequence[int], col: int) 
     if not seen or any(not same(v, seen[0]) for v in seen):
         return None
     return seen[0]
+
+
+MAX_REPAIRS = 3
+"""Repair batchUpdates after one commit before giving up (staff kept moving rows)."""
+
+
+def repair_misplaced(
+    repair: RowRepair,
+    reply: Mapping[str, Any],
+    placed: Placed,
+    *,
+    where: Callable[[str, int, int], str],
+    columns_now: Callable[[], Mapping[str, Any]],
+    send: Callable[[Mapping[CellAt, Any]], tuple[int, Mapping[str, Any] | None]],
+) -> int:
+    """Put the commit's cells back on their rows if staff moved rows as it was sent.
+
+    Sheets v4 has no compare-and-set (google-sheets.md §2) and updateCells addresses
+    rows by position, taken from the re-read just before the commit. A sort, insert
+    or delete in that moment lands 在庫数/状態/最終更新 on another product, or a 反映
+    mark on another 入出庫 row: one movement shows 済 but was never applied, the
+    right one stays unmarked and is applied again next cycle.
+
+    The commit's answer holds the key columns as it left them (same atomic call, no
+    extra request). If a written row no longer holds the 商品コード / fingerprint it
+    was meant for, one more batchUpdate writes every intended value on the row that
+    now holds its key, and gives each row written by mistake back what the re-read
+    saw in it (blank for a row the re-read did not have, so a number meant for
+    another product never passes for a stocktake). The repair's own answer is
+    checked the same way. Never raises: the commit itself has landed.
+    Returns the requests sent (0 when nothing moved).
+    """
+    sent = 0
+    if repair.fixes(reply, placed):  # the answer holds only the written rows
+        try:
+            reply = columns_now()
+        except SheetError as err:
+            log.error("could not read where rows moved during the commit: %s", err)
+            return 1
+        sent += 1
+    for _ in range(MAX_REPAIRS):
+        fixes = repair.fixes(reply, placed)
+        if not fixes:
+            return sent
+        log.warning(
+            "rows moved while the commit was sent (%s); putting %d cells back on their rows",
+            ", ".join(where(t, r, c) for t, r, c in repair.wrong[:10]),
+            len(fixes),
+        )
+        try:
+            n, answer = send(fixes)
+        except CommitOutcomeUnknown:
+            sent += 1
+            continue  # same fixes again: they are absolute values, safe to resend
+        except SheetError as err:
+            log.error("could not repair rows moved during the commit: %s", err)
+            return sent + 1
+        sent += n
+        assert answer is not None  # without a marker, a send answers or raises
+        reply = answer
+        placed = repair.placed_after(fixes)
+    log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
+    return sent
