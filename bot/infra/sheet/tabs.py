@@ -15,8 +15,12 @@ MALL_LOG = "mall_log"
 ERROR_LOG = "error_log"
 STATE = "state"
 
-CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
+CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, STATE)
+"""Tabs a cycle reads whole."""
 LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
+HEADER_TABS = (*LOG_TABS, LISTINGS)
+"""Tabs a cycle reads the header row of: the log tabs (appends follow staff's column
+order) and 出品状況, which the bot knows from its own writes (sheet/listing_book.py)."""
 
 Request = dict[str, Any]
 """One sub-request of a ``spreadsheets:batchUpdate``."""
