@@ -348,6 +348,25 @@ def test_rows_deleted_between_cycles_are_written_again(book: Book) -> None:
     assert rows[code(12)]["表示在庫"] == 12 and rows[code(12)]["反映日時"]
 
 
+def test_a_write_past_the_end_of_a_shrunk_grid_is_refused_and_sent_again(book: Book) -> None:
+    # 1,200 listings grow the grid to exactly 1,201 rows; staff then delete ten rows, so
+    # the rows the bot knows for the last listings are past the grid's end.
+    gw, _, read, listings = cold_start(book, 1_200)
+    assert book.emu.sheet_properties(book.sid, LISTINGS)["gridProperties"]["rowCount"] == 1_201
+    book.emu.delete_rows(book.sid, LISTINGS, 100, 110)
+
+    record(gw, book, read, listings, pushes([listings[1_199]]), commit_id="c-2")
+
+    assert [(r.op, r.status) for r in book.emu.requests] == [
+        ("spreadsheets.batchUpdate", 400),  # refused whole: nothing applied
+        ("values.batchGet", 200),  # 出品状況 read once
+        ("spreadsheets.batchUpdate", 200),  # the push result, the ten rows again
+    ]
+    rows = listing_rows(book)
+    assert set(rows) == {code(i) for i in range(1_200)}
+    assert rows[code(1_199)]["反映日時"] != rows[code(1_198)]["反映日時"]
+
+
 def test_rows_deleted_in_a_quiet_shop_are_noticed_by_the_minute_check(book: Book) -> None:
     gw, _, read, listings = cold_start(book)
     book.emu.delete_rows(book.sid, LISTINGS, 1, 3)
@@ -461,3 +480,14 @@ def test_a_cold_start_at_100000_listings_fits_the_10_million_cell_limit() -> Non
             rows = max(tab.rows, 20_000)
         cells += rows * width
     assert cells < 10_000_000, cells
+
+
+def test_a_quiet_check_past_the_end_of_a_shrunk_grid_reads_the_tab_again(book: Book) -> None:
+    gw, _, read, listings = cold_start(book, 1_200)
+    book.emu.delete_rows(book.sid, LISTINGS, 100, 110)
+    book.clock.advance(TAIL_CHECK.total_seconds())
+
+    record(gw, book, read, listings, [], commit_id="c-2")
+
+    assert set(listing_rows(book)) == {code(i) for i in range(1_200)}
+    assert [r.op for r in book.emu.requests][-2:] == ["values.batchGet", "spreadsheets.batchUpdate"]

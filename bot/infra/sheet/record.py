@@ -118,11 +118,15 @@ class RecordWriter:
             *self._log_pieces(ERROR_LOG, errors, [error_row(r) for r in errors]),
         ]
         try:
-            if port.book.dirty and self.header is not None:
-                self._resync()
-            self._drain([*self._listing_pieces(), *self.pending])
-            if self.batches == 0 and self.header is not None and port.book.check_due(now):
-                self._check()
+            try:
+                self._first_pass(now)
+            except SheetError as err:
+                if not _refused(err) or self.header is None:
+                    raise
+                # A write or a range past the grid's end (rows deleted, the tab made
+                # again) is refused whole: read the tab and send the rest again.
+                log.info("出品状況 refused a record request; reading it again: %s", err)
+                port.book.dirty = True
             if port.book.dirty and not self.repaired and self.header is not None:
                 self._repair()
         except SheetError as err:
@@ -135,6 +139,14 @@ class RecordWriter:
                 self.sent,
             ) from err
         return self.sent
+
+    def _first_pass(self, now: datetime) -> None:
+        """Everything owed and the log rows; a check when there was nothing to write."""
+        if self.port.book.dirty and self.header is not None:
+            self._resync()
+        self._drain([*self._listing_pieces(), *self.pending])
+        if self.batches == 0 and self.header is not None and self.port.book.check_due(now):
+            self._check()
 
     # -- pieces ----------------------------------------------------------------------
 
@@ -309,7 +321,7 @@ class RecordWriter:
         return None
 
     def _final_ranges(self, end: int) -> list[str]:
-        """The 再送 column and the tail rows (``end`` - 1 and ``end``), asked back last."""
+        """The 再送 column and the tail (row ``end`` - 1 and below), asked back last."""
         if self.header is None or LISTINGS not in self.port.sheet_ids:
             return []
         ranges = []
@@ -319,9 +331,9 @@ class RecordWriter:
             letter = column_letter(resend)
             ranges.append(f"{title}!{letter}2:{letter}")
         cols = [c for c in (self.header.col("mall"), self.header.col("code")) if c is not None]
-        if len(cols) == 2:
+        if len(cols) == 2:  # open-ended: never past the grid's end, blank rows cost nothing
             lo, hi = column_letter(min(cols)), column_letter(max(cols))
-            ranges.append(f"{title}!{lo}{end}:{hi}{end + 1}")
+            ranges.append(f"{title}!{lo}{end}:{hi}")
         return ranges
 
     def _take_final(self, cells: Mapping[tuple[int, int], Any]) -> bool:
@@ -335,8 +347,8 @@ class RecordWriter:
         end = book.end
         keys = [c for c in (self.header.col("mall"), self.header.col("code")) if c is not None]
         tail = tuple(cell_text(cells.get((end - 1, c))) for c in keys)
-        after = [cells.get((end, c)) for c in keys]
-        if (end > 1 and tail != book.tail) or any(cell_text(v) for v in after):
+        after = any(r >= end and c in keys and cell_text(v) for (r, c), v in cells.items())
+        if (end > 1 and tail != book.tail) or after:
             log.info("出品状況 rows moved or were deleted; reading it again")
             return False
         return True
@@ -375,7 +387,7 @@ class RecordWriter:
         """Rows moved under a write: read the tab once and write what is not right."""
         self.repaired = True
         self._resync()
-        self._drain(self._listing_pieces())
+        self._drain([*self._listing_pieces(), *self.pending])
         if self.batches and self.port.book.dirty:
             log.warning("出品状況 rows kept moving; it is read again at the next record")
 
@@ -403,7 +415,10 @@ def _origin(a1: str) -> tuple[int, int]:
 
 def _uncertain(err: SheetError) -> bool:
     """A failure after which 出品状況 may not be as the book has it."""
-    if isinstance(err, CommitOutcomeUnknown):
-        return True
+    return isinstance(err, CommitOutcomeUnknown) or _refused(err)
+
+
+def _refused(err: SheetError) -> bool:
+    """Google refused the request (400): nothing of it was applied."""
     cause = err.__cause__
     return isinstance(cause, APIError) and cause.response.status_code == 400
