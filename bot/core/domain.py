@@ -345,7 +345,8 @@ class MallLogRow(Frozen):
     mall: str
     code: str
     sku: str
-    quantity: int
+    quantity: int | None
+    """None on a bulk push's summary row (its 詳細 gives the counts)."""
     result: str
     detail: str = ""
 

@@ -39,6 +39,7 @@ from bot.infra.clock import Clock
 from bot.infra.settings import Settings
 from bot.infra.sheet.gateway import (
     CommitOutcomeUnknown,
+    RecordIncomplete,
     SheetError,
     SheetGateway,
     state_values,
@@ -48,6 +49,7 @@ from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
+from bot.shell.push_log import push_log_rows
 from bot.shell.status import status_board
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
@@ -403,15 +405,28 @@ class Worker:
         pushed: _Pushed,
         run: _Run,
     ) -> None:
-        """Push results to 出品状況 and the log tabs, with whatever earlier cycles could not."""
+        """Push results to 出品状況 and the log tabs, with whatever earlier cycles could not.
+
+        A channel sent very many listings (a cold start) gets one summary row in
+        モール更新ログ (:mod:`bot.shell.push_log`). 再送 ticks the record saw are pushed
+        in the next cycle.
+        """
         pending = self._unrecorded
         results = [*pending.pushed, *pushed.results]  # a newer result for a listing wins
-        mall_logs = [*pending.mall_logs, *drift_logs, *pushed.mall_logs]
+        pushes = push_log_rows(pushed.results, pushed.mall_logs, run.at, self._labels)
+        mall_logs = [*pending.mall_logs, *drift_logs, *pushes]
         errors = [*pending.errors, *self._incidents, *pushed.errors]
         try:
             run.report.sheet_requests += self.gateway.record(
                 read, results, mall_logs, plan.targets, errors, run.at, self._commit_id(run.at)
             )
+        except RecordIncomplete as err:
+            # The batches before the failed one landed; 出品状況 rows not written stay
+            # owed in the gateway, the log rows not written go with the next record.
+            log.warning("push results recorded in part: %s", err)
+            run.report.sheet_requests += err.requests
+            self._sheet_failed(err, run)
+            self._unrecorded = _Unrecorded.keep((), err.mall_logs, err.errors)
         except SheetError as err:
             # The listing state holds the results; 出品状況 gets them with the next record.
             log.warning("could not record push results: %s", err)
@@ -420,6 +435,24 @@ class Worker:
         else:
             self._unrecorded = _Unrecorded()
         self._incidents = []
+        self._resend(self.gateway.listing_book.ticked())
+
+    def _resend(self, keys: set[tuple[str, str]]) -> None:
+        """Listings ticked 再送: forget what they show, so the next cycle pushes them.
+
+        Like a restock the mall made itself (``_forget_restocked``), only ``expected``
+        (and a refused number) is dropped; holds and sales seen are kept.
+        """
+        listings = dict(self.state.listings)
+        changed = False
+        for key in keys:
+            listing = listings.get(key)
+            if listing is not None and (listing.expected is not None or listing.failed is not None):
+                listings[key] = replace(listing, expected=None, failed=None)
+                changed = True
+        if changed:
+            log.info("再送 ticked for %d listings; pushing them next cycle", len(keys))
+            self.state = engine.replace_listings(self.state, listings)
 
     # ------------------------------------------------------------------ malls
 

@@ -139,6 +139,10 @@ def test_deleted_bot_tab_is_created_again_and_the_shop_keeps_syncing(
         == 1
     )
     assert not shop.alerts_of(AlertKind.SHEET_ERROR)  # no sheet failure, no alert
+    if title == LISTINGS_TAB:  # the bot's memory of 出品状況 fills the new tab
+        codes = sorted(c for r in shop.rows(LISTINGS_TAB) if (c := r["モール商品コード"]))
+        assert codes == sorted(["tshirt:m", "tshirt:l", "mug:blue", "soap:single", "gift:set"])
+        assert len(shop.grid(LISTINGS_TAB)) == 1 + len(codes)  # no stray or blank rows
     shop.restart()
     shop.run_until_quiet()
     assert shop.stock("TS-M") == 7 and shop.stock("SOAP") == 27  # nothing counted twice

@@ -47,7 +47,7 @@ IN_GUIDE = [
     "engine.push_unknown_code_text", "engine.push_resolved_title", "engine.drift_title",
     "engine.shortfall_title", "shell.mall_auth_failed", "shell.credential_expiring",
     "shell.mall_down", "shell.mall_recovered", "shell.sheet_down", "shell.sheet_recovered",
-    "shell.sheet_busy", "shell.push_failed",
+    "shell.sheet_busy", "shell.push_failed", "shell.push_bulk_result", "shell.push_bulk_detail",
 ]  # fmt: skip
 
 IN_SECTION_12 = [

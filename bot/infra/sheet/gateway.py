@@ -67,28 +67,29 @@ from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.layout import SheetRead
+from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import next_ledger_rows, with_ledger
 from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.record import listing_changes
+from bot.infra.sheet.record import RecordIncomplete, RecordPort, RecordWriter
 from bot.infra.sheet.repair import RowRepair, repair_misplaced
 from bot.infra.sheet.rows import (
     directory,
     error_row,
-    mall_row,
     meaning,
     op_row,
     parse_ledger,
     sale_row,
 )
 from bot.infra.sheet.spec import Template, load_template, registered_channels
-from bot.infra.sheet.state import state_columns, state_dict, state_request, state_values
+from bot.infra.sheet.state import state_dict, state_request, state_values
 from bot.infra.sheet.status import StatusBoard, status_requests
 from bot.infra.sheet.tab_watch import TabWatch, missing_titles
 from bot.infra.sheet.tabs import (
     CYCLE_TABS,
     ERROR_LOG,
+    HEADER_TABS,
     HOT_TABS,
     LISTINGS,
     LOG_TABS,
@@ -104,7 +105,7 @@ from bot.infra.sheet.tabs import (
     Placed,
 )
 from bot.infra.sheet.template import plan_tabs
-from bot.infra.sheet.values import column_runs, date_of, text_of, update_cells, value_at
+from bot.infra.sheet.values import date_of, text_of, value_at
 
 if TYPE_CHECKING:
     from adapters.base import Channel
@@ -134,6 +135,7 @@ __all__ = [
     "CommitOutcomeUnknown",
     "CommitResult",
     "Placed",
+    "RecordIncomplete",
     "RetryingHTTPClient",
     "SheetError",
     "SheetGateway",
@@ -199,6 +201,8 @@ class SheetGateway:
     """入出庫's settled top as last parsed (most cycles read and parse only below it)."""
     _whole_read: bool = field(default=True, repr=False)
     """Whether the values being parsed are a whole read (edits above the prefix count)."""
+    listing_book: ListingBook = field(default_factory=ListingBook, repr=False)
+    """出品状況 as the bot last read or wrote it (not read every cycle)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
 
@@ -365,12 +369,12 @@ class SheetGateway:
 
     def _read_full(self) -> dict[str, list[list[Any]]]:
         keys = [k for k in CYCLE_TABS if k not in self.tabs.missing]
-        ranges = [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        ranges = [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in HEADER_TABS]
         got = self._value_ranges(ranges)
         for key, value_range in zip(keys, got, strict=False):
             self.text.seen(key, str(value_range.get("range", "")))
         values = [vr.get("values", []) for vr in got]
-        out = dict(zip((*keys, *LOG_TABS), values, strict=True))
+        out = dict(zip((*keys, *HEADER_TABS), values, strict=True))
         self.cache.keep_full(out, self.template, self.malls)
         self._whole_read = True
         return out
@@ -383,9 +387,11 @@ class SheetGateway:
         keys = [k for k in HOT_TABS if k not in self.tabs.missing]
         tail = self._movements_tail() if MOVEMENTS in keys else None
         whole = [tail if k == MOVEMENTS and tail else self._whole(k) for k in keys]
-        ranges = hot + whole + [f"{self._whole(k)}!1:1" for k in LOG_TABS]
+        ranges = hot + whole + [f"{self._whole(k)}!1:1" for k in HEADER_TABS]
         got = self._value_ranges(ranges, major="COLUMNS")
-        out = self.cache.lay_over(got, (*keys, *LOG_TABS), keep_sets=SETS not in self.tabs.missing)
+        out = self.cache.lay_over(
+            got, (*keys, *HEADER_TABS), keep_sets=SETS not in self.tabs.missing
+        )
         if out is not None and tail and self.moves_prefix is not None:
             joined = self.moves_prefix.join(out[MOVEMENTS])
             out = None if joined is None else {**out, MOVEMENTS: cast(list[list[Any]], joined)}
@@ -478,8 +484,13 @@ class SheetGateway:
         self._batch_update({"requests": requests_}, None)
 
     def _pushed_listings(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
-        """出品状況 表示在庫 per (mall, code): what each listing was last sent."""
+        """出品状況 表示在庫 per (mall, code): what each listing was last sent.
+
+        The same read is what the listing book starts from (出品状況 is not read again
+        each cycle).
+        """
         template = self.template
+        self.listing_book.load(rows, template)
         header = layout.header_map(template.tab(LISTINGS), rows[0] if rows else [])
         listings: dict[tuple[str, str], int] = {}
         for row in rows[1:]:
@@ -757,34 +768,25 @@ class SheetGateway:
         now: datetime,
         commit_id: str,
     ) -> int:
-        """Push results → モール更新ログ and 出品状況 in one batchUpdate; returns requests sent."""
-        self.logs.pending = []
-        label = self.template.mall_label
-        reqs = self._append(MALL_LOG, [mall_row(r, label) for r in mall_logs], read)
-        reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in errors], read))
-        cells, new_rows = listing_changes(read, targets, pushed, now, label)
-        for start, col, run in column_runs(cells):
-            reqs.append(update_cells(self.sheet_ids[LISTINGS], start, col, [[v] for v in run]))
-        if new_rows:
-            reqs.extend(self._append(LISTINGS, new_rows, read))
-        marker: str | None = None
-        row = self._state_layout.get("last_record")
-        if reqs and row is not None:
-            marker = commit_id + "/record"
-            _, value_col = state_columns(read.headers.get(STATE))
-            reqs.append(update_cells(self.sheet_ids[STATE], row, value_col, [[marker]]))
-        try:
-            sent, _ = self._send(reqs, "last_record", marker)
-            self.logs.settle(applied=True)
-            return sent
-        except CommitOutcomeUnknown:
-            self.logs.settle(applied=False)
-            if marker is None:
-                # Without a marker a resend could duplicate log rows; push results are
-                # re-derivable (listing state), so a lost record is the lesser harm.
-                log.warning("push results for %s may not have been recorded", commit_id)
-                return 1
-            raise
+        """Push results → 出品状況, モール更新ログ and エラーログ; returns requests sent.
+
+        In batchUpdates within Google's recommended size (:mod:`bot.infra.sheet.record`);
+        raises :class:`RecordIncomplete` with the log rows not written when one fails.
+        """
+        port = RecordPort(
+            sheet_ids=self.sheet_ids,
+            whole=self._whole,
+            template=self.template,
+            logs=self.logs,
+            book=self.listing_book,
+            batch_update=self._batch_update,
+            value_ranges=self._value_ranges,
+            column_count=self._column_count,
+            marker_row=self._state_layout.get("last_record"),
+            state_header=read.headers.get(STATE),
+        )
+        writer = RecordWriter(port, read.headers.get(LISTINGS), commit_id)
+        return writer.write(pushed, mall_logs, targets, errors, now)
 
 
 def _grid_width(meta: Mapping[str, Any], sheet_id: int | None, default: int) -> int:

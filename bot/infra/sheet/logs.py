@@ -62,32 +62,66 @@ class LogTabs:
         if not rows:
             return []
         reqs = self.trim(tab.key, sheet_id, rows)
+        head, row_data = self.layout(tab, sheet_id, rows, self.header(tab, read), column_count)
+        reqs.extend(head)
+        reqs.append(append_cells(sheet_id, row_data))
+        return reqs
+
+    def header(self, tab: TabSpec, read: SheetRead | None) -> HeaderMap:
+        """The tab's header as ``read`` has it (else as at start-up, else the template's)."""
         grid_rows = read.raw.get(tab.key) if read is not None else None
         if grid_rows is not None:
-            header = header_map(tab, grid_rows[0] if grid_rows else [])
-        else:
-            header = self.headers.get(tab.key) or default_header_map(tab)
+            return header_map(tab, grid_rows[0] if grid_rows else [])
+        return self.headers.get(tab.key) or default_header_map(tab)
+
+    @staticmethod
+    def layout(
+        tab: TabSpec,
+        sheet_id: int,
+        rows: Sequence[Mapping[str, Any]],
+        header: HeaderMap,
+        column_count: Callable[[], int],
+    ) -> tuple[list[Request], list[dict[str, Any]]]:
+        """The header put-back requests (if any) and each row's RowData under ``header``.
+
+        See :meth:`append`; the record path sends the RowData in several appendCells
+        (:mod:`bot.infra.sheet.record`).
+        """
         columns = dict(header.columns)
         width = header.width
+        reqs: list[Request] = []
         missing = [c for c in tab.columns if c.key not in columns]
         if missing:
             reqs.extend(_put_back_headers(tab, sheet_id, width, missing, column_count))
             for i, spec in enumerate(missing):
                 columns[spec.key] = width + i
             width += len(missing)
-        grid: list[list[Any]] = []
+        row_data: list[dict[str, Any]] = []
         for row in rows:
             line: list[Any] = [None] * width
             for col_key, value in row.items():
                 col = columns.get(col_key)
                 if col is not None:
                     line[col] = value
-            grid.append(line)
-        values = [{"values": [cell_data(v) for v in r]} for r in grid]
-        reqs.append(
-            {"appendCells": {"sheetId": sheet_id, "rows": values, "fields": "userEnteredValue"}}
+            row_data.append({"values": [cell_data(v) for v in line]})
+        return reqs, row_data
+
+    def within_retention(
+        self, key: str, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Mapping[str, Any]]:
+        """The newest rows of one write that fit the tab's retention (the rest are dropped).
+
+        Rows past ``max_rows`` in a single write would be trimmed by the same write's
+        next append anyway; dropping them first keeps a burst (thousands of failed
+        pushes at a cold start) from ever holding the tab past its retention.
+        """
+        limit = self.retention.get(key, (None, None))[0]
+        if limit is None or len(rows) <= limit:
+            return list(rows)
+        log.warning(
+            "%s: %d rows past its retention of %d not written", key, len(rows) - limit, limit
         )
-        return reqs
+        return list(rows[-limit:])
 
     def trim(self, key: str, sheet_id: int, rows: Sequence[Mapping[str, Any]]) -> list[Request]:
         """Delete the oldest rows of a log tab past its retention, in the same atomic call.
@@ -101,13 +135,15 @@ class LogTabs:
             self.pending.append((key, len(rows), 0, dates))
             return []
         max_rows, min_days = self.retention[key]
-        excess = self.rows[key] + len(rows) - max_rows
+        # Rows an earlier append to the same tab in this batchUpdate adds or trims count.
+        held = self.rows[key] + sum(a - t for k, a, t, _ in self.pending if k == key)
+        excess = held + len(rows) - max_rows
         if excess <= max(1, max_rows // 20):
             self.pending.append((key, len(rows), 0, dates))
             return []
         if key == SALES_LOG and min_days is not None:
             excess = self._old_sales(excess, dates, min_days)
-        excess = min(excess, self.rows[key])
+        excess = min(excess, held)
         self.pending.append((key, len(rows), excess, dates))
         if excess <= 0:
             return []
@@ -149,6 +185,11 @@ class LogTabs:
                 for _ in range(min(trimmed, len(self.sales_dates))):
                     self.sales_dates.popleft()
                 self.sales_dates.extend(dates)
+
+
+def append_cells(sheet_id: int, row_data: list[dict[str, Any]]) -> Request:
+    """One appendCells of RowData (plain values: ``fields`` is ``userEnteredValue``)."""
+    return {"appendCells": {"sheetId": sheet_id, "rows": row_data, "fields": "userEnteredValue"}}
 
 
 def _put_back_headers(

@@ -15,11 +15,15 @@ MALL_LOG = "mall_log"
 ERROR_LOG = "error_log"
 STATE = "state"
 
-CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, LISTINGS, STATE)
-HOT_TABS = (MOVEMENTS, SETTINGS, LISTINGS, STATE)
-"""Tabs read whole every cycle; 商品マスタ's hot columns and the cache give the rest
-(:mod:`bot.infra.sheet.hot`)."""
+CYCLE_TABS = (PRODUCTS, SETS, MOVEMENTS, SETTINGS, STATE)
+"""Tabs a whole read takes whole."""
+HOT_TABS = (MOVEMENTS, SETTINGS, STATE)
+"""Tabs read every cycle (入出庫 below its settled top); 商品マスタ's hot columns and the
+cache give the rest (:mod:`bot.infra.sheet.hot`)."""
 LOG_TABS = (OPS_LOG, SALES_LOG, MALL_LOG, ERROR_LOG)
+HEADER_TABS = (*LOG_TABS, LISTINGS)
+"""Tabs a cycle reads the header row of: the log tabs (appends follow staff's column
+order) and 出品状況, which the bot knows from its own writes (sheet/listing_book.py)."""
 
 Request = dict[str, Any]
 """One sub-request of a ``spreadsheets:batchUpdate``."""

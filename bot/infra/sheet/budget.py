@@ -1,0 +1,61 @@
+"""Request bodies within Google's recommended size: measured JSON, packed into chunks.
+
+Google sets no hard limit on a request's size but recommends payloads of at most 2 MB
+(https://developers.google.com/sheets/api/limits, quoted in ../shared/api/google-sheets.md
+§1). A cold start at 100,000 listings used to send one 85 MB batchUpdate; bulk writes
+(出品状況 rows, log rows) are now cut into pieces of at most :data:`PIECE_BYTES` and packed
+into batchUpdates whose JSON body, measured as ``requests`` sends it, stays within
+:data:`MAX_REQUEST_BYTES`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+MAX_REQUEST_BYTES = 2_000_000
+"""Largest request body the record path sends: Google's recommended 2 MB
+(google-sheets.md §1, "Request size"), counted in decimal megabytes to stay under
+either reading of "MB"."""
+PIECE_BYTES = 200_000
+"""Largest sub-request a bulk write is cut into, so that a chunk is filled closely and
+one failed chunk costs little to send again."""
+
+_T = TypeVar("_T")
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as ``requests`` sends it (``json.dumps`` defaults, UTF-8).
+
+    ``ensure_ascii`` is on by default, so Japanese text counts 6 bytes a character
+    (an escaped ``u697d``), as on the wire.
+    """
+    return len(json.dumps(value, allow_nan=False).encode("utf-8"))
+
+
+def list_size(sizes: Sequence[int]) -> int:
+    """Bytes of a JSON list whose items measure ``sizes`` (``[a, b]``: ", " between)."""
+    return 2 + sum(sizes) + 2 * max(0, len(sizes) - 1)
+
+
+def split_by_size(
+    items: Sequence[_T], size: Callable[[_T], int], limit: int | None = None
+) -> Iterator[list[_T]]:
+    """``items`` in order, in runs whose JSON list stays within ``limit`` (never empty).
+
+    ``limit`` defaults to :data:`PIECE_BYTES`. A single item larger than it makes a run
+    of its own (a row of one listing cannot be cut).
+    """
+    limit = PIECE_BYTES if limit is None else limit
+    run: list[_T] = []
+    total = 2
+    for item in items:
+        n = size(item) + 2
+        if run and total + n > limit:
+            yield run
+            run, total = [], 2
+        run.append(item)
+        total += n
+    if run:
+        yield run

@@ -1,0 +1,338 @@
+"""出品状況 as the bot last wrote it: where each listing's row is and what it shows.
+
+出品状況 is the bot's own tab (staff only tick 再送), so a cycle does not read it: at
+100,000 listings that was 100,000 rows a cycle for nothing. :class:`ListingBook` holds
+what the tab shows, from the start-up read and from the bot's own writes, and plans the
+next write from it: only the rows whose values change, on the rows the book knows.
+
+Staff may still sort, insert or delete rows there. Every write asks back, in the same
+atomic batchUpdate, the key cells (モール, モール商品コード) of the rows it wrote and of
+the tab's last row and the one after it (the *tail*: a sort, an insert or a delete
+anywhere moves it). A write that landed on a row holding another listing, or a tail
+that moved behind the bot's back, marks the book :attr:`~ListingBook.dirty`; the record
+path then reads the tab once and writes every row that is not what the book says
+(:meth:`ListingBook.resync`). The 再送 column comes back with that answer too (a blank
+column costs nothing), which is how a tick is seen without reading the tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from bot.core.domain import ListingTarget, PushReason, PushResult, StockPush
+from bot.infra.clock import format_jst
+from bot.infra.sheet.cells import cell_text, is_blank
+from bot.infra.sheet.headers import HeaderMap, header_map
+from bot.infra.sheet.reader import Reader
+from bot.infra.sheet.rows import Label, reason_text, result_label
+from bot.infra.sheet.spec import Template
+from bot.infra.sheet.tabs import LISTINGS
+from bot.infra.sheet.values import value_at
+
+Key = tuple[str, str]
+"""(mall key, モール商品コード) of one listing."""
+VALUES = ("sku", "quantity", "reason", "at", "result")
+"""The columns of a listing's row the bot writes after its key (モール, モール商品コード)."""
+NO_ROW = -1
+QUIET_CHECK = timedelta(seconds=60)
+"""How often a record with nothing to write still reads 再送 and the tail (one small read).
+
+A record that writes asks them back for free; a quiet shop pays one small read a minute
+instead of one every cycle (15 s), and a 再送 tick then waits at most about a minute."""
+
+
+class Shown(NamedTuple):
+    """One listing's 出品状況 row: where it is (grid row) and its values as written."""
+
+    row: int
+    sku: str
+    quantity: int | None
+    reason: str
+    at: str
+    result: str
+
+    def texts(self) -> tuple[str, ...]:
+        """The values as a read shows them (NFKC text), for comparing with a read."""
+        return tuple(cell_text(v) for v in self[1:])
+
+
+class Owed(NamedTuple):
+    """A write the book owes the sheet: the values, which of them, and whether pushed."""
+
+    shown: Shown
+    cols: frozenset[str]
+    pushed: bool
+    """A push result: the row's 再送 tick is cleared with it (the re-send is done)."""
+
+
+ALL = frozenset(VALUES)
+
+
+@dataclass
+class ListingBook:
+    """出品状況 in memory; see the module docstring."""
+
+    entries: dict[Key, Shown] = field(default_factory=dict)
+    """Every listing on the tab, as last read or written."""
+    owed: dict[Key, Owed] = field(default_factory=dict)
+    """Writes not yet known to have landed (kept across a failed record)."""
+    end: int = 1
+    """Grid row after the last row with data: where the next appendCells lands."""
+    grid_rows: int | None = None
+    """The tab's row count as the last read or write answered it."""
+    tail: tuple[str, str] = ("", "")
+    """モール and モール商品コード of the last row with data, as a read shows them."""
+    flags: dict[int, bool] = field(default_factory=dict)
+    """Grid rows whose 再送 cell is not blank → ticked (True) or left FALSE."""
+    clears: set[int] = field(default_factory=set)
+    """Rows holding a listing's values but no listing (a write that went astray): blanked."""
+    dirty: bool = True
+    """Positions unknown (never read, or staff moved rows): read the tab before writing."""
+    checked_at: datetime | None = None
+    """When 再送 and the tail were last read (by a write's answer or a check)."""
+    _reasons: dict[tuple[PushReason, str], tuple[str, str]] = field(
+        default_factory=dict, repr=False
+    )
+    _texts: dict[str, str] = field(default_factory=dict, repr=False)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def load(self, grid: Sequence[Sequence[Any]], template: Template) -> None:
+        """Take a whole read of 出品状況 as the truth (start-up)."""
+        found = scan(grid, template)
+        self.entries, self.flags, self.end, self.tail = (
+            found.entries,
+            found.flags,
+            found.end,
+            found.tail,
+        )
+        self.owed = {}
+        self.dirty = False
+
+    def resync(
+        self, grid: Sequence[Sequence[Any]], template: Template, strays: Iterable[int] = ()
+    ) -> int:
+        """Take positions from a whole read; owe every row that is not as written.
+
+        A listing whose row was deleted is appended again; one whose row holds other
+        values (a write that landed on a moved row, a hand edit) is written again; rows
+        the book did not know (typed by staff) are adopted as they are. ``strays`` are
+        rows a write put a listing's values on that were not that listing's: one that
+        holds no listing now (its row was deleted, the tab made again) is blanked, and
+        new rows are appended from above it. Returns the number of rows owed now.
+        """
+        scanned = scan(grid, template)
+        found = scanned.entries
+        self.flags, self.end, self.tail = scanned.flags, scanned.end, scanned.tail
+        header = listing_header(grid, template)
+        self.clears = {
+            r for r in strays if r < len(grid) and key_texts(grid[r], header) == ("", "")
+        }
+        if self.clears:
+            rows = [i for i in range(1, len(grid)) if i not in self.clears and any(grid[i])]
+            self.end = (rows[-1] + 1) if rows else 1
+            self.tail = key_texts(grid[self.end - 1], header) if self.end > 1 else ("", "")
+        for key, expected in self.entries.items():
+            got = found.get(key)
+            if key not in self.owed and (got is None or got.texts() != expected.texts()):
+                self.owed[key] = Owed(expected, ALL, pushed=False)
+        merged = dict(found)
+        for key, expected in self.entries.items():
+            got = found.get(key)
+            merged[key] = expected._replace(row=got.row if got is not None else NO_ROW)
+        self.entries = merged
+        self.dirty = False
+        return len(self.owed)
+
+    # -- what to write -------------------------------------------------------------------
+
+    def want(
+        self,
+        targets: Sequence[ListingTarget],
+        pushed: Sequence[tuple[StockPush, PushResult]],
+        now: datetime,
+        label: Label,
+    ) -> None:
+        """Owe the rows this record changes: pushed listings, new ones, changed 理由.
+
+        A listing not pushed keeps what its row says (the number the mall shows); only a
+        change of reason (連動停止 ticked or cleared, a switch in 設定) is written.
+        """
+        result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
+        at = format_jst(now)
+        for target in targets:
+            key = (target.mall, target.code)
+            entry = result_of.get(key)
+            if entry is not None:
+                push, result = entry
+                reason = reason_text(push.reason)
+                shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, result_label(result))
+                self.owed[key] = Owed(shown, ALL, pushed=True)
+            else:
+                self._keep(key, target)
+
+    def _keep(self, key: Key, target: ListingTarget) -> None:
+        """A listing not pushed: a row if it has none, else its 理由 if that changed."""
+        raw, text = self._reason(target.reason, target.why)
+        owed = self.owed.get(key)
+        current = owed.shown if owed is not None else self.entries.get(key)
+        if current is None:
+            shown = None if target.reason is PushReason.STOPPED else target.quantity
+            self.owed[key] = Owed(Shown(NO_ROW, target.sku, shown, raw, "", ""), ALL, False)
+        elif self._text(current.reason) != text:
+            if owed is None:
+                self.owed[key] = Owed(current._replace(reason=raw), frozenset({"reason"}), False)
+            else:
+                self.owed[key] = owed._replace(
+                    shown=current._replace(reason=raw), cols=owed.cols | {"reason"}
+                )
+
+    def _reason(self, reason: PushReason, why: str) -> tuple[str, str]:
+        """理由 as written and as read back (NFKC: 「（」 reads as 「(」), remembered."""
+        got = self._reasons.get((reason, why))
+        if got is None:
+            raw = reason_text(reason, why)
+            got = self._reasons[(reason, why)] = (raw, cell_text(raw))
+        return got
+
+    def _text(self, value: str) -> str:
+        """``cell_text`` of a 理由 the book holds, remembered (a few distinct values)."""
+        got = self._texts.get(value)
+        if got is None:
+            got = self._texts[value] = cell_text(value)
+        return got
+
+    def row_of(self, key: Key) -> int:
+        """The grid row of ``key`` (NO_ROW when it has none yet)."""
+        entry = self.entries.get(key)
+        return entry.row if entry is not None else NO_ROW
+
+    def landed(self, key: Key, row: int) -> None:
+        """An owed write landed on ``row``: the book shows it from now on."""
+        owed = self.owed.pop(key, None)
+        if owed is not None:
+            self.entries[key] = owed.shown._replace(row=row)
+            if owed.pushed:
+                self.flags.pop(row, None)
+
+    def ticked(self) -> set[Key]:
+        """Listings whose 再送 is ticked, as the last read or write answered."""
+        rows = {row for row, on in self.flags.items() if on}
+        if not rows:
+            return set()
+        return {key for key, entry in self.entries.items() if entry.row in rows}
+
+    def check_due(self, now: datetime) -> bool:
+        """Whether a record with nothing to write should read 再送 and the tail now."""
+        return self.checked_at is None or now - self.checked_at >= QUIET_CHECK
+
+    def take_flags(self, column: Mapping[int, Any], template: Template) -> None:
+        """The 再送 column as a write's answer or a read showed it (grid row → raw value)."""
+        self.flags = flags_of(column, template)
+
+    def appended(self, rows: int, tail: tuple[str, str]) -> None:
+        """``rows`` rows were appended after the last one; ``tail`` is the new last row."""
+        self.end += rows
+        self.tail = tail
+
+
+@dataclass
+class Scan:
+    """One whole read of 出品状況, parsed."""
+
+    entries: dict[Key, Shown]
+    """Each listing's row and values (the first row of a key wins)."""
+    flags: dict[int, bool]
+    end: int
+    tail: tuple[str, str]
+
+
+def flags_of(column: Mapping[int, Any], template: Template) -> dict[int, bool]:
+    """Non-blank 再送 cells (grid row → raw value) → ticked or not."""
+    reader = Reader(template)
+    flags: dict[int, bool] = {}
+    for row, raw in column.items():
+        if row > 0 and not is_blank(raw):
+            try:
+                flags[row] = bool(reader.bool_word(raw))
+            except ValueError:
+                flags[row] = False  # not a tick made with the checkbox: cleared like FALSE
+    return flags
+
+
+def key_texts(row: Sequence[Any], header: HeaderMap) -> tuple[str, str]:
+    """モール and モール商品コード of one read row, as text."""
+    return (
+        cell_text(value_at(row, header.col("mall"))),
+        cell_text(value_at(row, header.col("code"))),
+    )
+
+
+def scan(grid: Sequence[Sequence[Any]], template: Template) -> Scan:
+    """Parse a whole read of 出品状況 (see :class:`Scan`)."""
+    header = listing_header(grid, template)
+    mall_col, code_col = header.col("mall"), header.col("code")
+    cols = [header.col(k) for k in VALUES]
+    resend_col = header.col("resend")
+    found: dict[Key, Shown] = {}
+    shared: dict[Any, Any] = {}
+    malls: dict[str, str | None] = {}
+    column: dict[int, Any] = {}
+    for gi in range(1, len(grid)):
+        row = grid[gi]
+        flag = value_at(row, resend_col)
+        if flag is not None:
+            column[gi] = flag
+        mall_text = cell_text(value_at(row, mall_col))
+        if mall_text not in malls:
+            malls[mall_text] = template.mall_key(mall_text)
+        mall = malls[mall_text]
+        code = cell_text(value_at(row, code_col))
+        if mall is None or not code or (mall, code) in found:
+            continue
+        sku, qty, reason, at, result = (value_at(row, c) for c in cols)
+        found[(mall, code)] = Shown(
+            gi,
+            _text(sku),
+            int(qty) if isinstance(qty, int | float) and not isinstance(qty, bool) else None,
+            shared.setdefault(_text(reason), _text(reason)),
+            shared.setdefault(_text(at), _text(at)),
+            shared.setdefault(_text(result), _text(result)),
+        )
+    tail = key_texts(grid[-1], header) if len(grid) > 1 else ("", "")
+    return Scan(found, flags_of(column, template), max(1, len(grid)), tail)
+
+
+def listing_header(grid: Sequence[Sequence[Any]], template: Template) -> HeaderMap:
+    """出品状況's header map from a read's first row."""
+    return header_map(template.tab(LISTINGS), grid[0] if grid else [])
+
+
+def _text(value: Any) -> str:
+    """A read cell as the text it was written as ("" for blank)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def misplaced(
+    cells: Mapping[tuple[int, int], Any],
+    checks: Iterable[tuple[int, Key]],
+    header: HeaderMap,
+    template: Template,
+) -> list[int]:
+    """Checked rows that do not hold the listing they were written for (a write's answer)."""
+    mall_col, code_col = header.col("mall"), header.col("code")
+    if mall_col is None or code_col is None:
+        return [row for row, _ in checks]
+    return [
+        row
+        for row, (mall, code) in checks
+        if template.mall_key(cell_text(cells.get((row, mall_col)))) != mall
+        or cell_text(cells.get((row, code_col))) != code
+    ]

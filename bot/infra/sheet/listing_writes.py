@@ -1,0 +1,204 @@
+"""The requests writing what the :class:`~bot.infra.sheet.listing_book.ListingBook` owes.
+
+Each :class:`Piece` is at most :data:`~bot.infra.sheet.budget.PIECE_BYTES` of requests;
+the record path packs pieces into batchUpdates within Google's recommended size. A
+piece also names the cells to ask back in the same batchUpdate to check that its rows
+landed on the listings they were meant for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from bot.infra.sheet.budget import json_size, split_by_size
+from bot.infra.sheet.cells import cell_data, cell_text, column_letter
+from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed
+from bot.infra.sheet.listing_book import Key as ListingKey
+from bot.infra.sheet.logs import LogTabs, append_cells
+from bot.infra.sheet.rows import Label
+from bot.infra.sheet.spec import TabSpec
+from bot.infra.sheet.tabs import LISTINGS, Request
+from bot.infra.sheet.values import spans, update_cells
+
+
+@dataclass(eq=False)
+class Piece:
+    """Part of one record's writes, packed with others into a batchUpdate."""
+
+    tab: str
+    size: int
+    """JSON bytes of its requests and read-back ranges in a body (separators counted)."""
+    build: Callable[[], list[Request]]
+    """Its requests, built when its batchUpdate is (a log trim depends on counts then)."""
+    ranges: tuple[str, ...] = ()
+    """A1 ranges to ask back in the same batchUpdate."""
+    checks: tuple[tuple[int, ListingKey], ...] = ()
+    """出品状況 grid rows and the listing each must hold once written."""
+    writes: tuple[tuple[ListingKey, int], ...] = ()
+    """Owed listings it writes, and the grid row each lands on."""
+    cleared: tuple[int, ...] = ()
+    """出品状況 rows whose 再送 cell (or a stray row's values) it blanks."""
+    appended: tuple[int, tuple[str, str]] | None = None
+    """Rows it appends to 出品状況 and the key texts of the last one."""
+    rows: tuple[Any, ...] = field(default=())
+    """The log rows it carries (what is kept if it is not sent)."""
+
+
+@dataclass
+class ListingTab:
+    """Where 出品状況 is and how it reads now."""
+
+    tab: TabSpec
+    sheet_id: int
+    title: str
+    """Quoted title for A1 ranges."""
+    header: HeaderMap
+    column_count: Callable[[], int]
+
+
+def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[Piece]:
+    """Every write the book owes, in pieces: rows in place first, then new rows."""
+    header = where.header
+    if header.col("mall") is None or header.col("code") is None:
+        # Rows cannot be located: put the headers back; the next record reads the tab.
+        head, _ = LogTabs.layout(where.tab, where.sheet_id, [], header, where.column_count)
+        book.dirty = True
+        return [Piece(LISTINGS, _sizes(head), lambda: head)] if head else []
+    updates: dict[int, tuple[ListingKey | None, dict[int, Any]]] = {}
+    appends: list[tuple[ListingKey, Owed]] = []
+    resend_col = header.col("resend")
+    for key, owed in book.owed.items():
+        row = book.row_of(key)
+        if row == NO_ROW:
+            appends.append((key, owed))
+            continue
+        cells = {
+            col: getattr(owed.shown, c) for c in owed.cols if (col := header.col(c)) is not None
+        }
+        if resend_col is not None and row in book.flags and (owed.pushed or not book.flags[row]):
+            cells[resend_col] = None
+        updates[row] = (key, cells)
+    if resend_col is not None:
+        for row, ticked in book.flags.items():
+            if not ticked and row not in updates:  # FALSE left behind: blank costs no read
+                updates[row] = (None, {resend_col: None})
+    for row in book.clears:
+        if row not in updates or updates[row][0] is None:
+            cells = updates[row][1] if row in updates else {}
+            cells.update({c: None for k in VALUES if (c := header.col(k)) is not None})
+            updates[row] = (None, cells)
+    return [*_update_pieces(updates, where), *_append_pieces(appends, book, where, label)]
+
+
+Updates = Mapping[int, tuple["ListingKey | None", dict[int, Any]]]
+"""出品状況 grid row → (the listing it holds, or None for a 再送 cell alone; col → value)."""
+
+
+def _update_pieces(updates: Updates, where: ListingTab) -> list[Piece]:
+    """Rows in place, as blocks of consecutive rows writing the same columns."""
+    pieces: list[Piece] = []
+    block: list[int] = []
+    for row in sorted(updates):
+        if block and (
+            row != block[-1] + 1 or updates[row][1].keys() != updates[block[0]][1].keys()
+        ):
+            pieces.extend(_block_pieces(block, updates, where))
+            block = []
+        block.append(row)
+    if block:
+        pieces.extend(_block_pieces(block, updates, where))
+    return pieces
+
+
+def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list[Piece]:
+    """One block of rows writing the same columns: an updateCells per column span."""
+    runs = spans(sorted(updates[block[0]][1]))
+    resend = where.header.col("resend")
+
+    def row_size(row: int) -> int:
+        cells = updates[row][1]
+        return sum(
+            json_size([cell_data(cells[c]) for c in range(lo, hi + 1)]) + 16 for lo, hi in runs
+        )
+
+    pieces = []
+    for rows in split_by_size(block, row_size):
+        reqs = [
+            update_cells(
+                where.sheet_id,
+                rows[0],
+                lo,
+                [[updates[r][1][c] for c in range(lo, hi + 1)] for r in rows],
+            )
+            for lo, hi in runs
+        ]
+        checks = tuple((r, key) for r in rows if (key := updates[r][0]) is not None)
+        ranges = (_key_range(where, rows[0], rows[-1]),) if checks else ()
+        pieces.append(
+            Piece(
+                LISTINGS,
+                _sizes(reqs, ranges),
+                partial(list, reqs),
+                ranges=ranges,
+                checks=checks,
+                writes=tuple((key, r) for r, key in checks),
+                cleared=tuple(r for r in rows if resend in updates[r][1] or updates[r][0] is None),
+            )
+        )
+    return pieces
+
+
+def _append_pieces(
+    appends: Sequence[tuple[ListingKey, Owed]], book: ListingBook, where: ListingTab, label: Label
+) -> list[Piece]:
+    """New rows, appended after the last row in order (so each lands where predicted)."""
+    if not appends:
+        return []
+    rows = [
+        {"mall": label(mall), "code": code, **{c: getattr(o.shown, c) for c in o.shown._fields[1:]}}
+        for (mall, code), o in appends
+    ]
+    head, row_data = LogTabs.layout(
+        where.tab, where.sheet_id, rows, where.header, where.column_count
+    )
+    pieces: list[Piece] = []
+    at = book.end
+    done = 0
+    for part in split_by_size(range(len(row_data)), lambda i: json_size(row_data[i])):
+        reqs = [
+            *(head if not done else []),
+            append_cells(where.sheet_id, [row_data[i] for i in part]),
+        ]
+        first, last = at + done, at + done + len(part) - 1
+        checks = ((first, appends[part[0]][0]), (last, appends[part[-1]][0]))
+        ranges = (_key_range(where, first, first), _key_range(where, last, last))
+        mall, code = appends[part[-1]][0]
+        pieces.append(
+            Piece(
+                LISTINGS,
+                _sizes(reqs, ranges),
+                partial(list, reqs),
+                ranges=ranges,
+                checks=checks,
+                writes=tuple((appends[i][0], at + i) for i in part),
+                appended=(len(part), (cell_text(label(mall)), cell_text(code))),
+            )
+        )
+        done += len(part)
+    return pieces
+
+
+def _key_range(where: ListingTab, first: int, last: int) -> str:
+    """The key cells (モール..モール商品コード) of grid rows ``first``..``last``."""
+    cols = [c for c in (where.header.col("mall"), where.header.col("code")) if c is not None]
+    lo, hi = column_letter(min(cols)), column_letter(max(cols))
+    return f"{where.title}!{lo}{first + 1}:{hi}{last + 1}"
+
+
+def _sizes(reqs: Sequence[Request], ranges: Sequence[str] = ()) -> int:
+    """Bytes ``reqs`` and ``ranges`` add to a body (each item with its ", ")."""
+    return sum(json_size(r) + 2 for r in reqs) + sum(json_size(r) + 2 for r in ranges)
