@@ -10,9 +10,9 @@ same call.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +50,7 @@ from bot.infra.sheet.tabs import STATE
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
 from bot.shell.push_log import push_log_rows
+from bot.shell.state_rows import holds, holds_json, json_list, negative_stock
 from bot.shell.status import status_board
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
@@ -68,6 +69,11 @@ INCIDENTS = frozenset(
 )
 """Alerts about the bot's own connections, also kept in エラーログ."""
 INCIDENT_BACKLOG = 200
+DRIFT_CHECK = timedelta(minutes=10)
+"""How often each listing's number is read back from its mall."""
+DRIFT_SLICE_LISTINGS = 1_000
+"""Up to this many listings are read back in one burst every DRIFT_CHECK (a few bulk
+calls); a bigger shop's read-back is spread over the cycles, a slice per cycle."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,12 @@ class WorkerConfig:
     park_retry: timedelta = timedelta(minutes=10)
     credential_warn: timedelta = timedelta(days=14)
     max_commit_attempts: int = 3
-    drift_check: timedelta = timedelta(minutes=10)
+    drift_check: timedelta = DRIFT_CHECK
     """How often every listing's number is read back from malls with a bulk read."""
+    drift_slices: int = 40
+    """The read-back is spread over this many cycles (``drift_check`` / the interval):
+    each cycle reads one slice of the listings, each listing once per ``drift_check``,
+    instead of every listing in one burst (issue 10)."""
     shortfall_timeout: timedelta = engine.SHORTFALL_TIMEOUT
     """How long a read-back shortfall waits for its orders before it is drift (§4.5)."""
 
@@ -92,6 +102,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         order_overlap=timedelta(seconds=settings.sync.order_overlap_seconds),
         cancel_window=timedelta(days=settings.sync.cancel_window_days),
         credential_warn=timedelta(days=settings.alerts.credential_warn_days),
+        drift_slices=max(1, round(DRIFT_CHECK / timedelta(seconds=settings.sync.interval_seconds))),
     )
 
 
@@ -219,6 +230,8 @@ class Worker:
         self.started = False
         self._cycle_no = 0
         self._next_drift_check: datetime | None = None
+        self._drift_slice = -1
+        """The slice of listings the last read-back read (see WorkerConfig.drift_slices)."""
         self._restocks_seen: dict[str, frozenset[str]] = {}
         """Per mall, keys of restocking cancelled lines already taken into account."""
         self._unrecorded = _Unrecorded()
@@ -237,13 +250,13 @@ class Worker:
         self.state = engine.rebuild(
             data.ledger,
             data.listings,
-            _json_list(data.state, "conditions"),
+            json_list(data.state, "conditions"),
             window_start=now - self.config.cancel_window,
         )
-        self.state = engine.replace_stock(self.state, _negative_stock(data.state))
+        self.state = engine.replace_stock(self.state, negative_stock(data.state))
         self.tokens.load(data.state)
         restore_health(self.health, data.state, now)
-        self.state = engine.restore_holds(self.state, _holds(data.state))
+        self.state = engine.restore_holds(self.state, holds(data.state))
         for key, value in data.state.items():
             if key.startswith("cursor:"):
                 try:
@@ -362,7 +375,7 @@ class Worker:
                 read,
                 {
                     **state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
-                    "holds": _holds_json(plan.next_state),
+                    "holds": holds_json(plan.next_state),
                     **health_rows(self.health),
                     **self.tokens.rows(),
                 },
@@ -572,9 +585,13 @@ class Worker:
         pushed is no hand edit, whatever 出品状況 says — after an unclean stop it may
         not hold the bot's own last push.
         """
-        if self._next_drift_check is not None and run.at < self._next_drift_check:
+        slices = self._drift_slices()
+        if ceiling is None and slices > 1:
+            self._drift_slice = (self._drift_slice + 1) % slices
+        elif self._next_drift_check is not None and run.at < self._next_drift_check:
             return []
-        self._next_drift_check = run.at + self.config.drift_check
+        else:
+            self._next_drift_check = run.at + self.config.drift_check
         # A cancel the mall restocked itself raises its number before the engine has
         # applied the cancel: that is not a hand edit. Cancels already in the ledger are.
         skip = frozenset(
@@ -584,7 +601,8 @@ class Worker:
             and (prior := self.state.lines.get(ln.key)) is not None
             and prior.applied > ln.units
         )
-        readings = self._read_listings(run)
+        whole = ceiling is not None or slices <= 1
+        readings = self._read_listings(run, None if whole else (self._drift_slice, slices))
         if ceiling is not None:
             readings = {
                 key: qty
@@ -602,11 +620,21 @@ class Worker:
         run.alerts.extend(drift_alerts)
         return logs
 
-    def _read_listings(self, run: _Run) -> dict[tuple[str, str], int]:
-        """What every mall that may be called shows for the bot's listings (bulk reads)."""
+    def _drift_slices(self) -> int:
+        """Slices the read-back is spread over: one burst for a small shop."""
+        need = -(-len(self.state.listings) // DRIFT_SLICE_LISTINGS)
+        return max(1, min(self.config.drift_slices, need))
+
+    def _read_listings(self, run: _Run, part: tuple[int, int] | None) -> dict[tuple[str, str], int]:
+        """What every mall that may be called shows for the bot's listings (bulk reads).
+
+        ``part`` (slice, slices): only that slice of the listings (a stable hash of
+        mall and code picks each listing's slice); None: all of them.
+        """
         by_mall: dict[str, list[str]] = defaultdict(list)
         for mall, code in self.state.listings:
-            by_mall[mall].append(code)
+            if part is None or zlib.crc32(f"{mall}:{code}".encode()) % part[1] == part[0]:
+                by_mall[mall].append(code)
         malls = [m for m in by_mall if m in self.adapters and self._may_call(m, run)]
 
         def read(mall: str) -> dict[str, int]:
@@ -740,40 +768,6 @@ class Worker:
         hint = type(self.adapters[mall]).channel.auth_hint
         run.alerts.append(expiry_alert(mall, key, expires, run.at, self._labels[mall], hint))
         self.state = engine.replace_conditions(self.state, conditions | {key})
-
-
-def _json_list(state: Mapping[str, str], key: str) -> list[str]:
-    """A JSON list kept in ``_state``; empty (alerts re-armed) when unreadable."""
-    try:
-        return list(json.loads(state.get(key, "[]")))
-    except ValueError:
-        log.warning("_state %s unreadable; alerts re-armed", key)
-        return []
-
-
-def _holds_json(state: engine.EngineState) -> str:
-    """Shortfall holds for ``_state`` (§4.5): a restart keeps offering their units less."""
-    held = engine.holds_to_keep(state)
-    rows = [[m, c, units, since.isoformat()] for (m, c), (units, since) in held.items()]
-    return json.dumps(rows, ensure_ascii=False)
-
-
-def _holds(state: Mapping[str, str]) -> dict[tuple[str, str], tuple[int, datetime]]:
-    """The holds the last commit kept; none when unreadable (read-backs find them again)."""
-    try:
-        rows = json.loads(state.get("holds", "[]"))
-        return {(str(m), str(c)): (int(u), datetime.fromisoformat(t)) for m, c, u, t in rows}
-    except (ValueError, TypeError):
-        log.warning("_state holds unreadable; shortfalls are found again by the read-back")
-        return {}
-
-
-def _negative_stock(state: Mapping[str, str]) -> dict[str, int]:
-    """Negative stocks the bot wrote (an oversell stays the truth after a restart)."""
-    try:
-        return {str(k): int(v) for k, v in json.loads(state.get("negative_stock", "{}")).items()}
-    except (ValueError, AttributeError):
-        return {}
 
 
 __all__ = ["CycleReport", "Worker", "WorkerConfig", "mall_label", "worker_config"]
