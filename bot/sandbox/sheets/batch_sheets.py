@@ -14,12 +14,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from bot.sandbox.sheets.cell_data import (
     _apply_cell_data,
     _apply_mask,
     _cell_paths,
+    _Memo,
     _parse_mask,
     _strip_none,
 )
@@ -47,6 +48,7 @@ from bot.sandbox.sheets.model import (
     _too_many_cells,
 )
 from bot.sandbox.sheets.spreadsheet import _clean_props, _location_sheet
+from bot.sandbox.sheets.store import Row, Stored, _Cell, _full
 
 _SHEET_PROP_FIELDS = (
     "title",
@@ -116,7 +118,7 @@ def _req_add_sheet(book: _Book, req: JSON, opts: _Options) -> JSON:
     ):
         raise _too_many_cells()
     index = _index(props.get("index"), "index", len(book.sheets))
-    book.sheets.insert(min(index, len(book.sheets)), _Sheet(props=new))
+    book.sheets.insert(min(index, len(book.sheets)), book.new_sheet(new))
     book.reindex()
     if all(s.props.get("hidden") for s in book.sheets):
         raise _bad("You can't hide all the sheets in a document.")
@@ -194,8 +196,9 @@ def _write_rows(
     if not isinstance(rows, list):
         raise _bad(f"{where}: rows must be a list")
     width = 0
-    for i, row in enumerate(rows):
-        values = (row or {}).get("values") or []
+    memo: _Memo = {}
+    for i, row_data in enumerate(rows):
+        values = (row_data or {}).get("values") or []
         if not isinstance(values, list):
             raise _bad(f"{where}: rows[{i}].values must be a list")
         width = max(width, len(values))
@@ -209,10 +212,46 @@ def _write_rows(
                 f"GridCoordinate.columnIndex[{c0 + len(values) - 1}] is after last column "
                 f"in grid[{sheet.col_count - 1}]"
             )
-        for j, data in enumerate(values):
-            key = (r0 + i, c0 + j)
-            sheet.put(key, _apply_cell_data(sheet.cells.get(key), data, paths))
+        if values:
+            _apply_row(sheet, r0 + i, c0, values, paths, memo)
     return len(rows), width
+
+
+def _apply_row(
+    sheet: _Sheet, r: int, c0: int, values: Sequence[Any], paths: Sequence[str], memo: _Memo
+) -> None:
+    """CellData ``values`` written through ``paths`` into row ``r`` from column ``c0``."""
+    row: Row | None = None
+    for j, data in enumerate(values):
+        c = c0 + j
+        old = sheet.stored(r, c)
+        new = _applied(sheet, old, data, paths, memo)
+        if new is None and old is None:
+            continue
+        if row is None:
+            row = sheet.writable_row(r, c + 1)
+        elif c >= len(row):
+            row.extend([None] * (c + 1 - len(row)))
+        row[c] = new
+
+
+def _applied(
+    sheet: _Sheet, old: Stored | None, data: Any, paths: Sequence[str], memo: _Memo
+) -> Stored | None:
+    """The slot after writing ``data`` into a slot holding ``old``.
+
+    A cell without a value (empty, or formatted only) becomes the same object for the
+    same CellData, so a formatted column shares its cells.
+    """
+    if old is not None and (type(old) is not _Cell or old.has_value):
+        return sheet.compact(_apply_cell_data(_full(old), data, paths, memo))
+    key = (id(data), "cell", id(old))
+    hit = memo.get(key)
+    if hit is not None and hit[0] is data and hit[1] is old:
+        return cast(Stored | None, hit[2])
+    new = sheet.compact(_apply_cell_data(_full(old), data, paths, memo))
+    memo[key] = (data, old, new)
+    return new
 
 
 def _req_update_cells(book: _Book, req: JSON, opts: _Options) -> JSON:
@@ -231,12 +270,11 @@ def _req_update_cells(book: _Book, req: JSON, opts: _Options) -> JSON:
     if len(rows) > r1 - r0 or any(len((row or {}).get("values") or []) > c1 - c0 for row in rows):
         raise _bad("The rows do not fit in the requested range")
     # Cells of the range the rows do not cover are cleared for the masked fields.
+    memo: _Memo = {}
     for r in range(r0, r1):
         row_values = ((rows[r - r0] or {}).get("values") or []) if r - r0 < len(rows) else []
-        for c in range(c0, c1):
-            data = row_values[c - c0] if c - c0 < len(row_values) else {}
-            key = (r, c)
-            sheet.put(key, _apply_cell_data(sheet.cells.get(key), data, paths))
+        padded = [row_values[j] if j < len(row_values) else {} for j in range(c1 - c0)]
+        _apply_row(sheet, r, c0, padded, paths, memo)
     return {}
 
 
@@ -307,9 +345,10 @@ def _req_repeat_cell(book: _Book, req: JSON, opts: _Options) -> JSON:
     sheet, r0, r1, c0, c1 = _grid_rect(book, req.get("range"))
     paths = _cell_paths(req.get("fields"))
     data = req.get("cell") or {}
+    memo: _Memo = {}
+    line = [data] * (c1 - c0)
     for r in range(r0, r1):
-        for c in range(c0, c1):
-            sheet.put((r, c), _apply_cell_data(sheet.cells.get((r, c)), data, paths))
+        _apply_row(sheet, r, c0, line, paths, memo)
     return {}
 
 
@@ -321,7 +360,7 @@ def _req_set_data_validation(book: _Book, req: JSON, opts: _Options) -> JSON:
     stored = copy.deepcopy(_strip_none(rule)) if rule else None
     for r in range(r0, r1):
         for c in range(c0, c1):
-            sheet.put((r, c), replace(sheet.cells.get((r, c)) or _EMPTY, validation=stored))
+            sheet.put(r, c, replace(sheet.cell(r, c) or _EMPTY, validation=stored))
     return {}
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell
-from bot.sandbox.sheets.number_format import _render
+from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell, _check_length
+from bot.sandbox.sheets.number_format import _render, _render_stored
+from bot.sandbox.sheets.store import Stored
 from bot.sandbox.sheets.typed_values import _num
 
 
@@ -32,9 +32,19 @@ def _extended_value(v: Scalar | None, formula: str | None) -> JSON | None:
     return {"stringValue": v}
 
 
-def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
-    """CellData of one cell: the fields in ``keep`` (a ``fields`` mask's), else all."""
-    out: JSON = {}
+def _cell_data(stored: Stored, keep: Collection[str] | None = None) -> JSON:
+    """CellData of one slot: the fields in ``keep`` (a ``fields`` mask's), else all."""
+    if not isinstance(stored, _Cell):
+        out: JSON = {}
+        if keep is None or "userEnteredValue" in keep:
+            out["userEnteredValue"] = _extended_value(stored, None)
+        if keep is None or "effectiveValue" in keep:
+            out["effectiveValue"] = _extended_value(stored, None)
+        if keep is None or "formattedValue" in keep:
+            out["formattedValue"] = _render_stored(stored, "FORMATTED_VALUE", False)
+        return out
+    cell = stored
+    out = {}
     entered = _extended_value(cell.value, cell.formula)
     if entered is not None:
         out["userEnteredValue"] = entered
@@ -51,6 +61,14 @@ def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
     if cell.validation and (keep is None or "dataValidation" in keep):
         out["dataValidation"] = copy.deepcopy(dict(cell.validation))
     return out if keep is None else {k: v for k, v in out.items() if k in keep}
+
+
+class _Trimmed(list[Any]):
+    """RowData already cut to the request's ``fields`` mask.
+
+    :func:`_select_fields` passes it through unvisited, so a narrow mask over a long
+    range costs one pass over the cells, not two.
+    """
 
 
 _MISSING: Any = object()
@@ -157,7 +175,7 @@ def _parse_extended(ev: Any) -> tuple[Scalar | None, str | None]:
         )
     key, v = next(iter(present.items()))
     if key == "stringValue" and isinstance(v, str):
-        return (v or None), None
+        return (_check_length(v) or None), None
     if key == "numberValue" and isinstance(v, int | float) and not isinstance(v, bool):
         return _num(v), None
     if key == "numberValue" and isinstance(v, str):
@@ -168,38 +186,80 @@ def _parse_extended(ev: Any) -> tuple[Scalar | None, str | None]:
     if key == "boolValue" and isinstance(v, bool):
         return v, None
     if key == "formulaValue" and isinstance(v, str):
-        return None, v
+        return None, _check_length(v)
     raise _bad(f"Unsupported or invalid userEnteredValue: {json.dumps(present)[:100]}")
 
 
-def _apply_cell_data(old: _Cell | None, data: Any, paths: Sequence[str]) -> _Cell | None:
+_Memo = dict[tuple[int, str, int], tuple[Any, Any, Any]]
+"""Per request: (id(CellData), path, id(old part)) → (CellData, old part, new part)."""
+
+
+def _masked_format(
+    old: Mapping[str, Any] | None, data: Mapping[str, Any], path: str, memo: _Memo | None
+) -> Mapping[str, Any] | None:
+    """The userEnteredFormat after writing ``data`` through ``path``.
+
+    ``memo`` remembers the answer per (CellData, old format): a repeatCell over a
+    column whose cells share a format computes it once.
+    """
+    key = (id(data), path, id(old))
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is data and hit[1] is old:
+            return cast(Mapping[str, Any] | None, hit[2])
+    fmt: Mapping[str, Any] | None
+    if path == "userEnteredFormat":
+        src = data.get("userEnteredFormat")
+        fmt = copy.deepcopy(_strip_none(dict(src))) if isinstance(src, Mapping) else None
+    else:
+        wrapped = _apply_mask({"userEnteredFormat": dict(old or {})}, data, [path])
+        fmt = wrapped.get("userEnteredFormat")
+    fmt = fmt or None
+    if memo is not None:
+        memo[key] = (data, old, fmt)
+    return fmt
+
+
+def _masked_rule(data: Mapping[str, Any], memo: _Memo | None) -> Mapping[str, Any] | None:
+    """The dataValidation a CellData sets (copied once per request with ``memo``)."""
+    key = (id(data), "dataValidation", 0)
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is data:
+            return cast(Mapping[str, Any] | None, hit[2])
+    rule = data.get("dataValidation")
+    stored = copy.deepcopy(_strip_none(rule)) if rule else None
+    if memo is not None:
+        memo[key] = (data, None, stored)
+    return stored
+
+
+def _apply_cell_data(
+    old: _Cell | None, data: Any, paths: Sequence[str], memo: _Memo | None = None
+) -> _Cell | None:
     """CellData written through a field mask (updateCells, repeatCell, appendCells)."""
     if data is not None and not isinstance(data, Mapping):
         raise _bad("CellData must be an object")
     data = data or {}
     cell = old or _EMPTY
+    value, formula, computed = cell.value, cell.formula, cell.computed
+    fmt, note, validation = cell.fmt, cell.note, cell.validation
     for path in paths:
-        top = path.split(".")[0]
+        top = path.partition(".")[0]
         if top == "userEnteredValue":
             value, formula = _parse_extended(data.get("userEnteredValue"))
-            cell = replace(cell, value=value, formula=formula, computed=None)
+            computed = None
         elif top == "userEnteredFormat":
-            if path == top:
-                src = data.get("userEnteredFormat")
-                fmt = copy.deepcopy(_strip_none(dict(src))) if isinstance(src, Mapping) else None
-            else:
-                wrapped = _apply_mask({"userEnteredFormat": dict(cell.fmt or {})}, data, [path])
-                fmt = wrapped.get("userEnteredFormat")
-            cell = replace(cell, fmt=fmt or None)
+            fmt = _masked_format(fmt, data, path, memo)
         elif top == "note":
-            note = data.get("note")
-            cell = replace(cell, note=str(note) if note is not None else None)
+            text = data.get("note")
+            note = str(text) if text is not None else None
         elif top == "dataValidation":
-            rule = data.get("dataValidation")
-            cell = replace(cell, validation=copy.deepcopy(_strip_none(rule)) if rule else None)
+            validation = _masked_rule(data, memo)
         else:
             raise _bad(f"Field '{path}' is not supported by the emulator's CellData")
-    return None if cell.is_empty else cell
+    new = _Cell(value, formula, fmt, note, validation, computed)
+    return None if new.is_empty else new
 
 
 def _cell_paths(mask: Any) -> list[str]:
@@ -240,9 +300,11 @@ def _select_fields(obj: Any, tree: Mapping[str, Any]) -> Any:
 
     Lists are filtered element by element; fields absent from the answer stay absent.
     """
+    if "*" in tree or type(obj) is _Trimmed:
+        return obj
     if isinstance(obj, list):
         return [_select_fields(item, tree) for item in obj]
-    if not isinstance(obj, Mapping) or "*" in tree:
+    if not isinstance(obj, Mapping):
         return obj
     return {k: _select_fields(v, tree[k]) for k, v in obj.items() if k in tree}
 
@@ -257,3 +319,19 @@ def _cell_fields(fields: str | None, path: str) -> frozenset[str] | None:
             return None
         node = node.get(key, {})
     return None if "*" in node else frozenset(node)
+
+
+def _fields_whole(fields: str | None, path: str) -> bool:
+    """Whether the CellData fields a mask keeps at ``path`` are each kept whole.
+
+    Then CellData cut to :func:`_cell_fields` is exactly what the mask selects, and the
+    RowData can be marked :class:`_Trimmed`.
+    """
+    if fields is None:
+        return False
+    node = _field_tree(fields)
+    for key in path.split("."):
+        if "*" in node:
+            return False
+        node = node.get(key, {})
+    return bool(node) and "*" not in node and all("*" in sub for sub in node.values())

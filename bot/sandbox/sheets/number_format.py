@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.sandbox.sheets.model import Scalar, _Cell
+from bot.sandbox.sheets.store import Stored
 from bot.sandbox.sheets.typed_values import _from_serial, _number_type
 
 _DEFAULT_PATTERNS = {
@@ -194,3 +195,16 @@ def _render(cell: _Cell, render: str, dt_string: bool) -> Any:
     if cell.value is None:
         return ""
     return _render_scalar(cell.value, cell.fmt, render, dt_string)
+
+
+def _render_stored(stored: Stored, render: str, dt_string: bool) -> Any:
+    """:func:`_render` of a slot; a bare scalar is a value without a format."""
+    if isinstance(stored, _Cell):
+        return _render(stored, render, dt_string)
+    if render != "FORMATTED_VALUE":
+        return stored
+    if isinstance(stored, bool):
+        return "TRUE" if stored else "FALSE"
+    if isinstance(stored, str):
+        return stored
+    return _general(stored)

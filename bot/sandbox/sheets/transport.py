@@ -408,11 +408,20 @@ class SheetsTransport(BaseAdapter):
             book, lambda work: _write(work, route, params, body, self._options)
         )
 
-    def _transaction(self, book: _Book, apply: Callable[[_Book], JSON]) -> JSON:
-        """Run ``apply`` on a copy and keep it only if nothing failed (all-or-nothing)."""
-        work = book.clone()
-        result = apply(work)
-        self._books[book.id] = work
+    @staticmethod
+    def _transaction(book: _Book, apply: Callable[[_Book], JSON]) -> JSON:
+        """Run ``apply`` on the book and roll it all back if anything failed.
+
+        All-or-nothing without a copy: the book journals what ``apply`` replaces
+        (:mod:`~bot.sandbox.sheets.store`), so a write costs what it touches.
+        """
+        book.begin()
+        try:
+            result = apply(book)
+        except BaseException:
+            book.roll_back()
+            raise
+        book.commit()
         return result
 
     @staticmethod
