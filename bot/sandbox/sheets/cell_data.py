@@ -15,8 +15,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell, _check_length
-from bot.sandbox.sheets.number_format import _render, _render_stored
-from bot.sandbox.sheets.store import Stored
+from bot.sandbox.sheets.number_format import _render, _render_slot
+from bot.sandbox.sheets.store import Slot, _Styles
 from bot.sandbox.sheets.typed_values import _num
 
 
@@ -32,19 +32,32 @@ def _extended_value(v: Scalar | None, formula: str | None) -> JSON | None:
     return {"stringValue": v}
 
 
-def _cell_data(stored: Stored, keep: Collection[str] | None = None) -> JSON:
-    """CellData of one slot: the fields in ``keep`` (a ``fields`` mask's), else all."""
-    if not isinstance(stored, _Cell):
+_ENTERED_ONLY = frozenset({"userEnteredValue"})
+
+
+def _slot_data(slot: Slot, keep: Collection[str] | None, styles: _Styles) -> JSON:
+    """CellData of a stored slot: the fields in ``keep`` (a ``fields`` mask's), else all."""
+    if not isinstance(slot, tuple):
         out: JSON = {}
         if keep is None or "userEnteredValue" in keep:
-            out["userEnteredValue"] = _extended_value(stored, None)
+            out["userEnteredValue"] = _extended_value(slot, None)
         if keep is None or "effectiveValue" in keep:
-            out["effectiveValue"] = _extended_value(stored, None)
+            out["effectiveValue"] = _extended_value(slot, None)
         if keep is None or "formattedValue" in keep:
-            out["formattedValue"] = _render_stored(stored, "FORMATTED_VALUE", False)
+            out["formattedValue"] = _render_slot(slot, "FORMATTED_VALUE", False, styles)
         return out
-    cell = stored
-    out = {}
+    value, formula, fmt, note, rule, computed = slot
+    if keep == _ENTERED_ONLY:
+        entered = _extended_value(value, formula)
+        return {} if entered is None else {"userEnteredValue": entered}
+    return _cell_data(
+        _Cell(value, formula, styles.get(fmt), note, styles.get(rule), computed), keep
+    )
+
+
+def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
+    """CellData of one cell: the fields in ``keep`` (a ``fields`` mask's), else all."""
+    out: JSON = {}
     entered = _extended_value(cell.value, cell.formula)
     if entered is not None:
         out["userEnteredValue"] = entered
@@ -190,8 +203,35 @@ def _parse_extended(ev: Any) -> tuple[Scalar | None, str | None]:
     raise _bad(f"Unsupported or invalid userEnteredValue: {json.dumps(present)[:100]}")
 
 
-_Memo = dict[tuple[int, str, int], tuple[Any, Any, Any]]
-"""Per request: (id(CellData), path, id(old part)) → (CellData, old part, new part)."""
+class _Memo:
+    """What one request already computed, so a column of alike cells costs one.
+
+    ``entries``: (id(CellData), what, id(old part)) → (CellData, old part, new part);
+    both parts are kept so the ids stay theirs. New formats and rules are made the
+    book's shared ones (``styles``) as they are computed.
+    """
+
+    def __init__(self, styles: _Styles | None = None, *, remember: bool = True) -> None:
+        self.entries: dict[tuple[int, str, int], tuple[Any, Any, Any]] = {}
+        self.styles = styles
+        self.remember = remember
+        """False when every cell has its own CellData (nothing would be found again)."""
+
+    def look_up(self, data: Any, what: str, old: Any) -> tuple[bool, Any]:
+        if not self.remember:
+            return False, None
+        hit = self.entries.get((id(data), what, id(old)))
+        if hit is not None and hit[0] is data and hit[1] is old:
+            return True, hit[2]
+        return False, None
+
+    def keep(self, data: Any, what: str, old: Any, new: Any) -> Any:
+        if self.remember:
+            self.entries[(id(data), what, id(old))] = (data, old, new)
+        return new
+
+    def shared(self, mapping: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        return mapping if self.styles is None else self.styles.canonical(mapping)
 
 
 def _masked_format(
@@ -202,36 +242,34 @@ def _masked_format(
     ``memo`` remembers the answer per (CellData, old format): a repeatCell over a
     column whose cells share a format computes it once.
     """
-    key = (id(data), path, id(old))
     if memo is not None:
-        hit = memo.get(key)
-        if hit is not None and hit[0] is data and hit[1] is old:
-            return cast(Mapping[str, Any] | None, hit[2])
-    fmt: Mapping[str, Any] | None
+        found, fmt = memo.look_up(data, path, old)
+        if found:
+            return cast(Mapping[str, Any] | None, fmt)
     if path == "userEnteredFormat":
         src = data.get("userEnteredFormat")
         fmt = copy.deepcopy(_strip_none(dict(src))) if isinstance(src, Mapping) else None
     else:
         wrapped = _apply_mask({"userEnteredFormat": dict(old or {})}, data, [path])
         fmt = wrapped.get("userEnteredFormat")
-    fmt = fmt or None
-    if memo is not None:
-        memo[key] = (data, old, fmt)
-    return fmt
+    if memo is None:
+        return fmt or None
+    return cast(Mapping[str, Any] | None, memo.keep(data, path, old, memo.shared(fmt or None)))
 
 
 def _masked_rule(data: Mapping[str, Any], memo: _Memo | None) -> Mapping[str, Any] | None:
     """The dataValidation a CellData sets (copied once per request with ``memo``)."""
-    key = (id(data), "dataValidation", 0)
     if memo is not None:
-        hit = memo.get(key)
-        if hit is not None and hit[0] is data:
-            return cast(Mapping[str, Any] | None, hit[2])
-    rule = data.get("dataValidation")
-    stored = copy.deepcopy(_strip_none(rule)) if rule else None
-    if memo is not None:
-        memo[key] = (data, None, stored)
-    return stored
+        found, rule = memo.look_up(data, "dataValidation", None)
+        if found:
+            return cast(Mapping[str, Any] | None, rule)
+    src = data.get("dataValidation")
+    rule = copy.deepcopy(_strip_none(src)) if src else None
+    if memo is None:
+        return cast(Mapping[str, Any] | None, rule)
+    return cast(
+        Mapping[str, Any] | None, memo.keep(data, "dataValidation", None, memo.shared(rule))
+    )
 
 
 def _apply_cell_data(

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.sandbox.sheets.a1 import _a1
-from bot.sandbox.sheets.model import JSON, _bad, _Book, _Cell, _enum, _index, _Sheet
-from bot.sandbox.sheets.store import Row, Stored, _full
+from bot.sandbox.sheets.model import JSON, _bad, _Book, _enum, _index, _Sheet
+from bot.sandbox.sheets.store import Row, Slot, _trim, _value_parts
 
 
 def _grid_rect(book: _Book, gr: Any) -> tuple[_Sheet, int, int, int, int]:
@@ -117,45 +117,41 @@ def _move_ranges(
     book.dev_meta = meta
 
 
-def _inherited(src: Stored | None) -> _Cell | None:
+def _inherited(src: Slot | None) -> Slot | None:
     """What a new row or column takes from its neighbour: format and validation only."""
-    if type(src) is not _Cell or not (src.fmt or src.validation):
+    if not isinstance(src, tuple):
         return None
-    return _Cell(fmt=src.fmt, validation=src.validation)
+    _, _, fmt, _, rule, _ = src
+    return None if fmt is None and rule is None else (None, None, fmt, None, rule, None)
 
 
 def _insert_rows(sheet: _Sheet, at: int, n: int, src: int) -> None:
     rows = sheet.rows
     new: list[Row | None] = [*rows[:at], *([None] * n), *rows[at:]] if at < len(rows) else rows[:]
-    fresh: list[Row] = []
     source = new[src] if 0 <= src < len(new) else None
     if source:
-        template: Row = [sheet.compact(_inherited(stored)) for stored in source]
-        if any(slot is not None for slot in template):
+        template = _trim([_inherited(slot) for slot in source])
+        if template:
             if len(new) < at + n:
                 new.extend([None] * (at + n - len(new)))
-            for k in range(at, at + n):
-                row = template[:]
-                new[k] = row
-                fresh.append(row)
-    sheet.set_rows(new, fresh)
+            new[at : at + n] = [template] * n
+    sheet.set_rows(new)
 
 
 def _insert_columns(sheet: _Sheet, at: int, n: int, src: int) -> None:
     new: list[Row | None] = []
-    fresh: list[Row] = []
     for row in sheet.rows:
         if not row or (len(row) <= at and not 0 <= src < len(row)):
             new.append(row)
             continue
-        grown: Row = [*row[:at], *([None] * n), *row[at:]] if at < len(row) else row[:]
-        if 0 <= src < len(grown) and (kept := sheet.compact(_inherited(grown[src]))):
+        grown = [*row[:at], *([None] * n), *row[at:]] if at < len(row) else list(row)
+        kept = _inherited(grown[src]) if 0 <= src < len(grown) else None
+        if kept is not None:
             if len(grown) < at + n:
                 grown.extend([None] * (at + n - len(grown)))
             grown[at : at + n] = [kept] * n
-        new.append(grown)
-        fresh.append(grown)
-    sheet.set_rows(new, fresh)
+        new.append(_trim(grown))
+    sheet.set_rows(new)
 
 
 def _insert_dimension(
@@ -184,14 +180,9 @@ def _delete_dimension(book: _Book, sheet: _Sheet, dim: str, ds: int, de: int) ->
     if rows:
         sheet.set_rows([*sheet.rows[:ds], *sheet.rows[de:]])
     else:
-        new: list[Row | None] = []
-        fresh: list[Row] = []
-        for row in sheet.rows:
-            if row and len(row) > ds:
-                row = [*row[:ds], *row[de:]]
-                fresh.append(row)
-            new.append(row)
-        sheet.set_rows(new, fresh)
+        sheet.set_rows(
+            [_trim(row[:ds] + row[de:]) if row and len(row) > ds else row for row in sheet.rows]
+        )
     sheet.set_count(dim, sheet.count(dim) - k)
     sheet.dims[dim] = {
         (i - k if i >= de else i): p for i, p in sheet.dims[dim].items() if not ds <= i < de
@@ -204,15 +195,14 @@ def _delete_dimension(book: _Book, sheet: _Sheet, dim: str, ds: int, de: int) ->
     _move_ranges(book, sheet, dim, lambda s, e: _shift_delete(s, e, ds, de))
 
 
-def _sort_key(stored: Stored | None) -> tuple[int, Any] | None:
-    cell = _full(stored)
-    if cell is None or not cell.has_value:
+def _sort_key(slot: Slot | None) -> tuple[int, Any] | None:
+    value, formula, computed = _value_parts(slot)
+    if value is None and formula is None:
         return None
-    v = (
-        cell.computed
-        if cell.formula is not None and cell.computed is not None
-        else (cell.formula if cell.formula is not None else cell.value)
-    )
+    if formula is None:
+        v: Any = value
+    else:
+        v = formula if computed is None else computed
     if isinstance(v, bool):
         return (2, v)
     if isinstance(v, int | float):
@@ -228,7 +218,7 @@ def _sort_rows(
     end = min(r1, len(rows))
     if end <= r0:
         return
-    block = {r: (rows[r] or [])[c0:c1] for r in range(r0, end)}
+    block = {r: (rows[r] or ())[c0:c1] for r in range(r0, end)}
     order = list(range(r0, end))
     for col, descending in reversed(specs):
         at = col - c0
@@ -238,18 +228,16 @@ def _sort_rows(
         filled.sort(key=lambda item: item[1], reverse=descending)
         order = [r for r, _ in filled] + blank
     new = rows[:]
-    fresh: list[Row] = []
     for new_r, old_r in zip(range(r0, end), order, strict=True):
         if new_r == old_r:
             continue
-        row: Row = (rows[new_r] or [])[:]
+        row = list(rows[new_r] or ())
         segment = block[old_r]
         width = max(len(row), c0 + len(segment))
         row.extend([None] * (width - len(row)))
-        row[c0 : c0 + (c1 - c0)] = [*segment, *([None] * (min(c1, width) - c0 - len(segment)))]
-        new[new_r] = row
-        fresh.append(row)
-    sheet.set_rows(new, fresh)
+        row[c0 : min(c1, width)] = [*segment, *([None] * (min(c1, width) - c0 - len(segment)))]
+        new[new_r] = _trim(row)
+    sheet.set_rows(new)
 
 
 def _dimension_range(

@@ -14,7 +14,7 @@ every request handler uses them to answer 400 the way the API does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -22,15 +22,15 @@ from bot.sandbox.sheets.store import (
     _EMPTY,
     Row,
     Scalar,
-    Stored,
+    Slot,
     _BookState,
     _Cell,
     _copy_json,
-    _full,
     _Journal,
     _row_has_value,
     _Shared,
     _SheetState,
+    _trim,
 )
 
 __all__ = ["_EMPTY", "Scalar", "_Cell"]
@@ -105,8 +105,8 @@ def _check_length(text: str) -> str:
 class _Sheet:
     """One tab: properties, rows of cells (see :mod:`~bot.sandbox.sheets.store`), rules.
 
-    Cells are read with :meth:`cell`, :meth:`stored`, :meth:`cells_in` and
-    :meth:`items`, and written only with :meth:`put`, :meth:`writable_row` and
+    Cells are read with :meth:`stored`, :meth:`row`, :meth:`cell`, :meth:`cells_in` and
+    :meth:`items`, and written only with :meth:`put`, :meth:`set_row` and
     :meth:`set_rows`, which keep the book's open transaction able to roll back.
     """
 
@@ -144,10 +144,10 @@ class _Sheet:
         self.grid["rowCount" if dim == "ROWS" else "columnCount"] = n
 
     def clone(self, shared: _Shared) -> _Sheet:
-        """An independent copy (rows copied, immutable cells and styles shared)."""
+        """An independent copy (rows are immutable and shared; ``shared`` has the styles)."""
         return _Sheet(
             props=_copy_json(self.props),
-            rows=[None if row is None else row[:] for row in self.rows],
+            rows=self.rows[:],
             protected=_copy_json(self.protected),
             cond_formats=_copy_json(self.cond_formats),
             dims={k: _copy_json(v) for k, v in self.dims.items()},
@@ -156,8 +156,8 @@ class _Sheet:
 
     # -- reading ------------------------------------------------------------------
 
-    def stored(self, r: int, c: int) -> Stored | None:
-        """What slot (r, c) holds: a bare scalar, a :class:`_Cell` or None."""
+    def stored(self, r: int, c: int) -> Slot | None:
+        """What the tab holds for cell (r, c): a bare scalar, a :data:`Rich` tuple or None."""
         rows = self.rows
         if r >= len(rows):
             return None
@@ -166,24 +166,45 @@ class _Sheet:
             return None
         return row[c]
 
-    def cell(self, r: int, c: int) -> _Cell | None:
-        return _full(self.stored(r, c))
+    def row(self, r: int) -> Row:
+        """Row ``r`` (an empty tuple when it holds nothing)."""
+        rows = self.rows
+        return (rows[r] or ()) if r < len(rows) else ()
 
-    def cells_in(self, r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int, Stored]]:
+    def full(self, slot: Slot | None) -> _Cell | None:
+        """The :class:`_Cell` a slot stands for."""
+        if slot is None:
+            return None
+        if not isinstance(slot, tuple):
+            return _Cell(value=slot)
+        styles = self.shared.styles
+        value, formula, fmt, note, rule, computed = slot
+        return _Cell(value, formula, styles.get(fmt), note, styles.get(rule), computed)
+
+    def cell(self, r: int, c: int) -> _Cell | None:
+        return self.full(self.stored(r, c))
+
+    def fmt_of(self, slot: Slot | None) -> Mapping[str, Any] | None:
+        """The format of a slot (None for a bare value)."""
+        return self.shared.styles.get(slot[2]) if isinstance(slot, tuple) else None
+
+    def cells_in(self, r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int, Slot]]:
         """Non-empty slots of a rectangle, row by row; visits only its rows and columns."""
         rows = self.rows
         for r in range(r0, min(r1, len(rows))):
             row = rows[r]
             if not row:
                 continue
-            for j, stored in enumerate(row[c0:c1]):
-                if stored is not None:
-                    yield r, c0 + j, stored
+            for j, slot in enumerate(row[c0:c1]):
+                if slot is not None:
+                    yield r, c0 + j, slot
 
     def items(self) -> Iterator[tuple[int, int, _Cell]]:
-        """Every cell of the tab, row by row (for whole-tab operations)."""
-        for r, c, stored in self.cells_in(0, len(self.rows), 0, MAX_COLUMNS):
-            yield r, c, _full(stored)  # type: ignore[misc]
+        """Every cell of the tab as a :class:`_Cell`, row by row (whole-tab operations)."""
+        for r, c, slot in self.cells_in(0, len(self.rows), 0, MAX_COLUMNS):
+            cell = self.full(slot)
+            assert cell is not None
+            yield r, c, cell
 
     def last_data_row(self) -> int:
         """0-based index of the last row holding a value, -1 for an empty tab."""
@@ -195,55 +216,57 @@ class _Sheet:
 
     # -- writing ------------------------------------------------------------------
 
-    def compact(self, cell: _Cell | None) -> Stored | None:
+    def compact(self, cell: _Cell | None) -> Slot | None:
         """The slot form of ``cell``: None if empty, a bare scalar if only a value."""
         if cell is None:
             return None
-        fmt, validation = cell.fmt, cell.validation
-        if cell.formula is None and not fmt and cell.note is None and not validation:
+        fmt, rule = cell.fmt, cell.validation
+        if cell.formula is None and not fmt and cell.note is None and not rule:
             return cell.value
         styles = self.shared.styles
-        shared_fmt, shared_rule = styles.intern(fmt), styles.intern(validation)
-        if shared_fmt is not fmt or shared_rule is not validation:
-            return _Cell(
-                cell.value, cell.formula, shared_fmt, cell.note, shared_rule, cell.computed
-            )
-        return cell if not cell.is_empty else None
+        return (
+            cell.value,
+            cell.formula,
+            styles.id_of(fmt),
+            cell.note,
+            styles.id_of(rule),
+            cell.computed if cell.formula is not None else None,
+        )
 
-    def writable_row(self, r: int, width: int = 0) -> Row:
-        """Row ``r``, safe to change in place and at least ``width`` slots long."""
+    def set_row(self, r: int, slots: Sequence[Slot | None]) -> None:
+        """Replace row ``r`` (trailing empty slots dropped); logged for a rollback."""
+        new = _trim(slots)
         rows = self.rows
         journal = self.shared.journal
+        if journal is not None and journal.is_fresh(rows):
+            journal = None
         if r >= len(rows):
-            if journal is not None and not journal.is_fresh(rows):
+            if new is None:
+                return
+            if journal is not None:
                 journal.undo.append((rows, len(rows)))
             rows.extend([None] * (r + 1 - len(rows)))
-        row = rows[r]
-        if row is None or (journal is not None and not journal.is_fresh(row)):
-            new: Row = [None] * width if row is None else row[:]
-            if journal is not None:
-                if not journal.is_fresh(rows):
-                    journal.undo.append((rows, r, row))
-                journal.adopt(new)
-            rows[r] = row = new
-        if len(row) < width:
-            row.extend([None] * (width - len(row)))
-        return row
+        if journal is not None:
+            journal.undo.append((rows, r, rows[r]))
+        rows[r] = new
 
     def put(self, r: int, c: int, cell: _Cell | None) -> None:
         """Write one cell (None or an empty cell clears it)."""
-        stored = self.compact(cell)
-        if stored is None and self.stored(r, c) is None:
+        slot = self.compact(cell)
+        row = self.row(r)
+        if slot is None and c >= len(row):
             return
-        self.writable_row(r, c + 1)[c] = stored
+        line = list(row)
+        if c >= len(line):
+            line.extend([None] * (c + 1 - len(line)))
+        line[c] = slot
+        self.set_row(r, line)
 
-    def set_rows(self, rows: list[Row | None], fresh: Sequence[Row] = ()) -> None:
-        """Replace the row list (inserting, deleting, sorting); ``fresh``: rows built new."""
+    def set_rows(self, rows: list[Row | None]) -> None:
+        """Replace the row list (inserting, deleting, sorting rows or columns)."""
         journal = self.shared.journal
         if journal is not None:
             journal.adopt(rows)
-            for row in fresh:
-                journal.adopt(row)
         self.rows = rows
 
 
@@ -334,7 +357,7 @@ class _Book:
         if journal is None:
             return
         self.shared.journal = None
-        journal.roll_back_slots()
+        journal.roll_back_rows()
         saved = journal.book
         self.props, self.dev_meta, self.counter = saved.props, saved.dev_meta, saved.counter
         self.sheets = saved.sheets

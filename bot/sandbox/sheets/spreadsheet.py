@@ -15,14 +15,14 @@ from typing import Any
 
 from bot.sandbox.sheets.a1 import _clip, _resolve
 from bot.sandbox.sheets.cell_data import (
-    _cell_data,
     _cell_fields,
     _fields_whole,
     _grid_wanted,
+    _slot_data,
     _Trimmed,
 )
 from bot.sandbox.sheets.model import JSON, _Book, _Sheet
-from bot.sandbox.sheets.store import Row
+from bot.sandbox.sheets.store import Row, _Styles
 
 
 def _clean_props(props: Mapping[str, Any]) -> JSON:
@@ -47,12 +47,12 @@ def _location_sheet(md: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _row_values(slots: Row, keep: Collection[str] | None) -> list[JSON]:
+def _row_values(slots: Row, keep: Collection[str] | None, styles: _Styles) -> list[JSON]:
     """The CellData of one row's slots, trailing cells with nothing to show left out."""
     out: list[JSON] = []
     end = 0
-    for stored in slots:
-        data = {} if stored is None else _cell_data(stored, keep)
+    for slot in slots:
+        data = {} if slot is None else _slot_data(slot, keep, styles)
         out.append(data)
         if data:
             end = len(out)
@@ -74,11 +74,12 @@ def _grid_data(
     """
     r0, r1, c0, c1 = rect
     rows = sheet.rows
+    styles = sheet.shared.styles
     row_data: list[JSON] = _Trimmed() if trimmed and keep is not None else []
     kept = 0
     for r in range(r0, min(r1, len(rows))):
         row = rows[r]
-        values = _row_values(row[c0:c1], keep) if row else []
+        values = _row_values(row[c0:c1], keep, styles) if row else []
         row_data.append({"values": values} if values else {})
         if values:
             kept = len(row_data)

@@ -12,7 +12,6 @@ on). Blank rows inside data therefore end the table (UNCONFIRMED detail).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from bot.sandbox.sheets.a1 import _a1, _Area, _clip, _col_letters, _resolve
@@ -24,14 +23,13 @@ from bot.sandbox.sheets.model import (
     _ApiError,
     _bad,
     _Book,
-    _Cell,
     _check_length,
     _enum,
     _Sheet,
     _too_many_cells,
 )
-from bot.sandbox.sheets.number_format import _render, _render_stored
-from bot.sandbox.sheets.store import Row, Stored, _has_value, _row_has_value
+from bot.sandbox.sheets.number_format import _render_slot
+from bot.sandbox.sheets.store import Row, Slot, _has_value, _row_has_value, _Styles
 from bot.sandbox.sheets.typed_values import _entered_cell, _raw_scalar
 
 
@@ -48,24 +46,19 @@ def _matrix(values: Any, major: Any, where: str) -> list[list[Any]]:
     return [[col[i] if i < len(col) else None for col in values] for i in range(height)]
 
 
-def _cleared(stored: Stored) -> _Cell | None:
-    """A cell with its value and formula removed (format, note and validation kept)."""
-    if type(stored) is _Cell:
-        return replace(stored, value=None, formula=None, computed=None)
-    return None
-
-
-def _render_line(slots: Row, render: str, dt_string: bool) -> list[Any]:
+def _render_line(slots: Row, render: str, dt_string: bool, styles: _Styles) -> list[Any]:
     """One row of a ValueRange: trailing cells without a value trimmed."""
     end = len(slots)
     while end and not _has_value(slots[end - 1]):
         end -= 1
-    if render != "FORMATTED_VALUE":
+    if render != "FORMATTED_VALUE" and not dt_string:
         return [
-            "" if s is None else (s if type(s) is not _Cell else _render(s, render, dt_string))
+            ""
+            if s is None
+            else (s if type(s) is not tuple else _render_slot(s, render, False, styles))
             for s in slots[:end]
         ]
-    return ["" if s is None else _render_stored(s, render, dt_string) for s in slots[:end]]
+    return ["" if s is None else _render_slot(s, render, dt_string, styles) for s in slots[:end]]
 
 
 def _row_lines(
@@ -74,11 +67,12 @@ def _row_lines(
     """ROWS-major values of a rectangle; visits only its rows and columns."""
     r0, r1, c0, c1 = rect
     rows = sheet.rows
+    styles = sheet.shared.styles
     lines: list[list[Any]] = []
     kept = 0
     for r in range(r0, min(r1, len(rows))):
         row = rows[r]
-        line = _render_line(row[c0:c1], render, dt_string) if row else []
+        line = _render_line(row[c0:c1], render, dt_string, styles) if row else []
         lines.append(line)
         if line:
             kept = len(lines)
@@ -92,9 +86,10 @@ def _column_lines(
     """COLUMNS-major values of a rectangle, each column trimmed like a row."""
     r0, r1, c0, c1 = rect
     columns: dict[int, dict[int, Any]] = {}
-    for r, c, stored in sheet.cells_in(r0, r1, c0, c1):
-        if _has_value(stored):
-            columns.setdefault(c - c0, {})[r - r0] = _render_stored(stored, render, dt_string)
+    styles = sheet.shared.styles
+    for r, c, slot in sheet.cells_in(r0, r1, c0, c1):
+        if _has_value(slot):
+            columns.setdefault(c - c0, {})[r - r0] = _render_slot(slot, render, dt_string, styles)
     values: list[list[Any]] = []
     for i in range(max(columns, default=-1) + 1):
         line = columns.get(i)
@@ -167,15 +162,15 @@ def _ensure_grid(book: _Book, sheet: _Sheet, rows: int, cols: int) -> None:
 
 
 def _entered_slot(
-    sheet: _Sheet, old: Stored | None, v: Any, user_entered: bool, where: str
-) -> Stored | None:
+    sheet: _Sheet, old: Slot | None, v: Any, user_entered: bool, where: str
+) -> Slot | None:
     """What a values-API write of ``v`` leaves in a slot holding ``old``.
 
     The common cases (a plain or empty cell, a RAW value, a number) skip building a
     :class:`_Cell`.
     """
-    if type(old) is _Cell:
-        return sheet.compact(_entered_cell(old, v, user_entered, where))
+    if isinstance(old, tuple):
+        return sheet.compact(_entered_cell(sheet.full(old), v, user_entered, where))
     if isinstance(v, str):
         if v == "":
             return None
@@ -212,20 +207,23 @@ def _write_values(
     cells = 0
     for i, line in enumerate(matrix):
         r = area.r0 + i
-        row: Row | None = None
+        row = sheet.row(r)
+        slots: list[Slot | None] | None = None
         for j, v in enumerate(line):
             if v is None:
                 continue
             c = area.c0 + j
-            old = sheet.stored(r, c)
+            old = row[c] if c < len(row) else None
             new = _entered_slot(sheet, old, v, user_entered, f"values[{i}][{j}]")
             if new is not None or old is not None:
-                if row is None:
-                    row = sheet.writable_row(r, area.c0 + len(line))
-                row[c] = new
+                if slots is None:
+                    slots = [*row, *([None] * (area.c0 + len(line) - len(row)))]
+                slots[c] = new
             rows_touched.add(i)
             cols_touched.add(j)
             cells += 1
+        if slots is not None:
+            sheet.set_row(r, slots)
     out: JSON = {
         "spreadsheetId": book.id,
         "updatedRange": _a1(
@@ -292,18 +290,31 @@ def _values_append(book: _Book, text: str, params: Mapping[str, Any], body: JSON
     if at > first:
         c1 = area.c1 if area.c1 is not None else sheet.col_count
         last_col = max(
-            (c for _, c, stored in sheet.cells_in(first, at, area.c0, c1) if _has_value(stored)),
+            (c for _, c, slot in sheet.cells_in(first, at, area.c0, c1) if _has_value(slot)),
             default=area.c0,
         )
         out["tableRange"] = _a1(sheet.title, first, at, area.c0, last_col + 1)
     return out
 
 
+def _cleared(sheet: _Sheet, slot: Slot | None) -> Slot | None:
+    """A slot with its value and formula removed (format, note and validation kept)."""
+    if not isinstance(slot, tuple):
+        return None
+    _, _, fmt, note, rule, _ = slot
+    return (
+        None
+        if fmt is None and note is None and rule is None
+        else (None, None, fmt, note, rule, None)
+    )
+
+
 def _clear_area(sheet: _Sheet, area: _Area) -> str:
     r0, r1, c0, c1 = _clip(sheet, area)
-    for r, c, stored in list(sheet.cells_in(r0, r1, c0, c1)):
-        if _has_value(stored):
-            sheet.writable_row(r)[c] = sheet.compact(_cleared(stored))
+    for r in range(r0, min(r1, len(sheet.rows))):
+        row = sheet.row(r)
+        if _row_has_value(row, c0, c1):
+            sheet.set_row(r, [*row[:c0], *(_cleared(sheet, s) for s in row[c0:c1]), *row[c1:]])
     return _a1(sheet.title, r0, r1, c0, c1)
 
 
