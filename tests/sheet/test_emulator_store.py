@@ -23,12 +23,14 @@ LOG = "販売ログ"
 BIG_ROWS = 100_000
 
 
-def _sid(emu: SheetsEmulator, title: str) -> int:
-    return int(emu.sheet_properties(emu_sid(emu), title)["sheetId"])
-
-
 def emu_sid(emu: SheetsEmulator) -> str:
+    """The id of the emulator's one spreadsheet."""
     return next(iter(emu._books))
+
+
+def _sid(emu: SheetsEmulator, title: str) -> int:
+    """The sheetId of tab ``title`` of that spreadsheet."""
+    return int(emu.sheet_properties(emu_sid(emu), title)["sheetId"])
 
 
 def _book_state(sh: gspread.Spreadsheet) -> dict[str, Any]:
@@ -354,8 +356,11 @@ def test_a_formatted_column_shares_one_format_and_plain_values_stay_plain(
         }
     )
     sheet = emu._books[emu_sid(emu)].sheets[0]
-    formats = {id(sheet.full(sheet.stored(r, 0)).fmt) for r in range(sheet.row_count)}  # type: ignore[union-attr]
-    assert len(formats) == 1
+    cells = [sheet.cell(r, 0) for r in range(sheet.row_count)]
+    assert all(
+        cell is not None and cell.fmt == {"numberFormat": {"type": "TEXT"}} for cell in cells
+    )
+    assert len({id(cell.fmt) for cell in cells if cell is not None}) == 1
     assert sheet.stored(1, 1) == 5 and sheet.stored(1, 2) == "a"
     emu.set_values(emu_sid(emu), MASTER, "A4", [["00123", "00123"]])
     assert emu.get_values(emu_sid(emu), MASTER)[3] == ["00123", 123]

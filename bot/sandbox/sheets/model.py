@@ -14,7 +14,7 @@ every request handler uses them to answer 400 the way the API does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -183,10 +183,6 @@ class _Sheet:
 
     def cell(self, r: int, c: int) -> _Cell | None:
         return self.full(self.stored(r, c))
-
-    def fmt_of(self, slot: Slot | None) -> Mapping[str, Any] | None:
-        """The format of a slot (None for a bare value)."""
-        return self.shared.styles.get(slot[2]) if isinstance(slot, tuple) else None
 
     def cells_in(self, r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int, Slot]]:
         """Non-empty slots of a rectangle, row by row; visits only its rows and columns."""
