@@ -16,7 +16,8 @@ staff edits made between two API calls.
 Layout, one module per concern (this module re-exports the public names, so importers
 write ``from bot.sandbox.sheets import SheetsEmulator, export_xlsx``):
 
-- :mod:`~bot.sandbox.sheets.model`: books, tabs, cells, limits, Google-shaped errors.
+- :mod:`~bot.sandbox.sheets.model`: books, tabs, limits, Google-shaped errors.
+- :mod:`~bot.sandbox.sheets.store`: how cells are kept (rows, styles, undo journal).
 - :mod:`~bot.sandbox.sheets.a1`: A1-notation parsing and response ranges.
 - :mod:`~bot.sandbox.sheets.typed_values`: USER_ENTERED/RAW input, serial dates.
 - :mod:`~bot.sandbox.sheets.number_format`: rendering values and number formats.
@@ -43,9 +44,16 @@ Choices where the real API is unknown, out of scope or deliberately strict
   (in the range's columns), and writes after it; a single-cell range whose row is empty
   is written in place (which is what gspread's ``insert_rows`` relies on). Blank rows
   inside data therefore end the table, as on the real service (UNCONFIRMED detail).
-- Every write works on a copy of the book and is swapped in only on success, so
-  ``:batchUpdate`` and ``values:batchUpdate`` are all-or-nothing. Cells are immutable
-  values, so the copy is shallow per tab and stays cheap on a 10,000-row tab.
+- Every write runs in a transaction that journals the rows it replaces and rolls them
+  back on failure, so ``:batchUpdate`` and ``values:batchUpdate`` are all-or-nothing and
+  cost what they touch, not the book. Rows are tuples of plain values (a cell with a
+  format, note or rule holds numbers into the book's shared styles), so a 100,000-row
+  tab is compact and invisible to the garbage collector (:mod:`~bot.sandbox.sheets.store`).
+- Google's hard limits are enforced: 10 million cells per spreadsheet, 18,278 columns,
+  50,000 characters in one cell. Its recommended 2 MB per request is not a limit, so
+  larger requests are accepted (``api/google-sheets.md`` §1).
+- The emulator pickles (a sandbox can keep it in a file); callbacks registered with
+  ``before_next``/``on_request`` stay with the process that registered them.
 - USER_ENTERED parses like the UI in a ja_JP sheet: ``=…`` formulas, numbers (``1,234``,
   ``10%``, ``¥1,000``; full-width digits stay text), ``TRUE``/``FALSE``, ISO-like dates
   and times (stored as serial numbers with a DATE/TIME format, exactly the pitfall a

@@ -38,7 +38,7 @@ from bot.sandbox.sheets.batch_sheets import (
     _req_update_sheet_properties,
     _req_update_spreadsheet_properties,
 )
-from bot.sandbox.sheets.cell_data import _cell_fields, _grid_wanted
+from bot.sandbox.sheets.cell_data import _cell_fields, _fields_whole, _grid_wanted
 from bot.sandbox.sheets.model import JSON, _ApiError, _bad, _Book, _Options
 from bot.sandbox.sheets.spreadsheet import _metadata
 
@@ -119,8 +119,9 @@ def _updated_spreadsheet(book: _Book, body: JSON, fields: str | None) -> JSON:
     include = _grid_wanted(
         bool(body.get("responseIncludeGridData")), fields, "updatedSpreadsheet.sheets.data"
     )
-    keep = _cell_fields(fields, "updatedSpreadsheet.sheets.data.rowData.values")
+    path = "updatedSpreadsheet.sheets.data.rowData.values"
+    keep = _cell_fields(fields, path)
     try:
-        return _metadata(book, include, ranges, keep)
+        return _metadata(book, include, ranges, keep, _fields_whole(fields, path))
     except _ApiError as err:
         raise _bad(f"Invalid responseRanges: {err.message}") from None

@@ -2,9 +2,9 @@
 
 addSheet, deleteSheet, updateSheetProperties, updateSpreadsheetProperties, the dimension
 requests (insert, delete, append, updateDimensionProperties), updateCells, appendCells,
-repeatCell, setDataValidation and sortRange. Each handler takes the working copy of the
-book, the request body and the emulator's options, and returns its reply (``{}`` when
-Google sends an empty one). Unlike values writes, a bounded range outside the grid is a
+repeatCell, setDataValidation and sortRange. Each handler takes the book (inside the
+transport's transaction), the request body and the emulator's options, and returns its
+reply (``{}`` when Google sends an empty one). Unlike values writes, a bounded range outside the grid is a
 400 here (unbounded ranges are clipped); ``appendCells`` grows rows only. Validation is
 stored, never enforced.
 """
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from bot.sandbox.sheets.cell_data import (
     _apply_cell_data,
     _apply_mask,
     _cell_paths,
+    _Memo,
+    _parse_extended,
     _parse_mask,
     _strip_none,
 )
@@ -31,7 +32,6 @@ from bot.sandbox.sheets.grid import (
     _sort_rows,
 )
 from bot.sandbox.sheets.model import (
-    _EMPTY,
     DEFAULT_COLUMN_COUNT,
     DEFAULT_ROW_COUNT,
     JSON,
@@ -47,6 +47,7 @@ from bot.sandbox.sheets.model import (
     _too_many_cells,
 )
 from bot.sandbox.sheets.spreadsheet import _clean_props, _location_sheet
+from bot.sandbox.sheets.store import Slot, _has_value
 
 _SHEET_PROP_FIELDS = (
     "title",
@@ -116,7 +117,7 @@ def _req_add_sheet(book: _Book, req: JSON, opts: _Options) -> JSON:
     ):
         raise _too_many_cells()
     index = _index(props.get("index"), "index", len(book.sheets))
-    book.sheets.insert(min(index, len(book.sheets)), _Sheet(props=new))
+    book.sheets.insert(min(index, len(book.sheets)), book.new_sheet(new))
     book.reindex()
     if all(s.props.get("hidden") for s in book.sheets):
         raise _bad("You can't hide all the sheets in a document.")
@@ -194,8 +195,9 @@ def _write_rows(
     if not isinstance(rows, list):
         raise _bad(f"{where}: rows must be a list")
     width = 0
-    for i, row in enumerate(rows):
-        values = (row or {}).get("values") or []
+    memo = _Memo(sheet.shared.styles, remember=False)
+    for i, row_data in enumerate(rows):
+        values = (row_data or {}).get("values") or []
         if not isinstance(values, list):
             raise _bad(f"{where}: rows[{i}].values must be a list")
         width = max(width, len(values))
@@ -209,10 +211,56 @@ def _write_rows(
                 f"GridCoordinate.columnIndex[{c0 + len(values) - 1}] is after last column "
                 f"in grid[{sheet.col_count - 1}]"
             )
-        for j, data in enumerate(values):
-            key = (r0 + i, c0 + j)
-            sheet.put(key, _apply_cell_data(sheet.cells.get(key), data, paths))
+        if values:
+            _apply_row(sheet, r0 + i, c0, values, paths, memo)
     return len(rows), width
+
+
+_VALUE_ONLY = ["userEnteredValue"]
+
+
+def _apply_row(
+    sheet: _Sheet, r: int, c0: int, values: Sequence[Any], paths: Sequence[str], memo: _Memo
+) -> None:
+    """CellData ``values`` written through ``paths`` into row ``r`` from column ``c0``."""
+    row = sheet.row(r)
+    slots: list[Slot | None] | None = None
+    for j, data in enumerate(values):
+        c = c0 + j
+        old = row[c] if c < len(row) else None
+        new = _applied(sheet, old, data, paths, memo)
+        if new is None and old is None:
+            continue
+        if slots is None:
+            slots = list(row)
+        if c >= len(slots):
+            slots.extend([None] * (c + 1 - len(slots)))
+        slots[c] = new
+    if slots is not None:
+        sheet.set_row(r, slots)
+
+
+def _applied(
+    sheet: _Sheet, old: Slot | None, data: Any, paths: Sequence[str], memo: _Memo
+) -> Slot | None:
+    """The slot after writing ``data`` into a slot holding ``old``.
+
+    A cell without a value (empty, or formatted only) becomes the same slot for the
+    same CellData, so a formatted column computes its cells once.
+    """
+    if paths == _VALUE_ONLY and not isinstance(old, tuple):
+        # The common write (a value into a plain cell): no _Cell on the way.
+        if data is not None and not isinstance(data, Mapping):
+            raise _bad("CellData must be an object")
+        value, formula = _parse_extended((data or {}).get("userEnteredValue"))
+        return value if formula is None else (None, formula, None, None, None, None)
+    if _has_value(old):
+        return sheet.compact(_apply_cell_data(sheet.full(old), data, paths, memo))
+    found, slot = memo.look_up(data, "cell", old)
+    if found:
+        return cast(Slot | None, slot)
+    new = sheet.compact(_apply_cell_data(sheet.full(old), data, paths, memo))
+    return cast(Slot | None, memo.keep(data, "cell", old, new))
 
 
 def _req_update_cells(book: _Book, req: JSON, opts: _Options) -> JSON:
@@ -231,12 +279,11 @@ def _req_update_cells(book: _Book, req: JSON, opts: _Options) -> JSON:
     if len(rows) > r1 - r0 or any(len((row or {}).get("values") or []) > c1 - c0 for row in rows):
         raise _bad("The rows do not fit in the requested range")
     # Cells of the range the rows do not cover are cleared for the masked fields.
+    memo = _Memo(sheet.shared.styles, remember=False)
     for r in range(r0, r1):
         row_values = ((rows[r - r0] or {}).get("values") or []) if r - r0 < len(rows) else []
-        for c in range(c0, c1):
-            data = row_values[c - c0] if c - c0 < len(row_values) else {}
-            key = (r, c)
-            sheet.put(key, _apply_cell_data(sheet.cells.get(key), data, paths))
+        padded = [row_values[j] if j < len(row_values) else {} for j in range(c1 - c0)]
+        _apply_row(sheet, r, c0, padded, paths, memo)
     return {}
 
 
@@ -307,9 +354,10 @@ def _req_repeat_cell(book: _Book, req: JSON, opts: _Options) -> JSON:
     sheet, r0, r1, c0, c1 = _grid_rect(book, req.get("range"))
     paths = _cell_paths(req.get("fields"))
     data = req.get("cell") or {}
+    memo = _Memo(sheet.shared.styles)
+    line = [data] * (c1 - c0)
     for r in range(r0, r1):
-        for c in range(c0, c1):
-            sheet.put((r, c), _apply_cell_data(sheet.cells.get((r, c)), data, paths))
+        _apply_row(sheet, r, c0, line, paths, memo)
     return {}
 
 
@@ -318,11 +366,25 @@ def _req_set_data_validation(book: _Book, req: JSON, opts: _Options) -> JSON:
     rule = req.get("rule")
     if rule is not None and not isinstance(rule.get("condition"), Mapping):
         raise _bad("A data validation rule needs a condition.")
-    stored = copy.deepcopy(_strip_none(rule)) if rule else None
+    stored = sheet.shared.styles.id_of(copy.deepcopy(_strip_none(rule)) if rule else None)
     for r in range(r0, r1):
+        row = sheet.row(r)
+        slots = [*row, *([None] * (c1 - len(row)))]
         for c in range(c0, c1):
-            sheet.put((r, c), replace(sheet.cells.get((r, c)) or _EMPTY, validation=stored))
+            slots[c] = _with_rule(slots[c], stored)
+        sheet.set_row(r, slots)
     return {}
+
+
+def _with_rule(slot: Slot | None, rule: int | None) -> Slot | None:
+    """``slot`` with validation rule number ``rule`` (None removes the rule)."""
+    if isinstance(slot, tuple):
+        value, formula, fmt, note, _, computed = slot
+    else:
+        value, formula, fmt, note, computed = slot, None, None, None, None
+    if rule is None and formula is None and fmt is None and note is None:
+        return value
+    return (value, formula, fmt, note, rule, computed)
 
 
 def _req_sort_range(book: _Book, req: JSON, opts: _Options) -> JSON:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell
-from bot.sandbox.sheets.number_format import _render
+from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell, _check_length
+from bot.sandbox.sheets.number_format import _render, _render_slot
+from bot.sandbox.sheets.store import Slot, _Styles
 from bot.sandbox.sheets.typed_values import _num
 
 
@@ -30,6 +30,29 @@ def _extended_value(v: Scalar | None, formula: str | None) -> JSON | None:
     if isinstance(v, int | float):
         return {"numberValue": v}
     return {"stringValue": v}
+
+
+_ENTERED_ONLY = frozenset({"userEnteredValue"})
+
+
+def _slot_data(slot: Slot, keep: Collection[str] | None, styles: _Styles) -> JSON:
+    """CellData of a stored slot: the fields in ``keep`` (a ``fields`` mask's), else all."""
+    if not isinstance(slot, tuple):
+        out: JSON = {}
+        if keep is None or "userEnteredValue" in keep:
+            out["userEnteredValue"] = _extended_value(slot, None)
+        if keep is None or "effectiveValue" in keep:
+            out["effectiveValue"] = _extended_value(slot, None)
+        if keep is None or "formattedValue" in keep:
+            out["formattedValue"] = _render_slot(slot, "FORMATTED_VALUE", False, styles)
+        return out
+    value, formula, fmt, note, rule, computed = slot
+    if keep == _ENTERED_ONLY:
+        entered = _extended_value(value, formula)
+        return {} if entered is None else {"userEnteredValue": entered}
+    return _cell_data(
+        _Cell(value, formula, styles.get(fmt), note, styles.get(rule), computed), keep
+    )
 
 
 def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
@@ -51,6 +74,14 @@ def _cell_data(cell: _Cell, keep: Collection[str] | None = None) -> JSON:
     if cell.validation and (keep is None or "dataValidation" in keep):
         out["dataValidation"] = copy.deepcopy(dict(cell.validation))
     return out if keep is None else {k: v for k, v in out.items() if k in keep}
+
+
+class _Trimmed(list[Any]):
+    """RowData already cut to the request's ``fields`` mask.
+
+    :func:`_select_fields` passes it through unvisited, so a narrow mask over a long
+    range costs one pass over the cells, not two.
+    """
 
 
 _MISSING: Any = object()
@@ -157,7 +188,7 @@ def _parse_extended(ev: Any) -> tuple[Scalar | None, str | None]:
         )
     key, v = next(iter(present.items()))
     if key == "stringValue" and isinstance(v, str):
-        return (v or None), None
+        return (_check_length(v) or None), None
     if key == "numberValue" and isinstance(v, int | float) and not isinstance(v, bool):
         return _num(v), None
     if key == "numberValue" and isinstance(v, str):
@@ -168,38 +199,105 @@ def _parse_extended(ev: Any) -> tuple[Scalar | None, str | None]:
     if key == "boolValue" and isinstance(v, bool):
         return v, None
     if key == "formulaValue" and isinstance(v, str):
-        return None, v
+        return None, _check_length(v)
     raise _bad(f"Unsupported or invalid userEnteredValue: {json.dumps(present)[:100]}")
 
 
-def _apply_cell_data(old: _Cell | None, data: Any, paths: Sequence[str]) -> _Cell | None:
+class _Memo:
+    """What one request already computed, so a column of alike cells costs one.
+
+    ``entries``: (id(CellData), what, id(old part)) → (CellData, old part, new part);
+    both parts are kept so the ids stay theirs. New formats and rules are made the
+    book's shared ones (``styles``) as they are computed.
+    """
+
+    def __init__(self, styles: _Styles | None = None, *, remember: bool = True) -> None:
+        self.entries: dict[tuple[int, str, int], tuple[Any, Any, Any]] = {}
+        self.styles = styles
+        self.remember = remember
+        """False when every cell has its own CellData (nothing would be found again)."""
+
+    def look_up(self, data: Any, what: str, old: Any) -> tuple[bool, Any]:
+        if not self.remember:
+            return False, None
+        hit = self.entries.get((id(data), what, id(old)))
+        if hit is not None and hit[0] is data and hit[1] is old:
+            return True, hit[2]
+        return False, None
+
+    def keep(self, data: Any, what: str, old: Any, new: Any) -> Any:
+        if self.remember:
+            self.entries[(id(data), what, id(old))] = (data, old, new)
+        return new
+
+    def shared(self, mapping: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        return mapping if self.styles is None else self.styles.canonical(mapping)
+
+
+def _masked_format(
+    old: Mapping[str, Any] | None, data: Mapping[str, Any], path: str, memo: _Memo | None
+) -> Mapping[str, Any] | None:
+    """The userEnteredFormat after writing ``data`` through ``path``.
+
+    ``memo`` remembers the answer per (CellData, old format): a repeatCell over a
+    column whose cells share a format computes it once.
+    """
+    if memo is not None:
+        found, fmt = memo.look_up(data, path, old)
+        if found:
+            return cast(Mapping[str, Any] | None, fmt)
+    if path == "userEnteredFormat":
+        src = data.get("userEnteredFormat")
+        fmt = copy.deepcopy(_strip_none(dict(src))) if isinstance(src, Mapping) else None
+    else:
+        wrapped = _apply_mask({"userEnteredFormat": dict(old or {})}, data, [path])
+        fmt = wrapped.get("userEnteredFormat")
+    if memo is None:
+        return fmt or None
+    return cast(Mapping[str, Any] | None, memo.keep(data, path, old, memo.shared(fmt or None)))
+
+
+def _masked_rule(data: Mapping[str, Any], memo: _Memo | None) -> Mapping[str, Any] | None:
+    """The dataValidation a CellData sets (copied once per request with ``memo``)."""
+    if memo is not None:
+        found, rule = memo.look_up(data, "dataValidation", None)
+        if found:
+            return cast(Mapping[str, Any] | None, rule)
+    src = data.get("dataValidation")
+    rule = copy.deepcopy(_strip_none(src)) if src else None
+    if memo is None:
+        return cast(Mapping[str, Any] | None, rule)
+    return cast(
+        Mapping[str, Any] | None, memo.keep(data, "dataValidation", None, memo.shared(rule))
+    )
+
+
+def _apply_cell_data(
+    old: _Cell | None, data: Any, paths: Sequence[str], memo: _Memo | None = None
+) -> _Cell | None:
     """CellData written through a field mask (updateCells, repeatCell, appendCells)."""
     if data is not None and not isinstance(data, Mapping):
         raise _bad("CellData must be an object")
     data = data or {}
     cell = old or _EMPTY
+    value, formula, computed = cell.value, cell.formula, cell.computed
+    fmt, note, validation = cell.fmt, cell.note, cell.validation
     for path in paths:
-        top = path.split(".")[0]
+        top = path.partition(".")[0]
         if top == "userEnteredValue":
             value, formula = _parse_extended(data.get("userEnteredValue"))
-            cell = replace(cell, value=value, formula=formula, computed=None)
+            computed = None
         elif top == "userEnteredFormat":
-            if path == top:
-                src = data.get("userEnteredFormat")
-                fmt = copy.deepcopy(_strip_none(dict(src))) if isinstance(src, Mapping) else None
-            else:
-                wrapped = _apply_mask({"userEnteredFormat": dict(cell.fmt or {})}, data, [path])
-                fmt = wrapped.get("userEnteredFormat")
-            cell = replace(cell, fmt=fmt or None)
+            fmt = _masked_format(fmt, data, path, memo)
         elif top == "note":
-            note = data.get("note")
-            cell = replace(cell, note=str(note) if note is not None else None)
+            text = data.get("note")
+            note = str(text) if text is not None else None
         elif top == "dataValidation":
-            rule = data.get("dataValidation")
-            cell = replace(cell, validation=copy.deepcopy(_strip_none(rule)) if rule else None)
+            validation = _masked_rule(data, memo)
         else:
             raise _bad(f"Field '{path}' is not supported by the emulator's CellData")
-    return None if cell.is_empty else cell
+    new = _Cell(value, formula, fmt, note, validation, computed)
+    return None if new.is_empty else new
 
 
 def _cell_paths(mask: Any) -> list[str]:
@@ -240,9 +338,11 @@ def _select_fields(obj: Any, tree: Mapping[str, Any]) -> Any:
 
     Lists are filtered element by element; fields absent from the answer stay absent.
     """
+    if "*" in tree or type(obj) is _Trimmed:
+        return obj
     if isinstance(obj, list):
         return [_select_fields(item, tree) for item in obj]
-    if not isinstance(obj, Mapping) or "*" in tree:
+    if not isinstance(obj, Mapping):
         return obj
     return {k: _select_fields(v, tree[k]) for k, v in obj.items() if k in tree}
 
@@ -257,3 +357,19 @@ def _cell_fields(fields: str | None, path: str) -> frozenset[str] | None:
             return None
         node = node.get(key, {})
     return None if "*" in node else frozenset(node)
+
+
+def _fields_whole(fields: str | None, path: str) -> bool:
+    """Whether the CellData fields a mask keeps at ``path`` are each kept whole.
+
+    Then CellData cut to :func:`_cell_fields` is exactly what the mask selects, and the
+    RowData can be marked :class:`_Trimmed`.
+    """
+    if fields is None:
+        return False
+    node = _field_tree(fields)
+    for key in path.split("."):
+        if "*" in node:
+            return False
+        node = node.get(key, {})
+    return bool(node) and "*" not in node and all("*" in sub for sub in node.values())

@@ -23,11 +23,13 @@ from bot.sandbox.sheets.model import (
     DEFAULT_COLUMN_COUNT,
     DEFAULT_ROW_COUNT,
     JSON,
+    MAX_CELLS,
     RenderOption,
     Scalar,
     _ApiError,
     _Book,
     _Sheet,
+    _too_many_cells,
 )
 from bot.sandbox.sheets.spreadsheet import _clean_props
 from bot.sandbox.sheets.transport import SheetsTransport
@@ -150,7 +152,7 @@ class SheetsEmulator(SheetsTransport):
 
         def apply(book: _Book) -> None:
             sheet = self._sheet(book, title)
-            cell = sheet.cells.get((area.r0, area.c0))
+            cell = sheet.cell(area.r0, area.c0)
             if cell is None or cell.formula is None:
                 raise ValueError(f"{title}!{a1} holds no formula")
             computed = (
@@ -158,7 +160,7 @@ class SheetsEmulator(SheetsTransport):
                 if isinstance(value, int | float) and not isinstance(value, bool)
                 else value
             )
-            sheet.cells[(area.r0, area.c0)] = replace(cell, computed=computed)
+            sheet.put(area.r0, area.c0, replace(cell, computed=computed))
 
         self._edit(spreadsheet_id, apply)
 
@@ -189,7 +191,7 @@ class SheetsEmulator(SheetsTransport):
         if area is None or not area.single:
             raise ValueError(f"not a single A1 cell: {a1!r}")
         with self._lock:
-            cell = self._sheet(self._book(spreadsheet_id), title).cells.get((area.r0, area.c0))
+            cell = self._sheet(self._book(spreadsheet_id), title).cell(area.r0, area.c0)
             return copy.deepcopy(dict(cell.fmt)) if cell and cell.fmt else {}
 
     def data_validations(self, spreadsheet_id: str, title: str) -> list[JSON]:
@@ -201,7 +203,7 @@ class SheetsEmulator(SheetsTransport):
         with self._lock:
             sheet = self._sheet(self._book(spreadsheet_id), title)
             groups: dict[str, tuple[Mapping[str, Any], dict[int, list[int]]]] = {}
-            for (r, c), cell in sorted(sheet.cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            for r, c, cell in sorted(sheet.items(), key=lambda rc: (rc[1], rc[0])):
                 if cell.validation:
                     key = json.dumps(cell.validation, sort_keys=True)
                     groups.setdefault(key, (cell.validation, {}))[1].setdefault(c, []).append(r)
@@ -277,6 +279,8 @@ class SheetsEmulator(SheetsTransport):
             sheet = self._sheet(book, title)
             if count < 1:
                 raise ValueError(f"cannot add {count} rows")
+            if book.total_cells() + count * sheet.col_count > MAX_CELLS:
+                raise _too_many_cells()
             sheet.set_count("ROWS", sheet.row_count + count)
 
         self._edit(spreadsheet_id, apply)

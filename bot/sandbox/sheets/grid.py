@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.sandbox.sheets.a1 import _a1
-from bot.sandbox.sheets.model import JSON, _bad, _Book, _Cell, _enum, _index, _Sheet
+from bot.sandbox.sheets.model import JSON, _bad, _Book, _enum, _index, _Sheet
+from bot.sandbox.sheets.store import Row, Slot, _trim, _value_parts
 
 
 def _grid_rect(book: _Book, gr: Any) -> tuple[_Sheet, int, int, int, int]:
@@ -116,25 +117,55 @@ def _move_ranges(
     book.dev_meta = meta
 
 
+def _inherited(src: Slot | None) -> Slot | None:
+    """What a new row or column takes from its neighbour: format and validation only."""
+    if not isinstance(src, tuple):
+        return None
+    _, _, fmt, _, rule, _ = src
+    return None if fmt is None and rule is None else (None, None, fmt, None, rule, None)
+
+
+def _insert_rows(sheet: _Sheet, at: int, n: int, src: int) -> None:
+    rows = sheet.rows
+    new: list[Row | None] = [*rows[:at], *([None] * n), *rows[at:]] if at < len(rows) else rows[:]
+    source = new[src] if 0 <= src < len(new) else None
+    if source:
+        template = _trim([_inherited(slot) for slot in source])
+        if template:
+            if len(new) < at + n:
+                new.extend([None] * (at + n - len(new)))
+            new[at : at + n] = [template] * n
+    sheet.set_rows(new)
+
+
+def _insert_columns(sheet: _Sheet, at: int, n: int, src: int) -> None:
+    new: list[Row | None] = []
+    for row in sheet.rows:
+        if not row or (len(row) <= at and not 0 <= src < len(row)):
+            new.append(row)
+            continue
+        grown = [*row[:at], *([None] * n), *row[at:]] if at < len(row) else list(row)
+        kept = _inherited(grown[src]) if 0 <= src < len(grown) else None
+        if kept is not None:
+            if len(grown) < at + n:
+                grown.extend([None] * (at + n - len(grown)))
+            grown[at : at + n] = [kept] * n
+        new.append(_trim(grown))
+    sheet.set_rows(new)
+
+
 def _insert_dimension(
     book: _Book, sheet: _Sheet, dim: str, at: int, n: int, inherit_before: bool
 ) -> None:
     rows = dim == "ROWS"
     count = sheet.count(dim)
-    moved: dict[tuple[int, int], _Cell] = {}
-    for (r, c), cell in sheet.cells.items():
-        if rows:
-            moved[(r + n, c) if r >= at else (r, c)] = cell
-        else:
-            moved[(r, c + n) if c >= at else (r, c)] = cell
     src = at - 1 if inherit_before else at + n
-    if 0 <= src < count + n:
-        for (r, c), cell in list(moved.items()):
-            if (r if rows else c) != src or not (cell.fmt or cell.validation):
-                continue
-            for k in range(at, at + n):
-                moved[(k, c) if rows else (r, k)] = _Cell(fmt=cell.fmt, validation=cell.validation)
-    sheet.cells = moved
+    if not 0 <= src < count + n:
+        src = -1
+    if rows:
+        _insert_rows(sheet, at, n, src)
+    else:
+        _insert_columns(sheet, at, n, src)
     sheet.set_count(dim, count + n)
     sheet.dims[dim] = {(i + n if i >= at else i): p for i, p in sheet.dims[dim].items()}
     frozen_key = "frozenRowCount" if rows else "frozenColumnCount"
@@ -146,16 +177,12 @@ def _insert_dimension(
 def _delete_dimension(book: _Book, sheet: _Sheet, dim: str, ds: int, de: int) -> None:
     rows = dim == "ROWS"
     k = de - ds
-    kept: dict[tuple[int, int], _Cell] = {}
-    for (r, c), cell in sheet.cells.items():
-        idx = r if rows else c
-        if ds <= idx < de:
-            continue
-        if idx >= de:
-            kept[(r - k, c) if rows else (r, c - k)] = cell
-        else:
-            kept[(r, c)] = cell
-    sheet.cells = kept
+    if rows:
+        sheet.set_rows([*sheet.rows[:ds], *sheet.rows[de:]])
+    else:
+        sheet.set_rows(
+            [_trim(row[:ds] + row[de:]) if row and len(row) > ds else row for row in sheet.rows]
+        )
     sheet.set_count(dim, sheet.count(dim) - k)
     sheet.dims[dim] = {
         (i - k if i >= de else i): p for i, p in sheet.dims[dim].items() if not ds <= i < de
@@ -168,14 +195,14 @@ def _delete_dimension(book: _Book, sheet: _Sheet, dim: str, ds: int, de: int) ->
     _move_ranges(book, sheet, dim, lambda s, e: _shift_delete(s, e, ds, de))
 
 
-def _sort_key(cell: _Cell | None) -> tuple[int, Any] | None:
-    if cell is None or not cell.has_value:
+def _sort_key(slot: Slot | None) -> tuple[int, Any] | None:
+    value, formula, computed = _value_parts(slot)
+    if value is None and formula is None:
         return None
-    v = (
-        cell.computed
-        if cell.formula is not None and cell.computed is not None
-        else (cell.formula if cell.formula is not None else cell.value)
-    )
+    if formula is None:
+        v: Any = value
+    else:
+        v = formula if computed is None else computed
     if isinstance(v, bool):
         return (2, v)
     if isinstance(v, int | float):
@@ -187,21 +214,30 @@ def _sort_rows(
     sheet: _Sheet, r0: int, r1: int, c0: int, c1: int, specs: Sequence[tuple[int, bool]]
 ) -> None:
     """Reorder whole rows of the rectangle like the UI: stable, blanks last either way."""
-    block: dict[int, dict[int, _Cell]] = {}
-    for (r, c), cell in list(sheet.cells.items()):
-        if r0 <= r < r1 and c0 <= c < c1:
-            block.setdefault(r, {})[c] = cell
-            del sheet.cells[(r, c)]
-    order = list(range(r0, r1))
+    rows = sheet.rows
+    end = min(r1, len(rows))
+    if end <= r0:
+        return
+    block = {r: (rows[r] or ())[c0:c1] for r in range(r0, end)}
+    order = list(range(r0, end))
     for col, descending in reversed(specs):
-        keyed = [(r, _sort_key(block.get(r, {}).get(col))) for r in order]
+        at = col - c0
+        keyed = [(r, _sort_key(block[r][at] if at < len(block[r]) else None)) for r in order]
         filled = [(r, k) for r, k in keyed if k is not None]
         blank = [r for r, k in keyed if k is None]
         filled.sort(key=lambda item: item[1], reverse=descending)
         order = [r for r, _ in filled] + blank
-    for new_r, old_r in zip(range(r0, r1), order, strict=True):
-        for c, cell in block.get(old_r, {}).items():
-            sheet.cells[(new_r, c)] = cell
+    new = rows[:]
+    for new_r, old_r in zip(range(r0, end), order, strict=True):
+        if new_r == old_r:
+            continue
+        row = list(rows[new_r] or ())
+        segment = block[old_r]
+        width = max(len(row), c0 + len(segment))
+        row.extend([None] * (width - len(row)))
+        row[c0 : min(c1, width)] = [*segment, *([None] * (min(c1, width) - c0 - len(segment)))]
+        new[new_r] = _trim(row)
+    sheet.set_rows(new)
 
 
 def _dimension_range(

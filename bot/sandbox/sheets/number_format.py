@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.sandbox.sheets.model import Scalar, _Cell
+from bot.sandbox.sheets.store import Slot, _Styles
 from bot.sandbox.sheets.typed_values import _from_serial, _number_type
 
 _DEFAULT_PATTERNS = {
@@ -194,3 +195,25 @@ def _render(cell: _Cell, render: str, dt_string: bool) -> Any:
     if cell.value is None:
         return ""
     return _render_scalar(cell.value, cell.fmt, render, dt_string)
+
+
+def _render_slot(slot: Slot, render: str, dt_string: bool, styles: _Styles) -> Any:
+    """:func:`_render` of a stored slot (see :mod:`~bot.sandbox.sheets.store`)."""
+    if isinstance(slot, tuple):
+        value, formula, fmt, _, _, computed = slot
+        if formula is not None:
+            if render == "FORMULA" or computed is None:
+                return formula
+            return _render_scalar(computed, styles.get(fmt), render, dt_string)
+        if value is None:
+            return ""
+        if render != "FORMATTED_VALUE" and not dt_string:
+            return value
+        return _render_scalar(value, styles.get(fmt), render, dt_string)
+    if render != "FORMATTED_VALUE":
+        return slot
+    if isinstance(slot, bool):
+        return "TRUE" if slot else "FALSE"
+    if isinstance(slot, str):
+        return slot
+    return _general(slot)

@@ -2,7 +2,7 @@
 
 gspread builds the URLs; this module maps method and path to an operation
 (``values.batchGet``, ``spreadsheets.batchUpdate``, …) and dispatches reads, which see the
-live book, and writes, which get the working copy the transport swaps in on success.
+live book, and writes, which the transport runs in a transaction it rolls back on failure.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _read(
 def _write(
     book: _Book, route: _Route, params: Mapping[str, str], body: JSON, opts: _Options
 ) -> JSON:
-    """Apply a write call to ``book`` (the caller's working copy)."""
+    """Apply a write call to ``book`` (inside the caller's transaction)."""
     op = route.op
     if op == "values.update":
         return _values_update(book, route.range_text, params, body)

@@ -10,12 +10,19 @@ zero ints (UNCONFIRMED detail).
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.sandbox.sheets.a1 import _clip, _resolve
-from bot.sandbox.sheets.cell_data import _cell_data, _cell_fields, _grid_wanted
-from bot.sandbox.sheets.model import JSON, _Book, _Cell, _Sheet
+from bot.sandbox.sheets.cell_data import (
+    _cell_fields,
+    _fields_whole,
+    _grid_wanted,
+    _slot_data,
+    _Trimmed,
+)
+from bot.sandbox.sheets.model import JSON, _Book, _Sheet
+from bot.sandbox.sheets.store import Row, _Styles
 
 
 def _clean_props(props: Mapping[str, Any]) -> JSON:
@@ -40,33 +47,43 @@ def _location_sheet(md: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _row_values(slots: Row, keep: Collection[str] | None, styles: _Styles) -> list[JSON]:
+    """The CellData of one row's slots, trailing cells with nothing to show left out."""
+    out: list[JSON] = []
+    end = 0
+    for slot in slots:
+        data = {} if slot is None else _slot_data(slot, keep, styles)
+        out.append(data)
+        if data:
+            end = len(out)
+    del out[end:]
+    return out
+
+
 def _grid_data(
-    sheet: _Sheet, rect: tuple[int, int, int, int], keep: Collection[str] | None = None
+    sheet: _Sheet,
+    rect: tuple[int, int, int, int],
+    keep: Collection[str] | None = None,
+    trimmed: bool = False,
 ) -> JSON:
-    """GridData of one rectangle.
+    """GridData of one rectangle; visits only its rows and columns.
 
     With ``keep``, only those CellData fields: a cell holding none of them is left out
-    (a formatted but empty column then costs nothing).
+    (a formatted but empty column then costs nothing). ``trimmed`` says ``keep`` is
+    exactly what the ``fields`` mask selects, so the RowData is marked as already cut.
     """
     r0, r1, c0, c1 = rect
-    rows: dict[int, dict[int, JSON]] = {}
-    if (r1 - r0) * (c1 - c0) < len(sheet.cells):  # a few columns of a big tab: look up
-        found = ((k, sheet.cells.get(k)) for k in _keys(r0, r1, c0, c1))
-        cells: Iterable[tuple[tuple[int, int], _Cell | None]] = found
-    else:
-        cells = sheet.cells.items()
-    for (r, c), cell in cells:
-        if cell is not None and r0 <= r < r1 and c0 <= c < c1:
-            data = _cell_data(cell, keep)
-            if data or keep is None:
-                rows.setdefault(r - r0, {})[c - c0] = data
-    row_data: list[JSON] = []
-    for i in range(max(rows, default=-1) + 1):
-        line = rows.get(i)
-        if not line:
-            row_data.append({})
-            continue
-        row_data.append({"values": [line.get(j, {}) for j in range(max(line) + 1)]})
+    rows = sheet.rows
+    styles = sheet.shared.styles
+    row_data: list[JSON] = _Trimmed() if trimmed and keep is not None else []
+    kept = 0
+    for r in range(r0, min(r1, len(rows))):
+        row = rows[r]
+        values = _row_values(row[c0:c1], keep, styles) if row else []
+        row_data.append({"values": values} if values else {})
+        if values:
+            kept = len(row_data)
+    del row_data[kept:]
     grid: JSON = {}
     # proto3 JSON omits zero ints, as with sheetId 0 in GridRanges: read them with .get.
     if r0:
@@ -78,17 +95,17 @@ def _grid_data(
     return grid
 
 
-def _keys(r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int]]:
-    return ((r, c) for r in range(r0, r1) for c in range(c0, c1))
-
-
 def _metadata(
     book: _Book,
     include_grid: bool,
     ranges: Sequence[str] = (),
     cell_fields: frozenset[str] | None = None,
+    trimmed: bool = False,
 ) -> JSON:
-    """A Spreadsheet as Google answers it; ``cell_fields`` limits the CellData built."""
+    """A Spreadsheet as Google answers it; ``cell_fields`` limits the CellData built.
+
+    ``trimmed``: ``cell_fields`` is exactly the ``fields`` mask (see :func:`_grid_data`).
+    """
     wanted: dict[int, list[tuple[int, int, int, int]]] = {}
     for text in ranges:
         sheet, area = _resolve(book, text)
@@ -107,7 +124,7 @@ def _metadata(
             entry["developerMetadata"] = copy.deepcopy(own)
         if include_grid:
             rects = wanted.get(sheet.sheet_id) or [(0, sheet.row_count, 0, sheet.col_count)]
-            entry["data"] = [_grid_data(sheet, rect, cell_fields) for rect in rects]
+            entry["data"] = [_grid_data(sheet, rect, cell_fields, trimmed) for rect in rects]
         sheets.append(entry)
     out: JSON = {
         "spreadsheetId": book.id,
@@ -127,5 +144,6 @@ def _spreadsheets_get(
     flag = params.get("includeGridData", "false").lower() == "true"
     fields = params.get("fields")
     include = _grid_wanted(flag, fields, "sheets.data")
-    keep = _cell_fields(fields, "sheets.data.rowData.values")
-    return _metadata(book, include, multi.get("ranges", []), keep)
+    path = "sheets.data.rowData.values"
+    keep = _cell_fields(fields, path)
+    return _metadata(book, include, multi.get("ranges", []), keep, _fields_whole(fields, path))

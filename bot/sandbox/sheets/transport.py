@@ -152,6 +152,29 @@ class SheetsTransport(BaseAdapter):
         self.requests: list[RequestRecord] = []
         """Every call received, in order (see :class:`RequestRecord`)."""
 
+    # -- pickling ---------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The emulator as data, for a sandbox that keeps it in a file.
+
+        Books, the call log, pending faults and the quota window are kept; the lock is
+        made anew, and the callbacks of :meth:`before_next` and :meth:`on_request` belong
+        to the process that registered them, so they are not carried over.
+        """
+        with self._lock:
+            state = dict(self.__dict__)
+            for book in self._books.values():
+                if book.shared.journal is not None:
+                    raise RuntimeError("cannot pickle the emulator in the middle of a write")
+        del state["_lock"]
+        state["_hooks"] = []
+        state["_listeners"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # -- wiring -----------------------------------------------------------------
 
     def mount(self, session: requests.Session) -> requests.Session:
@@ -419,11 +442,20 @@ class SheetsTransport(BaseAdapter):
             book, lambda work: _write(work, route, params, body, self._options)
         )
 
-    def _transaction(self, book: _Book, apply: Callable[[_Book], JSON]) -> JSON:
-        """Run ``apply`` on a copy and keep it only if nothing failed (all-or-nothing)."""
-        work = book.clone()
-        result = apply(work)
-        self._books[book.id] = work
+    @staticmethod
+    def _transaction(book: _Book, apply: Callable[[_Book], JSON]) -> JSON:
+        """Run ``apply`` on the book and roll it all back if anything failed.
+
+        All-or-nothing without a copy: the book journals what ``apply`` replaces
+        (:mod:`~bot.sandbox.sheets.store`), so a write costs what it touches.
+        """
+        book.begin()
+        try:
+            result = apply(book)
+        except BaseException:
+            book.roll_back()
+            raise
+        book.commit()
         return result
 
     @staticmethod

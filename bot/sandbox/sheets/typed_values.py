@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell
+from bot.sandbox.sheets.model import _EMPTY, JSON, Scalar, _bad, _Cell, _check_length
 
 _NUM_RE = re.compile(
     r"^([+-]?)([¥$€£]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
@@ -163,6 +163,8 @@ def _entered_cell(old: _Cell | None, v: Any, user_entered: bool, where: str) -> 
     base = old or _EMPTY
     if isinstance(v, str) and v == "":
         return None if old is None else _with_value(base, None, None, base.fmt)
+    if isinstance(v, str):
+        _check_length(v)
     if user_entered and isinstance(v, str):
         value, formula, fmt = _parse_entered(v, base.fmt)
         return _with_value(base, value, formula, fmt)

@@ -11,8 +11,7 @@ on). Blank rows inside data therefore end the table (UNCONFIRMED detail).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.sandbox.sheets.a1 import _a1, _Area, _clip, _col_letters, _resolve
@@ -24,13 +23,14 @@ from bot.sandbox.sheets.model import (
     _ApiError,
     _bad,
     _Book,
-    _Cell,
+    _check_length,
     _enum,
     _Sheet,
     _too_many_cells,
 )
-from bot.sandbox.sheets.number_format import _render
-from bot.sandbox.sheets.typed_values import _entered_cell
+from bot.sandbox.sheets.number_format import _render_slot
+from bot.sandbox.sheets.store import Row, Slot, _has_value, _row_has_value, _Styles
+from bot.sandbox.sheets.typed_values import _entered_cell, _raw_scalar
 
 
 def _matrix(values: Any, major: Any, where: str) -> list[list[Any]]:
@@ -46,43 +46,70 @@ def _matrix(values: Any, major: Any, where: str) -> list[list[Any]]:
     return [[col[i] if i < len(col) else None for col in values] for i in range(height)]
 
 
-def _collect(sheet: _Sheet, r0: int, r1: int, c0: int, c1: int) -> Iterator[tuple[int, int, _Cell]]:
-    """Cells holding a value inside the rectangle, visiting whichever side is smaller."""
-    if (r1 - r0) * (c1 - c0) <= len(sheet.cells):
-        cells = sheet.cells
-        for r in range(r0, r1):
-            for c in range(c0, c1):
-                cell = cells.get((r, c))
-                if cell is not None and cell.has_value:
-                    yield r, c, cell
-    else:
-        for (r, c), cell in sheet.cells.items():
-            if r0 <= r < r1 and c0 <= c < c1 and cell.has_value:
-                yield r, c, cell
+def _render_line(slots: Row, render: str, dt_string: bool, styles: _Styles) -> list[Any]:
+    """One row of a ValueRange: trailing cells without a value trimmed."""
+    end = len(slots)
+    while end and not _has_value(slots[end - 1]):
+        end -= 1
+    if render != "FORMATTED_VALUE" and not dt_string:
+        return [
+            ""
+            if s is None
+            else (s if type(s) is not tuple else _render_slot(s, render, False, styles))
+            for s in slots[:end]
+        ]
+    return ["" if s is None else _render_slot(s, render, dt_string, styles) for s in slots[:end]]
+
+
+def _row_lines(
+    sheet: _Sheet, rect: tuple[int, int, int, int], render: str, dt_string: bool
+) -> list[list[Any]]:
+    """ROWS-major values of a rectangle; visits only its rows and columns."""
+    r0, r1, c0, c1 = rect
+    rows = sheet.rows
+    styles = sheet.shared.styles
+    lines: list[list[Any]] = []
+    kept = 0
+    for r in range(r0, min(r1, len(rows))):
+        row = rows[r]
+        line = _render_line(row[c0:c1], render, dt_string, styles) if row else []
+        lines.append(line)
+        if line:
+            kept = len(lines)
+    del lines[kept:]
+    return lines
+
+
+def _column_lines(
+    sheet: _Sheet, rect: tuple[int, int, int, int], render: str, dt_string: bool
+) -> list[list[Any]]:
+    """COLUMNS-major values of a rectangle, each column trimmed like a row."""
+    r0, r1, c0, c1 = rect
+    columns: dict[int, dict[int, Any]] = {}
+    styles = sheet.shared.styles
+    for r, c, slot in sheet.cells_in(r0, r1, c0, c1):
+        if _has_value(slot):
+            columns.setdefault(c - c0, {})[r - r0] = _render_slot(slot, render, dt_string, styles)
+    values: list[list[Any]] = []
+    for i in range(max(columns, default=-1) + 1):
+        line = columns.get(i)
+        if not line:
+            values.append([])
+            continue
+        column: list[Any] = [""] * (max(line) + 1)
+        for j, v in line.items():
+            column[j] = v
+        values.append(column)
+    return values
 
 
 def _value_range(sheet: _Sheet, area: _Area, render: str, major: str, dt_string: bool) -> JSON:
     """A ValueRange: trailing empties trimmed, ``values`` omitted for an empty range."""
-    r0, r1, c0, c1 = _clip(sheet, area)
-    out: JSON = {"range": _a1(sheet.title, r0, r1, c0, c1), "majorDimension": major}
-    lines: dict[int, dict[int, Any]] = {}
-    columns = major == "COLUMNS"
-    for r, c, cell in _collect(sheet, r0, r1, c0, c1):
-        outer, inner = (c - c0, r - r0) if columns else (r - r0, c - c0)
-        lines.setdefault(outer, {})[inner] = _render(cell, render, dt_string)
-    if not lines:
-        return out
-    values: list[list[Any]] = []
-    for i in range(max(lines) + 1):
-        line = lines.get(i)
-        if not line:
-            values.append([])
-            continue
-        row: list[Any] = [""] * (max(line) + 1)
-        for j, v in line.items():
-            row[j] = v
-        values.append(row)
-    out["values"] = values
+    rect = _clip(sheet, area)
+    out: JSON = {"range": _a1(sheet.title, *rect), "majorDimension": major}
+    lines = (_column_lines if major == "COLUMNS" else _row_lines)(sheet, rect, render, dt_string)
+    if lines:
+        out["values"] = lines
     return out
 
 
@@ -134,6 +161,25 @@ def _ensure_grid(book: _Book, sheet: _Sheet, rows: int, cols: int) -> None:
     sheet.set_count("COLUMNS", max(cols, sheet.col_count))
 
 
+def _entered_slot(
+    sheet: _Sheet, old: Slot | None, v: Any, user_entered: bool, where: str
+) -> Slot | None:
+    """What a values-API write of ``v`` leaves in a slot holding ``old``.
+
+    The common cases (a plain or empty cell, a RAW value, a number) skip building a
+    :class:`_Cell`.
+    """
+    if isinstance(old, tuple):
+        return sheet.compact(_entered_cell(sheet.full(old), v, user_entered, where))
+    if isinstance(v, str):
+        if v == "":
+            return None
+        if user_entered:
+            return sheet.compact(_entered_cell(None, v, True, where))
+        return _check_length(v)
+    return _raw_scalar(v, where)
+
+
 def _write_values(
     book: _Book,
     sheet: _Sheet,
@@ -159,17 +205,25 @@ def _write_values(
     rows_touched: set[int] = set()
     cols_touched: set[int] = set()
     cells = 0
-    for i, row in enumerate(matrix):
-        for j, v in enumerate(row):
+    for i, line in enumerate(matrix):
+        r = area.r0 + i
+        row = sheet.row(r)
+        slots: list[Slot | None] | None = None
+        for j, v in enumerate(line):
             if v is None:
                 continue
-            key = (area.r0 + i, area.c0 + j)
-            sheet.put(
-                key, _entered_cell(sheet.cells.get(key), v, user_entered, f"values[{i}][{j}]")
-            )
+            c = area.c0 + j
+            old = row[c] if c < len(row) else None
+            new = _entered_slot(sheet, old, v, user_entered, f"values[{i}][{j}]")
+            if new is not None or old is not None:
+                if slots is None:
+                    slots = [*row, *([None] * (area.c0 + len(line) - len(row)))]
+                slots[c] = new
             rows_touched.add(i)
             cols_touched.add(j)
             cells += 1
+        if slots is not None:
+            sheet.set_row(r, slots)
     out: JSON = {
         "spreadsheetId": book.id,
         "updatedRange": _a1(
@@ -197,16 +251,19 @@ def _values_update(book: _Book, text: str, params: Mapping[str, Any], body: JSON
 
 def _table_end(sheet: _Sheet, area: _Area) -> tuple[int, int]:
     """(first row of the table, row after it) for values:append; see module docstring."""
-    c1 = area.c1 if area.c1 is not None else sheet.col_count
-    data_rows = {r for (r, c), cell in sheet.cells.items() if cell.has_value and area.c0 <= c < c1}
-    if area.single and area.r0 not in data_rows:
+    c0, c1 = area.c0, area.c1 if area.c1 is not None else sheet.col_count
+    rows = sheet.rows
+
+    def has_data(r: int) -> bool:
+        return r < len(rows) and _row_has_value(rows[r], c0, c1)
+
+    if area.single and not has_data(area.r0):
         return area.r0, area.r0
-    below = [r for r in data_rows if r >= area.r0]
-    if not below:
+    first = next((r for r in range(area.r0, len(rows)) if has_data(r)), None)
+    if first is None:
         return area.r0, area.r0
-    first = min(below)
     end = first
-    while end in data_rows:
+    while has_data(end):
         end += 1
     return first, end
 
@@ -233,21 +290,31 @@ def _values_append(book: _Book, text: str, params: Mapping[str, Any], body: JSON
     if at > first:
         c1 = area.c1 if area.c1 is not None else sheet.col_count
         last_col = max(
-            (
-                c
-                for (r, c), cell in sheet.cells.items()
-                if first <= r < at and area.c0 <= c < c1 and cell.has_value
-            ),
+            (c for _, c, slot in sheet.cells_in(first, at, area.c0, c1) if _has_value(slot)),
             default=area.c0,
         )
         out["tableRange"] = _a1(sheet.title, first, at, area.c0, last_col + 1)
     return out
 
 
+def _cleared(sheet: _Sheet, slot: Slot | None) -> Slot | None:
+    """A slot with its value and formula removed (format, note and validation kept)."""
+    if not isinstance(slot, tuple):
+        return None
+    _, _, fmt, note, rule, _ = slot
+    return (
+        None
+        if fmt is None and note is None and rule is None
+        else (None, None, fmt, note, rule, None)
+    )
+
+
 def _clear_area(sheet: _Sheet, area: _Area) -> str:
     r0, r1, c0, c1 = _clip(sheet, area)
-    for r, c, cell in list(_collect(sheet, r0, r1, c0, c1)):
-        sheet.put((r, c), replace(cell, value=None, formula=None, computed=None))
+    for r in range(r0, min(r1, len(sheet.rows))):
+        row = sheet.row(r)
+        if _row_has_value(row, c0, c1):
+            sheet.set_row(r, [*row[:c0], *(_cleared(sheet, s) for s in row[c0:c1]), *row[c1:]])
     return _a1(sheet.title, r0, r1, c0, c1)
 
 

@@ -78,7 +78,7 @@ def _write_sheet(ws: Any, sheet: _Sheet) -> None:
     """Cells, frozen panes and column widths of one tab (openpyxl is known present here)."""
     from openpyxl.utils import get_column_letter
 
-    for (r, c), cell in sorted(sheet.cells.items()):
+    for r, c, cell in sheet.items():
         if not cell.has_value and not cell.fmt:
             continue
         _write_cell(ws.cell(row=r + 1, column=c + 1), cell)
