@@ -76,6 +76,11 @@ DRIFT_SLICE_LISTINGS = 1_000
 calls); a bigger shop's read-back is spread over the cycles, a slice per cycle."""
 
 
+def drift_slice(mall: str, code: str, slices: int) -> int:
+    """Which of ``slices`` read-backs reads this listing (stable across restarts)."""
+    return zlib.crc32(f"{mall}:{code}".encode()) % slices
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """Non-secret knobs of the cycle (from config/zaiko.toml)."""
@@ -633,7 +638,7 @@ class Worker:
         """
         by_mall: dict[str, list[str]] = defaultdict(list)
         for mall, code in self.state.listings:
-            if part is None or zlib.crc32(f"{mall}:{code}".encode()) % part[1] == part[0]:
+            if part is None or drift_slice(mall, code, part[1]) == part[0]:
                 by_mall[mall].append(code)
         malls = [m for m in by_mall if m in self.adapters and self._may_call(m, run)]
 
