@@ -131,3 +131,20 @@ def column_ranges(
             for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
                 ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
     return ranges
+
+
+COSMETIC_IN_COMMIT = 5_000
+"""A commit carries at most this many 状態/最終更新 cells; more (a cold start of a big
+catalogue) follow in their own requests, so the atomic commit stays small."""
+
+
+def cosmetic_apart(placed: Placed, read: SheetRead) -> tuple[Placed, Placed]:
+    """The commit's cells, and the 状態/最終更新 cells that wait for after it."""
+    header = read.headers.get(PRODUCTS)
+    if header is None:
+        return placed, {}
+    own = {c for k in ("status", "updated_at") if (c := header.col(k)) is not None}
+    later = {cell: v for cell, v in placed.items() if cell[0] == PRODUCTS and cell[2] in own}
+    if len(later) <= COSMETIC_IN_COMMIT:
+        return placed, {}
+    return {cell: v for cell, v in placed.items() if cell not in later}, later

@@ -1,20 +1,11 @@
-"""The only user of gspread: one snapshot read, one atomic commit, one record write.
+"""The only user of gspread: one snapshot read, one atomic commit, the record writes.
 
-Per cycle the gateway costs (ARCHITECTURE.md §6): one ``values:batchGet`` for the
-snapshot, one ``values:batchGet`` re-reading 商品マスタ and 入出庫 just before the
-commit (rows are located by 商品コード, never by number, and a 在庫数 staff changed in
-between is taken as a stocktake), one ``spreadsheets:batchUpdate`` carrying every
-change of the cycle (all-or-nothing on Google's side), and one ``batchUpdate`` with the
-push results. gspread's own retry client never gives up (6.2.1), so ours is bounded,
-jittered and waits on the worker's stop event.
-
-The commit's batchUpdate also answers with the key columns as it left them, so rows
-staff moved in the moment before it landed are noticed at no extra request and put
-right by one more batchUpdate (:meth:`SheetGateway._repair_misplaced`).
-
-A write whose answer is lost may or may not have landed: each batch also writes a
-marker in ``_state`` (``last_commit`` / ``last_record``), which is read back before the
-batch is sent again, so nothing is applied twice.
+Per cycle (ARCHITECTURE.md §1, §6): one ``values:batchGet`` (mostly 商品マスタ's two hot
+columns, :mod:`bot.infra.sheet.hot`), one ``values:batchGetByDataFilter`` re-reading
+what the commit overwrites, one all-or-nothing ``spreadsheets:batchUpdate`` that also
+answers with the written rows' keys (rows staff moved meanwhile are put right:
+:mod:`bot.infra.sheet.repair`), and the record's batchUpdates (each ≤ 2 MB). A write
+whose answer is lost is sent again only if its ``_state`` marker is not there.
 """
 
 from __future__ import annotations
@@ -44,6 +35,7 @@ from bot.core.engine import LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
 from bot.infra.sheet.access import open_spreadsheet
+from bot.infra.sheet.budget import MAX_REQUEST_BYTES, json_size, split_by_size
 from bot.infra.sheet.client import (
     CommitOutcomeUnknown,
     RetryingHTTPClient,
@@ -58,6 +50,7 @@ from bot.infra.sheet.commit import (
     READ_BACK_FIELDS,
     cell_requests,
     column_ranges,
+    cosmetic_apart,
     placed_cells,
     read_back_columns,
     state_rows,
@@ -65,7 +58,7 @@ from bot.infra.sheet.commit import (
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.hot import GridCache, Reread, row_runs
+from bot.infra.sheet.hot import GridCache, Reread, movements_tail, row_runs
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
@@ -385,7 +378,9 @@ class SheetGateway:
         if hot is None:
             return None
         keys = [k for k in HOT_TABS if k not in self.tabs.missing]
-        tail = self._movements_tail() if MOVEMENTS in keys else None
+        tail = (
+            movements_tail(self.moves_prefix, self._whole(MOVEMENTS)) if MOVEMENTS in keys else None
+        )
         whole = [tail if k == MOVEMENTS and tail else self._whole(k) for k in keys]
         ranges = hot + whole + [f"{self._whole(k)}!1:1" for k in HEADER_TABS]
         got = self._value_ranges(ranges, major="COLUMNS")
@@ -403,16 +398,6 @@ class SheetGateway:
         for key, value_range in seen:
             self.text.seen(key, str(value_range.get("range", "")))
         return out
-
-    def _movements_tail(self) -> str | None:
-        """入出庫 from its settled top's last row down ("" when there is no top yet)."""
-        prefix = self.moves_prefix
-        if prefix is None or not prefix.cells or not prefix.cells[0]:
-            return None
-        last = layout.column_letter(
-            max(len(prefix.cells[0]), *(len(r) for r in prefix.cells[-1:])) - 1
-        )
-        return f"{self._whole(MOVEMENTS)}!A{prefix.tail_row}:{last}"
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
@@ -521,7 +506,7 @@ class SheetGateway:
         if not products:
             ranges = []
         moves = MOVEMENTS not in self.tabs.missing and MOVEMENTS in previous.raw
-        tail = self._movements_tail() if moves else None
+        tail = movements_tail(self.moves_prefix, self._whole(MOVEMENTS)) if moves else None
         if moves:
             ranges.append(tail or self._whole(MOVEMENTS))
         if not ranges:
@@ -586,6 +571,7 @@ class SheetGateway:
                 return CommitResult(read=fresh, conflict=True, requests=1)
             placed = placed_cells(plan, fresh)  # rows only moved: placed by 商品コード
         self.logs.pending = []
+        placed, later = cosmetic_apart(placed, fresh)
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
         requests_.extend(self._status_requests(fresh, status))
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
@@ -612,7 +598,22 @@ class SheetGateway:
             if repaired:
                 self.cache.forget()  # rows moved: read 商品マスタ whole next cycle
             sent += repaired
+        sent += self._send_later(fresh, later)
         return CommitResult(read=fresh, requests=1 + sent)
+
+    def _send_later(self, read: SheetRead, cells: Placed) -> int:
+        """状態/最終更新 cells kept out of a very large commit, in requests under 2 MB."""
+        sent = 0
+        reqs = self._cell_requests({cell: value for cell, (_, value) in cells.items()})
+        for chunk in split_by_size(reqs, json_size, MAX_REQUEST_BYTES // 2):
+            try:
+                sent += self._send(chunk, "", None)[0]
+            except SheetError as err:
+                log.warning("状態/最終更新 of a large commit not written yet: %s", err)
+                self.cache.forget()
+                return sent + 1
+        self._remember_written(read, {(r, c): v for (_, r, c), (_, v) in cells.items()})
+        return sent
 
     def _remember_written(self, read: SheetRead, written: Mapping[tuple[int, int], Any]) -> None:
         """The cache and the row memo take in the commit's own 商品マスタ cells."""

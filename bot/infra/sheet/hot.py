@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.infra.sheet.cells import cell_text, column_letter
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
@@ -323,3 +324,11 @@ class Reread:
 
 def _at(row: Sequence[Any], col: int) -> Any:
     return row[col] if col < len(row) else None
+
+
+def movements_tail(prefix: MovementsPrefix | None, quoted_title: str) -> str | None:
+    """入出庫 from its settled top's last row down; None without a top yet."""
+    if prefix is None or not prefix.cells or not prefix.cells[0]:
+        return None
+    width = max(len(prefix.cells[0]), *(len(r) for r in prefix.cells[-1:]))
+    return f"{quoted_title}!A{prefix.tail_row}:{column_letter(width - 1)}"
