@@ -79,7 +79,7 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        return {"products": n, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+        return {"products": n, "error": done.stderr.strip().splitlines()[-5:] or ["failed"]}
     result: dict[str, Any] = json.loads(done.stdout)["sizes"][0]
     return result
 

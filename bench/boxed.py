@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -175,18 +176,24 @@ class BoxHarness(Harness):
     def finish(self) -> dict[str, Any]:
         """The sandbox's peak RSS, then SIGKILL (its state file is not wanted) and clean up."""
         popen = self.box.popen
-        peak = vm_hwm_mb(popen.pid) if popen.poll() is None else None
+        died = popen.poll()
+        peak = vm_hwm_mb(popen.pid) if died is None else None
         self.box.control.close()
         self.sheets_tap.close()  # the connection pools of the bot's sessions and clients
         for tap in self.taps.values():
             tap.close()
-        if popen.poll() is None:
+        if died is None:
             popen.send_signal(signal.SIGKILL)
         popen.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-        return {
+        out: dict[str, Any] = {
             "peak_rss_includes_emulator": False,
             "sandbox_peak_rss_mb": round(peak, 1) if peak is not None else None,
             "refused_orders": self.refused_orders,
             "google_token_calls": self.sheets_tap.other_calls,
         }
+        if died is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        else:  # the sandbox ended by itself: keep its log for whoever looks into it
+            out.update(sandbox_exit=died, sandbox_log=str(self.box.log))
+            print(f"the sandbox exited ({died}); its log: {self.box.log}", file=sys.stderr)
+        return out
