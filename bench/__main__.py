@@ -1,8 +1,11 @@
 """``python -m bench <name>``: the benchmarks (../shared/BENCHMARKS.md).
 
 ``python -m bench scale [--json] [--sizes 1000,10000] [--minutes 60]`` runs each size in
-its own child process (so each size's peak RSS is its own) and prints a table, or one
-JSON object with ``--json``. ``--inline`` runs the sizes in this process instead.
+its own child process (so each size's peak RSS is its own; one size alone runs in this
+process) and prints a table, or one JSON object with ``--json``. By default each size's
+process holds the bot only and starts ``python -m bot sandbox`` beside it for the Sheets
+emulator and the simulators; ``--inline`` (debugging) keeps the doubles in the size's
+process, so its peak RSS includes them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from typing import Any
 
 from bench.report import table
 from bench.scale import DEFAULT_SIZES, ScaleOptions, run_size
+
+NOTES = {
+    "sandbox": "peak_rss_mb is the bot's process alone (the bot and the bench's thin driver); "
+    "the Sheets emulator and the simulators run in a `python -m bot sandbox` process, whose "
+    "peak is sandbox_peak_rss_mb",
+    "inline": "--inline (debugging): peak_rss_mb includes the Sheets emulator and the "
+    "simulators, which share the bot's process",
+}
 
 
 def _sizes(text: str) -> list[int]:
@@ -41,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         "--channels", default="rakuten", help="comma-separated channel keys (default rakuten)"
     )
     scale.add_argument(
-        "--inline", action="store_true", help="run every size in this process (shared RSS)"
+        "--inline",
+        action="store_true",
+        help="debugging: the emulator and simulators in the bot's process (RSS includes them)",
     )
     return parser
 
@@ -54,7 +67,7 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
         "bench",
         "scale",
         "--json",
-        "--inline",
+        *(["--inline"] if args.inline else []),
         "--sizes",
         str(n),
         "--minutes",
@@ -66,7 +79,7 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        return {"products": n, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+        return {"products": n, "error": done.stderr.strip().splitlines()[-5:] or ["failed"]}
     result: dict[str, Any] = json.loads(done.stdout)["sizes"][0]
     return result
 
@@ -74,9 +87,12 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
 def scale(args: argparse.Namespace) -> int:
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     results: list[dict[str, Any]] = []
+    mode = "inline" if args.inline else "sandbox"
     for n in args.sizes:
-        if args.inline or len(args.sizes) == 1:
-            opts = ScaleOptions(products=n, minutes=args.minutes, seed=args.seed, channels=channels)
+        if len(args.sizes) == 1:
+            opts = ScaleOptions(
+                products=n, minutes=args.minutes, seed=args.seed, channels=channels, mode=mode
+            )
             results.append(run_size(opts))
         else:
             results.append(_child(n, args))
@@ -90,7 +106,8 @@ def scale(args: argparse.Namespace) -> int:
             "platform": platform.platform(),
         },
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "note": "peak_rss_mb includes the Sheets emulator and the simulators (same process)",
+        "mode": mode,
+        "note": NOTES[mode],
         "sizes": results,
     }
     if args.json:

@@ -13,7 +13,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("engine ms (max)", "engine"),
     ("bot cycle / 15 s mean (max)", "bot"),
     ("cycle wall / 15 s mean (max)", "wall"),
-    ("peak RSS*", "peak_rss_mb"),
+    ("peak RSS bot*", "peak_rss_mb"),
+    ("peak RSS sandbox", "sandbox_peak_rss_mb"),
     ("cold full push (virtual)", "full_push_virtual_s"),
     ("staff edit → mall (max)", "staff"),
 ]
@@ -41,8 +42,8 @@ def _cell(size: dict[str, Any], key: str) -> str:
         return f"{size['bot_cycle_fraction']:.1%} ({size['bot_cycle_max_fraction']:.1%})"
     if key == "wall":
         return f"{size['cycle_wall_fraction']:.1%} ({size['cycle_wall_max_fraction']:.1%})"
-    if key == "peak_rss_mb":
-        return f"{value:,.0f} MiB"
+    if key in ("peak_rss_mb", "sandbox_peak_rss_mb"):
+        return "—" if value is None else f"{value:,.0f} MiB"
     if key == "full_push_virtual_s":
         return ", ".join(f"{k} {v:g} s" for k, v in (value or {}).items())
     if key == "staff":
@@ -62,8 +63,14 @@ def table(out: dict[str, Any]) -> str:
     lines += [
         "",
         f"{out['date']}, Python {machine['python']}, {machine['cpus']} CPUs, {machine['platform']}",
-        "* peak RSS is the whole benchmark process: the Sheets emulator and the mall "
-        "simulators share it with the bot (issue 10 item 6 separates them).",
-        "bot cycle = cycle wall time minus time spent inside the emulator and simulators.",
+        (
+            "* peak RSS of the bot's process (the bot and the bench's thin driver); the "
+            "emulator and simulators run in the sandbox process."
+            if out.get("mode", "sandbox") == "sandbox"
+            else "* --inline (debugging): peak RSS includes the Sheets emulator and the "
+            "simulators, which share the bot's process."
+        ),
+        "bot cycle = cycle wall time minus the time the bot's calls waited on the sandbox "
+        "(or, inline, spent inside the doubles).",
     ]
     return "\n".join(lines)

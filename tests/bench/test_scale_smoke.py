@@ -1,17 +1,24 @@
 """A tiny instance of ``python -m bench scale``: the harness runs and reports every key.
 
-Benchmarks are never timed tests: nothing here asserts a duration.
+The default mode starts ``python -m bot sandbox`` as a subprocess and runs the bot here
+against it over HTTP; ``--inline`` keeps the doubles in process. Benchmarks are never
+timed tests: nothing here asserts a duration or a size in bytes of memory.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.__main__ import main
 from bench.scale import ScaleOptions, run_size
 
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "products": int,
     "sheet_requests_per_cycle": int,
@@ -27,10 +34,17 @@ KEYS = {
 }
 
 
-def test_scale_smoke_reports_every_key() -> None:
-    size = run_size(ScaleOptions(products=50, minutes=2))
+def assert_issue_keys(size: dict[str, Any]) -> None:
     for key, kind in KEYS.items():
         assert isinstance(size[key], kind), (key, size[key])
+    assert all(isinstance(v, float) for v in size["full_push_virtual_s"].values())
+
+
+def test_the_sandbox_mode_runs_the_bot_against_a_sandbox_process() -> None:
+    size = run_size(ScaleOptions(products=50, minutes=2))
+
+    assert_issue_keys(size)
+    assert size["mode"] == "sandbox"
     assert size["products"] == 50
     assert size["cycles"] == 8
     assert size["cycle_errors"] == 0
@@ -39,10 +53,43 @@ def test_scale_smoke_reports_every_key() -> None:
     assert size["full_push_listings"] == {"rakuten": 50}
     assert set(size["full_push_virtual_s"]) == {"rakuten"}
     assert size["staff_edit_probes"] == "2/2"
+    assert size["google_token_calls"] >= 1  # real google-auth fetched its token over HTTP
+    # The bot's peak and the sandbox's are two figures from two processes.
+    assert size["peak_rss_includes_emulator"] is False
+    assert isinstance(size["sandbox_peak_rss_mb"], float) and size["sandbox_peak_rss_mb"] > 0
+    assert size["peak_rss_mb"] > 0
 
 
-def test_scale_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scale", "--json", "--sizes", "30", "--minutes", "0.5"]) == 0
+def test_the_cli_reports_the_bot_process_alone_as_one_json_object() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "--json", "--sizes", "30", "--minutes", "0.5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    assert out["mode"] == "sandbox" and "bot's process alone" in out["note"]
+    [size] = out["sizes"]
+    assert_issue_keys(size)
+    assert size["products"] == 30
+    # The emulator was never loaded in the process whose peak RSS is reported.
+    assert size["sheets_emulator_in_bot_process"] is False
+    assert size["sandbox_peak_rss_mb"] > 0
+
+
+def test_the_inline_debugging_mode_keeps_the_doubles_in_process(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["scale", "--json", "--inline", "--sizes", "30", "--minutes", "0.5"]) == 0
+
     out = json.loads(capsys.readouterr().out)
-    assert [s["products"] for s in out["sizes"]] == [30]
-    assert set(KEYS) <= set(out["sizes"][0])
+    assert out["mode"] == "inline" and "--inline" in out["note"]
+    [size] = out["sizes"]
+    assert_issue_keys(size)
+    assert size["products"] == 30
+    assert size["peak_rss_includes_emulator"] is True
+    assert size["sandbox_peak_rss_mb"] is None

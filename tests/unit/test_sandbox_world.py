@@ -201,6 +201,31 @@ def test_an_order_by_product_code_lowers_the_channels_stock(
     assert cancelled.status_code == 200, cancelled.text
 
 
+def test_bulk_orders_place_each_order_and_name_the_refused_one(
+    world: SandboxWorld, control: httpx.Client
+) -> None:
+    before = control.get("/malls").json()["products"]
+    mug = next(p for p in before if p["sku"] == "MUG-BL")["channels"]["rakuten"]
+    soap = next(p for p in before if p["sku"] == "SOAP")["channels"]["rakuten"]
+    orders = [[[mug["code"], 1]], [[soap["code"], soap["stock"] + 1]], [[mug["code"], 2]]]
+
+    placed = control.post("/channels/rakuten/orders/bulk", json={"orders": orders})
+    codes = {"code": [mug["code"], soap["code"]]}
+    after = control.get("/channels/rakuten/stock", params=codes).json()["stock"]
+    empty = control.post("/channels/rakuten/orders/bulk", json={"orders": []})
+    unlisted = control.post("/channels/rakuten/orders/bulk", json={"orders": [[["NO-SUCH", 1]]]})
+
+    assert placed.status_code == 200, placed.text
+    numbers = placed.json()["orders"]
+    assert numbers[1] is None and numbers[0] and numbers[2] and numbers[0] != numbers[2]
+    assert after == {mug["code"]: mug["stock"] - 3, soap["code"]: soap["stock"]}
+    assert empty.status_code == 400 and "orders は" in empty.json()["error"]
+    assert unlisted.status_code == 404 and "楽天に出品されていません" in unlisted.json()["error"]
+    for number in numbers[0], numbers[2]:
+        cancelled = control.post(f"/channels/rakuten/orders/{number}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+
 def test_refusals_are_said_in_japanese(control: httpx.Client) -> None:
     mall = control.post("/channels/ラクマ/orders", json={"lines": [["X", 1]]})
     tab = control.get("/tabs/在庫表")

@@ -61,6 +61,8 @@ Control API (JSON bodies and answers; errors are ``{"error": "<Japanese>"}`` wit
 - ``POST /_sandbox/channels/<ch>/listings {"listings": [[code, qty], …]}`` — list products.
 - ``POST /_sandbox/channels/<ch>/orders {"lines": [[code, units], …]}`` — ``{"order": id}``;
   a code may be the channel's or a 商品コード. ``POST …/orders/<id>/cancel`` cancels it.
+- ``POST /_sandbox/channels/<ch>/orders/bulk {"orders": [[[code, units], …], …]}`` —
+  many orders in one call: ``{"orders": [id | null, …]}`` (null: the shop refused that one).
 - ``POST /_sandbox/faults {"target": "sheets" | <ch>, "kind": "429"|"500"|"503"|"timeout",
   "times": n}`` — the next requests fail.
 - ``GET /_sandbox/requests?since=<seq>&target=<sheets|google|ch>`` — the request log
