@@ -20,4 +20,3 @@ def test_every_listing_is_read_once_per_round_and_slices_are_even() -> None:
     mean = len(listings) / slices
     assert max(per_slice.values()) < 1.2 * mean  # no burst: about 625 a cycle
     assert min(per_slice.values()) > 0.8 * mean
-
