@@ -28,10 +28,10 @@ def test_calls_go_to_the_configured_host_instead_of_googles() -> None:
     sid = emu.create_spreadsheet("base url", sheets=("商品マスタ",))
     emu.set_values(sid, "商品マスタ", "A1", [["商品コード"], ["TS-1"]])
     client = make_client(
-        session=_session(emu, "http://sandbox.test/"),
+        session=_session(emu, "http://127.0.0.1:9/"),
         clock=VirtualClock(),
         stop=threading.Event(),
-        base_url="http://sandbox.test/",
+        base_url="http://127.0.0.1:9/",
     )
 
     values = client.open_by_key(sid).worksheet("商品マスタ").get_values()
@@ -43,7 +43,7 @@ def test_calls_go_to_the_configured_host_instead_of_googles() -> None:
 def test_the_default_is_googles_host() -> None:
     emu = SheetsEmulator()
     sid = emu.create_spreadsheet("default", sheets=("Sheet1",))
-    session = _session(emu, "http://sandbox.test/")
+    session = _session(emu, "http://127.0.0.1:9/")
     client = make_client(session=session, clock=VirtualClock(), stop=threading.Event())
 
     with pytest.raises(NetworkDenied, match=SHEETS_ORIGIN):
