@@ -23,12 +23,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.infra.sheet.cells import cell_text, column_letter
+from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
+from bot.infra.sheet.values import same, value_at
 
 CELLS_PER_PRODUCT = 3.0
 """The read budget: cells read per product per cycle, averaged (issue 10)."""
@@ -272,9 +273,7 @@ def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
 def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
     """Two rows that read the same (9 and 9.0, None and "", trailing blanks)."""
     ta, tb = trimmed(a), trimmed(b)
-    return len(ta) == len(tb) and all(
-        cell_text(x) == cell_text(y) for x, y in zip(ta, tb, strict=False)
-    )
+    return len(ta) == len(tb) and all(same(x, y) for x, y in zip(ta, tb, strict=True))
 
 
 @dataclass
@@ -317,13 +316,9 @@ class Reread:
         if col is None:
             return True
         return any(
-            cell_text(_at(cells, col)) != cell_text(_at(grid[row] if row < len(grid) else [], col))
+            not same(value_at(cells, col), value_at(grid[row] if row < len(grid) else [], col))
             for row, cells in self.rows.items()
         )
-
-
-def _at(row: Sequence[Any], col: int) -> Any:
-    return row[col] if col < len(row) else None
 
 
 def movements_tail(prefix: MovementsPrefix | None, quoted_title: str) -> str | None:
