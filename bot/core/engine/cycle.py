@@ -13,7 +13,7 @@ Without a usable memo (start-up, a broken tab, sets redefined) every product is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -211,11 +211,14 @@ def _holds(
         horizon=horizon,
     )
     changed: set[tuple[str, str]] = set()
-    maybe: Iterable[tuple[str, str]] | None = None
+    maybe: list[tuple[str, str]] | None = None
     if cycle.since is not None:
         memo = cycle.since.memo
-        changed = {*changed_keys(memo.targets.listings, state.listings)[0], *followed}
-        maybe = memo.shorts | changed
+        if state.listings is memo.listings:  # the feedback since said what it changed
+            changed = {*memo.edited, *followed}
+        else:
+            changed = {*changed_keys(memo.targets.listings, state.listings)[0], *followed}
+        maybe = [k for k in memo.shorts | changed if _holding(listed, k)]
     # A held cycle processed no order: nothing may be called unexplained.
     listed, released = holds.time_out(
         listed, cycle.now, timeout, frozenset() if cycle.held else orders_from, maybe
@@ -367,7 +370,8 @@ def _cycle(state: EngineState, snapshot: Snapshot, now: datetime) -> _Cycle:
     if memo is not None:
         keys, same_order = changed_keys(memo.frame.products, products)
         before = memo.frame.products
-        changed = {k: before.get(k) for k in keys if k in products}
+        # A row parsed afresh but equal to the memo's decides nothing differently.
+        changed = {k: old for k in keys if k in products and (old := before.get(k)) != products[k]}
         removed = frozenset(k for k in keys if k not in products)
     same_keys = not removed and None not in changed.values()
     frame = _frame(snapshot, memo, products_broken, same_order, same_keys=same_keys)
@@ -504,6 +508,7 @@ def _next_state(cycle: _Cycle, work: Work, raised: frozenset[str], out: _Outcome
         targets=out.targets,
         conditions=out.conditions,
         raised=raised,
+        listings=out.held.listings,
     )
     next_lines: Mapping[str, LineState] = out.lines.lines
     return EngineState(

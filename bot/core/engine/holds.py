@@ -63,7 +63,7 @@ def follow_lines(
     changes: dict[tuple[str, str], ListingState] = {}
     seen = {key: at for key, at in cancels_seen.items() if at >= horizon}
     latest = {line.key: line for line in lines}
-    for key in sorted(latest):
+    for key in sorted(k for k, ln in latest.items() if _news(prior_lines.get(k), ln)):
         line = latest[key]
         where = (line.mall, line.code)
         listing = changes[where] if where in changes else listings.get(where)
@@ -83,6 +83,14 @@ def follow_lines(
     if not changes:
         return listings, seen, set()
     return {**listings, **changes}, seen, set(changes)
+
+
+def _news(prior: LineState | None, line: OrderLine) -> bool:
+    """The report says something the ledger did not know.
+
+    A line reported again as it was changes nothing.
+    """
+    return prior is None or line.units != prior.reported
 
 
 def _follow(listing: ListingState, line: OrderLine, delta: int) -> ListingState:

@@ -17,6 +17,9 @@ from bot.core.domain import (
 from bot.core.engine.contract import TAB_TITLES
 from bot.core.engine.state import EngineState, ListingState
 
+_UNKNOWN = ListingState()
+"""A listing the bot knows nothing of yet (never pushed)."""
+
 _OTHER_TABS = {"settings": "設定"}
 """Titles of tabs the engine only meets as broken (staff words; the template's titles)."""
 
@@ -216,7 +219,7 @@ def _push(
     A target the mall refused is not re-sent until it changes (or 再送).
     """
     key = (target.mall, target.code)
-    listing = state.listings.get(key, ListingState())
+    listing = state.listings.get(key, _UNKNOWN)
     changed = (
         listing.expected != target.quantity
         or (listing.backorder is not None and listing.backorder != target.backorder)

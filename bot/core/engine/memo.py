@@ -20,7 +20,7 @@ same state (a commit retried on a changed sheet) are independent.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 from operator import is_not
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.core.engine.listings import TargetBook
     from bot.core.engine.orders import Catalog, LineBook
     from bot.core.engine.sets import SetBook
+    from bot.core.engine.state import ListingState
 
 K = TypeVar("K", bound=Hashable)
 
@@ -98,3 +99,26 @@ class Memo:
     conditions: ConditionBook
     raised: frozenset[str]
     """``next_state.conditions``."""
+    listings: Mapping[tuple[str, str], ListingState]
+    """The listing knowledge of the state that carries this memo, as far as the memo
+    knows: ``targets.listings`` at first, then what ``after_push`` and ``detect_drift``
+    made of it (they say which listings they changed, see ``edited``)."""
+    edited: frozenset[tuple[str, str]] = frozenset()
+    """Listings whose knowledge may differ between ``targets.listings`` and ``listings``."""
+
+
+def edited(
+    memo: Memo | None,
+    before: Mapping[tuple[str, str], ListingState],
+    after: Mapping[tuple[str, str], ListingState],
+    keys: Iterable[tuple[str, str]],
+) -> Memo | None:
+    """The memo of a state whose listings went from ``before`` to ``after`` in ``keys``.
+
+    So the next step needs not compare every listing to find the ones that changed.
+    When ``before`` is not the listing knowledge the memo knows of, the memo is left as
+    it is (the next step then compares the listings).
+    """
+    if memo is None or memo.listings is not before:
+        return memo
+    return replace(memo, listings=after, edited=memo.edited.union(keys))

@@ -57,29 +57,35 @@ def catalog(
     for mall, by_code in snapshot.held_codes.items():
         for code, sku in by_code.items():
             held_codes.setdefault((mall, code), sku)
-    index = code_index(usable) if codes is None else codes.codes
+    index, shared = _indexed(usable) if codes is None else (codes.codes, codes.shared)
     return Catalog(
         codes=index,
         held_codes=held_codes,
         usable=usable,
         book=book,
         restock_on_cancel=snapshot.settings.restock_on_cancel,
-        shared=_shared(usable, index) if codes is None else codes.shared,
+        shared=shared,
     )
 
 
-def _shared(
-    usable: Mapping[str, Product], index: Mapping[tuple[str, str], str]
-) -> dict[tuple[str, str], tuple[str, ...]]:
-    """The codes listed by more than one usable row, with every sku listing each."""
-    if sum(len(c) for p in usable.values() for c in p.codes.values()) == len(index):
-        return {}
-    found: dict[tuple[str, str], list[str]] = {}
+def _indexed(
+    usable: Mapping[str, Product],
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[str, ...]]]:
+    """``code_index`` of ``usable``, and the codes more than one of its rows list.
+
+    The second mapping holds every sku listing such a code, in sheet order.
+    """
+    index: dict[tuple[str, str], str] = {}
+    shared: dict[tuple[str, str], list[str]] = {}
     for sku, product in usable.items():
         for mall, codes in product.codes.items():
             for code in codes:
-                found.setdefault((mall, code), []).append(sku)
-    return {key: tuple(skus) for key, skus in found.items() if len(skus) > 1}
+                key = (mall, code)
+                first = index.get(key)
+                if first is not None:
+                    shared.setdefault(key, [first]).append(sku)
+                index[key] = sku
+    return index, {key: tuple(skus) for key, skus in shared.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,8 @@ def reconcile(
     reports: dict[str, OrderLine] = {}
     for line in lines:
         reports[line.key] = line  # the latest report of a line wins
+    for key in [k for k, line in reports.items() if _settled(work.lines.get(k), line)]:
+        del reports[key]  # reported again as the ledger has it: nothing to do
     for key in waiting:
         ls = work.lines.get(key)
         if ls is not None and ls.pending is not None and key not in reports:
@@ -180,6 +188,15 @@ def _merged(
         at = to
     out.extend(old[at:])
     return tuple(out)
+
+
+def _settled(prior: LineState | None, line: OrderLine) -> bool:
+    """The line is reported as the ledger has it, applied and not waiting."""
+    return (
+        prior is not None
+        and prior.pending is None
+        and prior.reported == line.units == prior.applied
+    )
 
 
 def apply_line(work: Work, line: OrderLine, cat: Catalog) -> None:
