@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import engine as engine_bench
 from bench.report import table
 from bench.scale import DEFAULT_SIZES, ScaleOptions, run_size
 
@@ -124,6 +125,9 @@ def _nproc() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["engine"]:  # python -m bench engine [--products 10000,100000] ...
+        return engine_bench.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.name == "scale":
         return scale(args)

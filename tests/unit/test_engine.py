@@ -371,3 +371,22 @@ def test_stock_alerts_carry_the_products_name_and_row_and_say_what_to_do() -> No
     (out,) = [a for a in plan.alerts if a.kind is AlertKind.OUT_OF_STOCK]
     assert out.row == 7 and out.sku == "A"
     assert "入出庫" in out.text  # what to do when it arrives
+
+
+def test_a_set_whose_own_row_has_a_problem_waits_for_the_fix() -> None:
+    """The set's row is invalid (a typo in its 表示在庫設定): the set is not synced, its
+    orders wait as 保留, its components go on as usual — no cycle fails on it."""
+    sheet = snap(
+        product("A", 5),
+        invalid_skus=frozenset({"KIT"}),
+        sets=(SetComponent(set_sku="KIT", component_sku="A", qty=1),),
+        held_codes={"rakuten": {"kit:v": "KIT"}},
+    )
+    plan = engine.step(engine.EngineState(), sheet, [line("o1", 1, code="kit:v")], NOW)
+    assert plan.stock == {}  # neither the set nor its component moves
+    assert [(t.sku, t.quantity) for t in plan.targets] == [("A", 5)]
+    assert [(r.kind, r.sku) for r in plan.sales_log] == [(SaleKind.HELD, "KIT")]
+    fixed = snap(product("A", 5), product("KIT", 0), sets=sheet.sets)
+    after = engine.step(engine.committed(plan), fixed, [], NOW)
+    assert [(r.kind, r.sku, r.qty) for r in after.sales_log] == [(SaleKind.SALE, "A", -1)]
+    assert after.stock == {"A": 4, "KIT": 4}

@@ -16,6 +16,7 @@ Modules, along the cycle:
 - ``orders``     order lines reconciled against the ledger;
 - ``listings``   listing targets (display rules) and minimal pushes;
 - ``conditions`` alert conditions, 状態 texts, エラーログ rows;
+- ``memo``       what a step hands the next so it redoes only what changed;
 - ``cycle``      ``step``, the cycle itself, a short sequence of the phases above;
 - ``feedback``   ``after_push`` and ``detect_drift``: what the malls answered;
 - ``holds``      read-back shortfalls held as provisional sales until their orders

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, ErrorLogRow, Product, RowProblem, SaleKind, Snapshot
@@ -19,6 +22,38 @@ from bot.core.engine.state import EngineState
 from bot.core.engine.work import Work
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionBook:
+    """The per-product part of one step's conditions, and what it was decided on."""
+
+    alerts: Mapping[str, str]
+    """Usable sku → key of its stock condition (low, out, oversold, backordered)."""
+    status: Mapping[str, str]
+    """Usable sku → its 状態 before row problems, in sheet order."""
+    notes: Mapping[str, tuple[str, datetime]]
+    moved: frozenset[str]
+    """Skus a 入出庫 row took units off (their oversell reads differently)."""
+    given: frozenset[str]
+    """The raised conditions the step was given (``state.conditions``)."""
+    kept: frozenset[str]
+    invalid: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Redo:
+    """What a step redoes from the last step's ``ConditionBook`` (incremental)."""
+
+    prior: ConditionBook
+    skus: AbstractSet[str]
+    """Skus whose row, on-hand, note, 入出庫 or raised conditions changed since."""
+    position: Mapping[str, int]
+    """sku → its place in the sheet."""
+    reordered: bool
+    """The usable skus, or their order, are not those of ``prior``."""
+    waiting: Iterable[str]
+    """Keys of the order lines waiting as 未割当 or 保留."""
+
+
 def conditions(
     state: EngineState,
     snapshot: Snapshot,
@@ -27,29 +62,34 @@ def conditions(
     problems: Sequence[RowProblem],
     book: SetBook,
     statuses: dict[str, str],
-) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow]]:
+    redo: Redo | None = None,
+) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow], ConditionBook]:
     """Conditions raised now (plus kept ones), the alerts new among them, エラーログ rows.
 
-    Fills ``statuses`` with the 状態 text of every product row.
+    Fills ``statuses`` with the 状態 text of every product row. With ``redo`` only its
+    skus are looked at again: any other product has the condition and 状態 it had, and
+    no alert, as that condition was raised then (or it would be among ``redo.skus``).
     """
-    current: dict[str, Alert] = {}
-    for sku, product in usable.items():
-        _stock_condition(snapshot, sku, product, work, current, statuses)
-        if sku in work.notes:
-            statuses.setdefault(sku, work.notes[sku][0])
-        statuses.setdefault(
-            sku,
-            words.say("engine.status_set")
-            if sku in book.expanded
-            else words.say("engine.status_ok"),
-        )
-    _unassigned(work, snapshot.mall_labels, current)
-    _row_problems(snapshot, work, problems, current, statuses)
+    given = state.conditions
+    cond, base, fresh = _per_product(snapshot, usable, work, book, redo)
+    stock_alerts = [a for a in fresh if a.key not in given]
+    waiting = None if redo is None else redo.waiting
+    unassigned = _unassigned(work, snapshot.mall_labels, waiting)
+    if waiting is not None and not unassigned.keys() <= given:
+        unassigned = _unassigned(work, snapshot.mall_labels)  # new ones: in ledger order
+    statuses.update(base)
+    rows = _row_problems(snapshot, work, problems, statuses)
     for sku in snapshot.invalid_skus:
         statuses.setdefault(sku, words.say("engine.status_invalid"))
-    alerts = [alert for key, alert in current.items() if key not in state.conditions]
-    alerts.extend(_resolved(state, snapshot, usable, work, current))
-    unique = {k: p for k, p in problem_alerts(problems).items() if k not in state.conditions}
+    current = frozenset(cond.values()) | unassigned.keys() | rows.keys()
+    alerts = [
+        *stock_alerts,
+        *(a for k, a in unassigned.items() if k not in given),
+        *(a for k, a in rows.items() if k not in given),
+    ]
+    resolved = None if redo is None else sorted(s for s in redo.skus if s in usable)
+    alerts.extend(_resolved(state, usable, work, current, resolved))
+    unique = {k: p for k, p in problem_alerts(problems).items() if k not in given}
     errors = [
         ErrorLogRow(
             at=work.now,
@@ -62,19 +102,85 @@ def conditions(
         )
         for p in unique.values()
     ]
-    return frozenset(current) | _kept(state, snapshot), alerts, errors
+    kept = _kept_now(given, snapshot.invalid_skus, None if redo is None else redo.prior)
+    out = ConditionBook(
+        alerts=cond,
+        status=base,
+        notes=work.notes,
+        moved=frozenset(work.moved_out),
+        given=given,
+        kept=kept,
+        invalid=snapshot.invalid_skus,
+    )
+    return current | kept, alerts, errors, out
+
+
+def _per_product(
+    snapshot: Snapshot,
+    usable: Mapping[str, Product],
+    work: Work,
+    book: SetBook,
+    redo: Redo | None,
+) -> tuple[dict[str, str], dict[str, str], list[Alert]]:
+    """Stock condition keys and 状態 per usable sku, and the conditions found this step.
+
+    Without ``redo`` every product is looked at; with it, only ``redo.skus`` (in sheet
+    order) and the rest is the prior's.
+    """
+    cond: dict[str, str] = {} if redo is None else dict(redo.prior.alerts)
+    base: dict[str, str] = {} if redo is None else dict(redo.prior.status)
+    found: list[Alert] = []
+    if redo is None:
+        skus: Iterable[str] = usable
+    else:
+        skus = sorted((s for s in redo.skus if s in usable), key=redo.position.__getitem__)
+    for sku in skus:
+        alert, base[sku] = _product_state(snapshot, sku, usable[sku], work, book)
+        if alert is None:
+            cond.pop(sku, None)
+        else:
+            cond[sku] = alert.key
+            found.append(alert)
+    if redo is not None and redo.reordered:
+        base = {sku: base[sku] for sku in usable}
+        cond = {sku: key for sku, key in cond.items() if sku in usable}
+    return cond, base, found
+
+
+def _product_state(
+    snapshot: Snapshot, sku: str, product: Product, work: Work, book: SetBook
+) -> tuple[Alert | None, str]:
+    """One product's stock condition (if any) and its 状態 before row problems."""
+    alert, status = _stock_condition(snapshot, sku, product, work)
+    if status is None and sku in work.notes:
+        status = work.notes[sku][0]
+    if status is None:
+        status = (
+            words.say("engine.status_set")
+            if sku in book.expanded
+            else words.say("engine.status_ok")
+        )
+    return alert, status
 
 
 def _resolved(
     state: EngineState,
-    snapshot: Snapshot,
     usable: Mapping[str, Product],
     work: Work,
-    current: Mapping[str, Alert],
+    current: frozenset[str],
+    skus: Sequence[str] | None,
 ) -> list[Alert]:
-    """An oversell that was announced and is over now is announced too (once)."""
+    """An oversell that was announced and is over now is announced too (once).
+
+    ``skus``: the only products whose oversell can have ended (default: any).
+    """
     alerts: list[Alert] = []
-    for key in sorted(state.conditions):
+    keys = (
+        sorted(state.conditions)
+        if skus is None
+        else sorted(k for s in skus if (k := f"oversell:{s}") in state.conditions)
+    )
+    for key in keys:
         family, _, sku = key.partition(":")
         if family != "oversell" or key in current or sku not in usable:
             continue
@@ -101,59 +207,59 @@ def _named(sku: str, product: Product) -> str:
 
 
 def _stock_condition(
-    snapshot: Snapshot,
-    sku: str,
-    product: Product,
-    work: Work,
-    current: dict[str, Alert],
-    statuses: dict[str, str],
-) -> None:
-    """Backorder, oversell, out of stock or low stock of one product (at most one)."""
+    snapshot: Snapshot, sku: str, product: Product, work: Work
+) -> tuple[Alert | None, str | None]:
+    """Backorder, oversell, out of stock or low stock of one product (at most one).
+
+    Also the 状態 it gives the row (backorder and oversell only; None for the others).
+    """
     on_hand = work.stock.get(sku, product.stock)
     default_low = snapshot.settings.default_low_stock
     low = product.low_stock if product.low_stock is not None else default_low
-    name = _named(sku, product)
     on_purpose = product.backorder or (
         product.rule.oversells_on_purpose if product.rule is not None else False
     )
     if on_hand < 0 and on_purpose:
-        current[f"backorder:{sku}"] = Alert(
+        alert = Alert(
             kind=AlertKind.BACKORDER,
             key=f"backorder:{sku}",
             sku=sku,
             name=product.name,
             row=product.row,
-            title=words.say("engine.backorder_title", name=name, units=-on_hand),
+            title=words.say("engine.backorder_title", name=_named(sku, product), units=-on_hand),
             text=words.say("engine.backorder_text"),
         )
-        statuses.setdefault(sku, words.say("engine.status_backorder", units=-on_hand))
-    elif on_hand < 0:
-        current[f"oversell:{sku}"] = _oversell(
-            name, sku, product, -on_hand, work.moved_out.get(sku)
-        )
+        return alert, words.say("engine.status_backorder", units=-on_hand)
+    if on_hand < 0:
+        alert = _oversell(_named(sku, product), sku, product, -on_hand, work.moved_out.get(sku))
         # 状態 stays the same every cycle, whatever caused it: the Slack alert (sent
         # in the cycle it happens) says whether a customer is owed anything.
-        statuses.setdefault(sku, words.say("engine.status_oversell", units=-on_hand))
-    elif on_hand == 0 and not on_purpose:
-        current[f"out_of_stock:{sku}"] = Alert(
+        return alert, words.say("engine.status_oversell", units=-on_hand)
+    if on_hand == 0 and not on_purpose:
+        alert = Alert(
             kind=AlertKind.OUT_OF_STOCK,
             key=f"out_of_stock:{sku}",
             sku=sku,
             name=product.name,
             row=product.row,
-            title=words.say("engine.out_of_stock_title", name=name),
+            title=words.say("engine.out_of_stock_title", name=_named(sku, product)),
             text=words.say("engine.out_of_stock_text"),
         )
-    elif low is not None and on_hand <= low:
-        current[f"low_stock:{sku}"] = Alert(
+        return alert, None
+    if low is not None and on_hand <= low:
+        alert = Alert(
             kind=AlertKind.LOW_STOCK,
             key=f"low_stock:{sku}",
             sku=sku,
             name=product.name,
             row=product.row,
-            title=words.say("engine.low_stock_title", name=name, on_hand=on_hand, low=low),
+            title=words.say(
+                "engine.low_stock_title", name=_named(sku, product), on_hand=on_hand, low=low
+            ),
             text=words.say("engine.low_stock_text"),
         )
+        return alert, None
+    return None, None
 
 
 def _oversell(
@@ -179,14 +285,22 @@ def _oversell(
     )
 
 
-def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]) -> None:
-    """Order lines whose code matches no product (one alert per mall code)."""
-    for ls in work.lines.values():
+def _unassigned(
+    work: Work, labels: Mapping[str, str], waiting: Iterable[str] | None = None
+) -> dict[str, Alert]:
+    """Order lines whose code matches no product (one alert per mall code).
+
+    ``waiting``: the keys of every waiting line (default: look through all lines, which
+    also gives the alerts in ledger order).
+    """
+    found: dict[str, Alert] = {}
+    lines = work.lines.values() if waiting is None else (work.lines[k] for k in waiting)
+    for ls in lines:
         # A held line's row already has its own ROW_PROBLEM alert: one message is enough.
         if ls.pending is not SaleKind.UNASSIGNED:
             continue
         key = f"unassigned:{ls.mall}:{ls.code}"
-        current[key] = Alert(
+        found[key] = Alert(
             kind=AlertKind.UNASSIGNED,
             key=key,
             mall=ls.mall,
@@ -195,20 +309,21 @@ def _unassigned(work: Work, labels: Mapping[str, str], current: dict[str, Alert]
             ),
             text=words.say("engine.unassigned_text"),
         )
+    return found
 
 
 def _row_problems(
     snapshot: Snapshot,
     work: Work,
     problems: Sequence[RowProblem],
-    current: dict[str, Alert],
     statuses: dict[str, str],
-) -> None:
+) -> dict[str, Alert]:
     """One alert per row problem; a product row's problems become its 状態."""
+    found: dict[str, Alert] = {}
     by_sku: dict[str, list[str]] = defaultdict(list)
     for key, problem in problem_alerts(problems).items():
         product = snapshot.products.get(problem.sku) if problem.tab == TAB_PRODUCTS else None
-        current[key] = Alert(
+        found[key] = Alert(
             kind=AlertKind.ROW_PROBLEM,
             key=key,
             sku=problem.sku,
@@ -230,6 +345,7 @@ def _row_problems(
         statuses[sku] = words.say(
             "engine.status_error", messages=" / ".join(dict.fromkeys(messages))
         )
+    return found
 
 
 def problem_alerts(problems: Sequence[RowProblem]) -> dict[str, RowProblem]:
@@ -249,18 +365,25 @@ def problem_alerts(problems: Sequence[RowProblem]) -> dict[str, RowProblem]:
     return alerts
 
 
-def _kept(state: EngineState, snapshot: Snapshot) -> frozenset[str]:
+def _kept_now(
+    given: frozenset[str], invalid: frozenset[str], prior: ConditionBook | None
+) -> frozenset[str]:
     """Raised conditions step does not own, and stock conditions of rows invalid now.
 
     Conditions of rows that are invalid this cycle are kept, so fixing a typo does not
-    re-announce a low stock that was already announced.
+    re-announce a low stock that was already announced. With ``prior`` (same invalid
+    rows) only the conditions raised or cleared since it was made are looked at.
     """
+    if prior is None or prior.invalid != invalid:
+        return _kept(given, invalid)
+    return (prior.kept - (prior.given - given)) | _kept(given - prior.given, invalid)
+
+
+def _kept(keys: Iterable[str], invalid: frozenset[str]) -> frozenset[str]:
     kept: set[str] = set()
-    for key in state.conditions:
+    for key in keys:
         family, _, sku = key.partition(":")
-        if family not in STEP_CONDITIONS or (
-            family in STOCK_CONDITIONS and sku in snapshot.invalid_skus
-        ):
+        if family not in STEP_CONDITIONS or (family in STOCK_CONDITIONS and sku in invalid):
             kept.add(key)
     return frozenset(kept)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
+from bot.core.engine.memo import edited
 from bot.core.engine.state import EngineState, ListingState
 
 
@@ -61,7 +62,9 @@ def after_push(
                 detail=result.message,
             )
         )
-    return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+    memo = edited(state.memo, state.listings, listings, ((p.mall, p.code) for p in pushes))
+    out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
+    return out, logs, alerts
 
 
 def _result_label(status: PushStatus) -> str:
@@ -173,7 +176,9 @@ def detect_drift(
         if cond not in conditions:
             conditions.add(cond)
             alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
-    return replace(state, listings=listings, conditions=frozenset(conditions)), logs, alerts
+    memo = edited(state.memo, state.listings, listings, readings)
+    out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
+    return out, logs, alerts
 
 
 def _shortfall(listing: ListingState, current: int, now: datetime) -> ListingState:

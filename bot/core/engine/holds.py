@@ -51,21 +51,22 @@ def follow_lines(
     *,
     fresh: bool,
     horizon: datetime,
-) -> tuple[dict[tuple[str, str], ListingState], dict[str, datetime]]:
+) -> tuple[Listings, dict[str, datetime], set[tuple[str, str]]]:
     """What this cycle's order lines change in each listing's hold and sales count.
 
     Compares each line's reported units with what the ledger last saw (``prior_lines``,
     the state before this cycle), so a line reported again changes nothing. At start-up
     (``fresh``) a line first seen cancelled is only remembered: the adapter re-reports
     every cancel of its window after a restart, and every listing is pushed anyway.
+    Also returns the listings whose state changed (``listings`` itself when none did).
     """
-    out = dict(listings)
+    changes: dict[tuple[str, str], ListingState] = {}
     seen = {key: at for key, at in cancels_seen.items() if at >= horizon}
     latest = {line.key: line for line in lines}
-    for key in sorted(latest):
+    for key in sorted(k for k, ln in latest.items() if _news(prior_lines.get(k), ln)):
         line = latest[key]
         where = (line.mall, line.code)
-        listing = out.get(where)
+        listing = changes[where] if where in changes else listings.get(where)
         prior = prior_lines.get(key)
         if prior is None and line.units == 0:
             if key in seen:
@@ -74,10 +75,22 @@ def follow_lines(
             if listing is not None and not fresh:
                 # The mall took units for it and may not have given them back: whatever
                 # the hold was waiting for, the target is pushed over it now.
-                out[where] = replace(listing, short=0, short_since=None, expected=None)
+                changes[where] = replace(listing, short=0, short_since=None, expected=None)
         elif listing is not None:
-            out[where] = _follow(listing, line, line.units - (prior.reported if prior else 0))
-    return out, seen
+            followed = _follow(listing, line, line.units - (prior.reported if prior else 0))
+            if followed is not listing:
+                changes[where] = followed
+    if not changes:
+        return listings, seen, set()
+    return {**listings, **changes}, seen, set(changes)
+
+
+def _news(prior: LineState | None, line: OrderLine) -> bool:
+    """The report says something the ledger did not know.
+
+    A line reported again as it was changes nothing.
+    """
+    return prior is None or line.units != prior.reported
 
 
 def _follow(listing: ListingState, line: OrderLine, delta: int) -> ListingState:
@@ -103,18 +116,20 @@ def time_out(
     now: datetime,
     timeout: timedelta,
     orders_from: frozenset[str] | None,
-) -> tuple[dict[tuple[str, str], ListingState], list[Released]]:
+    keys: Iterable[tuple[str, str]] | None = None,
+) -> tuple[Listings, list[Released]]:
     """Release holds older than ``timeout``: no order explained them, so they are drift.
 
     Only malls whose orders were fetched this cycle (``orders_from``; None: all) time
     out: while a mall's order API is down its sales cannot arrive, so the wait goes on.
     The listing's ``expected`` is forgotten, so it is pushed back to its target.
+    ``keys``: every listing that may hold units (default: all of them).
     """
-    out = dict(listings)
+    out: dict[tuple[str, str], ListingState] = {}
     released: list[Released] = []
-    for key in sorted(listings):
-        listing = listings[key]
-        if listing.short <= 0 or listing.short_since is None:
+    for key in sorted(listings if keys is None else keys):
+        listing = listings.get(key)
+        if listing is None or listing.short <= 0 or listing.short_since is None:
             continue
         if now - listing.short_since < timeout:
             continue
@@ -128,7 +143,7 @@ def time_out(
             drifted=listing.drifted + listing.short,
             expected=None,
         )
-    return out, released
+    return ({**listings, **out} if out else listings), released
 
 
 def available(
@@ -137,18 +152,36 @@ def available(
     book: SetBook,
     usable: Mapping[str, Product],
     stock: Mapping[str, int],
-) -> Mapping[str, int]:
-    """Stock offered to listings: on-hand less the holds (a set's through its parts)."""
-    held = [(codes[key], ls.short) for key, ls in listings.items() if ls.short and key in codes]
+    *,
+    holding: Iterable[tuple[str, str]] | None = None,
+    parents: Mapping[str, tuple[str, ...]] | None = None,
+) -> tuple[Mapping[str, int], set[str]]:
+    """Stock offered to listings: on-hand less the holds (a set's through its parts).
+
+    Also returns the skus offered less than on-hand. ``holding``: every listing that
+    may hold units (default: all); ``parents``: leaf → the sets it bounds (default:
+    every set is recomputed).
+    """
+    keys = listings if holding is None else holding
+    held = [
+        (codes[key], listings[key].short) for key in keys if listings[key].short and key in codes
+    ]
     if not held:
-        return stock
+        return stock, set()
     out = dict(stock)
+    lowered: set[str] = set()
     for sku, units in held:
         for leaf, qty in book.expanded.get(sku, ((sku, 1),)):
             out[leaf] = out.get(leaf, usable[leaf].stock) - units * qty
-    for set_sku, leaves in book.expanded.items():
-        out[set_sku] = set_stock(leaves, out)
-    return out
+            lowered.add(leaf)
+    sets: Iterable[str] = (
+        book.expanded if parents is None else {s for leaf in lowered for s in parents.get(leaf, ())}
+    )
+    for set_sku in sets:
+        out[set_sku] = value = set_stock(book.expanded[set_sku], out)
+        if value != stock.get(set_sku):
+            lowered.add(set_sku)
+    return out, lowered
 
 
 def report(
@@ -162,12 +195,13 @@ def report(
     timeout: timedelta,
 ) -> tuple[list[OpLogRow], list[Alert], set[str]]:
     """操作ログ rows, alerts (once per listing until it clears) and conditions of drift."""
-    target_of = {(t.mall, t.code): t.quantity for t in targets}
+    timed_out = list(released)
+    target_of = {(t.mall, t.code): t.quantity for t in targets} if timed_out else {}
     ops: list[OpLogRow] = []
     alerts: list[Alert] = []
     conditions: set[str] = set()
     minutes = int(timeout.total_seconds() // 60)
-    for r in released:
+    for r in timed_out:
         sku = codes.get((r.mall, r.code), "")
         product = usable.get(sku)
         name = words.say("engine.product_name", sku=sku, name=product.name) if product else sku

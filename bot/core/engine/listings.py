@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from bot.core import words
-from bot.core.domain import ListingTarget, Product, PushReason, Snapshot, StockPush
+from bot.core.domain import (
+    DisplayRule,
+    ListingTarget,
+    Product,
+    PushReason,
+    Snapshot,
+    StockPush,
+)
 from bot.core.engine.contract import TAB_TITLES
 from bot.core.engine.state import EngineState, ListingState
 
+_UNKNOWN = ListingState()
+"""A listing the bot knows nothing of yet (never pushed)."""
+
 _OTHER_TABS = {"settings": "設定"}
 """Titles of tabs the engine only meets as broken (staff words; the template's titles)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetBook:
+    """Every listing's target of one step, in the plan's order, and where each sku's sit."""
+
+    listings: Mapping[tuple[str, str], ListingState]
+    """The listing knowledge the targets were decided on (``next_state.listings``)."""
+    order: tuple[str, ...]
+    """Usable skus, sorted: the order of ``flat``."""
+    flat: tuple[ListingTarget, ...]
+    slots: Mapping[str, tuple[int, int]]
+    """sku → (first index, count) of its targets in ``flat``."""
+    pushed: frozenset[str]
+    """Skus with a push in that step."""
+    resend: frozenset[tuple[str, str]]
 
 
 def targets(
@@ -18,22 +45,129 @@ def targets(
     snapshot: Snapshot,
     usable: Mapping[str, Product],
     stock: Mapping[str, int],
-) -> tuple[list[ListingTarget], list[StockPush]]:
-    """What every listing should show, and the pushes of those the mall may not show yet."""
-    settings = snapshot.settings
-    targets: list[ListingTarget] = []
+    *,
+    prior: TargetBook | None = None,
+    dirty: Iterable[str] = (),
+    recheck: Iterable[str] = (),
+    skus_changed: bool = False,
+) -> tuple[TargetBook, list[StockPush]]:
+    """What every listing should show, and the pushes of those the mall may not show yet.
+
+    With ``prior`` (the last step's book, decided on the same settings and tabs) only
+    the ``dirty`` skus are decided again, and the pushes of the ``recheck`` ones (whose
+    listing knowledge changed) are looked at again on their prior targets: any other
+    keeps its targets and has no push, as its row, stock offered and listings are those
+    ``prior`` was decided on. ``skus_changed``: the usable skus are not those of ``prior``.
+    """
+    decide = _Decide(state, snapshot)
+    if prior is None:
+        order = tuple(sorted(usable))
+        again, redo = order, frozenset(order)
+    else:
+        order = tuple(sorted(usable)) if skus_changed else prior.order
+        redo = frozenset(s for s in dirty if s in usable)
+        again = tuple(sorted(redo.union(s for s in recheck if s in usable)))
+    fresh: dict[str, tuple[ListingTarget, ...]] = {}
     pushes: list[StockPush] = []
-    for sku in sorted(usable):
+    pushed: set[str] = set()
+    for sku in again:
         product = usable[sku]
-        on_hand = stock.get(sku, product.stock)
+        if sku in redo:
+            found, wanted = decide.product(sku, product, stock.get(sku, product.stock))
+            fresh[sku] = found if prior is None else _kept(prior, sku, found)
+        else:
+            assert prior is not None
+            wanted = decide.pushes(product, _prior(prior, sku))
+        if wanted:
+            pushes.extend(wanted)
+            pushed.add(sku)
+    flat, slots = _laid_out(order, fresh, prior, skus_changed)
+    book = TargetBook(
+        listings=state.listings,
+        order=order,
+        flat=flat,
+        slots=slots,
+        pushed=frozenset(pushed),
+        resend=snapshot.resend,
+    )
+    return book, pushes
+
+
+def _prior(prior: TargetBook, sku: str) -> tuple[ListingTarget, ...]:
+    at, count = prior.slots[sku]
+    return prior.flat[at : at + count]
+
+
+def _kept(
+    prior: TargetBook, sku: str, found: tuple[ListingTarget, ...]
+) -> tuple[ListingTarget, ...]:
+    """The last step's targets of ``sku`` when they are equal (the objects live on)."""
+    slot = prior.slots.get(sku)
+    if slot is None or slot[1] != len(found):
+        return found
+    old = prior.flat[slot[0] : slot[0] + slot[1]]
+    return old if old == found else found
+
+
+def _laid_out(
+    order: tuple[str, ...],
+    fresh: Mapping[str, tuple[ListingTarget, ...]],
+    prior: TargetBook | None,
+    skus_changed: bool,
+) -> tuple[tuple[ListingTarget, ...], Mapping[str, tuple[int, int]]]:
+    """All targets in ``order``: the prior ones with the fresh ones put in their place."""
+    if prior is not None and not skus_changed:
+        flat = list(prior.flat)
+        for sku, found in fresh.items():
+            at, count = prior.slots[sku]
+            if count != len(found):
+                break  # a code added or removed: lay everything out again
+            flat[at : at + count] = found
+        else:
+            return tuple(flat), prior.slots
+    out: list[ListingTarget] = []
+    slots: dict[str, tuple[int, int]] = {}
+    for sku in order:
+        if sku in fresh:
+            found = fresh[sku]
+        else:
+            assert prior is not None  # every sku is fresh without a prior
+            found = _prior(prior, sku)
+        slots[sku] = (len(out), len(found))
+        out.extend(found)
+    return tuple(out), slots
+
+
+class _Decide:
+    """One step's listing decisions, product by product (the mall-wide parts once)."""
+
+    def __init__(self, state: EngineState, snapshot: Snapshot) -> None:
+        self.state = state
+        self.snapshot = snapshot
+        self.malls: dict[str, tuple[DisplayRule, str]] = {}
+
+    def _mall(self, mall: str) -> tuple[DisplayRule, str]:
+        """The mall's default rule, and what stops all its listings ("" for nothing)."""
+        found = self.malls.get(mall)
+        if found is None:
+            settings = self.snapshot.settings.mall(mall)
+            found = self.malls[mall] = (settings.default_rule, _stopped_why(self.snapshot, mall))
+        return found
+
+    def product(
+        self, sku: str, product: Product, on_hand: int
+    ) -> tuple[tuple[ListingTarget, ...], list[StockPush]]:
+        """The targets of one product's listings (malls sorted) and the pushes they need."""
+        found: list[ListingTarget] = []
         for mall in sorted(product.codes):
-            mall_settings = settings.mall(mall)
-            rule = product.rule if product.rule is not None else mall_settings.default_rule
+            default_rule, why = self._mall(mall)
+            rule = product.rule if product.rule is not None else default_rule
             quantity = rule.display(on_hand)
             backorder = product.backorder and on_hand <= 0
             # 連動停止, 在庫連動 OFF, the mall's 在庫更新 OFF or a broken tab: the
             # listing keeps whatever it shows; 出品状況 says why (§3, reason stopped).
-            why = _stopped_why(snapshot, product, mall)
+            if not why and not product.sync:
+                why = words.say("engine.stopped_product")
             stopped = bool(why)
             for code in product.codes[mall]:
                 target = ListingTarget(
@@ -45,15 +179,26 @@ def targets(
                     backorder=backorder,
                     why=why,
                 )
-                targets.append(target)
-                push = None if stopped else _push(state, snapshot, product, target)
-                if push is not None:
-                    pushes.append(push)
-    return targets, pushes
+                found.append(target)
+        return tuple(found), self.pushes(product, found)
+
+    def pushes(self, product: Product, found: Iterable[ListingTarget]) -> list[StockPush]:
+        """The pushes a product's listings need to reach ``found`` (none while stopped)."""
+        pushes: list[StockPush] = []
+        for target in found:
+            if target.reason is PushReason.STOPPED:
+                continue
+            push = _push(self.state, self.snapshot, product, target)
+            if push is not None:
+                pushes.append(push)
+        return pushes
 
 
-def _stopped_why(snapshot: Snapshot, product: Product, mall: str) -> str:
-    """What keeps a listing from being pushed, in staff's words ("" when nothing does)."""
+def _stopped_why(snapshot: Snapshot, mall: str) -> str:
+    """What keeps every listing of ``mall`` from being pushed ("" when nothing does).
+
+    A product's own 連動停止 comes after these (``_Decide.product``).
+    """
     settings = snapshot.settings
     if snapshot.broken_tabs:
         titles = sorted(TAB_TITLES.get(t) or _OTHER_TABS.get(t, t) for t in snapshot.broken_tabs)
@@ -63,8 +208,6 @@ def _stopped_why(snapshot: Snapshot, product: Product, mall: str) -> str:
     if not settings.mall(mall).push_stock:
         label = snapshot.mall_labels.get(mall, mall)
         return words.say("engine.stopped_mall", mall=label)
-    if not product.sync:
-        return words.say("engine.stopped_product")
     return ""
 
 
@@ -76,7 +219,7 @@ def _push(
     A target the mall refused is not re-sent until it changes (or 再送).
     """
     key = (target.mall, target.code)
-    listing = state.listings.get(key, ListingState())
+    listing = state.listings.get(key, _UNKNOWN)
     changed = (
         listing.expected != target.quantity
         or (listing.backorder is not None and listing.backorder != target.backorder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ class Catalog:
     usable: Mapping[str, Product]
     book: SetBook
     restock_on_cancel: bool
+    shared: Mapping[tuple[str, str], tuple[str, ...]]
+    """(mall, code) → every usable sku listing it, for the codes on more than one row."""
 
 
 def code_index(products: Mapping[str, Product]) -> dict[tuple[str, str], str]:
@@ -35,19 +38,67 @@ def code_index(products: Mapping[str, Product]) -> dict[tuple[str, str], str]:
     return index
 
 
-def catalog(snapshot: Snapshot, usable: Mapping[str, Product], book: SetBook) -> Catalog:
-    """Usable codes, and the codes of rows that wait for a fix (their lines are held)."""
-    held_codes = code_index({s: p for s, p in snapshot.products.items() if s in book.invalid})
-    for mall, codes in snapshot.held_codes.items():
-        for code, sku in codes.items():
+def catalog(
+    snapshot: Snapshot,
+    usable: Mapping[str, Product],
+    book: SetBook,
+    codes: Catalog | None = None,
+) -> Catalog:
+    """Usable codes, and the codes of rows that wait for a fix (their lines are held).
+
+    ``codes``: the last step's catalog, when no usable product's codes changed since
+    (its code index is taken again).
+    """
+    held_codes = (
+        code_index({s: p for s, p in snapshot.products.items() if s in book.invalid})
+        if book.invalid
+        else {}
+    )
+    for mall, by_code in snapshot.held_codes.items():
+        for code, sku in by_code.items():
             held_codes.setdefault((mall, code), sku)
+    index, shared = _indexed(usable) if codes is None else (codes.codes, codes.shared)
     return Catalog(
-        codes=code_index(usable),
+        codes=index,
         held_codes=held_codes,
         usable=usable,
         book=book,
         restock_on_cancel=snapshot.settings.restock_on_cancel,
+        shared=shared,
     )
+
+
+def _indexed(
+    usable: Mapping[str, Product],
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[str, ...]]]:
+    """``code_index`` of ``usable``, and the codes more than one of its rows list.
+
+    The second mapping holds every sku listing such a code, in sheet order.
+    """
+    index: dict[tuple[str, str], str] = {}
+    shared: dict[tuple[str, str], list[str]] = {}
+    for sku, product in usable.items():
+        for mall, codes in product.codes.items():
+            for code in codes:
+                key = (mall, code)
+                first = index.get(key)
+                if first is not None:
+                    shared.setdefault(key, [first]).append(sku)
+                index[key] = sku
+    return index, {key: tuple(skus) for key, skus in shared.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class LineBook:
+    """The ledger's lines after a step, with what finds the few a next step must visit."""
+
+    lines: Mapping[str, LineState]
+    """``next_state.lines`` (the next step's state holds this very mapping, or not)."""
+    pending: frozenset[str]
+    """Keys of the lines waiting as 未割当 or 保留."""
+    expiry: tuple[tuple[datetime, str], ...]
+    """(seen_at, key), sorted: lines leave the window oldest first. Entries of lines
+    since dropped stay until their time and are skipped then."""
 
 
 def reconcile(
@@ -56,16 +107,36 @@ def reconcile(
     lines: Sequence[OrderLine],
     cat: Catalog,
     horizon: datetime,
-) -> None:
-    """Apply the reported lines, and retry the waiting ones, in line-key order."""
-    for key, ls in state.lines.items():
-        if ls.seen_at is not None and ls.seen_at < horizon:
-            del work.lines[key]  # older than the cancellation window: forgotten
+    prior: LineBook | None = None,
+) -> LineBook:
+    """Apply the reported lines, and retry the waiting ones, in line-key order.
+
+    Lines with nothing applied, reported or waiting are dropped from ``work.lines``.
+    ``prior`` (the last step's book, when ``state.lines`` is its mapping) finds the
+    lines to forget and the waiting ones without visiting every line.
+    """
+    incremental = prior is not None and state.lines is prior.lines
+    if prior is not None and incremental:
+        cut = bisect_left(prior.expiry, (horizon,))
+        for seen_at, key in prior.expiry[:cut]:
+            ls = work.lines.get(key)
+            if ls is not None and ls.seen_at == seen_at:
+                del work.lines[key]  # older than the cancellation window: forgotten
+        expiry, waiting = prior.expiry[cut:], prior.pending
+    else:
+        for key, ls in state.lines.items():
+            if ls.seen_at is not None and ls.seen_at < horizon:
+                del work.lines[key]  # older than the cancellation window: forgotten
+        expiry = tuple(sorted((v.seen_at, k) for k, v in work.lines.items() if v.seen_at))
+        waiting = frozenset(k for k, v in work.lines.items() if v.pending is not None)
     reports: dict[str, OrderLine] = {}
     for line in lines:
         reports[line.key] = line  # the latest report of a line wins
-    for key, ls in work.lines.items():
-        if ls.pending is not None and key not in reports:
+    for key in [k for k, line in reports.items() if _settled(work.lines.get(k), line)]:
+        del reports[key]  # reported again as the ledger has it: nothing to do
+    for key in waiting:
+        ls = work.lines.get(key)
+        if ls is not None and ls.pending is not None and key not in reports:
             reports[key] = OrderLine(
                 mall=ls.mall,
                 order_id=ls.order_id,
@@ -74,8 +145,58 @@ def reconcile(
                 units=ls.reported,
                 ordered_at=ls.seen_at,
             )
+    before = {key: work.lines.get(key) for key in reports}
     for key in sorted(reports):
         apply_line(work, reports[key], cat)
+    return _book(work, before, waiting, expiry, full=not incremental)
+
+
+def _book(
+    work: Work,
+    before: Mapping[str, LineState | None],
+    waiting: frozenset[str],
+    expiry: tuple[tuple[datetime, str], ...],
+    *,
+    full: bool,
+) -> LineBook:
+    """Drop the lines with nothing left to remember; the book of those kept."""
+    for key in list(work.lines) if full else before:
+        ls = work.lines.get(key)
+        if ls is not None and ls.pending is None and ls.applied <= 0 and ls.reported <= 0:
+            del work.lines[key]
+    new: list[tuple[datetime, str]] = []
+    for key, prior in before.items():
+        ls = work.lines.get(key)
+        if ls is not None and ls.seen_at and (prior is None or prior.seen_at != ls.seen_at):
+            new.append((ls.seen_at, key))
+    pending = frozenset(
+        k for k in (*waiting, *before) if (ls := work.lines.get(k)) and ls.pending is not None
+    )
+    return LineBook(work.lines, pending, _merged(expiry, sorted(new)) if new else expiry)
+
+
+def _merged(
+    old: tuple[tuple[datetime, str], ...], new: list[tuple[datetime, str]]
+) -> tuple[tuple[datetime, str], ...]:
+    """Two sorted runs as one: a few entries placed into a long run by bisection."""
+    out: list[tuple[datetime, str]] = []
+    at = 0
+    for entry in new:
+        to = bisect_right(old, entry, at)
+        out.extend(old[at:to])
+        out.append(entry)
+        at = to
+    out.extend(old[at:])
+    return tuple(out)
+
+
+def _settled(prior: LineState | None, line: OrderLine) -> bool:
+    """The line is reported as the ledger has it, applied and not waiting."""
+    return (
+        prior is not None
+        and prior.pending is None
+        and prior.reported == line.units == prior.applied
+    )
 
 
 def apply_line(work: Work, line: OrderLine, cat: Catalog) -> None:

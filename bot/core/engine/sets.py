@@ -82,6 +82,8 @@ def _check_rows(
             )
         )
         bad.add(set_sku)
+    elif set_sku in invalid:
+        bad.add(set_sku)  # the set's own row has a problem: the set waits for the fix
     for comp in comps:
         if comp.component_sku == set_sku:
             text = words.say("engine.set_self_reference", set_sku=set_sku)

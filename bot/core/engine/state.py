@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.core.domain import (
     Alert,
@@ -16,6 +17,9 @@ from bot.core.domain import (
     SaleLogRow,
     StockPush,
 )
+
+if TYPE_CHECKING:
+    from bot.core.engine.memo import Memo
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,10 @@ class EngineState:
     cancels_seen: Mapping[str, datetime] = field(default_factory=dict)
     """Order lines first seen already cancelled (they have no ledger row), by key, with
     when: their effect on a shortfall hold is taken once (§4.5)."""
+    memo: Memo | None = field(default=None, compare=False, repr=False)
+    """What the step that made this state derived, so the next step redoes only what
+    changed (memo.py). Not part of the state's meaning: equal states may differ in it,
+    and a state without one (start-up) is decided in full."""
 
 
 @dataclass(frozen=True, slots=True)

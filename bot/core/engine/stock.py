@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
@@ -19,14 +19,25 @@ from bot.core.engine.work import Work, fmt_int, stock_op
 
 
 def take_stock(
-    work: Work, state: EngineState, snapshot: Snapshot, book: SetBook, *, products_broken: bool
+    work: Work,
+    state: EngineState,
+    snapshot: Snapshot,
+    book: SetBook,
+    *,
+    products_broken: bool,
+    only: Sequence[str] | None = None,
+    gone: Iterable[str] = (),
 ) -> None:
     """Base stock: the sheet is the truth on start-up; afterwards, a stocktake.
 
     After the first commit, a difference between what we read and what we last wrote
-    is a stocktake (§3).
+    is a stocktake (§3). ``only`` (in sheet order) limits the comparison to the rows
+    that can differ (the rest read what the bot last wrote); ``gone`` are then the skus
+    that left 商品マスタ since, the only ones ``work.stock`` may still hold without a row.
     """
-    for sku, product in snapshot.products.items():
+    products = snapshot.products
+    for sku in products if only is None else only:
+        product = products[sku]
         known = state.stock.get(sku)
         if sku in book.expanded:
             if not state.fresh and known is not None and product.stock != known:
@@ -50,8 +61,8 @@ def take_stock(
     # while 商品マスタ cannot be read, or an oversell the bot wrote would later look
     # like a negative typed by staff.
     if not products_broken:
-        for sku in list(work.stock):
-            if sku not in snapshot.products and sku not in snapshot.invalid_skus:
+        for sku in list(work.stock) if only is None else gone:
+            if sku in work.stock and sku not in products and sku not in snapshot.invalid_skus:
                 del work.stock[sku]
 
 
@@ -223,21 +234,35 @@ def apply_movement(
 
 
 def stock_writes(
-    work: Work, products: Mapping[str, Product], usable: Mapping[str, Product], book: SetBook
-) -> dict[str, int]:
-    """Sets follow their components; the 在庫数 cells that differ from what was read."""
+    work: Work,
+    products: Mapping[str, Product],
+    usable: Mapping[str, Product],
+    book: SetBook,
+    *,
+    only: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> tuple[dict[str, int], set[str]]:
+    """Sets follow their components; the 在庫数 cells that differ from what was read.
+
+    ``only``: the sets (in ``book.expanded`` order) and the single products (in sheet
+    order) whose stock or row can have changed since the last step; the others hold
+    what they held. Also returns the sets whose stock moved.
+    """
     writes: dict[str, int] = {}
-    for set_sku, leaves in book.expanded.items():
-        value = set_stock(leaves, work.stock)
+    moved: set[str] = set()
+    for set_sku in book.expanded if only is None else only[0]:
+        value = set_stock(book.expanded[set_sku], work.stock)
+        if work.stock.get(set_sku) != value:
+            moved.add(set_sku)
         work.stock[set_sku] = value
         if products[set_sku].stock != value:
             writes[set_sku] = value
             work.touched.add(set_sku)
-    for sku, product in usable.items():
+    for sku in usable if only is None else only[1]:
+        product = usable[sku]
         if sku in book.expanded:
             continue
         value = work.stock.get(sku, product.stock)
         if value != product.stock:
             writes[sku] = value
             work.touched.add(sku)
-    return writes
+    return writes, moved
