@@ -262,11 +262,12 @@ def stuck_units(state: EngineState, now: datetime, timeout: timedelta) -> int:
 
 def holds_to_keep(state: EngineState) -> dict[tuple[str, str], tuple[int, datetime]]:
     """The provisional holds to keep across a restart (units, since), per listing."""
-    return {
-        key: (ls.short, ls.short_since)
-        for key, ls in sorted(state.listings.items())
+    held = [
+        (key, (ls.short, ls.short_since))
+        for key, ls in state.listings.items()
         if ls.short > 0 and ls.short_since is not None
-    }
+    ]
+    return dict(sorted(held))
 
 
 def restore_holds(

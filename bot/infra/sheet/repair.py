@@ -226,15 +226,16 @@ def repair_misplaced(
     Returns the requests sent (0 when nothing moved).
     """
     sent = 0
-    if repair.fixes(reply, placed):  # the answer holds only the written rows
+    fixes = repair.fixes(reply, placed)
+    if fixes:  # the answer holds only the written rows: read where the keys went
         try:
             reply = columns_now()
         except SheetError as err:
             log.error("could not read where rows moved during the commit: %s", err)
             return 1
         sent += 1
-    for _ in range(MAX_REPAIRS):
         fixes = repair.fixes(reply, placed)
+    for _ in range(MAX_REPAIRS):
         if not fixes:
             return sent
         log.warning(
@@ -252,7 +253,7 @@ def repair_misplaced(
             return sent + 1
         sent += n
         assert answer is not None  # without a marker, a send answers or raises
-        reply = answer
         placed = repair.placed_after(fixes)
+        fixes = repair.fixes(answer, placed)
     log.error("rows kept moving during %d repairs of the commit; check 商品マスタ/入出庫", sent)
     return sent
