@@ -22,6 +22,10 @@ import time
 
 log = logging.getLogger(__name__)
 
+LARGE_CATALOGUE = 20_000
+"""Products from which the first cycle's heap is frozen. Below, a full collection costs
+a few milliseconds and freezing would only keep cyclic garbage of start-up alive."""
+
 
 def settle() -> int:
     """Collect, then freeze what is alive; returns how many objects were frozen."""
@@ -35,3 +39,11 @@ def settle() -> int:
         (time.perf_counter() - started) * 1000,
     )
     return frozen
+
+
+def settle_if_large(products: int) -> bool:
+    """:func:`settle` for a catalogue of ``products`` or more; whether it is settled now."""
+    if products < LARGE_CATALOGUE:
+        return False
+    settle()
+    return True

@@ -47,6 +47,7 @@ from bot.infra.sheet.gateway import (
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
+from bot.shell import heap
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
 from bot.shell.push_log import push_log_rows
@@ -234,6 +235,7 @@ class Worker:
         self.settings = ShopSettings()
         self.started = False
         self._cycle_no = 0
+        self._heap_settled = False
         self._next_drift_check: datetime | None = None
         self._drift_slice = -1
         """The slice of listings the last read-back read (see WorkerConfig.drift_slices)."""
@@ -324,6 +326,8 @@ class Worker:
             plan, read = committed
             pushed = self._push(plan.pushes, run)  # 5. push
             self._record(read, plan, collected.drift_logs, pushed, run)  # 6. record
+            if not self._heap_settled:  # the catalogue is in memory: keep the GC off it
+                self._heap_settled = heap.settle_if_large(len(read.snapshot.products))
         self._deliver(run)  # 7. alert
         run.report.stuck_units = engine.stuck_units(
             self.state, run.at, self.config.shortfall_timeout

@@ -40,6 +40,10 @@ class _Row:
     row: Sequence[Any]
     is_set: bool
     bot_stock: int | None
+    """The bot's own last 在庫数 for the row's 商品コード, when its parse depended on it
+    (a negative 在庫数 is an oversell the bot wrote, or a typing error); else None."""
+    asked: bool
+    """Whether the parse read a negative 在庫数 against ``bot_stock``."""
     status: str
     draft: _Draft | None
     notes: list[RowProblem]
@@ -188,7 +192,7 @@ def _drafts(
         if (
             kept is None
             or not (kept.row is row or kept.row == row)
-            or kept.bot_stock != bot_stock.get(sku_hint or "")
+            or (kept.asked and kept.bot_stock != bot_stock.get(sku_hint or ""))
             or kept.is_set != (sku_hint in set_skus)
         ):
             kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
@@ -225,10 +229,12 @@ def _parse_row(
     del ctx.problems[before:]
     found = ctx.out.status_by_row.pop(gi, "")
     sku = draft.sku if draft is not None else ""
+    asked = sku in ctx.asked_bot_stock
     return _Row(
         row=row,
         is_set=draft is not None and draft.sku in set_skus,
-        bot_stock=ctx.bot_stock.get(sku),
+        bot_stock=ctx.bot_stock.get(sku) if asked else None,
+        asked=asked,
         status=found,
         draft=draft,
         notes=notes,
@@ -382,6 +388,8 @@ def _stock(ctx: ParseContext, raw: Any, cell: str, header: str, sku: str) -> int
     value = r.int_cell(raw, cell, header)
     if value is None:
         raise Bad(r.msg("blank_value", cell=cell, header=header))
+    if value < 0:
+        ctx.asked_bot_stock.add(sku)
     if value < 0 and ctx.bot_stock.get(sku) != value:
         raise Bad(r.msg("negative", cell=cell, header=header, value=value))
     return value

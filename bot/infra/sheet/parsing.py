@@ -93,6 +93,8 @@ class ParseContext:
         self.malls = list(malls)
         self.canonical = canonical or {}
         self.bot_stock = bot_stock or {}
+        self.asked_bot_stock: set[str] = set()
+        """商品コード whose negative 在庫数 was read against the bot's own (an oversell)."""
         self.problems: list[RowProblem] = []
         self.broken: set[str] = set()
         self.invalid: set[str] = set()

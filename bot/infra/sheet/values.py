@@ -52,7 +52,7 @@ def grid_at(grid: Sequence[Sequence[Any]], row: int, col: int) -> Any:
 def put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:
     """Set cell (row, col) of a ragged grid, growing it as needed."""
     if len(grid) <= row:  # one extend: a write near row 100,000 of an empty grid is common
-        grid.extend([] for _ in range(row + 1 - len(grid)))
+        grid.extend([[] for _ in range(row + 1 - len(grid))])
     line = grid[row]
     if len(line) <= col:
         line.extend([None] * (col + 1 - len(line)))

@@ -1,0 +1,79 @@
+"""ProductsMemo: a parse that reuses last cycle's rows reads exactly what a fresh parse reads.
+
+Issue 10 item 3: a cycle re-parses only the 商品マスタ rows whose cells changed. The
+memo must never change the meaning of a read — whatever staff type, whatever the bot
+last wrote to 在庫数 (a negative number is read against it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.infra.sheet.parse_products import ProductsMemo
+from tests.unit.test_layout import HEAD, parse, prow
+
+SKUS = ("A", "B", "C", "D")
+STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0)
+CODES = ("a:1", "b:1", "c:1", "a:1", "", "bad code")
+
+
+def _row(sku: str, stock: Any, code: str, stop: bool) -> list[Any]:
+    return prow(sku=sku, name=f"商品{sku}", stock=stock, code_rakuten=code, stop_sync=stop)
+
+
+cells = st.tuples(
+    st.sampled_from(SKUS), st.sampled_from(STOCKS), st.sampled_from(CODES), st.booleans()
+)
+grids = st.lists(cells, min_size=0, max_size=6)
+bot_stocks = st.dictionaries(st.sampled_from(SKUS), st.sampled_from((-2, 3)), max_size=4)
+
+
+def _meaning(read: Any) -> tuple[Any, ...]:
+    snap = read.snapshot
+    return (
+        snap.products,
+        snap.invalid_skus,
+        [(p.row, p.message, p.sku, p.column) for p in snap.problems],
+        read.sku_rows,
+        read.product_rows,
+        read.statuses,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(grids, bot_stocks), min_size=1, max_size=6), st.booleans())
+def test_a_parse_through_the_memo_reads_what_a_fresh_parse_reads(
+    steps: list[tuple[list[tuple[str, Any, str, bool]], dict[str, int]]], keep_rows: bool
+) -> None:
+    memo = ProductsMemo()
+    last: list[list[Any]] = []
+    for rows, bot_stock in steps:
+        grid = [_row(*r) for r in rows]
+        if keep_rows:  # unchanged rows keep their list, as the grid cache keeps them
+            grid = [old if old == new else new for old, new in zip(last, grid, strict=False)]
+            grid += [_row(*r) for r in rows[len(grid) :]]
+        last = grid
+        values = {"products": [HEAD, *grid]}
+        fresh = parse(values, bot_stock=bot_stock)
+        through = parse(values, bot_stock=bot_stock, memo=memo)
+        assert _meaning(through) == _meaning(fresh)
+
+
+def test_a_change_of_the_bots_own_stock_reparses_only_rows_with_a_negative_count() -> None:
+    grid = [_row("A", 5, "a:1", False), _row("B", -2, "b:1", False), _row("C", 7, "c:1", False)]
+    values = {"products": [HEAD, *grid]}
+    memo = ProductsMemo()
+    first = parse(values, bot_stock={}, memo=memo)
+    assert memo.reparsed == 3
+    assert "B" in first.snapshot.invalid_skus  # a negative the bot never wrote: a typo
+
+    again = parse(values, bot_stock={"A": 5, "C": 7}, memo=memo)  # after the cold push
+    assert memo.reparsed == 0
+    assert again.snapshot.products["A"] is first.snapshot.products["A"]
+
+    oversold = parse(values, bot_stock={"A": 5, "B": -2, "C": 7}, memo=memo)
+    assert memo.reparsed == 1  # B's negative is now the bot's own oversell
+    assert oversold.snapshot.products["B"].stock == -2
