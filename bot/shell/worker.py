@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +47,7 @@ from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
 from bot.shell import heap
+from bot.shell.drift_slices import DriftSlices
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
 from bot.shell.push_log import push_log_rows
@@ -75,11 +75,6 @@ DRIFT_CHECK = timedelta(minutes=10)
 DRIFT_SLICE_LISTINGS = 1_000
 """Up to this many listings are read back in one burst every DRIFT_CHECK (a few bulk
 calls); a bigger shop's read-back is spread over the cycles, a slice per cycle."""
-
-
-def drift_slice(mall: str, code: str, slices: int) -> int:
-    """Which of ``slices`` read-backs reads this listing (stable across restarts)."""
-    return zlib.crc32(f"{mall}:{code}".encode()) % slices
 
 
 @dataclass(frozen=True)
@@ -238,6 +233,7 @@ class Worker:
         self._heap_settled = False
         self._next_drift_check: datetime | None = None
         self._drift_slice = -1
+        self._slices = DriftSlices()
         """The slice of listings the last read-back read (see WorkerConfig.drift_slices)."""
         self._restocks_seen: dict[str, frozenset[str]] = {}
         """Per mall, keys of restocking cancelled lines already taken into account."""
@@ -641,9 +637,9 @@ class Worker:
         mall and code picks each listing's slice); None: all of them.
         """
         by_mall: dict[str, list[str]] = defaultdict(list)
-        for mall, code in self.state.listings:
-            if part is None or drift_slice(mall, code, part[1]) == part[0]:
-                by_mall[mall].append(code)
+        listings = self.state.listings
+        for mall, code in listings if part is None else self._slices.part(listings, *part):
+            by_mall[mall].append(code)
         malls = [m for m in by_mall if m in self.adapters and self._may_call(m, run)]
 
         def read(mall: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ from bot.core.domain import (
     ErrorLogRow,
     ListingTarget,
     MallLogRow,
+    PushReason,
     PushResult,
     PushStatus,
     StockPush,
@@ -34,6 +35,7 @@ from bot.infra.sheet.gateway import (
     state_values,
 )
 from bot.infra.sheet.layout import SheetRead, column_letter, load_template
+from bot.infra.sheet.rows import reason_text
 from bot.infra.sheet.tabs import MALL_LOG as MALL_LOG_KEY
 from bot.sandbox.sheets import SHEETS_PREFIX, DenyAllAdapter, SheetsEmulator
 from bot.shell.push_log import push_log_rows
@@ -335,6 +337,31 @@ def test_rows_swapped_where_the_tail_cannot_see_are_caught_by_the_written_rows(
     rows = listing_rows(book)
     assert {c: r["表示在庫"] for c, r in rows.items()} == {code(i): i % 50 for i in range(60)}
     assert rows[code(10)]["反映日時"] != rows[code(9)]["反映日時"]  # each keeps its own
+
+
+def test_unchanged_targets_write_nothing_and_a_changed_reason_writes_its_row(book: Book) -> None:
+    gw, meter, read, listings = cold_start(book)
+    record(gw, book, read, listings, [], commit_id="c-2")  # the same targets, nothing pushed
+    listings_id = gw.sheet_ids["listings"]
+
+    def listing_writes() -> list[dict[str, Any]]:
+        return [
+            r
+            for _, body in meter.writes()
+            for r in body["requests"]
+            if r.get("updateCells", {}).get("start", {}).get("sheetId") == listings_id
+        ]
+
+    assert listing_writes() == []
+    meter.bodies.clear()
+    stopped = listings[3].model_copy(update={"reason": PushReason.STOPPED, "why": "連動停止"})
+    now = [*listings[:3], stopped, *listings[4:]]  # one new target object, the rest the same
+
+    record(gw, book, read, now, [], commit_id="c-3")
+
+    (write,) = listing_writes()
+    assert len(write["updateCells"]["rows"]) == 1
+    assert listing_rows(book)[code(3)]["理由"] == reason_text(PushReason.STOPPED, "連動停止")
 
 
 def test_rows_deleted_between_cycles_are_written_again(book: Book) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.infra.sheet.parse_products import ProductsMemo
-from tests.unit.test_layout import HEAD, parse, prow
+from tests.unit.test_layout import HEAD, SET_HEAD, parse, prow
 
 SKUS = ("A", "B", "C", "D")
 STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0)
@@ -28,6 +28,14 @@ cells = st.tuples(
     st.sampled_from(SKUS), st.sampled_from(STOCKS), st.sampled_from(CODES), st.booleans()
 )
 grids = st.lists(cells, min_size=0, max_size=6)
+set_rows = st.lists(
+    st.tuples(
+        st.sampled_from(("C", "D", "")),
+        st.sampled_from(("A", "B", "C")),
+        st.sampled_from((1, 2, 0, "x")),
+    ),
+    max_size=4,
+)
 bot_stocks = st.dictionaries(st.sampled_from(SKUS), st.sampled_from((-2, 3)), max_size=4)
 
 
@@ -35,6 +43,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
     snap = read.snapshot
     return (
         snap.products,
+        snap.sets,
         snap.invalid_skus,
         [(p.row, p.message, p.sku, p.column) for p in snap.problems],
         read.sku_rows,
@@ -44,19 +53,20 @@ def _meaning(read: Any) -> tuple[Any, ...]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(grids, bot_stocks), min_size=1, max_size=6), st.booleans())
+@given(st.lists(st.tuples(grids, bot_stocks, set_rows), min_size=1, max_size=6), st.booleans())
 def test_a_parse_through_the_memo_reads_what_a_fresh_parse_reads(
-    steps: list[tuple[list[tuple[str, Any, str, bool]], dict[str, int]]], keep_rows: bool
+    steps: list[tuple[list[tuple[str, Any, str, bool]], dict[str, int], list[Any]]],
+    keep_rows: bool,
 ) -> None:
     memo = ProductsMemo()
     last: list[list[Any]] = []
-    for rows, bot_stock in steps:
+    for rows, bot_stock, sets in steps:
         grid = [_row(*r) for r in rows]
         if keep_rows:  # unchanged rows keep their list, as the grid cache keeps them
             grid = [old if old == new else new for old, new in zip(last, grid, strict=False)]
             grid += [_row(*r) for r in rows[len(grid) :]]
         last = grid
-        values = {"products": [HEAD, *grid]}
+        values = {"products": [HEAD, *grid], "sets": [SET_HEAD, *(list(r) for r in sets)]}
         fresh = parse(values, bot_stock=bot_stock)
         through = parse(values, bot_stock=bot_stock, memo=memo)
         assert _meaning(through) == _meaning(fresh)

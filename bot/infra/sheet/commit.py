@@ -50,12 +50,25 @@ def placed_cells(plan: Plan, read: SheetRead) -> Placed:
         if row is not None and updated_col is not None:
             placed[(PRODUCTS, row, updated_col)] = (sku, format_jst(plan.now))
     if status_col is not None:
-        for sku, status in plan.statuses.items():
-            for row in read.rows_of(sku):
-                # As read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
-                if read.status_at(row) != cell_text(status):
-                    placed[(PRODUCTS, row, status_col)] = (sku, status)
+        placed.update(_statuses(plan.statuses, read, status_col))
     placed.update(_movement_marks(plan, read))
+    return placed
+
+
+def _statuses(statuses: Mapping[str, str], read: SheetRead, status_col: int) -> Placed:
+    """状態 cells that do not read as the plan's text (every product, each cycle).
+
+    Compared as read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
+    A 100,000-product shop has a handful of distinct texts: each is read once.
+    """
+    placed: Placed = {}
+    shown = {text: cell_text(text) for text in set(statuses.values())}
+    rows_of, on_sheet = read.sku_rows, read.status_by_row
+    for sku, status in statuses.items():
+        want = shown[status]
+        for row in rows_of.get(sku, ()):
+            if on_sheet.get(row, "") != want:
+                placed[(PRODUCTS, row, status_col)] = (sku, status)
     return placed
 
 

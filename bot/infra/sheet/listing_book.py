@@ -97,6 +97,9 @@ class ListingBook:
         default_factory=dict, repr=False
     )
     _texts: dict[str, str] = field(default_factory=dict, repr=False)
+    _kept: dict[Key, ListingTarget] = field(default_factory=dict, repr=False)
+    """The targets the last :meth:`want` took in: the engine hands the same object for a
+    listing whose target did not change, and the book already shows or owes it."""
 
     # -- reading -----------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ class ListingBook:
             found.tail,
         )
         self.owed = {}
+        self._kept = {}
         self.dirty = False
 
     def resync(
@@ -126,6 +130,7 @@ class ListingBook:
         """
         scanned = scan(grid, template)
         found = scanned.entries
+        self._kept = {}
         self.flags, self.end, self.tail = scanned.flags, scanned.end, scanned.tail
         header = listing_header(grid, template)
         self.clears = {
@@ -163,6 +168,7 @@ class ListingBook:
         """
         result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
         at = format_jst(now)
+        kept, self._kept = self._kept, {}
         for target in targets:
             key = (target.mall, target.code)
             entry = result_of.get(key)
@@ -171,8 +177,10 @@ class ListingBook:
                 reason = reason_text(push.reason)
                 shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, result_label(result))
                 self.owed[key] = Owed(shown, ALL, pushed=True)
-            else:
+                continue
+            if kept.get(key) is not target:  # the same target: its row is as _keep left it
                 self._keep(key, target)
+            self._kept[key] = target
 
     def _keep(self, key: Key, target: ListingTarget) -> None:
         """A listing not pushed: a row if it has none, else its 理由 if that changed."""

@@ -15,6 +15,7 @@ from typing import Any
 from bot.core.domain import Product, RowProblem
 from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.parse_tabs import SetsMemo
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import ColumnSpec, TabSpec
@@ -75,6 +76,8 @@ class ProductsMemo:
     product_rows: dict[str, int] = field(default_factory=dict)
     reparsed: int = 0
     """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
+    sets: SetsMemo = field(default_factory=SetsMemo)
+    """セット構成 as last parsed (it decides which rows are sets)."""
 
     def adopt(
         self,

@@ -5,10 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.domain import DisplayRule, MallSettings, Movement, SetComponent, ShopSettings
+from bot.core.domain import (
+    DisplayRule,
+    MallSettings,
+    Movement,
+    RowProblem,
+    SetComponent,
+    ShopSettings,
+)
 from bot.infra.sheet.cells import (
     DASHES,
     at_text,
@@ -36,12 +43,45 @@ class _SetColumns:
     headers: tuple[str, str, str]
 
 
-def parse_sets(ctx: ParseContext) -> tuple[list[SetComponent], set[str]]:
+@dataclass
+class SetsMemo:
+    """セット構成 as last parsed: a cycle whose セット構成 reads the same parses nothing.
+
+    The tab changes only when staff edit it; between whole reads a cycle hands the same
+    rows again. What a parse reports (problems, invalid sets) is kept with its result
+    and reported again, so a memo hit reads exactly as a parse would.
+    """
+
+    grid: list[list[Any]] | None = None
+    """A copy of the rows last parsed (header first)."""
+    result: tuple[list[SetComponent], set[str]] = ([], set())
+    problems: list[RowProblem] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)
+
+
+def parse_sets(
+    ctx: ParseContext, memo: SetsMemo | None = None
+) -> tuple[list[SetComponent], set[str]]:
     """Valid set components, and every セット商品コード named (valid or not)."""
     got = ctx.rows_of("sets")
     if got is None:
         return [], set()
-    tab, hm, grid = got
+    grid = got[2]
+    if memo is not None and memo.grid is not None and memo.grid == grid:
+        ctx.problems.extend(memo.problems)
+        ctx.invalid |= memo.invalid
+        return list(memo.result[0]), set(memo.result[1])
+    before, invalid = len(ctx.problems), set(ctx.invalid)
+    result = _parse_sets(ctx, *got)
+    if memo is not None:
+        memo.grid, memo.result = [list(row) for row in grid], (list(result[0]), set(result[1]))
+        memo.problems, memo.invalid = ctx.problems[before:], ctx.invalid - invalid
+    return result
+
+
+def _parse_sets(
+    ctx: ParseContext, tab: TabSpec, hm: HeaderMap, grid: Sequence[Sequence[Any]]
+) -> tuple[list[SetComponent], set[str]]:
     c_set, c_comp, c_qty = hm.col("set_sku"), hm.col("component_sku"), hm.col("qty")
     assert c_set is not None and c_comp is not None and c_qty is not None
     h_set, h_comp, h_qty = (tab.column(k).header for k in ("set_sku", "component_sku", "qty"))

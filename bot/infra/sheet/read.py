@@ -64,7 +64,7 @@ def parse_sheet(
         for c in known_channels
         if c.code_problem is not None and canonical is not None and c.key in canonical
     }
-    sets, set_skus = parse_sets(ctx)
+    sets, set_skus = parse_sets(ctx, memo.sets if memo is not None else None)
     products = parse_products(ctx, set_skus, code_checks, memo)
     movements = parse_movements(ctx, movements_prefix)
     settings = parse_settings(ctx)

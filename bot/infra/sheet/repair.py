@@ -20,12 +20,45 @@ from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed
-from bot.infra.sheet.values import entered, grid_at, put, same, value_at, without
+from bot.infra.sheet.values import entered, grid_at, same, value_at, without
 
 log = logging.getLogger(__name__)
 
-Grids = dict[str, list[list[Any]]]
-"""Tab key → rows (header first), as a read or a commit's answer gives them."""
+
+@dataclass
+class Answer:
+    """A tab as a commit's answer shows it: rows by grid row, only those it holds.
+
+    A commit's answer carries the rows it wrote, scattered over 100,000; a dense grid
+    would be 100,000 lists each cycle for a few hundred rows.
+    """
+
+    rows: dict[int, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, grid: Sequence[Sequence[Any]]) -> Answer:
+        """A whole grid (the re-read) as an answer."""
+        return cls({i: list(row) for i, row in enumerate(grid)})
+
+    def at(self, row: int, col: int) -> Any:
+        line = self.rows.get(row)
+        return None if line is None else value_at(line, col)
+
+    def height(self) -> int:
+        return max(self.rows, default=-1) + 1
+
+    def dense(self) -> list[list[Any]]:
+        return [self.rows.get(i, []) for i in range(self.height())]
+
+    def put(self, row: int, col: int, value: Any) -> None:
+        line = self.rows.setdefault(row, [])
+        if len(line) <= col:
+            line.extend([None] * (col + 1 - len(line)))
+        line[col] = value
+
+
+Grids = dict[str, Answer]
+"""Tab key → its rows (header first), as a commit's answer gives them."""
 Parse = Callable[[Mapping[str, list[list[Any]]]], SheetRead]
 """The gateway's parser (its malls and code canonicalisers)."""
 
@@ -81,7 +114,8 @@ class RowRepair:
         """Every intended value on the row now holding its key; a stray write undone."""
         rows_of = _rows_by_key(self.keys)
         if self._before is None:
-            self._before = _rows_by_key(self._row_keys(self.read.raw))
+            raw = {tab: Answer.of(grid) for tab, grid in self.read.raw.items()}
+            self._before = _rows_by_key(self._row_keys(raw))
         fixes: dict[CellAt, Any] = {}
         for tab, row, col in self.wrong:
             key = self.keys[tab].get(row)
@@ -93,7 +127,7 @@ class RowRepair:
                 self.wanted.setdefault((tab, key, col), was)
         for (tab, key, col), value in self.wanted.items():
             for row in rows_of[tab].get(key, []):
-                if not same(grid_at(grids[tab], row, col), value):
+                if not same(grids[tab].at(row, col), value):
                     fixes[(tab, row, col)] = value
         return fixes
 
@@ -104,7 +138,7 @@ class RowRepair:
         rows cannot be checked).
         """
         tab_of = {self.sheet_ids[tab]: tab for tab in self.read_back}
-        grids: Grids = {tab: [[]] for tab in self.read_back}
+        grids: Grids = {tab: Answer() for tab in self.read_back}
         for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
             tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
             if tab is not None:
@@ -112,15 +146,15 @@ class RowRepair:
         for tab, grid in grids.items():
             header = self.read.raw[tab][0] if self.read.raw.get(tab) else []
             if any(
-                cell_text(grid_at(grid, 0, c)) != cell_text(value_at(header, c))
+                cell_text(grid.at(0, c)) != cell_text(value_at(header, c))
                 for c in self.read_back[tab]
             ):
                 return None
-            grid[0] = list(header)
+            grid.rows[0] = list(header)
         return grids
 
     def _row_keys(
-        self, grids: Mapping[str, list[list[Any]]], product_rows: Collection[int] | None = None
+        self, grids: Mapping[str, Answer], product_rows: Collection[int] | None = None
     ) -> dict[str, dict[int, str]]:
         """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
 
@@ -136,15 +170,13 @@ class RowRepair:
         if PRODUCTS in grids:
             keys[PRODUCTS] = self._product_keys(grids[PRODUCTS], product_rows)
         if MOVEMENTS in grids:
-            rows = grids[MOVEMENTS]
+            rows = grids[MOVEMENTS].dense()
             mark = header_map(base_template().tab(MOVEMENTS), rows[0]).col("applied")
             parsed = self.parse({MOVEMENTS: [rows[0], *(without(r, mark) for r in rows[1:])]})
             keys[MOVEMENTS] = {row: key for key, row in parsed.movement_rows.items()}
         return keys
 
-    def _product_keys(
-        self, grid: Sequence[Sequence[Any]], only: Collection[int] | None
-    ) -> dict[int, str]:
+    def _product_keys(self, grid: Answer, only: Collection[int] | None) -> dict[int, str]:
         """Grid row → 商品コード, read as the parser reads it.
 
         A 商品コード is the cell's text; blank and formula cells locate nothing.
@@ -153,16 +185,16 @@ class RowRepair:
         col = header.col("sku") if header is not None else None
         if col is None:
             return {}
-        rows = range(1, len(grid)) if only is None else sorted(r for r in only if r < len(grid))
+        rows = sorted(r for r in (grid.rows if only is None else only) if r in grid.rows and r)
         keys: dict[int, str] = {}
         for row in rows:
-            raw = value_at(grid[row], col)
+            raw = grid.at(row, col)
             if not is_blank(raw) and not is_formula(raw):
                 keys[row] = cell_text(raw)
         return keys
 
 
-def _fill(grid: list[list[Any]], data: Sequence[Mapping[str, Any]]) -> None:
+def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
     """Put the GridData of an answer into ``grid`` (formatted blank cells skipped)."""
     for block in data:
         r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
@@ -170,7 +202,7 @@ def _fill(grid: list[list[Any]], data: Sequence[Mapping[str, Any]]) -> None:
             for j, cell in enumerate(row_data.get("values", [])):
                 value = entered(cell.get("userEnteredValue"))
                 if value is not None:  # formatted blank rows run to the grid's end
-                    put(grid, r0 + i, c0 + j, value)
+                    grid.put(r0 + i, c0 + j, value)
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:

@@ -93,7 +93,7 @@ def state_values(
     """
     values = {f"cursor:{mall}": when.isoformat() for mall, when in cursors.items()}
     values["conditions"] = json.dumps(sorted(conditions), ensure_ascii=False)
-    negative = {sku: qty for sku, qty in sorted(stock.items()) if qty < 0}
+    negative = dict(sorted((sku, qty) for sku, qty in stock.items() if qty < 0))
     values["negative_stock"] = json.dumps(negative, ensure_ascii=False)
     return values
 
