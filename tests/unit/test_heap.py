@@ -13,9 +13,11 @@ from bot.shell import heap
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_settle_freezes_what_is_alive_and_collects_garbage_first() -> None:
@@ -35,6 +37,7 @@ def test_settle_freezes_what_is_alive_and_collects_garbage_first() -> None:
     assert not any(id(row) in walked for row in kept)  # frozen: out of every walk
     assert gc.is_tracked(kept[0])
     assert gone() is None  # the cycle was collected before the freeze, not frozen
+    assert gc.get_threshold() == heap.THRESHOLDS
 
 
 def test_a_small_catalogue_is_left_to_the_collector() -> None:

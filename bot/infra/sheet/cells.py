@@ -123,6 +123,12 @@ def parse_jst(text: str) -> datetime | None:
     s = nfkc(text).strip()
     if not s:
         return None
+    try:  # the bot's own form, ~20 times faster than strptime (入出庫 and logs are long)
+        when = datetime.fromisoformat(s)
+    except ValueError:
+        pass
+    else:
+        return when if when.tzinfo is not None else when.replace(tzinfo=JST)
     for fmt in _JST_FORMATS:
         try:
             return datetime.strptime(s, fmt).replace(tzinfo=JST)
