@@ -21,20 +21,20 @@ from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import ColumnSpec, TabSpec
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     grid_row: int
     sku: str
     problems: list[RowProblem] = field(default_factory=list)
     """The row's own problems (a cell it cannot read); never those across rows."""
     values: dict[str, Any] = field(default_factory=dict)
+    """The cells read, until :attr:`product` is built from them (then emptied)."""
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    code_cols: dict[str, int] = field(default_factory=dict)
     product: Product | None = None
     """The product built from this draft the last time it had no problem at all."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """One row's parse as the memo keeps it: everything the row alone decides."""
 
@@ -66,10 +66,6 @@ class ProductsMemo:
     header: tuple[Any, ...] = ()
     malls: tuple[str, ...] = ()
     rows: list[_Row | None] = field(default_factory=list)
-    keys: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]] | None] = field(
-        default_factory=list
-    )
-    """Per grid row: (商品コード, codes) of its draft, None for a row without one."""
     across: dict[int, list[RowProblem]] = field(default_factory=dict)
     """Grid row → problems the checks across rows found on it."""
     sku_rows: dict[str, list[int]] = field(default_factory=dict)
@@ -101,7 +97,7 @@ class ProductsMemo:
         """Start over when the header row or the enabled malls changed."""
         if tuple(header) != self.header or tuple(malls) != self.malls:
             self.header, self.malls = tuple(header), tuple(malls)
-            self.rows, self.keys, self.across = [], [], {}
+            self.rows, self.across = [], {}
             self.sku_rows, self.product_rows = {}, {}
 
 
@@ -184,7 +180,6 @@ def _drafts(
     keys_moved = height != len(memo.rows)
     if keys_moved:
         memo.rows = (memo.rows + [None] * height)[:height]
-        memo.keys = (memo.keys + [None] * height)[:height]
     drafts: list[_Draft] = []
     memo.reparsed = 0
     bot_stock = ctx.bot_stock
@@ -198,12 +193,11 @@ def _drafts(
             or (kept.asked and kept.bot_stock != bot_stock.get(sku_hint or ""))
             or kept.is_set != (sku_hint in set_skus)
         ):
+            old = kept
             kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
             memo.rows[gi] = kept
             memo.reparsed += 1
-            key = _key_of(kept.draft)
-            if key != memo.keys[gi]:
-                memo.keys[gi] = key
+            if _key_of(kept.draft) != _key_of(old.draft if old is not None else None):
                 keys_moved = True
         if kept.status:
             ctx.out.status_by_row[gi] = kept.status
@@ -420,7 +414,6 @@ def _code_cells(
             continue
         if codes:
             d.codes[col.mall] = codes
-            d.code_cols[col.mall] = idx
 
 
 def _check_duplicate_skus(
@@ -460,9 +453,10 @@ def _positions(ctx: ParseContext, memo: ProductsMemo) -> None:
     out.product_rows = memo.product_rows
     out.statuses = {}
     for row, text in out.status_by_row.items():
-        key = memo.keys[row]
-        if key is not None and memo.product_rows.get(key[0]) == row:
-            out.statuses[key[0]] = text
+        kept = memo.rows[row]
+        sku = kept.draft.sku if kept is not None and kept.draft is not None else None
+        if sku is not None and memo.product_rows.get(sku) == row:
+            out.statuses[sku] = text
 
 
 def _check_shared_codes(
@@ -482,7 +476,9 @@ def _check_shared_codes(
         if len({d.sku for d in group}) < 2:
             continue  # the same product twice is the duplicate 商品コード problem
         col = column_of[mall]
-        cells = ", ".join(a1(d.grid_row, d.code_cols[mall]) for d in group)
+        idx = cols.hm.col(col.key)
+        assert idx is not None  # the column its codes were read from
+        cells = ", ".join(a1(d.grid_row, idx) for d in group)
         skus = ", ".join(dict.fromkeys(d.sku for d in group))
         message = ctx.r.msg("duplicate_code", cells=cells, header=col.header, value=code, skus=skus)
         for d in group:
@@ -506,6 +502,7 @@ def _products(
             continue
         if d.product is None:
             d.product = _product(d)
+            d.values = {}  # read into the product; a changed row is a new draft
         products[d.sku] = d.product
     return products
 
