@@ -11,7 +11,7 @@ into batchUpdates whose JSON body, measured as ``requests`` sends it, stays with
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 MAX_REQUEST_BYTES = 2_000_000
@@ -40,7 +40,7 @@ def list_size(sizes: Sequence[int]) -> int:
 
 
 def split_by_size(
-    items: Sequence[_T], size: Callable[[_T], int], limit: int | None = None
+    items: Iterable[_T], size: Callable[[_T], int], limit: int | None = None
 ) -> Iterator[list[_T]]:
     """``items`` in order, in runs whose JSON list stays within ``limit`` (never empty).
 

@@ -604,8 +604,8 @@ class SheetGateway:
     def _send_later(self, read: SheetRead, cells: Placed) -> int:
         """状態/最終更新 cells kept out of a very large commit, in requests under 2 MB."""
         sent, rows = 0, sorted(cells.items(), key=lambda item: item[0][1])
-        runs = [dict((c, v) for c, (_, v) in rows[i : i + 2000]) for i in range(0, len(rows), 2000)]
-        reqs = [r for run in runs for r in self._cell_requests(run)]
+        runs = (dict((c, v) for c, (_, v) in rows[i : i + 2000]) for i in range(0, len(rows), 2000))
+        reqs = (r for run in runs for r in self._cell_requests(run))  # built as they are sent
         for chunk in split_by_size(reqs, json_size, MAX_REQUEST_BYTES // 2):
             try:
                 sent += self._send(chunk, "", None)[0]

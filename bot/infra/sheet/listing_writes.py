@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from bot.infra.sheet.budget import json_size, split_by_size
@@ -127,22 +126,25 @@ def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list
 
     pieces = []
     for rows in split_by_size(block, row_size):
-        reqs = [
-            update_cells(
-                where.sheet_id,
-                rows[0],
-                lo,
-                [[updates[r][1][c] for c in range(lo, hi + 1)] for r in rows],
-            )
-            for lo, hi in runs
-        ]
+
+        def build(rows: list[int] = rows) -> list[Request]:
+            return [
+                update_cells(
+                    where.sheet_id,
+                    rows[0],
+                    lo,
+                    [[updates[r][1][c] for c in range(lo, hi + 1)] for r in rows],
+                )
+                for lo, hi in runs
+            ]
+
         checks = tuple((r, key) for r in rows if (key := updates[r][0]) is not None)
         ranges = (_key_range(where, rows[0], rows[-1]),) if checks else ()
         pieces.append(
             Piece(
                 LISTINGS,
-                _sizes(reqs, ranges),
-                partial(list, reqs),
+                _sizes(build(), ranges),  # built again when sent: 100k rows' cells never wait
+                build,
                 ranges=ranges,
                 checks=checks,
                 writes=tuple((key, r) for r, key in checks),
@@ -152,44 +154,69 @@ def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list
     return pieces
 
 
+LAYOUT_BATCH = 2_000
+"""New 出品状況 rows laid out at a time to size the pieces (a cold start has 100,000)."""
+
+
 def _append_pieces(
     appends: Sequence[tuple[ListingKey, Owed]], book: ListingBook, where: ListingTab, label: Label
 ) -> list[Piece]:
-    """New rows, appended after the last row in order (so each lands where predicted)."""
+    """New rows, appended after the last row in order (so each lands where predicted).
+
+    A piece lays its rows out (their cells as RowData) when it is measured and again
+    when it is sent, never all at once: a cold start's 100,000 rows of cells would be
+    hundreds of MB held for the whole record.
+    """
     if not appends:
         return []
-    rows = [
-        {"mall": label(mall), "code": code, **{c: getattr(o.shown, c) for c in o.shown._fields[1:]}}
-        for (mall, code), o in appends
-    ]
-    head, row_data = LogTabs.layout(
-        where.tab, where.sheet_id, rows, where.header, where.column_count
-    )
-    pieces: list[Piece] = []
-    at = book.end
-    done = 0
-    for part in split_by_size(range(len(row_data)), lambda i: json_size(row_data[i])):
-        reqs = [
-            *(head if not done else []),
-            append_cells(where.sheet_id, [row_data[i] for i in part]),
+
+    def layout(part: Sequence[int]) -> tuple[list[Request], list[dict[str, Any]]]:
+        rows = [
+            {
+                "mall": label(mall),
+                "code": code,
+                **{c: getattr(o.shown, c) for c in o.shown._fields[1:]},
+            }
+            for (mall, code), o in (appends[i] for i in part)
         ]
-        first, last = at + done, at + done + len(part) - 1
-        checks = ((first, appends[part[0]][0]), (last, appends[part[-1]][0]))
-        ranges = (_key_range(where, first, first), _key_range(where, last, last))
-        mall, code = appends[part[-1]][0]
-        pieces.append(
-            Piece(
-                LISTINGS,
-                _sizes(reqs, ranges),
-                partial(list, reqs),
-                ranges=ranges,
-                checks=checks,
-                writes=tuple((appends[i][0], at + i) for i in part),
-                appended=(len(part), (cell_text(label(mall)), cell_text(code))),
-            )
-        )
-        done += len(part)
+        return LogTabs.layout(where.tab, where.sheet_id, rows, where.header, where.column_count)
+
+    pieces: list[Piece] = []
+    for start in range(0, len(appends), LAYOUT_BATCH):
+        batch = range(start, min(len(appends), start + LAYOUT_BATCH))
+        sizes = dict(zip(batch, map(json_size, layout(batch)[1]), strict=True))
+        for part in split_by_size(batch, sizes.__getitem__):
+            pieces.append(_append_piece(part, appends, book.end, where, label, layout))
     return pieces
+
+
+def _append_piece(
+    part: Sequence[int],
+    appends: Sequence[tuple[ListingKey, Owed]],
+    at: int,
+    where: ListingTab,
+    label: Label,
+    layout: Callable[[Sequence[int]], tuple[list[Request], list[dict[str, Any]]]],
+) -> Piece:
+    """The rows ``part`` of ``appends``, appended from grid row ``at + part[0]``."""
+
+    def build() -> list[Request]:
+        head, row_data = layout(part)
+        return [*(head if part[0] == 0 else []), append_cells(where.sheet_id, row_data)]
+
+    first, last = at + part[0], at + part[-1]
+    checks = ((first, appends[part[0]][0]), (last, appends[part[-1]][0]))
+    ranges = (_key_range(where, first, first), _key_range(where, last, last))
+    mall, code = appends[part[-1]][0]
+    return Piece(
+        LISTINGS,
+        _sizes(build(), ranges),
+        build,
+        ranges=ranges,
+        checks=checks,
+        writes=tuple((appends[i][0], at + i) for i in part),
+        appended=(len(part), (cell_text(label(mall)), cell_text(code))),
+    )
 
 
 def _key_range(where: ListingTab, first: int, last: int) -> str:
