@@ -16,16 +16,19 @@ from bot.infra.sheet.parse_products import ProductsMemo
 from tests.unit.test_layout import HEAD, SET_HEAD, parse, prow
 
 SKUS = ("A", "B", "C", "D")
-STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0)
+STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0, True, 1)
 CODES = ("a:1", "b:1", "c:1", "a:1", "", "bad code")
 
 
-def _row(sku: str, stock: Any, code: str, stop: bool) -> list[Any]:
+def _row(sku: str, stock: Any, code: str, stop: Any) -> list[Any]:
     return prow(sku=sku, name=f"商品{sku}", stock=stock, code_rakuten=code, stop_sync=stop)
 
 
 cells = st.tuples(
-    st.sampled_from(SKUS), st.sampled_from(STOCKS), st.sampled_from(CODES), st.booleans()
+    st.sampled_from(SKUS),
+    st.sampled_from(STOCKS),
+    st.sampled_from(CODES),
+    st.sampled_from((True, False, 1, 0, 1.0)),  # 1 == True in Python, not on a sheet
 )
 grids = st.lists(cells, min_size=0, max_size=6)
 set_rows = st.lists(
@@ -55,7 +58,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(grids, bot_stocks, set_rows), min_size=1, max_size=6), st.booleans())
 def test_a_parse_through_the_memo_reads_what_a_fresh_parse_reads(
-    steps: list[tuple[list[tuple[str, Any, str, bool]], dict[str, int], list[Any]]],
+    steps: list[tuple[list[tuple[str, Any, str, Any]], dict[str, int], list[Any]]],
     keep_rows: bool,
 ) -> None:
     memo = ProductsMemo()
@@ -87,3 +90,15 @@ def test_a_change_of_the_bots_own_stock_reparses_only_rows_with_a_negative_count
     oversold = parse(values, bot_stock={"A": 5, "B": -2, "C": 7}, memo=memo)
     assert memo.reparsed == 1  # B's negative is now the bot's own oversell
     assert oversold.snapshot.products["B"].stock == -2
+
+
+def test_a_cell_that_changed_type_but_not_value_is_read_again() -> None:
+    """``1 == True`` in Python; on the sheet a count of 1 and a ticked box are not alike."""
+    memo = ProductsMemo()
+    counted = parse({"products": [HEAD, _row("A", 1, "a:1", False)]}, memo=memo)
+    assert counted.snapshot.products["A"].stock == 1
+
+    ticked = parse({"products": [HEAD, _row("A", True, "a:1", False)]}, memo=memo)
+
+    assert "A" not in ticked.snapshot.products
+    assert [p.column for p in ticked.snapshot.problems] == ["stock"]

@@ -366,9 +366,9 @@ class SheetGateway:
         got = self._value_ranges(ranges)
         for key, value_range in zip(keys, got, strict=False):
             self.text.seen(key, str(value_range.get("range", "")))
-        values = [vr.get("values", []) for vr in got]
-        out = dict(zip((*keys, *HEADER_TABS), values, strict=True))
+        out = dict(zip((*keys, *HEADER_TABS), (vr.get("values", []) for vr in got), strict=True))
         self.cache.keep_full(out, self.template, self.malls)
+        out.update(self.cache.grids)  # a row that reads as before is the cache's (and memo's) own
         self._whole_read = True
         return out
 

@@ -29,7 +29,7 @@ from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
-from bot.infra.sheet.values import same, value_at
+from bot.infra.sheet.values import identical, same, value_at
 
 CELLS_PER_PRODUCT = 3.0
 """The read budget: cells read per product per cycle, averaged (issue 10)."""
@@ -130,8 +130,15 @@ class GridCache:
         self.since_full = None
 
     def keep_full(self, values: Mapping[str, Grid], tpl: Template, malls: Sequence[str]) -> None:
-        """Take a whole read of the staff tabs as the new base."""
-        self.grids = {k: values[k] for k in (PRODUCTS, SETS) if k in values}
+        """Take a whole read of the staff tabs as the new base.
+
+        A row that reads as before keeps its old list: the new one (and its strings) is
+        freed at once instead of living beside the parse memo's, and the memo knows the
+        row unchanged by identity.
+        """
+        self.grids = {
+            k: _reuse_rows(self.grids.get(k), values[k]) for k in (PRODUCTS, SETS) if k in values
+        }
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
         cells = sum(len(row) for g in self.grids.values() for row in g)
@@ -251,14 +258,25 @@ class GridCache:
 
 def _differences(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     """Indexes where two columns differ (a longer or shorter column included)."""
-    if before == after:
+    if identical(before, after):
         return []
     n = max(len(before), len(after))
     return [
         i
         for i in range(n)
-        if (before[i] if i < len(before) else "") != (after[i] if i < len(after) else "")
+        if not _same_cell(before[i] if i < len(before) else "", after[i] if i < len(after) else "")
     ]
+
+
+def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
+    """``new`` with each row identical to the same row of ``old`` taken from ``old``."""
+    if not old:
+        return new
+    return [o if identical(o, n) else n for o, n in zip(old, new, strict=False)] + new[len(old) :]
+
+
+def _same_cell(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)  # 1 == True in Python; not on a sheet
 
 
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from bot.infra.sheet.parse_tabs import SetsMemo
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import ColumnSpec, TabSpec
+from bot.infra.sheet.values import identical
 
 
 @dataclass(slots=True)
@@ -189,7 +190,7 @@ def _drafts(
         sku_hint = kept.draft.sku if kept is not None and kept.draft is not None else None
         if (
             kept is None
-            or not (kept.row is row or kept.row == row)
+            or not identical(kept.row, row)
             or (kept.asked and kept.bot_stock != bot_stock.get(sku_hint or ""))
             or kept.is_set != (sku_hint in set_skus)
         ):

@@ -31,6 +31,7 @@ from bot.infra.sheet.movement_ledger import ident_of
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import SettingItemSpec, TabSpec
+from bot.infra.sheet.values import identical
 
 # --------------------------------------------------------------------------- セット構成
 
@@ -67,7 +68,7 @@ def parse_sets(
     if got is None:
         return [], set()
     grid = got[2]
-    if memo is not None and memo.grid is not None and memo.grid == grid:
+    if memo is not None and memo.grid is not None and _same_grid(memo.grid, grid):
         ctx.problems.extend(memo.problems)
         ctx.invalid |= memo.invalid
         return list(memo.result[0]), set(memo.result[1])
@@ -77,6 +78,10 @@ def parse_sets(
         memo.grid, memo.result = [list(row) for row in grid], (list(result[0]), set(result[1]))
         memo.problems, memo.invalid = ctx.problems[before:], ctx.invalid - invalid
     return result
+
+
+def _same_grid(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
+    return len(a) == len(b) and all(map(identical, a, b))
 
 
 def _parse_sets(

@@ -79,6 +79,15 @@ def entered(value: Mapping[str, Any] | None) -> Any:
     return None  # errorValue: only formulas produce it
 
 
+def identical(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Two rows of the same cells, each of the same type.
+
+    ``==`` alone is not enough: ``1 == True == 1.0`` in Python, but a count of 1 and a
+    ticked box read differently.
+    """
+    return a is b or (a == b and list(map(type, a)) == list(map(type, b)))
+
+
 def same(a: Any, b: Any) -> bool:
     """Two cell values that read the same (9 and 9.0, None and "")."""
     return cell_text(a) == cell_text(b)
