@@ -20,8 +20,10 @@ STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0, True, 1)
 CODES = ("a:1", "b:1", "c:1", "a:1", "", "bad code")
 
 
-def _row(sku: str, stock: Any, code: str, stop: Any) -> list[Any]:
-    return prow(sku=sku, name=f"商品{sku}", stock=stock, code_rakuten=code, stop_sync=stop)
+def _row(sku: str, stock: Any, code: str, stop: Any, status: str = "") -> list[Any]:
+    return prow(
+        sku=sku, name=f"商品{sku}", stock=stock, code_rakuten=code, stop_sync=stop, status=status
+    )
 
 
 cells = st.tuples(
@@ -29,6 +31,7 @@ cells = st.tuples(
     st.sampled_from(STOCKS),
     st.sampled_from(CODES),
     st.sampled_from((True, False, 1, 0, 1.0)),  # 1 == True in Python, not on a sheet
+    st.sampled_from(("", "OK", "在庫切れ")),  # 状態, as the bot or staff left it
 )
 grids = st.lists(cells, min_size=0, max_size=6)
 set_rows = st.lists(
@@ -58,7 +61,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(grids, bot_stocks, set_rows), min_size=1, max_size=6), st.booleans())
 def test_a_parse_through_the_memo_reads_what_a_fresh_parse_reads(
-    steps: list[tuple[list[tuple[str, Any, str, Any]], dict[str, int], list[Any]]],
+    steps: list[tuple[list[tuple[str, Any, str, Any, str]], dict[str, int], list[Any]]],
     keep_rows: bool,
 ) -> None:
     memo = ProductsMemo()
@@ -102,3 +105,25 @@ def test_a_cell_that_changed_type_but_not_value_is_read_again() -> None:
 
     assert "A" not in ticked.snapshot.products
     assert [p.column for p in ticked.snapshot.problems] == ["stock"]
+
+
+def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_new_status() -> (
+    None
+):
+    status_col = HEAD.index("状態")
+    grid = [_row("A", 5, "a:1", False, "OK"), _row("B", 2, "b:1", False, "OK")]
+    memo = ProductsMemo()
+    first = parse({"products": [HEAD, *grid]}, memo=memo)
+    assert first.statuses == {"A": "OK", "B": "OK"}
+
+    rewritten = list(grid[1])
+    rewritten[status_col] = "在庫わずか"  # what the commit wrote to B's 状態
+    memo.adopt(
+        {2: (grid[1], rewritten, frozenset({status_col}))}, frozenset({status_col}), status_col
+    )
+    values = {"products": [HEAD, grid[0], rewritten]}
+    again = parse(values, memo=memo)
+
+    assert memo.reparsed == 0
+    assert again.statuses == {"A": "OK", "B": "在庫わずか"} == parse(values).statuses
+    assert again.snapshot.products["B"] is first.snapshot.products["B"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from bot.core.domain import Product, RowProblem
@@ -75,6 +77,20 @@ class ProductsMemo:
     """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
     sets: SetsMemo = field(default_factory=SetsMemo)
     """セット構成 as last parsed (it decides which rows are sets)."""
+    # What the last parse gave, kept so the next one patches only the rows it looks at:
+    grid: Sequence[Sequence[Any]] | None = None
+    """The rows last parsed: a row that is the same object again is not looked at."""
+    set_skus: frozenset[str] = frozenset()
+    asked: set[int] = field(default_factory=set)
+    """Grid rows whose parse read a negative 在庫数 against the bot's own."""
+    status_by_row: dict[int, str] = field(default_factory=dict)
+    notes: dict[int, list[RowProblem]] = field(default_factory=dict)
+    bad: dict[int, _Draft] = field(default_factory=dict)
+    """Grid row → its draft, for rows with a problem of their own or across rows."""
+    valid: dict[str, Product] = field(default_factory=dict)
+    """The products, in row order."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """状態 of each product on one row."""
 
     def adopt(
         self,
@@ -100,6 +116,7 @@ class ProductsMemo:
             self.header, self.malls = tuple(header), tuple(malls)
             self.rows, self.across = [], {}
             self.sku_rows, self.product_rows = {}, {}
+            self.grid = None
 
 
 @dataclass(frozen=True)
@@ -154,14 +171,17 @@ def parse_products(
         mall: _code_reader(ctx.canonical.get(mall), (code_checks or {}).get(mall))
         for mall in ctx.malls
     }
-    drafts, keys_moved = _drafts(ctx, cols, grid, set_skus, readers, memo)
+    looked, keys_moved = _drafts(ctx, cols, grid, set_skus, readers, memo)
     if keys_moved:
+        drafts = [r.draft for r in memo.rows if r is not None and r.draft is not None]
         memo.across = {}
         memo.sku_rows = _check_duplicate_skus(ctx, cols, drafts, memo.across)
         _check_shared_codes(ctx, cols, drafts, memo.across)
         memo.product_rows = {s: rows[0] for s, rows in memo.sku_rows.items() if len(rows) == 1}
-    _positions(ctx, memo)
-    return _products(ctx, drafts, memo.across)
+    if looked is None or keys_moved or not _patch(memo, looked):
+        _rebuild(memo)
+    memo.grid, memo.set_skus = grid, frozenset(set_skus)
+    return _emit(ctx, memo)
 
 
 def _drafts(
@@ -171,20 +191,21 @@ def _drafts(
     set_skus: set[str],
     readers: Mapping[str, Callable[[str], str] | None],
     memo: ProductsMemo,
-) -> tuple[list[_Draft], bool]:
-    """Every row's draft, from the memo where the row did not change.
+) -> tuple[list[int] | None, bool]:
+    """Parse again the rows that changed; the rows looked at (None: every row).
 
-    Returns the drafts and whether any row's 商品コード or codes changed (the checks
-    across rows must then run again).
+    Only rows that are not the same list as in the last parse (or whose negative
+    在庫数 was read against the bot's own) are looked at: a 100,000-row sheet with a
+    hundred edits costs a hundred rows. Returns them and whether any row's 商品コード
+    or codes changed (the checks across rows must then run again).
     """
-    height = len(grid)
-    keys_moved = height != len(memo.rows)
+    rows = _rows_to_look_at(memo, grid, set_skus)
+    keys_moved = len(grid) != len(memo.rows)
     if keys_moved:
-        memo.rows = (memo.rows + [None] * height)[:height]
-    drafts: list[_Draft] = []
+        memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
     memo.reparsed = 0
     bot_stock = ctx.bot_stock
-    for gi in range(1, height):
+    for gi in range(1, len(grid)) if rows is None else rows:
         row = grid[gi]
         kept = memo.rows[gi]
         sku_hint = kept.draft.sku if kept is not None and kept.draft is not None else None
@@ -200,12 +221,37 @@ def _drafts(
             memo.reparsed += 1
             if _key_of(kept.draft) != _key_of(old.draft if old is not None else None):
                 keys_moved = True
-        if kept.status:
-            ctx.out.status_by_row[gi] = kept.status
-        ctx.problems.extend(kept.notes)
-        if kept.draft is not None:
-            drafts.append(kept.draft)
-    return drafts, keys_moved
+        _remember(memo, gi, kept)
+    return rows, keys_moved
+
+
+def _rows_to_look_at(
+    memo: ProductsMemo, grid: Sequence[Sequence[Any]], set_skus: set[str]
+) -> list[int] | None:
+    """Grid rows that may have changed since the last parse; None: every row."""
+    last = memo.grid
+    if last is None or len(last) != len(grid) or len(memo.rows) != len(grid):
+        return None
+    if set_skus != memo.set_skus:
+        return None
+    moved = compress(range(len(grid)), map(is_not, last, grid))  # C speed, no Python loop
+    return sorted({*moved, *memo.asked} - {0})
+
+
+def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
+    """The row's own outputs (状態 text, notes, whether it asked) into the memo."""
+    if kept.status:
+        memo.status_by_row[gi] = kept.status
+    else:
+        memo.status_by_row.pop(gi, None)
+    if kept.notes:
+        memo.notes[gi] = kept.notes
+    else:
+        memo.notes.pop(gi, None)
+    if kept.asked:
+        memo.asked.add(gi)
+    else:
+        memo.asked.discard(gi)
 
 
 def _key_of(draft: _Draft | None) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]] | None:
@@ -444,22 +490,6 @@ def _check_duplicate_skus(
     return sku_rows
 
 
-def _positions(ctx: ParseContext, memo: ProductsMemo) -> None:
-    """Where each 商品コード is, and the 状態 of those on one row.
-
-    The position maps are the memo's own objects: a read never changes them.
-    """
-    out = ctx.out
-    out.sku_rows = memo.sku_rows
-    out.product_rows = memo.product_rows
-    out.statuses = {}
-    for row, text in out.status_by_row.items():
-        kept = memo.rows[row]
-        sku = kept.draft.sku if kept is not None and kept.draft is not None else None
-        if sku is not None and memo.product_rows.get(sku) == row:
-            out.statuses[sku] = text
-
-
 def _check_shared_codes(
     ctx: ParseContext,
     cols: _Columns,
@@ -487,25 +517,79 @@ def _check_shared_codes(
             across.setdefault(d.grid_row, []).append(problem)
 
 
-def _products(
-    ctx: ParseContext, drafts: Sequence[_Draft], across: Mapping[int, list[RowProblem]]
-) -> dict[str, Product]:
-    """Drafts without problems as products; the others' codes are held."""
-    products: dict[str, Product] = {}
-    for d in drafts:
-        problems = [*d.problems, *across.get(d.grid_row, ())] if across else d.problems
-        if problems:
-            ctx.problems.extend(problems)
-            ctx.invalid.add(d.sku)
-            for mall, codes in d.codes.items():
-                for code in codes:
-                    ctx.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
+def _rebuild(memo: ProductsMemo) -> None:
+    """The products, the rows with problems and the 状態 by 商品コード, from every row."""
+    memo.valid, memo.bad = {}, {}
+    memo.status_by_row = {gi: r.status for gi, r in enumerate(memo.rows) if r and r.status}
+    memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
+    memo.asked = {gi for gi, r in enumerate(memo.rows) if r is not None and r.asked}
+    for r in memo.rows:
+        d = r.draft if r is not None else None
+        if d is None:
             continue
-        if d.product is None:
-            d.product = _product(d)
-            d.values = {}  # read into the product; a changed row is a new draft
-        products[d.sku] = d.product
-    return products
+        if d.problems or memo.across.get(d.grid_row):
+            memo.bad[d.grid_row] = d
+        else:
+            memo.valid[d.sku] = _built(d)
+    memo.statuses = {
+        sku: memo.status_by_row[row]
+        for sku, row in memo.product_rows.items()
+        if row in memo.status_by_row
+    }
+
+
+def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
+    """Take in the rows looked at, their keys unchanged; False: rebuild instead.
+
+    A product new to the products (a row's problem fixed) asks for a rebuild, so the
+    products stay in row order.
+    """
+    for gi in looked:
+        r = memo.rows[gi]
+        d = r.draft if r is not None else None
+        if d is None:
+            continue
+        if d.problems or memo.across.get(gi):
+            memo.bad[gi] = d
+            memo.valid.pop(d.sku, None)  # its 商品コード is on this row alone
+        else:
+            memo.bad.pop(gi, None)
+            if d.sku not in memo.valid:
+                return False
+            memo.valid[d.sku] = _built(d)
+        if memo.product_rows.get(d.sku) == gi:
+            text = memo.status_by_row.get(gi)
+            if text:
+                memo.statuses[d.sku] = text
+            else:
+                memo.statuses.pop(d.sku, None)
+    return True
+
+
+def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
+    """The memo's products into this read: positions, 状態, problems, held codes."""
+    out = ctx.out
+    out.status_by_row = dict(memo.status_by_row)
+    out.sku_rows, out.product_rows = memo.sku_rows, memo.product_rows
+    out.statuses = dict(memo.statuses)
+    for gi in sorted(memo.notes):
+        ctx.problems.extend(memo.notes[gi])
+    for gi in sorted(memo.bad):
+        d = memo.bad[gi]
+        ctx.problems.extend([*d.problems, *memo.across.get(gi, ())])
+        ctx.invalid.add(d.sku)
+        for mall, codes in d.codes.items():
+            for code in codes:
+                ctx.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
+    return dict(memo.valid)
+
+
+def _built(d: _Draft) -> Product:
+    """The draft's product, built once (its cell values are dropped then)."""
+    if d.product is None:
+        d.product = _product(d)
+        d.values = {}  # read into the product; a changed row is a new draft
+    return d.product
 
 
 def _product(d: _Draft) -> Product:
