@@ -72,6 +72,51 @@ ALL = frozenset(VALUES)
 
 
 @dataclass
+class _Handed:
+    """The targets the last :meth:`ListingBook.want` took in, known by identity.
+
+    The engine hands the same object for a listing whose target did not change; the
+    book already shows or owes it, so of 100,000 targets a cycle looks at the new
+    ones, the pushed ones and those pushed last time. The last targets are held, so no
+    new object can take the ``id`` of one of them.
+    """
+
+    targets: Sequence[ListingTarget] = ()
+    ids: set[int] = field(default_factory=set)
+    by_key: dict[Key, ListingTarget] = field(default_factory=dict)
+    again: set[Key] = field(default_factory=set)
+
+    def to_look_at(
+        self, targets: Sequence[ListingTarget], pushed: Iterable[Key]
+    ) -> tuple[set[int], set[int]]:
+        """The ids of ``targets``, and those to look at."""
+        ids = set(map(id, targets))
+        todo = ids - self.ids
+        for key in (*pushed, *self.again):
+            target = self.by_key.get(key)
+            if target is not None:
+                todo.add(id(target))
+        return ids, todo
+
+    def took(
+        self,
+        targets: Sequence[ListingTarget],
+        ids: set[int],
+        looked: Sequence[ListingTarget],
+        again: set[Key],
+    ) -> None:
+        """Remember this call's targets (``looked``: those looked at, new ones among them)."""
+        gone = self.ids - ids
+        if gone:
+            for t in self.targets:
+                if id(t) in gone and self.by_key.get(key := (t.mall, t.code)) is t:
+                    del self.by_key[key]
+        for t in looked:
+            self.by_key[(t.mall, t.code)] = t
+        self.targets, self.ids, self.again = targets, ids, again
+
+
+@dataclass
 class ListingBook:
     """出品状況 in memory; see the module docstring."""
 
@@ -97,9 +142,7 @@ class ListingBook:
         default_factory=dict, repr=False
     )
     _texts: dict[str, str] = field(default_factory=dict, repr=False)
-    _kept: dict[Key, ListingTarget] = field(default_factory=dict, repr=False)
-    """The targets the last :meth:`want` took in: the engine hands the same object for a
-    listing whose target did not change, and the book already shows or owes it."""
+    _handed: _Handed = field(default_factory=lambda: _Handed(), repr=False)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -113,7 +156,7 @@ class ListingBook:
             found.tail,
         )
         self.owed = {}
-        self._kept = {}
+        self._handed = _Handed()
         self.dirty = False
 
     def resync(
@@ -130,7 +173,7 @@ class ListingBook:
         """
         scanned = scan(grid, template)
         found = scanned.entries
-        self._kept = {}
+        self._handed = _Handed()
         self.flags, self.end, self.tail = scanned.flags, scanned.end, scanned.tail
         header = listing_header(grid, template)
         self.clears = {
@@ -168,8 +211,13 @@ class ListingBook:
         """
         result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
         at = format_jst(now)
-        kept, self._kept = self._kept, {}
+        ids, todo = self._handed.to_look_at(targets, result_of.keys())
+        looked: list[ListingTarget] = []
+        again: set[Key] = set()
         for target in targets:
+            if id(target) not in todo:  # handed last time too: its row is as it was left
+                continue
+            looked.append(target)
             key = (target.mall, target.code)
             entry = result_of.get(key)
             if entry is not None:
@@ -177,10 +225,10 @@ class ListingBook:
                 reason = reason_text(push.reason)
                 shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, result_label(result))
                 self.owed[key] = Owed(shown, ALL, pushed=True)
-                continue
-            if kept.get(key) is not target:  # the same target: its row is as _keep left it
+                again.add(key)  # its 理由 is checked against the target next time
+            else:
                 self._keep(key, target)
-            self._kept[key] = target
+        self._handed.took(targets, ids, looked, again)
 
     def _keep(self, key: Key, target: ListingTarget) -> None:
         """A listing not pushed: a row if it has none, else its 理由 if that changed."""
