@@ -355,7 +355,7 @@ def test_unchanged_targets_write_nothing_and_a_changed_reason_writes_its_row(boo
 
     assert listing_writes() == []
     meter.bodies.clear()
-    stopped = listings[3].model_copy(update={"reason": PushReason.STOPPED, "why": "連動停止"})
+    stopped = replace(listings[3], reason=PushReason.STOPPED, why="連動停止")
     now = [*listings[:3], stopped, *listings[4:]]  # one new target object, the rest the same
 
     record(gw, book, read, now, [], commit_id="c-3")
