@@ -560,7 +560,9 @@ class SheetGateway:
         status block in the same batchUpdate (:mod:`bot.infra.sheet.status`).
         """
         placed = placed_cells(plan, read)
-        fresh = self.reread(read, bot_stock, {row for tab, row, _ in placed if tab == PRODUCTS})
+        # A cold start's 100k rows of 状態/最終更新 (sent after the commit) are not re-read
+        rows = {row for tab, row, _ in cosmetic_apart(placed, read)[0] if tab == PRODUCTS}
+        fresh = self.reread(read, bot_stock, rows)
         if fresh is not read:
             if meaning(fresh) != meaning(read):
                 return CommitResult(read=fresh, conflict=True, requests=1)
