@@ -17,6 +17,7 @@ from typing import Any
 from bot.infra.sheet.cells import cell_text, is_blank, is_formula
 from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.movements_read import first_held_row, with_top
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed
@@ -135,14 +136,18 @@ class RowRepair:
         """The read-back columns as value grids under the re-read's header rows.
 
         None when a header cell differs from the re-read (staff moved columns: the
-        rows cannot be checked).
+        rows cannot be checked). A commit's own answer holds 入出庫 from its settled
+        top's last row down; the rows above are the re-read's while that row is
+        unchanged (:func:`bot.infra.sheet.movements_read.with_top`).
         """
         tab_of = {self.sheet_ids[tab]: tab for tab in self.read_back}
         grids: Grids = {tab: Answer() for tab in self.read_back}
+        held: dict[str, int] = {}
         for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
             tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
             if tab is not None:
                 _fill(grids[tab], sheet.get("data", []))
+                held[tab] = first_held_row(sheet.get("data", []))
         for tab, grid in grids.items():
             header = self.read.raw[tab][0] if self.read.raw.get(tab) else []
             if any(
@@ -151,6 +156,10 @@ class RowRepair:
             ):
                 return None
             grid.rows[0] = list(header)
+        if held.get(MOVEMENTS, 1) > 1:  # 入出庫 from its settled top's last row down
+            moves = grids[MOVEMENTS]
+            before = self.read.raw.get(MOVEMENTS) or []
+            moves.rows = with_top(moves.rows, held[MOVEMENTS], before, self.read_back[MOVEMENTS])
         return grids
 
     def _row_keys(
@@ -163,8 +172,8 @@ class RowRepair:
         blanked first: the parser passes over rows marked
         済, and the mark is no part of the fingerprint. ``product_rows`` limits
         商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
-        10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
-        the identical rows above it.
+        10,000-row parse is not free); 入出庫 is always whole (its top filled in, see
+        :meth:`_grids_after`), as a fingerprint counts the identical rows above it.
         """
         keys: dict[str, dict[int, str]] = {PRODUCTS: {}, MOVEMENTS: {}}
         if PRODUCTS in grids:

@@ -1,0 +1,168 @@
+"""How a cycle reads 入出庫: below its settled top, the top itself only when it changed.
+
+Staff add 入出庫 rows at the bottom and the bot marks them 済; the rows above the first
+pending one (the settled top, :class:`~bot.infra.sheet.parse_tabs.MovementsPrefix`)
+then stay as they are, and a busy shop's tab grows by thousands of them a day. So:
+
+- every read takes 入出庫 from the top's last row down (:func:`movements_tail`);
+  :meth:`MovementsPrefix.join` checks that row and that no row of the top turned up
+  below it (rows inserted, deleted or sorted above it), else the tab is read whole;
+- a read that takes 商品マスタ whole (the cadence of :mod:`bot.infra.sheet.hot`)
+  checks the top too, on its header and the columns that decide what a row does
+  (商品コード, 数量, 反映: :data:`CHECK_COLUMNS`); when they differ the tab is read
+  whole. That finds what the boundary row cannot show: a 済 mark cleared, a row
+  typed into a blank row of the top, a 済 row's 商品コード or 数量 edited, a sort
+  that kept the boundary row in place. 日時, 区分 and メモ of a settled row change
+  nothing the bot does; an edit to them is seen when the tab is next read whole.
+- a commit's answer carries 入出庫 from the top's last row down to the last row it
+  marked (:func:`answer_rows`), not the whole columns; the rows above are the
+  re-read's while that row is as the re-read saw it (:func:`with_top`).
+
+Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.infra.sheet.cells import column_letter
+from bot.infra.sheet.parse_tabs import MovementsPrefix
+from bot.infra.sheet.tabs import MOVEMENTS
+from bot.infra.sheet.values import same, value_at
+
+Grid = list[list[Any]]
+
+CHECK_COLUMNS = ("sku", "qty", "applied")
+"""The settled top's columns a whole read compares (MovementsPrefix.key_columns)."""
+
+
+def movements_tail(prefix: MovementsPrefix | None, quoted_title: str) -> str | None:
+    """入出庫 from its settled top's last row down; None without a top yet."""
+    if prefix is None or not prefix.cells or not prefix.cells[0]:
+        return None
+    width = max(len(prefix.cells[0]), *(len(r) for r in prefix.cells[-1:]))
+    return f"{quoted_title}!A{prefix.tail_row}:{column_letter(width - 1)}"
+
+
+@dataclass(frozen=True)
+class MovementsRead:
+    """The ranges one read takes 入出庫 by, and the tab they give back."""
+
+    prefix: MovementsPrefix | None
+    """The settled top as last parsed (None: read the tab whole)."""
+    title: str
+    """The tab's quoted title."""
+    check: bool = False
+    """Whether the settled top is checked too (the reads that take 商品マスタ whole)."""
+
+    @property
+    def whole(self) -> bool:
+        """Whether the tab is read whole (no settled top to read below)."""
+        return movements_tail(self.prefix, self.title) is None
+
+    def ranges(self) -> list[str]:
+        """The A1 ranges to ask for, in the order :meth:`grid` takes their answers."""
+        tail = movements_tail(self.prefix, self.title)
+        if tail is None or self.prefix is None:
+            return [self.title]
+        if not self.check:
+            return [tail]
+        last = self.prefix.rows - 1  # the sheet row above the boundary row
+        letters = [column_letter(c) for c in self.prefix.key_columns]
+        columns = [f"{self.title}!{x}2:{x}{last}" for x in letters] if last >= 2 else []
+        return [tail, f"{self.title}!1:1", *columns]
+
+    def grid(self, got: Sequence[Sequence[Sequence[Any]]]) -> list[Sequence[Any]] | None:
+        """入出庫 as a whole read gives it, from :meth:`ranges`' answers (ROWS-major).
+
+        None when the tab must be read whole now: the boundary row moved, or a row of
+        the top turned up below it (:meth:`MovementsPrefix.join`).
+        """
+        if self.prefix is None or self.whole:
+            return [list(row) for row in got[0]] if got else []
+        return self.prefix.join(got[0])
+
+    def stale(self, got: Sequence[Sequence[Sequence[Any]]]) -> bool:
+        """Whether the check found the settled top changed.
+
+        The next read then takes the tab whole. Until then the top as it was is as safe
+        as on any cycle that reads below it: nothing in it is applied, and a row that
+        left it for below is caught by the join.
+        """
+        return self.check and not self.whole and not top_unchanged(self.prefix, got[1:])
+
+
+def top_unchanged(prefix: MovementsPrefix | None, got: Sequence[Sequence[Sequence[Any]]]) -> bool:
+    """Whether the header row and key columns read now are the settled top's.
+
+    ``got``: the header row, then each of :attr:`MovementsPrefix.key_columns` from
+    sheet row 2 to the row above the boundary (none when there is no such row), each
+    as a ROWS-major read gives it.
+    """
+    if prefix is None:
+        return False
+    header = got[0][0] if got and got[0] else []
+    if not _same_cells(header, prefix.cells[0]):
+        return False
+    top = prefix.cells[1 : prefix.rows - 1]
+    for col, column in zip(prefix.key_columns, got[1:], strict=False):
+        now = [row[0] if row else "" for row in column]
+        if not _same_cells(now, [value_at(row, col) for row in top]):
+            return False
+    return len(got) - 1 == (len(prefix.key_columns) if top else 0)
+
+
+def _same_cells(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Two runs of cells that read the same (trailing blanks aside)."""
+    n = max(len(a), len(b))
+    return all(same(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(n))
+
+
+def answer_rows(prefix: MovementsPrefix | None, written: Collection[int]) -> dict[str, range]:
+    """The 入出庫 grid rows a commit asks back: its top's last row to the last it writes.
+
+    {} (the whole columns) without a settled top or when a write lands in it.
+    """
+    if not written or prefix is None or prefix.covers(written):
+        return {}
+    return {MOVEMENTS: range(prefix.rows - 1, max(written) + 1)}
+
+
+def first_held_row(data: Sequence[Mapping[str, Any]]) -> int:
+    """The grid row a commit's answer holds a tab from, below its header (1: all of it).
+
+    ``data`` is the tab's GridData blocks, each from its ``startRow``: a whole column
+    read starts at row 0 and runs on; an answer asked by :func:`answer_rows` holds the
+    header row, then rows from the boundary row on.
+    """
+    held = [(block.get("startRow", 0), len(block.get("rowData") or [])) for block in data]
+    if any(start <= 1 < start + n for start, n in held):
+        return 1
+    return min((start for start, _ in held if start > 1), default=1)
+
+
+def with_top(
+    rows: dict[int, list[Any]],
+    start: int,
+    before: Sequence[Sequence[Any]],
+    columns: Sequence[int],
+) -> dict[int, list[Any]]:
+    """入出庫's rows in a commit's answer held from grid row ``start``, the top filled in.
+
+    ``rows`` is the answer's (grid row → cells, blank rows absent); ``before`` the
+    re-read the commit was placed on. When the answer's row ``start`` (the settled
+    top's last row, which the commit does not write) reads as the re-read's on
+    ``columns``, nothing above it moved meanwhile and rows 1 to ``start - 1`` are the
+    re-read's. Otherwise only the header is kept: every written row then reads as
+    moved, and the caller reads the columns whole to find where the rows went.
+    """
+    if start <= 1:
+        return rows
+    mine = rows.get(start, [])
+    theirs = before[start] if start < len(before) else []
+    if not all(same(value_at(mine, c), value_at(theirs, c)) for c in columns):
+        return {0: rows[0]} if 0 in rows else {}
+    top = {i: list(before[i]) for i in range(1, min(start, len(before))) if before[i]}
+    return {**rows, **top}
