@@ -32,7 +32,7 @@ ValueRanges = Callable[[Sequence[str], str], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class CycleValues:
     """What one snapshot read got."""
 
     values: Values
@@ -56,7 +56,7 @@ class SnapshotReader:
     template: Template
     malls: Sequence[str]
 
-    def read(self, prefix: MovementsPrefix | None) -> Snapshot:
+    def read(self, prefix: MovementsPrefix | None) -> CycleValues:
         """The tabs of a cycle; ``prefix``: 入出庫's settled top as last parsed."""
         title = self.whole(MOVEMENTS)
         self.cache.start_cycle()
@@ -69,10 +69,10 @@ class SnapshotReader:
                 prefix = None  # a small tab of a small sheet: read whole, as the rest
             values, stale = self._full(MovementsRead(prefix, title, check=True))
         if MOVEMENTS in values or MOVEMENTS in self.missing:
-            return Snapshot(values, MovementsRead(prefix, title).whole, stale)
+            return CycleValues(values, MovementsRead(prefix, title).whole, stale)
         log.info("入出庫 rows moved above what was read; reading it whole")
         values[MOVEMENTS] = self.value_ranges([title], "ROWS")[0].get("values", [])
-        return Snapshot(values, True)
+        return CycleValues(values, True)
 
     def _full(self, moves: MovementsRead) -> tuple[Values, bool]:
         """The staff tabs whole (入出庫 below its settled top, with a check of the top).
