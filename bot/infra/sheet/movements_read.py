@@ -6,19 +6,23 @@ then stay as they are, and a busy shop's tab grows by thousands of them a day. S
 
 - every read takes 入出庫 from the top's last row down (:func:`movements_tail`);
   :meth:`MovementsPrefix.join` checks that row and that no row of the top turned up
-  below it (rows inserted, deleted or sorted above it), else the tab is read whole;
+  below it (rows inserted, deleted or sorted above it), else the tab is read whole
+  at once (one request more);
 - a read that takes 商品マスタ whole (the cadence of :mod:`bot.infra.sheet.hot`)
   checks the top too, on its header and the columns that decide what a row does
-  (商品コード, 数量, 反映: :data:`CHECK_COLUMNS`); when they differ the tab is read
-  whole. That finds what the boundary row cannot show: a 済 mark cleared, a row
-  typed into a blank row of the top, a 済 row's 商品コード or 数量 edited, a sort
-  that kept the boundary row in place. 日時, 区分 and メモ of a settled row change
-  nothing the bot does; an edit to them is seen when the tab is next read whole.
+  (商品コード, 数量, 反映: ``MovementsPrefix.key_columns``); when they differ the next read
+  takes the tab whole (this one goes on with the top as it was, as every cycle
+  between checks does: no request more in the cycle). That finds what the boundary
+  row cannot show: a 済 mark cleared, a row typed into a blank row of the top, a 済
+  row's 商品コード or 数量 edited, rows deleted and inserted above it in equal number.
+  日時, 区分 and メモ of a settled row change nothing the bot does; an edit to them
+  is seen when the tab is next read whole;
 - a commit's answer carries 入出庫 from the top's last row down to the last row it
   marked (:func:`answer_rows`), not the whole columns; the rows above are the
   re-read's while that row is as the re-read saw it (:func:`with_top`).
 
-Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`).
+A small sheet (read whole every cycle) reads a small 入出庫 whole too: cheaper than a
+check. Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`).
 """
 
 from __future__ import annotations
@@ -33,9 +37,6 @@ from bot.infra.sheet.tabs import MOVEMENTS
 from bot.infra.sheet.values import same, value_at
 
 Grid = list[list[Any]]
-
-CHECK_COLUMNS = ("sku", "qty", "applied")
-"""The settled top's columns a whole read compares (MovementsPrefix.key_columns)."""
 
 
 def movements_tail(prefix: MovementsPrefix | None, quoted_title: str) -> str | None:
