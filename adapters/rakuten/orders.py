@@ -181,6 +181,11 @@ def parse_order_datetime(value: object) -> datetime | None:
     """Parse ``2017-09-25T20:03:43+0900`` (``+09:00`` also accepted) to an aware datetime."""
     if not isinstance(value, str) or not value:
         return None
+    if len(value) in (24, 25) and value[10] == "T" and value[19] in "+-":
+        try:  # the documented shape, ~20 times faster than strptime (every order, every cycle)
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
     try:
         parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:

@@ -585,6 +585,62 @@ def test_movement_marks_land_on_their_rows_when_staff_sort_during_the_commit(boo
     assert book.product("A")["在庫数"] == 15 and book.product("C")["在庫数"] == 7
 
 
+def settled_movements(book: Book) -> Bot:
+    """Three 入出庫 rows applied by the bot (a settled top), then a new pending row of A."""
+    three_products(book)
+    for sku in "BCB":
+        book.add_movement(sku, 1, "入荷")
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    bot.cycle()  # the settled top is known from this read on
+    book.clock.advance(15)
+    book.add_movement("A", 5, "入荷")
+    return bot
+
+
+def test_a_commit_asks_back_moves_from_the_settled_top_down_only(book: Book) -> None:
+    bot = settled_movements(book)
+    book.emu.reset_counts()
+
+    bot.cycle()
+
+    assert [r.op for r in book.emu.requests] == WRITE_OPS
+    asked = [r for r in book.emu.requests[2].ranges if MOVEMENTS in r]
+    assert asked == [f"'{MOVEMENTS}'!A1:F1", f"'{MOVEMENTS}'!A4:F5"]  # header, last 済, A's
+    assert book.product("A")["在庫数"] == 15
+    assert str(book.records(MOVEMENTS)[-1]["反映"]).startswith("済 ")
+
+
+@pytest.mark.parametrize("edit", ["insert_top", "delete_top", "sort"])
+def test_moves_above_the_settled_top_during_the_commit_are_found_and_repaired(
+    book: Book, edit: str
+) -> None:
+    bot = settled_movements(book)
+    sku_col = book.header(MOVEMENTS).index("商品コード")
+
+    def staff() -> None:
+        if edit == "insert_top":
+            book.emu.insert_rows(book.sid, MOVEMENTS, 1, [[]])
+        elif edit == "delete_top":
+            book.emu.delete_rows(book.sid, MOVEMENTS, 1, 2)
+        else:
+            book.emu.sort_rows(book.sid, MOVEMENTS, sku_col)
+
+    book.emu.before_next(staff, kind="write")
+    book.emu.reset_counts()
+
+    bot.cycle()
+
+    assert [r.op for r in book.emu.requests][:3] == WRITE_OPS
+    marks = [(r["商品コード"], str(r["反映"])[:2]) for r in book.records(MOVEMENTS)]
+    assert ("A", "済 ") in marks and all(m == "済 " for _, m in marks)
+    assert book.product("A")["在庫数"] == 15
+    book.clock.advance(15)
+    bot.cycle()  # A's row is applied once, whatever staff moved
+    assert book.product("A")["在庫数"] == 15
+
+
 @pytest.mark.parametrize("edit", ["delete_above", "insert_blank", "insert_product"])
 def test_rows_inserted_or_deleted_during_the_commit_are_repaired(book: Book, edit: str) -> None:
     book.add_products([product_row(s, 10) for s in "ABCDE"])

@@ -1,9 +1,9 @@
 """How 入出庫 is read: below its settled top, the top checked on its key columns (issue 10).
 
 ``bot/infra/sheet/movements_read.py`` builds the ranges a read takes 入出庫 by and turns
-their answers back into the tab a whole read gives; a commit's answer holds 入出庫 from
-the top's last row down and gets the rows above from the re-read. These tests hold
-each piece to what a whole read of the tab shows, with the values as the API gives them.
+their answers back into the tab a whole read gives, or tells that the top changed.
+These tests hold each piece to what a whole read of the tab shows, with the values as
+the API gives them.
 """
 
 from __future__ import annotations
@@ -13,13 +13,7 @@ from typing import Any
 import pytest
 
 from bot.infra.sheet.layout import SheetRead, load_template, parse_sheet
-from bot.infra.sheet.movements_read import (
-    MovementsRead,
-    answer_rows,
-    first_held_row,
-    top_unchanged,
-    with_top,
-)
+from bot.infra.sheet.movements_read import MovementsRead, top_unchanged
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 
 PRODUCTS_HEAD = [c.header for c in load_template().tab("products").columns]
@@ -182,41 +176,3 @@ def test_a_settled_row_a_sort_took_below_a_boundary_row_that_kept_its_place_is_r
         *grid[:4],
         ["10:00", "D", 4, "", "", mark(9)],
     ]
-
-
-# --------------------------------------------------------------------------- commit answer
-
-
-def test_a_commit_asks_back_from_the_boundary_row_to_the_last_row_it_marks() -> None:
-    prefix = prefix_of(settled_tab())
-    assert answer_rows(prefix, [6, 8]) == {"movements": range(5, 9)}
-    assert answer_rows(prefix, []) == {}
-    assert answer_rows(None, [6]) == {}
-    assert answer_rows(prefix, [2, 6]) == {}  # a mark inside the top: whole columns
-
-
-def test_the_row_an_answer_holds_from_comes_from_its_blocks() -> None:
-    whole = [{"rowData": [{"values": []}] * 7}]
-    narrow = [{"rowData": [{}]}, {"startRow": 5, "rowData": [{}] * 2}]
-    gone = [{"rowData": [{}]}, {"startRow": 5}]  # rows deleted: nothing came back there
-    next_to_header = [{"rowData": [{}]}, {"startRow": 1, "rowData": [{}] * 2}]
-    assert first_held_row(whole) == 1
-    assert first_held_row([{"rowData": [{}]}]) == 1  # a tab of its header only
-    assert first_held_row(narrow) == 5
-    assert first_held_row(gone) == 5
-    assert first_held_row(next_to_header) == 1
-
-
-def test_the_top_is_filled_in_from_the_reread_while_the_boundary_row_is_unchanged() -> None:
-    grid = settled_tab()
-    answer = {0: list(HEAD), 5: list(grid[5]), 6: ["d", "E", 5, "", "", mark(9)]}
-    cols = range(6)
-
-    filled = with_top(dict(answer), 5, grid, cols)
-
-    assert filled == {0: HEAD, 1: grid[1], 2: grid[2], 4: grid[4], 5: grid[5], 6: answer[6]}
-    # The boundary row is another one now (a row inserted or deleted above it): only
-    # the header is kept, so every written row reads as moved and is looked for.
-    moved = {0: list(HEAD), 5: list(grid[4]), 6: list(grid[5])}
-    assert with_top(moved, 5, grid, cols) == {0: HEAD}
-    assert with_top(dict(answer), 1, grid, cols) == answer

@@ -15,6 +15,7 @@ from bot.core.words import say
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_text, column_letter
 from bot.infra.sheet.hot import row_runs
+from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.state import chunk_base, chunks
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
@@ -161,3 +162,17 @@ def cosmetic_apart(placed: Placed, read: SheetRead) -> tuple[Placed, Placed]:
     if len(later) <= COSMETIC_IN_COMMIT:
         return placed, {}
     return {cell: v for cell, v in placed.items() if cell not in later}, later
+
+
+def narrow_movements(prefix: MovementsPrefix | None, placed: Placed) -> dict[str, range]:
+    """入出庫's rows a commit's answer carries: from the settled top's last row down.
+
+    A mark is checked by its row's fingerprint, which counts identical rows above it;
+    the settled top's counts are known (``prefix``), so the answer need not carry the
+    top (an hour of a busy shop's 入出庫 is tens of thousands of rows). {} when the
+    whole tab must come back: no settled top yet, or the commit writes into it.
+    """
+    rows = [r for (tab, r, _) in placed if tab == MOVEMENTS]
+    if prefix is None or prefix.rows <= 2 or not rows or prefix.covers(rows):
+        return {}
+    return {MOVEMENTS: range(prefix.rows - 1, max(rows) + 1)}

@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
-from gspread.urls import (
-    SPREADSHEET_BATCH_UPDATE_URL,
-)
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from bot.core.domain import (
     ErrorLogRow,
@@ -51,6 +49,7 @@ from bot.infra.sheet.commit import (
     cell_requests,
     column_ranges,
     cosmetic_apart,
+    narrow_movements,
     placed_cells,
     read_back_columns,
     state_rows,
@@ -70,19 +69,12 @@ from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import next_ledger_rows, with_ledger
-from bot.infra.sheet.movements_read import answer_rows, movements_tail
+from bot.infra.sheet.movements_read import movements_tail
 from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.record import RecordIncomplete, RecordPort, RecordWriter
 from bot.infra.sheet.repair import RowRepair, repair_misplaced
-from bot.infra.sheet.rows import (
-    directory,
-    error_row,
-    meaning,
-    op_row,
-    parse_ledger,
-    sale_row,
-)
+from bot.infra.sheet.rows import directory, error_row, meaning, op_row, parse_ledger, sale_row
 from bot.infra.sheet.snapshot_read import SnapshotReader
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_dict, state_request, state_values
@@ -145,9 +137,6 @@ __all__ = [
     "make_client",
     "state_values",
 ]
-
-
-# --------------------------------------------------------------------------- gateway
 
 
 @dataclass
@@ -402,10 +391,16 @@ class SheetGateway:
             )
         return read
 
-    def _parse_apart(self, values: Mapping[str, list[list[Any]]]) -> SheetRead:
+    def _parse_apart(
+        self, values: Mapping[str, list[list[Any]]], prefix: MovementsPrefix | None = None
+    ) -> SheetRead:
         """A parse of a few tabs or rows that leaves the cycle's memo alone."""
         return layout.parse_sheet(
-            values, malls=self.malls, canonical=self.canonical, channels=self.channels
+            values,
+            malls=self.malls,
+            canonical=self.canonical,
+            channels=self.channels,
+            movements_prefix=prefix,
         )
 
     def load_startup(self) -> StartupData:
@@ -556,11 +551,8 @@ class SheetGateway:
         requests_.extend(self._status_requests(fresh, status))
         read_back = read_back_columns(fresh, {tab for tab, _, _ in placed})
         written = {(r, c): v for (tab, r, c), (_, v) in placed.items() if tab == PRODUCTS}
-        moved_rows = [r for (tab, r, _) in placed if tab == MOVEMENTS]
-        narrow = {
-            PRODUCTS: {row for row, _ in written},
-            **answer_rows(fresh.movements_prefix, moved_rows),
-        }
+        moves = narrow_movements(fresh.movements_prefix, placed)
+        narrow = {PRODUCTS: {row for row, _ in written}, **moves}
         try:
             sent, reply = self._send(requests_, "last_commit", commit_id, read_back, narrow)
         except SheetError as err:
@@ -574,10 +566,11 @@ class SheetGateway:
         self.text.settle(applied=True)
         self._state_layout = layout_
         self._remember_written(fresh, written)
+        moved_rows = [r for (tab, r, _) in placed if tab == MOVEMENTS]
         if self.moves_prefix is not None and self.moves_prefix.covers(moved_rows):
             self.moves_prefix = None
         if reply is not None and placed:  # (an answer lost in transit cannot be checked)
-            repaired = self._repair_misplaced(reply, placed, fresh, read_back)
+            repaired = self._repair_misplaced(reply, placed, fresh, read_back, bool(moves))
             if repaired:
                 self.cache.forget()  # rows moved: read 商品マスタ whole next cycle
             sent += repaired
@@ -726,13 +719,15 @@ class SheetGateway:
         placed: Placed,
         read: SheetRead,
         read_back: Mapping[str, Sequence[int]],
+        narrow_moves: bool,
     ) -> int:
         """Put the commit's cells back on their rows if staff moved rows as it was sent.
 
         See :func:`bot.infra.sheet.repair.repair_misplaced`; returns the requests sent.
         """
+        prefix = read.movements_prefix if narrow_moves else None
         return repair_misplaced(
-            RowRepair(read, read_back, self.sheet_ids, self._parse_apart, placed),
+            RowRepair(read, read_back, self.sheet_ids, self._parse_apart, placed, prefix),
             reply,
             placed,
             where=lambda t, r, c: f"{self.titles[t]}!{layout.a1(r, c)}",

@@ -16,10 +16,11 @@ then stay as they are, and a busy shop's tab grows by thousands of them a day. S
   row cannot show: a 済 mark cleared, a row typed into a blank row of the top, a 済
   row's 商品コード or 数量 edited, rows deleted and inserted above it in equal number.
   日時, 区分 and メモ of a settled row change nothing the bot does; an edit to them
-  is seen when the tab is next read whole;
-- a commit's answer carries 入出庫 from the top's last row down to the last row it
-  marked (:func:`answer_rows`), not the whole columns; the rows above are the
-  re-read's while that row is as the re-read saw it (:func:`with_top`).
+  is seen when the tab is next read whole.
+
+(The commit's re-read and its answer take 入出庫 from the same row down:
+:meth:`bot.infra.sheet.gateway.SheetGateway.reread`,
+:func:`bot.infra.sheet.commit.narrow_movements`.)
 
 A small sheet (read whole every cycle) reads a small 入出庫 whole too: cheaper than a
 check. Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`).
@@ -27,13 +28,12 @@ check. Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.tabs import MOVEMENTS
 from bot.infra.sheet.values import same, value_at
 
 Grid = list[list[Any]]
@@ -119,51 +119,3 @@ def _same_cells(a: Sequence[Any], b: Sequence[Any]) -> bool:
     """Two runs of cells that read the same (trailing blanks aside)."""
     n = max(len(a), len(b))
     return all(same(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(n))
-
-
-def answer_rows(prefix: MovementsPrefix | None, written: Collection[int]) -> dict[str, range]:
-    """The 入出庫 grid rows a commit asks back: its top's last row to the last it writes.
-
-    {} (the whole columns) without a settled top or when a write lands in it.
-    """
-    if not written or prefix is None or prefix.covers(written):
-        return {}
-    return {MOVEMENTS: range(prefix.rows - 1, max(written) + 1)}
-
-
-def first_held_row(data: Sequence[Mapping[str, Any]]) -> int:
-    """The grid row a commit's answer holds a tab from, below its header (1: all of it).
-
-    ``data`` is the tab's GridData blocks, each from its ``startRow``: a whole column
-    read starts at row 0 and runs on; an answer asked by :func:`answer_rows` holds the
-    header row, then rows from the boundary row on.
-    """
-    held = [(block.get("startRow", 0), len(block.get("rowData") or [])) for block in data]
-    if any(start <= 1 < start + n for start, n in held):
-        return 1
-    return min((start for start, _ in held if start > 1), default=1)
-
-
-def with_top(
-    rows: dict[int, list[Any]],
-    start: int,
-    before: Sequence[Sequence[Any]],
-    columns: Sequence[int],
-) -> dict[int, list[Any]]:
-    """入出庫's rows in a commit's answer held from grid row ``start``, the top filled in.
-
-    ``rows`` is the answer's (grid row → cells, blank rows absent); ``before`` the
-    re-read the commit was placed on. When the answer's row ``start`` (the settled
-    top's last row, which the commit does not write) reads as the re-read's on
-    ``columns``, nothing above it moved meanwhile and rows 1 to ``start - 1`` are the
-    re-read's. Otherwise only the header is kept: every written row then reads as
-    moved, and the caller reads the columns whole to find where the rows went.
-    """
-    if start <= 1:
-        return rows
-    mine = rows.get(start, [])
-    theirs = before[start] if start < len(before) else []
-    if not all(same(value_at(mine, c), value_at(theirs, c)) for c in columns):
-        return {0: rows[0]} if 0 in rows else {}
-    top = {i: list(before[i]) for i in range(1, min(start, len(before))) if before[i]}
-    return {**rows, **top}

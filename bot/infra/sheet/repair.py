@@ -17,7 +17,7 @@ from typing import Any
 from bot.infra.sheet.cells import cell_text, is_blank, is_formula
 from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError
 from bot.infra.sheet.headers import header_map
-from bot.infra.sheet.movements_read import first_held_row, with_top
+from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed
@@ -60,8 +60,8 @@ class Answer:
 
 Grids = dict[str, Answer]
 """Tab key → its rows (header first), as a commit's answer gives them."""
-Parse = Callable[[Mapping[str, list[list[Any]]]], SheetRead]
-"""The gateway's parser (its malls and code canonicalisers)."""
+Parse = Callable[[Mapping[str, list[list[Any]]], MovementsPrefix | None], SheetRead]
+"""The gateway's parser (its malls and code canonicalisers), given 入出庫's settled top."""
 
 
 @dataclass
@@ -76,6 +76,9 @@ class RowRepair:
     parse: Parse
     placed: Placed
     """The commit's cells: where → (row key, value)."""
+    prefix: MovementsPrefix | None = None
+    """入出庫's settled top as the re-read saw it, when the answer holds 入出庫 from its
+    last row down only (:func:`bot.infra.sheet.commit.narrow_movements`)."""
     wanted: dict[tuple[str, str, int], Any] = field(default_factory=dict)
     """(tab, row key, column) → the value that belongs on that key's row."""
     wrong: list[CellAt] = field(default_factory=list)
@@ -136,18 +139,14 @@ class RowRepair:
         """The read-back columns as value grids under the re-read's header rows.
 
         None when a header cell differs from the re-read (staff moved columns: the
-        rows cannot be checked). A commit's own answer holds 入出庫 from its settled
-        top's last row down; the rows above are the re-read's while that row is
-        unchanged (:func:`bot.infra.sheet.movements_read.with_top`).
+        rows cannot be checked).
         """
         tab_of = {self.sheet_ids[tab]: tab for tab in self.read_back}
         grids: Grids = {tab: Answer() for tab in self.read_back}
-        held: dict[str, int] = {}
         for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
             tab = tab_of.get(sheet.get("properties", {}).get("sheetId", 0))
             if tab is not None:
                 _fill(grids[tab], sheet.get("data", []))
-                held[tab] = first_held_row(sheet.get("data", []))
         for tab, grid in grids.items():
             header = self.read.raw[tab][0] if self.read.raw.get(tab) else []
             if any(
@@ -156,10 +155,6 @@ class RowRepair:
             ):
                 return None
             grid.rows[0] = list(header)
-        if held.get(MOVEMENTS, 1) > 1:  # 入出庫 from its settled top's last row down
-            moves = grids[MOVEMENTS]
-            before = self.read.raw.get(MOVEMENTS) or []
-            moves.rows = with_top(moves.rows, held[MOVEMENTS], before, self.read_back[MOVEMENTS])
         return grids
 
     def _row_keys(
@@ -172,18 +167,36 @@ class RowRepair:
         blanked first: the parser passes over rows marked
         済, and the mark is no part of the fingerprint. ``product_rows`` limits
         商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
-        10,000-row parse is not free); 入出庫 is always whole (its top filled in, see
-        :meth:`_grids_after`), as a fingerprint counts the identical rows above it.
+        10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
+        the identical rows above it.
         """
         keys: dict[str, dict[int, str]] = {PRODUCTS: {}, MOVEMENTS: {}}
         if PRODUCTS in grids:
             keys[PRODUCTS] = self._product_keys(grids[PRODUCTS], product_rows)
         if MOVEMENTS in grids:
-            rows = grids[MOVEMENTS].dense()
-            mark = header_map(base_template().tab(MOVEMENTS), rows[0]).col("applied")
-            parsed = self.parse({MOVEMENTS: [rows[0], *(without(r, mark) for r in rows[1:])]})
-            keys[MOVEMENTS] = {row: key for key, row in parsed.movement_rows.items()}
+            keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS])
         return keys
+
+    def _movement_keys(self, grid: Answer) -> dict[int, str]:
+        """入出庫 grid row → fingerprint, 反映 blanked (see :meth:`_row_keys`).
+
+        An answer holding 入出庫 from the settled top's last row down is parsed on
+        from that top (its fingerprint counts kept): when that row is not as the
+        re-read saw it, rows moved above it and nothing can be told ({}: every mark
+        counts as misplaced, and the caller reads the tab whole).
+        """
+        header = grid.rows.get(0, [])
+        mark = header_map(base_template().tab(MOVEMENTS), header).col("applied")
+        prefix, edge = self.prefix, self.prefix.rows - 1 if self.prefix else 0
+        if prefix is not None and edge > 1 and not any(0 < r < edge for r in grid.rows):
+            if not _same_row(grid.rows.get(edge, []), prefix.cells[-1]):
+                return {}
+            tail = [without(grid.rows.get(i, []), mark) for i in range(edge + 1, grid.height())]
+            parsed = self.parse({MOVEMENTS: [*map(list, prefix.cells), *tail]}, prefix)
+        else:
+            rows = grid.dense()
+            parsed = self.parse({MOVEMENTS: [header, *(without(r, mark) for r in rows[1:])]}, None)
+        return {row: key for key, row in parsed.movement_rows.items()}
 
     def _product_keys(self, grid: Answer, only: Collection[int] | None) -> dict[int, str]:
         """Grid row → 商品コード, read as the parser reads it.
@@ -212,6 +225,12 @@ def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
                 value = entered(cell.get("userEnteredValue"))
                 if value is not None:  # formatted blank rows run to the grid's end
                     grid.put(r0 + i, c0 + j, value)
+
+
+def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Two rows that read the same (trailing blanks, 9 and 9.0, None and "" alike)."""
+    n = max(len(a), len(b))
+    return all(same(value_at(a, i), value_at(b, i)) for i in range(n))
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:

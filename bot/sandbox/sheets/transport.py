@@ -425,6 +425,8 @@ class SheetsTransport(BaseAdapter):
             )
         if route.op == "values.batchClear":
             return tuple(str(r) for r in body.get("ranges") or [])
+        if route.op == "spreadsheets.batchUpdate":  # what the answer is asked to carry
+            return tuple(str(r) for r in body.get("responseRanges") or [])
         return ()
 
     def _handle(
