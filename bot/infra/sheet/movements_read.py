@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.values import same, value_at
+from bot.infra.sheet.values import identical, same, value_at
 
 Grid = list[list[Any]]
 
@@ -116,6 +116,20 @@ def top_unchanged(prefix: MovementsPrefix | None, got: Sequence[Sequence[Sequenc
 
 
 def _same_cells(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Two runs of cells that read the same (trailing blanks aside)."""
-    n = max(len(a), len(b))
-    return all(same(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(n))
+    """Two runs of cells that read the same (trailing blanks aside).
+
+    Cells as the API gave them both times compare at C speed; only runs that differ so
+    are compared cell by cell as text (9 and 9.0, None and "").
+    """
+    x, y = _trimmed(a), _trimmed(b)
+    if identical(x, y):
+        return True
+    n = max(len(x), len(y))
+    return all(same(x[i] if i < len(x) else None, y[i] if i < len(y) else None) for i in range(n))
+
+
+def _trimmed(cells: Sequence[Any]) -> list[Any]:
+    out = ["" if v is None else v for v in cells]
+    while out and out[-1] == "":
+        out.pop()
+    return out
