@@ -20,7 +20,8 @@ budget gives way to seeing edits).
 
 Staff edits to 在庫数 are therefore seen by the next cycle at any catalogue size;
 edits to the other columns (codes, 連動停止, 表示在庫設定, …) within that cadence:
-about 11 cycles for rows of ~11 cells (under 3 minutes at the 15 s default).
+for rows of ~11 cells, 12–13 cycles at 10,000 products and 16 at 1,000, where the
+tabs read every cycle weigh more per product (3–4 minutes at the 15 s default).
 
 The cache also takes in what the bot itself writes (the commit's 在庫数/状態/最終更新),
 so its next comparison sees only what others changed.
