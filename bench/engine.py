@@ -32,7 +32,7 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,7 +118,7 @@ def _catalogue(opts: EngineOptions, rng: random.Random) -> _Sheet:
 
 def _snapshot(sheet: _Sheet, fresh_objects: bool) -> Snapshot:
     if fresh_objects:
-        products = {s: p.model_copy() for s, p in sheet.products.items()}
+        products = {s: replace(p) for s, p in sheet.products.items()}
     else:
         products = dict(sheet.products)
     return Snapshot(
@@ -154,7 +154,7 @@ def _changes(sheet: _Sheet, opts: EngineOptions, rng: random.Random, now: dateti
                 )
             )
         elif kind == "edit":
-            sheet.products[sku] = product.model_copy(update={"stock": rng.randint(0, 60)})
+            sheet.products[sku] = replace(product, stock=rng.randint(0, 60))
         else:
             sheet.move_no += 1
             qty = rng.choice((5, 10, -1))
@@ -179,7 +179,7 @@ def _lines(sheet: _Sheet) -> list[OrderLine]:
 def _land(sheet: _Sheet, plan: engine.Plan) -> None:
     """The commit lands: 在庫数 the plan wrote, 反映 marks and their ledger entries."""
     for sku, value in plan.stock.items():
-        sheet.products[sku] = sheet.products[sku].model_copy(update={"stock": value})
+        sheet.products[sku] = replace(sheet.products[sku], stock=value)
     if not plan.movement_marks:
         return
     rows: list[Movement] = []

@@ -56,9 +56,14 @@ def parse_code(code: str) -> ColorMeCode | None:
 
 
 def canonical_code(code: str) -> str:
-    """``商品ID[:値1[:値2]]`` folded, leading zeros of the id dropped; other text trimmed."""
+    """``商品ID[:値1[:値2]]`` folded, leading zeros of the id dropped; other text trimmed.
+
+    A code already in canonical form comes back as the same object (no duplicate string
+    per listing).
+    """
     parsed = parse_code(code)
-    return parsed.text if parsed is not None else fold(code)
+    folded = parsed.text if parsed is not None else fold(code)
+    return code if folded == code else folded
 
 
 def variant_key(option1: object, option2: object) -> str:

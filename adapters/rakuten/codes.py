@@ -36,12 +36,16 @@ def canonical_code(code: str) -> str:
     is case-sensitive ([S5]), so only the first half may be folded. A code that is not
     of this form is returned trimmed and unchanged; the sheet reports it (code_problem)
     and pushes reject it with a message.
+
+    A code already in canonical form comes back as the same object: the sheet's cell
+    text and the Product's code then share one string (100k codes at 100k products).
     """
     code = code.strip()
     manage_number, sep, variant_id = code.partition(":")
     if not sep:
         return code
-    return f"{manage_number.strip().lower()}:{variant_id.strip()}"
+    folded = f"{manage_number.strip().lower()}:{variant_id.strip()}"
+    return code if folded == code else folded
 
 
 def code_problem(code: str) -> str | None:

@@ -67,8 +67,13 @@ def parse_code(code: str) -> tuple[str, str | None] | None:
 
 
 def canonical_code(code: str) -> str:
-    """The sheet's code as orders and pushes use it: spaces dropped around the parts."""
-    return ":".join(part.strip() for part in code.strip().split(":"))
+    """The sheet's code as orders and pushes use it: spaces dropped around the parts.
+
+    A code already in canonical form comes back as the same object (no duplicate string
+    per listing).
+    """
+    trimmed = ":".join(part.strip() for part in code.strip().split(":"))
+    return code if trimmed == code else trimmed
 
 
 def code_problem(code: str) -> str | None:

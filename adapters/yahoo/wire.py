@@ -50,12 +50,14 @@ def canonical_code(code: str) -> str:
     """``item_code`` or ``item_code:sub_code`` without stray spaces; case is kept.
 
     Yahoo documents no case folding for item codes, so none is done here; answers are
-    matched back case-insensitively as a fallback (:func:`match_codes`).
+    matched back case-insensitively as a fallback (:func:`match_codes`). A code already
+    in canonical form comes back as the same object (no duplicate string per listing).
     """
     item, sep, sub = code.strip().partition(":")
     if not sep:
         return item.strip()
-    return f"{item.strip()}:{sub.strip()}"
+    trimmed = f"{item.strip()}:{sub.strip()}"
+    return code if trimmed == code else trimmed
 
 
 def valid_code(code: str) -> bool:

@@ -1,19 +1,31 @@
 """Shared vocabulary of zaiko-bot: products, listings, order lines, pushes, plans.
 
-Everything here is plain data (frozen pydantic models). The engine, the sheet layer,
-the adapters and the worker all speak these types, so nothing here may import I/O
-libraries or read the clock (ARCHITECTURE.md §2).
+Everything here is plain, immutable data. The engine, the sheet layer, the adapters and
+the worker all speak these types, so nothing here may import I/O libraries or read the
+clock (ARCHITECTURE.md §2).
+
+Most types are frozen pydantic models. The few the bot holds one of per product or per
+listing — ``Product``, ``ListingTarget``, ``StockPush``, ``PushResult``, ``MallLogRow``
+— are frozen, slotted dataclasses instead, as 100k of them must fit a 512 MB worker
+(issue 10, item 5): a pydantic instance carries a ``__dict__``, a fields-set record and
+validated copies of its containers (a ListingTarget ~1 KB; slotted, ~90 bytes). They
+keep the same fields, defaults, value equality and checks; a broken invariant raises
+``ValueError`` (pydantic's ``ValidationError`` is one too). Change them with
+:func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 
 class Frozen(BaseModel):
@@ -34,12 +46,21 @@ class DisplayRule(Frozen):
     kind: Literal["stock", "plus", "minus", "cap"] = "stock"
     n: int = Field(default=0, ge=0)
 
+    @staticmethod
+    def of(kind: Literal["stock", "plus", "minus", "cap"], n: int = 0) -> DisplayRule:
+        """The rule as one shared object (a bad ``n`` raises ValidationError).
+
+        A rule is immutable, and 100k rows typing ``-1`` need one instance, not 100k
+        (a pydantic instance is ~0.5 KB).
+        """
+        return _shared_rule(kind, n)
+
     @classmethod
     def parse(cls, text: str) -> DisplayRule:
         """Parse a (NFKC-normalised) cell; raises ValueError with a Japanese message."""
         s = text.strip().replace(" ", "")
         if not s:
-            return cls()
+            return cls.of("stock")
         m = re.fullmatch(r"([+-]?)(\d+)", s)
         if not m:
             raise ValueError(
@@ -49,7 +70,7 @@ class DisplayRule(Frozen):
         kind: Literal["plus", "minus", "cap"] = (
             "plus" if sign == "+" else "minus" if sign == "-" else "cap"
         )
-        return cls(kind=kind, n=int(digits))
+        return cls.of(kind, int(digits))
 
     def display(self, stock: int) -> int:
         """The number to show for ``stock`` on-hand units; never negative."""
@@ -74,8 +95,28 @@ class DisplayRule(Frozen):
         ]
 
 
-class Product(Frozen):
-    """One valid row of 商品マスタ, keyed by 商品コード (``sku``)."""
+@lru_cache(maxsize=1024)
+def _shared_rule(kind: Literal["stock", "plus", "minus", "cap"], n: int) -> DisplayRule:
+    return DisplayRule(kind=kind, n=n)
+
+
+NO_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+"""The codes of a product listed nowhere (one shared, read-only empty mapping)."""
+
+
+def _no_codes() -> Mapping[str, tuple[str, ...]]:
+    return NO_CODES  # a factory only because dataclasses refuse an unhashable default
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """One valid row of 商品マスタ, keyed by 商品コード (``sku``).
+
+    One per product, kept for the process's life: a slotted dataclass (module
+    docstring). ``codes`` is kept as given, not copied: whoever builds a Product hands
+    over a mapping nobody changes afterwards (the sheet parser builds a fresh dict per
+    row), and every reader sees it as a read-only ``Mapping``.
+    """
 
     sku: str
     name: str = ""
@@ -87,7 +128,7 @@ class Product(Frozen):
     alloc_threshold: int | None = None
     sync: bool = True
     backorder: bool = False
-    codes: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
+    codes: Mapping[str, tuple[str, ...]] = field(default_factory=_no_codes)
     """mall name → canonical mall codes of this product (several = copy listings)."""
     row: int = 0
     """1-based sheet row, only for messages; rows are never keyed by number."""
@@ -165,10 +206,23 @@ class RowProblem(Frozen):
         return f"row:{self.tab}:{self.sku or self.row}:{self.message}"
 
 
+def _own_products(value: object) -> dict[str, Product]:
+    """``Snapshot.products`` as the snapshot's own dict, its Products not looked into.
+
+    Pydantic would check each of 100k values again on every snapshot (~10 ms); the
+    parser and mypy already guarantee them, so only the mapping is copied (~1.5 ms).
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f"products must be a mapping of sku to Product, not {type(value)}")
+    return dict(value)
+
+
 class Snapshot(Frozen):
     """Everything one cycle read from the sheet, parsed and validated."""
 
-    products: Mapping[str, Product] = Field(default_factory=dict)
+    products: Annotated[Mapping[str, Product], PlainValidator(_own_products)] = Field(
+        default_factory=dict
+    )
     """Valid rows only."""
     invalid_skus: frozenset[str] = frozenset()
     """Rows with a problem: their stock is never changed, they are never pushed."""
@@ -228,16 +282,21 @@ class PushReason(StrEnum):
     STOPPED = "stopped"
 
 
-class StockPush(Frozen):
+@dataclass(frozen=True, slots=True)
+class StockPush:
     """One absolute (or compare-and-set) quantity for one mall listing."""
 
     mall: str
     code: str
-    quantity: int = Field(ge=0)
+    quantity: int
+    """Never negative."""
     compare_to: int | None = None
     backorder: bool | None = None
     reason: PushReason = PushReason.RULE
     sku: str = ""
+
+    def __post_init__(self) -> None:
+        _not_negative("StockPush", self.quantity)
 
 
 class PushStatus(StrEnum):
@@ -252,7 +311,8 @@ class PushStatus(StrEnum):
     """Not the shop's to push: the channel keeps that listing's stock itself (FBA)."""
 
 
-class PushResult(Frozen):
+@dataclass(frozen=True, slots=True)
+class PushResult:
     """What a mall said about one StockPush."""
 
     code: str
@@ -261,17 +321,28 @@ class PushResult(Frozen):
     message: str = ""
 
 
-class ListingTarget(Frozen):
+@dataclass(frozen=True, slots=True)
+class ListingTarget:
     """What one mall listing should show this cycle (出品状況 row)."""
 
     mall: str
     code: str
     sku: str
-    quantity: int = Field(ge=0)
+    quantity: int
+    """Never negative."""
     reason: PushReason = PushReason.RULE
     backorder: bool = False
     why: str = ""
     """For a stopped listing: what stops it, in staff's words (出品状況 理由)."""
+
+    def __post_init__(self) -> None:
+        _not_negative("ListingTarget", self.quantity)
+
+
+def _not_negative(kind: str, quantity: int) -> None:
+    """The ``quantity ≥ 0`` check pydantic's ``Field(ge=0)`` made (ValueError alike)."""
+    if quantity < 0:
+        raise ValueError(f"{kind}.quantity must be 0 or more, not {quantity}")
 
 
 class CheckResult(Frozen):
@@ -338,8 +409,13 @@ class ErrorLogRow(Frozen):
     detail: str = ""
 
 
-class MallLogRow(Frozen):
-    """One モール更新ログ row."""
+@dataclass(frozen=True, slots=True)
+class MallLogRow:
+    """One モール更新ログ row.
+
+    A slotted dataclass (module docstring): a cold start makes one per listing before
+    the bulk channels' rows are summed up, 100k at once at 100k products.
+    """
 
     at: datetime
     mall: str

@@ -178,3 +178,27 @@ def test_read_stock_returns_live_quantities(h: Harness) -> None:
     h.set_stock(b, 6)  # a hand edit on the mall
     missing = h.code(99)
     assert h.adapter.read_stock([a, b, missing]) == {a: 7, b: 6}
+
+
+TYPED_CODES = (
+    " Item-A : Red-M ",
+    "item-a:Red-M",
+    "ITEM_1:SKU-x",
+    "00123",
+    " 123 ",
+    "123:レッド:M",
+    "123：レッド：Ｍ",
+    "12:345",
+    "sku-1",
+)
+
+
+@pytest.mark.parametrize("key", sorted(ADAPTERS))
+def test_a_canonical_code_is_its_own_canonical_form_and_the_same_string(key: str) -> None:
+    """The sheet's code and the Product's code share one string once it is canonical."""
+    canonical = ADAPTERS[key].canonical_code
+    for typed in TYPED_CODES:
+        once = canonical(typed)
+        again = canonical(once)
+        assert again == once, typed
+        assert again is once, typed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -201,7 +202,7 @@ def test_after_the_cold_start_only_changed_rows_are_written(book: Book) -> None:
     book.clock.advance(15)
     meter.bodies.clear()
 
-    changed = [listings[5].model_copy(update={"quantity": 49})]
+    changed = [replace(listings[5], quantity=49)]
     record(gw, book, read, listings, pushes(changed), commit_id="c-2")
 
     ((_, body),) = meter.writes()
@@ -308,7 +309,7 @@ def listings_col(book: Book, header: str) -> int:
 def test_rows_sorted_between_cycles_are_found_and_put_right(book: Book) -> None:
     gw, _, read, listings = cold_start(book)
     book.emu.sort_rows(book.sid, LISTINGS, listings_col(book, "モール商品コード"), descending=True)
-    changed = [t.model_copy(update={"quantity": 0}) for t in (listings[3], listings[40])]
+    changed = [replace(t, quantity=0) for t in (listings[3], listings[40])]
 
     record(gw, book, read, listings, pushes(changed), commit_id="c-2")
 
@@ -354,7 +355,7 @@ def test_unchanged_targets_write_nothing_and_a_changed_reason_writes_its_row(boo
 
     assert listing_writes() == []
     meter.bodies.clear()
-    stopped = listings[3].model_copy(update={"reason": PushReason.STOPPED, "why": "連動停止"})
+    stopped = replace(listings[3], reason=PushReason.STOPPED, why="連動停止")
     now = [*listings[:3], stopped, *listings[4:]]  # one new target object, the rest the same
 
     record(gw, book, read, now, [], commit_id="c-3")

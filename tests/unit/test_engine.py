@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.core import engine
@@ -53,8 +54,7 @@ def run(
 def sheet_after(snapshot: Snapshot, plan: engine.Plan) -> Snapshot:
     """The snapshot the next cycle would read if staff changed nothing."""
     products = {
-        sku: p.model_copy(update={"stock": plan.stock.get(sku, p.stock)})
-        for sku, p in snapshot.products.items()
+        sku: replace(p, stock=plan.stock.get(sku, p.stock)) for sku, p in snapshot.products.items()
     }
     return snapshot.model_copy(update={"products": products, "movements": ()})
 
@@ -367,7 +367,7 @@ def test_a_refused_push_that_lands_later_is_announced_once() -> None:
 
 
 def test_stock_alerts_carry_the_products_name_and_row_and_say_what_to_do() -> None:
-    plan, _ = run(engine.EngineState(), snap(product("A", 0).model_copy(update={"row": 7})))
+    plan, _ = run(engine.EngineState(), snap(replace(product("A", 0), row=7)))
     (out,) = [a for a in plan.alerts if a.kind is AlertKind.OUT_OF_STOCK]
     assert out.row == 7 and out.sku == "A"
     assert "入出庫" in out.text  # what to do when it arrives

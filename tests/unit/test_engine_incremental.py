@@ -80,7 +80,7 @@ class _Sheet:
     moves: int = 0
 
     def snapshot(self, reparse: bool) -> Snapshot:
-        rows = {s: p.model_copy() if reparse else p for s, p in self.rows.items()}
+        rows = {s: replace(p) if reparse else p for s, p in self.rows.items()}
         held = {"rakuten": {f"r-{s.lower()}": s for s in sorted(self.invalid)}}
         return Snapshot(
             products=rows,
@@ -100,7 +100,7 @@ class _Sheet:
         """The commit landed: 在庫数 written, 入出庫 rows marked, their ledger entries."""
         for sku, value in plan.stock.items():
             if sku in self.rows:
-                self.rows[sku] = self.rows[sku].model_copy(update={"stock": value})
+                self.rows[sku] = replace(self.rows[sku], stock=value)
         rows = []
         for mv in self.movements:
             mark = plan.movement_marks.get(mv.key, "")
@@ -120,7 +120,7 @@ def _product(sku: str, stock: int, row: int) -> Product:
 def _stock(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
     if sku in sheet.rows:
         value = data.draw(st.integers(-3, 30))
-        sheet.rows[sku] = sheet.rows[sku].model_copy(update={"stock": value})
+        sheet.rows[sku] = replace(sheet.rows[sku], stock=value)
 
 
 def _field(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
@@ -135,7 +135,7 @@ def _field(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
         "name": st.sampled_from(["", "マグ", "皿"]),
         "codes": st.integers(0, 5).map(lambda n: _codes(sku, n)),
     }[name]
-    sheet.rows[sku] = sheet.rows[sku].model_copy(update={name: data.draw(value)})
+    sheet.rows[sku] = replace(sheet.rows[sku], **{name: data.draw(value)})
 
 
 def _delete(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
@@ -152,7 +152,7 @@ def _rename(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
     row = sheet.rows.get(sku)
     if row is not None and new not in sheet.rows and new not in sheet.invalid:
         rows = {(new if s == sku else s): p for s, p in sheet.rows.items()}
-        rows[new] = row.model_copy(update={"sku": new})
+        rows[new] = replace(row, sku=new)
         sheet.rows = rows
 
 
@@ -163,8 +163,7 @@ def _move(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
         return
     moved = {sku: row, **sheet.rows} if data.draw(st.booleans()) else {**sheet.rows, sku: row}
     sheet.rows = {
-        s: p if p.row == i + 2 else p.model_copy(update={"row": i + 2})
-        for i, (s, p) in enumerate(moved.items())
+        s: p if p.row == i + 2 else replace(p, row=i + 2) for i, (s, p) in enumerate(moved.items())
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.core import engine
@@ -68,8 +69,7 @@ def cycle(
 ) -> tuple[engine.Plan, engine.EngineState, Snapshot]:
     plan = engine.step(state, snapshot, lines or [], at, **kw)  # type: ignore[arg-type]
     products = {
-        sku: p.model_copy(update={"stock": plan.stock.get(sku, p.stock)})
-        for sku, p in snapshot.products.items()
+        sku: replace(p, stock=plan.stock.get(sku, p.stock)) for sku, p in snapshot.products.items()
     }
     return plan, landed(state, plan, at), snapshot.model_copy(update={"products": products})
 

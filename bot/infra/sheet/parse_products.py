@@ -602,6 +602,6 @@ def _product(d: _Draft) -> Product:
         alloc_threshold=d.values.get("alloc_threshold"),
         sync=not d.values.get("stop_sync", False),
         backorder=d.values.get("backorder", False),
-        codes=dict(d.codes),
+        codes=d.codes,  # the draft is never changed once read: one dict for both
         row=d.grid_row + 1,
     )

@@ -131,8 +131,8 @@ class Reader:
                 raise Bad(self.msg("bad_rule", cell=cell, reason=str(err))) from None
         n = int(raw)
         if n < 0:
-            return DisplayRule(kind="minus", n=-n)
-        rule = DisplayRule(kind="cap", n=n)
+            return DisplayRule.of("minus", -n)
+        rule = DisplayRule.of("cap", n)
         raise Guess(self.msg("rule_number", cell=cell, header=header, value=n), rule)
 
     def codes_cell(

@@ -7,6 +7,8 @@ into the key through the template's channel words.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 from bot.core.domain import (
@@ -42,11 +44,15 @@ _RESULT_WORDS = {
 """出品状況 結果 in the same words as モール更新ログ's (one wording for one outcome)."""
 
 
+_PRODUCT_MEANING = attrgetter(*(f.name for f in fields(Product) if f.name != "row"))
+"""A Product's fields but its row, as one tuple compared by value."""
+
+
 def meaning(read: SheetRead) -> tuple[Any, ...]:
     """What the engine would see, ignoring where rows sit (sorting is not a conflict)."""
     snap = read.snapshot
     return (
-        {sku: p.model_dump(exclude={"row"}) for sku, p in snap.products.items()},
+        {sku: _PRODUCT_MEANING(p) for sku, p in snap.products.items()},
         snap.invalid_skus,
         tuple(sorted((m.key, m.done, m.ident) for m in snap.movements)),
     )
