@@ -57,16 +57,25 @@ from bot.infra.sheet.commit import (
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.hot import GridCache, Reread, movements_tail, row_runs
+from bot.infra.sheet.hot import (
+    GridCache,
+    Reread,
+    answer_cells,
+    grid_cells,
+    row_runs,
+    value_cells,
+)
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.movement_ledger import next_ledger_rows, with_ledger
+from bot.infra.sheet.movements_read import movements_tail
 from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.record import RecordIncomplete, RecordPort, RecordWriter
 from bot.infra.sheet.repair import RowRepair, repair_misplaced
 from bot.infra.sheet.rows import directory, error_row, meaning, op_row, parse_ledger, sale_row
+from bot.infra.sheet.snapshot_read import SnapshotReader
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_dict, state_request, state_values
 from bot.infra.sheet.status import StatusBoard, status_requests
@@ -74,8 +83,6 @@ from bot.infra.sheet.tab_watch import TabWatch, missing_titles
 from bot.infra.sheet.tabs import (
     CYCLE_TABS,
     ERROR_LOG,
-    HEADER_TABS,
-    HOT_TABS,
     LISTINGS,
     LOG_TABS,
     MALL_LOG,
@@ -182,7 +189,9 @@ class SheetGateway:
     moves_prefix: MovementsPrefix | None = field(default=None, repr=False)
     """入出庫's settled top as last parsed (most cycles read and parse only below it)."""
     _whole_read: bool = field(default=True, repr=False)
-    """Whether the values being parsed are a whole read (edits above the prefix count)."""
+    """Whether 入出庫 was read whole (parsed from the top, not after moves_prefix)."""
+    _moves_stale: bool = field(default=False, repr=False)
+    """moves_prefix was found changed: the next read takes 入出庫 whole."""
     listing_book: ListingBook = field(default_factory=ListingBook, repr=False)
     """出品状況 as the bot last read or wrote it (not read every cycle)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
@@ -314,7 +323,9 @@ class SheetGateway:
             reply = self.spreadsheet.values_batch_get(list(ranges), params=params)
         except APIError as err:
             raise SheetError(api_message(err)) from err
-        return list(reply.get("valueRanges", []))
+        got = list(reply.get("valueRanges", []))
+        self.cache.count(value_cells(got))
+        return got
 
     def _whole(self, key: str) -> str:
         return layout.quote_title(self.titles[key])
@@ -343,50 +354,18 @@ class SheetGateway:
         return read
 
     def _read_tabs(self) -> dict[str, list[list[Any]]]:
-        if not self.cache.full_due() and PRODUCTS not in self.tabs.missing:
-            values = self._read_hot()
-            if values is not None:
-                return values
-        return self._read_full()
-
-    def _read_full(self) -> dict[str, list[list[Any]]]:
-        keys = [k for k in CYCLE_TABS if k not in self.tabs.missing]
-        ranges = [self._whole(k) for k in keys] + [f"{self._whole(k)}!1:1" for k in HEADER_TABS]
-        got = self._value_ranges(ranges)
-        for key, value_range in zip(keys, got, strict=False):
-            self.text.seen(key, str(value_range.get("range", "")))
-        out = dict(zip((*keys, *HEADER_TABS), (vr.get("values", []) for vr in got), strict=True))
-        self.cache.keep_full(out, self.template, self.malls)
-        out.update(self.cache.grids)  # a row that reads as before is the cache's (and memo's) own
-        self._whole_read = True
-        return out
-
-    def _read_hot(self) -> dict[str, list[list[Any]]] | None:
-        """商品マスタ's two columns and the small tabs, COLUMNS-major; None: read whole."""
-        hot = self.cache.hot_ranges(self._whole(PRODUCTS))
-        if hot is None:
-            return None
-        keys = [k for k in HOT_TABS if k not in self.tabs.missing]
-        tail = (
-            movements_tail(self.moves_prefix, self._whole(MOVEMENTS)) if MOVEMENTS in keys else None
+        reader = SnapshotReader(
+            self._value_ranges,
+            self._whole,
+            self.cache,
+            self.text,
+            self.tabs.missing,
+            self.template,
+            self.malls,
         )
-        whole = [tail if k == MOVEMENTS and tail else self._whole(k) for k in keys]
-        ranges = hot + whole + [f"{self._whole(k)}!1:1" for k in HEADER_TABS]
-        got = self._value_ranges(ranges, major="COLUMNS")
-        out = self.cache.lay_over(
-            got, (*keys, *HEADER_TABS), keep_sets=SETS not in self.tabs.missing
-        )
-        if out is not None and tail and self.moves_prefix is not None:
-            joined = self.moves_prefix.join(out[MOVEMENTS])
-            out = None if joined is None else {**out, MOVEMENTS: cast(list[list[Any]], joined)}
-        if out is None:
-            log.info("商品マスタ or 入出庫 rows moved above what was read; reading them whole")
-            return None
-        self._whole_read = False
-        seen = [(PRODUCTS, got[1]), *zip(keys, got[3:], strict=False)]
-        for key, value_range in seen:
-            self.text.seen(key, str(value_range.get("range", "")))
-        return out
+        got = reader.read(None if self._moves_stale else self.moves_prefix)
+        self._whole_read, self._moves_stale = got.movements_whole, got.movements_stale
+        return got.values
 
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
@@ -508,6 +487,7 @@ class SheetGateway:
             return previous
         try:
             got = filtered_ranges(self.spreadsheet, ranges)
+            self.cache.count(grid_cells(got))
         except SheetError as err:
             if not self._tabs_changed(err):
                 raise
@@ -729,7 +709,9 @@ class SheetGateway:
     def _batch_update(self, body: Mapping[str, Any], params: ParamsType | None) -> Any:
         """``spreadsheets:batchUpdate`` (gspread's own wrapper cannot pass ``fields``)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet.id
-        return self.spreadsheet.client.request("post", url, json=body, params=params).json()
+        reply = self.spreadsheet.client.request("post", url, json=body, params=params).json()
+        self.cache.count(answer_cells(reply))
+        return reply
 
     # -- verify and repair -----------------------------------------------------
 
@@ -756,7 +738,9 @@ class SheetGateway:
         )
 
     def _columns_now(self, columns: Mapping[str, Sequence[int]]) -> dict[str, Any]:
-        return columns_now(self.spreadsheet, column_ranges(self._whole, columns))
+        now = columns_now(self.spreadsheet, column_ranges(self._whole, columns))
+        self.cache.count(answer_cells(now))
+        return now
 
     # -- record ------------------------------------------------------------------
 

@@ -2,15 +2,26 @@
 
 Orders and staff counts change one column of 商品マスタ, 在庫数; where each product
 sits is its 商品コード column. So a cycle reads those two columns of 商品マスタ
-(plus the small tabs) and lays them over 商品マスタ as it was last read whole. The
-whole of 商品マスタ and セット構成 is read again on a cadence that keeps the average
-within :data:`CELLS_PER_PRODUCT` (:func:`full_read_every`; every cycle for a small
-sheet), and at once when the header row or the 商品コード column differs (a row added, deleted
-or sorted, a column moved): a product is never matched to a row by a guess.
+(plus the small tabs, and 入出庫 below its settled top: :mod:`bot.infra.sheet.movements_read`)
+and lays them over 商品マスタ as it was last read whole. The whole of 商品マスタ and
+セット構成 is read again on a cadence that keeps the cells read per cycle within
+:data:`CELLS_PER_PRODUCT` per product on average (:meth:`GridCache.full_due`; every
+cycle for a small sheet), and at once when the header row or the 商品コード column
+differs (a row added, deleted or sorted, a column moved): a product is never matched
+to a row by a guess.
+
+The cadence counts every cell the gateway reads (:meth:`GridCache.count`): the hot
+and whole reads of every tab, the commit's re-read and answer, the record's reads. Each
+cycle earns the budget and pays what it read; a whole read comes once the savings
+cover it (as the last one cost), so however big the other tabs grow or however much a
+cycle re-reads, the cells read stay within the budget on average, at any point of a
+run (whole reads at most :data:`MAX_FULL_READ_EVERY` cycles apart: beyond that the
+budget gives way to seeing edits).
 
 Staff edits to 在庫数 are therefore seen by the next cycle at any catalogue size;
-edits to the other columns (codes, 連動停止, 表示在庫設定, …) within that cadence
-(about two minutes at 100,000 products and the 15 s default).
+edits to the other columns (codes, 連動停止, 表示在庫設定, …) within that cadence:
+for rows of ~11 cells, 12–13 cycles at 10,000 products and 16 at 1,000, where the
+tabs read every cycle weigh more per product (3–4 minutes at the 15 s default).
 
 The cache also takes in what the bot itself writes (the commit's 在庫数/状態/最終更新),
 so its next comparison sees only what others changed.
@@ -18,14 +29,12 @@ so its next comparison sees only what others changed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
-from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
@@ -40,17 +49,25 @@ MAX_FULL_READ_EVERY = 16
 """At most this many cycles between whole reads (4 minutes at 15 s)."""
 
 
-def full_read_every(whole_cells: int, rows: int) -> int:
-    """Cycles between whole reads so the average stays within the budget.
+def value_cells(value_ranges: Iterable[Mapping[str, Any]]) -> int:
+    """Cells in ValueRanges' ``values`` (either major dimension)."""
+    return sum(len(line) for vr in value_ranges for line in vr.get("values") or ())
 
-    A cycle reads 2 cells a row (商品コード, 在庫数) plus, every ``n``-th cycle, the
-    whole tabs: ``2·rows + whole/n ≤ 3·rows`` gives ``n ≥ whole / rows``. At 100,000
-    products of ~8 cells that is 8 cycles: two minutes at the 15 s default.
-    """
-    if whole_cells <= SMALL_SHEET_CELLS:
-        return 1
-    spare = max(CELLS_PER_PRODUCT * rows - 2 * rows, 1.0)
-    return max(1, min(MAX_FULL_READ_EVERY, math.ceil(whole_cells / spare)))
+
+def grid_cells(grids: Iterable[Sequence[Sequence[Any]]]) -> int:
+    """Cells in value grids."""
+    return sum(len(line) for grid in grids for line in grid)
+
+
+def answer_cells(reply: Mapping[str, Any] | None) -> int:
+    """Cells of grid data in a batchUpdate's answer (or a spreadsheets.get shaped like one)."""
+    sheets = ((reply or {}).get("updatedSpreadsheet") or {}).get("sheets") or ()
+    return sum(
+        len(row.get("values") or ())
+        for sheet in sheets
+        for block in sheet.get("data") or ()
+        for row in block.get("rowData") or ()
+    )
 
 
 Grid = list[list[Any]]
@@ -111,19 +128,53 @@ class Rewritten:
 class GridCache:
     """商品マスタ and セット構成 as last read whole, kept up to date between reads."""
 
-    every: int = 1
-    """Cycles between whole reads, from the last whole read's size."""
     grids: dict[str, Grid] = field(default_factory=dict)
     since_full: int | None = None
     """Cycles since the last whole read; None: never read whole (or forgotten)."""
+    budget: float = 0.0
+    """Cells a cycle may read on average: CELLS_PER_PRODUCT per 商品マスタ row."""
+    credit: float = 0.0
+    """The budget of the cycles so far less the cells they read (see :meth:`full_due`)."""
+    spent: int = 0
+    """Cells read since this cycle's read began (:meth:`count`)."""
+    whole_cost: int = 0
+    """Cells the last cycle that read the tabs whole read in all."""
+    small: bool = True
+    """The last whole read of 商品マスタ and セット構成 was within SMALL_SHEET_CELLS."""
     sku_col: int | None = None
     stock_col: int | None = None
     skus: list[Any] = field(default_factory=list)
     stocks: list[Any] = field(default_factory=list)
 
+    def count(self, cells: int) -> None:
+        """Cells the gateway just read (any tab, any request): what the cadence spends."""
+        self.spent += cells
+
+    def start_cycle(self) -> None:
+        """A cycle's read begins: the cells of the cycle before are set against the budget.
+
+        The credit is kept within one whole cycle's cost either way: a cold start's
+        reads are not paid back for long, an idle hour does not buy a run of whole reads.
+        """
+        if self.since_full == 0:
+            self.whole_cost = self.spent
+        cap = max(self.whole_cost, self.budget)
+        self.credit = min(cap, max(-cap, self.credit + self.budget - self.spent))
+        self.spent = 0
+
     def full_due(self) -> bool:
-        """Whether this cycle reads the tabs whole."""
-        return self.since_full is None or self.since_full + 1 >= self.every
+        """Whether this cycle reads the tabs whole.
+
+        Never read whole yet (or forgotten), a small sheet, :data:`MAX_FULL_READ_EVERY`
+        cycles since the last whole read, or the credit the cycles since then saved
+        covers a whole cycle (as the last one cost) beyond its own budget: the cells
+        read stay within the budget on average at every cycle, not only over a run.
+        """
+        if self.since_full is None or self.small:
+            return True
+        if self.since_full + 1 >= MAX_FULL_READ_EVERY:
+            return True
+        return self.credit >= self.whole_cost - self.budget
 
     def forget(self) -> None:
         """Read whole next time (a tab went or came, a commit's outcome is unknown)."""
@@ -141,8 +192,8 @@ class GridCache:
         }
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
-        cells = sum(len(row) for g in self.grids.values() for row in g)
-        self.every = full_read_every(cells, max(len(grid or ()) - 1, 1))
+        self.small = grid_cells(self.grids.values()) <= SMALL_SHEET_CELLS
+        self.budget = CELLS_PER_PRODUCT * max(len(grid or ()) - 1, 1)
         self.sku_col = self.stock_col = None
         if not grid:
             return
@@ -337,11 +388,3 @@ class Reread:
             not same(value_at(cells, col), value_at(grid[row] if row < len(grid) else [], col))
             for row, cells in self.rows.items()
         )
-
-
-def movements_tail(prefix: MovementsPrefix | None, quoted_title: str) -> str | None:
-    """入出庫 from its settled top's last row down; None without a top yet."""
-    if prefix is None or not prefix.cells or not prefix.cells[0]:
-        return None
-    width = max(len(prefix.cells[0]), *(len(r) for r in prefix.cells[-1:]))
-    return f"{quoted_title}!A{prefix.tail_row}:{column_letter(width - 1)}"

@@ -187,9 +187,10 @@ class MovementsPrefix:
 
     A parse given a prefix (:func:`parse_movements`) takes all this as it is and parses
     only the rows after it: the same result as a parse of the whole tab while those rows
-    are unchanged. That is the caller's to know (the gateway reads the whole tab on a
-    cadence; :meth:`join` checks the boundary row of a partial read). The done movements
-    are the same objects each time, so the engine can skip them by identity.
+    are unchanged. That is the caller's to know (:meth:`join` checks a partial read's
+    boundary row and that no row of the top turns up below it; the gateway checks the
+    top's key columns on a cadence, :mod:`bot.infra.sheet.movements_read`). The done
+    movements are the same objects each time, so the engine can skip them by identity.
     """
 
     rows: int
@@ -203,6 +204,10 @@ class MovementsPrefix:
     """What parsing them put in ``SheetRead.mark_by_row`` (grid row → 反映 text)."""
     done: tuple[Movement, ...]
     """The 済 rows with identity as movements, in sheet order."""
+    key_columns: tuple[int, int, int]
+    """(商品コード, 数量, 反映) columns: what a check of the covered rows compares."""
+    idents: frozenset[str]
+    """The identities in the covered rows' 反映 cells."""
 
     @property
     def tail_row(self) -> int:
@@ -213,10 +218,17 @@ class MovementsPrefix:
         """入出庫 as a whole-tab read would give it, from the rows read from :attr:`tail_row` on.
 
         None when ``tail`` does not start with the last covered row as it was (rows
-        inserted or deleted above it, or it changed): read the whole tab then.
+        inserted or deleted above it, or it changed), or when a row below it carries an
+        identity of the covered rows: read the whole tab then. That row is a copy staff
+        made, or a row a sort took from the top while the boundary row kept its place;
+        joined to the top as it was, the latter would be there twice and be applied again.
         """
         if not tail or list(tail[0]) != list(self.cells[-1]):
             return None
+        mark = self.key_columns[2]
+        for row in tail[1:]:
+            if mark < len(row) and row[mark] and ident_of(cell_text(row[mark])) in self.idents:
+                return None
         return [*self.cells, *tail[1:]]
 
     def fits(self, grid: Sequence[Sequence[Any]]) -> bool:
@@ -270,6 +282,7 @@ class _MovementScan:
         self.out: list[Movement] = []
         self.reused: MovementsPrefix | None = None
         self.settled_to = 1  # rows [1, settled_to) are settled, ending on a 済 row
+        self.idents: list[str] = []  # of the 済 rows scanned (all settled until a pending one)
 
     def resume(self, prefix: MovementsPrefix) -> None:
         """Take the covered rows' result as it is; the scan starts after them."""
@@ -322,6 +335,7 @@ class _MovementScan:
                 ctx.out.mark_by_row[gi] = mark
                 applied = {"qty": _applied_qty(ctx, raws), "done": True, "ident": ident}
                 self.out.append(base.model_copy(update=applied))
+                self.idents.append(ident)
             return
         ctx.out.movement_rows[key] = gi
         if mark:
@@ -344,6 +358,9 @@ class _MovementScan:
         occurrences = dict(self.base)
         for digest, n in self.counts.items():
             occurrences[digest] = occurrences.get(digest, 0) + n
+        sku, qty = self.hm.col("sku"), self.hm.col("qty")
+        assert sku is not None and qty is not None and self.c_mark is not None
+        before = self.reused.idents if self.reused is not None else frozenset()
         return MovementsPrefix(
             rows=rows,
             cells=tuple(self.grid[:rows]),
@@ -351,6 +368,8 @@ class _MovementScan:
             movement_rows=dict(self.ctx.out.movement_rows),
             marks=dict(self.ctx.out.mark_by_row),
             done=tuple(self.out),
+            key_columns=(sku, qty, self.c_mark),
+            idents=before | frozenset(self.idents),
         )
 
 
