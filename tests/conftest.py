@@ -2,10 +2,9 @@
 
 Channels are simulators mounted as httpx transports, the sheet is an emulator mounted
 as a requests adapter, and Slack is a fake server on 127.0.0.1 (tests/fake_slack.py).
-Recorded responses under tests/fixtures/ name real hosts (auth.login.yahoo.co.jp,
-circus.shopping.yahooapis.jp, a P3P header's privacy.yahoo.co.jp) because that is where
-they were recorded; they are replayed through parsers and simulators, never requested.
-This guard makes that a property of the suite instead of a promise: a connection to
+Recorded responses under tests/fixtures/ name loopback addresses where they named the
+hosts they were recorded from (tests/fixtures/yahoo/README.md); they are replayed
+through parsers and simulators, never requested. This guard makes that a property of the suite instead of a promise: a connection to
 any other address fails the test. Only tests marked ``live`` (deselected by default,
 run by hand with real credentials) may leave the machine.
 """

@@ -33,6 +33,10 @@ from bot.sandbox.clock import VirtualClock
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo"
 CASSETTES = FIXTURES / "yahoo_store_api" / "test" / "cassettes"
 STATIC = FIXTURES / "yahoo_shopping_api" / "spec" / "fixtures"
+RECORDED_AUTH = "http://127.0.0.1:9001"
+RECORDED_API = "http://127.0.0.1:9002"
+"""Where the cassettes say they were sent: auth.login.yahoo.co.jp and
+circus.shopping.yahooapis.jp, rewritten to loopback in this copy (tests/fixtures/yahoo/README.md)."""
 NOW = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 
@@ -115,7 +119,7 @@ def missing_item_interaction() -> Interaction:
 def test_cassettes_read_as_recorded() -> None:
     token, get_stock = load_cassette(CASSETTES / "stock" / "test_get_stock.yml")
     assert (token.method, token.status) == ("POST", 200)
-    assert token.uri == "https://auth.login.yahoo.co.jp/yconnect/v2/token"
+    assert token.uri == f"{RECORDED_AUTH}/yconnect/v2/token"
     assert token.content_type == "application/json;charset=UTF-8"
     assert token.body == b'{"access_token":"<ACCESS_TOKEN>"}'
     assert get_stock.uri.endswith("/ShoppingWebService/V1/getStock")
@@ -196,13 +200,14 @@ def _replaying(interactions: list[httpx.Response], seen: list[httpx.Request]) ->
         seen.append(request)
         return queue.pop(0)
 
-    return httpx.Client(base_url=YahooAdapter.BASE_URL, transport=httpx.MockTransport(handler))
+    return httpx.Client(base_url=RECORDED_API, transport=httpx.MockTransport(handler))
 
 
 def _adapter(client: httpx.Client) -> YahooAdapter:
     return YahooAdapter(
         client,
         seller_id="zaiko-shop",
+        auth_base_url=RECORDED_AUTH,
         client_id="client-id-0123",
         client_secret="client-secret-0123",
         refresh_token="refresh-token-0123",
