@@ -35,8 +35,8 @@ CASSETTES = FIXTURES / "yahoo_store_api" / "test" / "cassettes"
 STATIC = FIXTURES / "yahoo_shopping_api" / "spec" / "fixtures"
 RECORDED_AUTH = "http://127.0.0.1:9001"
 RECORDED_API = "http://127.0.0.1:9002"
-"""Where the cassettes say they were sent: auth.login.yahoo.co.jp and
-circus.shopping.yahooapis.jp, rewritten to loopback in this copy (tests/fixtures/yahoo/README.md)."""
+"""Where the cassettes say they were sent: Yahoo's token and API origins, written as
+loopback in this copy (tests/fixtures/yahoo/README.md)."""
 NOW = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 
