@@ -29,7 +29,6 @@ import shutil
 import signal
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -97,7 +96,6 @@ class BoxHarness(Harness):
             raise
         self.sheets_tap = SheetsTap(self.clock.now)
         self.sheets_tap.counter = self.sheets
-        self.taps: dict[str, MallTap] = {}
         self.refused_orders = 0
         self.samplers: dict[str, Any] = {}
 
@@ -162,16 +160,6 @@ class BoxHarness(Harness):
 
     def wait_seconds(self) -> float:
         return self.sheets_tap.wait_seconds + sum(t.wait_seconds for t in self.taps.values())
-
-    def mall_calls(self) -> int:
-        return sum(t.calls for t in self.taps.values())
-
-    def take_writes(self, key: str) -> list[tuple[datetime, str, bytes]]:
-        return [(w.at, w.path, w.body) for w in self.taps[key].take_writes()]
-
-    def keep_write_bodies(self, keep: bool) -> None:
-        for tap in self.taps.values():
-            tap.keep_bodies = keep
 
     def finish(self) -> dict[str, Any]:
         """The sandbox's peak RSS, then SIGKILL (its state file is not wanted) and clean up."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import requests
@@ -128,16 +127,6 @@ class InlineHarness(Harness):
 
     def wait_seconds(self) -> float:
         return self.meter.far_seconds + sum(t.wait_seconds for t in self.taps.values())
-
-    def mall_calls(self) -> int:
-        return sum(t.calls for t in self.taps.values())
-
-    def take_writes(self, key: str) -> list[tuple[datetime, str, bytes]]:
-        return [(w.at, w.path, w.body) for w in self.taps[key].take_writes()]
-
-    def keep_write_bodies(self, keep: bool) -> None:
-        for tap in self.taps.values():
-            tap.keep_bodies = keep
 
     def finish(self) -> dict[str, Any]:
         return {

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters import ADAPTERS
-from bench.taps import EngineTimer, SheetCounter, timed_engine_step
+from bench.taps import EngineTimer, MallTap, SheetCounter, timed_engine_step
 from bot.bootstrap import App
 from bot.infra.clock import JST, format_jst
 from bot.infra.sheet.layout import column_letter
@@ -136,6 +136,8 @@ class Harness(ABC):
         self.stock_letter = ""
         """商品マスタ's 在庫数 column (known once :meth:`fill` has read the header)."""
         self.sheets = SheetCounter()
+        self.taps: dict[str, MallTap] = {}
+        """Each channel's transport tap (the harness fills it when it builds the bot)."""
 
     # -- what a harness provides --------------------------------------------------------
 
@@ -167,17 +169,18 @@ class Harness(ABC):
     def wait_seconds(self) -> float:
         """Wall seconds so far the bot's calls spent on the far side (not the bot's own)."""
 
-    @abstractmethod
     def mall_calls(self) -> int:
         """Calls the bot made to the channels so far."""
+        return sum(t.calls for t in self.taps.values())
 
-    @abstractmethod
     def take_writes(self, key: str) -> list[tuple[datetime, str, bytes]]:
         """The stock writes channel ``key`` was sent since the last take: (at, path, body)."""
+        return [(w.at, w.path, w.body) for w in self.taps[key].take_writes()]
 
-    @abstractmethod
     def keep_write_bodies(self, keep: bool) -> None:
         """Whether the taps keep the writes' bodies (the probes need them; the cold push not)."""
+        for tap in self.taps.values():
+            tap.keep_bodies = keep
 
     @abstractmethod
     def finish(self) -> dict[str, Any]:
