@@ -1,4 +1,4 @@
-"""Keep CPython's cyclic garbage collector off the catalogue.
+"""Keep CPython's cyclic garbage collector off the catalogue and out of the cycle.
 
 After the first cycle (the start-up read and the cold push) the bot holds the
 catalogue's long-lived objects — at 100k products millions of them: the sheet's cells,
@@ -9,11 +9,20 @@ the last one pass a quarter of that count.
 
 :func:`settle` collects once, then moves every object alive into the permanent
 generation (`gc.freeze`, https://docs.python.org/3/library/gc.html#gc.freeze): later
-collections walk only what was allocated after it. The thresholds are then widened
-(:data:`THRESHOLDS`) so a cycle's own short-lived allocations do not set off full
-collections several times a cycle. A frozen object is still freed by
+collections walk only what was allocated after it. A frozen object is still freed by
 reference counting when its row is replaced; only a reference cycle among frozen
-objects would stay, and the bot's catalogue objects form none.
+objects would stay until :meth:`Heap.after_cycle` next collects everything.
+
+Once settled, :class:`Heap` also keeps the collector out of the cycle itself. A cycle
+at 100,000 products holds a few hundred thousand containers at once (the answers'
+JSON, the plan, the requests): every young collection during the cycle walks whichever
+of them are alive, and they are promoted and walked again — 0.15–0.2 s of a 1 s cycle
+at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is
+garbage a reference count does not free. So the collector is off while a cycle runs;
+after it, one young collection walks only what the cycle left alive (the cycle's
+garbage is already freed by reference counting), and every :data:`FULL_EVERY` cycles
+everything is collected (frozen objects included) and frozen again, so no cyclic
+garbage outlives that.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -28,25 +39,16 @@ LARGE_CATALOGUE = 20_000
 """Products from which the first cycle's heap is frozen. Below, a full collection costs
 a few milliseconds and freezing would only keep cyclic garbage of start-up alive."""
 
-
-THRESHOLDS = (10_000, 10, 100)
-"""The collector's thresholds once settled (CPython's default is 700, 10, 10).
-
-A cycle at 100,000 products allocates a few hundred thousand containers that live until
-the cycle ends (requests, answers, plans). With the default, they are walked by a
-young collection every 700 allocations and promote so many objects that a full
-collection of everything not frozen follows several times a cycle: 0.5–0.8 s of a
-cycle's 1.2 s at 100k (``gc.callbacks`` timed in the scale run). With these, a young
-collection comes every 10,000 allocations and a full one every ~10 million
-(minutes apart): ~0.13 s a cycle."""
+FULL_EVERY = 240
+"""Cycles between whole collections once settled (an hour at the 15 s default)."""
 
 
 def settle() -> int:
-    """Collect, freeze what is alive, widen the thresholds; returns the objects frozen."""
+    """Collect everything, then freeze what is alive; returns the objects frozen."""
     started = time.perf_counter()
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
     frozen = gc.get_freeze_count()
     log.info(
         "heap settled: %d objects frozen out of later collections (%.0f ms)",
@@ -56,9 +58,38 @@ def settle() -> int:
     return frozen
 
 
-def settle_if_large(products: int) -> bool:
-    """:func:`settle` for a catalogue of ``products`` or more; whether it is settled now."""
-    if products < LARGE_CATALOGUE:
-        return False
-    settle()
-    return True
+class Heap:
+    """The collector around the worker's cycles (see the module's docstring)."""
+
+    def __init__(self, large: int = LARGE_CATALOGUE, full_every: int = FULL_EVERY) -> None:
+        self.large = large
+        self.full_every = full_every
+        self.settled = False
+        self._cycles = 0
+
+    @contextmanager
+    def cycle(self) -> Iterator[None]:
+        """One cycle: the collector off during it once settled, the collection after it."""
+        quiet = self.settled and gc.isenabled()
+        if quiet:
+            gc.disable()
+        try:
+            yield
+        finally:
+            if quiet:
+                gc.enable()
+                self._after_cycle()
+
+    def settle_if_large(self, products: int) -> bool:
+        """:func:`settle` once, for a catalogue of ``large`` products or more."""
+        if not self.settled and products >= self.large:
+            settle()
+            self.settled = True
+        return self.settled
+
+    def _after_cycle(self) -> None:
+        self._cycles += 1
+        if self._cycles % self.full_every == 0:
+            settle()
+        else:
+            gc.collect(1)  # what this cycle left alive (gen 0) and the gen 1 before it

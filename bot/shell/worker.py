@@ -230,7 +230,7 @@ class Worker:
         self.settings = ShopSettings()
         self.started = False
         self._cycle_no = 0
-        self._heap_settled = False
+        self._heap = heap.Heap()
         self._next_drift_check: datetime | None = None
         self._drift_slice = -1
         self._slices = DriftSlices()
@@ -316,19 +316,23 @@ class Worker:
                 self._deliver(run)
                 return run.report
         self._cycle_no += 1
+        with self._heap.cycle():
+            self._steps(run)
+        run.report.stuck_units = engine.stuck_units(
+            self.state, run.at, self.config.shortfall_timeout
+        )
+        return run.report
+
+    def _steps(self, run: _Run) -> None:
         collected = self._collect(run)  # 1. collect (and read back what malls show)
         committed = self._commit(collected, run)  # 2.–4. read, engine, atomic commit
         if committed is not None:
             plan, read = committed
             pushed = self._push(plan.pushes, run)  # 5. push
             self._record(read, plan, collected.drift_logs, pushed, run)  # 6. record
-            if not self._heap_settled:  # the catalogue is in memory: keep the GC off it
-                self._heap_settled = heap.settle_if_large(len(read.snapshot.products))
+            # the catalogue is in memory: keep the collector off it
+            self._heap.settle_if_large(len(read.snapshot.products))
         self._deliver(run)  # 7. alert
-        run.report.stuck_units = engine.stuck_units(
-            self.state, run.at, self.config.shortfall_timeout
-        )
-        return run.report
 
     def _commit_id(self, now: datetime) -> str:
         return f"{now.isoformat()}#{self._cycle_no}"

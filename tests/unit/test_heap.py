@@ -1,4 +1,4 @@
-"""bot.shell.heap: the first cycle's objects leave the collector's walks (issue 10 item 3)."""
+"""bot.shell.heap: the catalogue out of the collector's walks, the collector out of the cycle."""
 
 from __future__ import annotations
 
@@ -13,21 +13,25 @@ from bot.shell import heap
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
-    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
-    gc.set_threshold(*thresholds)
+    gc.enable()
+
+
+class Node:
+    other: object = None
+
+
+def pair() -> weakref.ref[Node]:
+    """A reference cycle nobody holds once this returns; a weak reference to it."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
 
 
 def test_settle_freezes_what_is_alive_and_collects_garbage_first() -> None:
-    class Node:
-        other: object = None
-
-    a, b = Node(), Node()
-    a.other, b.other = b, a  # a reference cycle nobody holds after the del
-    gone = weakref.ref(a)
-    del a, b
+    gone = pair()
     kept = [[i] for i in range(1000)]
 
     frozen = heap.settle()
@@ -37,14 +41,54 @@ def test_settle_freezes_what_is_alive_and_collects_garbage_first() -> None:
     assert not any(id(row) in walked for row in kept)  # frozen: out of every walk
     assert gc.is_tracked(kept[0])
     assert gone() is None  # the cycle was collected before the freeze, not frozen
-    assert gc.get_threshold() == heap.THRESHOLDS
 
 
 def test_a_small_catalogue_is_left_to_the_collector() -> None:
-    assert heap.settle_if_large(heap.LARGE_CATALOGUE - 1) is False
+    h = heap.Heap()
+    assert h.settle_if_large(heap.LARGE_CATALOGUE - 1) is False
     assert gc.get_freeze_count() == 0
+    with h.cycle():
+        assert gc.isenabled()
 
 
 def test_a_large_catalogue_is_settled_once_asked() -> None:
-    assert heap.settle_if_large(heap.LARGE_CATALOGUE) is True
+    h = heap.Heap()
+    assert h.settle_if_large(heap.LARGE_CATALOGUE) is True
     assert gc.get_freeze_count() > 0
+
+
+def test_a_settled_cycle_runs_without_the_collector_and_collects_after_it() -> None:
+    h = heap.Heap(large=1)
+    h.settle_if_large(1)
+    with h.cycle():
+        assert not gc.isenabled()
+        gone = pair()
+        kept = [[i] for i in range(100)]
+    assert gc.isenabled()
+    assert gone() is None  # the cycle's cyclic garbage: collected when it ended
+    assert gc.is_tracked(kept[0])
+
+
+def test_the_collector_comes_back_when_a_cycle_raises() -> None:
+    h = heap.Heap(large=1)
+    h.settle_if_large(1)
+    with pytest.raises(RuntimeError), h.cycle():
+        raise RuntimeError("sheet down")
+    assert gc.isenabled()
+
+
+def test_frozen_cyclic_garbage_is_collected_every_full_every_cycles() -> None:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    h = heap.Heap(large=1, full_every=3)
+    h.settle_if_large(1)  # the pair is alive: frozen
+    del a, b
+    for _ in range(2):
+        with h.cycle():
+            pass
+    assert gone() is not None  # young collections do not look at frozen objects
+    with h.cycle():
+        pass
+    assert gone() is None
+    assert gc.get_freeze_count() > 0  # what is alive is frozen again
