@@ -1,8 +1,9 @@
 """入出庫's settled top in a shop big enough to read it only now and then (issue 10).
 
 A shop of a few products reads every tab whole each cycle. One of 300 reads 商品マスタ's
-two hot columns and 入出庫 below its settled top most cycles, and on the cadence the
-tabs whole with a check of that top's key columns (bot/infra/sheet/movements_read.py).
+two hot columns, a window of its rows and 入出庫 below its settled top each cycle, and
+with the window that ends a sweep of 商品マスタ a check of that top's key columns
+(bot/infra/sheet/hot.py, bot/infra/sheet/movements_read.py).
 Staff sort, insert, delete, clear and type rows in the top between those reads; each
 movement must still be applied once, never twice, never skipped, through restarts.
 """
@@ -14,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.core.domain import AlertKind
-from bot.infra.sheet.hot import MAX_FULL_READ_EVERY
-from tests.e2e.conftest import MASTER, MOVES, OPS, PRODUCTS, Shop, make_shop
+from bot.infra.sheet.hot import MAX_SWEEP_CYCLES
+from tests.e2e.conftest import MOVES, OPS, PRODUCTS, Shop, make_shop
 
 FILLER = [(f"FILL{i:03d}", "まとめ買い用の商品", 1, "") for i in range(300)]
 
@@ -41,18 +42,19 @@ def read_whole_now(shop: Shop) -> None:
     shop.cycle()
 
 
-def whole_reads(shop: Shop) -> int:
+def top_checks(shop: Shop) -> int:
+    """Reads that checked 入出庫's settled top (its header row comes with the check)."""
     return sum(
-        1 for r in shop.emu.requests if r.op == "values.batchGet" and f"'{MASTER}'" in r.ranges
+        1 for r in shop.emu.requests if r.op == "values.batchGet" and f"'{MOVES}'!1:1" in r.ranges
     )
 
 
 def through_the_cadence(shop: Shop) -> None:
-    """Enough cycles for a whole read and the one after it (hot ones in between)."""
-    before = whole_reads(shop)
-    for _ in range(MAX_FULL_READ_EVERY + 2):
+    """Enough cycles for a sweep's end (the top checked) and the cycle after it."""
+    before = top_checks(shop)
+    for _ in range(MAX_SWEEP_CYCLES + 2):
         shop.cycle()
-    assert whole_reads(shop) > before
+    assert top_checks(shop) > before
 
 
 def marks(shop: Shop) -> dict[str, str]:

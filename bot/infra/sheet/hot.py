@@ -3,25 +3,29 @@
 Orders and staff counts change one column of 商品マスタ, 在庫数; where each product
 sits is its 商品コード column. So a cycle reads those two columns of 商品マスタ
 (plus the small tabs, and 入出庫 below its settled top: :mod:`bot.infra.sheet.movements_read`)
-and lays them over 商品マスタ as it was last read whole. The whole of 商品マスタ and
-セット構成 is read again on a cadence that keeps the cells read per cycle within
-:data:`CELLS_PER_PRODUCT` per product on average (:meth:`GridCache.full_due`; every
-cycle for a small sheet), and at once when the header row or the 商品コード column
-differs (a row added, deleted or sorted, a column moved): a product is never matched
+and lays them over 商品マスタ as last read. The other columns (codes, 連動停止,
+表示在庫設定, …) are read by a **sweep**: each cycle also reads a window of whole rows
+(:meth:`GridCache.window`), the next cycle the rows after it, so every row is read
+again within :data:`MAX_SWEEP_CYCLES` cycles; the cycle whose window reaches the end of
+the tab also reads セット構成 whole and checks 入出庫's settled top. The window is as
+big as the read budget allows: each cycle earns :data:`CELLS_PER_PRODUCT` cells per
+product, pays every cell the gateway read (:meth:`GridCache.count`: the hot ranges and
+the window, the commit's re-read and answer, the record's reads), and the window takes
+what is left (never fewer rows than finish a sweep in :data:`MAX_SWEEP_CYCLES`). So the
+cells read stay within the budget on average at any point of a run, and no cycle reads
+the whole tab at once: a whole read of 100k rows held a second copy of the tab for a
+moment and cost one cycle a second of parsing every few minutes.
+
+The tabs are read whole only when there is no base to lay a read over: the first read,
+a small sheet (:data:`SMALL_SHEET_CELLS`, every cycle: cheaper than any bookkeeping),
+and at once when the header row or the 商品コード column differs (a row added, deleted
+or sorted, a column moved), or a commit's outcome is unknown: a product is never matched
 to a row by a guess.
 
-The cadence counts every cell the gateway reads (:meth:`GridCache.count`): the hot
-and whole reads of every tab, the commit's re-read and answer, the record's reads. Each
-cycle earns the budget and pays what it read; a whole read comes once the savings
-cover it (as the last one cost), so however big the other tabs grow or however much a
-cycle re-reads, the cells read stay within the budget on average, at any point of a
-run (whole reads at most :data:`MAX_FULL_READ_EVERY` cycles apart: beyond that the
-budget gives way to seeing edits).
-
 Staff edits to 在庫数 are therefore seen by the next cycle at any catalogue size;
-edits to the other columns (codes, 連動停止, 表示在庫設定, …) within that cadence:
-for rows of ~11 cells, 12–13 cycles at 10,000 products and 16 at 1,000, where the
-tabs read every cycle weigh more per product (3–4 minutes at the 15 s default).
+edits to the other columns within a sweep: 16 cycles (4 minutes at the 15 s default) at
+100k products, about as many at 1,000, where the tabs read every cycle weigh more per
+product.
 
 The cache also takes in what the bot itself writes (the commit's 在庫数/状態/最終更新),
 so its next comparison sees only what others changed.
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
+from math import ceil
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
@@ -45,8 +51,11 @@ CELLS_PER_PRODUCT = 3.0
 SMALL_SHEET_CELLS = 2_000
 """A whole read this small (about 200 products) is made every cycle: cheaper than
 any bookkeeping, and every edit is seen by the next cycle."""
-MAX_FULL_READ_EVERY = 16
-"""At most this many cycles between whole reads (4 minutes at 15 s)."""
+MAX_SWEEP_CYCLES = 16
+"""A sweep of 商品マスタ's rows takes at most this many cycles (4 minutes at 15 s)."""
+MIN_SWEEP_CYCLES = 4
+"""…and at least this many: however much credit the budget saved, no cycle reads more
+than a quarter of the tab (a big window is what the sweep is there to avoid)."""
 
 
 def value_cells(value_ranges: Iterable[Mapping[str, Any]]) -> int:
@@ -86,10 +95,9 @@ def column_values(grid: Sequence[Sequence[Any]], col: int) -> list[Any]:
 
 def rows_of_columns(columns: Sequence[Sequence[Any]]) -> Grid:
     """A COLUMNS-major ValueRange's values as the ROWS-major grid the API would give."""
-    height = max((len(c) for c in columns), default=0)
     grid: Grid = []
-    for i in range(height):
-        row = [c[i] if i < len(c) else "" for c in columns]
+    for cells in zip_longest(*columns, fillvalue=""):
+        row = list(cells)
         while row and row[-1] == "":
             row.pop()
         grid.append(row)
@@ -124,9 +132,29 @@ class Rewritten:
     columns: frozenset[int]
 
 
+@dataclass(frozen=True)
+class Window:
+    """The rows of 商品マスタ one cycle reads whole (grid rows: 1 is sheet row 2)."""
+
+    first: int
+    last: int | None
+    """The last grid row, inclusive; None: to the end of the tab (the sweep's end)."""
+
+    @property
+    def closes(self) -> bool:
+        """Whether this window ends the sweep (セット構成 and 入出庫's top come with it)."""
+        return self.last is None
+
+    def a1(self, quoted_title: str, width: int) -> str:
+        """The window as an A1 range ``width`` columns wide."""
+        end = column_letter(max(width, 1) - 1)
+        bottom = "" if self.last is None else str(self.last + 1)
+        return f"{quoted_title}!A{self.first + 1}:{end}{bottom}"
+
+
 @dataclass
 class GridCache:
-    """商品マスタ and セット構成 as last read whole, kept up to date between reads."""
+    """商品マスタ and セット構成 as last read, kept up to date between reads."""
 
     grids: dict[str, Grid] = field(default_factory=dict)
     since_full: int | None = None
@@ -134,47 +162,70 @@ class GridCache:
     budget: float = 0.0
     """Cells a cycle may read on average: CELLS_PER_PRODUCT per 商品マスタ row."""
     credit: float = 0.0
-    """The budget of the cycles so far less the cells they read (see :meth:`full_due`)."""
+    """The budget of the cycles so far less the cells they read (see :meth:`window`)."""
     spent: int = 0
     """Cells read since this cycle's read began (:meth:`count`)."""
+    other: int = 0
+    """Cells the last cycle read besides its window (the hot ranges, the commit's…)."""
+    window_cells: int = 0
+    """Cells of the window the current cycle read."""
     whole_cost: int = 0
     """Cells the last cycle that read the tabs whole read in all."""
     small: bool = True
     """The last whole read of 商品マスタ and セット構成 was within SMALL_SHEET_CELLS."""
+    sweep: int = 1
+    """The grid row the next window starts at."""
+    width: int = 1
+    """Columns a window reads (商品マスタ's header row)."""
+    row_cells: float = 1.0
+    """Cells a row of 商品マスタ reads as, on average (what a window's rows cost)."""
     sku_col: int | None = None
     stock_col: int | None = None
     skus: list[Any] = field(default_factory=list)
     stocks: list[Any] = field(default_factory=list)
 
     def count(self, cells: int) -> None:
-        """Cells the gateway just read (any tab, any request): what the cadence spends."""
+        """Cells the gateway just read (any tab, any request): what the budget spends."""
         self.spent += cells
 
     def start_cycle(self) -> None:
         """A cycle's read begins: the cells of the cycle before are set against the budget.
 
-        The credit is kept within one whole cycle's cost either way: a cold start's
-        reads are not paid back for long, an idle hour does not buy a run of whole reads.
+        The credit is kept within one whole read's cost either way: a cold start's
+        reads are not paid back for long, an idle hour does not buy a burst of reads.
         """
         if self.since_full == 0:
             self.whole_cost = self.spent
+        else:
+            self.other = self.spent - self.window_cells
+        self.window_cells = 0
         cap = max(self.whole_cost, self.budget)
         self.credit = min(cap, max(-cap, self.credit + self.budget - self.spent))
         self.spent = 0
 
     def full_due(self) -> bool:
-        """Whether this cycle reads the tabs whole.
+        """Whether this cycle reads the tabs whole: never read yet (or forgotten), or small."""
+        return self.since_full is None or self.small
 
-        Never read whole yet (or forgotten), a small sheet, :data:`MAX_FULL_READ_EVERY`
-        cycles since the last whole read, or the credit the cycles since then saved
-        covers a whole cycle (as the last one cost) beyond its own budget: the cells
-        read stay within the budget on average at every cycle, not only over a run.
+    def window(self) -> Window | None:
+        """The rows of the sweep a cycle reads; None when there is no base to sweep over.
+
+        As many rows as the budget leaves after what the last cycle read besides its
+        window (and the credit saved), never fewer than finish a sweep in
+        :data:`MAX_SWEEP_CYCLES` cycles nor more than in :data:`MIN_SWEEP_CYCLES`.
         """
-        if self.since_full is None or self.small:
-            return True
-        if self.since_full + 1 >= MAX_FULL_READ_EVERY:
-            return True
-        return self.credit >= self.whole_cost - self.budget
+        grid = self.grids.get(PRODUCTS)
+        if grid is None or len(grid) < 2:
+            return None
+        rows = len(grid) - 1
+        left = self.budget + self.credit - self.other
+        fewest = ceil(rows / MAX_SWEEP_CYCLES)
+        take = min(
+            max(fewest, int(left / self.row_cells)), max(fewest, ceil(rows / MIN_SWEEP_CYCLES))
+        )
+        first = self.sweep if self.sweep <= rows else 1
+        last = first + take - 1
+        return Window(first, None if last >= rows else last)
 
     def forget(self) -> None:
         """Read whole next time (a tab went or came, a commit's outcome is unknown)."""
@@ -192,11 +243,14 @@ class GridCache:
         }
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
+        self.sweep = 1
         self.small = grid_cells(self.grids.values()) <= SMALL_SHEET_CELLS
         self.budget = CELLS_PER_PRODUCT * max(len(grid or ()) - 1, 1)
         self.sku_col = self.stock_col = None
         if not grid:
             return
+        self.width = len(trimmed(grid[0]))
+        self.row_cells = max(1.0, grid_cells([grid[1:]]) / max(len(grid) - 1, 1))
         hm = header_map(tpl.tab(PRODUCTS), grid[0], malls=malls)
         self.sku_col, self.stock_col = hm.col("sku"), hm.col("stock")
         if self.sku_col is None or self.stock_col is None or not hm.ok:
@@ -215,29 +269,6 @@ class GridCache:
             f"{quoted_title}!{sku}2:{sku}",
             f"{quoted_title}!{stock}2:{stock}",
         ]
-
-    def lay_over(
-        self, got: Sequence[Mapping[str, Any]], keys: Sequence[str], *, keep_sets: bool
-    ) -> dict[str, Grid] | None:
-        """A hot read as the tabs' ROWS-major grids; None: read 商品マスタ whole.
-
-        ``got`` holds the ranges of :meth:`hot_ranges`, then ``keys`` whole, all
-        COLUMNS-major.
-        """
-        header, skus, stocks = (vr.get("values", []) for vr in got[:3])
-        merged = self.merge(
-            rows_of_columns(header)[0] if header else [],
-            list(skus[0]) if skus else [],
-            list(stocks[0]) if stocks else [],
-        )
-        if merged is None:
-            return None
-        out = {PRODUCTS: merged}
-        for key, value_range in zip(keys, got[3:], strict=True):
-            out[key] = rows_of_columns(value_range.get("values", []))
-        if keep_sets and SETS in self.grids:
-            out[SETS] = self.grids[SETS]
-        return out
 
     def merge(self, header: Sequence[Any], skus: list[Any], stocks: list[Any]) -> Grid | None:
         """商品マスタ with this cycle's 在庫数 laid over it; None when rows or columns moved.
@@ -263,6 +294,30 @@ class GridCache:
         assert self.since_full is not None
         self.since_full += 1
         return grid
+
+    def take_window(self, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
+        """Lay a window's rows (read with the hot ranges, COLUMNS-major) over 商品マスタ.
+
+        A row that reads as before keeps its old list (the parse memo knows it by
+        identity); the window that ends the sweep ends the tab where the read ends.
+        Call after :meth:`merge` of the same read (its 商品コード matched).
+        """
+        grid = list(self.grids[PRODUCTS])
+        rows = rows_of_columns(columns)
+        self.window_cells = grid_cells([rows])
+        end = len(grid) if window.last is None else min(window.last + 1, len(grid))
+        old = grid[window.first : end]
+        if not window.closes:  # blank rows inside the window read as nothing
+            rows += [[] for _ in range(len(old) - len(rows))]
+        grid[window.first : end] = _reuse_rows(old, rows)
+        self.sweep = 1 if window.closes else end
+        self.grids[PRODUCTS] = grid
+        return grid
+
+    def take_sets(self, grid: Grid) -> Grid:
+        """セット構成 read whole with the window that ends a sweep (unchanged rows kept)."""
+        self.grids[SETS] = _reuse_rows(self.grids.get(SETS), grid)
+        return self.grids[SETS]
 
     def patch(self, cells: Mapping[tuple[int, int], Any]) -> dict[int, Rewritten]:
         """Take in cells the bot wrote to 商品マスタ ((grid row, column) → value).

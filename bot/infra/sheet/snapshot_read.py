@@ -1,12 +1,14 @@
-"""The cycle's snapshot read: the tabs whole on the cadence, or the hot ranges.
+"""The cycle's snapshot read: the hot ranges and a window of the sweep, or the tabs whole.
 
 :class:`SnapshotReader` makes the one ``values:batchGet`` of a cycle (ARCHITECTURE.md
-§3): most cycles 商品マスタ's 商品コード and 在庫数 columns laid over its last whole read
-(:mod:`bot.infra.sheet.hot`), 入出庫 below its settled top
+§3): 商品マスタ's 商品コード and 在庫数 columns and a window of its rows laid over the
+tab as last read (:mod:`bot.infra.sheet.hot`), 入出庫 below its settled top
 (:mod:`bot.infra.sheet.movements_read`), 設定, _state and the header rows of the log tabs
-and 出品状況; on the cadence the staff tabs whole instead, and a check of 入出庫's settled
-top. A second request follows only when rows moved: 商品マスタ's (all tabs read whole)
-or 入出庫's above what was read (that tab whole).
+and 出品状況; with the window that ends a sweep also セット構成 whole and a check of
+入出庫's settled top. The tabs are read whole only without a base to lay the read over
+(the first read, a small sheet, rows that moved). A second request follows only when
+rows moved: 商品マスタ's (all tabs read whole) or 入出庫's above what was read (that tab
+whole).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from bot.infra.sheet.formats import TextKeeper
-from bot.infra.sheet.hot import SMALL_SHEET_CELLS, GridCache, grid_cells
+from bot.infra.sheet.hot import SMALL_SHEET_CELLS, GridCache, Window, grid_cells, rows_of_columns
 from bot.infra.sheet.movements_read import MovementsRead
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.spec import Template
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Values = dict[str, list[list[Any]]]
 """Tab key → rows (header first), ROWS-major, as a whole read gives them."""
+ValueRange = dict[str, Any]
 ValueRanges = Callable[[Sequence[str], str], list[dict[str, Any]]]
 """The gateway's ``values:batchGet`` (ranges, major dimension) → ValueRanges."""
 
@@ -60,14 +63,14 @@ class SnapshotReader:
         """The tabs of a cycle; ``prefix``: 入出庫's settled top as last parsed."""
         title = self.whole(MOVEMENTS)
         self.cache.start_cycle()
-        values = None
+        got = None
         if not self.cache.full_due() and PRODUCTS not in self.missing:
-            values = self._hot(MovementsRead(prefix, title))
-        stale = False
-        if values is None:
+            got = self._hot(prefix, title)
+        if got is None:
             if self.cache.small and _small(prefix):
                 prefix = None  # a small tab of a small sheet: read whole, as the rest
-            values, stale = self._full(MovementsRead(prefix, title, check=True))
+            got = self._full(MovementsRead(prefix, title, check=True))
+        values, stale = got
         if MOVEMENTS in values or MOVEMENTS in self.missing:
             return CycleValues(values, MovementsRead(prefix, title).whole, stale)
         log.info("入出庫 rows moved above what was read; reading it whole")
@@ -99,26 +102,78 @@ class SnapshotReader:
         out.update(self.cache.grids)  # a row that reads as before is the cache's (and memo's) own
         return out, stale
 
-    def _hot(self, moves: MovementsRead) -> Values | None:
-        """商品マスタ's two columns and the small tabs, COLUMNS-major; None: read whole.
+    def _hot(self, prefix: MovementsPrefix | None, title: str) -> tuple[Values, bool] | None:
+        """The hot ranges and the sweep's window, COLUMNS-major; None: read whole.
 
-        入出庫 is left out when it must be read whole.
+        Also whether the check of 入出庫's settled top (with the window that ends a
+        sweep) found it changed. 入出庫 is left out when it must be read whole.
         """
         hot = self.cache.hot_ranges(self.whole(PRODUCTS))
-        if hot is None:
+        window = self.cache.window()
+        if hot is None or window is None:
             return None
+        moves = MovementsRead(prefix, title, check=window.closes)
+        with_sets = window.closes and SETS not in self.missing
         keys = [k for k in HOT_TABS if k not in self.missing]
-        tabs = [moves.ranges()[0] if k == MOVEMENTS else self.whole(k) for k in keys]
-        ranges = hot + tabs + [f"{self.whole(k)}!1:1" for k in HEADER_TABS]
-        got = self.value_ranges(ranges, "COLUMNS")
-        out = self.cache.lay_over(got, (*keys, *HEADER_TABS), keep_sets=SETS not in self.missing)
+        asked = {k: moves.ranges() if k == MOVEMENTS else [self.whole(k)] for k in keys}
+        ranges = [
+            *hot,
+            window.a1(self.whole(PRODUCTS), self.cache.width),
+            *([self.whole(SETS)] if with_sets else []),
+            *(r for k in keys for r in asked[k]),
+            *(f"{self.whole(k)}!1:1" for k in HEADER_TABS),
+        ]
+        got = iter(self.value_ranges(ranges, "COLUMNS"))
+        head, skus, stocks, rows = (next(got) for _ in range(4))
+        sets = next(got) if with_sets else None
+        out = self._sweep(window, head, skus, stocks, rows, sets)
         if out is None:
             log.info("商品マスタ rows moved; reading it whole")
             return None
-        if MOVEMENTS in out and (joined := moves.grid([out.pop(MOVEMENTS)])) is not None:
-            out[MOVEMENTS] = cast(list[list[Any]], joined)
-        for key, value_range in [(PRODUCTS, got[1]), *zip(keys, got[3:], strict=False)]:
-            self.text.seen(key, str(value_range.get("range", "")))
+        stale = False
+        for key in keys:
+            part = [next(got) for _ in asked[key]]
+            self.text.seen(key, str(part[0].get("range", "")))
+            grids = [rows_of_columns(vr.get("values", [])) for vr in part]
+            grid = moves.grid(grids) if key == MOVEMENTS else grids[0]
+            if grid is not None:  # (入出庫 is read whole when None)
+                out[key] = cast(list[list[Any]], grid)
+                stale = stale or (key == MOVEMENTS and moves.stale(grids))
+        out.update(
+            (k, rows_of_columns(vr.get("values", [])))
+            for k, vr in zip(HEADER_TABS, got, strict=False)
+        )
+        return out, stale
+
+    def _sweep(
+        self,
+        window: Window,
+        head: ValueRange,
+        skus: ValueRange,
+        stocks: ValueRange,
+        rows: ValueRange,
+        sets: ValueRange | None,
+    ) -> Values | None:
+        """商品マスタ (and セット構成) with the hot columns and the window laid over them.
+
+        Each as read COLUMNS-major (``sets`` None: not read this cycle). None when rows
+        or columns moved.
+        """
+        header = rows_of_columns(head.get("values", []))
+        merged = self.cache.merge(
+            header[0] if header else [],
+            list((skus.get("values") or [[]])[0]),
+            list((stocks.get("values") or [[]])[0]),
+        )
+        if merged is None:
+            return None
+        out: Values = {PRODUCTS: self.cache.take_window(window, rows.get("values", []))}
+        self.text.seen(PRODUCTS, str(skus.get("range", "")))
+        if sets is not None:
+            out[SETS] = self.cache.take_sets(rows_of_columns(sets.get("values", [])))
+            self.text.seen(SETS, str(sets.get("range", "")))
+        elif SETS in self.cache.grids and SETS not in self.missing:
+            out[SETS] = self.cache.grids[SETS]
         return out
 
 
