@@ -52,6 +52,7 @@ from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
     CANCELLED_PROGRESS,
     SeenOrder,
+    Unshipped,
     format_order_datetime,
     parse_order,
     parse_order_datetime,
@@ -229,7 +230,7 @@ class RakutenAdapter:
         self._known_codes: dict[str, float] = {}
         """canonical code → monotonic time bulk-get last showed it exists."""
         self._seen_orders: dict[str, SeenOrder] = {}
-        self._unshipped: dict[str, SeenOrder] = {}
+        self._unshipped: dict[str, Unshipped] = {}
         """Not-yet-shipped orders of the window as last read (what a re-read compares to)."""
         self._reread_queue: list[str] = []
         self._reread_started: datetime | None = None
@@ -654,7 +655,8 @@ class RakutenAdapter:
         """Whether a re-read order must be reported (see :meth:`fetch_order_lines`)."""
         before = self._unshipped.get(number)
         if before is not None:
-            return before.units() != seen.units() or before.progress != seen.progress
+            now = seen.unshipped()
+            return before.lines != now.lines or before.progress != now.progress
         origin = self._origin
         assert origin is not None
         placed_since = seen.ordered_at is not None and seen.ordered_at >= origin
@@ -672,7 +674,7 @@ class RakutenAdapter:
         }
         for number, seen in read.items():
             if seen.progress in self.UNSHIPPED_PROGRESS:
-                memory[number] = seen
+                memory[number] = seen.unshipped()
             else:
                 memory.pop(number, None)  # shipped or cancelled: no longer re-read
         self._unshipped = memory

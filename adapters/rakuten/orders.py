@@ -66,6 +66,25 @@ class SeenOrder:
         """Line id → (code, units): what a re-read compares."""
         return {ln.line_id: (ln.code, ln.units) for ln in self.lines}
 
+    def unshipped(self) -> Unshipped:
+        """What the adapter keeps of it while it is not shipped (see :class:`Unshipped`)."""
+        return Unshipped(self.ordered_at, self.progress, hash(frozenset(self.units().items())))
+
+
+@dataclass(frozen=True, slots=True)
+class Unshipped:
+    """What a re-read compares of a not-yet-shipped order, kept for the cancel window.
+
+    A shop keeps every order it has not shipped for days, so this is the adapter's
+    biggest memory: not the order's lines (~1 kB each with their ``OrderLine``s) but
+    a fingerprint of them (a 64-bit hash of every line's id, code and units; two
+    different line sets share one with odds of about 2**-64 per comparison).
+    """
+
+    ordered_at: datetime | None
+    progress: int
+    lines: int
+
 
 def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -> SeenOrder:
     """What one getOrder ``OrderModel`` says now: its progress and every line's units."""
