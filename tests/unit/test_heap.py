@@ -57,15 +57,19 @@ def test_a_large_catalogue_is_settled_once_asked() -> None:
     assert gc.get_freeze_count() > 0
 
 
-def test_a_settled_cycle_runs_without_the_collector_and_collects_after_it() -> None:
-    h = heap.Heap(large=1)
+def test_a_settled_cycle_runs_without_the_collector_and_freezes_what_it_left() -> None:
+    h = heap.Heap(large=1, full_every=2)
     h.settle_if_large(1)
     with h.cycle():
         assert not gc.isenabled()
         gone = pair()
         kept = [[i] for i in range(100)]
     assert gc.isenabled()
-    assert gone() is None  # the cycle's cyclic garbage: collected when it ended
+    walked = {id(o) for o in gc.get_objects()}
+    assert id(kept[0]) not in walked  # frozen: out of every later walk
+    with h.cycle():  # the full_every-th: everything collected, then frozen again
+        pass
+    assert gone() is None  # the first cycle's cyclic garbage did not outlive it
     assert gc.is_tracked(kept[0])
 
 
@@ -87,7 +91,7 @@ def test_frozen_cyclic_garbage_is_collected_every_full_every_cycles() -> None:
     for _ in range(2):
         with h.cycle():
             pass
-    assert gone() is not None  # young collections do not look at frozen objects
+    assert gone() is not None  # frozen: no collection looks at it between full ones
     with h.cycle():
         pass
     assert gone() is None
