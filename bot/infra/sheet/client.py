@@ -17,6 +17,7 @@ import gspread
 import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from pydantic_core import to_json
 
 from bot.core.errors import RateLimited, Stopped, TransientError, ZaikoError
 from bot.infra.clock import Clock, RealClock
@@ -149,6 +150,13 @@ class RetryingHTTPClient(HTTPClient):
         headers: MutableMapping[str, str] | None,
     ) -> requests.Response:
         """One call, its failure translated to the error tree."""
+        if json is not None and data is None:
+            # The body encoded by pydantic-core (Rust) instead of ``requests``' json.dumps:
+            # a 100k shop's commit and record bodies are megabytes a minute, and the
+            # stdlib encoder took 40 % longer than the rest of building them. UTF-8 as is
+            # (json.dumps escaped every 日本語 character to six bytes).
+            data, json = to_json(json), None
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             return super().request(method, endpoint, params, data, json, files, headers)
         except APIError as err:
