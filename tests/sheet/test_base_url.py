@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -68,3 +69,29 @@ def test_the_setting_comes_from_the_environment_and_must_be_a_url() -> None:
         load_settings(
             env={"ZAIKO_GOOGLE_SHEETS_BASE_URL": "sheets.example.com"}, config_path=example
         )
+
+
+def test_request_bodies_go_as_utf8_json() -> None:
+    sent: list[requests.PreparedRequest] = []
+
+    class Spy(SheetsEmulator):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(request)
+            return super().send(request, *args, **kwargs)
+
+    emu = Spy()
+    sid = emu.create_spreadsheet("utf-8", sheets=("商品マスタ",))
+    client = make_client(
+        session=_session(emu, "http://127.0.0.1:9/"),
+        clock=VirtualClock(),
+        stop=threading.Event(),
+        base_url="http://127.0.0.1:9/",
+    )
+    ws = client.open_by_key(sid).worksheet("商品マスタ")
+
+    ws.update([["石けん（詰め替え）"]], "A2")
+
+    put = next(r for r in sent if r.method == "PUT")
+    assert put.headers["Content-Type"] == "application/json"
+    assert isinstance(put.body, bytes) and "石けん（詰め替え）".encode() in put.body
+    assert ws.get_values("A2") == [["石けん（詰め替え）"]]
