@@ -52,7 +52,7 @@ from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
     CANCELLED_PROGRESS,
     SeenOrder,
-    Unshipped,
+    UnshippedBook,
     format_order_datetime,
     parse_order,
     parse_order_datetime,
@@ -230,7 +230,7 @@ class RakutenAdapter:
         self._known_codes: dict[str, float] = {}
         """canonical code → monotonic time bulk-get last showed it exists."""
         self._seen_orders: dict[str, SeenOrder] = {}
-        self._unshipped: dict[str, Unshipped] = {}
+        self._unshipped = UnshippedBook()
         """Not-yet-shipped orders of the window as last read (what a re-read compares to)."""
         self._reread_queue: list[str] = []
         self._reread_started: datetime | None = None
@@ -667,17 +667,7 @@ class RakutenAdapter:
 
     def _remember_unshipped(self, read: Mapping[str, SeenOrder], watch_start: datetime) -> None:
         """Keep what the not-yet-shipped orders of the window look like now."""
-        memory = {
-            number: seen
-            for number, seen in self._unshipped.items()
-            if seen.ordered_at is None or seen.ordered_at >= watch_start
-        }
-        for number, seen in read.items():
-            if seen.progress in self.UNSHIPPED_PROGRESS:
-                memory[number] = seen.unshipped()
-            else:
-                memory.pop(number, None)  # shipped or cancelled: no longer re-read
-        self._unshipped = memory
+        self._unshipped.remember(read, watch_start, self.UNSHIPPED_PROGRESS)
 
     def _search_orders(self, start: datetime, end: datetime, progress: Sequence[int]) -> list[str]:
         """Order numbers placed in [start, end], over ≤63-day windows and all pages."""

@@ -6,9 +6,10 @@ per-order messages) without the adapter class growing with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from heapq import heappop, heappush
 from typing import Any
 
 from adapters.rakuten.codes import canonical_code
@@ -84,6 +85,43 @@ class Unshipped:
     ordered_at: datetime | None
     progress: int
     lines: int
+
+
+class UnshippedBook:
+    """The not-yet-shipped orders of the cancel window by number (see :class:`Unshipped`).
+
+    An order leaves it when shipped or cancelled, or once placed before the window: found
+    from a heap of placing times, not by walking every order each cycle (a busy shop
+    keeps tens of thousands). An order without a placing time stays.
+    """
+
+    def __init__(self) -> None:
+        self._orders: dict[str, Unshipped] = {}
+        self._placed: list[tuple[datetime, str]] = []
+        """(placed at, number), a heap: the next to leave the window first."""
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def get(self, number: str) -> Unshipped | None:
+        return self._orders.get(number)
+
+    def remember(
+        self, read: Mapping[str, SeenOrder], watch_start: datetime, unshipped: Collection[int]
+    ) -> None:
+        """Drop the orders placed before ``watch_start``; keep what ``read`` says now."""
+        while self._placed and self._placed[0][0] < watch_start:
+            _, number = heappop(self._placed)
+            kept = self._orders.get(number)
+            if kept is not None and kept.ordered_at is not None and kept.ordered_at < watch_start:
+                del self._orders[number]
+        for number, seen in read.items():
+            if seen.progress not in unshipped:
+                self._orders.pop(number, None)  # shipped or cancelled: no longer re-read
+                continue
+            if number not in self._orders and seen.ordered_at is not None:
+                heappush(self._placed, (seen.ordered_at, number))
+            self._orders[number] = seen.unshipped()
 
 
 def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -> SeenOrder:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from adapters.rakuten.orders import SeenOrder
+from adapters.rakuten.orders import SeenOrder, UnshippedBook
 from bot.core.domain import OrderLine
 from bot.infra.clock import JST
 
@@ -42,3 +42,33 @@ def test_it_keeps_no_order_lines() -> None:
     kept = order(("1", "mug:blue", 2)).unshipped()
     assert not hasattr(kept, "__dict__")  # slotted: three fields, no lines
     assert not any(isinstance(getattr(kept, f), tuple) for f in kept.__slots__)
+
+
+def placed(minutes: int, progress: int = 100) -> SeenOrder:
+    o = order(("1", "mug:blue", 1), progress=progress)
+    return SeenOrder(o.progress, 0, AT + timedelta(minutes=minutes), o.lines)
+
+
+def test_the_book_drops_orders_placed_before_the_window_and_shipped_ones() -> None:
+    book = UnshippedBook()
+    unshipped = (100, 200, 300, 400)
+    book.remember({"a": placed(0), "b": placed(10), "c": placed(20)}, AT, unshipped)
+    book.remember({"b": placed(10)}, AT, unshipped)  # read again: still one entry
+    assert len(book) == 3
+
+    book.remember({"c": placed(20, progress=500)}, AT + timedelta(minutes=5), unshipped)
+
+    assert book.get("a") is None  # placed before the window
+    assert book.get("b") == placed(10).unshipped()
+    assert book.get("c") is None  # shipped
+    book.remember({}, AT + timedelta(minutes=11), unshipped)
+    assert len(book) == 0
+
+
+def test_an_order_without_a_placing_time_stays() -> None:
+    book = UnshippedBook()
+    o = order(("1", "mug:blue", 1))
+    timeless = SeenOrder(o.progress, 0, None, o.lines)
+    book.remember({"x": timeless}, AT, (100,))
+    book.remember({}, AT + timedelta(days=90), (100,))
+    assert book.get("x") == timeless.unshipped()
