@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.core import engine
 from bot.core.domain import (
     AlertKind,
@@ -16,6 +19,7 @@ from bot.core.domain import (
     SetComponent,
     Snapshot,
 )
+from bot.core.engine.state import EngineState, ListingState
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 TIMEOUT = engine.SHORTFALL_TIMEOUT
@@ -287,3 +291,29 @@ def test_a_push_keeps_the_hold_and_settles_sales_and_drift() -> None:
     _, state, s = cycle(state, s)
     listing = state.listings[RAKUTEN]
     assert (listing.short, listing.sold, listing.drifted, listing.expected) == (3, 0, 0, 7)
+
+
+_listing = st.builds(
+    ListingState,
+    short=st.integers(0, 5),
+    short_since=st.one_of(st.none(), st.integers(0, 120).map(lambda m: NOW + timedelta(minutes=m))),
+    drifted=st.integers(0, 3),
+)
+
+
+@given(st.dictionaries(st.tuples(st.just("rakuten"), st.text("ab", max_size=3)), _listing))
+def test_stuck_units_and_holds_to_keep_count_every_listing(
+    listings: dict[tuple[str, str], ListingState],
+) -> None:
+    state = EngineState(listings=listings)
+    now = NOW + timedelta(minutes=150)
+    assert engine.stuck_units(state, now, TIMEOUT) == sum(
+        (ls.short if ls.short_since is not None and now - ls.short_since > TIMEOUT else 0)
+        + ls.drifted
+        for ls in listings.values()
+    )
+    assert engine.holds_to_keep(state) == {
+        k: (ls.short, ls.short_since)
+        for k, ls in sorted(listings.items())
+        if ls.short > 0 and ls.short_since is not None
+    }

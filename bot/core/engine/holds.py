@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, ListingTarget, OpLogRow, OrderLine, Product
@@ -252,22 +254,30 @@ def stuck_units(state: EngineState, now: datetime, timeout: timedelta) -> int:
     Holds past the time-out that could not be released (the mall's orders are not being
     fetched) and released ones whose set-back push has not landed yet. Zero when the
     shortfall half works: every hold is explained or set back within the time-out.
+    (Every listing is looked at each cycle: at C speed, the few held ones in Python.)
     """
-    return sum(
-        (ls.short if ls.short_since is not None and now - ls.short_since > timeout else 0)
-        + ls.drifted
-        for ls in state.listings.values()
+    listings = state.listings.values()
+    drifted: int = sum(map(_DRIFTED, listings))
+    return drifted + sum(
+        ls.short
+        for ls in compress(listings, map(is_not, map(_SINCE, listings), repeat(None)))
+        if ls.short_since is not None and now - ls.short_since > timeout
     )
 
 
 def holds_to_keep(state: EngineState) -> dict[tuple[str, str], tuple[int, datetime]]:
     """The provisional holds to keep across a restart (units, since), per listing."""
+    since = map(_SINCE, state.listings.values())
     held = [
         (key, (ls.short, ls.short_since))
-        for key, ls in state.listings.items()
+        for key, ls in compress(state.listings.items(), map(is_not, since, repeat(None)))
         if ls.short > 0 and ls.short_since is not None
     ]
     return dict(sorted(held))
+
+
+_DRIFTED = attrgetter("drifted")
+_SINCE = attrgetter("short_since")
 
 
 def restore_holds(
