@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.core import engine
 from bot.core.domain import AlertKind, Movement, Product, Snapshot
+from bot.core.engine.stock import _copies_sorted_out, _Identities, _originals_checked
+from bot.core.engine.work import Work
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 14:00 JST
 APPLIED_AT = "2026-11-22 10:00:00"
@@ -139,3 +144,41 @@ def test_a_mark_from_before_identities_is_left_alone() -> None:
     """The parse passes no 済 row without identity; a pending row with no ledger match is new."""
     plan = step(row("k1"), ledger=())
     assert plan.stock == {"A": 15}
+
+
+_ident = st.sampled_from(["", "M20261123-0001", "M20261123-0002", "M20261122-0009"])
+_on_tab = st.builds(
+    Movement,
+    key=st.uuids().map(str),
+    sku=st.sampled_from(["A", "B"]),
+    qty=st.integers(0, 3),
+    done=st.booleans(),
+    ident=_ident,
+    fingerprint=st.sampled_from(["fp1", "fp2"]),
+)
+_entry = st.builds(
+    Movement,
+    key=_ident.filter(bool),
+    sku=st.sampled_from(["A", "B"]),
+    qty=st.integers(0, 3),
+    fingerprint=st.sampled_from(["fp1", "fp2", ""]),
+    at=st.just("2026-11-23 10:00:00"),
+)
+
+
+@given(st.lists(_on_tab, max_size=8), st.lists(_entry, max_size=4, unique_by=lambda m: m.key))
+def test_the_fast_path_sorts_rows_as_the_general_one(
+    movements: list[Movement], ledger: list[Movement]
+) -> None:
+    """_originals_checked's C-speed path gives what the by-identity grouping gives."""
+    fast, slow = Work(now=NOW, stock={}, lines={}), Work(now=NOW, stock={}, lines={})
+    ids = _Identities(fast, ledger, movements)
+    done = [m for m in movements if m.done]
+    assert _originals_checked(fast, movements, ids) == _copies_sorted_out(
+        slow, movements, done, _Identities(slow, ledger, movements)
+    )
+    assert fast.problems == slow.problems
+    assert ids.seq == max(
+        (int(i[10:]) for i in {*ids.ledger, *ids.on_tab} if i.startswith("M20261123-")),
+        default=0,
+    )
