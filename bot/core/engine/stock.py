@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
-from operator import attrgetter, is_not, methodcaller, ne, not_, or_
+from operator import attrgetter, is_not, itemgetter, methodcaller, ne, not_, or_
 from typing import cast
 
 from bot.core import words
@@ -139,7 +139,8 @@ class _Identities:
         day = jst(work.now)[:10].replace("-", "")
         self.prefix = f"M{day}-"
         today = filter(methodcaller("startswith", self.prefix), self.on_tab.union(self.ledger))
-        self.seq = max(map(_seq, today), default=0)
+        tails = map(itemgetter(2), map(methodcaller("rpartition", "-"), today))
+        self.seq = max(map(int, filter(str.isdigit, tails)), default=0)  # a tail of digits, in C
 
     def restore(self, mv: Movement) -> bool:
         """Give a cleared row its 済 mark back; False when no ledger entry matches it."""
@@ -159,11 +160,6 @@ _IDENT = attrgetter("ident")
 _DONE = attrgetter("done")
 _SKU = attrgetter("sku")
 _QTY = attrgetter("qty")
-
-
-def _seq(ident: str) -> int:
-    tail = ident.rpartition("-")[2]
-    return int(tail) if tail.isdigit() else 0
 
 
 def _originals_checked(
