@@ -188,8 +188,8 @@ def _land(sheet: _Sheet, plan: engine.Plan) -> None:
         if mark and "#" in mark and not mv.done:
             ident = mark.rsplit("#", 1)[1]
             at = mark.split("#")[0].removeprefix(engine.MOVEMENT_DONE_PREFIX).strip()
-            sheet.ledger.append(mv.model_copy(update={"key": ident, "at": at, "row": 0}))
-            mv = mv.model_copy(update={"done": True, "ident": ident})
+            sheet.ledger.append(replace(mv, key=ident, at=at, row=0))
+            mv = replace(mv, done=True, ident=ident)
         rows.append(mv)
     sheet.movements = rows
 

@@ -4,9 +4,9 @@ Everything here is plain, immutable data. The engine, the sheet layer, the adapt
 the worker all speak these types, so nothing here may import I/O libraries or read the
 clock (ARCHITECTURE.md §2).
 
-Most types are frozen pydantic models. The few the bot holds one of per product or per
-listing — ``Product``, ``ListingTarget``, ``StockPush``, ``PushResult``, ``MallLogRow``
-— are frozen, slotted dataclasses instead, as 100k of them must fit a 512 MB worker
+Most types are frozen pydantic models. The few the bot holds one of per product, per
+listing or per 入出庫 row — ``Product``, ``ListingTarget``, ``StockPush``, ``PushResult``,
+``MallLogRow``, ``Movement`` — are frozen, slotted dataclasses instead, as 100k of them must fit a 512 MB worker
 (issue 10, item 5): a pydantic instance carries a ``__dict__``, a fields-set record and
 validated copies of its containers (a ListingTarget ~1 KB; slotted, ~90 bytes). They
 keep the same fields, defaults, value equality and checks; a broken invariant raises
@@ -143,12 +143,15 @@ class SetComponent(Frozen):
     row: int = 0
 
 
-class Movement(Frozen):
+@dataclass(frozen=True, slots=True)
+class Movement:
     """One 入出庫 row (receipt, return, shop sale, damage), or one entry of their ledger.
 
     On the tab: a row not yet marked 済, or a 済 row carrying the identity the bot gave
     it (``done``, ``ident``). In ``Snapshot.movement_ledger``: one applied row as the
     bot recorded it in ``_state`` (``key`` is then the identity, ``at`` when applied).
+    A busy shop's tab and ledger hold tens of thousands a day, read every cycle: a
+    slotted dataclass (module docstring).
     """
 
     key: str
@@ -217,6 +220,19 @@ def _own_products(value: object) -> dict[str, Product]:
     return dict(value)
 
 
+def _own_movements(value: object) -> tuple[Movement, ...]:
+    """``Snapshot.movements``/``movement_ledger`` as a tuple, the rows not looked into.
+
+    As for products: the parser and mypy guarantee them, and a busy day's rows would
+    otherwise be walked twice a cycle to build a copy of the same tuple.
+    """
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, list):
+        return tuple(value)
+    raise ValueError(f"movements must be a tuple of Movement, not {type(value)}")
+
+
 class Snapshot(Frozen):
     """Everything one cycle read from the sheet, parsed and validated."""
 
@@ -227,8 +243,8 @@ class Snapshot(Frozen):
     invalid_skus: frozenset[str] = frozenset()
     """Rows with a problem: their stock is never changed, they are never pushed."""
     sets: tuple[SetComponent, ...] = ()
-    movements: tuple[Movement, ...] = ()
-    movement_ledger: tuple[Movement, ...] = ()
+    movements: Annotated[tuple[Movement, ...], PlainValidator(_own_movements)] = ()
+    movement_ledger: Annotated[tuple[Movement, ...], PlainValidator(_own_movements)] = ()
     """入出庫 rows the bot has applied, by identity, as ``_state`` keeps them."""
     settings: ShopSettings = ShopSettings()
     problems: tuple[RowProblem, ...] = ()

@@ -1,6 +1,6 @@
 """The per-product and per-listing value objects: checks, value equality, immutability.
 
-``Product``, ``ListingTarget``, ``StockPush``, ``PushResult`` and ``MallLogRow`` are
+``Product``, ``ListingTarget``, ``StockPush``, ``PushResult``, ``MallLogRow`` and ``Movement`` are
 slotted dataclasses (domain.py's docstring says why); these tests hold what the pydantic
 models gave.
 """
@@ -18,6 +18,7 @@ from bot.core.domain import (
     DisplayRule,
     ListingTarget,
     MallLogRow,
+    Movement,
     Product,
     PushReason,
     PushResult,
@@ -99,6 +100,7 @@ def test_the_objects_are_frozen_and_carry_no_instance_dict() -> None:
         StockPush(mall="rakuten", code="a:v", quantity=3),
         PushResult(code="a:v", status=PushStatus.APPLIED),
         MallLogRow(at=AT, mall="rakuten", code="a:v", sku="A", quantity=3, result="反映"),
+        Movement(key="fp-1", sku="A", qty=5, done=True, ident="M20261123-0001"),
     )
     for obj in objects:
         for field in dataclasses.fields(obj):
@@ -144,3 +146,12 @@ def test_equal_display_rules_are_one_shared_object() -> None:
     assert DisplayRule.parse("+2") is not DisplayRule.parse("2")
     with pytest.raises(ValidationError):
         DisplayRule.of("cap", -1)
+
+
+def test_a_snapshot_keeps_the_movements_it_is_given() -> None:
+    rows = (Movement(key="fp-1", sku="A", qty=5), Movement(key="fp-2", sku="B", qty=-1))
+    snap = Snapshot(movements=rows, movement_ledger=list(rows))
+    assert snap.movements is rows  # not copied row by row every cycle
+    assert snap.movement_ledger == rows
+    with pytest.raises(ValidationError, match="tuple of Movement"):
+        Snapshot(movements={"fp-1": rows[0]})  # type: ignore[arg-type]

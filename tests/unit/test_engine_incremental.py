@@ -107,8 +107,8 @@ class _Sheet:
             if "#" in mark and not mv.done:
                 ident = mark.rsplit("#", 1)[1]
                 if all(e.key != ident for e in self.ledger):
-                    self.ledger.append(mv.model_copy(update={"key": ident, "at": "x"}))
-                mv = mv.model_copy(update={"done": True, "ident": ident})
+                    self.ledger.append(replace(mv, key=ident, at="x"))
+                mv = replace(mv, done=True, ident=ident)
             rows.append(mv)
         self.movements = rows
 
@@ -231,7 +231,7 @@ def _unmark(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
     """Staff cleared a 済 mark."""
     if sheet.movements:
         at = data.draw(st.integers(0, len(sheet.movements) - 1))
-        sheet.movements[at] = sheet.movements[at].model_copy(update={"done": False, "ident": ""})
+        sheet.movements[at] = replace(sheet.movements[at], done=False, ident="")
 
 
 def _copy(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
@@ -239,7 +239,7 @@ def _copy(sheet: _Sheet, sku: str, data: st.DataObject) -> None:
     if sheet.movements:
         mv = sheet.movements[data.draw(st.integers(0, len(sheet.movements) - 1))]
         sheet.moves += 1
-        sheet.movements.append(mv.model_copy(update={"key": f"{mv.fingerprint}-{sheet.moves}"}))
+        sheet.movements.append(replace(mv, key=f"{mv.fingerprint}-{sheet.moves}"))
 
 
 def _problem(sheet: _Sheet, sku: str, data: st.DataObject) -> None:

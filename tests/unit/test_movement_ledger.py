@@ -7,6 +7,7 @@ ledger; entries are kept at least KEEP_DAYS days and while their row is on the t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hypothesis import given, settings
@@ -69,10 +70,7 @@ def busy_state(entries: int, when: datetime = NOW) -> tuple[dict[str, str], list
     rows = [pending(n) for n in range(entries)]
     marks = applied(rows, when)
     state = commit(dict(OTHER), rows, marks, when)
-    done = [
-        mv.model_copy(update={"done": True, "ident": marks[mv.key].rpartition("#")[2]})
-        for mv in rows
-    ]
+    done = [replace(mv, done=True, ident=marks[mv.key].rpartition("#")[2]) for mv in rows]
     return state, done
 
 

@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
@@ -131,7 +131,7 @@ def next_ledger(
             mv = by_key.get(key)
             if ident and mv is not None and ident not in entries:
                 at = text.split("#")[0].removeprefix("済").strip()
-                entries[ident] = mv.model_copy(update={"key": ident, "at": at})
+                entries[ident] = replace(mv, key=ident, at=at)
         entries = _kept(entries, movements, marks, now)
     payload = {k: [m.sku, m.qty, m.fingerprint, m.at] for k, m in sorted(entries.items())}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.domain import (
@@ -333,8 +333,8 @@ class _MovementScan:
             if ident:
                 ctx.out.movement_rows[key] = gi
                 ctx.out.mark_by_row[gi] = mark
-                applied = {"qty": _applied_qty(ctx, raws), "done": True, "ident": ident}
-                self.out.append(base.model_copy(update=applied))
+                applied = _applied_qty(ctx, raws)
+                self.out.append(replace(base, qty=applied, done=True, ident=ident))
                 self.idents.append(ident)
             return
         ctx.out.movement_rows[key] = gi
@@ -348,7 +348,7 @@ class _MovementScan:
             ctx.problems.append(problem)
             ctx.out.movement_problems[key] = problem
             return
-        self.out.append(base.model_copy(update={"qty": qty}))
+        self.out.append(replace(base, qty=qty))
 
     def prefix(self) -> MovementsPrefix:
         """The settled rows seen so far (called before any pending row is taken in)."""
