@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from bot.infra.sheet.cells import cell_text, is_blank, is_formula
 from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError
@@ -174,16 +174,18 @@ class RowRepair:
         if PRODUCTS in grids:
             keys[PRODUCTS] = self._product_keys(grids[PRODUCTS], product_rows)
         if MOVEMENTS in grids:
-            keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS])
+            keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS], product_rows is not None)
         return keys
 
-    def _movement_keys(self, grid: Answer) -> dict[int, str]:
+    def _movement_keys(self, grid: Answer, written_only: bool = False) -> dict[int, str]:
         """入出庫 grid row → fingerprint, 反映 blanked (see :meth:`_row_keys`).
 
         An answer holding 入出庫 from the settled top's last row down is parsed on
         from that top (its fingerprint counts kept): when that row is not as the
         re-read saw it, rows moved above it and nothing can be told ({}: every mark
-        counts as misplaced, and the caller reads the tab whole).
+        counts as misplaced, and the caller reads the tab whole). ``written_only``
+        (checking a commit: its marks are all below the top) leaves the top's own rows
+        out, which a busy day counts in tens of thousands.
         """
         header = grid.rows.get(0, [])
         mark = header_map(base_template().tab(MOVEMENTS), header).col("applied")
@@ -192,7 +194,10 @@ class RowRepair:
             if not _same_row(grid.rows.get(edge, []), prefix.cells[-1]):
                 return {}
             tail = [without(grid.rows.get(i, []), mark) for i in range(edge + 1, grid.height())]
-            parsed = self.parse({MOVEMENTS: [*map(list, prefix.cells), *tail]}, prefix)
+            if written_only:  # its fingerprint counts, none of its rows
+                prefix = replace(prefix, movement_rows={}, marks={}, done=())
+            cells = cast(list[list[Any]], [*prefix.cells, *tail])  # the top's rows: not read
+            parsed = self.parse({MOVEMENTS: cells}, prefix)
         else:
             rows = grid.dense()
             parsed = self.parse({MOVEMENTS: [header, *(without(r, mark) for r in rows[1:])]}, None)
