@@ -342,7 +342,7 @@ def test_valid_product_row() -> None:
     assert p.row == 2
     assert read.product_rows == {"A-1": 1}
     assert read.statuses == {"A-1": "OK"}
-    assert read.rows_of("A-1") == [1] and read.status_at(1) == "OK"
+    assert read.rows_of("A-1") == (1,) and read.status_at(1) == "OK"
     assert read.snapshot.problems == () and read.snapshot.invalid_skus == frozenset()
 
 
@@ -669,7 +669,7 @@ def test_duplicate_sku_flags_both_rows() -> None:
     assert set(read.snapshot.products) == {"Y"}
     assert read.snapshot.invalid_skus == {"X"}
     assert "X" not in read.product_rows
-    assert read.rows_of("X") == [1, 3]
+    assert read.rows_of("X") == (1, 3)
 
 
 def test_same_mall_code_on_two_products_flags_both() -> None:

@@ -52,7 +52,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
         snap.sets,
         snap.invalid_skus,
         [(p.row, p.message, p.sku, p.column) for p in snap.problems],
-        read.sku_rows,
+        read.duplicate_rows,
         read.product_rows,
         read.statuses,
     )

@@ -83,10 +83,9 @@ def directory(read: SheetRead) -> dict[str, Product]:
     grid = read.raw.get(PRODUCTS) or []
     if header is not None:
         name_col = header.col("name")
-        for sku, rows in read.sku_rows.items():
+        for sku, row in read.first_rows():
             if sku in found:
                 continue
-            row = rows[0]
             name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
             found[sku] = Product(sku=sku, name=name, row=row + 1)
     return found
