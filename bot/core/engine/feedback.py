@@ -27,7 +27,7 @@ def after_push(
     alerts: list[Alert] = []
     conditions = set(state.conditions)
     for push, result in zip(pushes, results, strict=True):
-        key = (push.mall, push.code)
+        key = push.key
         prior = listings.get(key, ListingState())
         cond = f"push:{push.mall}:{push.code}"
         if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
@@ -62,7 +62,7 @@ def after_push(
                 detail=result.message,
             )
         )
-    memo = edited(state.memo, state.listings, listings, ((p.mall, p.code) for p in pushes))
+    memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
     out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
     return out, logs, alerts
 

@@ -218,7 +218,7 @@ def _push(
 
     A target the mall refused is not re-sent until it changes (or 再送).
     """
-    key = (target.mall, target.code)
+    key = target.key
     listing = state.listings.get(key, _UNKNOWN)
     changed = (
         listing.expected != target.quantity
@@ -233,4 +233,5 @@ def _push(
         backorder=target.backorder if (product.backorder or listing.backorder) else None,
         reason=target.reason,
         sku=target.sku,
+        key=key,
     )
