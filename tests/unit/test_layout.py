@@ -341,7 +341,6 @@ def test_valid_product_row() -> None:
     assert p.codes == {"rakuten": ("tshirt:red",), "amazon": ("AMZ-1",)}
     assert p.row == 2
     assert read.product_rows == {"A-1": 1}
-    assert read.statuses == {"A-1": "OK"}
     assert read.rows_of("A-1") == (1,) and read.status_at(1) == "OK"
     assert read.snapshot.problems == () and read.snapshot.invalid_skus == frozenset()
 

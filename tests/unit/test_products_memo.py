@@ -54,7 +54,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
         [(p.row, p.message, p.sku, p.column) for p in snap.problems],
         read.duplicate_rows,
         read.product_rows,
-        read.statuses,
+        read.status_by_row,
     )
 
 
@@ -114,7 +114,7 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
     grid = [_row("A", 5, "a:1", False, "OK"), _row("B", 2, "b:1", False, "OK")]
     memo = ProductsMemo()
     first = parse({"products": [HEAD, *grid]}, memo=memo)
-    assert first.statuses == {"A": "OK", "B": "OK"}
+    assert (first.status_at(1), first.status_at(2)) == ("OK", "OK")
 
     rewritten = list(grid[1])
     rewritten[status_col] = "在庫わずか"  # what the commit wrote to B's 状態
@@ -125,5 +125,6 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
     again = parse(values, memo=memo)
 
     assert memo.reparsed == 0
-    assert again.statuses == {"A": "OK", "B": "在庫わずか"} == parse(values).statuses
+    assert (again.status_at(1), again.status_at(2)) == ("OK", "在庫わずか")
+    assert again.status_by_row == parse(values).status_by_row
     assert again.snapshot.products["B"] is first.snapshot.products["B"]

@@ -95,8 +95,6 @@ class ProductsMemo:
     """Grid row → its draft, for rows with a problem of their own or across rows."""
     valid: dict[str, Product] = field(default_factory=dict)
     """The products, in row order."""
-    statuses: dict[str, str] = field(default_factory=dict)
-    """状態 of each product on one row."""
 
     def adopt(
         self,
@@ -543,7 +541,7 @@ def _check_shared_codes(
 
 
 def _rebuild(memo: ProductsMemo) -> None:
-    """The products, the rows with problems and the 状態 by 商品コード, from every row."""
+    """The products, the rows with problems and the 状態 by grid row, from every row."""
     memo.valid, memo.bad = {}, {}
     memo.status_by_row = {gi: r.status for gi, r in enumerate(memo.rows) if r and r.status}
     memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
@@ -556,11 +554,6 @@ def _rebuild(memo: ProductsMemo) -> None:
             memo.bad[d.grid_row] = d
         else:
             memo.valid[d.sku] = _built(d)
-    memo.statuses = {
-        sku: memo.status_by_row[row]
-        for sku, row in memo.product_rows.items()
-        if row in memo.status_by_row
-    }
 
 
 def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
@@ -582,12 +575,6 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
             if d.sku not in memo.valid:
                 return False
             memo.valid[d.sku] = _built(d)
-        if memo.product_rows.get(d.sku) == gi:
-            text = memo.status_by_row.get(gi)
-            if text:
-                memo.statuses[d.sku] = text
-            else:
-                memo.statuses.pop(d.sku, None)
     return True
 
 
@@ -596,7 +583,6 @@ def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
     out = ctx.out
     out.status_by_row = dict(memo.status_by_row)
     out.product_rows, out.duplicate_rows = memo.product_rows, memo.duplicate_rows
-    out.statuses = dict(memo.statuses)
     for gi in sorted(memo.notes):
         ctx.problems.extend(memo.notes[gi])
     for gi in sorted(memo.bad):

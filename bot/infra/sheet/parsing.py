@@ -36,8 +36,6 @@ class SheetRead:
     """Tab key → header positions, for every tab that was read."""
     product_rows: dict[str, int] = field(default_factory=dict)
     """商品コード → grid row, for every 商品コード that appears exactly once."""
-    statuses: dict[str, str] = field(default_factory=dict)
-    """商品コード → current 状態 text (so an unchanged status is not rewritten)."""
     status_by_row: dict[int, str] = field(default_factory=dict)
     """Grid row → current 状態 text, for every 商品マスタ row with one (incl. duplicates)."""
     movement_rows: dict[str, int] = field(default_factory=dict)
