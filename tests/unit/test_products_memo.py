@@ -128,3 +128,20 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
     assert (again.status_at(1), again.status_at(2)) == ("OK", "在庫わずか")
     assert again.status_by_row == parse(values).status_by_row
     assert again.snapshot.products["B"] is first.snapshot.products["B"]
+
+
+def test_a_read_keeps_the_status_it_was_parsed_with_after_the_next_parse() -> None:
+    """The memo hands its 状態 map to the read; the next parse must change a copy."""
+    memo = ProductsMemo()
+    first = parse({"products": [HEAD, _row("A", 5, "a:1", False, "OK")]}, memo=memo)
+    second = parse({"products": [HEAD, _row("A", 5, "a:1", False, "在庫切れ")]}, memo=memo)
+    third = parse({"products": [HEAD, _row("A", 5, "a:1", False, "")]}, memo=memo)
+    assert [r.status_at(1) for r in (first, second, third)] == ["OK", "在庫切れ", ""]
+
+
+def test_a_product_code_on_one_row_has_no_list_of_rows_of_its_own() -> None:
+    grid = [_row("A", 5, "a:1", False), _row("B", 2, "b:1", False), _row("A", 1, "c:1", False)]
+    read = parse({"products": [HEAD, *grid]}, memo=ProductsMemo())
+    assert read.product_rows == {"B": 2} and read.duplicate_rows == {"A": (1, 3)}
+    assert read.rows_of("B") == (2,) and read.rows_of("A") == (1, 3) and read.rows_of("Z") == ()
+    assert list(read.first_rows()) == [("B", 2), ("A", 1)]

@@ -90,6 +90,8 @@ class ProductsMemo:
     asked: set[int] = field(default_factory=set)
     """Grid rows whose parse read a negative 在庫数 against the bot's own."""
     status_by_row: dict[int, str] = field(default_factory=dict)
+    """Grid row → 状態 text. The read the parse gives holds this very dict: the next
+    parse changes a copy (two dicts of 100,000 entries would live otherwise)."""
     notes: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     bad: dict[int, _Draft] = field(default_factory=dict)
     """Grid row → its draft, for rows with a problem of their own or across rows."""
@@ -209,6 +211,7 @@ def _drafts(
     if keys_moved:
         memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
     memo.reparsed = 0
+    memo.status_by_row = dict(memo.status_by_row)  # the last read holds the last one
     bot_stock = ctx.bot_stock
     for gi in range(1, len(grid)) if rows is None else rows:
         row = grid[gi]
@@ -581,7 +584,7 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
 def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
     """The memo's products into this read: positions, 状態, problems, held codes."""
     out = ctx.out
-    out.status_by_row = dict(memo.status_by_row)
+    out.status_by_row = memo.status_by_row  # the next parse changes a copy
     out.product_rows, out.duplicate_rows = memo.product_rows, memo.duplicate_rows
     for gi in sorted(memo.notes):
         ctx.problems.extend(memo.notes[gi])
