@@ -112,3 +112,17 @@ def test_pushed_listings_are_owed_with_their_result_even_when_handed_before() ->
     book.want(targets, [(push, PushResult(code="b:1", status=PushStatus.APPLIED))], NOW, str)
     assert list(book.owed) == [targets[1].key]
     assert book.owed[targets[1].key].pushed
+
+
+def test_listings_pushed_alike_share_one_state_object() -> None:
+    products = {
+        s: Product(sku=s, stock=3, codes={"rakuten": (f"{s.lower()}:v",)}) for s in ("A", "B", "C")
+    }
+    products["C"] = Product(sku="C", stock=5, codes={"rakuten": ("c:v",)})
+    plan = engine.step(engine.EngineState(), Snapshot(products=products), [], NOW)
+    results = [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes]
+    state, _, _ = engine.after_push(engine.committed(plan), plan.pushes, results, NOW)
+    a, b, c = (state.listings[("rakuten", f"{s}:v")] for s in "abc")
+    assert a is b  # pushed alike: one object
+    assert (a.pushed, a.expected, a.at) == (3, 3, NOW)
+    assert (c.pushed, c.expected, c.at) == (5, 5, NOW)
