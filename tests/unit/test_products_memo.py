@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.infra.sheet.parse_products import ProductsMemo
+from bot.infra.sheet.rows import directory
 from tests.unit.test_layout import HEAD, SET_HEAD, parse, prow
 
 SKUS = ("A", "B", "C", "D")
@@ -145,3 +146,15 @@ def test_a_product_code_on_one_row_has_no_list_of_rows_of_its_own() -> None:
     assert read.product_rows == {"B": 2} and read.duplicate_rows == {"A": (1, 3)}
     assert read.rows_of("B") == (2,) and read.rows_of("A") == (1, 3) and read.rows_of("Z") == ()
     assert list(read.first_rows()) == [("B", 2), ("A", 1)]
+
+
+def test_the_directory_is_the_snapshots_own_products_when_every_row_is_valid() -> None:
+    grid = [_row("A", 5, "a:1", False), _row("B", 2, "b:1", False)]
+    read = parse({"products": [HEAD, *grid]}, memo=ProductsMemo())
+    assert directory(read) is read.snapshot.products  # no copy of the catalogue
+
+    broken = parse({"products": [HEAD, *grid, _row("C", "abc", "c:1", False)]})
+    found = directory(broken)
+    assert list(found) == ["A", "B", "C"]
+    assert (found["C"].name, found["C"].row) == ("商品C", 4)
+    assert found["A"] is broken.snapshot.products["A"]
