@@ -705,7 +705,7 @@ def test_blank_sku_with_data_and_blank_rows() -> None:
     ]
     assert read.snapshot.problems[0].row == 5
     assert set(read.snapshot.products) == {"X"}
-    assert read.status_by_row == {3: "古い状態"}
+    assert [read.status_at(row) for row in range(7)] == ["", "", "", "古い状態", "", "", ""]
 
 
 def test_ragged_rows_and_staff_columns_ignored() -> None:

@@ -55,7 +55,7 @@ def _meaning(read: Any) -> tuple[Any, ...]:
         [(p.row, p.message, p.sku, p.column) for p in snap.problems],
         read.duplicate_rows,
         read.product_rows,
-        read.status_by_row,
+        list(read.row_statuses),
     )
 
 
@@ -127,7 +127,7 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
 
     assert memo.reparsed == 0
     assert (again.status_at(1), again.status_at(2)) == ("OK", "在庫わずか")
-    assert again.status_by_row == parse(values).status_by_row
+    assert again.row_statuses == parse(values).row_statuses
     assert again.snapshot.products["B"] is first.snapshot.products["B"]
 
 

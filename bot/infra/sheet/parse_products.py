@@ -89,9 +89,9 @@ class ProductsMemo:
     set_skus: frozenset[str] = frozenset()
     asked: set[int] = field(default_factory=set)
     """Grid rows whose parse read a negative 在庫数 against the bot's own."""
-    status_by_row: dict[int, str] = field(default_factory=dict)
-    """Grid row → 状態 text. The read the parse gives holds this very dict: the next
-    parse changes a copy (two dicts of 100,000 entries would live otherwise)."""
+    row_statuses: list[str] = field(default_factory=list)
+    """状態 text by grid row ("" when blank): a list, not a dict of 100,000 int keys.
+    The read the parse gives holds this very list: the next parse changes a copy."""
     notes: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     bad: dict[int, _Draft] = field(default_factory=dict)
     """Grid row → its draft, for rows with a problem of their own or across rows."""
@@ -211,7 +211,9 @@ def _drafts(
     if keys_moved:
         memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
     memo.reparsed = 0
-    memo.status_by_row = dict(memo.status_by_row)  # the last read holds the last one
+    statuses = memo.row_statuses[: len(grid)]  # a copy: the last read holds the last list
+    statuses.extend([""] * (len(grid) - len(statuses)))
+    memo.row_statuses = statuses
     bot_stock = ctx.bot_stock
     for gi in range(1, len(grid)) if rows is None else rows:
         row = grid[gi]
@@ -248,10 +250,7 @@ def _rows_to_look_at(
 
 def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
     """The row's own outputs (状態 text, notes, whether it asked) into the memo."""
-    if kept.status:
-        memo.status_by_row[gi] = kept.status
-    else:
-        memo.status_by_row.pop(gi, None)
+    memo.row_statuses[gi] = kept.status
     if kept.notes:
         memo.notes[gi] = kept.notes
     else:
@@ -279,7 +278,6 @@ def _parse_row(
     draft = _draft(ctx, cols, row, gi, set_skus, readers)
     notes = tuple(ctx.problems[before:])  # () is one shared object
     del ctx.problems[before:]
-    found = ctx.out.status_by_row.pop(gi, "")
     sku = draft.sku if draft is not None else ""
     asked = sku in ctx.asked_bot_stock
     return _Row(
@@ -287,7 +285,7 @@ def _parse_row(
         is_set=draft is not None and draft.sku in set_skus,
         bot_stock=ctx.bot_stock.get(sku) if asked else None,
         asked=asked,
-        status=found,
+        status=cell_text(cell_at(row, cols.hm.col("status"))),
         draft=draft,
         notes=notes,
     )
@@ -319,9 +317,6 @@ def _draft(
 ) -> _Draft | None:
     """One row read cell by cell; None for a row without 商品コード."""
     tab, r = cols.tab, ctx.r
-    status = cell_text(cell_at(row, cols.hm.col("status")))
-    if status:
-        ctx.out.status_by_row[gi] = status
     raw_sku = cell_at(row, cols.sku)
     header = tab.column("sku").header
     if is_blank(raw_sku):
@@ -546,7 +541,7 @@ def _check_shared_codes(
 def _rebuild(memo: ProductsMemo) -> None:
     """The products, the rows with problems and the 状態 by grid row, from every row."""
     memo.valid, memo.bad = {}, {}
-    memo.status_by_row = {gi: r.status for gi, r in enumerate(memo.rows) if r and r.status}
+    memo.row_statuses = [r.status if r is not None else "" for r in memo.rows]
     memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
     memo.asked = {gi for gi, r in enumerate(memo.rows) if r is not None and r.asked}
     for r in memo.rows:
@@ -584,7 +579,7 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
 def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
     """The memo's products into this read: positions, 状態, problems, held codes."""
     out = ctx.out
-    out.status_by_row = memo.status_by_row  # the next parse changes a copy
+    out.row_statuses = memo.row_statuses  # the next parse changes a copy
     out.product_rows, out.duplicate_rows = memo.product_rows, memo.duplicate_rows
     for gi in sorted(memo.notes):
         ctx.problems.extend(memo.notes[gi])

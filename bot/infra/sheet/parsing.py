@@ -36,8 +36,8 @@ class SheetRead:
     """Tab key → header positions, for every tab that was read."""
     product_rows: dict[str, int] = field(default_factory=dict)
     """商品コード → grid row, for every 商品コード that appears exactly once."""
-    status_by_row: dict[int, str] = field(default_factory=dict)
-    """Grid row → current 状態 text, for every 商品マスタ row with one (incl. duplicates)."""
+    row_statuses: Sequence[str] = ()
+    """Current 状態 text by 商品マスタ grid row ("" when blank; see :meth:`status_at`)."""
     movement_rows: dict[str, int] = field(default_factory=dict)
     """Movement key → grid row, for 入出庫 rows not yet marked 済 (valid or not)."""
     movement_marks: dict[str, str] = field(default_factory=dict)
@@ -75,7 +75,8 @@ class SheetRead:
 
     def status_at(self, row: int) -> str:
         """Current 状態 text at a 商品マスタ grid row ("" when blank)."""
-        return self.status_by_row.get(row, "")
+        statuses = self.row_statuses
+        return statuses[row] if 0 <= row < len(statuses) else ""
 
     def movement_mark_at(self, row: int) -> str:
         """Current 反映 text at a pending 入出庫 grid row ("" when blank)."""
