@@ -422,12 +422,16 @@ class RakutenAdapter:
                 "POST", self.PATH_BULK_GET, self._read_bucket, json={"inventories": elements}
             )
             now = self._clock.monotonic()
+            asked = {code: code for code in chunk}
             for item in self._json(response).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
                 code = self.canonical_code(
                     f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
                 )
+                # The code asked for, not the answer's copy: _known_codes keeps it for
+                # the process's life (one string per listing, shared with the sheet's).
+                code = asked.get(code, code)
                 try:
                     found[code] = int(item.get("quantity", 0))
                 except (TypeError, ValueError):

@@ -290,6 +290,10 @@ class OrderLine(Frozen):
 # --------------------------------------------------------------------------- pushes
 
 
+ListingKey = tuple[str, str]
+"""(mall, canonical mall code) of one listing."""
+
+
 class PushReason(StrEnum):
     """Why a listing shows its number (出品状況 理由)."""
 
@@ -310,9 +314,14 @@ class StockPush:
     backorder: bool | None = None
     reason: PushReason = PushReason.RULE
     sku: str = ""
+    key: ListingKey = field(default=("", ""), kw_only=True, repr=False, compare=False)
+    """(mall, code). Pass the listing's own :attr:`ListingTarget.key` so the maps the
+    results go into share that tuple; left out (or another pair), it is built here."""
 
     def __post_init__(self) -> None:
         _not_negative("StockPush", self.quantity)
+        if self.key != (self.mall, self.code):
+            object.__setattr__(self, "key", (self.mall, self.code))
 
 
 class PushStatus(StrEnum):
@@ -350,9 +359,14 @@ class ListingTarget:
     backorder: bool = False
     why: str = ""
     """For a stopped listing: what stops it, in staff's words (出品状況 理由)."""
+    key: ListingKey = field(init=False, repr=False, compare=False)
+    """(mall, code), built once: every map of listings (出品状況's book, the pushes'
+    results, the engine's listing knowledge) is keyed by this one tuple rather than
+    one of its own — 100,000 listings are kept for the process's life."""
 
     def __post_init__(self) -> None:
         _not_negative("ListingTarget", self.quantity)
+        object.__setattr__(self, "key", (self.mall, self.code))
 
 
 def _not_negative(kind: str, quantity: int) -> None:

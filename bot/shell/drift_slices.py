@@ -36,6 +36,6 @@ class DriftSlices:
         if count != self.count or listings.keys() != self.keys:
             self.count, self.keys = count, frozenset(listings)
             self.parts = [[] for _ in range(count)]
-            for mall, code in listings:
-                self.parts[drift_slice(mall, code, count)].append((mall, code))
+            for key in listings:  # the listings' own key tuples, not copies
+                self.parts[drift_slice(*key, count)].append(key)
         return self.parts[index]

@@ -341,8 +341,7 @@ def test_valid_product_row() -> None:
     assert p.codes == {"rakuten": ("tshirt:red",), "amazon": ("AMZ-1",)}
     assert p.row == 2
     assert read.product_rows == {"A-1": 1}
-    assert read.statuses == {"A-1": "OK"}
-    assert read.rows_of("A-1") == [1] and read.status_at(1) == "OK"
+    assert read.rows_of("A-1") == (1,) and read.status_at(1) == "OK"
     assert read.snapshot.problems == () and read.snapshot.invalid_skus == frozenset()
 
 
@@ -669,7 +668,7 @@ def test_duplicate_sku_flags_both_rows() -> None:
     assert set(read.snapshot.products) == {"Y"}
     assert read.snapshot.invalid_skus == {"X"}
     assert "X" not in read.product_rows
-    assert read.rows_of("X") == [1, 3]
+    assert read.rows_of("X") == (1, 3)
 
 
 def test_same_mall_code_on_two_products_flags_both() -> None:
@@ -706,7 +705,7 @@ def test_blank_sku_with_data_and_blank_rows() -> None:
     ]
     assert read.snapshot.problems[0].row == 5
     assert set(read.snapshot.products) == {"X"}
-    assert read.status_by_row == {3: "古い状態"}
+    assert [read.status_at(row) for row in range(7)] == ["", "", "", "古い状態", "", "", ""]
 
 
 def test_ragged_rows_and_staff_columns_ignored() -> None:

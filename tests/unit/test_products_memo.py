@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.infra.sheet.parse_products import ProductsMemo
+from bot.infra.sheet.rows import directory
 from tests.unit.test_layout import HEAD, SET_HEAD, parse, prow
 
 SKUS = ("A", "B", "C", "D")
@@ -52,9 +53,9 @@ def _meaning(read: Any) -> tuple[Any, ...]:
         snap.sets,
         snap.invalid_skus,
         [(p.row, p.message, p.sku, p.column) for p in snap.problems],
-        read.sku_rows,
+        read.duplicate_rows,
         read.product_rows,
-        read.statuses,
+        list(read.row_statuses),
     )
 
 
@@ -114,7 +115,7 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
     grid = [_row("A", 5, "a:1", False, "OK"), _row("B", 2, "b:1", False, "OK")]
     memo = ProductsMemo()
     first = parse({"products": [HEAD, *grid]}, memo=memo)
-    assert first.statuses == {"A": "OK", "B": "OK"}
+    assert (first.status_at(1), first.status_at(2)) == ("OK", "OK")
 
     rewritten = list(grid[1])
     rewritten[status_col] = "在庫わずか"  # what the commit wrote to B's 状態
@@ -125,5 +126,35 @@ def test_a_row_the_bot_rewrote_in_its_own_columns_keeps_its_parse_and_shows_the_
     again = parse(values, memo=memo)
 
     assert memo.reparsed == 0
-    assert again.statuses == {"A": "OK", "B": "在庫わずか"} == parse(values).statuses
+    assert (again.status_at(1), again.status_at(2)) == ("OK", "在庫わずか")
+    assert again.row_statuses == parse(values).row_statuses
     assert again.snapshot.products["B"] is first.snapshot.products["B"]
+
+
+def test_a_read_keeps_the_status_it_was_parsed_with_after_the_next_parse() -> None:
+    """The memo hands its 状態 map to the read; the next parse must change a copy."""
+    memo = ProductsMemo()
+    first = parse({"products": [HEAD, _row("A", 5, "a:1", False, "OK")]}, memo=memo)
+    second = parse({"products": [HEAD, _row("A", 5, "a:1", False, "在庫切れ")]}, memo=memo)
+    third = parse({"products": [HEAD, _row("A", 5, "a:1", False, "")]}, memo=memo)
+    assert [r.status_at(1) for r in (first, second, third)] == ["OK", "在庫切れ", ""]
+
+
+def test_a_product_code_on_one_row_has_no_list_of_rows_of_its_own() -> None:
+    grid = [_row("A", 5, "a:1", False), _row("B", 2, "b:1", False), _row("A", 1, "c:1", False)]
+    read = parse({"products": [HEAD, *grid]}, memo=ProductsMemo())
+    assert read.product_rows == {"B": 2} and read.duplicate_rows == {"A": (1, 3)}
+    assert read.rows_of("B") == (2,) and read.rows_of("A") == (1, 3) and read.rows_of("Z") == ()
+    assert list(read.first_rows()) == [("B", 2), ("A", 1)]
+
+
+def test_the_directory_is_the_snapshots_own_products_when_every_row_is_valid() -> None:
+    grid = [_row("A", 5, "a:1", False), _row("B", 2, "b:1", False)]
+    read = parse({"products": [HEAD, *grid]}, memo=ProductsMemo())
+    assert directory(read) is read.snapshot.products  # no copy of the catalogue
+
+    broken = parse({"products": [HEAD, *grid, _row("C", "abc", "c:1", False)]})
+    found = directory(broken)
+    assert list(found) == ["A", "B", "C"]
+    assert (found["C"].name, found["C"].row) == ("商品C", 4)
+    assert found["A"] is broken.snapshot.products["A"]

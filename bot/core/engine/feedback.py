@@ -26,14 +26,17 @@ def after_push(
     logs: list[MallLogRow] = []
     alerts: list[Alert] = []
     conditions = set(state.conditions)
+    # One object per distinct outcome: a cold start pushes 100,000 listings at one
+    # time and most end in one of a few states (the same number, now), kept once each.
+    outcomes: dict[ListingState, ListingState] = {}
     for push, result in zip(pushes, results, strict=True):
-        key = (push.mall, push.code)
+        key = push.key
         prior = listings.get(key, ListingState())
         cond = f"push:{push.mall}:{push.code}"
         if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
             # The push overwrote whatever the mall showed: sales seen so far and a
             # set-back of drift are settled; a hold stays until its lines arrive.
-            listings[key] = replace(
+            done = replace(
                 prior,
                 pushed=push.quantity,
                 expected=push.quantity,
@@ -43,11 +46,13 @@ def after_push(
                 sold=0,
                 drifted=0,
             )
+            listings[key] = outcomes.setdefault(done, done)
             if cond in conditions:
                 conditions.discard(cond)
                 alerts.append(_push_resolved(push, labels.get(push.mall, push.mall)))
         else:
-            listings[key] = replace(prior, failed=push.quantity, at=now)
+            refused = replace(prior, failed=push.quantity, at=now)
+            listings[key] = outcomes.setdefault(refused, refused)
             if cond not in conditions:
                 conditions.add(cond)
                 alerts.append(_rejected(push, result, cond, labels.get(push.mall, push.mall)))
@@ -62,7 +67,7 @@ def after_push(
                 detail=result.message,
             )
         )
-    memo = edited(state.memo, state.listings, listings, ((p.mall, p.code) for p in pushes))
+    memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
     out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
     return out, logs, alerts
 

@@ -64,11 +64,13 @@ def _statuses(statuses: Mapping[str, str], read: SheetRead, status_col: int) -> 
     """
     placed: Placed = {}
     shown = {text: cell_text(text) for text in set(statuses.values())}
-    rows_of, on_sheet = read.sku_rows, read.status_by_row
+    single, several = read.product_rows, read.duplicate_rows
+    on_sheet = read.row_statuses  # by grid row, as long as the grid these rows are in
     for sku, status in statuses.items():
         want = shown[status]
-        for row in rows_of.get(sku, ()):
-            if on_sheet.get(row, "") != want:
+        first = single.get(sku)
+        for row in (first,) if first is not None else several.get(sku, ()):
+            if on_sheet[row] != want:
                 placed[(PRODUCTS, row, status_col)] = (sku, status)
     return placed
 

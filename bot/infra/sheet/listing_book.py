@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import is_not
 from typing import Any, NamedTuple
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, StockPush
@@ -77,43 +79,48 @@ class _Handed:
 
     The engine hands the same object for a listing whose target did not change; the
     book already shows or owes it, so of 100,000 targets a cycle looks at the new
-    ones, the pushed ones and those pushed last time. The last targets are held, so no
-    new object can take the ``id`` of one of them.
+    ones, the pushed ones and those pushed last time. A target was taken last time
+    when it is the object at its place in ``targets`` (the usual cycle: compared place
+    by place in C) or, when the listings changed in number, the object ``by_key``
+    holds for its key. Looking at a target twice is harmless: it owes nothing new.
     """
 
     targets: Sequence[ListingTarget] = ()
-    ids: set[int] = field(default_factory=set)
     by_key: dict[Key, ListingTarget] = field(default_factory=dict)
+    """Each listing's target as last taken (keyed by the target's own key tuple)."""
     again: set[Key] = field(default_factory=set)
 
-    def to_look_at(
-        self, targets: Sequence[ListingTarget], pushed: Iterable[Key]
-    ) -> tuple[set[int], set[int]]:
-        """The ids of ``targets``, and those to look at."""
-        ids = set(map(id, targets))
-        todo = ids - self.ids
+    def _new(self, targets: Sequence[ListingTarget]) -> Iterable[ListingTarget]:
+        """The targets not taken last time (the last ones, when counted alike: by place)."""
+        last = self.targets
+        if len(last) == len(targets):
+            return compress(targets, map(is_not, last, targets))
+        by_key = self.by_key
+        return (t for t in targets if by_key.get(t.key) is not t)
+
+    def to_look_at(self, targets: Sequence[ListingTarget], pushed: Iterable[Key]) -> set[int]:
+        """The ids of the targets to look at: new ones, and those pushed now or last time."""
+        todo = set(map(id, self._new(targets)))
         for key in (*pushed, *self.again):
             target = self.by_key.get(key)
             if target is not None:
                 todo.add(id(target))
-        return ids, todo
+        return todo
 
     def took(
-        self,
-        targets: Sequence[ListingTarget],
-        ids: set[int],
-        looked: Sequence[ListingTarget],
-        again: set[Key],
+        self, targets: Sequence[ListingTarget], looked: Sequence[ListingTarget], again: set[Key]
     ) -> None:
         """Remember this call's targets (``looked``: those looked at, new ones among them)."""
-        gone = self.ids - ids
-        if gone:
-            for t in self.targets:
-                if id(t) in gone and self.by_key.get(key := (t.mall, t.code)) is t:
-                    del self.by_key[key]
-        for t in looked:
-            self.by_key[(t.mall, t.code)] = t
-        self.targets, self.ids, self.again = targets, ids, again
+        last = self.targets
+        if len(last) == len(targets):
+            for old in compress(last, map(is_not, last, targets)):
+                if self.by_key.get(old.key) is old:
+                    del self.by_key[old.key]
+            for t in looked:
+                self.by_key[t.key] = t
+        else:
+            self.by_key = {t.key: t for t in targets}
+        self.targets, self.again = targets, again
 
 
 @dataclass
@@ -209,16 +216,16 @@ class ListingBook:
         A listing not pushed keeps what its row says (the number the mall shows); only a
         change of reason (連動停止 ticked or cleared, a switch in 設定) is written.
         """
-        result_of = {(p.mall, p.code): (p, r) for p, r in pushed}
+        result_of = {p.key: (p, r) for p, r in pushed}
         at = format_jst(now)
-        ids, todo = self._handed.to_look_at(targets, result_of.keys())
+        todo = self._handed.to_look_at(targets, result_of.keys())
         looked: list[ListingTarget] = []
         again: set[Key] = set()
         for target in targets:
             if id(target) not in todo:  # handed last time too: its row is as it was left
                 continue
             looked.append(target)
-            key = (target.mall, target.code)
+            key = target.key  # the one tuple the engine keys this listing by
             entry = result_of.get(key)
             if entry is not None:
                 push, result = entry
@@ -228,7 +235,7 @@ class ListingBook:
                 again.add(key)  # its 理由 is checked against the target next time
             else:
                 self._keep(key, target)
-        self._handed.took(targets, ids, looked, again)
+        self._handed.took(targets, looked, again)
 
     def _keep(self, key: Key, target: ListingTarget) -> None:
         """A listing not pushed: a row if it has none, else its 理由 if that changed."""

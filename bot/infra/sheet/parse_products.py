@@ -28,13 +28,15 @@ from bot.infra.sheet.values import identical
 class _Draft:
     grid_row: int
     sku: str
-    problems: list[RowProblem] = field(default_factory=list)
-    """The row's own problems (a cell it cannot read); never those across rows."""
-    values: dict[str, Any] = field(default_factory=dict)
-    """The cells read, until :attr:`product` is built from them (then emptied)."""
+    problems: tuple[RowProblem, ...] = ()
+    """The row's own problems (a cell it cannot read); never those across rows.
+
+    A tuple: most rows have none and share the one empty tuple (a list is an object
+    per row, and 100,000 rows are kept)."""
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     product: Product | None = None
-    """The product built from this draft the last time it had no problem at all."""
+    """The row's product, built as the row is read when it has no problem of its own
+    (its cell values are not kept then); None for a row with a problem."""
 
 
 @dataclass(slots=True)
@@ -50,8 +52,9 @@ class _Row:
     """Whether the parse read a negative 在庫数 against ``bot_stock``."""
     status: str
     draft: _Draft | None
-    notes: list[RowProblem]
-    """Problems the row reports without leaving the products (blank key, a guess)."""
+    notes: tuple[RowProblem, ...]
+    """Problems the row reports without leaving the products (blank key, a guess);
+    mostly none: the one empty tuple, not a list per row."""
 
 
 @dataclass
@@ -71,8 +74,11 @@ class ProductsMemo:
     rows: list[_Row | None] = field(default_factory=list)
     across: dict[int, list[RowProblem]] = field(default_factory=dict)
     """Grid row → problems the checks across rows found on it."""
-    sku_rows: dict[str, list[int]] = field(default_factory=dict)
     product_rows: dict[str, int] = field(default_factory=dict)
+    """商品コード → grid row, for every 商品コード on one row."""
+    duplicate_rows: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """商品コード → its grid rows, for every 商品コード on several rows (a list per
+    商品コード for the rest would be 100,000 lists saying what ``product_rows`` says)."""
     reparsed: int = 0
     """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
     sets: SetsMemo = field(default_factory=SetsMemo)
@@ -83,14 +89,14 @@ class ProductsMemo:
     set_skus: frozenset[str] = frozenset()
     asked: set[int] = field(default_factory=set)
     """Grid rows whose parse read a negative 在庫数 against the bot's own."""
-    status_by_row: dict[int, str] = field(default_factory=dict)
-    notes: dict[int, list[RowProblem]] = field(default_factory=dict)
+    row_statuses: list[str] = field(default_factory=list)
+    """状態 text by grid row ("" when blank): a list, not a dict of 100,000 int keys.
+    The read the parse gives holds this very list: the next parse changes a copy."""
+    notes: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     bad: dict[int, _Draft] = field(default_factory=dict)
     """Grid row → its draft, for rows with a problem of their own or across rows."""
     valid: dict[str, Product] = field(default_factory=dict)
     """The products, in row order."""
-    statuses: dict[str, str] = field(default_factory=dict)
-    """状態 of each product on one row."""
 
     def adopt(
         self,
@@ -115,7 +121,7 @@ class ProductsMemo:
         if tuple(header) != self.header or tuple(malls) != self.malls:
             self.header, self.malls = tuple(header), tuple(malls)
             self.rows, self.across = [], {}
-            self.sku_rows, self.product_rows = {}, {}
+            self.product_rows, self.duplicate_rows = {}, {}
             self.grid = None
 
 
@@ -175,9 +181,10 @@ def parse_products(
     if keys_moved:
         drafts = [r.draft for r in memo.rows if r is not None and r.draft is not None]
         memo.across = {}
-        memo.sku_rows = _check_duplicate_skus(ctx, cols, drafts, memo.across)
+        memo.product_rows, memo.duplicate_rows = _check_duplicate_skus(
+            ctx, cols, drafts, memo.across
+        )
         _check_shared_codes(ctx, cols, drafts, memo.across)
-        memo.product_rows = {s: rows[0] for s, rows in memo.sku_rows.items() if len(rows) == 1}
     if looked is None or keys_moved or not _patch(memo, looked):
         _rebuild(memo)
     memo.grid, memo.set_skus = grid, frozenset(set_skus)
@@ -204,6 +211,9 @@ def _drafts(
     if keys_moved:
         memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
     memo.reparsed = 0
+    statuses = memo.row_statuses[: len(grid)]  # a copy: the last read holds the last list
+    statuses.extend([""] * (len(grid) - len(statuses)))
+    memo.row_statuses = statuses
     bot_stock = ctx.bot_stock
     for gi in range(1, len(grid)) if rows is None else rows:
         row = grid[gi]
@@ -240,10 +250,7 @@ def _rows_to_look_at(
 
 def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
     """The row's own outputs (状態 text, notes, whether it asked) into the memo."""
-    if kept.status:
-        memo.status_by_row[gi] = kept.status
-    else:
-        memo.status_by_row.pop(gi, None)
+    memo.row_statuses[gi] = kept.status
     if kept.notes:
         memo.notes[gi] = kept.notes
     else:
@@ -269,9 +276,8 @@ def _parse_row(
     """One row read cell by cell, with what it reported on its own."""
     before = len(ctx.problems)
     draft = _draft(ctx, cols, row, gi, set_skus, readers)
-    notes = ctx.problems[before:]
+    notes = tuple(ctx.problems[before:])  # () is one shared object
     del ctx.problems[before:]
-    found = ctx.out.status_by_row.pop(gi, "")
     sku = draft.sku if draft is not None else ""
     asked = sku in ctx.asked_bot_stock
     return _Row(
@@ -279,7 +285,7 @@ def _parse_row(
         is_set=draft is not None and draft.sku in set_skus,
         bot_stock=ctx.bot_stock.get(sku) if asked else None,
         asked=asked,
-        status=found,
+        status=cell_text(cell_at(row, cols.hm.col("status"))),
         draft=draft,
         notes=notes,
     )
@@ -311,9 +317,6 @@ def _draft(
 ) -> _Draft | None:
     """One row read cell by cell; None for a row without 商品コード."""
     tab, r = cols.tab, ctx.r
-    status = cell_text(cell_at(row, cols.hm.col("status")))
-    if status:
-        ctx.out.status_by_row[gi] = status
     raw_sku = cell_at(row, cols.sku)
     header = tab.column("sku").header
     if is_blank(raw_sku):
@@ -327,40 +330,52 @@ def _draft(
         ctx.problems.append(ctx.problem(tab, gi, bad.message, column="sku"))
         return None
     draft = _Draft(gi, sku)
-    _product_cells(ctx, cols, row, draft, is_set=sku in set_skus)
+    values: dict[str, Any] = {}
+    _product_cells(ctx, cols, row, draft, values, is_set=sku in set_skus)
     _code_cells(ctx, cols, row, draft, readers)
+    if not draft.problems:  # built now, so the cells read need not be kept
+        draft.product = _product(draft, values)
     return draft
 
 
 def _product_cells(
-    ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft, *, is_set: bool
+    ctx: ParseContext,
+    cols: _Columns,
+    row: Sequence[Any],
+    d: _Draft,
+    values: dict[str, Any],
+    *,
+    is_set: bool,
 ) -> None:
+    """The row's product cells into ``values``; what it cannot be goes to the problems."""
     r, hm, sku = ctx.r, cols.hm, d.sku
     name_col = hm.col("name")
     if name_col is not None:
-        d.values["name"] = cell_text(cell_at(row, name_col))
+        values["name"] = cell_text(cell_at(row, name_col))
     if is_set:
-        _set_stock(ctx, cols, row, d)
+        _set_stock(ctx, cols, row, d, values)
     else:
-        _cell(ctx, cols, row, d, "stock", lambda raw, cell, hd: _stock(ctx, raw, cell, hd, sku))
-    _cell(ctx, cols, row, d, "rule", r.rule_cell)
-    _cell(ctx, cols, row, d, "low_stock", r.non_negative)
-    _cell(ctx, cols, row, d, "alloc_threshold", r.non_negative)
-    _cell(ctx, cols, row, d, "stop_sync", r.bool_cell)
-    _older_sync_column(hm, d)
-    _cell(ctx, cols, row, d, "backorder", r.bool_cell)
+        _cell(ctx, cols, row, d, values, "stock", lambda raw, c, hd: _stock(ctx, raw, c, hd, sku))
+    _cell(ctx, cols, row, d, values, "rule", r.rule_cell)
+    _cell(ctx, cols, row, d, values, "low_stock", r.non_negative)
+    _cell(ctx, cols, row, d, values, "alloc_threshold", r.non_negative)
+    _cell(ctx, cols, row, d, values, "stop_sync", r.bool_cell)
+    _older_sync_column(hm, values)
+    _cell(ctx, cols, row, d, values, "backorder", r.bool_cell)
 
 
-def _set_stock(ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft) -> None:
+def _set_stock(
+    ctx: ParseContext, cols: _Columns, row: Sequence[Any], d: _Draft, values: dict[str, Any]
+) -> None:
     """The bot computes a set row's 在庫数; whatever is there is not a stocktake."""
     idx = cols.hm.col("stock")
     if idx is None:
         return
     try:
         cell = a1(d.grid_row, idx)
-        d.values["stock"] = ctx.r.int_cell(cell_at(row, idx), cell, "") or 0
+        values["stock"] = ctx.r.int_cell(cell_at(row, idx), cell, "") or 0
     except Bad:
-        d.values["stock"] = 0
+        values["stock"] = 0
 
 
 def _cell(
@@ -368,10 +383,11 @@ def _cell(
     cols: _Columns,
     row: Sequence[Any],
     d: _Draft,
+    values: dict[str, Any],
     key: str,
     read: Callable[[Any, str, str], Any],
 ) -> None:
-    """One cell of the row into ``d.values``; what it cannot be goes to the problems."""
+    """One cell of the row into ``values``; what it cannot be goes to the problems."""
     idx = cols.hm.col(key)
     if idx is None:
         return
@@ -379,7 +395,7 @@ def _cell(
     plain = _plain(key, raw)
     if plain is not _PARSE:
         if plain is not None:
-            d.values[key] = plain
+            values[key] = plain
         return
     tab, gi = cols.tab, d.grid_row
     try:
@@ -388,10 +404,10 @@ def _cell(
         ctx.problems.append(ctx.problem(tab, gi, guess.message, d.sku, key))
         value = guess.value
     except Bad as bad:
-        d.problems.append(ctx.problem(tab, gi, bad.message, d.sku, key))
+        d.problems += (ctx.problem(tab, gi, bad.message, d.sku, key),)
         return
     if value is not None:
-        d.values[key] = value
+        values[key] = value
 
 
 _PARSE = object()
@@ -419,10 +435,10 @@ _COUNTS = frozenset({"stock", "low_stock", "alloc_threshold"})
 """Columns whose whole numbers ≥ 0 are taken as they are (``int_cell``/``non_negative``)."""
 
 
-def _older_sync_column(hm: HeaderMap, d: _Draft) -> None:
+def _older_sync_column(hm: HeaderMap, values: dict[str, Any]) -> None:
     """A sheet init-sheet has not migrated yet has 連動 (checked = sync): read inverted."""
-    if "stop_sync" in hm.inverted and "stop_sync" in d.values:
-        d.values["stop_sync"] = not d.values["stop_sync"]
+    if "stop_sync" in hm.inverted and "stop_sync" in values:
+        values["stop_sync"] = not values["stop_sync"]
 
 
 def _stock(ctx: ParseContext, raw: Any, cell: str, header: str, sku: str) -> int:
@@ -457,7 +473,7 @@ def _code_cells(
                 cell_at(row, idx), a1(d.grid_row, idx), col.header, readers.get(col.mall)
             )
         except Bad as bad:
-            d.problems.append(ctx.problem(cols.tab, d.grid_row, bad.message, d.sku, col.key))
+            d.problems += (ctx.problem(cols.tab, d.grid_row, bad.message, d.sku, col.key),)
             continue
         if codes:
             d.codes[col.mall] = codes
@@ -468,16 +484,21 @@ def _check_duplicate_skus(
     cols: _Columns,
     drafts: Sequence[_Draft],
     across: dict[int, list[RowProblem]],
-) -> dict[str, list[int]]:
-    """Each 商品コード's rows; a 商品コード on several rows is a problem on each."""
+) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    """The row of each 商品コード on one row, and the rows of each on several.
+
+    A 商品コード on several rows is a problem on each.
+    """
     by_sku: dict[str, list[_Draft]] = defaultdict(list)
     for d in drafts:
         by_sku[d.sku].append(d)
-    sku_rows: dict[str, list[int]] = {}
+    single: dict[str, int] = {}
+    several: dict[str, tuple[int, ...]] = {}
     for sku, group in by_sku.items():
-        sku_rows[sku] = [d.grid_row for d in group]
         if len(group) == 1:
+            single[sku] = group[0].grid_row
             continue
+        several[sku] = tuple(d.grid_row for d in group)
         message = ctx.r.msg(
             "duplicate_key",
             cells=", ".join(a1(d.grid_row, cols.sku) for d in group),
@@ -487,7 +508,7 @@ def _check_duplicate_skus(
         for d in group:
             problem = ctx.problem(cols.tab, d.grid_row, message, sku, "sku")
             across.setdefault(d.grid_row, []).append(problem)
-    return sku_rows
+    return single, several
 
 
 def _check_shared_codes(
@@ -518,9 +539,9 @@ def _check_shared_codes(
 
 
 def _rebuild(memo: ProductsMemo) -> None:
-    """The products, the rows with problems and the 状態 by 商品コード, from every row."""
+    """The products, the rows with problems and the 状態 by grid row, from every row."""
     memo.valid, memo.bad = {}, {}
-    memo.status_by_row = {gi: r.status for gi, r in enumerate(memo.rows) if r and r.status}
+    memo.row_statuses = [r.status if r is not None else "" for r in memo.rows]
     memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
     memo.asked = {gi for gi, r in enumerate(memo.rows) if r is not None and r.asked}
     for r in memo.rows:
@@ -531,11 +552,6 @@ def _rebuild(memo: ProductsMemo) -> None:
             memo.bad[d.grid_row] = d
         else:
             memo.valid[d.sku] = _built(d)
-    memo.statuses = {
-        sku: memo.status_by_row[row]
-        for sku, row in memo.product_rows.items()
-        if row in memo.status_by_row
-    }
 
 
 def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
@@ -557,21 +573,14 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
             if d.sku not in memo.valid:
                 return False
             memo.valid[d.sku] = _built(d)
-        if memo.product_rows.get(d.sku) == gi:
-            text = memo.status_by_row.get(gi)
-            if text:
-                memo.statuses[d.sku] = text
-            else:
-                memo.statuses.pop(d.sku, None)
     return True
 
 
 def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
     """The memo's products into this read: positions, 状態, problems, held codes."""
     out = ctx.out
-    out.status_by_row = dict(memo.status_by_row)
-    out.sku_rows, out.product_rows = memo.sku_rows, memo.product_rows
-    out.statuses = dict(memo.statuses)
+    out.row_statuses = memo.row_statuses  # the next parse changes a copy
+    out.product_rows, out.duplicate_rows = memo.product_rows, memo.duplicate_rows
     for gi in sorted(memo.notes):
         ctx.problems.extend(memo.notes[gi])
     for gi in sorted(memo.bad):
@@ -585,23 +594,21 @@ def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
 
 
 def _built(d: _Draft) -> Product:
-    """The draft's product, built once (its cell values are dropped then)."""
-    if d.product is None:
-        d.product = _product(d)
-        d.values = {}  # read into the product; a changed row is a new draft
+    """The product of a draft without problems of its own (built as it was read)."""
+    assert d.product is not None  # a draft without problems has its product
     return d.product
 
 
-def _product(d: _Draft) -> Product:
+def _product(d: _Draft, values: Mapping[str, Any]) -> Product:
     return Product(
         sku=d.sku,
-        name=d.values.get("name", ""),
-        stock=d.values.get("stock", 0),
-        rule=d.values.get("rule"),
-        low_stock=d.values.get("low_stock"),
-        alloc_threshold=d.values.get("alloc_threshold"),
-        sync=not d.values.get("stop_sync", False),
-        backorder=d.values.get("backorder", False),
+        name=values.get("name", ""),
+        stock=values.get("stock", 0),
+        rule=values.get("rule"),
+        low_stock=values.get("low_stock"),
+        alloc_threshold=values.get("alloc_threshold"),
+        sync=not values.get("stop_sync", False),
+        backorder=values.get("backorder", False),
         codes=d.codes,  # the draft is never changed once read: one dict for both
         row=d.grid_row + 1,
     )

@@ -6,7 +6,7 @@ the template, the enabled malls, the problems and grid positions collected so fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,10 +36,8 @@ class SheetRead:
     """Tab key → header positions, for every tab that was read."""
     product_rows: dict[str, int] = field(default_factory=dict)
     """商品コード → grid row, for every 商品コード that appears exactly once."""
-    statuses: dict[str, str] = field(default_factory=dict)
-    """商品コード → current 状態 text (so an unchanged status is not rewritten)."""
-    status_by_row: dict[int, str] = field(default_factory=dict)
-    """Grid row → current 状態 text, for every 商品マスタ row with one (incl. duplicates)."""
+    row_statuses: Sequence[str] = ()
+    """Current 状態 text by 商品マスタ grid row ("" when blank; see :meth:`status_at`)."""
     movement_rows: dict[str, int] = field(default_factory=dict)
     """Movement key → grid row, for 入出庫 rows not yet marked 済 (valid or not)."""
     movement_marks: dict[str, str] = field(default_factory=dict)
@@ -54,8 +52,9 @@ class SheetRead:
     """_state キー → 値."""
     state_rows: dict[str, int] = field(default_factory=dict)
     """_state キー → grid row (to update cursors in place)."""
-    sku_rows: dict[str, list[int]] = field(default_factory=dict)
-    """商品コード → every grid row holding it (several when duplicated)."""
+    duplicate_rows: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """商品コード → every grid row holding it, for the 商品コード on several rows (the
+    rest are in ``product_rows``; see :meth:`rows_of`)."""
     mark_by_row: dict[int, str] = field(default_factory=dict)
     """入出庫 grid row → current 反映 text (pending rows only)."""
     raw: dict[str, list[list[Any]]] = field(default_factory=dict)
@@ -63,13 +62,21 @@ class SheetRead:
     movements_prefix: MovementsPrefix | None = None
     """The settled top of 入出庫 as parsed, for the next parse to skip (None: not read)."""
 
-    def rows_of(self, sku: str) -> list[int]:
+    def rows_of(self, sku: str) -> tuple[int, ...]:
         """Every 商品マスタ grid row holding ``sku`` (for writing its 状態)."""
-        return self.sku_rows.get(sku, [])
+        row = self.product_rows.get(sku)
+        return (row,) if row is not None else self.duplicate_rows.get(sku, ())
+
+    def first_rows(self) -> Iterator[tuple[str, int]]:
+        """(商品コード, its first grid row) for every 商品コード of 商品マスタ."""
+        yield from self.product_rows.items()
+        for sku, rows in self.duplicate_rows.items():
+            yield sku, rows[0]
 
     def status_at(self, row: int) -> str:
         """Current 状態 text at a 商品マスタ grid row ("" when blank)."""
-        return self.status_by_row.get(row, "")
+        statuses = self.row_statuses
+        return statuses[row] if 0 <= row < len(statuses) else ""
 
     def movement_mark_at(self, row: int) -> str:
         """Current 反映 text at a pending 入出庫 grid row ("" when blank)."""

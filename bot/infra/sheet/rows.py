@@ -6,7 +6,7 @@ into the key through the template's channel words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from operator import attrgetter
 from typing import Any
@@ -71,25 +71,27 @@ def reason_text(reason: PushReason, why: str = "") -> str:
     return say(_REASON_WORDS[reason], why=why or say("sheet.reason_stopped_unknown"))
 
 
-def directory(read: SheetRead) -> dict[str, Product]:
+def directory(read: SheetRead) -> Mapping[str, Product]:
     """Every 商品マスタ row by 商品コード, with its name and row — rows with a problem too.
 
     Slack names and links the product an alert is about; a row whose cell staff must fix
     is exactly the one the snapshot leaves out of ``products``. Only those rows are
-    built here: the valid products are the snapshot's own objects.
+    built here: the valid products are the snapshot's own objects, and when every row
+    is one, the snapshot's own mapping (not a copy of 100,000 entries).
     """
-    found: dict[str, Product] = dict(read.snapshot.products)
+    products = read.snapshot.products
     header = read.headers.get(PRODUCTS)
+    if header is None:
+        return products
     grid = read.raw.get(PRODUCTS) or []
-    if header is not None:
-        name_col = header.col("name")
-        for sku, rows in read.sku_rows.items():
-            if sku in found:
-                continue
-            row = rows[0]
-            name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
-            found[sku] = Product(sku=sku, name=name, row=row + 1)
-    return found
+    name_col = header.col("name")
+    others: dict[str, Product] = {}
+    for sku, row in read.first_rows():
+        if sku in products:
+            continue
+        name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
+        others[sku] = Product(sku=sku, name=name, row=row + 1)
+    return {**products, **others} if others else products
 
 
 def result_label(result: PushResult) -> str:
