@@ -537,6 +537,22 @@ def shop() -> Iterator[Shop]:
     s.alerts.close()
 
 
+FILLER = [(f"FILL{i:03d}", "まとめ買い用の商品", 1, "") for i in range(300)]
+
+
+@pytest.fixture
+def big() -> Iterator[Shop]:
+    """A started shop of 306 products: too big to read 商品マスタ whole every cycle.
+
+    Its first cycle read the tabs whole; later ones read the hot columns, a window of
+    rows (the sweep) and 入出庫 below its settled top (bot/infra/sheet/hot.py).
+    """
+    s = make_shop(products=[*PRODUCTS, *FILLER])
+    s.cycle()
+    yield s
+    s.alerts.close()
+
+
 # --------------------------------------------------------------------------- checks
 
 

@@ -10,24 +10,9 @@ movement must still be applied once, never twice, never skipped, through restart
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from bot.core.domain import AlertKind
 from bot.infra.sheet.hot import MAX_SWEEP_CYCLES
-from tests.e2e.conftest import MOVES, OPS, PRODUCTS, Shop, make_shop
-
-FILLER = [(f"FILL{i:03d}", "まとめ買い用の商品", 1, "") for i in range(300)]
-
-
-@pytest.fixture
-def big() -> Iterator[Shop]:
-    """A started shop of 306 products: most cycles do not read 商品マスタ whole."""
-    s = make_shop(products=[*PRODUCTS, *FILLER])
-    s.cycle()
-    yield s
-    s.alerts.close()
+from tests.e2e.conftest import MOVES, OPS, Shop
 
 
 def receive(shop: Shop, sku: str, qty: int) -> int:

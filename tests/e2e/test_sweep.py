@@ -8,23 +8,8 @@ within one sweep, and no cycle reads 商品マスタ whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from bot.infra.sheet.hot import MAX_SWEEP_CYCLES
-from tests.e2e.conftest import MASTER, PRODUCTS, SETS_TAB, Shop, make_shop
-
-FILLER = [(f"FILL{i:03d}", "まとめ買い用の商品", 1, "") for i in range(300)]
-
-
-@pytest.fixture
-def big() -> Iterator[Shop]:
-    """A started shop of 306 products (its first cycle read the tabs whole)."""
-    s = make_shop(products=[*PRODUCTS, *FILLER])
-    s.cycle()
-    yield s
-    s.alerts.close()
+from tests.e2e.conftest import MASTER, SETS_TAB, Shop
 
 
 def whole_reads(shop: Shop) -> int:
