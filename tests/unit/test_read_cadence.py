@@ -166,3 +166,9 @@ def test_forget_reads_whole_at_once() -> None:
     assert not cache.full_due()
     cache.forget()
     assert cache.full_due()
+
+
+def test_a_window_reads_whole_rows_and_the_last_one_to_the_end_of_the_tab() -> None:
+    assert Window(1, 100).a1("'商品マスタ'", 15) == "'商品マスタ'!A2:O101"
+    assert Window(6_251, None).a1("'商品マスタ'", 15) == "'商品マスタ'!A6252:O"
+    assert Window(6_251, None).closes and not Window(1, 100).closes
