@@ -11,18 +11,19 @@ the last one pass a quarter of that count.
 generation (`gc.freeze`, https://docs.python.org/3/library/gc.html#gc.freeze): later
 collections walk only what was allocated after it. A frozen object is still freed by
 reference counting when its row is replaced; only a reference cycle among frozen
-objects would stay until :meth:`Heap.after_cycle` next collects everything.
+objects would stay until the hourly collection of everything (below).
 
 Once settled, :class:`Heap` also keeps the collector out of the cycle itself. A cycle
 at 100,000 products holds a few hundred thousand containers at once (the answers'
 JSON, the plan, the requests): every young collection during the cycle walks whichever
 of them are alive, and they are promoted and walked again — 0.15–0.2 s of a 1 s cycle
 at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is garbage
-a reference count does not free. So the collector is off while a cycle runs, and what
-the cycle left alive is frozen after it (a young collection of it still walked
-~40 ms of re-built maps a cycle). Every :data:`FULL_EVERY` cycles everything is
-collected (frozen objects included) and frozen again, so no cyclic garbage outlives
-that: the scale run finds a few hundred objects an hour.
+a reference count does not free. So the collector is off while a cycle runs; after it,
+one young collection frees the cycle's cyclic garbage (every HTTP call leaves a few reference cycles behind — httpx's
+request and response, tenacity's retry state — that hold its body: without it the
+worker grew by megabytes a cycle) and what the cycle left alive is frozen. Every
+:data:`FULL_EVERY` cycles everything is collected (frozen objects included) and frozen
+again, so cyclic garbage among long-lived objects lives an hour at most.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Heap:
 
     @contextmanager
     def cycle(self) -> Iterator[None]:
-        """One cycle: the collector off during it once settled, what it left frozen after it."""
+        """One cycle: the collector off during it once settled, its garbage collected after."""
         quiet = self.settled and gc.isenabled()
         if quiet:
             gc.disable()
@@ -91,5 +92,10 @@ class Heap:
         self._cycles += 1
         if self._cycles % self.full_every == 0:
             settle()
-        else:
-            gc.freeze()  # what this cycle left alive; its cyclic garbage waits for settle()
+            return
+        # Everything the cycle allocated is still young (gen 0): one collection of it
+        # frees the cycle's cyclic garbage (an HTTP call leaves a few reference cycles
+        # behind — httpx's request and response, tenacity's retry state — holding its
+        # body), then what it left alive is frozen out of later walks.
+        gc.collect(0)
+        gc.freeze()
