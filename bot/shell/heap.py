@@ -19,11 +19,12 @@ JSON, the plan, the requests): every young collection during the cycle walks whi
 of them are alive, and they are promoted and walked again — 0.15–0.2 s of a 1 s cycle
 at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is garbage
 a reference count does not free. So the collector is off while a cycle runs; after it,
-one young collection frees the cycle's cyclic garbage (every HTTP call leaves a few reference cycles behind — httpx's
-request and response, tenacity's retry state — that hold its body: without it the
-worker grew by megabytes a cycle) and what the cycle left alive is frozen. Every
-:data:`FULL_EVERY` cycles everything is collected (frozen objects included) and frozen
-again, so cyclic garbage among long-lived objects lives an hour at most.
+one young collection frees the cycle's cyclic garbage (every HTTP call leaves a few
+reference cycles behind — httpx's request and response, tenacity's retry state — that
+hold its body: without it the worker grew by megabytes a cycle) and what the cycle
+left alive is frozen. Every :data:`FULL_EVERY` cycles everything is collected (frozen
+objects included) and frozen again, so cyclic garbage among long-lived objects lives
+an hour at most.
 """
 
 from __future__ import annotations
