@@ -2,8 +2,8 @@
 
 Responses are validated with ``jsonschema.Draft4Validator`` against the operation's
 ``responses.<status>.schema`` with the model's ``definitions`` (Swagger 2.0, as
-tests/fixtures/amazon-sp-api-models/README says of the shared fixtures); feed
-documents and processing reports against the draft-07 JSON Schemas.
+tests/fixtures/amazon-sp-api-models/README.md says); feed documents and processing
+reports against the draft-07 JSON Schemas with ``jsonschema.Draft7Validator``.
 """
 
 from __future__ import annotations
