@@ -397,10 +397,6 @@ def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
     return [o if identical(o, n) else n for o, n in zip(old, new, strict=False)] + new[len(old) :]
 
 
-def _same_cell(a: Any, b: Any) -> bool:
-    return a == b and type(a) is type(b)  # 1 == True in Python; not on a sheet
-
-
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
     """A copy of ``row`` with cell ``col`` set (rows are shared: never changed in place)."""
     line = list(row)

@@ -14,7 +14,7 @@ whole).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -83,21 +83,12 @@ class SnapshotReader:
         Also whether that check found the top changed.
         """
         keys = [k for k in CYCLE_TABS if k not in self.missing]
-        asked = {k: moves.ranges() if k == MOVEMENTS else [self.whole(k)] for k in keys}
+        asked = _asked(keys, moves, self.whole)
         ranges = [r for k in keys for r in asked[k]]
         ranges += [f"{self.whole(k)}!1:1" for k in HEADER_TABS]
         got = iter(self.value_ranges(ranges, "ROWS"))
         out: Values = {}
-        stale = False
-        for key in keys:
-            part = [next(got) for _ in asked[key]]
-            self.text.seen(key, str(part[0].get("range", "")))
-            grids = [vr.get("values", []) for vr in part]
-            grid = moves.grid(grids) if key == MOVEMENTS else grids[0]
-            if grid is not None:  # (入出庫 is read whole when None)
-                out[key] = cast(list[list[Any]], grid)
-                stale = stale or (key == MOVEMENTS and moves.stale(grids))
-        out.update(zip(HEADER_TABS, (vr.get("values", []) for vr in got), strict=True))
+        stale = self._tabs(asked, got, moves, out, rows_major=True)
         self.cache.keep_full(out, self.template, self.malls)
         out.update(self.cache.grids)  # a row that reads as before is the cache's (and memo's) own
         return out, stale
@@ -115,7 +106,7 @@ class SnapshotReader:
         moves = MovementsRead(prefix, title, check=window.closes)
         with_sets = window.closes and SETS not in self.missing
         keys = [k for k in HOT_TABS if k not in self.missing]
-        asked = {k: moves.ranges() if k == MOVEMENTS else [self.whole(k)] for k in keys}
+        asked = _asked(keys, moves, self.whole)
         ranges = [
             *hot,
             window.a1(self.whole(PRODUCTS), self.cache.width),
@@ -130,20 +121,33 @@ class SnapshotReader:
         if out is None:
             log.info("商品マスタ rows moved; reading it whole")
             return None
+        return out, self._tabs(asked, got, moves, out, rows_major=False)
+
+    def _tabs(
+        self,
+        asked: Mapping[str, Sequence[str]],
+        got: Iterator[ValueRange],
+        moves: MovementsRead,
+        out: Values,
+        *,
+        rows_major: bool,
+    ) -> bool:
+        """The answers for ``asked`` and the header rows into ``out``, as ROWS-major grids.
+
+        入出庫 is joined below its settled top (left out when it must be read whole).
+        Returns whether the check of that top, if asked, found it changed.
+        """
         stale = False
-        for key in keys:
-            part = [next(got) for _ in asked[key]]
+        for key, ranges in asked.items():
+            part = [next(got) for _ in ranges]
             self.text.seen(key, str(part[0].get("range", "")))
-            grids = [rows_of_columns(vr.get("values", [])) for vr in part]
+            grids = [_grid(vr, rows_major) for vr in part]
             grid = moves.grid(grids) if key == MOVEMENTS else grids[0]
             if grid is not None:  # (入出庫 is read whole when None)
                 out[key] = cast(list[list[Any]], grid)
                 stale = stale or (key == MOVEMENTS and moves.stale(grids))
-        out.update(
-            (k, rows_of_columns(vr.get("values", [])))
-            for k, vr in zip(HEADER_TABS, got, strict=False)
-        )
-        return out, stale
+        out.update((k, _grid(vr, rows_major)) for k, vr in zip(HEADER_TABS, got, strict=True))
+        return stale
 
     def _sweep(
         self,
@@ -175,6 +179,19 @@ class SnapshotReader:
         elif SETS in self.cache.grids and SETS not in self.missing:
             out[SETS] = self.cache.grids[SETS]
         return out
+
+
+def _asked(
+    keys: Sequence[str], moves: MovementsRead, whole: Callable[[str], str]
+) -> dict[str, list[str]]:
+    """Each tab's ranges: 入出庫's as ``moves`` asks, any other tab whole."""
+    return {k: moves.ranges() if k == MOVEMENTS else [whole(k)] for k in keys}
+
+
+def _grid(value_range: ValueRange, rows_major: bool) -> list[list[Any]]:
+    """A ValueRange's values as the ROWS-major grid a whole read gives."""
+    values = value_range.get("values", [])
+    return cast(list[list[Any]], values) if rows_major else rows_of_columns(values)
 
 
 def _small(prefix: MovementsPrefix | None) -> bool:
