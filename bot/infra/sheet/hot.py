@@ -45,7 +45,7 @@ from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
-from bot.infra.sheet.values import identical, same, value_at
+from bot.infra.sheet.values import identical, same, same_row, value_at
 
 CELLS_PER_PRODUCT = 3.0
 """The read budget: cells read per product per cycle, averaged (issue 10)."""
@@ -406,14 +406,6 @@ def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
     return trimmed(line)
 
 
-def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Two rows that read the same (9 and 9.0, None and "", trailing blanks)."""
-    if identical(a, b):
-        return True  # the usual case, at C speed
-    ta, tb = trimmed(a), trimmed(b)
-    return len(ta) == len(tb) and all(same(x, y) for x, y in zip(ta, tb, strict=True))
-
-
 @dataclass
 class Reread:
     """A commit's re-read compared with the read it was planned on."""
@@ -430,16 +422,16 @@ class Reread:
     def unchanged(self) -> bool:
         """Nothing the commit writes over differs from the read it was planned on."""
         grid = self.previous.raw.get(PRODUCTS) or [[]]
-        if self.products and not _same_row(self.header, grid[0] if grid else []):
+        if self.products and not same_row(self.header, grid[0] if grid else []):
             return False
         for row, cells in self.rows.items():
-            if not _same_row(cells, grid[row] if row < len(grid) else []):
+            if not same_row(cells, grid[row] if row < len(grid) else []):
                 return False
         if self.movements is None:
             return True
         before = self.previous.raw.get(MOVEMENTS) or []
         return len(before) == len(self.movements) and all(
-            _same_row(a, b) for a, b in zip(before, self.movements, strict=False)
+            same_row(a, b) for a, b in zip(before, self.movements, strict=False)
         )
 
     def moved(self) -> bool:
@@ -447,7 +439,7 @@ class Reread:
         if not self.products:
             return False
         grid = self.previous.raw.get(PRODUCTS) or [[]]
-        if not _same_row(self.header, grid[0] if grid else []):
+        if not same_row(self.header, grid[0] if grid else []):
             return True
         header = self.previous.headers.get(PRODUCTS)
         col = header.col("sku") if header is not None else None

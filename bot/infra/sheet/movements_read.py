@@ -23,7 +23,7 @@ then stay as they are, and a busy shop's tab grows by thousands of them a day. S
 :func:`bot.infra.sheet.commit.narrow_movements`.)
 
 A small sheet (read whole every cycle) reads a small 入出庫 whole too: cheaper than a
-check. Cells compare as the API gives them (:func:`bot.infra.sheet.values.same`).
+check. Cells compare as they read (:func:`bot.infra.sheet.values.same_row`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.values import identical, same, value_at
+from bot.infra.sheet.values import same_row, value_at
 
 Grid = list[list[Any]]
 
@@ -105,31 +105,11 @@ def top_unchanged(prefix: MovementsPrefix | None, got: Sequence[Sequence[Sequenc
     if prefix is None:
         return False
     header = got[0][0] if got and got[0] else []
-    if not _same_cells(header, prefix.cells[0]):
+    if not same_row(header, prefix.cells[0]):
         return False
     top = prefix.cells[1 : prefix.rows - 1]
     for col, column in zip(prefix.key_columns, got[1:], strict=False):
         now = [row[0] if row else "" for row in column]
-        if not _same_cells(now, [value_at(row, col) for row in top]):
+        if not same_row(now, [value_at(row, col) for row in top]):
             return False
     return len(got) - 1 == (len(prefix.key_columns) if top else 0)
-
-
-def _same_cells(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Two runs of cells that read the same (trailing blanks aside).
-
-    Cells as the API gave them both times compare at C speed; only runs that differ so
-    are compared cell by cell as text (9 and 9.0, None and "").
-    """
-    x, y = _trimmed(a), _trimmed(b)
-    if identical(x, y):
-        return True
-    n = max(len(x), len(y))
-    return all(same(x[i] if i < len(x) else None, y[i] if i < len(y) else None) for i in range(n))
-
-
-def _trimmed(cells: Sequence[Any]) -> list[Any]:
-    out = ["" if v is None else v for v in cells]
-    while out and out[-1] == "":
-        out.pop()
-    return out

@@ -21,7 +21,7 @@ from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import base_template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed
-from bot.infra.sheet.values import entered, grid_at, same, value_at, without
+from bot.infra.sheet.values import entered, grid_at, same, same_row, value_at, without
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class RowRepair:
         mark = header_map(base_template().tab(MOVEMENTS), header).col("applied")
         prefix, edge = self.prefix, self.prefix.rows - 1 if self.prefix else 0
         if prefix is not None and edge > 1 and not any(0 < r < edge for r in grid.rows):
-            if not _same_row(grid.rows.get(edge, []), prefix.cells[-1]):
+            if not same_row(grid.rows.get(edge, []), prefix.cells[-1]):
                 return {}
             tail = [without(grid.rows.get(i, []), mark) for i in range(edge + 1, grid.height())]
             if written_only:  # its fingerprint counts, none of its rows
@@ -230,12 +230,6 @@ def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
                 value = entered(cell.get("userEnteredValue"))
                 if value is not None:  # formatted blank rows run to the grid's end
                     grid.put(r0 + i, c0 + j, value)
-
-
-def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Two rows that read the same (trailing blanks, 9 and 9.0, None and "" alike)."""
-    n = max(len(a), len(b))
-    return all(same(value_at(a, i), value_at(b, i)) for i in range(n))
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:

@@ -93,6 +93,17 @@ def same(a: Any, b: Any) -> bool:
     return cell_text(a) == cell_text(b)
 
 
+def same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Two rows (or runs of cells) that read the same: 9 and 9.0, None and "", trailing blanks.
+
+    Rows as the API gave them both times compare at C speed (:func:`identical`); only
+    rows that differ so are compared cell by cell as text.
+    """
+    if identical(a, b):
+        return True
+    return all(same(value_at(a, i), value_at(b, i)) for i in range(max(len(a), len(b))))
+
+
 def spans(cols: Sequence[int]) -> list[tuple[int, int]]:
     """Sorted column indexes as inclusive runs: [0, 2, 14, 15] → [(0, 0), (2, 2), (14, 15)]."""
     spans: list[tuple[int, int]] = []
