@@ -18,11 +18,17 @@ at 100,000 products holds a few hundred thousand containers at once (the answers
 JSON, the plan, the requests): every young collection during the cycle walks whichever
 of them are alive, and they are promoted and walked again — 0.15–0.2 s of a 1 s cycle
 at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is garbage
-a reference count does not free. So the collector is off while a cycle runs; after it,
-one young collection frees the cycle's cyclic garbage (every HTTP call leaves a few
-reference cycles behind — httpx's request and response, tenacity's retry state — that
-hold its body: without it the worker grew by megabytes a cycle) and what the cycle
-left alive is frozen. Every :data:`FULL_EVERY` cycles everything is collected (frozen
+a reference count does not free. So, once settled, the heap runs the collections
+itself and the automatic collector stays off. Every :data:`YOUNG_EVERY` cycles one
+young collection frees the cyclic garbage of the cycles since the last (every HTTP call
+leaves a few reference cycles behind — httpx's request and response, tenacity's retry
+state — that hold its body: without it the worker grew by megabytes a cycle) and what
+they left alive is frozen. Not after every cycle: a young collection walks every
+container the cycles allocated and still hold, and each cycle builds a few new
+catalogue-sized ones (the 商品マスタ grid's row list, the product and listing maps, the
+targets) that replace the last cycle's, which reference counting frees; collected every
+cycle, they were walked every cycle (~60 ms a cycle at 100k), every fourth cycle only
+the last cycle's are. Every :data:`FULL_EVERY` cycles everything is collected (frozen
 objects included) and frozen again, so cyclic garbage among long-lived objects lives
 an hour at most.
 """
@@ -44,6 +50,10 @@ a few milliseconds and freezing would only keep cyclic garbage of start-up alive
 FULL_EVERY = 240
 """Cycles between whole collections once settled (an hour at the 15 s default)."""
 
+YOUNG_EVERY = 4
+"""Cycles between young collections once settled: the cyclic garbage of this many cycles
+(a few megabytes at 100k, mostly HTTP bodies) waits for it."""
+
 
 def settle() -> int:
     """Collect everything, then freeze what is alive; returns the objects frozen."""
@@ -63,29 +73,37 @@ def settle() -> int:
 class Heap:
     """The collector around the worker's cycles (see the module's docstring)."""
 
-    def __init__(self, large: int = LARGE_CATALOGUE, full_every: int = FULL_EVERY) -> None:
+    def __init__(
+        self,
+        large: int = LARGE_CATALOGUE,
+        full_every: int = FULL_EVERY,
+        young_every: int = YOUNG_EVERY,
+    ) -> None:
         self.large = large
         self.full_every = full_every
+        self.young_every = young_every
         self.settled = False
         self._cycles = 0
 
     @contextmanager
     def cycle(self) -> Iterator[None]:
-        """One cycle: the collector off during it once settled, its garbage collected after."""
-        quiet = self.settled and gc.isenabled()
-        if quiet:
-            gc.disable()
+        """One cycle: once settled, the collections it is due run after it."""
+        if self.settled:
+            gc.disable()  # the heap's own (it may have been turned back on since)
         try:
             yield
         finally:
-            if quiet:
-                gc.enable()
+            if self.settled:
                 self._after_cycle()
 
     def settle_if_large(self, products: int) -> bool:
-        """:func:`settle` once, for a catalogue of ``large`` products or more."""
+        """:func:`settle` once, for a catalogue of ``large`` products or more.
+
+        From then on the automatic collector stays off: the heap collects after cycles.
+        """
         if not self.settled and products >= self.large:
             settle()
+            gc.disable()
             self.settled = True
         return self.settled
 
@@ -93,10 +111,10 @@ class Heap:
         self._cycles += 1
         if self._cycles % self.full_every == 0:
             settle()
-            return
-        # Everything the cycle allocated is still young (gen 0): one collection of it
-        # frees the cycle's cyclic garbage (an HTTP call leaves a few reference cycles
-        # behind — httpx's request and response, tenacity's retry state — holding its
-        # body), then what it left alive is frozen out of later walks.
-        gc.collect(0)
-        gc.freeze()
+        elif self._cycles % self.young_every == 0:
+            # Everything allocated since the last freeze is young (gen 0): one collection
+            # of it frees the cyclic garbage of these cycles (an HTTP call leaves a few
+            # reference cycles behind — httpx's request and response, tenacity's retry
+            # state — holding its body), then what they left alive is frozen.
+            gc.collect(0)
+            gc.freeze()

@@ -58,26 +58,51 @@ def test_a_large_catalogue_is_settled_once_asked() -> None:
 
 
 def test_a_settled_cycle_runs_without_the_collector_and_collects_its_garbage_after() -> None:
-    h = heap.Heap(large=1)
+    h = heap.Heap(large=1, young_every=1)
     h.settle_if_large(1)
     with h.cycle():
         assert not gc.isenabled()
         gone = pair()
         kept = [[i] for i in range(100)]
         assert gone() is not None  # no collection while the cycle runs
-    assert gc.isenabled()
     assert gone() is None  # the cycle's cyclic garbage did not outlive it
     walked = {id(o) for o in gc.get_objects()}
     assert id(kept[0]) not in walked  # what it left alive: frozen out of later walks
     assert gc.is_tracked(kept[0])
 
 
-def test_the_collector_comes_back_when_a_cycle_raises() -> None:
+def test_the_young_collection_comes_every_young_every_cycles() -> None:
+    h = heap.Heap(large=1, young_every=3)
+    h.settle_if_large(1)
+    gone = []
+    for _ in range(2):
+        with h.cycle():
+            gone.append(pair())
+        assert not gc.isenabled()  # nor between cycles: the heap collects, not the counter
+    assert all(ref() is not None for ref in gone)  # waiting for the third cycle
+    with h.cycle():
+        kept = [[i] for i in range(100)]
+    assert all(ref() is None for ref in gone)  # the three cycles' garbage, at once
+    walked = {id(o) for o in gc.get_objects()}
+    assert id(kept[0]) not in walked  # and what they left alive is frozen
+
+
+def test_a_cycle_that_raises_counts_like_any() -> None:
+    h = heap.Heap(large=1, young_every=1)
+    h.settle_if_large(1)
+    gone = None
+    with pytest.raises(RuntimeError), h.cycle():
+        gone = pair()
+        raise RuntimeError("sheet down")
+    assert gone is not None and gone() is None
+
+
+def test_a_collector_turned_back_on_is_off_again_in_the_next_cycle() -> None:
     h = heap.Heap(large=1)
     h.settle_if_large(1)
-    with pytest.raises(RuntimeError), h.cycle():
-        raise RuntimeError("sheet down")
-    assert gc.isenabled()
+    gc.enable()  # a library, or a debugging session
+    with h.cycle():
+        assert not gc.isenabled()
 
 
 def test_frozen_cyclic_garbage_is_collected_every_full_every_cycles() -> None:
