@@ -17,11 +17,12 @@ column costs nothing), which is how a tick is seen without reading the tab.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
-from operator import is_not
+from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, StockPush
@@ -89,38 +90,73 @@ class _Handed:
     by_key: dict[Key, ListingTarget] = field(default_factory=dict)
     """Each listing's target as last taken (keyed by the target's own key tuple)."""
     again: set[Key] = field(default_factory=set)
+    changed: list[int] | None = None
+    """Places whose target is not last time's object (None: counted unalike)."""
 
-    def _new(self, targets: Sequence[ListingTarget]) -> Iterable[ListingTarget]:
-        """The targets not taken last time (the last ones, when counted alike: by place)."""
+    def to_look_at(
+        self, targets: Sequence[ListingTarget], pushed: Iterable[Key]
+    ) -> list[ListingTarget]:
+        """The targets to look at, in their order: new ones, and those pushed now or last time."""
+        keys = (*pushed, *self.again)
         last = self.targets
-        if len(last) == len(targets):
-            return compress(targets, map(is_not, last, targets))
-        by_key = self.by_key
-        return (t for t in targets if by_key.get(t.key) is not t)
-
-    def to_look_at(self, targets: Sequence[ListingTarget], pushed: Iterable[Key]) -> set[int]:
-        """The ids of the targets to look at: new ones, and those pushed now or last time."""
-        todo = set(map(id, self._new(targets)))
-        for key in (*pushed, *self.again):
+        if len(last) != len(targets):
+            self.changed = None
+            return self._by_identity(targets, keys)
+        self.changed = list(compress(range(len(targets)), map(is_not, last, targets)))
+        places = set(self.changed)
+        for key in keys:
             target = self.by_key.get(key)
+            if target is None:
+                continue
+            place = _place(targets, target)
+            if place is None:  # gone, or not sorted by sku as the engine hands them
+                return self._by_identity(targets, keys)
+            places.add(place)
+        return [targets[i] for i in sorted(places)]
+
+    def _by_identity(
+        self, targets: Sequence[ListingTarget], keys: Iterable[Key]
+    ) -> list[ListingTarget]:
+        """:meth:`to_look_at` by one walk of every target's identity."""
+        by_key = self.by_key
+        todo = {id(t) for t in targets if by_key.get(t.key) is not t}
+        for key in keys:
+            target = by_key.get(key)
             if target is not None:
                 todo.add(id(target))
-        return todo
+        return list(compress(targets, map(todo.__contains__, map(id, targets))))
 
     def took(
         self, targets: Sequence[ListingTarget], looked: Sequence[ListingTarget], again: set[Key]
     ) -> None:
         """Remember this call's targets (``looked``: those looked at, new ones among them)."""
         last = self.targets
-        if len(last) == len(targets):
-            for old in compress(last, map(is_not, last, targets)):
+        if self.changed is not None and len(last) == len(targets):
+            for old in map(last.__getitem__, self.changed):
                 if self.by_key.get(old.key) is old:
                     del self.by_key[old.key]
             for t in looked:
                 self.by_key[t.key] = t
         else:
             self.by_key = {t.key: t for t in targets}
-        self.targets, self.again = targets, again
+        self.targets, self.again, self.changed = targets, again, None
+
+
+_SKU = attrgetter("sku")
+
+
+def _place(targets: Sequence[ListingTarget], target: ListingTarget) -> int | None:
+    """Where ``target``'s listing is in ``targets`` sorted by sku; None if not found there.
+
+    Found by its key: the object there may be a new target for it (then its place is
+    among the changed ones anyway).
+    """
+    at = bisect_left(targets, target.sku, key=_SKU)
+    while at < len(targets) and targets[at].sku == target.sku:
+        if targets[at].key == target.key:
+            return at
+        at += 1
+    return None
 
 
 @dataclass
@@ -218,9 +254,8 @@ class ListingBook:
         """
         result_of = {p.key: (p, r) for p, r in pushed}
         at = format_jst(now)
-        todo = self._handed.to_look_at(targets, result_of.keys())
         # Handed last time too: its row is as it was left (100k targets sorted out in C).
-        looked = list(compress(targets, map(todo.__contains__, map(id, targets))))
+        looked = self._handed.to_look_at(targets, result_of.keys())
         again: set[Key] = set()
         for target in looked:
             key = target.key  # the one tuple the engine keys this listing by
