@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.core import engine
 from bot.core.domain import AlertKind, Movement, Product, Snapshot
+from bot.core.engine import stock
 from bot.core.engine.stock import _copies_sorted_out, _Identities, _originals_checked
 from bot.core.engine.work import Work
 
@@ -182,3 +183,18 @@ def test_the_fast_path_sorts_rows_as_the_general_one(
         (int(i[10:]) for i in {*ids.ledger, *ids.on_tab} if i.startswith("M20261123-")),
         default=0,
     )
+
+
+_tails = st.one_of(
+    st.integers(0, 120_000).map(lambda n: f"{n:04d}"),  # as the bot writes them
+    st.text("0123456789", min_size=0, max_size=7),  # typed by hand: any width, zeros
+    st.text("0123456789x-", min_size=1, max_size=6),  # not a number
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["M20261123-", "M20261122-", "X"]), _tails)))
+@example([("M20261123-", "00009"), ("M20261123-", "0010")])  # the wider is not the greater
+@example([("M20261123-", "9999"), ("M20261123-", "10000")])  # past 9,999 in a day
+def test_the_last_identity_number_is_the_plain_maximum(idents: list[tuple[str, str]]) -> None:
+    texts = [head + tail for head, tail in idents]
+    assert stock.last_seq("M20261123-", texts) == stock._last_seq_plainly("M20261123-", texts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller, ne, not_, or_
 from typing import cast
 
@@ -138,9 +138,7 @@ class _Identities:
                 self.cleared.setdefault(entry.fingerprint, entry)
         day = jst(work.now)[:10].replace("-", "")
         self.prefix = f"M{day}-"
-        today = filter(methodcaller("startswith", self.prefix), self.on_tab.union(self.ledger))
-        tails = map(itemgetter(2), map(methodcaller("rpartition", "-"), today))
-        self.seq = max(map(int, filter(str.isdigit, tails)), default=0)  # a tail of digits, in C
+        self.seq = last_seq(self.prefix, chain(self.on_tab, self.ledger))
 
     def restore(self, mv: Movement) -> bool:
         """Give a cleared row its 済 mark back; False when no ledger entry matches it."""
@@ -153,6 +151,32 @@ class _Identities:
     def new(self) -> str:
         self.seq += 1
         return f"{self.prefix}{self.seq:04d}"
+
+
+def last_seq(prefix: str, idents: Iterable[str]) -> int:
+    """The highest number after ``prefix`` among ``idents`` (0 for none); C speed.
+
+    The bot writes ``{prefix}{n:04d}``: among tails of the greatest length, the
+    greatest text is the greatest number unless it has a leading zero (then a shorter
+    tail may be greater: ``00009`` < ``0010``) or is not all digits; only then is
+    every tail converted (:func:`_last_seq_plainly`).
+    """
+    today = list(filter(methodcaller("startswith", prefix), idents))
+    if not today:
+        return 0
+    lengths = list(map(len, today))
+    width = max(lengths)
+    tail = max(compress(today, map(width.__eq__, lengths)))[len(prefix) :]
+    if tail.isdigit() and (tail[0] != "0" or min(lengths) == width):
+        return int(tail)
+    return _last_seq_plainly(prefix, today)
+
+
+def _last_seq_plainly(prefix: str, idents: Iterable[str]) -> int:
+    """:func:`last_seq`, every tail of digits converted."""
+    today = filter(methodcaller("startswith", prefix), idents)
+    tails = map(itemgetter(2), map(methodcaller("rpartition", "-"), today))
+    return max(map(int, filter(str.isdigit, tails)), default=0)
 
 
 _KEY = attrgetter("key")
