@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from bot.core import engine
 from bot.core.domain import AlertKind, Movement, Product, Snapshot
-from bot.core.engine import stock
-from bot.core.engine.stock import _copies_sorted_out, _Identities, _originals_checked
+from bot.core.engine import settled
+from bot.core.engine.stock import _copies_sorted_out, _edited_after_done, _Identities
 from bot.core.engine.work import Work
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 14:00 JST
+DAY = "M20261123-"  # the identities of that day
 APPLIED_AT = "2026-11-22 10:00:00"
 
 
@@ -171,16 +172,24 @@ _entry = st.builds(
 def test_the_fast_path_sorts_rows_as_the_general_one(
     movements: list[Movement], ledger: list[Movement]
 ) -> None:
-    """_originals_checked's C-speed path gives what the by-identity grouping gives."""
+    """The check of 済 rows at C speed gives what the by-identity grouping gives."""
     fast, slow = Work(now=NOW, stock={}, lines={}), Work(now=NOW, stock={}, lines={})
-    ids = _Identities(fast, ledger, movements)
     done = [m for m in movements if m.done]
-    assert _originals_checked(fast, movements, ids) == _copies_sorted_out(
-        slow, movements, done, _Identities(slow, ledger, movements)
-    )
-    assert fast.problems == slow.problems
+    ids = _Identities.in_full(slow, DAY, ledger, movements)
+    expected = _copies_sorted_out(slow, movements, done, ids)
+    checked = settled.check(DAY, ledger, done)
+    idents = [m.ident for m in done]
+    assert (checked is None) == (len(set(idents)) < len(idents))  # copies: row by row
+    if checked is not None:
+        for mv, entry in checked.edited:
+            _edited_after_done(fast, mv, entry)
+        assert [m for m in movements if not m.done] == expected
+        assert fast.problems == slow.problems
+        assert checked.cleared() == ids.cleared
+        assert dict(checked.ledger) == ids.ledger
+        assert checked.seq == ids.seq
     assert ids.seq == max(
-        (int(i[10:]) for i in {*ids.ledger, *ids.on_tab} if i.startswith("M20261123-")),
+        (int(i[10:]) for i in {*ids.ledger, *idents} if i.startswith(DAY)),
         default=0,
     )
 
@@ -192,9 +201,9 @@ _tails = st.one_of(
 )
 
 
-@given(st.lists(st.tuples(st.sampled_from(["M20261123-", "M20261122-", "X"]), _tails)))
-@example([("M20261123-", "00009"), ("M20261123-", "0010")])  # the wider is not the greater
-@example([("M20261123-", "9999"), ("M20261123-", "10000")])  # past 9,999 in a day
+@given(st.lists(st.tuples(st.sampled_from([DAY, "M20261122-", "X"]), _tails)))
+@example([(DAY, "00009"), (DAY, "0010")])  # the wider is not the greater
+@example([(DAY, "9999"), (DAY, "10000")])  # past 9,999 in a day
 def test_the_last_identity_number_is_the_plain_maximum(idents: list[tuple[str, str]]) -> None:
     texts = [head + tail for head, tail in idents]
-    assert stock.last_seq("M20261123-", texts) == stock._last_seq_plainly("M20261123-", texts)
+    assert settled.last_seq(DAY, texts) == settled._last_seq_plainly(DAY, texts)

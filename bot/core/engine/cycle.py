@@ -162,7 +162,8 @@ def _stock(
     # cannot tell which product an order or a movement touches: hold everything until
     # staff fix the header. A broken 設定 only stops pushes (its defaults are not safe).
     if not cycle.held:
-        stock.apply_movements(work, snapshot, cycle.usable, cycle.book)
+        checked = state.memo.settled if state.memo is not None else None
+        work.settled = stock.apply_movements(work, snapshot, cycle.usable, cycle.book, checked)
     cat = orders.catalog(snapshot, cycle.usable, cycle.book, _codes(cycle))
     prior = None if since is None else since.memo.lines
     book = orders.reconcile(work, state, seen, cat, horizon, prior)
@@ -509,6 +510,7 @@ def _next_state(cycle: _Cycle, work: Work, raised: frozenset[str], out: _Outcome
         conditions=out.conditions,
         raised=raised,
         listings=out.held.listings,
+        settled=work.settled,
     )
     next_lines: Mapping[str, LineState] = out.lines.lines
     return EngineState(

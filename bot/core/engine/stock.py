@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain, compress, repeat
-from operator import attrgetter, is_not, itemgetter, methodcaller, ne, not_, or_
-from typing import cast
+from itertools import chain, compress
+from operator import attrgetter, not_
 
 from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
+from bot.core.engine import settled
 from bot.core.engine.contract import (
     MOVEMENT_DONE_PREFIX,
     TAB_MOVEMENTS,
@@ -17,6 +17,7 @@ from bot.core.engine.contract import (
     jst,
 )
 from bot.core.engine.sets import SetBook, set_stock
+from bot.core.engine.settled import SettledCheck
 from bot.core.engine.state import EngineState
 from bot.core.engine.work import Work, fmt_int, stock_op
 
@@ -89,8 +90,12 @@ def _ignore_set_stock(work: Work, sku: str, product: Product, known: int) -> Non
 
 
 def apply_movements(
-    work: Work, snapshot: Snapshot, usable: Mapping[str, Product], book: SetBook
-) -> None:
+    work: Work,
+    snapshot: Snapshot,
+    usable: Mapping[str, Product],
+    book: SetBook,
+    prior: SettledCheck | None = None,
+) -> SettledCheck | None:
     """入出庫 rows: each applied once, marked ``済 <time> #<identity>`` in the same commit.
 
     The identity in 反映 and its ledger entry (``Snapshot.movement_ledger``) tell rows
@@ -107,38 +112,66 @@ def apply_movements(
     - sorting moves identities with their rows, so nothing changes.
 
     A 済 mark without identity (written before identities existed) is left as it is.
+    ``prior``: the last step's check of the 済 rows (:mod:`settled`); the one made now is
+    returned for the next (None when 済 rows share an identity).
     """
-    ids = _Identities(work, snapshot.movement_ledger, snapshot.movements)
-    for mv in _originals_checked(work, snapshot.movements, ids):
+    movements = snapshot.movements
+    done_flags = list(map(_DONE, movements))
+    done = list(compress(movements, done_flags))
+    prefix = identity_prefix(work)
+    checked = settled.check(prefix, snapshot.movement_ledger, done, prior)
+    if checked is None:  # 済 rows share an identity: staff copied one
+        ids = _Identities.in_full(work, prefix, snapshot.movement_ledger, movements)
+        rows = _copies_sorted_out(work, movements, done, ids)
+    else:
+        for mv, entry in checked.edited:
+            _edited_after_done(work, mv, entry)
+        ids = _Identities(work, prefix, checked.ledger, checked.cleared(), checked.seq)
+        rows = list(compress(movements, map(not_, done_flags)))
+    for mv in rows:
         if not mv.done and ids.restore(mv):
             continue
         apply_movement(work, mv, usable, snapshot.invalid_skus, book, ids)
+    return checked
+
+
+def identity_prefix(work: Work) -> str:
+    """Today's identities start so: ``M20261123-``."""
+    return f"M{jst(work.now)[:10].replace('-', '')}-"
 
 
 class _Identities:
-    """Identities of applied 入出庫 rows: the ledger, those on the tab, the next free one.
-
-    Built every cycle from the whole ledger and every 済 row (a busy day's tens of
-    thousands), so the walks run at C speed (``map``/``compress`` over attribute
-    getters); Python looks only at the few entries that matter.
-    """
+    """Identities of applied 入出庫 rows: the ledger, cleared marks, the next free one."""
 
     def __init__(
-        self, work: Work, ledger: Sequence[Movement], movements: Sequence[Movement]
+        self,
+        work: Work,
+        prefix: str,
+        ledger: Mapping[str, Movement],
+        cleared: dict[str, Movement],
+        seq: int,
     ) -> None:
         self.work = work
-        self.ledger = dict(zip(map(_KEY, ledger), ledger, strict=True))
-        self.on_tab = set(compress(map(_IDENT, movements), map(_DONE, movements)))
-        self.on_tab.discard("")
-        # Ledger entries whose identity no row carries: a cleared mark, found by content.
-        self.cleared: dict[str, Movement] = {}
-        gone = map(not_, map(self.on_tab.__contains__, map(_KEY, ledger)))
-        for entry in compress(ledger, gone):
-            if entry.fingerprint:
-                self.cleared.setdefault(entry.fingerprint, entry)
-        day = jst(work.now)[:10].replace("-", "")
-        self.prefix = f"M{day}-"
-        self.seq = last_seq(self.prefix, chain(self.on_tab, self.ledger))
+        self.prefix = prefix
+        self.ledger = ledger
+        self.cleared = cleared
+        """Fingerprint → a ledger entry whose identity no row carries (a cleared mark)."""
+        self.seq = seq
+
+    @classmethod
+    def in_full(
+        cls, work: Work, prefix: str, ledger: Sequence[Movement], movements: Sequence[Movement]
+    ) -> _Identities:
+        """From the whole ledger and every 済 row (when they cannot be :func:`settled.check`ed)."""
+        by_key = dict(zip(map(_KEY, ledger), ledger, strict=True))
+        on_tab = set(compress(map(_IDENT, movements), map(_DONE, movements)))
+        on_tab.discard("")
+        cleared: dict[str, Movement] = {}
+        for entry in ledger:
+            if entry.key not in on_tab and entry.fingerprint:
+                cleared.setdefault(entry.fingerprint, entry)
+        seq = settled.last_seq(prefix, chain(on_tab, by_key))
+        return cls(work, prefix, by_key, cleared, seq)
 
     def restore(self, mv: Movement) -> bool:
         """Give a cleared row its 済 mark back; False when no ledger entry matches it."""
@@ -153,61 +186,9 @@ class _Identities:
         return f"{self.prefix}{self.seq:04d}"
 
 
-def last_seq(prefix: str, idents: Iterable[str]) -> int:
-    """The highest number after ``prefix`` among ``idents`` (0 for none); C speed.
-
-    The bot writes ``{prefix}{n:04d}``: among tails of the greatest length, the
-    greatest text is the greatest number unless it has a leading zero (then a shorter
-    tail may be greater: ``00009`` < ``0010``) or is not all digits; only then is
-    every tail converted (:func:`_last_seq_plainly`).
-    """
-    today = list(filter(methodcaller("startswith", prefix), idents))
-    if not today:
-        return 0
-    lengths = list(map(len, today))
-    width = max(lengths)
-    tail = max(compress(today, map(width.__eq__, lengths)))[len(prefix) :]
-    if tail.isdigit() and (tail[0] != "0" or min(lengths) == width):
-        return int(tail)
-    return _last_seq_plainly(prefix, today)
-
-
-def _last_seq_plainly(prefix: str, idents: Iterable[str]) -> int:
-    """:func:`last_seq`, every tail of digits converted."""
-    today = filter(methodcaller("startswith", prefix), idents)
-    tails = map(itemgetter(2), map(methodcaller("rpartition", "-"), today))
-    return max(map(int, filter(str.isdigit, tails)), default=0)
-
-
 _KEY = attrgetter("key")
 _IDENT = attrgetter("ident")
 _DONE = attrgetter("done")
-_SKU = attrgetter("sku")
-_QTY = attrgetter("qty")
-
-
-def _originals_checked(
-    work: Work, movements: Sequence[Movement], ids: _Identities
-) -> list[Movement]:
-    """Pending rows and copies of 済 rows, in sheet order; originals are checked for edits."""
-    done = list(compress(movements, map(_DONE, movements)))
-    idents = list(map(_IDENT, done))
-    if len(set(idents)) < len(idents):
-        return _copies_sorted_out(work, movements, done, ids)
-    # No identity on two 済 rows (the usual day): each row is its own original, and
-    # only one whose 商品コード or 数量 differs from its ledger entry needs a look.
-    entries = list(map(ids.ledger.get, idents))
-    known = list(map(is_not, entries, repeat(None)))
-    rows = list(compress(done, known))
-    ledger = cast(list[Movement], list(compress(entries, known)))  # the Nones left out
-    differ = map(
-        or_,
-        map(ne, map(_SKU, rows), map(_SKU, ledger)),
-        map(ne, map(_QTY, rows), map(_QTY, ledger)),
-    )
-    for mv, entry in compress(zip(rows, ledger, strict=True), differ):
-        _edited_after_done(work, mv, entry)
-    return list(compress(movements, map(not_, map(_DONE, movements))))
 
 
 def _copies_sorted_out(
@@ -277,7 +258,7 @@ def apply_movement(
         work.marks[mv.key] = words.say("engine.movement_error", message=message)
         return
     kind = words.say("engine.op_movement", kind=mv.kind or words.say("engine.op_movement_other"))
-    ident = (ids or _Identities(work, (), ())).new()
+    ident = (ids or _Identities.in_full(work, identity_prefix(work), (), ())).new()
     leaves = book.expanded.get(mv.sku, ((mv.sku, 1),))
     for sku, qty in leaves:
         before = work.stock.get(sku, usable[sku].stock)

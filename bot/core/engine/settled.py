@@ -1,0 +1,185 @@
+"""The 済 rows of 入出庫 against their ledger, checked once and carried to the next step.
+
+``stock.apply_movements`` needs, every cycle, what the applied rows and the ledger say
+together: each identity's ledger entry, the identities on the tab, the entries no row
+carries (a cleared mark is found by content among them), today's last identity number,
+and the 済 rows edited since they were applied. A busy day holds tens of thousands of
+such rows, and from one cycle to the next the only news is the rows applied since and
+their ledger entries: the tab's 済 rows and the ledger start as they did (the sheet
+layer hands the settled top back as the same objects, new ledger entries go after the
+others). So :func:`check` takes the last step's :class:`SettledCheck` and, when both
+still start with what it saw (compared by value, at C speed by identity first), looks
+only at the rows and entries after it. Anything else — a row gone or sorted, an entry
+dropped at its expiry, another day, a new entry for an identity already known — is
+checked in full, as is a state without memo: the answer is the same either way
+(``tests/unit/test_engine_settled.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_not, itemgetter, methodcaller, ne, not_, or_
+from typing import cast
+
+from bot.core.domain import Movement
+
+_KEY = attrgetter("key")
+_IDENT = attrgetter("ident")
+_SKU = attrgetter("sku")
+_QTY = attrgetter("qty")
+
+
+@dataclass(frozen=True, slots=True)
+class SettledCheck:
+    """What the 済 rows (with identity) and the ledger said together at one step."""
+
+    prefix: str
+    """Today's identity prefix (``M20261123-``) it was made for."""
+    done: tuple[Movement, ...]
+    """The 済 rows, in sheet order, as given."""
+    entries: tuple[Movement, ...]
+    """The ledger, as given."""
+    ledger: Mapping[str, Movement]
+    """Identity → its ledger entry (the last one when an identity repeats)."""
+    on_tab: frozenset[str]
+    """The identities the 済 rows carry."""
+    gone: tuple[Movement, ...]
+    """Ledger entries whose identity no row carries, in ledger order."""
+    seq: int
+    """Today's last identity number among the rows and the ledger."""
+    edited: tuple[tuple[Movement, Movement], ...]
+    """(row, entry): 済 rows whose 商品コード or 数量 differs from their entry."""
+
+    def cleared(self) -> dict[str, Movement]:
+        """Fingerprint → the first entry no row carries (a cleared mark, found by content)."""
+        out: dict[str, Movement] = {}
+        for entry in self.gone:
+            if entry.fingerprint:
+                out.setdefault(entry.fingerprint, entry)
+        return out
+
+
+def check(
+    prefix: str,
+    entries: Sequence[Movement],
+    done: Sequence[Movement],
+    prior: SettledCheck | None = None,
+) -> SettledCheck | None:
+    """The 済 rows ``done`` against the ledger ``entries``.
+
+    None when two rows share an identity (a copy staff made: ``stock`` sorts those out
+    row by row).
+    """
+    if prior is not None:
+        went_on = _after(prior, prefix, entries, done)
+        if went_on is not None:
+            return went_on
+    return _in_full(prefix, tuple(entries), tuple(done))
+
+
+def _in_full(
+    prefix: str, entries: tuple[Movement, ...], done: tuple[Movement, ...]
+) -> SettledCheck | None:
+    idents = list(map(_IDENT, done))
+    on_tab = frozenset(idents)
+    if len(on_tab) < len(idents):
+        return None
+    on_tab -= {""}  # a 済 row without identity carries none
+    ledger = dict(zip(map(_KEY, entries), entries, strict=True))
+    gone = tuple(compress(entries, map(not_, map(on_tab.__contains__, map(_KEY, entries)))))
+    return SettledCheck(
+        prefix=prefix,
+        done=done,
+        entries=entries,
+        ledger=ledger,
+        on_tab=on_tab,
+        gone=gone,
+        seq=last_seq(prefix, chain(on_tab, ledger)),
+        edited=tuple(_edited(done, idents, ledger)),
+    )
+
+
+def _after(
+    prior: SettledCheck, prefix: str, entries: Sequence[Movement], done: Sequence[Movement]
+) -> SettledCheck | None:
+    """``prior`` carried on by the rows and entries after those it saw; None: check in full."""
+    n, d = len(prior.entries), len(prior.done)
+    if (
+        prefix != prior.prefix
+        or len(entries) < n
+        or len(done) < d
+        or tuple(done[:d]) != prior.done
+        or tuple(entries[:n]) != prior.entries
+    ):
+        return None
+    new_entries, new_rows = tuple(entries[n:]), tuple(done[d:])
+    keys = list(map(_KEY, new_entries))
+    idents = list(map(_IDENT, new_rows))
+    fresh = frozenset(idents)
+    if (
+        len(fresh) < len(idents)
+        or "" in fresh
+        or any(map(prior.on_tab.__contains__, keys))  # a row known before gets its entry now
+        or any(map(prior.on_tab.__contains__, idents))  # a copy of an applied row
+    ):
+        return None
+    ledger = {**prior.ledger, **dict(zip(keys, new_entries, strict=True))}
+    on_tab = prior.on_tab | fresh
+    gone = (
+        *compress(prior.gone, map(not_, map(fresh.__contains__, map(_KEY, prior.gone)))),
+        *compress(new_entries, map(not_, map(on_tab.__contains__, keys))),
+    )
+    return SettledCheck(
+        prefix=prefix,
+        done=(*prior.done, *new_rows),
+        entries=(*prior.entries, *new_entries),
+        ledger=ledger,
+        on_tab=on_tab,
+        gone=gone,
+        seq=max(prior.seq, last_seq(prefix, chain(keys, idents))),
+        edited=(*prior.edited, *_edited(new_rows, idents, ledger)),
+    )
+
+
+def _edited(
+    rows: Sequence[Movement], idents: Sequence[str], ledger: Mapping[str, Movement]
+) -> Iterable[tuple[Movement, Movement]]:
+    """(row, entry) of the rows whose 商品コード or 数量 differs from their ledger entry."""
+    entries = list(map(ledger.get, idents))
+    known = list(map(is_not, entries, repeat(None)))
+    rows = list(compress(rows, known))
+    found = cast(list[Movement], list(compress(entries, known)))  # the Nones left out
+    differ = map(
+        or_,
+        map(ne, map(_SKU, rows), map(_SKU, found)),
+        map(ne, map(_QTY, rows), map(_QTY, found)),
+    )
+    return compress(zip(rows, found, strict=True), differ)
+
+
+def last_seq(prefix: str, idents: Iterable[str]) -> int:
+    """The highest number after ``prefix`` among ``idents`` (0 for none); C speed.
+
+    The bot writes ``{prefix}{n:04d}``: among tails of the greatest length, the
+    greatest text is the greatest number unless it has a leading zero (then a shorter
+    tail may be greater: ``00009`` < ``0010``) or is not all digits; only then is
+    every tail converted (:func:`_last_seq_plainly`).
+    """
+    today = list(filter(methodcaller("startswith", prefix), idents))
+    if not today:
+        return 0
+    lengths = list(map(len, today))
+    width = max(lengths)
+    tail = max(compress(today, map(width.__eq__, lengths)))[len(prefix) :]
+    if tail.isdigit() and (tail[0] != "0" or min(lengths) == width):
+        return int(tail)
+    return _last_seq_plainly(prefix, today)
+
+
+def _last_seq_plainly(prefix: str, idents: Iterable[str]) -> int:
+    """:func:`last_seq`, every tail of digits converted."""
+    today = filter(methodcaller("startswith", prefix), idents)
+    tails = map(itemgetter(2), map(methodcaller("rpartition", "-"), today))
+    return max(map(int, filter(str.isdigit, tails)), default=0)
