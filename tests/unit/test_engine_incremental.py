@@ -432,3 +432,9 @@ def test_incremental_steps_decide_what_a_step_from_scratch_decides(data: st.Data
             sheet.land(plan)
         state = _worker(state, plan, data, now)
         sheet.resend = frozenset()
+        # What the worker reports and keeps from the state: the memo's listings or all.
+        bare = replace(state, memo=None)
+        for at in (now, now + engine.SHORTFALL_TIMEOUT + timedelta(minutes=1)):
+            timeout = engine.SHORTFALL_TIMEOUT
+            assert engine.stuck_units(state, at, timeout) == engine.stuck_units(bare, at, timeout)
+        assert engine.holds_to_keep(state) == engine.holds_to_keep(bare)

@@ -187,6 +187,8 @@ class _Held:
     """Skus offered less than on-hand."""
     shorts: frozenset[tuple[str, str]]
     """Listings holding a shortfall."""
+    drifting: frozenset[tuple[str, str]]
+    """Listings with drift released whose set-back has not landed (``drifted``)."""
     changed: set[tuple[str, str]] = field(default_factory=set)
     """Listings whose state differs from the memo's (with a memo)."""
 
@@ -225,6 +227,12 @@ def _holds(
         listed, cycle.now, timeout, frozenset() if cycle.held else orders_from, maybe
     )
     shorts = frozenset(k for k in (listed if maybe is None else maybe) if _holding(listed, k))
+    # Drift is released by the time-out and settled by a push: with a memo, only the
+    # listings drifting before, those changed since and those released now can drift.
+    drifting = holds.drifting(
+        listed,
+        None if cycle.since is None else (*cycle.since.memo.drifting, *changed, *_keys(released)),
+    )
     offered, lowered = holds.available(
         listed,
         cat.codes,
@@ -234,7 +242,11 @@ def _holds(
         holding=shorts,
         parents=cycle.frame.parents,
     )
-    return _Held(listed, cancels_seen, released, offered, lowered, shorts, changed)
+    return _Held(listed, cancels_seen, released, offered, lowered, shorts, drifting, changed)
+
+
+def _keys(released: Sequence[holds.Released]) -> list[tuple[str, str]]:
+    return [(r.mall, r.code) for r in released]
 
 
 def _holding(listed: Mapping[tuple[str, str], ListingState], key: tuple[str, str]) -> bool:
@@ -505,6 +517,7 @@ def _next_state(cycle: _Cycle, work: Work, raised: frozenset[str], out: _Outcome
         catalog=out.catalog,
         lines=out.lines,
         shorts=out.held.shorts,
+        drifting=out.held.drifting,
         offered=frozenset(out.held.lowered),
         targets=out.targets,
         conditions=out.conditions,

@@ -254,26 +254,56 @@ def stuck_units(state: EngineState, now: datetime, timeout: timedelta) -> int:
     Holds past the time-out that could not be released (the mall's orders are not being
     fetched) and released ones whose set-back push has not landed yet. Zero when the
     shortfall half works: every hold is explained or set back within the time-out.
-    (Every listing is looked at each cycle: at C speed, the few held ones in Python.)
+    Only the listings that can hold or drift are looked at (:func:`_flagged`).
     """
-    listings = state.listings.values()
-    drifted: int = sum(map(_DRIFTED, listings))
+    listings = state.listings
+    keys = _flagged(state)
+    values = listings.values() if keys is None else [listings[k] for k in keys if k in listings]
+    drifted: int = sum(map(_DRIFTED, values))
     return drifted + sum(
         ls.short
-        for ls in compress(listings, map(is_not, map(_SINCE, listings), repeat(None)))
+        for ls in compress(values, map(is_not, map(_SINCE, values), repeat(None)))
         if ls.short_since is not None and now - ls.short_since > timeout
     )
 
 
 def holds_to_keep(state: EngineState) -> dict[tuple[str, str], tuple[int, datetime]]:
     """The provisional holds to keep across a restart (units, since), per listing."""
-    since = map(_SINCE, state.listings.values())
+    listings, keys = state.listings, _flagged(state)
+    items: Iterable[tuple[tuple[str, str], ListingState]] = listings.items()
+    values: Iterable[ListingState] = listings.values()
+    if keys is not None:
+        items = [(k, listings[k]) for k in keys if k in listings]
+        values = [ls for _, ls in items]
+    since = map(_SINCE, values)
     held = [
         (key, (ls.short, ls.short_since))
-        for key, ls in compress(state.listings.items(), map(is_not, since, repeat(None)))
+        for key, ls in compress(items, map(is_not, since, repeat(None)))
         if ls.short > 0 and ls.short_since is not None
     ]
     return dict(sorted(held))
+
+
+def _flagged(state: EngineState) -> frozenset[tuple[str, str]] | None:
+    """The listings that may hold or drift, from the memo; None: every listing may.
+
+    The step that made the memo knew which of its listings held (``shorts``) or drifted
+    (``drifting``); the feedback since then names the listings it changed (``edited``).
+    """
+    memo = state.memo
+    if memo is None or memo.listings is not state.listings:
+        return None
+    return memo.shorts | memo.drifting | memo.edited
+
+
+def drifting(
+    listings: Mapping[tuple[str, str], ListingState],
+    keys: Iterable[tuple[str, str]] | None = None,
+) -> frozenset[tuple[str, str]]:
+    """The listings among ``keys`` (None: all) with released drift not set back yet."""
+    if keys is None:
+        return frozenset(compress(listings.keys(), map(_DRIFTED, listings.values())))
+    return frozenset(k for k in keys if (ls := listings.get(k)) is not None and ls.drifted)
 
 
 _DRIFTED = attrgetter("drifted")

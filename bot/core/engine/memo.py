@@ -94,6 +94,8 @@ class Memo:
     lines: LineBook
     shorts: frozenset[tuple[str, str]]
     """Listings of ``targets.listings`` holding a shortfall (``ListingState.short``)."""
+    drifting: frozenset[tuple[str, str]]
+    """Listings of ``targets.listings`` with released drift not set back (``drifted``)."""
     offered: frozenset[str]
     """Skus whose stock offered to listings was less than on-hand (holds)."""
     targets: TargetBook
