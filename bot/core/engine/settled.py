@@ -125,7 +125,9 @@ def _after(
         or any(map(prior.on_tab.__contains__, idents))  # a copy of an applied row
     ):
         return None
-    ledger = {**prior.ledger, **dict(zip(keys, new_entries, strict=True))}
+    # Built again (at C speed) rather than copied and added to: a ledger row that takes
+    # new entries is read again as new objects, and the map holds the ledger's own.
+    ledger = dict(zip(map(_KEY, entries), entries, strict=True))
     on_tab = prior.on_tab | fresh
     gone = (
         *compress(prior.gone, map(not_, map(fresh.__contains__, map(_KEY, prior.gone)))),
@@ -133,8 +135,8 @@ def _after(
     )
     return SettledCheck(
         prefix=prefix,
-        done=(*prior.done, *new_rows),
-        entries=(*prior.entries, *new_entries),
+        done=tuple(done),
+        entries=tuple(entries),
         ledger=ledger,
         on_tab=on_tab,
         gone=gone,
