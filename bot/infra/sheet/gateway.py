@@ -246,11 +246,6 @@ class SheetGateway:
         return self.logs.sales_dates
 
     @property
-    def log_headers(self) -> dict[str, HeaderMap]:
-        """Header maps of the log tabs as read at start-up (fallback for appends)."""
-        return self.logs.headers
-
-    @property
     def template(self) -> Template:
         """The sheet definition for this gateway's channels."""
         return load_template(self.channels)
