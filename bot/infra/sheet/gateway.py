@@ -56,7 +56,6 @@ from bot.infra.sheet.commit import (
 )
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
-from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.hot import (
     GridCache,
     Reread,
