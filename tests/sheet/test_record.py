@@ -287,6 +287,26 @@ def test_a_batch_whose_answer_is_lost_is_not_sent_twice(book: Book) -> None:
     assert len(listing_rows(book)) == 300
 
 
+@pytest.mark.usefixtures("small_budget")
+def test_a_batch_lost_before_it_was_applied_is_sent_again_once(book: Book) -> None:
+    gw, meter, read = metered_gateway(book)
+    listings = targets(300)
+    pushed = pushes(listings, failed=frozenset(range(0, 300, 3)))
+    logs = mall_logs(book, pushed)
+
+    def drop() -> None:
+        raise requests.exceptions.ConnectionError("emulated connection reset before the request")
+
+    book.emu.before_next(drop, kind="write")
+    record(gw, book, read, listings, pushed, logs)
+
+    (lost_op, _, lost), (check_op, _, _), (again_op, _, again) = meter.bodies[:3]
+    assert (lost_op, check_op, again_op) == ("batchUpdate", "GET", "batchUpdate")
+    assert again == lost  # _state did not hold its marker: the same batch, sent again
+    assert len(book.records(MALL_LOG)) == len(logs) == 101
+    assert len(listing_rows(book)) == 300
+
+
 # =========================================================================== staff edits
 
 

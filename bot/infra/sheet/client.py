@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gspread
 import requests
@@ -58,6 +58,35 @@ class CommitOutcomeUnknown(SheetError):
 
 class SheetLayoutError(SheetError):
     """A tab the bot needs is missing; ``init-sheet`` creates it."""
+
+
+T = TypeVar("T")
+
+
+def resend_unless_landed(
+    lost: CommitOutcomeUnknown, landed: Callable[[], bool], resend: Callable[[], T], what: str
+) -> tuple[bool, T | None]:
+    """A batchUpdate whose answer was lost (timeout, reset connection): it may have landed.
+
+    The batch also wrote a marker in _state; ``landed`` reads _state and says whether
+    the marker is there. If so nothing is sent again; if not, ``resend`` sends it.
+    Returns (whether it was sent again, its answer). Raises :class:`CommitOutcomeUnknown`
+    when _state cannot be read (the caller must re-read the sheet before trusting what
+    it believes it holds).
+    """
+    try:
+        applied = landed()
+    except SheetStopped:
+        raise
+    except SheetError as err:
+        raise CommitOutcomeUnknown(
+            f"{lost}; _state could not be read to check whether it was applied: {err}"
+        ) from err
+    if applied:
+        log.warning("%s was applied although its answer was lost", what)
+        return False, None
+    log.warning("%s was not applied; sending it again", what)
+    return True, resend()
 
 
 # --------------------------------------------------------------------------- http

@@ -42,6 +42,7 @@ from bot.infra.sheet.client import (
     SheetStopped,
     api_message,
     make_client,
+    resend_unless_landed,
 )
 from bot.infra.sheet.commit import (
     READ_BACK_COLUMNS,
@@ -684,19 +685,15 @@ class SheetGateway:
         except CommitOutcomeUnknown as lost:
             if marker is None:
                 raise
-            try:
+
+            def landed() -> bool:
                 state = state_dict(self._batch_get([self._whole(STATE)])[0])
-            except SheetStopped:
-                raise
-            except SheetError as err:
-                raise CommitOutcomeUnknown(
-                    f"{lost}; _state could not be read to check whether it was applied: {err}"
-                ) from err
-            if state.get(marker_key) == marker:
-                log.warning("write %s was applied although its answer was lost", marker)
-                return 2, None
-            log.warning("write %s was not applied; sending it again", marker)
-            return 3, self._batch_update(body, params)
+                return state.get(marker_key) == marker
+
+            resent, answer = resend_unless_landed(
+                lost, landed, lambda: self._batch_update(body, params), f"write {marker}"
+            )
+            return (3 if resent else 2), answer
         except APIError as err:
             raise SheetError(api_message(err)) from err
 

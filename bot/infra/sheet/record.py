@@ -28,7 +28,13 @@ from gspread.http_client import ParamsType
 from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, StockPush
 from bot.infra.sheet.budget import MAX_REQUEST_BYTES, json_size, split_by_size
 from bot.infra.sheet.cells import cell_text, column_letter
-from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError, SheetStopped, api_message
+from bot.infra.sheet.client import (
+    CommitOutcomeUnknown,
+    SheetError,
+    SheetStopped,
+    api_message,
+    resend_unless_landed,
+)
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.listing_book import ListingBook, listing_header, misplaced
 from bot.infra.sheet.listing_writes import ListingTab, Piece, listing_pieces
@@ -251,26 +257,27 @@ class RecordWriter:
                 log.warning("record batch may not have landed (%s)", lost)
                 self.port.book.dirty = True
                 return None
-            try:
-                self.sent += 1
-                state = state_dict(
-                    self.port.value_ranges([self.port.whole(STATE)])[0].get("values", [])
-                )
-            except SheetStopped:
-                raise
-            except SheetError as err:
-                raise CommitOutcomeUnknown(
-                    f"{lost}; _state could not be read to check whether it was applied: {err}"
-                ) from err
-            if state.get("last_record") == marker:
-                log.warning("record %s was applied although its answer was lost", marker)
+            resent, answer = resend_unless_landed(
+                lost,
+                lambda: self._marked(marker),
+                lambda: self._sent(self.port.batch_update(body, params)),
+                f"record {marker}",
+            )
+            if not resent:
                 self.port.book.dirty = True  # nothing came back to check
-                return None
-            log.warning("record %s was not applied; sending it again", marker)
-            self.sent += 1
-            return dict(self.port.batch_update(body, params))
+            return answer
         except APIError as err:
             raise SheetError(api_message(err)) from err
+
+    def _marked(self, marker: str) -> bool:
+        """Whether _state holds ``marker`` as the last record (one read)."""
+        self.sent += 1
+        rows = self.port.value_ranges([self.port.whole(STATE)])[0].get("values", [])
+        return state_dict(rows).get("last_record") == marker
+
+    def _sent(self, answer: Mapping[str, Any]) -> dict[str, Any]:
+        self.sent += 1
+        return dict(answer)
 
     # -- what came back ----------------------------------------------------------------
 
