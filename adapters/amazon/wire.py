@@ -28,6 +28,7 @@ from adapters.base import (
     TokenBucket,
     TransientError,
     backoff_delay,
+    json_or_none,
     parse_retry_after,
     redact,
     request_with_retry,
@@ -74,16 +75,6 @@ def parse_iso(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    """The body as JSON, or None when it is empty or not JSON."""
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def error_text(body: Any) -> tuple[str, str]:

@@ -46,6 +46,7 @@ from adapters.base import (
     Url,
     chunks,
     describe_settings,
+    json_or_none,
     redact,
     rejected,
     request_with_retry,
@@ -61,7 +62,6 @@ from adapters.colorme.wire import (
     classify,
     format_param,
     int_or_none,
-    json_or_none,
     parse_product,
 )
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush

@@ -13,7 +13,6 @@ Sources, cited beside each fact below:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,15 @@ from typing import Any, TypeVar
 
 import httpx
 
-from adapters.base import AuthError, MallError, MallRejected, RateLimited, TransientError, redact
+from adapters.base import (
+    AuthError,
+    MallError,
+    MallRejected,
+    RateLimited,
+    TransientError,
+    json_or_none,
+    redact,
+)
 from adapters.base import parse_retry_after as _retry_after
 from adapters.colorme.codes import variant_key
 from bot.infra.clock import to_jst
@@ -49,13 +56,6 @@ class RecordNotFound(MallRejected):
 
 class RouteNotFound(MallRejected):
     """404 without the API's error envelope: the path itself is unknown (``.json`` or not)."""
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
 
 
 def error_details(body: Any) -> tuple[str, str]:

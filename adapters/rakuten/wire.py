@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
-
 from bot.infra.clock import JST, to_jst
 
 _T = TypeVar("_T")
@@ -88,15 +86,6 @@ def int_or(value: object, default: int) -> int:
         except ValueError:
             return default
     return default
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def error_details(body: Any) -> tuple[str, str, dict[int, str]]:

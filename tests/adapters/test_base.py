@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.base import (
     AuthError,
@@ -23,6 +26,7 @@ from adapters.base import (
     backoff_delay,
     default_classify,
     describe_settings,
+    json_or_none,
     mask_secret,
     parse_retry_after,
     redact,
@@ -235,3 +239,25 @@ def test_describe_masks_declared_secret_fields() -> None:
     assert described["license_key"].endswith(SECRET[-4:])
     assert mask_secret("") == "(未設定)"
     assert mask_secret("short") == "****"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json, st.booleans())
+def test_a_body_decodes_as_the_json_module_reads_it(value: object, ascii_only: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert json_or_none(httpx.Response(200, content=body)) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"  ", b"<html>502 Bad Gateway</html>", b'{"a":', b"\xff\xfe"]
+)
+def test_a_body_that_is_not_json_is_none(body: bytes) -> None:
+    assert json_or_none(httpx.Response(502, content=body)) is None
