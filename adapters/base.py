@@ -524,14 +524,16 @@ def request_with_retry(
     stop: threading.Event | None,
     bucket: TokenBucket | None,
     rng: random.Random,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str] | Callable[[], Sequence[str]] = (),
     max_tries: int = 5,
     max_total_wait: float = 60.0,
     base_delay: float = 1.0,
     max_delay: float = 30.0,
     params: Mapping[str, str] | None = None,
     json: Any = None,
+    content: bytes | None = None,
     headers: Mapping[str, str] | None = None,
+    prepare: Callable[[], Mapping[str, str]] | None = None,
 ) -> httpx.Response:
     """Send one request, retrying what the mall says is worth retrying.
 
@@ -542,19 +544,28 @@ def request_with_retry(
     ``max_total_wait`` seconds of backoff in total; then the last error is raised.
     :class:`AuthError` and :class:`MallRejected` (400/401-class) are raised at once:
     repeating them cannot help and may lock an account. Every attempt first takes a
-    token from ``bucket``. Error text is passed through :func:`redact` with ``secrets``.
+    token from ``bucket``. Error text is passed through :func:`redact` with ``secrets``
+    (a callable when they change while the adapter runs, e.g. a refreshed token).
+
+    The body is ``json``, ``params`` or raw ``content`` (Yahoo's form and XML bodies).
+    ``prepare``, when given, is called before every attempt (before its pacing wait)
+    for that attempt's headers, laid over ``headers``: a signature holding the current
+    time, a bearer token refreshed meanwhile. It may refuse the attempt by raising.
     """
 
     def attempt() -> httpx.Response:
+        sent = {**(headers or {}), **(prepare() if prepare is not None else {})}
         if bucket is not None:
             bucket.acquire(stop)
         elif stop is not None and stop.is_set():
             raise Stopped("停止要求のため通信を中断しました")
         try:
-            response = client.request(method, url, params=params, json=json, headers=headers)
+            response = client.request(
+                method, url, params=params, json=json, content=content, headers=sent or None
+            )
         except httpx.HTTPError as err:
             # Raised outside this block, so a leaky httpx text is not kept as context.
-            lost = _transport_error(err, secrets)
+            lost = _transport_error(err, secrets() if callable(secrets) else secrets)
         else:
             error = classify(response)
             if error is None:

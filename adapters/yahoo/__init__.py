@@ -3,7 +3,6 @@
 - :mod:`adapters.yahoo.adapter` — :class:`YahooAdapter`, :class:`YahooConfig`, ``YAHOO``
 - :mod:`adapters.yahoo.auth` — YConnect v2 tokens, the order APIs' public-key signature
 - :mod:`adapters.yahoo.wire` — XML bodies, codes, what an answer means
-- :mod:`adapters.yahoo.http` — one request with retries for form and XML bodies
 
 The CLI's ``auth yahoo`` needs only :func:`authorization_url`, :func:`exchange_code`
 and :func:`save_tokens` (into the channel's TokenStore).

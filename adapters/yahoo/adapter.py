@@ -50,6 +50,7 @@ from adapters.base import (
     describe_settings,
     redact,
     rejected,
+    request_with_retry,
     screen_pushes,
 )
 from adapters.yahoo.auth import (
@@ -61,7 +62,6 @@ from adapters.yahoo.auth import (
     load_public_key,
     sws_signature,
 )
-from adapters.yahoo.http import send_with_retry
 from adapters.yahoo.wire import (
     REAUTH_HINT,
     OrderDetail,
@@ -413,7 +413,7 @@ class YahooAdapter:
         """POST one store API call; one token refresh when Yahoo calls the token invalid."""
         for attempt in range(2):
             try:
-                response = send_with_retry(
+                response = request_with_retry(
                     self._client,
                     "POST",
                     self.PATH_PREFIX + api,

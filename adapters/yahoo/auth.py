@@ -43,6 +43,7 @@ from adapters.base import (
     TransientError,
     parse_retry_after,
     redact,
+    request_with_retry,
 )
 from adapters.oauth import (
     REFRESH_TOKEN_KEY,
@@ -53,7 +54,6 @@ from adapters.oauth import (
     save_tokens,
     stored_refresh_expiry,
 )
-from adapters.yahoo.http import send_with_retry
 from adapters.yahoo.wire import REAUTH_HINT
 from bot.infra.clock import Clock
 
@@ -361,7 +361,7 @@ class YConnectSession:
         body = urllib.parse.urlencode(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}
         ).encode()
-        response = send_with_retry(
+        response = request_with_retry(
             self._client,
             "POST",
             self._url,

@@ -62,8 +62,7 @@ def _send(
         stop=stop,
         bucket=bucket,
         rng=random.Random(1),
-        secrets=(SECRET,),
-        **kw,  # type: ignore[arg-type]
+        **{"secrets": (SECRET,), **kw},  # type: ignore[arg-type]
     )
 
 
@@ -113,6 +112,39 @@ def test_retries_429_and_5xx_then_succeeds_with_backoff() -> None:
     response = _send(client, clock)
     assert response.status_code == 200
     assert clock.monotonic() > 0  # it backed off on the virtual clock
+
+
+def test_a_raw_body_goes_with_headers_prepared_for_each_attempt() -> None:
+    """Yahoo's form and XML bodies: a signature holding the time, a token refreshed."""
+    seen: list[tuple[bytes, str, str]] = []
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        seen.append((req.content, req.headers["X-Attempt"], req.headers["Content-Type"]))
+        return httpx.Response(503 if len(seen) < 3 else 200)
+
+    attempts = itertools.count(1)
+    response = _send(
+        _client(answer),
+        VirtualClock(),
+        content=b"<Req>1</Req>",
+        headers={"Content-Type": "text/xml"},
+        prepare=lambda: {"X-Attempt": str(next(attempts))},
+    )
+
+    assert response.status_code == 200
+    assert seen == [(b"<Req>1</Req>", str(n), "text/xml") for n in (1, 2, 3)]
+
+
+def test_secrets_that_change_are_redacted_as_they_are_at_the_error() -> None:
+    tokens = ["old-token"]
+
+    def fail(req: httpx.Request) -> httpx.Response:
+        tokens[0] = "new-token"  # refreshed while the call ran
+        raise httpx.ConnectError("refused for new-token")
+
+    with pytest.raises(TransientError) as err:
+        _send(_client(fail), VirtualClock(), max_tries=1, secrets=lambda: tokens)
+    assert "new-token" not in str(err.value)
 
 
 def test_retry_after_is_honoured() -> None:
