@@ -158,3 +158,14 @@ def test_the_directory_is_the_snapshots_own_products_when_every_row_is_valid() -
     assert list(found) == ["A", "B", "C"]
     assert (found["C"].name, found["C"].row) == ("商品C", 4)
     assert found["A"] is broken.snapshot.products["A"]
+
+
+def test_the_directory_names_a_code_on_two_rows_by_its_first() -> None:
+    grid = [_row("B", 2, "b:1", False), _row("A", 5, "a:1", False), _row("A", 1, "c:1", False)]
+    read = parse({"products": [HEAD, *grid, _row("C", "abc", "c:2", False)]})
+    found = directory(read)
+    assert "A" not in read.snapshot.products and "C" not in read.snapshot.products
+    assert [(s, p.row) for s, p in found.items() if s not in read.snapshot.products] == [
+        ("A", 3),
+        ("C", 5),
+    ]

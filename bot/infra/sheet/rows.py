@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from bot.core.domain import (
@@ -85,8 +85,10 @@ def directory(read: SheetRead) -> Mapping[str, Product]:
         return products
     grid = read.raw.get(PRODUCTS) or []
     name_col = header.col("name")
+    first = {sku: rows[0] for sku, rows in read.duplicate_rows.items()}
+    first.update((sku, read.product_rows[sku]) for sku in read.product_rows.keys() - products)
     others: dict[str, Product] = {}
-    for sku, row in read.first_rows():
+    for sku, row in sorted(first.items(), key=itemgetter(1)):  # the few not in products
         if sku in products:
             continue
         name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
