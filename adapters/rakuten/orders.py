@@ -141,6 +141,7 @@ def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -
                         item,
                         mall=mall,
                         progress=progress,
+                        ordered_at=ordered_at,
                         package_deleted=package_deleted,
                         restock_default=restock_default,
                     )
@@ -162,6 +163,7 @@ def _line(
     *,
     mall: str,
     progress: int,
+    ordered_at: datetime | None,
     package_deleted: bool,
     restock_default: bool,
 ) -> OrderLine:
@@ -181,7 +183,7 @@ def _line(
         line_id=str(item.get("itemDetailId", "")),
         code=line_code(item),
         units=0 if gone else max(int_or(item.get("units"), 0), 0),
-        ordered_at=parse_order_datetime(order.get("orderDatetime")),
+        ordered_at=ordered_at,  # the order's one datetime: its lines and its Unshipped share it
         status=f"{status}（明細削除）" if removed and not cancelled else status,
         mall_restocks=(gone or changed)
         and _restocks(item.get("restoreInventoryFlag"), restock_default),

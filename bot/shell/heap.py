@@ -31,15 +31,26 @@ cycle, they were walked every cycle (~60 ms a cycle at 100k), every fourth cycle
 the last cycle's are. Every :data:`FULL_EVERY` cycles everything is collected (frozen
 objects included) and frozen again, so cyclic garbage among long-lived objects lives
 an hour at most.
+
+Objects freed after the cold start (the start-up read's answers, the first push's
+requests) go back to the allocator, but glibc's malloc keeps the pages of its arenas
+mapped: the process's RSS stays at the cold start's high-water mark. :func:`settle`
+therefore ends with :func:`trim` — glibc's ``malloc_trim(0)``
+(https://man7.org/linux/man-pages/man3/malloc_trim.3.html), which returns free pages
+of every arena to the system. Where the C library has no ``malloc_trim`` (macOS, musl)
+it does nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +73,38 @@ def settle() -> int:
     gc.collect()
     gc.freeze()
     frozen = gc.get_freeze_count()
+    trimmed = trim()
     log.info(
-        "heap settled: %d objects frozen out of later collections (%.0f ms)",
+        "heap settled: %d objects frozen out of later collections, free memory %s (%.0f ms)",
         frozen,
+        "returned to the system" if trimmed else "kept by the allocator",
         (time.perf_counter() - started) * 1000,
     )
     return frozen
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """The C library's ``malloc_trim`` (glibc), or None where it has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        fn = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return cast(Callable[[int], int], fn)
+
+
+_TRIM = _malloc_trim()
+
+
+def trim() -> bool:
+    """Return the allocator's free pages to the system; False where it cannot."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
 
 
 class Heap:

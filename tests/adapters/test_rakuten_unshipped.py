@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.rakuten.orders import SeenOrder, UnshippedBook
+from adapters.rakuten.orders import SeenOrder, UnshippedBook, parse_order
 from bot.core.domain import OrderLine
 from bot.infra.clock import JST
 
@@ -72,3 +72,24 @@ def test_an_order_without_a_placing_time_stays() -> None:
     book.remember({"x": timeless}, AT, (100,))
     book.remember({}, AT + timedelta(days=90), (100,))
     assert book.get("x") == timeless.unshipped()
+
+
+def test_an_orders_lines_share_its_one_placing_time() -> None:
+    """Kept for the cancel window by the adapter and the ledger: one datetime per order,
+    not one per line plus one for the order."""
+    model = {
+        "orderNumber": "1-1",
+        "orderProgress": 100,
+        "orderDatetime": "2026-11-23T09:00:00+0900",
+        "PackageModelList": [
+            {
+                "ItemModelList": [
+                    {"itemDetailId": i, "manageNumber": "mug", "units": 1} for i in (1, 2)
+                ]
+            }
+        ],
+    }
+    seen = parse_order(model, mall="rakuten", restock_default=True)
+    assert seen.ordered_at == AT
+    assert [line.ordered_at for line in seen.lines] == [AT, AT]
+    assert all(line.ordered_at is seen.ordered_at for line in seen.lines)

@@ -390,3 +390,19 @@ def test_a_set_whose_own_row_has_a_problem_waits_for_the_fix() -> None:
     after = engine.step(engine.committed(plan), fixed, [], NOW)
     assert [(r.kind, r.sku, r.qty) for r in after.sales_log] == [(SaleKind.SALE, "A", -1)]
     assert after.stock == {"A": 4, "KIT": 4}
+
+
+def test_a_new_lines_key_is_one_string_in_the_ledger_and_its_expiry_book() -> None:
+    """The ledger keeps every line of the cancellation window (120,000 an hour at 100k
+    products): the mapping and the expiry book hold the same key string, not two."""
+    s = snap(product("A", 5), product("B", 5, codes={"rakuten": ("b:v",)}))
+    plan, state = run(engine.EngineState(), s, [line("o1", 1)])
+    plan, state = run(
+        state, sheet_after(s, plan), [line("o2", 1, "b:v")], NOW + timedelta(seconds=15)
+    )
+    assert state.memo is not None
+    book = state.memo.lines
+    keys = {k: k for k in state.lines}
+    assert sorted(keys) == ["rakuten:o1:1", "rakuten:o2:1"]
+    assert [key for _, key in book.expiry] == ["rakuten:o1:1", "rakuten:o2:1"]
+    assert all(keys[key] is key for _, key in book.expiry)

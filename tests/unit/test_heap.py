@@ -120,3 +120,23 @@ def test_frozen_cyclic_garbage_is_collected_every_full_every_cycles() -> None:
         pass
     assert gone() is None
     assert gc.get_freeze_count() > 0  # what is alive is frozen again
+
+
+def test_trim_returns_free_memory_where_the_c_library_can() -> None:
+    assert heap.trim() is (heap._TRIM is not None)
+
+
+def test_trim_is_harmless_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and musl have no malloc_trim: settling still works, trimming says no."""
+    monkeypatch.setattr(heap, "_TRIM", None)
+    assert heap.trim() is False
+    assert heap.settle() == gc.get_freeze_count()
+
+
+def test_a_library_without_malloc_trim_is_found_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoTrim:
+        def __init__(self, name: object) -> None:
+            pass
+
+    monkeypatch.setattr(heap.ctypes, "CDLL", NoTrim)
+    assert heap._malloc_trim() is None
