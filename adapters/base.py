@@ -128,6 +128,15 @@ class ChannelConfig(BaseModel):
             return raw.strip() or None
         return raw
 
+    def http_client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+        """The client ``run`` talks to the channel with: ``base_url``, ``timeout`` seconds.
+
+        ``transport``: the sandbox's or a test's (None: the network).
+        """
+        return httpx.Client(
+            base_url=self.base_url, timeout=httpx.Timeout(self.timeout), transport=transport
+        )
+
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
         """The fields that hold secrets (never in the config file, masked everywhere)."""

@@ -168,11 +168,7 @@ def build_adapters(
     adapters: dict[str, MallAdapter] = {}
     for key in settings.enabled_malls():
         adapter_cls, config = ADAPTERS[key], settings.mall(key)
-        client = httpx.Client(
-            base_url=config.base_url,
-            timeout=httpx.Timeout(config.timeout),
-            transport=world.transports.get(key),
-        )
+        client = config.http_client(world.transports.get(key))
         context = BuildContext(
             clock=world.clock,
             stop=world.stop,

@@ -247,11 +247,6 @@ class AmazonAdapter:
             lwa_secret_expires_on=date.fromisoformat(expires) if expires else None,
         )
 
-    @classmethod
-    def build_client(cls) -> httpx.Client:
-        """The production client: the Far East endpoint, 10 s timeouts."""
-        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
-
     def describe(self) -> dict[str, str]:
         """Settings for logs and 接続テスト, with the credentials masked."""
         return describe_settings(

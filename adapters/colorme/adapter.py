@@ -195,11 +195,6 @@ class ColorMeAdapter:
             restocks_on_cancel=config.restocks_on_cancel,
         )
 
-    @classmethod
-    def build_client(cls) -> httpx.Client:
-        """The production client: カラーミー's real API host, 10 s timeouts."""
-        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
-
     def describe(self) -> dict[str, str]:
         """Settings for logs and 接続テスト, with the token masked."""
         return describe_settings(

@@ -252,11 +252,6 @@ class RakutenAdapter:
             cancel_window_days=min(context.cancel_window_days, 63),
         )
 
-    @classmethod
-    def build_client(cls) -> httpx.Client:
-        """The production client: 楽天's real host, 10 s timeouts."""
-        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
-
     def describe(self) -> dict[str, str]:
         """Settings for logs and 接続テスト, with the credentials masked."""
         return describe_settings(

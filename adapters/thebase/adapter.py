@@ -216,11 +216,6 @@ class TheBaseAdapter:
             restocks_on_cancel=config.restocks_on_cancel,
         )
 
-    @classmethod
-    def build_client(cls) -> httpx.Client:
-        """The production client: BASE's API host, 10 s timeouts."""
-        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
-
     @staticmethod
     def canonical_code(code: str) -> str:
         """``item_id`` or ``item_id:variation_id`` without stray spaces."""

@@ -359,11 +359,6 @@ class YahooAdapter:
             restocks_on_cancel=config.restocks_on_cancel,
         )
 
-    @classmethod
-    def build_client(cls) -> httpx.Client:
-        """The production client: Yahoo's real store API host, 10 s timeouts."""
-        return httpx.Client(base_url=cls.BASE_URL, timeout=httpx.Timeout(10.0))
-
     def describe(self) -> dict[str, str]:
         """Settings for logs and 接続テスト, with the credentials masked."""
         return describe_settings(

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.amazon import AmazonAdapter
+from adapters.amazon.adapter import AmazonConfig
 from bot.infra.clock import RealClock
 
 CREDENTIALS = {
@@ -30,7 +31,7 @@ pytestmark = [
 
 def test_read_calls_against_real_sp_api() -> None:
     clock = RealClock()
-    adapter = AmazonAdapter(AmazonAdapter.build_client(), clock=clock, **CREDENTIALS)
+    adapter = AmazonAdapter(AmazonConfig().http_client(), clock=clock, **CREDENTIALS)
     result = adapter.check()
     assert result.ok, result.message
     now = clock.now()

@@ -21,6 +21,7 @@ import pytest
 from adapters.base import MemoryTokens
 from adapters.oauth import REFRESH_TOKEN_KEY
 from adapters.thebase import TheBaseAdapter
+from adapters.thebase.adapter import TheBaseConfig
 from bot.infra.clock import RealClock
 
 CLIENT_ID = os.environ.get("ZAIKO_BASE_CLIENT_ID", "")
@@ -42,7 +43,7 @@ def test_read_calls_against_real_base() -> None:
     clock = RealClock()
     tokens = MemoryTokens()
     adapter = TheBaseAdapter(
-        TheBaseAdapter.build_client(),
+        TheBaseConfig().http_client(),
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uri=REDIRECT_URI,

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.colorme import ColorMeAdapter
+from adapters.colorme.adapter import ColorMeConfig
 from bot.infra.clock import RealClock
 
 TOKEN = os.environ.get("ZAIKO_COLORME_ACCESS_TOKEN", "")
@@ -25,7 +26,7 @@ pytestmark = [
 
 def test_read_calls_against_the_real_api() -> None:
     clock = RealClock()
-    adapter = ColorMeAdapter(ColorMeAdapter.build_client(), access_token=TOKEN, clock=clock)
+    adapter = ColorMeAdapter(ColorMeConfig().http_client(), access_token=TOKEN, clock=clock)
     result = adapter.check()
     assert result.ok, result.message
     assert TOKEN not in result.message

@@ -17,6 +17,7 @@ import pytest
 
 from adapters.base import AuthError, MallError, Stopped, TransientError
 from adapters.rakuten import RakutenAdapter
+from adapters.rakuten.adapter import RakutenConfig
 from bot.core.domain import PushStatus, StockPush
 from bot.infra.clock import JST, RealClock
 from bot.sandbox.clock import VirtualClock
@@ -407,16 +408,18 @@ def test_secrets_never_appear_in_errors_or_messages() -> None:
 
 def test_describe_masks_credentials() -> None:
     clock = VirtualClock(START)
-    adapter = _adapter(RakutenAdapter.build_client(), clock)
+    adapter = _adapter(RakutenConfig().http_client(), clock)
     described = adapter.describe()
     assert described["base_url"] == "https://api.rms.rakuten.co.jp"
     assert KEY not in described["license_key"] and SECRET not in described["service_secret"]
 
 
-def test_build_client_targets_rms_with_timeouts() -> None:
-    client = RakutenAdapter.build_client()
-    assert str(client.base_url) == "https://api.rms.rakuten.co.jp"
+def test_the_client_run_builds_targets_rms_with_timeouts() -> None:
+    client = RakutenConfig().http_client()
+    assert str(client.base_url) == "https://api.rms.rakuten.co.jp" == RakutenAdapter.BASE_URL
     assert client.timeout.read == 10.0
+    slow = RakutenConfig(timeout=30, base_url="http://127.0.0.1:8765/rakuten").http_client()
+    assert (str(slow.base_url), slow.timeout.connect) == ("http://127.0.0.1:8765/rakuten/", 30.0)
 
 
 # --------------------------------------------------------------------------- orders

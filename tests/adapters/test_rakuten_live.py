@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.rakuten import RakutenAdapter
+from adapters.rakuten.adapter import RakutenConfig
 from bot.infra.clock import RealClock
 
 SECRET = os.environ.get("ZAIKO_RAKUTEN_SERVICE_SECRET", "")
@@ -28,7 +29,7 @@ pytestmark = [
 def test_read_calls_against_real_rms() -> None:
     clock = RealClock()
     adapter = RakutenAdapter(
-        RakutenAdapter.build_client(), service_secret=SECRET, license_key=KEY, clock=clock
+        RakutenConfig().http_client(), service_secret=SECRET, license_key=KEY, clock=clock
     )
     result = adapter.check()
     assert result.ok, result.message

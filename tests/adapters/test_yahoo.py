@@ -143,8 +143,9 @@ def test_describe_masks_every_secret(shop: Shop) -> None:
     assert described["seller_id"] == shop.sim.seller_id
 
 
-def test_build_client_points_at_production() -> None:
-    assert str(YahooAdapter.build_client().base_url) == "https://circus.shopping.yahooapis.jp"
+def test_the_client_run_builds_points_at_production() -> None:
+    client = YahooConfig().http_client()
+    assert str(client.base_url) == "https://circus.shopping.yahooapis.jp" == YahooAdapter.BASE_URL
 
 
 # --------------------------------------------------------------------------- a normal run

@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.yahoo import YahooAdapter
+from adapters.yahoo.adapter import YahooConfig
 from bot.infra.clock import RealClock
 
 CLIENT_ID = os.environ.get("ZAIKO_YAHOO_CLIENT_ID", "")
@@ -39,7 +40,7 @@ pytestmark = [
 def test_read_calls_against_real_yahoo() -> None:
     clock = RealClock()
     adapter = YahooAdapter(
-        YahooAdapter.build_client(),
+        YahooConfig().http_client(),
         seller_id=SELLER_ID,
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
