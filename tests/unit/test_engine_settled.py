@@ -108,10 +108,8 @@ class Tab:
                 self.rows[at:] = reversed(self.rows[at:])
 
 
-def _same(a: SettledCheck | None, b: SettledCheck | None) -> None:
-    if a is None or b is None:
-        assert a is b
-        return
+def _same(a: SettledCheck, b: SettledCheck) -> None:
+    assert a.unique == b.unique
     assert a.prefix == b.prefix
     assert a.done == b.done
     assert a.entries == b.entries
@@ -164,7 +162,8 @@ def test_copies_are_left_to_the_row_by_row_sorting() -> None:
     tab = Tab()
     tab.apply("A", 1)
     tab.on(("copy", 0, 0))
-    assert check(DAY, tuple(tab.entries), list(tab.rows)) is None
+    got = check(DAY, tuple(tab.entries), list(tab.rows))
+    assert not got.unique and got.edited == ()
 
 
 def test_a_cleared_mark_is_found_by_content_first_entry_first() -> None:

@@ -51,6 +51,8 @@ class SettledCheck:
     """Today's last identity number among the rows and the ledger."""
     edited: tuple[tuple[Movement, Movement], ...]
     """(row, entry): 済 rows whose 商品コード or 数量 differs from their entry."""
+    unique: bool = True
+    """No two 済 rows share an identity (else ``edited`` is empty: see ``stock``)."""
 
     def cleared(self) -> dict[str, Movement]:
         """Fingerprint → the first entry no row carries (a cleared mark, found by content)."""
@@ -66,11 +68,11 @@ def check(
     entries: Sequence[Movement],
     done: Sequence[Movement],
     prior: SettledCheck | None = None,
-) -> SettledCheck | None:
+) -> SettledCheck:
     """The 済 rows ``done`` against the ledger ``entries``.
 
-    None when two rows share an identity (a copy staff made: ``stock`` sorts those out
-    row by row).
+    When two rows share an identity (a copy staff made) the check says so (``unique``
+    false) and finds no edits: ``stock`` sorts those rows out one by one.
     """
     if prior is not None:
         went_on = _after(prior, prefix, entries, done)
@@ -81,11 +83,10 @@ def check(
 
 def _in_full(
     prefix: str, entries: tuple[Movement, ...], done: tuple[Movement, ...]
-) -> SettledCheck | None:
+) -> SettledCheck:
     idents = list(map(_IDENT, done))
     on_tab = frozenset(idents)
-    if len(on_tab) < len(idents):
-        return None
+    unique = len(on_tab) == len(idents)
     on_tab -= {""}  # a 済 row without identity carries none
     ledger = dict(zip(map(_KEY, entries), entries, strict=True))
     gone = tuple(compress(entries, map(not_, map(on_tab.__contains__, map(_KEY, entries)))))
@@ -97,7 +98,8 @@ def _in_full(
         on_tab=on_tab,
         gone=gone,
         seq=last_seq(prefix, chain(on_tab, ledger)),
-        edited=tuple(_edited(done, idents, ledger)),
+        edited=tuple(_edited(done, idents, ledger)) if unique else (),
+        unique=unique,
     )
 
 
@@ -107,7 +109,8 @@ def _after(
     """``prior`` carried on by the rows and entries after those it saw; None: check in full."""
     n, d = len(prior.entries), len(prior.done)
     if (
-        prefix != prior.prefix
+        not prior.unique
+        or prefix != prior.prefix
         or len(entries) < n
         or len(done) < d
         or tuple(done[:d]) != prior.done

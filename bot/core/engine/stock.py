@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain, compress
+from itertools import compress
 from operator import attrgetter, not_
 
 from bot.core import words
@@ -95,7 +95,7 @@ def apply_movements(
     usable: Mapping[str, Product],
     book: SetBook,
     prior: SettledCheck | None = None,
-) -> SettledCheck | None:
+) -> SettledCheck:
     """入出庫 rows: each applied once, marked ``済 <time> #<identity>`` in the same commit.
 
     The identity in 反映 and its ledger entry (``Snapshot.movement_ledger``) tell rows
@@ -113,21 +113,20 @@ def apply_movements(
 
     A 済 mark without identity (written before identities existed) is left as it is.
     ``prior``: the last step's check of the 済 rows (:mod:`settled`); the one made now is
-    returned for the next (None when 済 rows share an identity).
+    returned for the next.
     """
     movements = snapshot.movements
     done_flags = list(map(_DONE, movements))
     done = list(compress(movements, done_flags))
     prefix = identity_prefix(work)
     checked = settled.check(prefix, snapshot.movement_ledger, done, prior)
-    if checked is None:  # 済 rows share an identity: staff copied one
-        ids = _Identities.in_full(work, prefix, snapshot.movement_ledger, movements)
-        rows = _copies_sorted_out(work, movements, done, ids)
-    else:
+    ids = _Identities(work, prefix, checked.ledger, checked.cleared(), checked.seq)
+    if checked.unique:
         for mv, entry in checked.edited:
             _edited_after_done(work, mv, entry)
-        ids = _Identities(work, prefix, checked.ledger, checked.cleared(), checked.seq)
         rows = list(compress(movements, map(not_, done_flags)))
+    else:  # 済 rows share an identity: staff copied one
+        rows = _copies_sorted_out(work, movements, done, ids)
     for mv in rows:
         if not mv.done and ids.restore(mv):
             continue
@@ -157,21 +156,6 @@ class _Identities:
         self.cleared = cleared
         """Fingerprint → a ledger entry whose identity no row carries (a cleared mark)."""
         self.seq = seq
-
-    @classmethod
-    def in_full(
-        cls, work: Work, prefix: str, ledger: Sequence[Movement], movements: Sequence[Movement]
-    ) -> _Identities:
-        """From the whole ledger and every 済 row (when they cannot be :func:`settled.check`ed)."""
-        by_key = dict(zip(map(_KEY, ledger), ledger, strict=True))
-        on_tab = set(compress(map(_IDENT, movements), map(_DONE, movements)))
-        on_tab.discard("")
-        cleared: dict[str, Movement] = {}
-        for entry in ledger:
-            if entry.key not in on_tab and entry.fingerprint:
-                cleared.setdefault(entry.fingerprint, entry)
-        seq = settled.last_seq(prefix, chain(on_tab, by_key))
-        return cls(work, prefix, by_key, cleared, seq)
 
     def restore(self, mv: Movement) -> bool:
         """Give a cleared row its 済 mark back; False when no ledger entry matches it."""
@@ -258,7 +242,7 @@ def apply_movement(
         work.marks[mv.key] = words.say("engine.movement_error", message=message)
         return
     kind = words.say("engine.op_movement", kind=mv.kind or words.say("engine.op_movement_other"))
-    ident = (ids or _Identities.in_full(work, identity_prefix(work), (), ())).new()
+    ident = (ids or _Identities(work, identity_prefix(work), {}, {}, 0)).new()
     leaves = book.expanded.get(mv.sku, ((mv.sku, 1),))
     for sku, qty in leaves:
         before = work.stock.get(sku, usable[sku].stock)
