@@ -98,6 +98,27 @@ Url = Annotated[str, AfterValidator(_check_url)]
 """An http(s) URL without trailing slash ('' where the URL is derived)."""
 
 
+class MallClient(httpx.Client):
+    """httpx's client, whose answers reference counting alone frees.
+
+    httpx binds each response's stream to the response itself (``BoundSyncStream``
+    holds ``response``): a reference cycle, so an answer and its body outlive the call
+    until the cyclic collector runs. A large shop's worker runs that collector itself,
+    a few times an hour (:mod:`bot.shell.heap`); meanwhile every getOrder or bulk-get
+    answer would stay in memory. Once a sent request's body is read (every send that
+    is not streamed), the stream is nothing but that body: it is replaced by a plain
+    stream of the same bytes, which does not point back at the response.
+    """
+
+    def send(
+        self, request: httpx.Request, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        response = super().send(request, stream=stream, **kwargs)
+        if not stream:
+            response.stream = httpx.ByteStream(response.content)
+        return response
+
+
 class ChannelConfig(BaseModel):
     """``[malls.<key>]`` in zaiko.toml plus the channel's secrets from the environment.
 
@@ -133,7 +154,7 @@ class ChannelConfig(BaseModel):
 
         ``transport``: the sandbox's or a test's (None: the network).
         """
-        return httpx.Client(
+        return MallClient(
             base_url=self.base_url, timeout=httpx.Timeout(self.timeout), transport=transport
         )
 

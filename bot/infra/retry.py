@@ -154,7 +154,13 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(attempt)
+        try:
+            return retrying(attempt)
+        finally:
+            # tenacity keeps the last attempt's actions (bound methods of ``retrying``)
+            # in its per-thread state: a reference cycle only the cyclic collector would
+            # free, which a large shop's worker runs a few times an hour (bot.shell.heap).
+            retrying.iter_state.reset()
 
 
 __all__ = ["RETRYABLE", "Backoff", "OnRetry", "RetryPolicy"]

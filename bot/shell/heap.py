@@ -20,17 +20,19 @@ of them are alive, and they are promoted and walked again — 0.15–0.2 s of a 
 at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is garbage
 a reference count does not free. So, once settled, the heap runs the collections
 itself and the automatic collector stays off. Every :data:`YOUNG_EVERY` cycles one
-young collection frees the cyclic garbage of the cycles since the last (every HTTP call
-leaves a few reference cycles behind — httpx's request and response, tenacity's retry
-state — that hold its body: without it the worker grew by megabytes a cycle) and what
-they left alive is frozen. Not after every cycle: a young collection walks every
-container the cycles allocated and still hold, and each cycle builds a few new
-catalogue-sized ones (the 商品マスタ grid's row list, the product and listing maps, the
-targets) that replace the last cycle's, which reference counting frees; collected every
-cycle, they were walked every cycle (~60 ms a cycle at 100k), every fourth cycle only
-the last cycle's are. Every :data:`FULL_EVERY` cycles everything is collected (frozen
-objects included) and frozen again, so cyclic garbage among long-lived objects lives
-an hour at most.
+young collection frees the cyclic garbage of the cycles since the last and what they
+left alive is frozen. There is little of it: httpx's answers used to be reference
+cycles holding their bodies (megabytes a cycle at 100k) until
+:class:`adapters.base.MallClient` unbound them, and tenacity's per-call state until
+:meth:`bot.infra.retry.RetryPolicy.run` reset it; what is left is a few hundred small
+objects a cycle (tenacity's retry predicates), and the garbage of an error's traceback.
+A young collection is not cheap all the same: it walks every container the cycles
+allocated and still hold, and each cycle builds a few new catalogue-sized ones (the
+商品マスタ grid's row list, the product and listing maps, the targets) that replace the
+last cycle's — ~0.1 s at 100k, however many cycles passed since the last collection:
+0.1 s a cycle when it ran after every cycle, 5 ms a cycle now. Every
+:data:`FULL_EVERY` cycles everything is collected (frozen objects included) and frozen
+again, so cyclic garbage among long-lived objects lives an hour at most.
 
 Objects freed after the cold start (the start-up read's answers, the first push's
 requests) go back to the allocator, but glibc's malloc keeps the pages of its arenas
@@ -61,9 +63,9 @@ a few milliseconds and freezing would only keep cyclic garbage of start-up alive
 FULL_EVERY = 240
 """Cycles between whole collections once settled (an hour at the 15 s default)."""
 
-YOUNG_EVERY = 4
-"""Cycles between young collections once settled: the cyclic garbage of this many cycles
-(a few megabytes at 100k, mostly HTTP bodies) waits for it."""
+YOUNG_EVERY = 20
+"""Cycles between young collections once settled (five minutes at the 15 s default): the
+cyclic garbage of this many cycles — small, see the module doc — waits for it."""
 
 
 def settle() -> int:
@@ -150,8 +152,7 @@ class Heap:
             settle()
         elif self._cycles % self.young_every == 0:
             # Everything allocated since the last freeze is young (gen 0): one collection
-            # of it frees the cyclic garbage of these cycles (an HTTP call leaves a few
-            # reference cycles behind — httpx's request and response, tenacity's retry
-            # state — holding its body), then what they left alive is frozen.
+            # of it frees the cyclic garbage of these cycles, then what they left alive
+            # is frozen.
             gc.collect(0)
             gc.freeze()

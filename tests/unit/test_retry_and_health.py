@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tenacity import Retrying
 
 from bot.core.errors import AuthError, RateLimited, Rejected, Stopped, TransientError
 from bot.core.health import Change, Health, State
@@ -136,3 +138,19 @@ def test_a_stop_is_nobodys_failure() -> None:
     health = Health()
     assert health.failed(Stopped("SIGTERM"), T0) is None
     assert health.state is State.OK
+
+
+def test_a_run_leaves_its_retrying_to_reference_counting() -> None:
+    # The worker of a large shop runs the cyclic collector only every few minutes
+    # (bot.shell.heap): what a call leaves in reference cycles waits that long.
+    gc.collect()
+    gc.disable()
+    try:
+        RetryPolicy(Backoff(1, 8)).run(lambda: "answer", clock=VirtualClock(T0), stop=None)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        assert not [o for o in gc.garbage if isinstance(o, Retrying)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
