@@ -564,6 +564,7 @@ def request_with_retry(
     content: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     prepare: Callable[[], Mapping[str, str]] | None = None,
+    label: str = "",
 ) -> httpx.Response:
     """Send one request, retrying what the mall says is worth retrying.
 
@@ -581,6 +582,8 @@ def request_with_retry(
     ``prepare``, when given, is called before every attempt (before its pacing wait)
     for that attempt's headers, laid over ``headers``: a signature holding the current
     time, a bearer token refreshed meanwhile. It may refuse the attempt by raising.
+    ``label``: the channel's name as staff read it, before a lost connection's message
+    (the channel's own messages carry it too).
     """
 
     def attempt() -> httpx.Response:
@@ -595,7 +598,7 @@ def request_with_retry(
             )
         except httpx.HTTPError as err:
             # Raised outside this block, so a leaky httpx text is not kept as context.
-            lost = _transport_error(err, secrets() if callable(secrets) else secrets)
+            lost = _transport_error(err, secrets() if callable(secrets) else secrets, label)
         else:
             error = classify(response)
             if error is None:
@@ -611,13 +614,14 @@ def request_with_retry(
     return policy.run(attempt, clock=clock, stop=stop, rng=rng)
 
 
-def _transport_error(err: httpx.HTTPError, secrets: Sequence[str]) -> MallError:
+def _transport_error(err: httpx.HTTPError, secrets: Sequence[str], label: str = "") -> MallError:
     """An httpx error as a MallError: timeouts and lost connections are transient.
 
     The httpx error is chained for the traceback unless its own text would leak a
     secret.
     """
-    message = redact(f"通信エラー（{type(err).__name__}: {err}）", secrets)
+    prefix = f"{label}: " if label else ""
+    message = redact(f"{prefix}通信エラー（{type(err).__name__}: {err}）", secrets)
     error = TransientError(message) if isinstance(err, httpx.TransportError) else MallError(message)
     error.__cause__ = err if redact(str(err), secrets) == str(err) else None
     error.__suppress_context__ = True

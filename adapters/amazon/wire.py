@@ -299,6 +299,7 @@ class SpApi:
                     params=params,
                     json=json,
                     headers={"x-amz-access-token": token},
+                    label="Amazon",
                 )
             except AuthError:
                 if fresh:

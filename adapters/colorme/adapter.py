@@ -244,6 +244,7 @@ class ColorMeAdapter:
                         "Authorization": f"Bearer {self._token}",
                         "Accept": "application/json",
                     },
+                    label="カラーミー",
                 )
             except RouteNotFound as err:
                 if self._suffix_known:

@@ -351,6 +351,7 @@ class RakutenAdapter:
             params=params,
             json=json,
             headers=headers,
+            label="楽天",
         )
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:

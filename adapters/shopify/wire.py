@@ -172,6 +172,7 @@ class AdminApi:
             max_total_wait=self._max_total_wait,
             json={"query": query, "variables": dict(variables)},
             headers={self.TOKEN_HEADER: self._token, "Content-Type": "application/json"},
+            label="Shopify",
         )
         body = _json(response)
         data = body.get("data")

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
@@ -39,12 +40,15 @@ from adapters.base import (
     TransientError,
     parse_retry_after,
     redact,
+    request_with_retry,
 )
 from bot.infra.clock import JST, Clock, to_jst
-from bot.infra.retry import Backoff, RetryPolicy
 
 # item_id and variation_id are integers in every body [B-stock][B-order].
 _CODE_RE = re.compile(r"(\d{1,19})(?::(\d{1,19}))?")
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+"""What httpx sends with a ``data=`` form; BASE's writes and token calls take forms."""
 
 REAUTH_HINT = "python -m bot auth base を実行して BASE のアプリ連携を再認可してください"
 
@@ -254,10 +258,10 @@ class Budget:
 class Wire:
     """One BASE user's connection: the client, pacing, counting and the retry policy.
 
-    ``request_with_retry`` in :mod:`adapters.base` sends JSON or query parameters, while
     BASE's writes and its token endpoint take form bodies, and each attempt needs the
-    current bearer token; so this sends through the same :class:`RetryPolicy` with a
-    ``form`` body and per-attempt headers.
+    current bearer token and a request from the hourly and daily budget: sent through
+    :func:`~adapters.base.request_with_retry` with the form as its raw body and the
+    headers and budget taken per attempt (``prepare``).
     """
 
     client: httpx.Client
@@ -284,41 +288,40 @@ class Wire:
         classify_as: Callable[[httpx.Response], MallError | None] | None = None,
     ) -> httpx.Response:
         """Send one request, retrying 429, 5xx and lost connections; others raise at once."""
+        if self.stop is not None and self.stop.is_set():
+            # Before ``headers``: it may refresh the token, a call of its own.
+            raise Stopped("停止要求のため通信を中断しました")
         judge = classify_as or (lambda r: classify(r, now=self.clock.now(), secrets=self.secrets()))
 
-        def attempt() -> httpx.Response:
+        def prepare() -> Mapping[str, str]:
             prepared = dict(headers())  # may refresh the token: a call of its own
+            if form is not None:
+                prepared["Content-Type"] = FORM_CONTENT_TYPE
             self.budget.take()
-            self.bucket.acquire(self.stop)
-            try:
-                response = self.client.request(
-                    method, url, params=params, data=form, headers=prepared
-                )
-            except httpx.HTTPError as err:
-                lost = _transport_error(err, self.secrets())
-            else:
-                error = judge(response)
-                if error is None:
-                    return response
-                if isinstance(error, LimitReached):
-                    self.budget.block(error)
-                raise error
-            raise lost
+            return prepared
 
-        policy = RetryPolicy(
-            backoff=Backoff.equal_jitter(self.BASE_DELAY, self.MAX_DELAY),
+        def judged(response: httpx.Response) -> MallError | None:
+            error = judge(response)
+            if isinstance(error, LimitReached):
+                self.budget.block(error)
+            return error
+
+        return request_with_retry(
+            self.client,
+            method,
+            url,
+            classify=judged,
+            clock=self.clock,
+            stop=self.stop,
+            bucket=self.bucket,
+            rng=self.rng,
+            secrets=self.secrets,
             max_tries=self.max_tries,
-            max_seconds=self.max_total_wait,
+            max_total_wait=self.max_total_wait,
+            base_delay=self.BASE_DELAY,
+            max_delay=self.MAX_DELAY,
+            params=params,
+            content=None if form is None else urlencode(form).encode(),
+            prepare=prepare,
+            label="BASE",
         )
-        if self.stop is not None and self.stop.is_set():
-            raise Stopped("停止要求のため通信を中断しました")
-        return policy.run(attempt, clock=self.clock, stop=self.stop, rng=self.rng)
-
-
-def _transport_error(err: httpx.HTTPError, secrets: Sequence[str]) -> MallError:
-    """An httpx error as a MallError, chained only when its own text leaks nothing."""
-    message = redact(f"BASE: 通信エラー（{type(err).__name__}: {err}）", secrets)
-    error = TransientError(message) if isinstance(err, httpx.TransportError) else MallError(message)
-    error.__cause__ = err if redact(str(err), secrets) == str(err) else None
-    error.__suppress_context__ = True
-    return error

@@ -422,6 +422,7 @@ class YahooAdapter:
                     secrets=self._secrets,
                     max_tries=self._max_tries,
                     max_total_wait=self._max_total_wait,
+                    label="Yahoo",
                 )
             except (TokenRejected, SessionRejected) as err:
                 if attempt:

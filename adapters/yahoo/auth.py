@@ -378,6 +378,7 @@ class YConnectSession:
             secrets=lambda: secrets,
             max_tries=self._max_tries,
             max_total_wait=self._max_total_wait,
+            label="Yahoo",
         )
         return parse_token_response(response, now, self.refresh_lifetime)
 

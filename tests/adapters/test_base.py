@@ -326,3 +326,12 @@ def test_a_streamed_answer_is_left_to_be_read() -> None:
         client.stream("GET", "http://127.0.0.1:9/x") as response,
     ):
         assert response.read() == b"x" * 10
+
+
+def test_a_lost_connection_is_said_with_the_channels_name() -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=req)
+
+    with pytest.raises(TransientError) as info:
+        _send(_client(handler), VirtualClock(), max_tries=1, label="楽天")
+    assert str(info.value) == "楽天: 通信エラー（ConnectError: refused）"

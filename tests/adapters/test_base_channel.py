@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, MemoryTokens, RateLimited
+from adapters.base import AuthError, MemoryTokens, RateLimited, TransientError
 from adapters.oauth import REFRESH_EXPIRES_KEY, REFRESH_TOKEN_KEY
 from adapters.thebase import THEBASE, TheBaseAdapter
 from adapters.thebase.auth import ACCESS_TOKEN_KEY
@@ -385,3 +385,30 @@ def test_after_a_restart_the_window_cancels_are_reported_once() -> None:
     assert [(ln.order_id, ln.units) for ln in lines] == [(gone, 0)]
     assert kept not in {ln.order_id for ln in lines}
     assert _calls(sim, "order") == 1  # the untouched order's detail is not read
+
+
+def test_a_lost_connection_is_said_as_bases_and_retried() -> None:
+    sim, clock, _, _ = _world()
+    calls: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path.startswith("/1/oauth"):
+            return sim.transport.handle_request(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    adapter = TheBaseAdapter(
+        httpx.Client(base_url="https://api.thebase.in", transport=httpx.MockTransport(flaky)),
+        client_id=sim.client_id,
+        client_secret=sim.client_secret,
+        redirect_uri=sim.redirect_uris[0],
+        refresh_token=sim.refresh_token,
+        clock=clock,
+        tokens=MemoryTokens(),
+        rng=random.Random(0),
+        max_tries=3,
+    )
+    with pytest.raises(TransientError) as info:
+        adapter.read_stock(["1"])
+    assert str(info.value) == "BASE: 通信エラー（ConnectError: refused）"
+    assert len([p for p in calls if not p.startswith("/1/oauth")]) == 3
