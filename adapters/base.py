@@ -20,7 +20,7 @@ import random
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
@@ -448,6 +448,52 @@ def describe_settings(
         key: mask_secret(str(value)) if key in secret else str(value)
         for key, value in settings.items()
     }
+
+
+# --------------------------------------------------------------------------- known codes
+
+
+class KnownCodes:
+    """The codes a stock read found on the mall lately, for a mall that takes pushes blind.
+
+    楽天's bulk-upsert and Yahoo's setStock answer success for a code the mall does not
+    have, so a push goes only to a code a read found within ``ttl`` seconds; the others
+    are read first (one bulk read) and, still not found, answered UNKNOWN_CODE unsent.
+    """
+
+    def __init__(self, clock: Clock, ttl: float) -> None:
+        self._clock = clock
+        self._ttl = ttl
+        self._seen: dict[str, float] = {}
+        """Code → monotonic time a read last found it."""
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._seen
+
+    def saw(self, asked: Iterable[str], found: Collection[str]) -> None:
+        """A read of ``asked`` found ``found`` (the strings asked, kept for the process's life)."""
+        now = self._clock.monotonic()
+        for code in found:
+            self._seen[code] = now
+        for code in asked:
+            if code not in found:
+                self._seen.pop(code, None)
+
+    def sort_out(
+        self, last_index: Mapping[str, int], read: Callable[[list[str]], object]
+    ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """(push index, code) to send, in order, and those the mall does not have.
+
+        Codes not found within ``ttl`` are read first with ``read`` (which calls
+        :meth:`saw`).
+        """
+        now = self._clock.monotonic()
+        unsure = [c for c in last_index if now - self._seen.get(c, float("-inf")) > self._ttl]
+        if unsure:
+            read(unsure)
+        send = sorted((i, code) for code, i in last_index.items() if code in self._seen)
+        unknown = [(i, code) for code, i in last_index.items() if code not in self._seen]
+        return send, unknown
 
 
 # --------------------------------------------------------------------------- pacing

@@ -33,6 +33,7 @@ from adapters.base import (
     BuildContext,
     Channel,
     ChannelConfig,
+    KnownCodes,
     MallError,
     MallRejected,
     RateLimited,
@@ -227,8 +228,8 @@ class RakutenAdapter:
         self._write_bucket = TokenBucket(self.WRITE_RATE_PER_S, 1, clock)
         self._read_bucket = TokenBucket(self.BULK_GET_RATE_PER_S, 1, clock)
         self._order_bucket = TokenBucket(self.ORDER_RATE_PER_S, 1, clock)
-        self._known_codes: dict[str, float] = {}
-        """canonical code → monotonic time bulk-get last showed it exists."""
+        self._known = KnownCodes(clock, self.KNOWN_CODE_TTL_S)
+        """The canonical codes bulk-get showed lately (pushes go only to those)."""
         self._seen_orders: dict[str, SeenOrder] = {}
         self._unshipped = UnshippedBook()
         """Not-yet-shipped orders of the window as last read (what a re-read compares to)."""
@@ -417,25 +418,23 @@ class RakutenAdapter:
             response = self._request(
                 "POST", self.PATH_BULK_GET, self._read_bucket, json={"inventories": elements}
             )
-            now = self._clock.monotonic()
             asked = {code: code for code in chunk}
+            seen: dict[str, int] = {}
             for item in self._json(response).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
                 code = self.canonical_code(
                     f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
                 )
-                # The code asked for, not the answer's copy: _known_codes keeps it for
-                # the process's life (one string per listing, shared with the sheet's).
+                # The code asked for, not the answer's copy: _known keeps it for the
+                # process's life (one string per listing, shared with the sheet's).
                 code = asked.get(code, code)
                 try:
-                    found[code] = int(item.get("quantity", 0))
+                    seen[code] = int(item.get("quantity", 0))
                 except (TypeError, ValueError):
                     continue
-                self._known_codes[code] = now
-            for code in chunk:
-                if code not in found:
-                    self._known_codes.pop(code, None)
+            self._known.saw(chunk, seen)
+            found.update(seen)
         return found
 
     def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
@@ -465,29 +464,17 @@ class RakutenAdapter:
             code_word="楽天コード",
         )
 
-        now = self._clock.monotonic()
-        unsure = [
-            code
-            for code in last_index
-            if now - self._known_codes.get(code, float("-inf")) > self.KNOWN_CODE_TTL_S
-        ]
-        if unsure:
-            self._bulk_get(unsure)
-        to_send: list[tuple[int, str]] = []
-        for code, i in last_index.items():
-            if code in self._known_codes:
-                to_send.append((i, code))
-            else:
-                manage_number, variant_id = code.split(":", 1)
-                results[i] = PushResult(
-                    code=pushes[i].code,
-                    status=PushStatus.UNKNOWN_CODE,
-                    message=(
-                        f"楽天に商品管理番号『{manage_number}』・SKU管理番号『{variant_id}』の商品が"
-                        "見つかりません（楽天は存在しない商品への更新もエラーにしないため送信していません）"
-                    ),
-                )
-        to_send.sort()
+        to_send, unknown = self._known.sort_out(last_index, self._bulk_get)
+        for i, code in unknown:
+            manage_number, variant_id = code.split(":", 1)
+            results[i] = PushResult(
+                code=pushes[i].code,
+                status=PushStatus.UNKNOWN_CODE,
+                message=(
+                    f"楽天に商品管理番号『{manage_number}』・SKU管理番号『{variant_id}』の商品が"
+                    "見つかりません（楽天は存在しない商品への更新もエラーにしないため送信していません）"
+                ),
+            )
         for chunk in chunks(to_send, self.UPSERT_BATCH):
             self._upsert(pushes, chunk, results)
 

@@ -38,6 +38,7 @@ from adapters.base import (
     BuildContext,
     Channel,
     ChannelConfig,
+    KnownCodes,
     MallError,
     MallRejected,
     MemoryTokens,
@@ -331,8 +332,8 @@ class YahooAdapter:
             api: TokenBucket(self.RATE_PER_S, 1, clock)
             for api in ("getStock", "setStock", "orderList", "orderInfo")
         }
-        self._known_codes: dict[str, float] = {}
-        """canonical code → monotonic time getStock last showed it exists."""
+        self._known = KnownCodes(clock, self.KNOWN_CODE_TTL_S)
+        """The canonical codes getStock showed lately (pushes go only to those)."""
         self._seen_orders: dict[str, _SeenOrder] = {}
 
     @classmethod
@@ -501,19 +502,15 @@ class YahooAdapter:
             )
             rows = parse_get_stock(root).rows
             asked = match_codes(chunk, [row.code for row in rows])
-            now = self._clock.monotonic()
             present: set[str] = set()
             for row in rows:
                 code = asked.get(row.code)
                 if code is None or not row.found:
                     continue
                 present.add(code)
-                self._known_codes[code] = now
                 if row.quantity is not None:
                     found[code] = row.quantity
-            for code in chunk:
-                if code not in present:
-                    self._known_codes.pop(code, None)
+            self._known.saw(chunk, present)
         return found
 
     def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
@@ -534,28 +531,16 @@ class YahooAdapter:
         """
         results: list[PushResult | None] = [None] * len(pushes)
         last_index = self._screen(pushes, results)
-        now = self._clock.monotonic()
-        unsure = [
-            code
-            for code in last_index
-            if now - self._known_codes.get(code, float("-inf")) > self.KNOWN_CODE_TTL_S
-        ]
-        if unsure:
-            self._get_stock(unsure)
-        to_send: list[tuple[int, str]] = []
-        for code, i in last_index.items():
-            if code in self._known_codes:
-                to_send.append((i, code))
-            else:
-                results[i] = PushResult(
-                    code=pushes[i].code,
-                    status=PushStatus.UNKNOWN_CODE,
-                    message=(
-                        f"Yahoo!ショッピングに商品コード『{code}』の商品が見つかりません"
-                        "（Yahoo は存在しない商品への在庫更新もエラーにしないため送信していません）"
-                    ),
-                )
-        to_send.sort()
+        to_send, unknown = self._known.sort_out(last_index, self._get_stock)
+        for i, code in unknown:
+            results[i] = PushResult(
+                code=pushes[i].code,
+                status=PushStatus.UNKNOWN_CODE,
+                message=(
+                    f"Yahoo!ショッピングに商品コード『{code}』の商品が見つかりません"
+                    "（Yahoo は存在しない商品への在庫更新もエラーにしないため送信していません）"
+                ),
+            )
         for chunk in chunks(to_send, self.SET_BATCH):
             self._set_stock(pushes, chunk, results)
         final = [r for r in results if r is not None]

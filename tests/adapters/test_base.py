@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from adapters.base import (
     AuthError,
     ChannelConfig,
+    KnownCodes,
     MallClient,
     MallError,
     MallRejected,
@@ -335,3 +336,24 @@ def test_a_lost_connection_is_said_with_the_channels_name() -> None:
     with pytest.raises(TransientError) as info:
         _send(_client(handler), VirtualClock(), max_tries=1, label="楽天")
     assert str(info.value) == "楽天: 通信エラー（ConnectError: refused）"
+
+
+def test_known_codes_are_trusted_for_their_ttl_and_forgotten_when_a_read_misses_them() -> None:
+    clock = VirtualClock()
+    known = KnownCodes(clock, ttl=60.0)
+    reads: list[list[str]] = []
+
+    def read(codes: list[str]) -> None:
+        reads.append(codes)
+        known.saw(codes, {c for c in codes if c != "gone"})
+
+    assert known.sort_out({"a": 1, "gone": 0}, read) == ([(1, "a")], [(0, "gone")])
+    assert reads == [["a", "gone"]]
+    clock.advance(59)
+    assert known.sort_out({"a": 2}, read) == ([(2, "a")], [])  # trusted: not read again
+    assert len(reads) == 1
+    clock.advance(2)
+    known.sort_out({"a": 0}, read)
+    assert reads[-1] == ["a"]  # past the ttl: read again
+    known.saw(["a"], set())
+    assert "a" not in known
