@@ -312,7 +312,9 @@ def _worker(
         state, _, _ = engine.after_push(state, pushes, results, now)
     if state.listings and data.draw(st.booleans()):
         key = data.draw(st.sampled_from(sorted(state.listings)))
-        readings = {key: data.draw(st.integers(0, 25))}
+        expected = state.listings[key].expected
+        shown = st.integers(0, 25) if expected is None else st.sampled_from([expected, 0, 25])
+        readings = {key: data.draw(shown)}
         state, _, _ = engine.detect_drift(state, readings, now, shortfalls=data.draw(st.booleans()))
     move = data.draw(
         st.sampled_from(
@@ -438,3 +440,15 @@ def test_incremental_steps_decide_what_a_step_from_scratch_decides(data: st.Data
             timeout = engine.SHORTFALL_TIMEOUT
             assert engine.stuck_units(state, at, timeout) == engine.stuck_units(bare, at, timeout)
         assert engine.holds_to_keep(state) == engine.holds_to_keep(bare)
+        _edited_says_what_changed(state)
+
+
+def _edited_says_what_changed(state: engine.EngineState) -> None:
+    """A listing the memo does not call edited is the very object its targets saw."""
+    memo = state.memo
+    if memo is None or memo.listings is not state.listings:
+        return
+    seen = memo.targets.listings
+    for key in seen.keys() | state.listings.keys():
+        if key not in memo.edited:
+            assert state.listings.get(key) is seen.get(key), key

@@ -194,7 +194,8 @@ def _shortfall(listing: ListingState, current: int, now: datetime) -> ListingSta
     """
     gap = (listing.expected or 0) - current
     if gap <= 0:
-        return replace(listing, sold=0)
+        # The usual read-back: the listing shows what it should and is kept as it is.
+        return replace(listing, sold=0) if listing.sold else listing
     short = listing.short + max(gap - listing.sold, 0)
     return replace(
         listing,

@@ -121,9 +121,14 @@ def edited(
     """The memo of a state whose listings went from ``before`` to ``after`` in ``keys``.
 
     So the next step needs not compare every listing to find the ones that changed.
-    When ``before`` is not the listing knowledge the memo knows of, the memo is left as
-    it is (the next step then compares the listings).
+    Of ``keys``, only those whose listing is not the same object in both are recorded:
+    a read-back that found a listing as expected leaves it as it was, and the next step
+    looks again only at the listings that changed. When ``before`` is not the listing
+    knowledge the memo knows of, the memo is left as it is (the next step then compares
+    the listings).
     """
     if memo is None or memo.listings is not before:
         return memo
-    return replace(memo, listings=after, edited=memo.edited.union(keys))
+    missing = object()
+    changed = [k for k in keys if after.get(k, missing) is not before.get(k, missing)]
+    return replace(memo, listings=after, edited=memo.edited.union(changed))

@@ -1,0 +1,60 @@
+"""The usual cycle takes the engine's cheap paths (a slow fallback would pass every other test).
+
+``test_engine_incremental.py`` proves the incremental step decides what a step from
+scratch decides; these tests pin that a steady shop's cycle looks only at what changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core import engine
+from bot.core.domain import Product, PushResult, PushStatus, Snapshot
+
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+SKUS = tuple(f"P{i:02d}" for i in range(12))
+
+
+def _snapshot(stock: dict[str, int]) -> Snapshot:
+    products = {
+        s: Product(sku=s, stock=stock[s], codes={"rakuten": (f"r-{s.lower()}",)}, row=i + 2)
+        for i, s in enumerate(SKUS)
+    }
+    return Snapshot(products=products, mall_labels={"rakuten": "楽天"})
+
+
+def _landed(plan: engine.Plan, now: datetime) -> engine.EngineState:
+    """The commit landed and every push was applied."""
+    state = engine.committed(plan)
+    results = [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes]
+    state, _, _ = engine.after_push(state, list(plan.pushes), results, now)
+    return state
+
+
+def _steady() -> tuple[engine.EngineState, Snapshot, datetime]:
+    """A shop two cycles after start-up: every listing pushed, nothing changing."""
+    snapshot = _snapshot({s: 5 for s in SKUS})
+    state = _landed(engine.step(engine.EngineState(), snapshot, [], NOW), NOW)
+    now = NOW + timedelta(seconds=15)
+    state = _landed(engine.step(state, snapshot, [], now), now)
+    return state, snapshot, now
+
+
+def test_a_read_back_that_finds_listings_as_expected_edits_none() -> None:
+    state, _, now = _steady()
+    assert state.memo is not None
+    readings = {key: listing.expected or 0 for key, listing in state.listings.items()}
+    after, _, _ = engine.detect_drift(state, readings, now)
+    assert after.memo is not None
+    assert after.memo.edited == state.memo.edited == frozenset()
+    assert all(after.listings[k] is state.listings[k] for k in readings)
+
+
+def test_a_read_back_that_finds_a_shortfall_edits_that_listing_only() -> None:
+    state, _, now = _steady()
+    readings = {key: listing.expected or 0 for key, listing in state.listings.items()}
+    short = ("rakuten", "r-p03")
+    readings[short] -= 1
+    after, _, _ = engine.detect_drift(state, readings, now)
+    assert after.memo is not None
+    assert after.memo.edited == {short}
