@@ -58,3 +58,26 @@ def test_a_read_back_that_finds_a_shortfall_edits_that_listing_only() -> None:
     after, _, _ = engine.detect_drift(state, readings, now)
     assert after.memo is not None
     assert after.memo.edited == {short}
+
+
+def test_a_steady_step_names_the_one_listing_whose_target_changed() -> None:
+    state, _, now = _steady()
+    assert state.memo is not None
+    stock = {s: 5 for s in SKUS} | {"P04": 2}
+    plan = engine.step(state, _snapshot(stock), [], now + timedelta(seconds=15))
+    changed = plan.changed_targets
+    assert changed is not None
+    assert changed.since is state.memo.targets.flat
+    assert changed.keys == {("rakuten", "r-p04")}
+    kept = [t for t in plan.targets if t.key not in changed.keys]
+    before = [t for t in changed.since if t.sku != "P04"]
+    assert all(new is old for new, old in zip(kept, before, strict=True))
+
+
+def test_a_step_with_nothing_changed_hands_the_prior_targets_on() -> None:
+    state, snapshot, now = _steady()
+    assert state.memo is not None
+    plan = engine.step(state, snapshot, [], now + timedelta(seconds=15))
+    assert plan.targets is state.memo.targets.flat
+    assert plan.changed_targets is not None
+    assert plan.changed_targets.keys == frozenset()

@@ -136,6 +136,7 @@ def step(
         alerts=(*alerts, *drift_alerts),
         problems=tuple(problems),
         held=cycle.held,
+        changed_targets=decided.changed,
     )
 
 
