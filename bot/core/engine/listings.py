@@ -71,6 +71,7 @@ def targets(
     again = sorted(redo.union(s for s in recheck if s in usable))
     old = prior.flat
     fresh: dict[str, tuple[ListingTarget, ...]] = {}
+    places: dict[str, tuple[int, int]] = {}  # where each fresh sku's targets are in old
     changed: set[tuple[str, str]] = set()
     pushes: list[StockPush] = []
     pushed: set[str] = set()
@@ -83,13 +84,14 @@ def targets(
             found = _kept(before, found)
             if found is not before:
                 fresh[sku] = found
+                places[sku] = at, count
                 changed.update(t.key for t in set(before).symmetric_difference(found))
         else:
             wanted = decide.pushes(product, before)
         if wanted:
             pushes.extend(wanted)
             pushed.add(sku)
-    flat, dropped = _laid_out(order, fresh, old, skus_changed)
+    flat, dropped = _laid_out(order, fresh, places, old, skus_changed)
     book = TargetBook(
         listings=state.listings,
         order=order,
@@ -156,19 +158,21 @@ def _kept(
 def _laid_out(
     order: tuple[str, ...],
     fresh: Mapping[str, tuple[ListingTarget, ...]],
+    places: Mapping[str, tuple[int, int]],
     old: tuple[ListingTarget, ...],
     skus_changed: bool,
 ) -> tuple[tuple[ListingTarget, ...], list[tuple[str, str]]]:
     """All targets in ``order``: the prior ones with the fresh ones put in their place.
 
-    Also the keys of the prior targets of skus no longer in ``order``.
+    ``places``: where each fresh sku's targets are in ``old`` (:func:`_span`). Also
+    returns the keys of the prior targets of skus no longer in ``order``.
     """
     if not skus_changed:
         if not fresh:
             return old, []
         flat = list(old)
         for sku, found in fresh.items():
-            at, count = _span(old, sku)
+            at, count = places[sku]
             if count != len(found):
                 break  # a code added or removed: lay everything out again
             flat[at : at + count] = found

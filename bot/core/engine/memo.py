@@ -43,11 +43,10 @@ def changed_keys(old: Mapping[K, Any], new: Mapping[K, Any]) -> tuple[list[K], b
 
     Also whether both hold the same keys in the same order. Then (the usual case: a dict
     copied and some values replaced) the comparison runs in C over the two value
-    sequences.
+    sequences. The keys are compared as lists: their comparison takes a key that is
+    the same object as equal without calling anything (twice as fast as ``is_not``).
     """
-    if len(old) == len(new) and (
-        not any(map(is_not, old.keys(), new.keys())) or list(old) == list(new)
-    ):
+    if len(old) == len(new) and list(old) == list(new):
         return list(compress(new.keys(), map(is_not, old.values(), new.values()))), True
     missing = object()
     out = [k for k, v in new.items() if old.get(k, missing) is not v]
