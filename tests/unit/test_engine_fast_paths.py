@@ -47,7 +47,7 @@ def test_a_read_back_that_finds_listings_as_expected_edits_none() -> None:
     after, _, _ = engine.detect_drift(state, readings, now)
     assert after.memo is not None
     assert after.memo.edited == state.memo.edited == frozenset()
-    assert all(after.listings[k] is state.listings[k] for k in readings)
+    assert after.listings is state.listings  # nothing changed: no copy of every listing
 
 
 def test_a_read_back_that_finds_a_shortfall_edits_that_listing_only() -> None:
@@ -81,3 +81,14 @@ def test_a_step_with_nothing_changed_hands_the_prior_targets_on() -> None:
     assert plan.targets is state.memo.targets.flat
     assert plan.changed_targets is not None
     assert plan.changed_targets.keys == frozenset()
+
+
+def test_a_read_back_as_expected_clears_the_drift_a_hand_edit_raised() -> None:
+    state, snapshot, now = _steady()
+    key = ("rakuten", "r-p03")
+    state, _, alerts = engine.detect_drift(state, {key: 9}, now)  # raised by hand on 楽天
+    assert "drift:rakuten:r-p03" in state.conditions and len(alerts) == 1
+    later = now + timedelta(seconds=15)
+    state = _landed(engine.step(state, snapshot, [], later), later)  # pushed back to 5
+    state, _, _ = engine.detect_drift(state, {key: 5}, later)
+    assert "drift:rakuten:r-p03" not in state.conditions
