@@ -88,7 +88,7 @@ def step(
     """
     cycle = _cycle(state, snapshot, now)
     work = _start(cycle)
-    seen = () if cycle.held else lines
+    seen = holds.latest(() if cycle.held else lines)
     # 1. Base stock (stocktakes), 2. 入出庫 rows, 3. order lines (§4.2), 4. sets.
     cat, book, writes, stirred = _stock(cycle, work, seen, now - pending_window)
     # 5. Shortfall holds (§4.5): lines replace them, the time-out releases them.
@@ -136,11 +136,12 @@ def step(
         alerts=(*alerts, *drift_alerts),
         problems=tuple(problems),
         held=cycle.held,
+        changed_targets=decided.changed,
     )
 
 
 def _stock(
-    cycle: _Cycle, work: Work, seen: Sequence[OrderLine], horizon: datetime
+    cycle: _Cycle, work: Work, seen: Mapping[str, OrderLine], horizon: datetime
 ) -> tuple[orders.Catalog, orders.LineBook, dict[str, int], set[str]]:
     """On-hand after stocktakes, 入出庫 rows and order lines; sets follow their parts.
 
@@ -195,7 +196,7 @@ class _Held:
 
 def _holds(
     cycle: _Cycle,
-    seen: Sequence[OrderLine],
+    seen: Mapping[str, OrderLine],
     cat: orders.Catalog,
     work: Work,
     horizon: datetime,

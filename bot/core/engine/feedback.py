@@ -145,28 +145,34 @@ def detect_drift(
     restocked itself after a cancel seen this cycle, which is not a hand edit.
     """
     labels = labels or {}
-    listings = dict(state.listings)
+    known = state.listings
+    changes: dict[tuple[str, str], ListingState] = {}
     conditions = set(state.conditions)
+    # Most listings read back show what they should: their condition keys are built
+    # only while a condition of that family is raised at all.
+    drifts = any(c.startswith("drift:") for c in conditions)
+    shorts = any(c.startswith("short:") for c in conditions)
     logs: list[MallLogRow] = []
     alerts: list[Alert] = []
     for key, current in readings.items():
-        listing = listings.get(key)
+        listing = known.get(key)
         if listing is None or listing.expected is None or key in skip:
             continue
         mall, code = key
-        cond = f"drift:{mall}:{code}"
         if current <= listing.expected:
-            conditions.discard(cond)
-            if shortfalls:
-                listings[key] = listing = _shortfall(listing, current, now)
-            if not listing.short:
+            if drifts:
+                conditions.discard(f"drift:{mall}:{code}")
+            if shortfalls and (found := _shortfall(listing, current, now)) is not listing:
+                changes[key] = listing = found
+            if shorts and not listing.short:
                 conditions.discard(f"short:{mall}:{code}")
             continue
+        cond = f"drift:{mall}:{code}"
         listing = _given_back(listing, current)
         if current <= (expected := listing.expected or 0):
-            listings[key] = listing
+            changes[key] = listing
             continue
-        listings[key] = replace(listing, expected=None, failed=None)
+        changes[key] = replace(listing, expected=None, failed=None)
         logs.append(
             MallLogRow(
                 at=now,
@@ -181,7 +187,8 @@ def detect_drift(
         if cond not in conditions:
             conditions.add(cond)
             alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
-    memo = edited(state.memo, state.listings, listings, readings)
+    listings = {**known, **changes} if changes else known
+    memo = edited(state.memo, known, listings, changes)
     out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
     return out, logs, alerts
 
@@ -194,7 +201,8 @@ def _shortfall(listing: ListingState, current: int, now: datetime) -> ListingSta
     """
     gap = (listing.expected or 0) - current
     if gap <= 0:
-        return replace(listing, sold=0)
+        # The usual read-back: the listing shows what it should and is kept as it is.
+        return replace(listing, sold=0) if listing.sold else listing
     short = listing.short + max(gap - listing.sold, 0)
     return replace(
         listing,

@@ -47,7 +47,7 @@ class Released:
 def follow_lines(
     listings: Listings,
     prior_lines: Mapping[str, LineState],
-    lines: Sequence[OrderLine],
+    latest: Mapping[str, OrderLine],
     cancels_seen: Mapping[str, datetime],
     now: datetime,
     *,
@@ -56,6 +56,7 @@ def follow_lines(
 ) -> tuple[Listings, dict[str, datetime], set[tuple[str, str]]]:
     """What this cycle's order lines change in each listing's hold and sales count.
 
+    ``latest``: this cycle's lines by key, the latest report of each (:func:`latest`).
     Compares each line's reported units with what the ledger last saw (``prior_lines``,
     the state before this cycle), so a line reported again changes nothing. At start-up
     (``fresh``) a line first seen cancelled is only remembered: the adapter re-reports
@@ -64,7 +65,6 @@ def follow_lines(
     """
     changes: dict[tuple[str, str], ListingState] = {}
     seen = {key: at for key, at in cancels_seen.items() if at >= horizon}
-    latest = {line.key: line for line in lines}
     for key in sorted(k for k, ln in latest.items() if _news(prior_lines.get(k), ln)):
         line = latest[key]
         where = (line.mall, line.code)
@@ -85,6 +85,11 @@ def follow_lines(
     if not changes:
         return listings, seen, set()
     return {**listings, **changes}, seen, set(changes)
+
+
+def latest(lines: Iterable[OrderLine]) -> dict[str, OrderLine]:
+    """Order lines by key, the latest report of each line (its key built once a step)."""
+    return {line.key: line for line in lines}
 
 
 def _news(prior: LineState | None, line: OrderLine) -> bool:

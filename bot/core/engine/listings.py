@@ -17,7 +17,7 @@ from bot.core.domain import (
     StockPush,
 )
 from bot.core.engine.contract import TAB_TITLES
-from bot.core.engine.state import EngineState, ListingState
+from bot.core.engine.state import ChangedTargets, EngineState, ListingState
 
 _UNKNOWN = ListingState()
 """A listing the bot knows nothing of yet (never pushed)."""
@@ -40,6 +40,8 @@ class TargetBook:
     pushed: frozenset[str]
     """Skus with a push in that step."""
     resend: frozenset[tuple[str, str]]
+    changed: ChangedTargets | None = None
+    """The listings whose target differs from ``prior``'s (None: decided without one)."""
 
 
 def targets(
@@ -61,32 +63,66 @@ def targets(
     keeps its targets and has no push, as its row, stock offered and listings are those
     ``prior`` was decided on. ``skus_changed``: the usable skus are not those of ``prior``.
     """
-    decide = _Decide(state, snapshot)
     if prior is None:
-        order = tuple(sorted(usable))
-        again, redo = order, frozenset(order)
-    else:
-        order = tuple(sorted(usable)) if skus_changed else prior.order
-        redo = frozenset(s for s in dirty if s in usable)
-        again = tuple(sorted(redo.union(s for s in recheck if s in usable)))
+        return _afresh(state, snapshot, usable, stock)
+    decide = _Decide(state, snapshot)
+    order = tuple(sorted(usable)) if skus_changed else prior.order
+    redo = frozenset(s for s in dirty if s in usable)
+    again = sorted(redo.union(s for s in recheck if s in usable))
+    old = prior.flat
     fresh: dict[str, tuple[ListingTarget, ...]] = {}
+    places: dict[str, tuple[int, int]] = {}  # where each fresh sku's targets are in old
+    changed: set[tuple[str, str]] = set()
     pushes: list[StockPush] = []
     pushed: set[str] = set()
     for sku in again:
         product = usable[sku]
+        at, count = _span(old, sku)
+        before = old[at : at + count]
         if sku in redo:
             found, wanted = decide.product(sku, product, stock.get(sku, product.stock))
-            fresh[sku] = found if prior is None else _kept(prior, sku, found)
+            found = _kept(before, found)
+            if found is not before:
+                fresh[sku] = found
+                places[sku] = at, count
+                changed.update(t.key for t in set(before).symmetric_difference(found))
         else:
-            assert prior is not None
-            wanted = decide.pushes(product, _prior(prior, sku))
+            wanted = decide.pushes(product, before)
+        if wanted:
+            pushes.extend(wanted)
+            pushed.add(sku)
+    flat, dropped = _laid_out(order, fresh, places, old, skus_changed)
+    book = TargetBook(
+        listings=state.listings,
+        order=order,
+        flat=flat,
+        pushed=frozenset(pushed),
+        resend=snapshot.resend,
+        changed=ChangedTargets(since=old, keys=frozenset(changed.union(dropped))),
+    )
+    return book, pushes
+
+
+def _afresh(
+    state: EngineState, snapshot: Snapshot, usable: Mapping[str, Product], stock: Mapping[str, int]
+) -> tuple[TargetBook, list[StockPush]]:
+    """Every product's targets and pushes decided (no prior book to start from)."""
+    decide = _Decide(state, snapshot)
+    order = tuple(sorted(usable))
+    flat: list[ListingTarget] = []
+    pushes: list[StockPush] = []
+    pushed: set[str] = set()
+    for sku in order:
+        product = usable[sku]
+        found, wanted = decide.product(sku, product, stock.get(sku, product.stock))
+        flat.extend(found)
         if wanted:
             pushes.extend(wanted)
             pushed.add(sku)
     book = TargetBook(
         listings=state.listings,
         order=order,
-        flat=_laid_out(order, fresh, prior, skus_changed),
+        flat=tuple(flat),
         pushed=frozenset(pushed),
         resend=snapshot.resend,
     )
@@ -105,48 +141,58 @@ def _span(flat: Sequence[ListingTarget], sku: str) -> tuple[int, int]:
 _sku_of = attrgetter("sku")
 
 
-def _prior(prior: TargetBook, sku: str) -> tuple[ListingTarget, ...]:
-    at, count = _span(prior.flat, sku)
-    return prior.flat[at : at + count]
-
-
 def _kept(
-    prior: TargetBook, sku: str, found: tuple[ListingTarget, ...]
+    before: tuple[ListingTarget, ...], found: tuple[ListingTarget, ...]
 ) -> tuple[ListingTarget, ...]:
-    """The last step's targets of ``sku`` when they are equal (the objects live on)."""
-    old = _prior(prior, sku)
-    return old if old == found else found
+    """``found`` with each target equal to the last step's replaced by that object.
+
+    ``before`` itself when all are equal: an unchanged target lives on, and readers
+    (the memo, 出品状況's book) tell a changed one by identity.
+    """
+    if before == found:
+        return before
+    by_value = {t: t for t in before}
+    return tuple(by_value.get(t, t) for t in found)
 
 
 def _laid_out(
     order: tuple[str, ...],
     fresh: Mapping[str, tuple[ListingTarget, ...]],
-    prior: TargetBook | None,
+    places: Mapping[str, tuple[int, int]],
+    old: tuple[ListingTarget, ...],
     skus_changed: bool,
-) -> tuple[ListingTarget, ...]:
-    """All targets in ``order``: the prior ones with the fresh ones put in their place."""
-    old = prior.flat if prior is not None else ()
-    if prior is not None and not skus_changed:
+) -> tuple[tuple[ListingTarget, ...], list[tuple[str, str]]]:
+    """All targets in ``order``: the prior ones with the fresh ones put in their place.
+
+    ``places``: where each fresh sku's targets are in ``old`` (:func:`_span`). Also
+    returns the keys of the prior targets of skus no longer in ``order``.
+    """
+    if not skus_changed:
+        if not fresh:
+            return old, []
         flat = list(old)
         for sku, found in fresh.items():
-            at, count = _span(old, sku)
+            at, count = places[sku]
             if count != len(found):
                 break  # a code added or removed: lay everything out again
             flat[at : at + count] = found
         else:
-            return tuple(flat)
+            return tuple(flat), []
     # Both ``old`` and ``order`` are sorted by sku: one pass takes each sku's old targets.
     out: list[ListingTarget] = []
+    dropped: list[tuple[str, str]] = []
     i = 0
     for sku in order:
         while i < len(old) and old[i].sku < sku:
-            i += 1  # a sku no longer usable
+            dropped.append(old[i].key)  # a sku no longer usable
+            i += 1
         end = i
         while end < len(old) and old[end].sku == sku:
             end += 1
         out.extend(fresh[sku] if sku in fresh else old[i:end])
         i = end
-    return tuple(out)
+    dropped.extend(t.key for t in old[i:])
+    return tuple(out), dropped
 
 
 class _Decide:

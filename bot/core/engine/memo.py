@@ -43,11 +43,10 @@ def changed_keys(old: Mapping[K, Any], new: Mapping[K, Any]) -> tuple[list[K], b
 
     Also whether both hold the same keys in the same order. Then (the usual case: a dict
     copied and some values replaced) the comparison runs in C over the two value
-    sequences.
+    sequences. The keys are compared as lists: their comparison takes a key that is
+    the same object as equal without calling anything (twice as fast as ``is_not``).
     """
-    if len(old) == len(new) and (
-        not any(map(is_not, old.keys(), new.keys())) or list(old) == list(new)
-    ):
+    if len(old) == len(new) and list(old) == list(new):
         return list(compress(new.keys(), map(is_not, old.values(), new.values()))), True
     missing = object()
     out = [k for k, v in new.items() if old.get(k, missing) is not v]
@@ -121,9 +120,14 @@ def edited(
     """The memo of a state whose listings went from ``before`` to ``after`` in ``keys``.
 
     So the next step needs not compare every listing to find the ones that changed.
-    When ``before`` is not the listing knowledge the memo knows of, the memo is left as
-    it is (the next step then compares the listings).
+    Of ``keys``, only those whose listing is not the same object in both are recorded:
+    a read-back that found a listing as expected leaves it as it was, and the next step
+    looks again only at the listings that changed. When ``before`` is not the listing
+    knowledge the memo knows of, the memo is left as it is (the next step then compares
+    the listings).
     """
     if memo is None or memo.listings is not before:
         return memo
-    return replace(memo, listings=after, edited=memo.edited.union(keys))
+    missing = object()
+    changed = [k for k in keys if after.get(k, missing) is not before.get(k, missing)]
+    return replace(memo, listings=after, edited=memo.edited.union(changed))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,12 +104,14 @@ class LineBook:
 def reconcile(
     work: Work,
     state: EngineState,
-    lines: Sequence[OrderLine],
+    latest: Mapping[str, OrderLine],
     cat: Catalog,
     horizon: datetime,
     prior: LineBook | None = None,
 ) -> LineBook:
     """Apply the reported lines, and retry the waiting ones, in line-key order.
+
+    ``latest``: the reported lines by key, the latest report of each (``holds.latest``).
 
     Lines with nothing applied, reported or waiting are dropped from ``work.lines``.
     ``prior`` (the last step's book, when ``state.lines`` is its mapping) finds the
@@ -129,9 +131,7 @@ def reconcile(
                 del work.lines[key]  # older than the cancellation window: forgotten
         expiry = tuple(sorted((v.seen_at, k) for k, v in work.lines.items() if v.seen_at))
         waiting = frozenset(k for k, v in work.lines.items() if v.pending is not None)
-    reports: dict[str, OrderLine] = {}
-    for line in lines:
-        reports[line.key] = line  # the latest report of a line wins
+    reports = dict(latest)
     for key in [k for k, line in reports.items() if _settled(work.lines.get(k), line)]:
         del reports[key]  # reported again as the ledger has it: nothing to do
     for key in waiting:

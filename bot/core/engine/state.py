@@ -88,6 +88,20 @@ class EngineState:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangedTargets:
+    """Which listings' targets one step changed, so a reader need not compare them all.
+
+    ``keys`` holds the key of every target of ``since`` with no equal target in the
+    step's targets, and of every target of the step's with no equal one in ``since``.
+    Any other target is the very object ``since`` holds (an unchanged target lives on).
+    """
+
+    since: tuple[ListingTarget, ...]
+    """The targets the change is counted from (the prior step's ``Plan.targets``)."""
+    keys: frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What one cycle should do; the worker carries it out."""
 
@@ -111,6 +125,10 @@ class Plan:
     held: bool = False
     """A tab the engine needs is broken: no order, movement or push was processed, so
     the worker must not advance its order cursors."""
+    changed_targets: ChangedTargets | None = field(default=None, compare=False, repr=False)
+    """Which of ``targets`` differ from the prior step's (None: not known, compare them).
+    Not part of the plan's meaning: a step without a memo decides the same plan and
+    does not know it."""
 
 
 def committed(plan: Plan) -> EngineState:
