@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters import ADAPTERS
 from adapters.base import Channel
@@ -1104,3 +1106,29 @@ def test_parse_jst(text: str) -> None:
 def test_parse_jst_blank_and_garbage() -> None:
     assert parse_jst("") is None
     assert parse_jst("きのう") is None
+
+
+@given(
+    st.one_of(
+        st.integers(-(2**40), 2**40),
+        st.booleans(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(["", "5", "-２", "+3", "1,000", "=1+1", "たくさん", " 7 ", "0"]),
+    )
+)
+def test_a_movements_quantity_reads_as_the_readers_int_cell_reads_it(raw: Any) -> None:
+    """Whole numbers are taken as they are, anything else through ``Reader.int_cell``."""
+    from bot.infra.sheet.reader import Bad, Reader
+
+    reader, cell, header = Reader(layout.load_template()), "入出庫 C2", "数量"
+    try:
+        expected: Any = reader.int_cell(raw, cell, header)
+        if not expected:
+            expected = reader.msg("qty_nonzero", cell=cell, header=header)
+    except Bad as bad:
+        expected = bad.message
+
+    read = parse(movements(["d", "A", raw]))
+
+    got = [m.qty for m in read.snapshot.movements] or messages(read)
+    assert got == [expected]

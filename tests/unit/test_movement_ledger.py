@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -297,3 +298,100 @@ def test_an_unreadable_row_is_kept_as_it_is_and_not_added_to() -> None:
 
     assert after["movements:0002"] == "{broken"
     assert idents(after) == {"M20261123-0001", "M20261123-0002"}
+
+
+def test_a_row_that_grew_keeps_the_entry_objects_it_had() -> None:
+    """Each commit adds entries to the end of one row: only those are parsed again."""
+    state, done = busy_state(2_000)
+    first = read_ledger(dict(state))
+    later = NOW + timedelta(seconds=15)
+    new = pending(999_999)
+    after = commit(state, [*done, new], applied([new], later, first=2_001), later)
+
+    again = read_ledger(after)
+
+    grown = [k for k in ledger_rows(after) if after[k] != state.get(k)]
+    assert len(grown) == 1 and after[grown[0]].startswith(state[grown[0]][:-1])
+    by_key = {m.key: m for m in first}
+    assert [m for m in again if m.key not in by_key] == [
+        m for m in again if m.key == "M20261123-2001"
+    ]
+    assert all(by_key[m.key] is m for m in again if m.key in by_key)
+
+
+_ident = st.sampled_from([f"M20261123-{n:04d}" for n in range(1, 6)])
+_readable = st.tuples(
+    st.sampled_from(["A", "商品"]),
+    st.integers(-3, 3),
+    st.sampled_from(["f1", "f2"]),
+    st.sampled_from(["2026-11-23 09:00:00", "2026-09-01 00:00:00", "", "昨日"]),
+).map(list)
+_entry = st.one_of(_readable, _readable, _readable, st.sampled_from(["x", ["A", "one", "f", ""]]))
+_members = st.lists(st.tuples(_ident, _entry), max_size=4)
+_usually = {"}": 6, "{": 6, "": 1, ",}": 1, "}}": 1, "} ": 1, "]": 1, "[": 1, " {": 1}
+
+
+def _member_text(members: list[tuple[str, object]]) -> str:
+    return ",".join(
+        f"{json.dumps(k, ensure_ascii=False)}:{json.dumps(v, ensure_ascii=False)}"
+        for k, v in members
+    )
+
+
+def _mostly(*texts: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([t for t in texts for _ in range(_usually[t])])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    _members,
+    _members,
+    _mostly("}", "", ",}", "}}", "} ", "]"),
+    _mostly("{", "", "[", " {"),
+    _mostly("{", " {"),
+    st.booleans(),
+)
+def test_a_row_read_after_it_grew_reads_as_a_fresh_parse_of_it(
+    before: list[tuple[str, object]],
+    added: list[tuple[str, object]],
+    close: str,
+    open_: str,
+    base_open: str,
+    edited: bool,
+) -> None:
+    """Whatever was added or changed (duplicate keys, entries that do not read, bad JSON)."""
+    from bot.infra.sheet.movement_ledger import _ChunkCache, _parse_chunk
+
+    base = base_open + _member_text(before) + "}"
+    kept = _member_text(before).replace("A", "B") if edited else _member_text(before)
+    text = open_ + kept + ("," if before and added else "") + _member_text(added) + close
+    cache = _ChunkCache()
+    cache.keep([cache.get(base)])
+
+    assert cache.get(text) == _parse_chunk(text)
+
+
+def _m(n: int, entry: object = ("A", 1, "f1", "2026-11-23 09:00:00")) -> str:
+    return f'"M20261123-{n:04d}":{json.dumps(list(entry) if isinstance(entry, tuple) else entry)}'
+
+
+@pytest.mark.parametrize(
+    ("base", "text"),
+    [
+        (f" {{{_m(1)}}}", f" {{{_m(1)},{_m(2)}}}"),  # neither is a JSON object as written
+        (f"{{{_m(1)}}}", f"{{{_m(1, ('B', 1, 'f1', ''))},{_m(2)}}}"),  # an entry changed
+        (f"{{{_m(1)}}}", f"{{{_m(1)},{_m(2)}}} "),  # not ending the object
+        (f"{{{_m(1)}}}", f"{{{_m(1)},{_m(1, ('B', 2, 'f2', ''))}}}"),  # a key again
+        (f"{{{_m(1)}}}", f"{{{_m(1)},{_m(2)},{_m(1, 'x')}}}"),  # a key again, unreadable
+        (f"{{{_m(1)},{_m(2, 'x')}}}", f"{{{_m(1)},{_m(2, 'x')},{_m(2)}}}"),  # one was not read
+        (f"{{{_m(1)}}}", f"{{{_m(1)},}}"),  # nothing added but a comma
+        (f"{{{_m(1)}}}", f"{{{_m(1)} {_m(2)}}}"),  # no comma
+    ],
+)
+def test_a_row_that_did_not_just_grow_is_parsed_whole(base: str, text: str) -> None:
+    from bot.infra.sheet.movement_ledger import _ChunkCache, _parse_chunk
+
+    cache = _ChunkCache()
+    cache.keep([cache.get(base)])
+
+    assert cache.get(text) == _parse_chunk(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,9 +22,17 @@ STOCKS = (3, -2, "-2", "+5", "", "abc", 7.0, True, 1)
 CODES = ("a:1", "b:1", "c:1", "a:1", "", "bad code")
 
 
-def _row(sku: str, stock: Any, code: str, stop: Any, status: str = "") -> list[Any]:
+def _row(
+    sku: str, stock: Any, code: str, stop: Any, status: str = "", updated_at: str = ""
+) -> list[Any]:
     return prow(
-        sku=sku, name=f"商品{sku}", stock=stock, code_rakuten=code, stop_sync=stop, status=status
+        sku=sku,
+        name=f"商品{sku}",
+        stock=stock,
+        code_rakuten=code,
+        stop_sync=stop,
+        status=status,
+        updated_at=updated_at,
     )
 
 
@@ -169,3 +178,114 @@ def test_the_directory_names_a_code_on_two_rows_by_its_first() -> None:
         ("A", 3),
         ("C", 5),
     ]
+
+
+NOW = "2026-11-23 09:00:00"
+"""What the bot writes to 最終更新."""
+
+EDITS = st.sampled_from(("keep", "keep", "stock", "order", "other"))
+"""What staff or the bot did to a row between two reads: mostly nothing, often its 在庫数
+(a count typed), or its 在庫数, 状態 and 最終更新 (the bot's commit after an order)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    grids,
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(EDITS, st.sampled_from(STOCKS), cells), max_size=6),
+            bot_stocks,
+            set_rows,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_a_row_whose_count_alone_changed_reads_as_a_fresh_parse_reads_it(
+    start: list[tuple[str, Any, str, Any, str]],
+    steps: list[tuple[list[tuple[str, Any, Any]], dict[str, int], list[Any]]],
+) -> None:
+    """The memo's short way for a row whose 在庫数 alone changed gives a fresh parse's read."""
+    memo = ProductsMemo()
+    rows: list[tuple[Any, ...]] = list(start)
+    grid = [_row(*r) for r in rows]
+    parse({"products": [HEAD, *grid]}, memo=memo)
+    for edits, bot_stock, sets in steps:
+        for i, (edit, stock, other) in enumerate(edits[: len(rows)]):
+            sku, _, code, stop, status, *_ = rows[i]
+            if edit == "stock":
+                rows[i] = (sku, stock, code, stop, status)
+            elif edit == "order":
+                rows[i] = (sku, stock, code, stop, other[4], NOW)
+            elif edit == "other":
+                rows[i] = other
+            if edit != "keep":
+                grid[i] = _row(*rows[i])
+        values = {"products": [HEAD, *grid], "sets": [SET_HEAD, *(list(r) for r in sets)]}
+        fresh = parse(values, bot_stock=bot_stock)
+        through = parse(values, bot_stock=bot_stock, memo=memo)
+        assert _meaning(through) == _meaning(fresh)
+
+
+def test_a_count_typed_or_an_order_reads_only_the_count_again() -> None:
+    grid = [_row("A", 5, "a:1", False, "OK"), _row("B", 2, "b:1", True, "OK")]
+    grid += [_row("C", 4, "c:1", False, "OK")]
+    memo = ProductsMemo()
+    first = parse({"products": [HEAD, *grid]}, memo=memo)
+    counted = [grid[0], _row("B", 9, "b:1", True, "OK")]
+    counted += [_row("C", 0, "c:1", False, "在庫切れ", NOW)]  # an order
+
+    again = parse({"products": [HEAD, *counted]}, memo=memo)
+
+    assert (memo.restocked, memo.reparsed) == (2, 0)
+    assert _meaning(again) == _meaning(parse({"products": [HEAD, *counted]}))
+    assert again.status_at(3) == "在庫切れ"
+    assert again.snapshot.products["A"] is first.snapshot.products["A"]
+    assert (
+        again.snapshot.products["B"] == parse({"products": [HEAD, *counted]}).snapshot.products["B"]
+    )
+    assert again.snapshot.products["B"].stock == 9
+
+
+def test_a_set_rows_new_count_is_read_alone_too() -> None:
+    sets = {"sets": [SET_HEAD, ["S", "A", 2]]}
+    memo = ProductsMemo()
+    parse(
+        {"products": [HEAD, _row("A", 5, "a:1", False), _row("S", 2, "s:1", False)], **sets},
+        memo=memo,
+    )
+    values = {"products": [HEAD, _row("A", 5, "a:1", False), _row("S", 0, "s:1", False)], **sets}
+
+    again = parse(values, memo=memo)
+
+    assert (memo.restocked, memo.reparsed) == (1, 0)
+    assert _meaning(again) == _meaning(parse(values))
+    grid = values["products"]
+    parse({"products": [*grid[:2], list(grid[2])], **sets}, memo=memo)  # the same cells
+    assert (memo.restocked, memo.reparsed) == (0, 0)  # it is known a set since
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (_row("B", 2, "b:1", False), _row("B", "-2", "b:1", False)),  # not a plain count
+        (_row("B", 2, "b:1", False), _row("B", True, "b:1", False)),  # a ticked box
+        (_row("B", 2, "b:1", False), _row("B", 3, "b:2", False)),  # a code changed too
+        (_row("B", 2, "b:1", True), _row("B", 3, "b:1", 1)),  # a ticked box became 1
+        (prow(sku="B", stock=2, low_stock="x"), prow(sku="B", stock=3, low_stock="x")),  # bad
+        (_row("B", 2, "b:1", False), _row("B", 3, "b:2", False, "", NOW)),  # and 最終更新
+        (_row("B", 2, "b:1", False), [*_row("B", 3, "b:1", False)[:10], "y"]),  # a code typed
+        (prow(sku="B", stock=2, rule=5), prow(sku="B", stock=3, rule=5)),  # a note (a guess)
+    ],
+)
+def test_a_row_with_more_than_a_new_count_is_read_cell_by_cell(
+    before: list[Any], after: list[Any]
+) -> None:
+    memo = ProductsMemo()
+    parse({"products": [HEAD, _row("A", 5, "a:1", False), before]}, memo=memo)
+    values = {"products": [HEAD, _row("A", 5, "a:1", False), after]}
+
+    again = parse(values, memo=memo)
+
+    assert (memo.restocked, memo.reparsed) == (0, 1)
+    assert _meaning(again) == _meaning(parse(values))

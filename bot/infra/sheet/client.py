@@ -17,7 +17,8 @@ import gspread
 import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from pydantic_core import to_json
+from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
+from pydantic_core import from_json, to_json
 
 from bot.core.errors import RateLimited, Stopped, TransientError, ZaikoError
 from bot.infra.clock import Clock, RealClock
@@ -162,6 +163,16 @@ class RetryingHTTPClient(HTTPClient):
                 f"Google Sheets: {last} after {tries} tries ({_path(endpoint)})"
             ) from last
 
+    def values_batch_get(self, id: str, ranges: list[str], params: Any = None) -> Any:
+        """``values:batchGet``, its answer decoded by :func:`decoded` (gspread's, faster).
+
+        Every cycle's snapshot read is one of these: at 100k products megabytes of
+        cells a cycle, which the stdlib decoder behind ``Response.json`` took 5 % of
+        the bot's cycle to read.
+        """
+        params = {**(params or {}), "ranges": ranges}
+        return decoded(self.request("get", SPREADSHEET_VALUES_BATCH_URL % id, params=params))
+
     def _rebased(self, endpoint: str) -> str:
         """The URL on the configured host (gspread builds them from its constants)."""
         if self.base_url != SHEETS_ORIGIN and endpoint.startswith(SHEETS_ORIGIN + "/"):
@@ -201,6 +212,20 @@ class RetryingHTTPClient(HTTPClient):
                     f"no answer to {method} {_path(endpoint)}: {type(err).__name__}"
                 ) from err
             raise SheetUnavailable(type(err).__name__) from err
+
+
+def decoded(response: requests.Response) -> Any:
+    """A JSON answer's body, the same values as ``response.json()`` gives, faster.
+
+    Decoded by pydantic-core (Rust, about 1.7 times as fast as the stdlib decoder, and
+    equal short strings such as a column's repeated 状態 share one object). A body it
+    refuses but the ``json`` module may take (a lone surrogate escape, another UTF)
+    is left to ``response.json()``, so the answer and its errors are the same.
+    """
+    try:
+        return from_json(response.content)
+    except ValueError:
+        return response.json()
 
 
 def _retry_after(response: requests.Response) -> float | None:

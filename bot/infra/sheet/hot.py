@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count, zip_longest
+from itertools import chain, compress, count, zip_longest
 from math import ceil
-from operator import is_not, ne, or_
+from operator import eq, is_not, ne, or_
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
@@ -96,12 +96,10 @@ def column_values(grid: Sequence[Sequence[Any]], col: int) -> list[Any]:
 
 def rows_of_columns(columns: Sequence[Sequence[Any]]) -> Grid:
     """A COLUMNS-major ValueRange's values as the ROWS-major grid the API would give."""
-    grid: Grid = []
-    for cells in zip_longest(*columns, fillvalue=""):
-        row = list(cells)
+    grid: Grid = list(map(list, zip_longest(*columns, fillvalue="")))
+    for row in grid:
         while row and row[-1] == "":
             row.pop()
-        grid.append(row)
     return grid
 
 
@@ -378,23 +376,50 @@ class GridCache:
 def _differences(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     """Indexes where two columns differ in value or type (a longer or shorter one too).
 
-    Compared at C speed (``map`` over the two columns): a cycle at 100k compares the
-    whole 在庫数 column and only a few hundred cells differ.
+    Compared at C speed: a cycle at 100k compares the whole 在庫数 column and only a few
+    hundred cells differ. Most equal cells are the very same object (small ints, the
+    decoder's shared strings), so only the others are compared one by one; when they
+    are many (large counts), every cell is compared by ``map`` instead.
     """
     if identical(before, after):
         return []
-    values = map(ne, before, after)
-    types = map(is_not, map(type, before), map(type, after))
-    out = list(compress(count(), map(or_, values, types)))
+    others = list(compress(count(), map(is_not, before, after)))
+    if len(others) <= len(after) // _FEW_OTHERS:
+        out = [i for i in others if not _same_cell(before[i], after[i])]
+    else:
+        values = map(ne, before, after)
+        types = map(is_not, map(type, before), map(type, after))
+        out = list(compress(count(), map(or_, values, types)))
     longer = before if len(before) > len(after) else after
     return out + [i for i in range(min(len(before), len(after)), len(longer)) if longer[i] != ""]
 
 
+_FEW_OTHERS = 8
+"""Up to one cell in this many not the same object is compared one by one."""
+
+
+def _same_cell(a: Any, b: Any) -> bool:
+    """Two cells of the same value and type (``1 == True == 1.0`` in Python)."""
+    return a == b and type(a) is type(b)
+
+
 def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
-    """``new`` with each row identical to the same row of ``old`` taken from ``old``."""
+    """``new`` with each row identical to the same row of ``old`` taken from ``old``.
+
+    Rows are compared at C speed: by value (``map(eq)``), then the types of all the
+    rows equal in value at once (value-equal rows are of equal length, so their cells
+    line up); only when those differ somewhere is each row compared by :func:`identical`.
+    """
     if not old:
         return new
-    return [o if identical(o, n) else n for o, n in zip(old, new, strict=False)] + new[len(old) :]
+    equal = list(map(eq, old, new))
+    pairs = zip(old, new, strict=False)
+    if any(equal) and list(map(type, chain.from_iterable(compress(old, equal)))) != list(
+        map(type, chain.from_iterable(compress(new, equal)))
+    ):
+        equal = [s and identical(o, n) for s, (o, n) in zip(equal, pairs, strict=False)]
+        pairs = zip(old, new, strict=False)
+    return [o if s else n for s, (o, n) in zip(equal, pairs, strict=False)] + new[len(old) :]
 
 
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:

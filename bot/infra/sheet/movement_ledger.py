@@ -85,15 +85,20 @@ def parse_ledger(text: str) -> tuple[Movement, ...]:
 
 def _entries(text: str) -> tuple[Movement, ...]:
     """The entries of one JSON object of the ledger; () when it cannot be read."""
+    return _read_entries(text)[0]
+
+
+def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
+    """The entries of one JSON object of the ledger, and how many keys it has."""
     if not text:
-        return ()
+        return (), 0
     try:
         raw = json.loads(text)
     except ValueError:
-        return ()
+        return (), 0
     out: list[Movement] = []
     if not isinstance(raw, dict):
-        return ()
+        return (), 0
     for ident, entry in raw.items():
         try:
             sku, qty, fingerprint, at = entry
@@ -108,7 +113,7 @@ def _entries(text: str) -> tuple[Movement, ...]:
             )
         except (TypeError, ValueError):
             continue
-    return tuple(out)
+    return tuple(out), len(raw)
 
 
 def next_ledger(
@@ -198,10 +203,12 @@ class _Chunk:
     newest: tuple[int, str, int, str]
     """Its newest identity, as :func:`_order` sorts them."""
     idents: frozenset[str]
+    whole: bool = False
+    """Every key of its JSON object made an entry (:func:`_grown` builds on such rows)."""
 
 
 def _parse_chunk(text: str) -> _Chunk:
-    entries = _entries(text)
+    entries, keys = _read_entries(text)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
     whens = tuple(_when(m.at) for m in entries)
     return _Chunk(
@@ -212,6 +219,38 @@ def _parse_chunk(text: str) -> _Chunk:
         oldest=min((w for w in whens if w is not None), default=None),
         newest=max((_order(m.key) for m in entries), default=(-1, "", 0, "")),
         idents=frozenset(m.key for m in entries),
+        whole=len(entries) == keys,
+    )
+
+
+def _grown(base: _Chunk, text: str) -> _Chunk | None:
+    """``text`` read as ``base`` with entries added at its end; None when it is not that.
+
+    A commit adds the new identities to the end of the row holding the newest one, so
+    each cycle that row's text is the last one's with a few entries more: only those
+    are parsed (the row holds up to a cell's worth, hundreds of entries), and the
+    entries read before stay the same objects. ``text`` must be ``base``'s object with
+    more members after a comma, each making an entry under a key ``base`` does not
+    have; anything else (a duplicate key, an entry that does not read) is parsed whole.
+    """
+    end = len(base.text) - 1  # base's closing brace
+    if not (base.readable and base.whole and base.entries) or len(text) <= end + 1:
+        return None
+    if text[end] != "," or not text.startswith(base.text[:end]):
+        return None
+    added = _parse_chunk("{" + text[end + 1 :])
+    if not (added.readable and added.whole and added.entries) or added.idents & base.idents:
+        return None
+    whens = [w for w in (base.oldest, added.oldest) if w is not None]
+    return _Chunk(
+        text,
+        base.entries + added.entries,
+        base.whens + added.whens,
+        readable=True,
+        oldest=min(whens, default=None),
+        newest=max(base.newest, added.newest),
+        idents=base.idents | added.idents,
+        whole=True,
     )
 
 
@@ -228,7 +267,8 @@ class _ChunkCache:
     """The ledger rows of the last read, parsed, by text.
 
     An unchanged row is not parsed again, and its entries stay the very same objects
-    cycle after cycle (so the engine can tell them unchanged by identity). Only the
+    cycle after cycle (so the engine can tell them unchanged by identity); of a row
+    that only grew, only the added entries are parsed (:func:`_grown`). Only the
     rows of the last read are kept: memory stays that of one ledger.
     """
 
@@ -237,7 +277,13 @@ class _ChunkCache:
 
     def get(self, text: str) -> _Chunk:
         hit = self._last.get(text)
-        return hit if hit is not None else _parse_chunk(text)
+        if hit is not None:
+            return hit
+        for base in self._last.values():  # the row new entries went to, as last read
+            grown = _grown(base, text)
+            if grown is not None:
+                return grown
+        return _parse_chunk(text)
 
     def keep(self, chunks: Iterable[_Chunk]) -> None:
         self._last = {c.text: c for c in chunks}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress
 from operator import is_not
 from typing import Any
@@ -81,6 +81,8 @@ class ProductsMemo:
     商品コード for the rest would be 100,000 lists saying what ``product_rows`` says)."""
     reparsed: int = 0
     """Rows parsed cell by cell in the last parse (the rest came from the memo)."""
+    restocked: int = 0
+    """Rows of the last parse whose 在庫数 alone changed, to a count (:func:`_restocked`)."""
     sets: SetsMemo = field(default_factory=SetsMemo)
     """セット構成 as last parsed (it decides which rows are sets)."""
     # What the last parse gave, kept so the next one patches only the rows it looks at:
@@ -136,6 +138,9 @@ class _Columns:
     """Columns staff fill (a row with any of them needs a 商品コード)."""
     malls: list[ColumnSpec]
     """Code columns of the enabled malls."""
+    besides_stock: tuple[slice, ...] | None
+    """The runs of columns other than 在庫数 and the bot's own (状態, 最終更新): what a
+    row must read as before for :func:`_restocked` (None: no 在庫数 column)."""
 
     @classmethod
     def of(cls, tab: TabSpec, hm: HeaderMap, malls: Sequence[str]) -> _Columns:
@@ -147,7 +152,21 @@ class _Columns:
             if c.owner != "bot" and c.key != "sku" and (idx := hm.col(c.key)) is not None
         ]
         codes = [c for c in tab.columns if c.mall is not None and c.mall in malls]
-        return cls(tab, hm, sku, data, codes)
+        stock = hm.col("stock")
+        own = {i for c in tab.columns if c.owner == "bot" and (i := hm.col(c.key)) is not None}
+        besides = None if stock is None else _runs_besides({stock, *own})
+        return cls(tab, hm, sku, data, codes, besides)
+
+
+def _runs_besides(skipped: set[int]) -> tuple[slice, ...]:
+    """Slices of a row covering every column but ``skipped``: {2, 8} → [:2], [3:8], [9:]."""
+    runs: list[slice] = []
+    start = 0
+    for col in sorted(skipped):
+        if col > start:
+            runs.append(slice(start, col))
+        start = col + 1
+    return (*runs, slice(start, None))
 
 
 CodeCheck = Callable[[str], str | None]
@@ -210,7 +229,7 @@ def _drafts(
     keys_moved = len(grid) != len(memo.rows)
     if keys_moved:
         memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
-    memo.reparsed = 0
+    memo.reparsed = memo.restocked = 0
     statuses = memo.row_statuses[: len(grid)]  # a copy: the last read holds the last list
     statuses.extend([""] * (len(grid) - len(statuses)))
     memo.row_statuses = statuses
@@ -226,9 +245,13 @@ def _drafts(
             or kept.is_set != (sku_hint in set_skus)
         ):
             old = kept
-            kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
+            kept = _restocked(ctx, cols, kept, row, gi, set_skus)
+            if kept is not None:
+                memo.restocked += 1
+            else:
+                kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
+                memo.reparsed += 1
             memo.rows[gi] = kept
-            memo.reparsed += 1
             if _key_of(kept.draft) != _key_of(old.draft if old is not None else None):
                 keys_moved = True
         _remember(memo, gi, kept)
@@ -289,6 +312,60 @@ def _parse_row(
         draft=draft,
         notes=notes,
     )
+
+
+def _restocked(
+    ctx: ParseContext,
+    cols: _Columns,
+    kept: _Row | None,
+    row: Sequence[Any],
+    gi: int,
+    set_skus: set[str],
+) -> _Row | None:
+    """The row's parse when only its 在庫数 changed, to a count ≥ 0; None: parse it all.
+
+    That is most rows a cycle parses again: an order (the bot wrote 在庫数, 状態 and
+    最終更新) or a count typed. The cells the parse reads besides 在庫数 and 状態 read
+    as before, so the product is the last one with the new 在庫数, exactly what
+    :func:`_parse_row` would build, without reading the name, rule and codes again (the
+    codes' checks are most of a row's parse). Only a row last read without a problem
+    or a note is taken so. A count ≥ 0 reads as itself in a set row too
+    (:func:`_set_stock`) and asks for no bot stock.
+    """
+    if kept is None or kept.notes or cols.besides_stock is None:
+        return None
+    d = kept.draft
+    if d is None or d.product is None:  # (a draft with a problem of its own has none)
+        return None
+    stock = cell_at(row, cols.hm.col("stock"))
+    if _plain("stock", stock) is _PARSE:
+        return None
+    old = kept.row
+    if not all(_reads_as(row[run], old[run]) for run in cols.besides_stock):
+        return None
+    return _Row(
+        row=row,
+        is_set=d.sku in set_skus,
+        bot_stock=None,
+        asked=False,
+        status=cell_text(cell_at(row, cols.hm.col("status"))),
+        draft=_Draft(gi, d.sku, codes=d.codes, product=replace(d.product, stock=stock)),
+        notes=(),
+    )
+
+
+def _reads_as(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Two runs of a row's cells that every reader reads alike.
+
+    The same cells, each of the same type, but for blanks at the end of one: a read row
+    ends at its last filled cell (最終更新 written after blank code columns lengthens
+    it), and past the end reads as blank (``cells.is_blank``, ``cell_text``).
+    """
+    if identical(a, b):
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    n = len(short)
+    return n < len(long) and identical(short, long[:n]) and all(c == "" for c in long[n:])
 
 
 def _code_reader(

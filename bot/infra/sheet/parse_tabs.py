@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.domain import (
@@ -318,23 +318,13 @@ class _MovementScan:
         digest = _fingerprint(texts)
         key = f"{digest}-{self.base.get(digest, 0) + self.counts[digest]}"
         self.counts[digest] += 1
-        base = Movement(
-            key=key,
-            sku=texts["sku"],
-            qty=0,
-            kind=texts["kind"],
-            memo=texts["memo"],
-            at=at_text(raws["at"]),
-            row=gi + 1,
-            fingerprint=digest,
-        )
         if done:
             ident = ident_of(mark)
             if ident:
                 ctx.out.movement_rows[key] = gi
                 ctx.out.mark_by_row[gi] = mark
                 applied = _applied_qty(ctx, raws)
-                self.out.append(replace(base, qty=applied, done=True, ident=ident))
+                self.out.append(_movement(gi, key, digest, texts, raws, applied, ident))
                 self.idents.append(ident)
             return
         ctx.out.movement_rows[key] = gi
@@ -348,7 +338,7 @@ class _MovementScan:
             ctx.problems.append(problem)
             ctx.out.movement_problems[key] = problem
             return
-        self.out.append(replace(base, qty=qty))
+        self.out.append(_movement(gi, key, digest, texts, raws, qty))
 
     def prefix(self) -> MovementsPrefix:
         """The settled rows seen so far (called before any pending row is taken in)."""
@@ -373,6 +363,30 @@ class _MovementScan:
         )
 
 
+def _movement(
+    gi: int,
+    key: str,
+    digest: str,
+    texts: dict[str, str],
+    raws: dict[str, Any],
+    qty: int,
+    ident: str = "",
+) -> Movement:
+    """A row's Movement, built once (a 済 row's with its identity)."""
+    return Movement(
+        key=key,
+        sku=texts["sku"],
+        qty=qty,
+        kind=texts["kind"],
+        memo=texts["memo"],
+        at=at_text(raws["at"]),
+        row=gi + 1,
+        done=bool(ident),
+        ident=ident,
+        fingerprint=digest,
+    )
+
+
 def _fingerprint(texts: dict[str, str]) -> str:
     """Digest of a row's cells, 反映 excluded: the same row reads the same anywhere."""
     return hashlib.sha1("\x1f".join(texts[k] for k in _MOVEMENT_KEYS).encode()).hexdigest()[:16]
@@ -389,17 +403,23 @@ def _applied_qty(ctx: ParseContext, raws: dict[str, Any]) -> int:
 def _movement_qty(
     ctx: ParseContext, tab: TabSpec, hm: HeaderMap, gi: int, raws: dict[str, Any]
 ) -> int:
-    """The row's 数量 once its 商品コード is usable; raises Bad."""
+    """The row's 数量 once its 商品コード is usable; raises Bad.
+
+    Cells are named (A1) only for a message: most rows hold a plain whole number.
+    """
     r = ctx.r
     c_sku, c_qty = hm.col("sku"), hm.col("qty")
     assert c_sku is not None and c_qty is not None
-    sku_cell, sku_header = ctx.cell_name(tab, gi, c_sku), tab.column("sku").header
-    if is_formula(raws["sku"]):
-        raise Bad(r.msg("formula_text", cell=sku_cell, header=sku_header))
-    if not cell_text(raws["sku"]):
-        raise Bad(r.msg("blank_key", cell=sku_cell, header=sku_header))
+    raw_sku = raws["sku"]
+    if is_formula(raw_sku) or not cell_text(raw_sku):
+        sku_cell, sku_header = ctx.cell_name(tab, gi, c_sku), tab.column("sku").header
+        word = "formula_text" if is_formula(raw_sku) else "blank_key"
+        raise Bad(r.msg(word, cell=sku_cell, header=sku_header))
+    raw = raws["qty"]
+    if type(raw) is int and raw:  # what Reader.int_cell reads it as
+        return raw
     qty_cell, qty_header = ctx.cell_name(tab, gi, c_qty), tab.column("qty").header
-    qty = r.int_cell(raws["qty"], qty_cell, qty_header)
+    qty = r.int_cell(raw, qty_cell, qty_header)
     if not qty:
         raise Bad(r.msg("qty_nonzero", cell=qty_cell, header=qty_header))
     return qty
