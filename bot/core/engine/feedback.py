@@ -149,6 +149,10 @@ def detect_drift(
     conditions = set(state.conditions)
     logs: list[MallLogRow] = []
     alerts: list[Alert] = []
+    # A read-back covers the whole catalogue every few minutes and most listings read as
+    # expected: one object per distinct outcome, like after_push, so the states a cold
+    # push left shared stay shared (100,000 copies of a few states otherwise).
+    outcomes: dict[ListingState, ListingState] = {}
     for key, current in readings.items():
         listing = listings.get(key)
         if listing is None or listing.expected is None or key in skip:
@@ -158,7 +162,9 @@ def detect_drift(
         if current <= listing.expected:
             conditions.discard(cond)
             if shortfalls:
-                listings[key] = listing = _shortfall(listing, current, now)
+                found = _shortfall(listing, current, now)
+                if found is not listing:
+                    listings[key] = listing = outcomes.setdefault(found, found)
             if not listing.short:
                 conditions.discard(f"short:{mall}:{code}")
             continue
@@ -194,7 +200,7 @@ def _shortfall(listing: ListingState, current: int, now: datetime) -> ListingSta
     """
     gap = (listing.expected or 0) - current
     if gap <= 0:
-        return replace(listing, sold=0)
+        return listing if listing.sold == 0 else replace(listing, sold=0)
     short = listing.short + max(gap - listing.sold, 0)
     return replace(
         listing,
