@@ -406,3 +406,20 @@ def test_a_new_lines_key_is_one_string_in_the_ledger_and_its_expiry_book() -> No
     assert sorted(keys) == ["rakuten:o1:1", "rakuten:o2:1"]
     assert [key for _, key in book.expiry] == ["rakuten:o1:1", "rakuten:o2:1"]
     assert all(keys[key] is key for _, key in book.expiry)
+
+
+def test_a_lines_code_in_the_ledger_is_the_catalogues_string() -> None:
+    """The mall's answer gives each line a code string of its own; the ledger keeps the
+    product's (one string for both over the cancellation window), also when re-reported."""
+    listed = "".join(["b", ":v"])  # built at run time: never the literal's object
+    s = snap(product("A", 5), product("B", 5, codes={"rakuten": (listed,)}))
+    reported = "".join(["b:", "v"])
+    assert reported == listed and reported is not listed
+    plan, state = run(engine.EngineState(), s, [line("o1", 2, reported)])
+    assert state.lines["rakuten:o1:1"].code is listed
+    later = NOW + timedelta(seconds=15)
+    again = "".join(["b:", "v"])
+    plan, state = run(state, sheet_after(s, plan), [line("o1", 1, again)], later)
+    kept = state.lines["rakuten:o1:1"]
+    assert (kept.code, kept.reported, kept.applied) == ("b:v", 1, 1)
+    assert kept.code is listed

@@ -294,7 +294,21 @@ def _take(
         work.stock[leaf] = after
         work.touched.add(leaf)
         work.sales.append(_sale(work, line, kind, leaf, -delta * qty, target, before, after))
-    work.lines[key] = _line_state(work.now, line, prior, sku, target, target, None)
+    code = _listed_code(cat.usable[sku], line)
+    work.lines[key] = _line_state(work.now, line, prior, sku, target, target, None, code)
+
+
+def _listed_code(product: Product, line: OrderLine) -> str:
+    """The line's code as the product lists it: one string for the catalogue and the ledger.
+
+    The mall's answer gives every line a string of its own; the ledger keeps its lines
+    for the cancel window (120,000 an hour at 100k products). A set line's code is the
+    set's own.
+    """
+    for code in product.codes.get(line.mall, ()):
+        if code == line.code:
+            return code
+    return line.code
 
 
 def _closing(target: int) -> SaleKind:
@@ -336,12 +350,20 @@ def _line_state(
     applied: int,
     reported: int,
     pending: SaleKind | None,
+    code: str | None = None,
 ) -> LineState:
+    """The line's ledger state.
+
+    ``code`` is ``line.code`` as the catalogue holds it; without it, the string the ledger
+    held when it is the same text (one string kept, not one per report).
+    """
+    if code is None:
+        code = prior.code if prior is not None and prior.code == line.code else line.code
     return LineState(
         mall=line.mall,
         order_id=line.order_id,
         line_id=line.line_id,
-        code=line.code,
+        code=code,
         sku=sku,
         applied=applied,
         reported=reported,
