@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.rakuten.orders import SeenOrder, UnshippedBook, parse_order
+from adapters.rakuten.orders import SeenOrder, UnshippedBook, parse_order, parse_order_datetime
 from bot.core.domain import OrderLine
 from bot.infra.clock import JST
 
@@ -93,3 +93,25 @@ def test_an_orders_lines_share_its_one_placing_time() -> None:
     assert seen.ordered_at == AT
     assert [line.ordered_at for line in seen.lines] == [AT, AT]
     assert all(line.ordered_at is seen.ordered_at for line in seen.lines)
+
+
+def test_parsed_placing_times_share_one_timezone_object() -> None:
+    # Each parse would make a timezone of its own (72 bytes per kept datetime).
+    a = parse_order_datetime("2026-11-23T09:00:00+0900")
+    b = parse_order_datetime("2026-11-23T10:30:00+09:00")
+    assert a == AT and b == AT + timedelta(minutes=90)
+    assert a is not None and b is not None
+    assert a.tzinfo is b.tzinfo
+    assert a.utcoffset() == timedelta(hours=9)
+
+
+def test_a_reread_order_keeps_its_first_placing_time_object() -> None:
+    book = UnshippedBook()
+    first = placed(0)
+    book.remember({"a": first}, AT, (100,))
+    again = placed(0)  # parsed afresh: an equal datetime, another object
+    assert again.ordered_at == first.ordered_at and again.ordered_at is not first.ordered_at
+    book.remember({"a": again}, AT, (100,))
+    kept = book.get("a")
+    assert kept is not None and kept.ordered_at is first.ordered_at
+    assert kept == again.unshipped()

@@ -406,3 +406,34 @@ def test_a_new_lines_key_is_one_string_in_the_ledger_and_its_expiry_book() -> No
     assert sorted(keys) == ["rakuten:o1:1", "rakuten:o2:1"]
     assert [key for _, key in book.expiry] == ["rakuten:o1:1", "rakuten:o2:1"]
     assert all(keys[key] is key for _, key in book.expiry)
+
+
+def test_a_lines_code_in_the_ledger_is_the_catalogues_string() -> None:
+    """The mall's answer gives each line a code string of its own; the ledger keeps the
+    product's (one string for both over the cancellation window), also when re-reported."""
+    listed = "".join(["b", ":v"])  # built at run time: never the literal's object
+    s = snap(product("A", 5), product("B", 5, codes={"rakuten": (listed,)}))
+    reported = "".join(["b:", "v"])
+    assert reported == listed and reported is not listed
+    plan, state = run(engine.EngineState(), s, [line("o1", 2, reported)])
+    assert state.lines["rakuten:o1:1"].code is listed
+    later = NOW + timedelta(seconds=15)
+    again = "".join(["b:", "v"])
+    plan, state = run(state, sheet_after(s, plan), [line("o1", 1, again)], later)
+    kept = state.lines["rakuten:o1:1"]
+    assert (kept.code, kept.reported, kept.applied) == ("b:v", 1, 1)
+    assert kept.code is listed
+
+
+def test_the_expiry_book_keeps_the_ledgers_own_times_and_keys_and_no_pairs() -> None:
+    """Two flat tuples of the lines' own objects: no (seen_at, key) object per line."""
+    s = snap(product("A", 5), product("B", 5, codes={"rakuten": ("b:v",)}))
+    plan, state = run(engine.EngineState(), s, [line("o1", 1)])
+    later = NOW + timedelta(seconds=15)
+    plan, state = run(state, sheet_after(s, plan), [line("o2", 1, "b:v")], later)
+    assert state.memo is not None
+    book = state.memo.lines
+    assert book.keys == ("rakuten:o1:1", "rakuten:o2:1")
+    for when, key in zip(book.times, book.keys, strict=True):
+        assert when is state.lines[key].seen_at
+    assert book.expiry == tuple(zip(book.times, book.keys, strict=True))

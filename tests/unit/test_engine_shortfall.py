@@ -317,3 +317,29 @@ def test_stuck_units_and_holds_to_keep_count_every_listing(
         for k, ls in sorted(listings.items())
         if ls.short > 0 and ls.short_since is not None
     }
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_a_read_back_as_expected_keeps_the_listing_state_object() -> None:
+    # At 100k products a read-back covers every listing every few minutes: a copy of each
+    # state it found as expected would undo the sharing of the cold push (issue 10, item 5).
+    state = started(shop(10))
+    before = state.listings[RAKUTEN]
+    assert (before.expected, before.sold) == (10, 0)
+    after = read_back(state, 10).listings[RAKUTEN]
+    assert after is before
+
+
+def test_a_read_back_gives_equal_outcomes_one_object() -> None:
+    # Two listings whose shortfall their seen sales explain end in equal states (pushed
+    # again, nothing held): one object.
+    at = NOW + timedelta(minutes=1)
+    sold = ListingState(pushed=10, expected=10, at=NOW, sold=2)
+    state = EngineState(listings={RAKUTEN: sold, YAHOO: replace(sold)})
+    state, logs, alerts = engine.detect_drift(state, {RAKUTEN: 8, YAHOO: 8}, at)
+    assert (logs, alerts) == ([], [])
+    first, second = state.listings[RAKUTEN], state.listings[YAHOO]
+    assert first == ListingState(pushed=10, expected=None, at=NOW, sold=0)
+    assert first is second

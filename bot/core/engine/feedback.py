@@ -154,6 +154,10 @@ def detect_drift(
     shorts = any(c.startswith("short:") for c in conditions)
     logs: list[MallLogRow] = []
     alerts: list[Alert] = []
+    # A read-back covers the whole catalogue every few minutes and most listings read as
+    # expected: one object per distinct outcome, like after_push, so the states a cold
+    # push left shared stay shared (100,000 copies of a few states otherwise).
+    outcomes: dict[ListingState, ListingState] = {}
     for key, current in readings.items():
         listing = known.get(key)
         if listing is None or listing.expected is None or key in skip:
@@ -163,7 +167,7 @@ def detect_drift(
             if drifts:
                 conditions.discard(f"drift:{mall}:{code}")
             if shortfalls and (found := _shortfall(listing, current, now)) is not listing:
-                changes[key] = listing = found
+                changes[key] = listing = outcomes.setdefault(found, found)
             if shorts and not listing.short:
                 conditions.discard(f"short:{mall}:{code}")
             continue

@@ -97,7 +97,7 @@ from bot.infra.sheet.tabs import (
     Placed,
 )
 from bot.infra.sheet.template import plan_tabs
-from bot.infra.sheet.values import date_of, text_of, value_at
+from bot.infra.sheet.values import dates_of, text_of, value_at
 
 if TYPE_CHECKING:
     from adapters.base import Channel
@@ -420,7 +420,7 @@ class SheetGateway:
         self.logs.rows[SALES_LOG] = max(0, len(sales) - 1)
         at_col = self.logs.headers[SALES_LOG].col("at")
         self.logs.sales_dates.clear()
-        self.logs.sales_dates.extend(date_of(value_at(row, at_col)) for row in sales[1:])
+        self.logs.sales_dates.extend(dates_of(value_at(row, at_col) for row in sales[1:]))
         ledger = parse_ledger(sales, self.logs.headers[SALES_LOG], template)
         listings = self._pushed_listings(values.get(LISTINGS) or [])
         state = state_dict(values.get(STATE) or [])

@@ -20,7 +20,7 @@ from bot.infra.sheet.headers import HeaderMap, default_header_map, header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import TabSpec
 from bot.infra.sheet.tabs import SALES_LOG, Request
-from bot.infra.sheet.values import date_of, update_cells
+from bot.infra.sheet.values import dates_of, update_cells
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class LogTabs:
         trimmed on every cycle; 販売ログ never loses a row younger than its minimum
         days, because it is the ledger a restart is rebuilt from (§3).
         """
-        dates = [date_of(row.get("at")) for row in rows]
+        dates = dates_of(row.get("at") for row in rows)
         if key not in self.rows or key not in self.retention:
             self.pending.append((key, len(rows), 0, dates))
             return []

@@ -144,6 +144,25 @@ def when_of(value: Any) -> datetime | None:
     return parse_jst(text_of(value))
 
 
+def dates_of(values: Iterable[Any]) -> list[datetime | None]:
+    """:func:`date_of` of each value; a run of equal values shares one datetime.
+
+    販売ログ's dates are kept for its retention, one per row (120,000 an hour at 100k
+    products), and the rows of one write carry one 日時: one object, not one per row.
+    """
+    out: list[datetime | None] = []
+    last: Any = _NO_VALUE
+    when: datetime | None = None
+    for value in values:
+        if type(value) is not type(last) or value != last:
+            last, when = value, date_of(value)
+        out.append(when)
+    return out
+
+
+_NO_VALUE = object()
+
+
 def date_of(value: Any) -> datetime | None:
     """A log 日時 cell (our JST text, or a serial if Sheets turned it into a date)."""
     if isinstance(value, datetime):
