@@ -274,6 +274,32 @@ def test_a_batch_failing_halfway_keeps_what_landed_and_hands_back_the_rest(book:
 
 
 @pytest.mark.usefixtures("small_budget")
+def test_bodies_are_measured_as_the_client_sends_them_and_stay_within_the_limit(
+    book: Book,
+) -> None:
+    gw, meter, read = metered_gateway(book)
+    listings = targets(300)
+    pushed = pushes(listings, failed=frozenset(range(0, 300, 7)))
+    errors = [
+        ErrorLogRow(at=book.clock.now(), where="楽天 在庫更新", message="在庫" * i)
+        for i in range(60)
+    ]
+
+    record(gw, book, read, listings, pushed, errors=errors)
+    book.clock.advance(15)
+    changed = [replace(t, quantity=t.quantity + 1) for t in listings[::3]]
+    record(gw, book, read, listings, pushes(changed), commit_id="c-2")
+
+    writes = meter.writes()
+    assert len(writes) > 10
+    # The budget counts the bytes that cross the wire (UTF-8, compact), not json.dumps'.
+    assert all(n == budget.json_size(body) for n, body in writes)
+    limit = 12_000  # small_budget's MAX_REQUEST_BYTES
+    assert max(n for n, _ in writes) <= limit
+    assert max(n for n, _ in writes) > limit // 2  # packed, not cut by a loose guess
+
+
+@pytest.mark.usefixtures("small_budget")
 def test_a_batch_whose_answer_is_lost_is_not_sent_twice(book: Book) -> None:
     gw, _, read = metered_gateway(book)
     listings = targets(300)
