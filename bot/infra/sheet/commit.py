@@ -160,13 +160,15 @@ def column_ranges(
     """
     ranges: list[str] = []
     for tab, cols in columns.items():
+        title = whole(tab)
+        runs = None if rows is None or tab not in rows else row_runs(r for r in rows[tab] if r > 0)
         for first, last in spans(cols):
             a, b = column_letter(first), column_letter(last)
-            if rows is None or tab not in rows:
-                ranges.append(f"{whole(tab)}!{a}:{b}")
+            if runs is None:
+                ranges.append(f"{title}!{a}:{b}")
                 continue
-            for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
-                ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
+            ranges.append(f"{title}!{a}1:{b}1")
+            ranges.extend([f"{title}!{a}{top + 1}:{b}{bottom + 1}" for top, bottom in runs])
     return ranges
 
 

@@ -25,7 +25,7 @@ from bot.infra.sheet.values import date_of, update_cells
 log = logging.getLogger(__name__)
 
 Pending = tuple[str, int, int, list[datetime | None]]
-"""(log tab key, rows appended, rows trimmed, 日時 of the appended rows)."""
+"""(log tab key, rows appended, rows trimmed, 日時 of the appended rows: 販売ログ's only)."""
 
 
 @dataclass
@@ -130,7 +130,7 @@ class LogTabs:
         trimmed on every cycle; 販売ログ never loses a row younger than its minimum
         days, because it is the ledger a restart is rebuilt from (§3).
         """
-        dates = [date_of(row.get("at")) for row in rows]
+        dates = _dates(rows) if key == SALES_LOG else []  # only 販売ログ's are kept
         if key not in self.rows or key not in self.retention:
             self.pending.append((key, len(rows), 0, dates))
             return []
@@ -185,6 +185,19 @@ class LogTabs:
                 for _ in range(min(trimmed, len(self.sales_dates))):
                     self.sales_dates.popleft()
                 self.sales_dates.extend(dates)
+
+
+def _dates(rows: Sequence[Mapping[str, Any]]) -> list[datetime | None]:
+    """The 日時 of each row; a write's rows share a few timestamps, each parsed once."""
+    parsed: dict[tuple[type, Any], datetime | None] = {}
+    out: list[datetime | None] = []
+    for row in rows:
+        at = row.get("at")
+        key = (type(at), at)  # (1 and True are equal keys, and not the same 日時)
+        if key not in parsed:
+            parsed[key] = date_of(at)
+        out.append(parsed[key])
+    return out
 
 
 def append_cells(sheet_id: int, row_data: list[dict[str, Any]]) -> Request:

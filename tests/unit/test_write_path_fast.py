@@ -1,0 +1,138 @@
+"""The sheet write path's fast forms give what the plain ones gave (issue 10 item 3).
+
+Each fast form here replaces a plain computation the commit or the record ran on every
+cell or row of a cycle; each property test holds it to that plain form, kept here as
+the reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic_core import to_json
+
+from bot.infra.clock import JST, format_jst
+from bot.infra.sheet.cells import cell_data, column_letter
+from bot.infra.sheet.commit import column_ranges
+from bot.infra.sheet.hot import row_runs
+from bot.infra.sheet.listing_writes import _sizes
+from bot.infra.sheet.logs import _dates
+from bot.infra.sheet.values import date_of, spans
+
+
+class Kind(StrEnum):
+    SALE = "sale"
+
+
+def plain_cell_data(value: Any) -> dict[str, Any]:
+    """cell_data before its fast path for str and int."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime):
+        return {"userEnteredValue": {"stringValue": format_jst(value)}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+times = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(
+    lambda d: d.replace(tzinfo=JST)
+)
+values = (
+    st.none()
+    | st.text(max_size=8)
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.booleans()
+    | times
+    | st.just(Kind.SALE)
+    | st.just("")
+)
+
+
+@given(st.lists(values, max_size=20))
+def test_cell_data_is_the_plain_cell_data(cells: list[Any]) -> None:
+    for value in cells:
+        got, want = cell_data(value), plain_cell_data(value)
+        assert got == want and to_json(got) == to_json(want)  # (True is not 1 on the wire)
+
+
+def plain_column_ranges(
+    whole: Any, columns: dict[str, list[int]], rows: dict[str, set[int]] | None
+) -> list[str]:
+    """column_ranges before its title and row runs were worked out once per tab."""
+    ranges: list[str] = []
+    for tab, cols in columns.items():
+        for first, last in spans(cols):
+            a, b = column_letter(first), column_letter(last)
+            if rows is None or tab not in rows:
+                ranges.append(f"{whole(tab)}!{a}:{b}")
+                continue
+            for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
+                ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
+    return ranges
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["products", "movements"]),
+        st.lists(st.integers(0, 30), min_size=1, max_size=6, unique=True).map(sorted),
+        min_size=1,
+    ),
+    st.none()
+    | st.dictionaries(
+        st.sampled_from(["products", "movements"]), st.sets(st.integers(0, 60), max_size=20)
+    ),
+)
+def test_column_ranges_are_the_plain_ranges(
+    columns: dict[str, list[int]], rows: dict[str, set[int]] | None
+) -> None:
+    def whole(tab: str) -> str:
+        return f"'{tab}'"
+
+    assert column_ranges(whole, columns, rows) == plain_column_ranges(whole, columns, rows)
+
+
+json_items = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+
+
+@given(st.lists(json_items, max_size=6), st.lists(st.text(max_size=10), max_size=3))
+def test_sizes_measured_as_one_list_are_the_items_sizes_plus_two_each(
+    reqs: list[Any], ranges: list[str]
+) -> None:
+    plain = sum(len(to_json(r)) + 2 for r in reqs) + sum(len(to_json(r)) + 2 for r in ranges)
+    assert _sizes(reqs, ranges) == plain
+
+
+stamps = st.sampled_from(
+    [
+        "2026-11-23 14:05:09",
+        "2026/11/23 14:05",
+        "",
+        None,
+        1,
+        True,
+        46000.5,
+        datetime(2026, 11, 23, 9, tzinfo=JST),
+        "not a time",
+    ]
+)
+
+
+@given(st.lists(stamps, max_size=12))
+def test_log_dates_parsed_once_each_are_the_plain_dates(ats: list[Any]) -> None:
+    rows = [{"at": at} for at in ats]
+    assert _dates(rows) == [date_of(at) for at in ats]
+    got = _dates([{"at": 1}, {"at": True}])
+    assert got[0] == datetime(1899, 12, 30, tzinfo=JST) + timedelta(days=1)
+    assert got[1] == date_of(True)
