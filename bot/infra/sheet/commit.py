@@ -48,10 +48,11 @@ def placed_cells(plan: Plan, read: SheetRead) -> Placed:
         row = read.product_rows.get(sku)
         if row is not None and stock_col is not None:
             placed[(PRODUCTS, row, stock_col)] = (sku, value)
+    now = format_jst(plan.now)
     for sku in plan.touched:
         row = read.product_rows.get(sku)
         if row is not None and updated_col is not None:
-            placed[(PRODUCTS, row, updated_col)] = (sku, format_jst(plan.now))
+            placed[(PRODUCTS, row, updated_col)] = (sku, now)
     if status_col is not None:
         placed.update(_statuses(plan.statuses, read, status_col))
     placed.update(_movement_marks(plan, read))
