@@ -15,13 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
+from bot.core.domain import Snapshot
 from bot.infra.clock import JST, format_jst
 from bot.infra.sheet.cells import cell_data, column_letter
 from bot.infra.sheet.commit import column_ranges
-from bot.infra.sheet.hot import row_runs
+from bot.infra.sheet.hot import Reread, row_runs
 from bot.infra.sheet.listing_writes import _sizes
 from bot.infra.sheet.logs import _dates
-from bot.infra.sheet.values import date_of, spans
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS
+from bot.infra.sheet.values import date_of, same_row, spans
 
 
 class Kind(StrEnum):
@@ -136,3 +139,46 @@ def test_log_dates_parsed_once_each_are_the_plain_dates(ats: list[Any]) -> None:
     got = _dates([{"at": 1}, {"at": True}])
     assert got[0] == datetime(1899, 12, 30, tzinfo=JST) + timedelta(days=1)
     assert got[1] == date_of(True)
+
+
+def plain_unchanged(check: Reread) -> bool:
+    """Reread.unchanged before 入出庫's shared rows were passed over by identity."""
+    grid = check.previous.raw.get(PRODUCTS) or [[]]
+    if check.products and not same_row(check.header, grid[0] if grid else []):
+        return False
+    for row, cells in check.rows.items():
+        if not same_row(cells, grid[row] if row < len(grid) else []):
+            return False
+    if check.movements is None:
+        return True
+    before = check.previous.raw.get(MOVEMENTS) or []
+    return len(before) == len(check.movements) and all(
+        same_row(a, b) for a, b in zip(before, check.movements, strict=False)
+    )
+
+
+cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1"])
+
+
+@given(
+    st.lists(st.lists(cell_values, max_size=4), min_size=1, max_size=8),
+    st.lists(
+        st.tuples(st.integers(0, 8), st.lists(cell_values, max_size=4)), max_size=4
+    ),  # rows read again as new lists (their cells as given)
+    st.integers(-1, 1),  # rows fewer, as many, more
+)
+def test_reread_unchanged_is_the_plain_comparison(
+    rows: list[list[Any]], fresh: list[tuple[int, list[Any]]], grow: int
+) -> None:
+    before = [list(r) for r in rows]
+    after = list(before)  # the settled top: the very rows of the last read
+    for at, cells in fresh:
+        if at < len(after):
+            after[at] = cells
+    if grow < 0:
+        after.pop()
+    elif grow > 0:
+        after.append(["x"])
+    previous = SheetRead(Snapshot(), raw={PRODUCTS: [["商品コード"]], MOVEMENTS: before})
+    check = Reread(previous, ["商品コード"], {}, after)
+    assert check.unchanged() == plain_unchanged(check)
