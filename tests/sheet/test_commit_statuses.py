@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import engine
@@ -41,6 +41,7 @@ class Read(SimpleNamespace):
         return (row,) if row is not None else self.duplicate_rows.get(sku, ())
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(
     st.lists(st.sampled_from(TEXTS), min_size=1, max_size=30),  # the sheet's 状態 by row
     st.lists(st.sampled_from(TEXTS), min_size=1, max_size=30),  # the plan's

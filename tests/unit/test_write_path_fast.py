@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
@@ -19,11 +19,13 @@ from bot.core.domain import Snapshot
 from bot.infra.clock import JST, format_jst
 from bot.infra.sheet.cells import cell_data, column_letter
 from bot.infra.sheet.commit import column_ranges
+from bot.infra.sheet.headers import HeaderMap, header_map
 from bot.infra.sheet.hot import Reread, row_runs
 from bot.infra.sheet.listing_writes import _sizes
-from bot.infra.sheet.logs import _dates
+from bot.infra.sheet.logs import LogTabs, _dates
 from bot.infra.sheet.parsing import SheetRead
-from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS
+from bot.infra.sheet.spec import load_template
+from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS
 from bot.infra.sheet.values import date_of, same_row, spans
 
 
@@ -59,6 +61,7 @@ values = (
 )
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(st.lists(values, max_size=20))
 def test_cell_data_is_the_plain_cell_data(cells: list[Any]) -> None:
     for value in cells:
@@ -82,6 +85,7 @@ def plain_column_ranges(
     return ranges
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(
     st.dictionaries(
         st.sampled_from(["products", "movements"]),
@@ -109,6 +113,7 @@ json_items = st.recursive(
 )
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(st.lists(json_items, max_size=6), st.lists(st.text(max_size=10), max_size=3))
 def test_sizes_measured_as_one_list_are_the_items_sizes_plus_two_each(
     reqs: list[Any], ranges: list[str]
@@ -132,6 +137,7 @@ stamps = st.sampled_from(
 )
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(st.lists(stamps, max_size=12))
 def test_log_dates_parsed_once_each_are_the_plain_dates(ats: list[Any]) -> None:
     rows = [{"at": at} for at in ats]
@@ -160,6 +166,7 @@ def plain_unchanged(check: Reread) -> bool:
 cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1"])
 
 
+@settings(deadline=None)  # (no test asserts a timing)
 @given(
     st.lists(st.lists(cell_values, max_size=4), min_size=1, max_size=8),
     st.lists(
@@ -182,3 +189,33 @@ def test_reread_unchanged_is_the_plain_comparison(
     previous = SheetRead(Snapshot(), raw={PRODUCTS: [["商品コード"]], MOVEMENTS: before})
     check = Reread(previous, ["商品コード"], {}, after)
     assert check.unchanged() == plain_unchanged(check)
+
+
+def plain_layout(header: HeaderMap, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """LogTabs.layout's RowData before its C-level maps (every template column present)."""
+    out = []
+    for row in rows:
+        line: list[Any] = [None] * header.width
+        for col_key, value in row.items():
+            col = header.columns.get(col_key)
+            if col is not None:
+                line[col] = value
+        out.append({"values": [cell_data(v) for v in line]})
+    return out
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["at", "kind", "sku", "qty", "nope", "memo"]), values),
+        max_size=6,
+    ),
+    st.permutations(range(7)),
+)
+def test_log_rows_are_laid_out_as_plainly(rows: list[dict[str, Any]], order: list[int]) -> None:
+    tab = load_template().tab(OPS_LOG)
+    titles = [c.header for c in tab.columns]
+    header = header_map(tab, [titles[i] for i in order if i < len(titles)])
+    assert not [c for c in tab.columns if c.key not in header.columns]  # nothing to put back
+    reqs, got = LogTabs.layout(tab, 1, rows, header, lambda: 26)
+    assert reqs == [] and got == plain_layout(header, rows)
