@@ -106,10 +106,11 @@ def test_column_ranges_are_the_plain_ranges(
     assert column_ranges(whole, columns, rows) == plain_column_ranges(whole, columns, rows)
 
 
-json_items = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
-    max_leaves=8,
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
+json_items = (
+    scalars
+    | st.lists(scalars, max_size=3)
+    | st.dictionaries(st.text(max_size=4), scalars | st.lists(scalars, max_size=3), max_size=3)
 )
 
 
