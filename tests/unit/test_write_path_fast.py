@@ -20,7 +20,7 @@ from bot.infra.clock import JST, format_jst
 from bot.infra.sheet.cells import cell_data, column_letter
 from bot.infra.sheet.commit import column_ranges
 from bot.infra.sheet.headers import HeaderMap, header_map
-from bot.infra.sheet.hot import Reread, row_runs
+from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.listing_writes import _sizes
 from bot.infra.sheet.logs import LogTabs, _dates
 from bot.infra.sheet.parsing import SheetRead
@@ -220,3 +220,38 @@ def test_log_rows_are_laid_out_as_plainly(rows: list[dict[str, Any]], order: lis
     assert not [c for c in tab.columns if c.key not in header.columns]  # nothing to put back
     reqs, got = LogTabs.layout(tab, 1, rows, header, lambda: 26)
     assert reqs == [] and got == plain_layout(header, rows)
+
+
+def plain_with(row: list[Any], col: int, value: Any) -> list[Any]:
+    """hot._with before GridCache.patch set a row's cells on one copy."""
+    line = list(row)
+    if len(line) <= col:
+        line.extend([""] * (col + 1 - len(line)))
+    line[col] = "" if value is None else value
+    while line and (line[-1] is None or line[-1] == ""):
+        line.pop()
+    return line
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(st.lists(cell_values, max_size=5), min_size=2, max_size=5),
+    st.lists(st.tuples(st.integers(1, 4), st.integers(0, 6), cell_values), max_size=8),
+)
+def test_patched_rows_are_those_of_one_write_at_a_time(
+    rows: list[list[Any]], writes: list[tuple[int, int, Any]]
+) -> None:
+    cache = GridCache()
+    cache.grids[PRODUCTS] = [list(r) for r in rows]
+    cells = {(r, c): v for r, c, v in writes if r < len(rows)}
+    want = [list(r) for r in rows]
+    for (r, c), v in cells.items():
+        want[r] = plain_with(want[r], c, v)
+
+    changes = cache.patch(cells)
+
+    got = cache.grids[PRODUCTS]
+    assert [(row, [type(v) for v in row]) for row in got] == [
+        (row, [type(v) for v in row]) for row in want
+    ]
+    assert {r: c.new for r, c in changes.items()} == {r: want[r] for r, _ in cells}

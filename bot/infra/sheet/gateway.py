@@ -20,6 +20,7 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+from pydantic_core import from_json
 
 from bot.core.domain import (
     ErrorLogRow,
@@ -700,7 +701,8 @@ class SheetGateway:
     def _batch_update(self, body: Mapping[str, Any], params: ParamsType | None) -> Any:
         """``spreadsheets:batchUpdate`` (gspread's own wrapper cannot pass ``fields``)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet.id
-        reply = self.spreadsheet.client.request("post", url, json=body, params=params).json()
+        response = self.spreadsheet.client.request("post", url, json=body, params=params)
+        reply = from_json(response.content)  # (the JSON Response.json gives, decoded faster)
         self.cache.count(answer_cells(reply))
         return reply
 

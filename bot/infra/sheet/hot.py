@@ -337,9 +337,9 @@ class GridCache:
             if row >= len(grid):
                 self.forget()
                 return {}
-            line = grid[row]
+            line = list(grid[row])  # rows are shared: never changed in place
             for col, value in writes:
-                line = _with(line, col, value)
+                _put(line, col, value)
             changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
             grid[row] = line
         self.grids[PRODUCTS] = grid
@@ -400,10 +400,17 @@ def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
     """A copy of ``row`` with cell ``col`` set (rows are shared: never changed in place)."""
     line = list(row)
+    _put(line, col, value)
+    return line
+
+
+def _put(line: list[Any], col: int, value: Any) -> None:
+    """Set cell ``col`` of a row the caller owns, trailing blanks trimmed as a read has them."""
     if len(line) <= col:
         line.extend([""] * (col + 1 - len(line)))
     line[col] = "" if value is None else value
-    return trimmed(line)
+    while line and (line[-1] is None or line[-1] == ""):
+        line.pop()
 
 
 @dataclass
