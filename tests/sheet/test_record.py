@@ -28,7 +28,7 @@ from bot.core.domain import (
     PushStatus,
     StockPush,
 )
-from bot.infra.sheet import budget
+from bot.infra.sheet import budget, listing_writes
 from bot.infra.sheet.gateway import (
     RecordIncomplete,
     SheetGateway,
@@ -223,6 +223,48 @@ def test_after_the_cold_start_only_changed_rows_are_written(book: Book) -> None:
     assert f"'{LISTINGS}'!1:1" in call.ranges and f"'{LISTINGS}'" not in call.ranges
 
 
+def test_each_listing_piece_is_laid_out_once_whether_it_updates_or_appends(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece is built when its batchUpdate is packed and sent as built (not built again)."""
+    gw, meter, read = metered_gateway(book)
+    listings = targets(6_000)
+    built: list[int] = []
+    layout = listing_writes.LogTabs.layout
+    update = listing_writes.update_cells
+
+    def counted_layout(*args: Any) -> Any:
+        if args[0].key == "listings":  # (the log tabs' rows are laid out by the same)
+            built.append(len(args[2]))
+        return layout(*args)
+
+    def counted_update(*args: Any) -> Any:
+        built.append(len(args[3]))
+        return update(*args)
+
+    monkeypatch.setattr(listing_writes.LogTabs, "layout", staticmethod(counted_layout))
+    monkeypatch.setattr(listing_writes, "update_cells", counted_update)
+    record(gw, book, read, listings, pushes(listings))
+    assert len(meter.writes()) > 1  # a cold start of several batchUpdates
+    # Rows are laid out once to cut them into pieces and once as each piece is sent.
+    assert sum(built) == 2 * 6_000
+    book.clock.advance(15)
+    built.clear()
+    meter.bodies.clear()
+
+    changed = [replace(t, quantity=t.quantity + 1) for t in listings[::7]]
+    record(gw, book, read, listings, pushes(changed), commit_id="c-2")
+
+    ((_, body),) = meter.writes()
+    listings_id = gw.sheet_ids["listings"]
+    sent = [
+        r
+        for r in body["requests"]
+        if r.get("updateCells", {}).get("start", {}).get("sheetId") == listings_id
+    ]
+    assert len(sent) == len(changed) == len(built)  # each row's request built once
+
+
 # =========================================================================== failures
 
 
@@ -271,6 +313,32 @@ def test_a_batch_failing_halfway_keeps_what_landed_and_hands_back_the_rest(book:
     assert len(rows) == 300 and all(rows[code(i)]["表示在庫"] == i % 50 for i in range(300))
     assert not gw.listing_book.owed
     assert_bounded(meter)
+
+
+@pytest.mark.usefixtures("small_budget")
+def test_bodies_are_measured_as_the_client_sends_them_and_stay_within_the_limit(
+    book: Book,
+) -> None:
+    gw, meter, read = metered_gateway(book)
+    listings = targets(300)
+    pushed = pushes(listings, failed=frozenset(range(0, 300, 7)))
+    errors = [
+        ErrorLogRow(at=book.clock.now(), where="楽天 在庫更新", message="在庫" * i)
+        for i in range(60)
+    ]
+
+    record(gw, book, read, listings, pushed, errors=errors)
+    book.clock.advance(15)
+    changed = [replace(t, quantity=t.quantity + 1) for t in listings[::3]]
+    record(gw, book, read, listings, pushes(changed), commit_id="c-2")
+
+    writes = meter.writes()
+    assert len(writes) > 10
+    # The budget counts the bytes that cross the wire (UTF-8, compact), not json.dumps'.
+    assert all(n == budget.json_size(body) for n, body in writes)
+    limit = 12_000  # small_budget's MAX_REQUEST_BYTES
+    assert max(n for n, _ in writes) <= limit
+    assert max(n for n, _ in writes) > limit // 2  # packed, not cut by a loose guess
 
 
 @pytest.mark.usefixtures("small_budget")

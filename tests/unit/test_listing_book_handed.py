@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,24 @@ def test_a_usual_cycle_finds_its_targets_by_place() -> None:
     looked = handed.to_look_at(changed, pushed)
 
     assert looked == [changed[4], changed[7], changed[10]]
+
+
+def test_a_usual_cycle_searches_for_no_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pushed listings whose target changed, and last time's pushed ones where they were."""
+    handed = _Handed()
+    targets = _catalogue(30)
+    handed.took(targets, targets, set())
+    first = list(targets)
+    first[4] = replace(first[4], quantity=9)
+    pushed = [first[4].key]
+    handed.took(first, handed.to_look_at(first, pushed), set(pushed))
+    second = list(first)
+    second[12] = replace(second[12], quantity=9)
+
+    def search(*_: object) -> int | None:
+        raise AssertionError("searched for a listing's place")
+
+    monkeypatch.setattr("bot.infra.sheet.listing_book._place", search)
+    looked = handed.to_look_at(second, [second[12].key])
+
+    assert looked == [second[4], second[12]]  # last time's push looked at again, found in place

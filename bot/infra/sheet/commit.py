@@ -7,9 +7,9 @@ can be checked row by row (:mod:`bot.infra.sheet.repair`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import compress
-from operator import ne
+from operator import is_, ne
 from typing import Any, cast
 
 from bot.core.engine import Plan
@@ -67,24 +67,51 @@ def _statuses(statuses: Mapping[str, str], read: SheetRead, status_col: int) -> 
     Compared as read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
     A 100,000-product shop has a handful of distinct texts: each is read once, and
     when every product has one row (no 商品コード on two rows) the 100,000 cells are
-    compared in C (``map`` over the plan's texts and the sheet's).
+    compared in C (``map`` over the plan's texts and the sheet's). Their rows come from
+    :func:`_rows_in_order` when it can tell them: 100,000 lookups by 商品コード took
+    most of the time.
     """
-    shown = {text: cell_text(text) for text in set(statuses.values())}
-    skus = list(statuses)
-    found = list(map(read.product_rows.get, skus))
-    if None in found:
-        return _statuses_row_by_row(statuses, read, status_col, shown)
-    rows = cast(list[int], found)
+    shown = _Shown()
+    rows = _rows_in_order(statuses, read.product_rows)
+    if rows is None:
+        found = list(map(read.product_rows.get, statuses))
+        if None in found:
+            return _statuses_row_by_row(statuses, read, status_col, shown)
+        rows = cast(list[int], found)
     wanted = map(shown.__getitem__, statuses.values())
     have = map(read.row_statuses.__getitem__, rows)
     return {
         (PRODUCTS, row, status_col): (sku, statuses[sku])
-        for sku, row in compress(zip(skus, rows, strict=True), map(ne, have, wanted))
+        for sku, row in compress(zip(statuses, rows, strict=True), map(ne, have, wanted))
     }
 
 
+class _Shown(dict[str, str]):
+    """A 状態 text → the text a read shows for it (``cell_text``), each worked out once."""
+
+    def __missing__(self, text: str) -> str:
+        shown = self[text] = cell_text(text)
+        return shown
+
+
+def _rows_in_order(
+    statuses: Mapping[str, str], product_rows: Mapping[str, int]
+) -> Collection[int] | None:
+    """The grid row of each of ``statuses``' 商品コード in its order, without a lookup each.
+
+    The plan lists 状態 for the sheet's 商品コード in the order the read found them
+    (:attr:`SheetRead.product_rows`, each on one row): then the rows are that map's
+    values as they stand. None when the two do not list the same 商品コード (the same
+    objects, compared in C) in the same order (a 商品コード on two rows, an invalid
+    one): look each up.
+    """
+    if len(statuses) != len(product_rows) or not all(map(is_, statuses, product_rows)):
+        return None
+    return product_rows.values()
+
+
 def _statuses_row_by_row(
-    statuses: Mapping[str, str], read: SheetRead, status_col: int, shown: Mapping[str, str]
+    statuses: Mapping[str, str], read: SheetRead, status_col: int, shown: _Shown
 ) -> Placed:
     """:func:`_statuses` when some 商品コード sits on several rows (each row gets its text)."""
     placed: Placed = {}
@@ -163,13 +190,15 @@ def column_ranges(
     """
     ranges: list[str] = []
     for tab, cols in columns.items():
+        title = whole(tab)
+        runs = None if rows is None or tab not in rows else row_runs(r for r in rows[tab] if r > 0)
         for first, last in spans(cols):
             a, b = column_letter(first), column_letter(last)
-            if rows is None or tab not in rows:
-                ranges.append(f"{whole(tab)}!{a}:{b}")
+            if runs is None:
+                ranges.append(f"{title}!{a}:{b}")
                 continue
-            for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
-                ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
+            ranges.append(f"{title}!{a}1:{b}1")
+            ranges.extend([f"{title}!{a}{top + 1}:{b}{bottom + 1}" for top, bottom in runs])
     return ranges
 
 

@@ -41,6 +41,7 @@ from bot.infra.sheet.client import (
     SheetLayoutError,
     SheetStopped,
     api_message,
+    decoded,
     make_client,
     resend_unless_landed,
 )
@@ -700,7 +701,8 @@ class SheetGateway:
     def _batch_update(self, body: Mapping[str, Any], params: ParamsType | None) -> Any:
         """``spreadsheets:batchUpdate`` (gspread's own wrapper cannot pass ``fields``)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet.id
-        reply = self.spreadsheet.client.request("post", url, json=body, params=params).json()
+        response = self.spreadsheet.client.request("post", url, json=body, params=params)
+        reply = decoded(response)
         self.cache.count(answer_cells(reply))
         return reply
 

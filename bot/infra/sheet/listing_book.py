@@ -25,7 +25,7 @@ from itertools import compress
 from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
-from bot.core.domain import ListingTarget, PushReason, PushResult, StockPush
+from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap, header_map
@@ -90,29 +90,44 @@ class _Handed:
     by_key: dict[Key, ListingTarget] = field(default_factory=dict)
     """Each listing's target as last taken (keyed by the target's own key tuple)."""
     again: set[Key] = field(default_factory=set)
+    places: dict[Key, int] = field(default_factory=dict)
+    """Where each of ``again`` was in last time's targets (its place is looked up there
+    first: a listing's place moves only when the listings change in number)."""
     changed: list[int] | None = None
     """Places whose target is not last time's object (None: counted unalike)."""
+    looked: list[int] | None = None
+    """The places this call looks at (None: found by identity)."""
 
     def to_look_at(
         self, targets: Sequence[ListingTarget], pushed: Iterable[Key]
     ) -> list[ListingTarget]:
-        """The targets to look at, in their order: new ones, and those pushed now or last time."""
+        """The targets to look at, in their order: new ones, and those pushed now or last time.
+
+        A pushed listing's place is among the changed ones when its target changed (a
+        push usually comes with a new number); one pushed last time is most likely
+        where it was then. Only the rest are searched for (each listing has one key).
+        """
         keys = (*pushed, *self.again)
         last = self.targets
+        self.looked = None
         if len(last) != len(targets):
             self.changed = None
             return self._by_identity(targets, keys)
         self.changed = list(compress(range(len(targets)), map(is_not, last, targets)))
         places = set(self.changed)
+        known = {targets[i].key for i in self.changed}
         for key in keys:
             target = self.by_key.get(key)
-            if target is None:
+            if target is None or key in known:
                 continue
-            place = _place(targets, target)
+            place = self.places.get(key)
+            if place is None or targets[place].key != key:
+                place = _place(targets, target)
             if place is None:  # gone, or not sorted by sku as the engine hands them
                 return self._by_identity(targets, keys)
             places.add(place)
-        return [targets[i] for i in sorted(places)]
+        self.looked = sorted(places)
+        return [targets[i] for i in self.looked]
 
     def _by_identity(
         self, targets: Sequence[ListingTarget], keys: Iterable[Key]
@@ -139,7 +154,9 @@ class _Handed:
                 self.by_key[t.key] = t
         else:
             self.by_key = {t.key: t for t in targets}
-        self.targets, self.again, self.changed = targets, again, None
+        at = self.looked or ()
+        self.places = {key: i for i in at if (key := targets[i].key) in again}
+        self.targets, self.again, self.changed, self.looked = targets, again, None, None
 
 
 _SKU = attrgetter("sku")
@@ -257,13 +274,17 @@ class ListingBook:
         # Handed last time too: its row is as it was left (100k targets sorted out in C).
         looked = self._handed.to_look_at(targets, result_of.keys())
         again: set[Key] = set()
+        results: dict[tuple[PushStatus, str], str] = {}  # 結果 by status and message
         for target in looked:
             key = target.key  # the one tuple the engine keys this listing by
             entry = result_of.get(key)
             if entry is not None:
                 push, result = entry
-                reason = reason_text(push.reason)
-                shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, result_label(result))
+                reason = self._reason(push.reason, "")[0]
+                said = results.get((result.status, result.message))
+                if said is None:
+                    said = results[(result.status, result.message)] = result_label(result)
+                shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, said)
                 self.owed[key] = Owed(shown, ALL, pushed=True)
                 again.add(key)  # its 理由 is checked against the target next time
             else:
@@ -348,10 +369,11 @@ class Scan:
 
 def flags_of(column: Mapping[int, Any], template: Template) -> dict[int, bool]:
     """Non-blank 再送 cells (grid row → raw value) → ticked or not."""
-    reader = Reader(template)
+    reader = None  # made for the first non-blank cell (the column is blank as a rule)
     flags: dict[int, bool] = {}
     for row, raw in column.items():
         if row > 0 and not is_blank(raw):
+            reader = reader or Reader(template)
             try:
                 flags[row] = bool(reader.bool_word(raw))
             except ValueError:
@@ -426,9 +448,17 @@ def misplaced(
     mall_col, code_col = header.col("mall"), header.col("code")
     if mall_col is None or code_col is None:
         return [row for row, _ in checks]
+    malls: dict[str, str | None] = {}  # a モール label → its key, each label once
+
+    def mall_key(value: Any) -> str | None:
+        text = cell_text(value)
+        if text not in malls:
+            malls[text] = template.mall_key(text)
+        return malls[text]
+
     return [
         row
         for row, (mall, code) in checks
-        if template.mall_key(cell_text(cells.get((row, mall_col)))) != mall
+        if mall_key(cells.get((row, mall_col))) != mall
         or cell_text(cells.get((row, code_col))) != code
     ]

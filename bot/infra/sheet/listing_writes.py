@@ -29,8 +29,9 @@ class Piece:
     """Part of one record's writes, packed with others into a batchUpdate."""
 
     tab: str
-    size: int
-    """JSON bytes of its requests and read-back ranges in a body (separators counted)."""
+    size: int | None
+    """JSON bytes of its requests and read-back ranges in a body (separators counted);
+    None until :meth:`measured` builds them (出品状況 pieces)."""
     build: Callable[[], list[Request]]
     """Its requests, built when its batchUpdate is (a log trim depends on counts then)."""
     ranges: tuple[str, ...] = ()
@@ -45,6 +46,25 @@ class Piece:
     """Rows it appends to 出品状況 and the key texts of the last one."""
     rows: tuple[Any, ...] = field(default=())
     """The log rows it carries (what is kept if it is not sent)."""
+    _made: list[Request] | None = field(default=None, repr=False)
+
+    def measured(self) -> int:
+        """Its size; a piece not measured yet is built to be measured.
+
+        Measured when a batchUpdate is packed (:func:`bot.infra.sheet.record._take`),
+        and the requests so built are kept for :meth:`requests`, which that batchUpdate
+        calls next: a row is laid out once, and only the pieces of the batchUpdate being
+        packed hold their requests (a cold start's 100,000 rows of cells never wait).
+        """
+        if self.size is None:
+            self._made = self.build()
+            self.size = _sizes(self._made, self.ranges)
+        return self.size
+
+    def requests(self) -> list[Request]:
+        """Its requests for the batchUpdate being sent (those :meth:`measured` built)."""
+        made, self._made = self._made, None
+        return made if made is not None else self.build()
 
 
 @dataclass
@@ -101,21 +121,41 @@ def _update_pieces(updates: Updates, where: ListingTab) -> list[Piece]:
     """Rows in place, as blocks of consecutive rows writing the same columns."""
     pieces: list[Piece] = []
     block: list[int] = []
+    runs_of: dict[frozenset[int], list[tuple[int, int]]] = {}
+    keys = _key_span(where)
     for row in sorted(updates):
         if block and (
             row != block[-1] + 1 or updates[row][1].keys() != updates[block[0]][1].keys()
         ):
-            pieces.extend(_block_pieces(block, updates, where))
+            pieces.extend(
+                _block_pieces(block, updates, where, _runs(runs_of, updates, block), keys)
+            )
             block = []
         block.append(row)
     if block:
-        pieces.extend(_block_pieces(block, updates, where))
+        pieces.extend(_block_pieces(block, updates, where, _runs(runs_of, updates, block), keys))
     return pieces
 
 
-def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list[Piece]:
-    """One block of rows writing the same columns: an updateCells per column span."""
-    runs = spans(sorted(updates[block[0]][1]))
+def _runs(
+    known: dict[frozenset[int], list[tuple[int, int]]], updates: Updates, block: list[int]
+) -> list[tuple[int, int]]:
+    """The column spans a block writes (a record's blocks write a few column sets)."""
+    cols = frozenset(updates[block[0]][1])
+    runs = known.get(cols)
+    if runs is None:
+        runs = known[cols] = spans(sorted(cols))
+    return runs
+
+
+def _block_pieces(
+    block: list[int],
+    updates: Updates,
+    where: ListingTab,
+    runs: list[tuple[int, int]],
+    keys: tuple[str, str],
+) -> list[Piece]:
+    """One block of rows writing the same columns (``runs``): an updateCells per span."""
     resend = where.header.col("resend")
 
     def row_size(row: int) -> int:
@@ -124,8 +164,10 @@ def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list
             json_size([cell_data(cells[c]) for c in range(lo, hi + 1)]) + 16 for lo, hi in runs
         )
 
+    # A block of one row is one piece whatever its size: no need to measure it twice.
+    parts = [block] if len(block) == 1 else split_by_size(block, row_size)
     pieces = []
-    for rows in split_by_size(block, row_size):
+    for rows in parts:
 
         def build(rows: list[int] = rows) -> list[Request]:
             return [
@@ -139,11 +181,11 @@ def _block_pieces(block: list[int], updates: Updates, where: ListingTab) -> list
             ]
 
         checks = tuple((r, key) for r in rows if (key := updates[r][0]) is not None)
-        ranges = (_key_range(where, rows[0], rows[-1]),) if checks else ()
+        ranges = (_key_range(where, rows[0], rows[-1], keys),) if checks else ()
         pieces.append(
             Piece(
                 LISTINGS,
-                _sizes(build(), ranges),  # built again when sent: 100k rows' cells never wait
+                None,  # measured when its batchUpdate is packed
                 build,
                 ranges=ranges,
                 checks=checks,
@@ -210,7 +252,7 @@ def _append_piece(
     mall, code = appends[part[-1]][0]
     return Piece(
         LISTINGS,
-        _sizes(build(), ranges),
+        None,  # measured when its batchUpdate is packed
         build,
         ranges=ranges,
         checks=checks,
@@ -219,13 +261,26 @@ def _append_piece(
     )
 
 
-def _key_range(where: ListingTab, first: int, last: int) -> str:
-    """The key cells (モール..モール商品コード) of grid rows ``first``..``last``."""
+def _key_span(where: ListingTab) -> tuple[str, str]:
+    """The letters of the key cells' columns (モール..モール商品コード), first and last."""
     cols = [c for c in (where.header.col("mall"), where.header.col("code")) if c is not None]
-    lo, hi = column_letter(min(cols)), column_letter(max(cols))
+    return column_letter(min(cols)), column_letter(max(cols))
+
+
+def _key_range(
+    where: ListingTab, first: int, last: int, keys: tuple[str, str] | None = None
+) -> str:
+    """The key cells (モール..モール商品コード) of grid rows ``first``..``last``."""
+    lo, hi = _key_span(where) if keys is None else keys
     return f"{where.title}!{lo}{first + 1}:{hi}{last + 1}"
 
 
 def _sizes(reqs: Sequence[Request], ranges: Sequence[str] = ()) -> int:
-    """Bytes ``reqs`` and ``ranges`` add to a body (each item with its ", ")."""
-    return sum(json_size(r) + 2 for r in reqs) + sum(json_size(r) + 2 for r in ranges)
+    """Bytes ``reqs`` and ``ranges`` add to a body, each item counted with 2 for its ", ".
+
+    Measured as one list (one encoding instead of one per item): the compact list
+    ``[a,b]`` is 2 bytes of brackets and 1 per separator, so adding ``n - 1`` gives
+    the items' bytes plus 2 each.
+    """
+    items = [*reqs, *ranges]
+    return json_size(items) + len(items) - 1 if items else 0

@@ -223,7 +223,7 @@ class RecordWriter:
                 queue = [p for p in queue if p.tab != LISTINGS]  # planned on stale rows
 
     def _send_chunk(self, chunk: Sequence[Piece], final: Sequence[str]) -> dict[str, Any] | None:
-        reqs = [r for piece in chunk for r in piece.build()]
+        reqs = [r for piece in chunk for r in piece.requests()]
         self.batches += 1
         marker = None
         if self.port.marker_row is not None:
@@ -403,7 +403,7 @@ def _take(queue: list[Piece]) -> tuple[list[Piece], list[Piece]]:
     """As many pieces from the front of ``queue`` as one batchUpdate holds (at least one)."""
     total = BODY_RESERVE
     for i, piece in enumerate(queue):
-        total += piece.size
+        total += piece.measured()
         if total > MAX_REQUEST_BYTES and i > 0:
             return queue[:i], queue[i:]
     return queue, []
