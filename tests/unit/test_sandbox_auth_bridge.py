@@ -203,7 +203,7 @@ def test_an_injected_timeout_becomes_a_lost_answer() -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("simulated read timeout", request=request)
 
-    reply = to_transport(httpx.MockTransport(slow), Call("GET", "/x"), "https://h.example")
+    reply = to_transport(httpx.MockTransport(slow), Call("GET", "/x"), "http://127.0.0.1:9")
 
     assert reply.drop
 
