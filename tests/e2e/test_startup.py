@@ -277,7 +277,11 @@ def test_a_refused_google_key_becomes_the_sheet_key_error() -> None:
     from bot.infra.sheet.access import SheetKeyInvalid, service_account_credentials
 
     pem = _test_private_key()
-    info = {**json.loads(SANDBOX_SERVICE_ACCOUNT), "private_key": pem, "token_uri": "http://127.0.0.1:9/token"}
+    info = {
+        **json.loads(SANDBOX_SERVICE_ACCOUNT),
+        "private_key": pem,
+        "token_uri": "http://127.0.0.1:9/token",
+    }
     creds = service_account_credentials(info, ["https://www.googleapis.com/auth/spreadsheets"])
 
     def refused(**_: Any) -> Any:
