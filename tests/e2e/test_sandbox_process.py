@@ -226,11 +226,12 @@ def test_a_worker_killed_right_after_an_order_loses_and_doubles_nothing_then_sto
     wait_for("worker C to start", started(second))
     wait_for(  # its first cycle: the commit (the order fetched again), then the push results
         "worker C's first cycle",
+        # batchUpdates only: the commit's narrow re-read is a POST too (batchGetByDataFilter)
         lambda: (
-            [
-                e["method"]
+            sum(
+                e["method"] == "POST" and e["path"].endswith(":batchUpdate")
                 for e in sandbox.get("/requests", target="sheets", since=mark)["requests"]
-            ].count("POST")
+            )
             >= 2
         ),
     )
