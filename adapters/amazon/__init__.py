@@ -2,8 +2,9 @@
 
 Wire facts are in ``docs/api/amazon.md``; each class attribute cites its source. The
 package is split by concern: ``adapter`` (declaration, settings, stock), ``orders``
-(searchOrders pacing), ``bulk`` (feeds and the listings report), ``wire`` (LWA tokens,
-one SP-API call, error reading). Design decisions:
+(searchOrders pacing), ``bulk`` (feeds and the listings report), ``readback`` (the
+read-back from reports), ``wire`` (LWA tokens, one SP-API call, error reading). Design
+decisions:
 
 - **Auth.** A Login with Amazon refresh token is exchanged for a one-hour access token,
   cached until a minute before it expires and sent as ``x-amz-access-token``; SigV4 is
@@ -31,9 +32,13 @@ one SP-API call, error reading). Design decisions:
   one merchant SKU in its Amazon cell) is handled listing by listing.
 - **Unknown SKUs.** Every SKU is looked up before its first push (and again after an
   hour): a 404 is ``unknown_code`` for that push alone.
-- **Reads.** ``read_stock`` uses getListingsItem for up to 50 SKUs and one
+- **Reads.** ``read_stock`` uses getListingsItem for up to 50 SKUs and the
   GET_MERCHANT_LISTINGS_ALL_DATA report for more (start-up, drift), never thousands of
-  single reads. FBA quantities are left out: they are not the shop's stock.
+  single reads. A report takes Amazon a minute or more, so the read-back never waits
+  for one (``readback``): it asks for one every 5 minutes, looks once a cycle, and
+  answers from the newest that is done, leaving out listings pushed or sold since
+  shortly before it was asked for. A push's existence check waits for a report (a
+  start-up's). FBA quantities are left out: they are not the shop's stock.
 - **Orders.** Orders API v2026-01-01 ``searchOrders`` by ``lastUpdatedAfter`` with the
   items inline; the adapter paces itself to Amazon's 0.0056 req/s (burst 20) and
   answers from memory between searches without losing a line (see ``orders``).

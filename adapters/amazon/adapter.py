@@ -21,6 +21,7 @@ from pydantic import SecretStr, field_validator
 
 from adapters.amazon.bulk import MERCHANT_CHANNEL, Bulk, FeedOutcome, ListingRow
 from adapters.amazon.orders import OrderBook
+from adapters.amazon.readback import ReportReads
 from adapters.amazon.wire import LwaTokens, NotFound, SpApi
 from adapters.base import (
     AuthError,
@@ -168,6 +169,9 @@ class AmazonAdapter:
     # How long what getListingsItem or a report said about a SKU (exists, FBA, product
     # type) is trusted. Ours: listings change fulfilment channel rarely.
     LISTING_TTL_S: ClassVar[float] = 3600.0
+    # Ours: a report in flight answers a push's existence check if it was asked for at
+    # most this long ago (a listing created on Amazon since may be missing from it).
+    REPORT_REUSE_S: ClassVar[float] = 60.0
     ISSUE_LOCALE: ClassVar[str] = "ja_JP"
 
     def __init__(
@@ -227,6 +231,7 @@ class AmazonAdapter:
         self._get_bucket = TokenBucket(self.GET_RATE[0], 1, clock)
         self._search_bucket = TokenBucket(self.SEARCH_LISTINGS_RATE[0], 1, clock)
         self._listings: dict[str, _Listing] = {}
+        self._reads = ReportReads(self._bulk, clock)
 
     @classmethod
     def from_config(
@@ -373,9 +378,16 @@ class AmazonAdapter:
             seen_at=self._clock.monotonic(),
         )
 
-    def _remember(self, rows: Mapping[str, ListingRow], skus: Sequence[str]) -> None:
-        """Fold a listings report into the cache; asked SKUs missing from it do not exist."""
-        now = self._clock.monotonic()
+    def _remember(
+        self, rows: Mapping[str, ListingRow], skus: Sequence[str], at: float | None = None
+    ) -> None:
+        """Fold a listings report asked for at ``at`` (default now) into the cache.
+
+        Asked SKUs missing from it do not exist. A report's rows are dated when it was
+        asked for: its data is from then or later, so the read-back's settle rule errs
+        on the safe side.
+        """
+        now = self._clock.monotonic() if at is None else at
         for sku, row in rows.items():
             known = self._listings.get(sku)
             self._listings[sku] = _Listing(
@@ -400,7 +412,8 @@ class AmazonAdapter:
             > self.LISTING_TTL_S
         ]
         if len(stale) > self.READ_ITEMS_MAX:
-            self._remember(self._bulk.listings(), stale)
+            done = self._reads.wait(newer_than=now if fresh else now - self.REPORT_REUSE_S)
+            self._remember(done.rows, stale, at=done.asked_at)
         else:
             for sku in stale:
                 self._get_listing(sku)
@@ -413,11 +426,16 @@ class AmazonAdapter:
     def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
         """Merchant-fulfilled quantities, keyed as given.
 
-        Unknown SKUs and FBA listings are left out: an FBA quantity is Amazon's stock in
-        its warehouses, not the shop's, so it must never look like drift.
+        Up to :attr:`READ_ITEMS_MAX` SKUs are read live, one getListingsItem each. More
+        are answered from the newest listings report without waiting for one
+        (:mod:`adapters.amazon.readback`): a SKU that report cannot speak for yet is left
+        out this time. Unknown SKUs and FBA listings are left out too: an FBA quantity is
+        Amazon's stock in its warehouses, not the shop's, so it must never look like drift.
         """
         canonical = {code: self.canonical_code(code) for code in codes}
         skus = list(dict.fromkeys(c for c in canonical.values() if c))
+        if len(skus) > self.READ_ITEMS_MAX:
+            return self._read_from_reports(canonical)
         listings = self._learn(skus, fresh=True)
         return {
             code: listing.quantity
@@ -426,6 +444,22 @@ class AmazonAdapter:
             and listing.exists
             and not listing.afn
             and listing.quantity is not None
+        }
+
+    def _read_from_reports(self, canonical: Mapping[str, str]) -> dict[str, int]:
+        """The read-back of many SKUs: one step of the report cycle, then what may be used."""
+        done = self._reads.step()
+        if done is not None:
+            self._remember(done.rows, (), at=done.asked_at)
+        usable = self._reads.usable
+        return {
+            code: listing.quantity
+            for code, sku in canonical.items()
+            if (listing := self._listings.get(sku)) is not None
+            and listing.exists
+            and not listing.afn
+            and listing.quantity is not None
+            and usable(sku, listing.seen_at)
         }
 
     # ------------------------------------------------------------------ push
@@ -462,6 +496,7 @@ class AmazonAdapter:
             else:
                 to_send.append((i, sku))
         to_send.sort()
+        self._reads.touch(sku for _i, sku in to_send)
         if len(to_send) > self.PATCH_MAX:
             self._send_feeds(pushes, to_send, results)
         else:
@@ -584,7 +619,9 @@ class AmazonAdapter:
 
     def fetch_order_lines(self, since: datetime, until: datetime) -> list[OrderLine]:
         """Merchant-fulfilled order lines changed since ``since`` (see :class:`OrderBook`)."""
-        return self._orders.fetch(since, until)
+        lines = self._orders.fetch(since, until)
+        self._reads.touch(self.canonical_code(line.code) for line in lines)
+        return lines
 
 
 # --------------------------------------------------------------------------- helpers

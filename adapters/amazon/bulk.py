@@ -204,8 +204,18 @@ class Bulk:
 
     # ------------------------------------------------------------------ reports
 
-    def listings(self) -> dict[str, ListingRow]:
-        """The whole catalogue from one GET_MERCHANT_LISTINGS_ALL_DATA report."""
+    def listings(self, report_id: str | None = None) -> dict[str, ListingRow]:
+        """The whole catalogue from one GET_MERCHANT_LISTINGS_ALL_DATA report, waited for.
+
+        ``report_id``: a report asked for earlier (:meth:`ask_listings`) instead of a new one.
+        """
+        report_id = report_id or self.ask_listings()
+        return self.listings_of(
+            self._poll(f"{self.PATH_REPORTS}/{report_id}", self._buckets["getReport"])
+        )
+
+    def ask_listings(self) -> str:
+        """Ask Amazon for a listings report (createReport); its report id."""
         created = self._api.json(
             self._api.call(
                 "POST",
@@ -217,7 +227,20 @@ class Bulk:
         report_id = str(created.get("reportId") or "")
         if not report_id:
             raise TransientError("Amazon: 出品レポートを依頼できませんでした")
-        state = self._poll(f"{self.PATH_REPORTS}/{report_id}", self._buckets["getReport"])
+        return report_id
+
+    def report_state(self, report_id: str) -> dict[str, Any]:
+        """One look at a report (getReport): its processingStatus and document id."""
+        return self._api.json(
+            self._api.call("GET", f"{self.PATH_REPORTS}/{report_id}", self._buckets["getReport"])
+        )
+
+    def is_final(self, state: Mapping[str, Any]) -> bool:
+        """The report will not change any more (DONE, FATAL or CANCELLED)."""
+        return state.get("processingStatus") in self.TERMINAL
+
+    def listings_of(self, state: Mapping[str, Any]) -> dict[str, ListingRow]:
+        """The rows of a report whose state is final (downloaded and parsed)."""
         status = state.get("processingStatus")
         if status == "CANCELLED":
             return {}  # "no data to return" for this report type ([SPM] Report.processingStatus)

@@ -253,12 +253,17 @@ def test_fba_lines_are_skipped_even_without_fulfillment_data(
 # --------------------------------------------------------------------------- reads
 
 
-def test_read_stock_few_by_get_many_by_report(adapter: AmazonAdapter, sim: AmazonSimulator) -> None:
+def test_read_stock_few_by_get_many_by_report(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
     few = [sim.add_listing(f"R-{n}", n) for n in range(3)]
     assert adapter.read_stock([*few, "NOPE"]) == {c: n for n, c in enumerate(few)}
     assert len(_ops(sim, "getListingsItem")) == 4
     assert _ops(sim, "createReport") == []
     many = [sim.add_listing(f"S-{n:03d}", n) for n in range(AmazonAdapter.READ_ITEMS_MAX + 1)]
+    assert adapter.read_stock(many) == {}  # a report is asked for, not waited for
+    assert len(_ops(sim, "createReport")) == 1
+    clock.advance(sim.report_seconds)
     stock = adapter.read_stock(many)
     assert stock == {c: n for n, c in enumerate(many)}
     assert len(_ops(sim, "createReport")) == 1
@@ -281,6 +286,8 @@ def test_reports_in_either_locale_charset_and_compression(
     adapter = _adapter(sim, clock)
     codes = [sim.add_listing(f"在庫-{n:03d}", n) for n in range(60)]
     sim.add_listing("F-1", 5, fba=True)
+    adapter.read_stock([*codes, "F-1"])  # asks for the report
+    clock.advance(sim.report_seconds)
     assert adapter.read_stock([*codes, "F-1"]) == {c: n for n, c in enumerate(codes)}
 
 
