@@ -307,6 +307,12 @@ class ShopifySimulator:
             self._restore()
             self._bucket = max(self._bucket - points, 0.0)
 
+    def leave_points(self, points: float) -> None:
+        """Other processes of the same app leave only ``points`` in the bucket (§1.7)."""
+        with self._lock:
+            self._restore()
+            self._bucket = min(self._bucket, max(points, 0.0))
+
     def rejections(self) -> list[SimRequest]:
         """Requests the API refused (an error status, top-level errors or userErrors)."""
         return [r for r in self.requests if (r.status >= 400 or r.codes) and not r.injected]
