@@ -210,12 +210,14 @@ class ShopifyAdapter:
     def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
         """``available`` at the bot's location, keyed as given; unusable SKUs left out.
 
-        The drift read-back never waits on Shopify's cost bucket (§1.7). A search of
+        The drift read-back does not wait on Shopify's cost bucket (§1.7). A search of
         25 SKUs is admitted only when its requested 403 points are in the bucket (most
         is refunded after), and the pacer would otherwise wait ~4 s for each: a read of
-        250 SKUs held the whole cycle ~40 s. So this reads only the SKUs the bucket
+        250 SKUs held the whole cycle ~40 s. So this starts only the searches the bucket
         affords now and keeps :attr:`READ_RESERVE` points for the pushes that follow in
-        the same cycle, so a sale's push is never the one kept waiting. The SKUs not
+        the same cycle, so a sale's push is not the one kept waiting. (A search already
+        started is finished, its further pages paced as usual: see
+        :meth:`Catalog.read_affordable` for why.) The SKUs not
         read wait in :attr:`unread` and are read first when asked again (oldest ask
         first, a SKU asked again keeps its place); they are left out of this answer,
         as the protocol leaves out what the mall cannot say now, and the engine

@@ -140,8 +140,12 @@ class Catalog:
         """Fresh variants of the leading ``skus`` the bucket affords now, never waiting.
 
         Searches go out in order while :meth:`affords_search`; the first that does not
-        fit ends the read, and a search whose further page does not fit is dropped
-        whole (its SKUs are not read: a second variant with the same SKU may be there).
+        fit ends the read. A search that has started is finished: the fuzzy SKU search
+        (§1.2) can answer a page more than one for SKUs that prefix others (``ZK-1``:
+        ``ZK-10``…), and a second variant with the same SKU may be on any page. Its
+        further pages spend the reserve first and wait on the pacer only when the bucket
+        runs dry: dropping such a search would leave it at the head of the queue, read
+        again and dropped again on every call, and nothing behind it would be read.
         """
         read: dict[str, Variant] = {}
         for start in range(0, len(skus), self.SKUS_PER_SEARCH):
@@ -154,15 +158,15 @@ class Catalog:
     def _search(self, skus: Sequence[str], *, reserve: float | None = None) -> bool:
         """Search ``skus`` and remember what was found (True).
 
-        With ``reserve``: False, nothing kept, when a page would not fit in the bucket
-        without waiting.
+        With ``reserve``: False, nothing sent, when the first page does not fit in the
+        bucket with ``reserve`` points to spare; further pages are paced as usual.
         """
         location_id, _name = self.location()
         query = " OR ".join(f"sku:{_quote(sku)}" for sku in skus)
         found: dict[str, list[Mapping[str, Any]]] = {sku: [] for sku in skus}
         after: str | None = None
         while True:
-            if reserve is not None and not self.affords_search(reserve):
+            if reserve is not None and after is None and not self.affords_search(reserve):
                 return False
             data = self._api.call(
                 VARIANTS_QUERY,

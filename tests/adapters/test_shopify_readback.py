@@ -108,19 +108,38 @@ def test_queued_skus_are_read_first_and_an_ask_again_keeps_its_place() -> None:
     assert set(second) == set(codes(50)) - set(codes(25))
 
 
-def test_a_search_whose_next_page_does_not_fit_is_left_whole_for_later() -> None:
-    sim = shop(0, latency=0.0)  # fuzzy search: "P" also finds the 150 "P-…" variants
+def fuzzy_shop(prefixed: int) -> ShopifySimulator:
+    """``P`` and ``prefixed`` SKUs ``P-…`` it prefixes (the fuzzy search finds them all)."""
+    sim = shop(0, latency=0.0)
     sim.add_listing("P", 7)
-    for n in range(150):
+    for n in range(prefixed):
         sim.add_listing(f"P-{n}", 1)
+    return sim
+
+
+def test_a_started_search_spends_the_reserve_on_its_further_pages() -> None:
+    sim = fuzzy_shop(150)  # two pages of 100
     adapter = make(sim)
-    # The first page fits (403 reserved, 403 used: 100 nodes), the second would not.
-    leave_in_bucket(sim, adapter, ShopifyAdapter.READ_RESERVE + SEARCH + 1 + 50)
-    assert adapter.read_stock(["P"]) == {}
-    assert "P" in adapter.unread
-    sim._clock.advance(30)  # the bucket restores
+    # The first page fits with the reserve to spare (403 reserved, 403 used: 100 nodes).
+    leave_in_bucket(sim, adapter, ShopifyAdapter.READ_RESERVE + SEARCH + 10)
+    started = sim._clock.monotonic()
     assert adapter.read_stock(["P"]) == {"P": 7}
-    assert len(adapter.unread) == 0
+    assert sim._clock.monotonic() == started  # the second page came out of the reserve
+    assert [r.root for r in sim.requests[-2:]] == ["productVariants"] * 2
+
+
+def test_a_sku_prefixing_hundreds_does_not_block_the_queue() -> None:
+    """Five pages for ``P``: dropped unfinished it would head the queue for ever."""
+    sim = fuzzy_shop(450)
+    others = [sim.add_listing(f"Q{n}", n) for n in range(60)]
+    adapter = make(sim)
+    read: dict[str, int] = {}
+    for _cycle in range(10):
+        read.update(adapter.read_stock(["P", *others]))
+        sim._clock.advance(15)
+    assert read == {"P": 7, **{code: n for n, code in enumerate(others)}}
+    assert len(adapter.unread) <= 1 + len(others)
+    assert all(r.codes == [] for r in sim.requests)  # the pages were paced, not THROTTLED
 
 
 def test_an_unthrottled_full_bucket_reads_a_small_shop_at_once() -> None:
