@@ -217,12 +217,13 @@ class ShopifyAdapter:
         affords now and keeps :attr:`READ_RESERVE` points for the pushes that follow in
         the same cycle, so a sale's push is not the one kept waiting. (A search already
         started is finished, its further pages paced as usual: see
-        :meth:`Catalog.read_affordable` for why.) The SKUs not
-        read wait in :attr:`unread` and are read first when asked again (oldest ask
-        first, a SKU asked again keeps its place); they are left out of this answer,
-        as the protocol leaves out what the mall cannot say now, and the engine
-        compares only the listings it is given. The bucket restores 100 points/s or
-        more, so each cycle reads ~14 searches' worth and the queue goes round them.
+        :meth:`Catalog.read_affordable` for why.) The SKUs not read wait in
+        :attr:`unread` and are read first when asked again (oldest ask first, a SKU
+        asked again keeps its place); they are left out of this answer, as the
+        protocol leaves out what the mall cannot say now, and the engine compares only
+        the listings it is given. At the smallest plan's 100 points/s a
+        15 s cycle restores 1,500 points: ~14 searches of 25 SKUs that match exactly
+        (103 points each once refunded), and the queue goes round the rest.
 
         What the read shows becomes the engine's to compensate (§4.5 read-back), so the
         ledger stops holding back units for sales it had caught itself. A THROTTLED

@@ -137,10 +137,10 @@ class Catalog:
         return self._api.pacer.wait_for(self.SEARCH_COST + reserve) <= 0
 
     def read_affordable(self, skus: Sequence[str], *, reserve: float) -> dict[str, Variant]:
-        """Fresh variants of the leading ``skus`` the bucket affords now, never waiting.
+        """Fresh variants of the leading ``skus`` whose searches the bucket affords now.
 
         Searches go out in order while :meth:`affords_search`; the first that does not
-        fit ends the read. A search that has started is finished: the fuzzy SKU search
+        fit ends the read, so a search is never started to wait for its turn. A search that has started is finished: the fuzzy SKU search
         (§1.2) can answer a page more than one for SKUs that prefix others (``ZK-1``:
         ``ZK-10``…), and a second variant with the same SKU may be on any page. Its
         further pages spend the reserve first and wait on the pacer only when the bucket
