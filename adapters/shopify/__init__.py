@@ -31,7 +31,9 @@ Design decisions:
 - **Throttling.** Cost-based: every answer's ``extensions.cost.throttleStatus`` tells
   the bucket and restore rate; the adapter waits before a query that would not fit.
   THROTTLED inside a 200 and HTTP 429 are both read as rate limits and retried after
-  the time the bucket needs.
+  the time the bucket needs. The drift read-back (``read_stock``) starts only the
+  searches the bucket affords now, leaving a reserve for the cycle's pushes, and
+  queues the SKUs it could not read for its next calls (oldest ask first).
 """
 
 from __future__ import annotations

@@ -127,12 +127,47 @@ class Catalog:
         """The next lookup of ``sku`` must read it again."""
         self._variants.pop(sku, None)
 
-    def _search(self, skus: Sequence[str]) -> None:
+    def affords_search(self, reserve: float) -> bool:
+        """One more search fits in the cost bucket now with ``reserve`` points to spare.
+
+        By the pacer's reckoning from the last answer's ``throttleStatus`` (§1.7): a
+        search admitted now needs no wait. The bucket is reserved at the requested cost
+        (SEARCH_COST) even though most of it is refunded once the answer is in.
+        """
+        return self._api.pacer.wait_for(self.SEARCH_COST + reserve) <= 0
+
+    def read_affordable(self, skus: Sequence[str], *, reserve: float) -> dict[str, Variant]:
+        """Fresh variants of the leading ``skus`` whose searches the bucket affords now.
+
+        Searches go out in order while :meth:`affords_search`; the first that does not
+        fit ends the read, so a search is never started to wait for its turn. A search that has started is finished: the fuzzy SKU search
+        (§1.2) can answer a page more than one for SKUs that prefix others (``ZK-1``:
+        ``ZK-10``…), and a second variant with the same SKU may be on any page. Its
+        further pages spend the reserve first and wait on the pacer only when the bucket
+        runs dry: dropping such a search would leave it at the head of the queue, read
+        again and dropped again on every call, and nothing behind it would be read.
+        """
+        read: dict[str, Variant] = {}
+        for start in range(0, len(skus), self.SKUS_PER_SEARCH):
+            chunk = skus[start : start + self.SKUS_PER_SEARCH]
+            if not self._search(chunk, reserve=reserve):
+                break
+            read.update((sku, self._variants[sku]) for sku in chunk)
+        return read
+
+    def _search(self, skus: Sequence[str], *, reserve: float | None = None) -> bool:
+        """Search ``skus`` and remember what was found (True).
+
+        With ``reserve``: False, nothing sent, when the first page does not fit in the
+        bucket with ``reserve`` points to spare; further pages are paced as usual.
+        """
         location_id, _name = self.location()
         query = " OR ".join(f"sku:{_quote(sku)}" for sku in skus)
         found: dict[str, list[Mapping[str, Any]]] = {sku: [] for sku in skus}
         after: str | None = None
         while True:
+            if reserve is not None and after is None and not self.affords_search(reserve):
+                return False
             data = self._api.call(
                 VARIANTS_QUERY,
                 {"q": query, "loc": location_id, "after": after},
@@ -151,6 +186,42 @@ class Catalog:
         now = self._clock.monotonic()
         for sku, nodes in found.items():
             self._variants[sku] = _variant(sku, nodes, now)
+        return True
+
+
+class ReadQueue:
+    """SKUs the read-back was asked for and has not read yet, oldest ask first.
+
+    Each SKU asked gets a place at the back unless it already waits: one asked again
+    while queued keeps its place. A SKU read leaves the queue, so one asked after its
+    read queues behind every SKU still waiting, and repeated asks for more SKUs than
+    one call can read go round all of them. The queue holds at most the distinct SKUs
+    asked (the shop's listings the bot syncs).
+    """
+
+    def __init__(self) -> None:
+        self._places: dict[str, int] = {}
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._places
+
+    def order(self, skus: Sequence[str]) -> list[str]:
+        """``skus`` (each once) queued, and returned in queue order: oldest ask first."""
+        places = self._places
+        for sku in skus:
+            if sku not in places:
+                places[sku] = self._next
+                self._next += 1
+        return sorted(dict.fromkeys(skus), key=places.__getitem__)
+
+    def done(self, skus: Iterable[str]) -> None:
+        """``skus`` were read: they leave the queue."""
+        for sku in skus:
+            self._places.pop(sku, None)
 
 
 def choose_location(locations: Sequence[tuple[str, str]], wanted: str) -> tuple[str, str]:

@@ -181,11 +181,98 @@ def test_over_the_bucket_is_throttled_in_the_documented_body(
 def test_every_answer_carries_the_cost_and_bucket(sim: ShopifySimulator) -> None:
     body = post(sim, ITEM_QUERY, {"q": "sku:MUG-1"}).json()
     status = body["extensions"]["cost"]["throttleStatus"]
+    # 22 requested (2 + 10 × 2) are reserved; one node came back, so 2 + 1 × 2 = 4 are
+    # charged and the other 18 refunded (§1.7).
     assert status == {
         "maximumAvailable": 2000.0,
-        "currentlyAvailable": 2000 - 22,
+        "currentlyAvailable": 2000 - 4,
         "restoreRate": 100.0,
     }
+
+
+# --------------------------------------------------------------------------- cost: reserve, then refund
+
+VARIANTS = """
+query V($q: String!, $loc: ID!) {
+  productVariants(first: 100, query: $q) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      sku
+      inventoryItem {
+        id tracked
+        inventoryLevel(locationId: $loc) { quantities(names: ["available"]) { name quantity } }
+      }
+    }
+  }
+}
+"""
+
+
+def search(sim: ShopifySimulator, *skus: str) -> httpx.Response:
+    location = f"gid://shopify/Location/{sim.locations[0].location_id}"
+    query = " OR ".join(f"sku:{sku}" for sku in skus)
+    return post(sim, VARIANTS, {"q": query, "loc": location})
+
+
+def test_a_search_returning_fewer_nodes_than_first_is_refunded(sim: ShopifySimulator) -> None:
+    sim.add_listing("CUP-1", 3)
+    body = search(sim, "MUG-1", "CUP-1").json()
+    cost = body["extensions"]["cost"]
+    # Requested: 2 + 1 (pageInfo) + 100 × 4; actual: two nodes of 4 each came back.
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (403, 2 + 1 + 2 * 4)
+    assert cost["throttleStatus"]["currentlyAvailable"] == 2000 - 11
+    assert sim.requests[-1].actual_cost == 11
+
+
+def test_an_empty_answer_costs_the_connection_alone(sim: ShopifySimulator) -> None:
+    cost = search(sim, "NONE-1").json()["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (403, 3)
+
+
+def test_a_null_object_costs_one_and_nothing_below_it(sim: ShopifySimulator) -> None:
+    other = sim.add_location("倉庫2")
+    location = f"gid://shopify/Location/{other}"  # MUG-1 is not stocked there: level is null
+    body = post(sim, VARIANTS, {"q": "sku:MUG-1", "loc": location}).json()
+    [node] = body["data"]["productVariants"]["nodes"]
+    assert node["inventoryItem"]["inventoryLevel"] is None
+    # the node 1 + inventoryItem 1 + inventoryLevel (null) 1; the connection 2 + pageInfo 1
+    assert body["extensions"]["cost"]["actualQueryCost"] == 3 + 3
+
+
+def test_a_mutation_costs_what_it_requested(sim: ShopifySimulator) -> None:
+    body = set_stock(sim, [quantity(sim, 4, changeFromQuantity=5)])
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == cost["actualQueryCost"] == 10
+
+
+@pytest.mark.parametrize("status", [200, 429])
+def test_admission_is_on_the_requested_cost_not_the_actual(
+    clock: VirtualClock, status: int
+) -> None:
+    """A search that would return one node (actual 7) is still THROTTLED below 403."""
+    sim = ShopifySimulator(clock=clock, facts=Unconfirmed(throttle_status=status))
+    sim.add_listing("MUG-1", 5)
+    sim.spend_points(2000 - 402)
+    response = search(sim, "MUG-1")
+    assert response.status_code == status
+    body = response.json()
+    assert top_codes(body) == ["THROTTLED"] and "data" not in body
+    cost = body["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (403, None)
+    assert cost["throttleStatus"]["currentlyAvailable"] == 402  # nothing reserved
+    clock.advance(0.01)  # one more point restored: the requested cost fits
+    answered = search(sim, "MUG-1").json()
+    assert answered["extensions"]["cost"]["actualQueryCost"] == 7
+    assert answered["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 403 - 7
+
+
+def test_the_single_query_cap_is_on_the_requested_cost(sim: ShopifySimulator) -> None:
+    """50 × 50 line items requested is over 1,000 even when no order exists (actual 2)."""
+    query = "{ orders(first: 50) { nodes { lineItems(first: 50) { nodes { id } } } } }"
+    body = post(sim, query).json()
+    assert (
+        top_codes(body) == ["MAX_COST_EXCEEDED"] and body["errors"][0]["extensions"]["cost"] > 1000
+    )
 
 
 # --------------------------------------------------------------------------- inventorySetQuantities

@@ -8,7 +8,9 @@ adapter against either answer. What a request meets, in order:
 2. routing: the shop's host and ``/admin/api/{version}/graphql.json`` (404 otherwise),
    ``X-Shopify-Access-Token`` (401), a JSON body with ``query`` (400);
 3. parsing and cost: a syntax error, a query over the single-query cost cap
-   (MAX_COST_EXCEEDED) or over what the bucket holds (THROTTLED, as 200 or 429);
+   (MAX_COST_EXCEEDED) or a requested cost over what the bucket holds (THROTTLED, as
+   200 or 429); the requested cost is reserved, and what the answer did not use
+   (requested − actual, by the nodes it returned) is refunded after execution (§1.7);
 4. execution: every selected field must exist on its object (UNDEFINED_FIELD), input
    arrays hold ≤ 250 items, and ``inventorySetQuantities`` follows the version's
    compare-and-set and idempotency rules (§1.4) with the documented userErrors.
@@ -31,7 +33,12 @@ import httpx
 
 from bot.infra.clock import Clock
 from bot.sandbox.simulators.shopify import schema
-from bot.sandbox.simulators.shopify.graphql import GraphQLSyntaxError, parse, query_cost
+from bot.sandbox.simulators.shopify.graphql import (
+    GraphQLSyntaxError,
+    actual_cost,
+    parse,
+    query_cost,
+)
 from bot.sandbox.simulators.shopify.world import (
     STABLE_VERSIONS,
     SimLine,
@@ -300,6 +307,12 @@ class ShopifySimulator:
             self._restore()
             self._bucket = max(self._bucket - points, 0.0)
 
+    def leave_points(self, points: float) -> None:
+        """Other processes of the same app leave only ``points`` in the bucket (§1.7)."""
+        with self._lock:
+            self._restore()
+            self._bucket = min(self._bucket, max(points, 0.0))
+
     def rejections(self) -> list[SimRequest]:
         """Requests the API refused (an error status, top-level errors or userErrors)."""
         return [r for r in self.requests if (r.status >= 400 or r.codes) and not r.injected]
@@ -359,7 +372,14 @@ class ShopifySimulator:
         if executor.errors:
             raise self._errors(executor.errors, cost, data)
         log.codes.extend(executor.user_error_codes)
-        return _json_response(200, {"data": data, "extensions": self._extensions(cost, cost)})
+        actual = (
+            cost
+            if operation.kind == "mutation"
+            else actual_cost(operation.selections, data, variables)
+        )
+        self._refund(cost - actual)
+        log.actual_cost = actual
+        return _json_response(200, {"data": data, "extensions": self._extensions(cost, actual)})
 
     def _route(self, request: httpx.Request) -> str:
         # §1.1: POST https://{shop}.myshopify.com/admin/api/{version}/graphql.json
@@ -406,6 +426,14 @@ class ShopifySimulator:
             }
             raise _Answer(_json_response(self.facts.throttle_status, body), ["THROTTLED"])
         self._bucket -= cost
+
+    def _refund(self, points: int) -> None:
+        """Give back what an answer did not use of the cost reserved for it.
+
+        §1.7: "The requested cost is reserved up front and the unused part is refunded"
+        [S8] https://shopify.dev/docs/api/usage/rate-limits (actualQueryCost, [S14]).
+        """
+        self._bucket = min(self.facts.bucket_size, self._bucket + max(points, 0))
 
     def _extensions(self, requested: int, actual: int | None) -> dict[str, Any]:
         # §1.7: extensions.cost on every answer [S8][S14]

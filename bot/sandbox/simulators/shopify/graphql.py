@@ -252,3 +252,46 @@ def query_cost(fields: list[Field], variables: Mapping[str, Any]) -> int:
         else:
             total += 1 + query_cost(f.selections, variables)
     return total
+
+
+def actual_cost(fields: list[Field], data: object, variables: Mapping[str, Any]) -> int:
+    """Cost of what a query returned, by the rules of :func:`query_cost` (§1.7 [S8]).
+
+    Shopify reserves the requested cost and refunds what the answer did not use
+    (https://shopify.dev/docs/api/usage/rate-limits): a connection costs 2 (plus its
+    ``pageInfo`` once) and each node it *returned* its own cost, objects 1, scalars 0.
+    An object answered as null still costs its 1. Never more than the requested cost.
+    """
+    total = 0
+    for f in fields:
+        if not f.selections:
+            continue
+        value = data.get(f.key) if isinstance(data, Mapping) else None
+        if isinstance(resolve(f.args.get("first"), variables), int):
+            paging = 1 if any(s.name == "pageInfo" for s in f.selections) else 0
+            total += 2 + paging + _returned_nodes_cost(f, value, variables)
+        elif isinstance(value, list):
+            # A list without ``first`` is priced as one object (query_cost): its dearest item.
+            total += 1 + max((actual_cost(f.selections, v, variables) for v in value), default=0)
+        else:
+            total += 1 + (0 if value is None else actual_cost(f.selections, value, variables))
+    return total
+
+
+def _returned_nodes_cost(f: Field, value: object, variables: Mapping[str, Any]) -> int:
+    """Each node a connection (or ``first:`` list) returned: 1 plus its fields' cost."""
+    node = [s for s in f.selections if s.name != "pageInfo"]
+    if isinstance(value, list):  # a plain list with ``first`` (``refunds(first: 5)``)
+        return sum(1 + actual_cost(node, item, variables) for item in value)
+    if not isinstance(value, Mapping):
+        return 0
+    lists = [s for s in node if s.name in ("nodes", "edges")]
+    rest = [s for s in node if s.name not in ("nodes", "edges")]
+    count = max((len(value.get(s.key) or []) for s in lists), default=0)
+    total = 0
+    for n in range(count):
+        total += 1 + actual_cost(rest, value, variables)
+        for s in lists:
+            items = value.get(s.key) or []
+            total += actual_cost(s.selections, items[n] if n < len(items) else None, variables)
+    return total

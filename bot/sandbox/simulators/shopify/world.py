@@ -139,3 +139,6 @@ class SimRequest:
     """Top-level ``errors[].extensions.code`` and ``userErrors[].code`` answered."""
     injected: bool = False
     cost: int = 0
+    """Requested cost (reserved from the bucket when admitted)."""
+    actual_cost: int | None = None
+    """Actual cost of a served answer (the rest of ``cost`` was refunded)."""
