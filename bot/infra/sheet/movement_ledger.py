@@ -99,16 +99,18 @@ def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
     out: list[Movement] = []
     if not isinstance(raw, dict):
         return (), 0
+    times: dict[str, str] = {}
     for ident, entry in raw.items():
         try:
             sku, qty, fingerprint, at = entry
+            at = str(at)
             out.append(
                 Movement(
                     key=str(ident),
                     sku=str(sku),
                     qty=int(qty),
                     fingerprint=str(fingerprint),
-                    at=str(at),
+                    at=times.setdefault(at, at),
                 )
             )
         except (TypeError, ValueError):
@@ -210,7 +212,7 @@ class _Chunk:
 def _parse_chunk(text: str) -> _Chunk:
     entries, keys = _read_entries(text)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
-    whens = tuple(_when(m.at) for m in entries)
+    whens = _whens(entries)
     return _Chunk(
         text,
         entries,
@@ -252,6 +254,23 @@ def _grown(base: _Chunk, text: str) -> _Chunk | None:
         idents=base.idents | added.idents,
         whole=True,
     )
+
+
+def _whens(entries: Sequence[Movement]) -> tuple[datetime | None, ...]:
+    """When each entry was applied: one ``datetime`` per distinct ``at``.
+
+    A commit applies its rows at one time, so a row of the ledger holds runs of entries
+    with the same ``at`` (one string for them all, :func:`_read_entries`): they share
+    one ``datetime`` too. The ledger keeps 60 days of entries, ~200 a cycle at 100k
+    products, and a ``datetime`` is 48 bytes.
+    """
+    seen: dict[str, datetime | None] = {}
+    out: list[datetime | None] = []
+    for m in entries:
+        if m.at not in seen:
+            seen[m.at] = _when(m.at)
+        out.append(seen[m.at])
+    return tuple(out)
 
 
 def _when(at: str) -> datetime | None:
