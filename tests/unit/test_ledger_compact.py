@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.domain import Movement
-from bot.infra.sheet.movement_ledger import _ChunkCache, _parse_chunk, _when, chunk_key, read_ledger
+from bot.infra.sheet.movement_ledger import (
+    SEARCH_SLACK,
+    _ChunkCache,
+    _parse_chunk,
+    _when,
+    chunk_key,
+    read_ledger,
+)
 
 TIMES = ["2026-11-23 09:00:00", "2026-11-23 09:00:15", "2026-09-01 00:00:00", "", "x"]
 
@@ -69,3 +76,80 @@ def test_a_row_reads_as_a_plain_parse(entries: list[tuple[str, str]]) -> None:
     assert chunk.entries == _plain(text)
     assert chunk.whens == tuple(_when(m.at) for m in _plain(text))
     assert read_ledger({chunk_key(1): text}) == _plain(text)
+
+
+# --------------------------------------------------------------------------- shared texts
+
+
+def _done(ident: str, sku: str, fingerprint: str) -> Movement:
+    """A done 入出庫 row as parsed (its strings built apart from any JSON)."""
+    return Movement(
+        key=f"{fingerprint}-0", sku="".join(sku), qty=1, done=True, ident="".join(ident),
+        fingerprint="".join(fingerprint),
+    )  # fmt: skip
+
+
+def test_an_entry_holds_the_strings_of_its_done_row() -> None:
+    text = json.dumps({"M20261123-0007": ["SKU-7", 1, "f7", TIMES[0]]})
+    row = _done("M20261123-0007", "SKU-7", "f7")
+    pending = Movement(key="p-0", sku="SKU-7", qty=1)
+    (entry,) = _ChunkCache().get(text, [row, pending]).entries
+    assert entry.key is row.ident and entry.sku is row.sku and entry.fingerprint is row.fingerprint
+    (plain,) = _ChunkCache().get(text).entries
+    assert plain == entry and plain.key is not row.ident
+
+
+def test_a_sheet_read_shares_the_ledgers_texts_with_the_tab() -> None:
+    from bot.infra.sheet.layout import load_template, parse_sheet
+
+    head = [c.header for c in load_template().tab("products").columns]
+    mark = "済 2026-11-23 10:00:07 #M20261123-0007"
+    grid = [["日時", "商品コード", "数量", "区分", "メモ", "反映"], ["", "A", 1, "入荷", "", mark]]
+    first = parse_sheet({"products": [head], "movements": grid}, malls=("rakuten",))
+    (row,) = first.snapshot.movements
+    entry = [row.sku, row.qty, row.fingerprint, "2026-11-23 10:00:07"]
+    state = [["キー", "値"], [chunk_key(1), json.dumps({"M20261123-0007": entry})]]
+    read = parse_sheet({"products": [head], "movements": grid, "state": state}, malls=("rakuten",))
+    (done,) = read.snapshot.movements
+    (kept,) = read.snapshot.movement_ledger
+    assert kept.key is done.ident and kept.sku is done.sku and kept.fingerprint is done.fingerprint
+
+
+rows_ = st.lists(
+    st.builds(
+        _done,
+        st.integers(1, 8).map(lambda n: f"M20261123-{n:04d}"),
+        st.sampled_from(["SKU", "B"]),
+        st.sampled_from(["fM20261123-0001", "f2"]),
+    ),
+    max_size=10,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 8).map(lambda n: f"M20261123-{n:04d}"), st.sampled_from(TIMES)),
+        max_size=8,
+    ),
+    rows_,
+)
+def test_an_entry_sharing_strings_reads_as_a_plain_parse(
+    entries: list[tuple[str, str]], rows: list[Movement]
+) -> None:
+    text = _text(entries)
+    assert _ChunkCache().get(text, rows).entries == _plain(text)
+    base = _ChunkCache()
+    base.keep([base.get(_text(entries[:1]))])
+    assert base.get(text, rows).entries == _plain(text)  # grown, or parsed whole
+
+
+def test_a_row_far_up_the_tab_is_found_too() -> None:
+    """A ledger row parsed whole (a restart) holds entries of rows far above the tab's end."""
+    idents = [f"M20261123-{n:04d}" for n in range(1, 4)]
+    text = json.dumps({i: ["SKU-7", 1, "f7", TIMES[0]] for i in idents})
+    done = [_done(i, "SKU-7", "f7") for i in idents]
+    later = [Movement(key=f"p-{n}", sku="B", qty=1) for n in range(SEARCH_SLACK * 3)]
+    entries = _ChunkCache().get(text, [*done, *later]).entries
+    assert [m.key for m in entries] == idents
+    assert all(m.key is r.ident and m.sku is r.sku for m, r in zip(entries, done, strict=True))
+    assert entries == _plain(text)

@@ -88,8 +88,12 @@ def _entries(text: str) -> tuple[Movement, ...]:
     return _read_entries(text)[0]
 
 
-def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
-    """The entries of one JSON object of the ledger, and how many keys it has."""
+def _read_entries(text: str, rows: Sequence[Movement] = ()) -> tuple[tuple[Movement, ...], int]:
+    """The entries of one JSON object of the ledger, and how many keys it has.
+
+    ``rows``: 入出庫 rows as parsed; an entry takes the strings of its done row
+    (:func:`_shared`).
+    """
     if not text:
         return (), 0
     try:
@@ -115,7 +119,51 @@ def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
             )
         except (TypeError, ValueError):
             continue
-    return tuple(out), len(raw)
+    return tuple(_shared(out, rows) if rows and out else out), len(raw)
+
+
+def _shared(entries: list[Movement], rows: Sequence[Movement]) -> list[Movement]:
+    """``entries`` holding the identity, 商品コード and fingerprint strings of their done rows.
+
+    An applied row stays on 入出庫 (a done ``Movement``, kept by the settled top) while
+    its entry stays in the ledger: each would hold a string of its own for the same
+    three texts, ~200 bytes an entry, ~200 entries a cycle at 100k products. Only equal
+    texts are taken, so every entry reads as parsed (the last done row carrying an
+    identity is its row, as a later copy would be).
+    """
+    found = _done_rows(rows, {m.key for m in entries})
+    for i, e in enumerate(entries):
+        row = found.get(e.key)
+        if row is not None:
+            entries[i] = Movement(
+                key=row.ident,
+                sku=row.sku if row.sku == e.sku else e.sku,
+                qty=e.qty,
+                fingerprint=row.fingerprint if row.fingerprint == e.fingerprint else e.fingerprint,
+                at=e.at,
+            )
+    return entries
+
+
+SEARCH_SLACK = 64
+"""Rows :func:`_done_rows` looks at from the tab's end beyond twice the identities asked."""
+
+
+def _done_rows(rows: Sequence[Movement], idents: AbstractSet[str]) -> dict[str, Movement]:
+    """The last done row of each of ``idents`` in ``rows`` (those on the tab).
+
+    A ledger row grows by the rows the last commit marked, the newest done rows: they
+    are found within a few rows of the tab's end. When some are not (a row parsed
+    whole: a restart, a sweep), every row is looked at once.
+    """
+    found: dict[str, Movement] = {}
+    near = len(rows) - 2 * len(idents) - SEARCH_SLACK
+    for row in reversed(rows[max(near, 0) :]):
+        if row.done and row.ident in idents and row.ident not in found:
+            found[row.ident] = row
+    if len(found) < len(idents) and near > 0:
+        found = {r.ident: r for r in rows if r.done and r.ident in idents}
+    return found
 
 
 def next_ledger(
@@ -209,8 +257,8 @@ class _Chunk:
     """Every key of its JSON object made an entry (:func:`_grown` builds on such rows)."""
 
 
-def _parse_chunk(text: str) -> _Chunk:
-    entries, keys = _read_entries(text)
+def _parse_chunk(text: str, rows: Sequence[Movement] = ()) -> _Chunk:
+    entries, keys = _read_entries(text, rows)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
     whens = _whens(entries)
     return _Chunk(
@@ -225,7 +273,7 @@ def _parse_chunk(text: str) -> _Chunk:
     )
 
 
-def _grown(base: _Chunk, text: str) -> _Chunk | None:
+def _grown(base: _Chunk, text: str, rows: Sequence[Movement] = ()) -> _Chunk | None:
     """``text`` read as ``base`` with entries added at its end; None when it is not that.
 
     A commit adds the new identities to the end of the row holding the newest one, so
@@ -240,7 +288,7 @@ def _grown(base: _Chunk, text: str) -> _Chunk | None:
         return None
     if text[end] != "," or not text.startswith(base.text[:end]):
         return None
-    added = _parse_chunk("{" + text[end + 1 :])
+    added = _parse_chunk("{" + text[end + 1 :], rows)
     if not (added.readable and added.whole and added.entries) or added.idents & base.idents:
         return None
     whens = [w for w in (base.oldest, added.oldest) if w is not None]
@@ -294,15 +342,16 @@ class _ChunkCache:
     def __init__(self) -> None:
         self._last: dict[str, _Chunk] = {}
 
-    def get(self, text: str) -> _Chunk:
+    def get(self, text: str, rows: Sequence[Movement] = ()) -> _Chunk:
+        """``text`` parsed; entries parsed anew share their done rows' strings (``rows``)."""
         hit = self._last.get(text)
         if hit is not None:
             return hit
         for base in self._last.values():  # the row new entries went to, as last read
-            grown = _grown(base, text)
+            grown = _grown(base, text, rows)
             if grown is not None:
                 return grown
-        return _parse_chunk(text)
+        return _parse_chunk(text, rows)
 
     def keep(self, chunks: Iterable[_Chunk]) -> None:
         self._last = {c.text: c for c in chunks}
@@ -317,11 +366,15 @@ def _chunk_keys(state: Mapping[str, str]) -> list[tuple[int, str]]:
     return sorted((int(m.group(1)), k) for m, k in found if m is not None)
 
 
-def read_ledger(state: Mapping[str, str]) -> tuple[Movement, ...]:
-    """The ledger from _state rows as read (``#n`` rows not joined), in either form."""
+def read_ledger(state: Mapping[str, str], rows: Sequence[Movement] = ()) -> tuple[Movement, ...]:
+    """The ledger from _state rows as read (``#n`` rows not joined), in either form.
+
+    ``rows``: the 入出庫 rows the same read parsed; entries parsed anew hold their done
+    rows' strings (:func:`_shared`: the same texts, kept once).
+    """
     texts = [ledger_text(state)] if LEDGER_KEY in state else []
     texts += [state[key] for _, key in _chunk_keys(state)]
-    chunks = [_CACHE.get(text) for text in texts]
+    chunks = [_CACHE.get(text, rows) for text in texts]
     if chunks:  # a parse without _state (a commit's read-back) leaves the cache be
         _CACHE.keep(chunks)
     return tuple(m for chunk in chunks for m in chunk.entries)
