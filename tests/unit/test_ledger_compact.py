@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.core.domain import Movement
 from bot.infra.sheet.movement_ledger import (
-    SEARCH_SLACK,
+    DoneRows,
     _ChunkCache,
     _parse_chunk,
     _when,
@@ -93,7 +93,7 @@ def test_an_entry_holds_the_strings_of_its_done_row() -> None:
     text = json.dumps({"M20261123-0007": ["SKU-7", 1, "f7", TIMES[0]]})
     row = _done("M20261123-0007", "SKU-7", "f7")
     pending = Movement(key="p-0", sku="SKU-7", qty=1)
-    (entry,) = _ChunkCache().get(text, [row, pending]).entries
+    (entry,) = _ChunkCache().get(text, DoneRows([row, pending])).entries
     assert entry.key is row.ident and entry.sku is row.sku and entry.fingerprint is row.fingerprint
     (plain,) = _ChunkCache().get(text).entries
     assert plain == entry and plain.key is not row.ident
@@ -137,10 +137,10 @@ def test_an_entry_sharing_strings_reads_as_a_plain_parse(
     entries: list[tuple[str, str]], rows: list[Movement]
 ) -> None:
     text = _text(entries)
-    assert _ChunkCache().get(text, rows).entries == _plain(text)
+    assert _ChunkCache().get(text, DoneRows(rows)).entries == _plain(text)
     base = _ChunkCache()
     base.keep([base.get(_text(entries[:1]))])
-    assert base.get(text, rows).entries == _plain(text)  # grown, or parsed whole
+    assert base.get(text, DoneRows(rows)).entries == _plain(text)  # grown, or parsed whole
 
 
 def test_a_row_far_up_the_tab_is_found_too() -> None:
@@ -148,8 +148,39 @@ def test_a_row_far_up_the_tab_is_found_too() -> None:
     idents = [f"M20261123-{n:04d}" for n in range(1, 4)]
     text = json.dumps({i: ["SKU-7", 1, "f7", TIMES[0]] for i in idents})
     done = [_done(i, "SKU-7", "f7") for i in idents]
-    later = [Movement(key=f"p-{n}", sku="B", qty=1) for n in range(SEARCH_SLACK * 3)]
-    entries = _ChunkCache().get(text, [*done, *later]).entries
+    later = [Movement(key=f"p-{n}", sku="B", qty=1) for n in range(500)]
+    entries = _ChunkCache().get(text, DoneRows([*done, *later])).entries
     assert [m.key for m in entries] == idents
     assert all(m.key is r.ident and m.sku is r.sku for m, r in zip(entries, done, strict=True))
     assert entries == _plain(text)
+
+
+class _Counted(list[Movement]):
+    """Rows that count how often one is looked at."""
+
+    looked = 0
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        self.looked += 1
+        return super().__getitem__(i)
+
+
+def test_one_read_looks_at_each_row_at_most_once() -> None:
+    """A restart parses every ledger row: the walk goes on where it stopped, never again."""
+    rows = _Counted(_done(f"M20261123-{n:04d}", "S", f"f{n}") for n in range(1, 301))
+    idents = [f"M20261123-{n:04d}" for n in range(1, 301)] + ["M20261123-9999"]
+    state = {
+        chunk_key(i + 1): json.dumps({ident: ["S", 1, "f", TIMES[0]] for ident in idents[i::3]})
+        for i in range(3)
+    }
+    entries = read_ledger(state, rows)
+    assert rows.looked <= len(rows)
+    assert sum(any(m.key is r.ident for r in rows) for m in entries) == 300
+
+
+def test_the_newest_rows_are_found_without_a_pass_over_the_tab() -> None:
+    rows = _Counted(_done(f"M20261123-{n:04d}", "S", "f") for n in range(1, 1001))
+    done = DoneRows(rows)
+    assert done.find("M20261123-1000") is rows[-1]
+    assert done.find("M20261123-0999") is rows[-2]
+    assert rows.looked <= 4

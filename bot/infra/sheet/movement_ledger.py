@@ -88,7 +88,7 @@ def _entries(text: str) -> tuple[Movement, ...]:
     return _read_entries(text)[0]
 
 
-def _read_entries(text: str, rows: Sequence[Movement] = ()) -> tuple[tuple[Movement, ...], int]:
+def _read_entries(text: str, rows: DoneRows | None = None) -> tuple[tuple[Movement, ...], int]:
     """The entries of one JSON object of the ledger, and how many keys it has.
 
     ``rows``: 入出庫 rows as parsed; an entry takes the strings of its done row
@@ -119,21 +119,19 @@ def _read_entries(text: str, rows: Sequence[Movement] = ()) -> tuple[tuple[Movem
             )
         except (TypeError, ValueError):
             continue
-    return tuple(_shared(out, rows) if rows and out else out), len(raw)
+    return tuple(_shared(out, rows) if rows is not None and out else out), len(raw)
 
 
-def _shared(entries: list[Movement], rows: Sequence[Movement]) -> list[Movement]:
+def _shared(entries: list[Movement], rows: DoneRows) -> list[Movement]:
     """``entries`` holding the identity, 商品コード and fingerprint strings of their done rows.
 
     An applied row stays on 入出庫 (a done ``Movement``, kept by the settled top) while
     its entry stays in the ledger: each would hold a string of its own for the same
     three texts, ~200 bytes an entry, ~200 entries a cycle at 100k products. Only equal
-    texts are taken, so every entry reads as parsed (the last done row carrying an
-    identity is its row, as a later copy would be).
+    texts are taken, so every entry reads as parsed.
     """
-    found = _done_rows(rows, {m.key for m in entries})
     for i, e in enumerate(entries):
-        row = found.get(e.key)
+        row = rows.find(e.key)
         if row is not None:
             entries[i] = Movement(
                 key=row.ident,
@@ -145,25 +143,32 @@ def _shared(entries: list[Movement], rows: Sequence[Movement]) -> list[Movement]
     return entries
 
 
-SEARCH_SLACK = 64
-"""Rows :func:`_done_rows` looks at from the tab's end beyond twice the identities asked."""
-
-
-def _done_rows(rows: Sequence[Movement], idents: AbstractSet[str]) -> dict[str, Movement]:
-    """The last done row of each of ``idents`` in ``rows`` (those on the tab).
+class DoneRows:
+    """The done 入出庫 rows of one read by identity, found from the tab's end when asked.
 
     A ledger row grows by the rows the last commit marked, the newest done rows: they
-    are found within a few rows of the tab's end. When some are not (a row parsed
-    whole: a restart, a sweep), every row is looked at once.
+    are found a few hundred rows from the end. The walk goes on from where it stopped
+    and remembers what it passed, so one read looks at each row at most once however
+    many ledger rows it parses (a restart parses them all). The last done row carrying
+    an identity is the one found (a copy below its row, were there one).
     """
-    found: dict[str, Movement] = {}
-    near = len(rows) - 2 * len(idents) - SEARCH_SLACK
-    for row in reversed(rows[max(near, 0) :]):
-        if row.done and row.ident in idents and row.ident not in found:
-            found[row.ident] = row
-    if len(found) < len(idents) and near > 0:
-        found = {r.ident: r for r in rows if r.done and r.ident in idents}
-    return found
+
+    def __init__(self, rows: Sequence[Movement] = ()) -> None:
+        self._rows = rows
+        self._next = len(rows) - 1
+        self._seen: dict[str, Movement] = {}
+
+    def find(self, ident: str) -> Movement | None:
+        """The last done row carrying ``ident``; None when no row on the tab does."""
+        hit = self._seen.get(ident)
+        while hit is None and self._next >= 0:
+            row = self._rows[self._next]
+            self._next -= 1
+            if row.done and row.ident and row.ident not in self._seen:
+                self._seen[row.ident] = row
+                if row.ident == ident:
+                    hit = row
+        return hit
 
 
 def next_ledger(
@@ -257,7 +262,7 @@ class _Chunk:
     """Every key of its JSON object made an entry (:func:`_grown` builds on such rows)."""
 
 
-def _parse_chunk(text: str, rows: Sequence[Movement] = ()) -> _Chunk:
+def _parse_chunk(text: str, rows: DoneRows | None = None) -> _Chunk:
     entries, keys = _read_entries(text, rows)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
     whens = _whens(entries)
@@ -273,7 +278,7 @@ def _parse_chunk(text: str, rows: Sequence[Movement] = ()) -> _Chunk:
     )
 
 
-def _grown(base: _Chunk, text: str, rows: Sequence[Movement] = ()) -> _Chunk | None:
+def _grown(base: _Chunk, text: str, rows: DoneRows | None = None) -> _Chunk | None:
     """``text`` read as ``base`` with entries added at its end; None when it is not that.
 
     A commit adds the new identities to the end of the row holding the newest one, so
@@ -342,7 +347,7 @@ class _ChunkCache:
     def __init__(self) -> None:
         self._last: dict[str, _Chunk] = {}
 
-    def get(self, text: str, rows: Sequence[Movement] = ()) -> _Chunk:
+    def get(self, text: str, rows: DoneRows | None = None) -> _Chunk:
         """``text`` parsed; entries parsed anew share their done rows' strings (``rows``)."""
         hit = self._last.get(text)
         if hit is not None:
@@ -374,7 +379,8 @@ def read_ledger(state: Mapping[str, str], rows: Sequence[Movement] = ()) -> tupl
     """
     texts = [ledger_text(state)] if LEDGER_KEY in state else []
     texts += [state[key] for _, key in _chunk_keys(state)]
-    chunks = [_CACHE.get(text, rows) for text in texts]
+    done = DoneRows(rows)
+    chunks = [_CACHE.get(text, done) for text in texts]
     if chunks:  # a parse without _state (a commit's read-back) leaves the cache be
         _CACHE.keep(chunks)
     return tuple(m for chunk in chunks for m in chunk.entries)
