@@ -257,7 +257,7 @@ def _close_without_restock(
     target = line.units
     if prior is None or prior.reported != target:
         work.sales.append(_sale(work, line, _closing(target), sku or "", 0, applied))
-    work.lines[key] = _line_state(work.now, line, prior, sku, applied, target, None)
+    work.lines[key] = _line_state(work.now, key, line, prior, sku, applied, target, None)
 
 
 def _settle(work: Work, key: str, line: OrderLine, prior: LineState | None, applied: int) -> None:
@@ -267,7 +267,7 @@ def _settle(work: Work, key: str, line: OrderLine, prior: LineState | None, appl
         # Close it in the ledger, or a restart would apply it from its 未割当 row.
         work.sales.append(_sale(work, line, _closing(target), prior.sku or "", 0, applied))
     if prior is not None and (prior.reported != target or prior.pending is not None):
-        work.lines[key] = _line_state(work.now, line, prior, prior.sku, applied, target, None)
+        work.lines[key] = _line_state(work.now, key, line, prior, prior.sku, applied, target, None)
 
 
 def _wait(
@@ -290,7 +290,7 @@ def _wait(
         held_sku = sku or cat.held_codes.get((line.mall, line.code), "")
         work.sales.append(_sale(work, line, pending, held_sku, applied - target, applied))
     work.lines[key] = _line_state(
-        work.now, line, prior, prior.sku if prior else None, applied, target, pending
+        work.now, key, line, prior, prior.sku if prior else None, applied, target, pending
     )
 
 
@@ -319,7 +319,7 @@ def _take(
         work.touched.add(leaf)
         work.sales.append(_sale(work, line, kind, leaf, -delta * qty, target, before, after))
     code = _listed_code(cat.usable[sku], line)
-    work.lines[key] = _line_state(work.now, line, prior, sku, target, target, None, code)
+    work.lines[key] = _line_state(work.now, key, line, prior, sku, target, target, None, code)
 
 
 def _listed_code(product: Product, line: OrderLine) -> str:
@@ -368,6 +368,7 @@ def _sale(
 
 def _line_state(
     now: datetime,
+    key: str,
     line: OrderLine,
     prior: LineState | None,
     sku: str | None,
@@ -376,17 +377,18 @@ def _line_state(
     pending: SaleKind | None,
     code: str | None = None,
 ) -> LineState:
-    """The line's ledger state.
+    """The line's ledger state, holding ``key`` (``line.key``: the ledger's own string).
 
     ``code`` is ``line.code`` as the catalogue holds it; without it, the string the ledger
     held when it is the same text (one string kept, not one per report).
     """
     if code is None:
         code = prior.code if prior is not None and prior.code == line.code else line.code
-    return LineState(
+    return LineState.of(
         mall=line.mall,
         order_id=line.order_id,
         line_id=line.line_id,
+        key=prior.key if prior is not None else key,
         code=code,
         sku=sku,
         applied=applied,

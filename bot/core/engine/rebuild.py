@@ -42,12 +42,14 @@ def rebuild(
     for entry in ledger:
         if window_start is not None and entry.at is not None and entry.at < window_start:
             continue  # outside the cancellation window: the engine would forget it anyway
-        prior = lines.get(entry.key)
+        key = entry.key
+        prior = lines.get(key)
         if entry.kind in (SaleKind.UNASSIGNED, SaleKind.HELD):
-            lines[entry.key] = LineState(
+            lines[key] = LineState.of(
                 mall=entry.mall,
                 order_id=entry.order_id,
                 line_id=entry.line_id,
+                key=key,
                 code=entry.code,
                 sku=prior.sku if prior else None,
                 applied=entry.applied,
@@ -58,10 +60,11 @@ def rebuild(
             continue
         # A set line has one row per component, so a row's 商品コード does not name the
         # product the line was applied to; the line resolves by its code when it changes.
-        lines[entry.key] = LineState(
+        lines[key] = LineState.of(
             mall=entry.mall,
             order_id=entry.order_id,
             line_id=entry.line_id,
+            key=key,
             code=entry.code,
             sku=None,
             applied=entry.applied,

@@ -88,8 +88,12 @@ def _entries(text: str) -> tuple[Movement, ...]:
     return _read_entries(text)[0]
 
 
-def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
-    """The entries of one JSON object of the ledger, and how many keys it has."""
+def _read_entries(text: str, rows: DoneRows | None = None) -> tuple[tuple[Movement, ...], int]:
+    """The entries of one JSON object of the ledger, and how many keys it has.
+
+    ``rows``: 入出庫 rows as parsed; an entry takes the strings of its done row
+    (:func:`_shared`).
+    """
     if not text:
         return (), 0
     try:
@@ -99,21 +103,72 @@ def _read_entries(text: str) -> tuple[tuple[Movement, ...], int]:
     out: list[Movement] = []
     if not isinstance(raw, dict):
         return (), 0
+    times: dict[str, str] = {}
     for ident, entry in raw.items():
         try:
             sku, qty, fingerprint, at = entry
+            at = str(at)
             out.append(
                 Movement(
                     key=str(ident),
                     sku=str(sku),
                     qty=int(qty),
                     fingerprint=str(fingerprint),
-                    at=str(at),
+                    at=times.setdefault(at, at),
                 )
             )
         except (TypeError, ValueError):
             continue
-    return tuple(out), len(raw)
+    return tuple(_shared(out, rows) if rows is not None and out else out), len(raw)
+
+
+def _shared(entries: list[Movement], rows: DoneRows) -> list[Movement]:
+    """``entries`` holding the identity, 商品コード and fingerprint strings of their done rows.
+
+    An applied row stays on 入出庫 (a done ``Movement``, kept by the settled top) while
+    its entry stays in the ledger: each would hold a string of its own for the same
+    three texts, ~200 bytes an entry, ~200 entries a cycle at 100k products. Only equal
+    texts are taken, so every entry reads as parsed.
+    """
+    for i, e in enumerate(entries):
+        row = rows.find(e.key)
+        if row is not None:
+            entries[i] = Movement(
+                key=row.ident,
+                sku=row.sku if row.sku == e.sku else e.sku,
+                qty=e.qty,
+                fingerprint=row.fingerprint if row.fingerprint == e.fingerprint else e.fingerprint,
+                at=e.at,
+            )
+    return entries
+
+
+class DoneRows:
+    """The done 入出庫 rows of one read by identity, found from the tab's end when asked.
+
+    A ledger row grows by the rows the last commit marked, the newest done rows: they
+    are found a few hundred rows from the end. The walk goes on from where it stopped
+    and remembers what it passed, so one read looks at each row at most once however
+    many ledger rows it parses (a restart parses them all). The last done row carrying
+    an identity is the one found (a copy below its row, were there one).
+    """
+
+    def __init__(self, rows: Sequence[Movement] = ()) -> None:
+        self._rows = rows
+        self._next = len(rows) - 1
+        self._seen: dict[str, Movement] = {}
+
+    def find(self, ident: str) -> Movement | None:
+        """The last done row carrying ``ident``; None when no row on the tab does."""
+        hit = self._seen.get(ident)
+        while hit is None and self._next >= 0:
+            row = self._rows[self._next]
+            self._next -= 1
+            if row.done and row.ident and row.ident not in self._seen:
+                self._seen[row.ident] = row
+                if row.ident == ident:
+                    hit = row
+        return hit
 
 
 def next_ledger(
@@ -207,10 +262,10 @@ class _Chunk:
     """Every key of its JSON object made an entry (:func:`_grown` builds on such rows)."""
 
 
-def _parse_chunk(text: str) -> _Chunk:
-    entries, keys = _read_entries(text)
+def _parse_chunk(text: str, rows: DoneRows | None = None) -> _Chunk:
+    entries, keys = _read_entries(text, rows)
     readable = text.startswith("{") and text.endswith("}") and (bool(entries) or text == "{}")
-    whens = tuple(_when(m.at) for m in entries)
+    whens = _whens(entries)
     return _Chunk(
         text,
         entries,
@@ -223,7 +278,7 @@ def _parse_chunk(text: str) -> _Chunk:
     )
 
 
-def _grown(base: _Chunk, text: str) -> _Chunk | None:
+def _grown(base: _Chunk, text: str, rows: DoneRows | None = None) -> _Chunk | None:
     """``text`` read as ``base`` with entries added at its end; None when it is not that.
 
     A commit adds the new identities to the end of the row holding the newest one, so
@@ -238,7 +293,7 @@ def _grown(base: _Chunk, text: str) -> _Chunk | None:
         return None
     if text[end] != "," or not text.startswith(base.text[:end]):
         return None
-    added = _parse_chunk("{" + text[end + 1 :])
+    added = _parse_chunk("{" + text[end + 1 :], rows)
     if not (added.readable and added.whole and added.entries) or added.idents & base.idents:
         return None
     whens = [w for w in (base.oldest, added.oldest) if w is not None]
@@ -252,6 +307,23 @@ def _grown(base: _Chunk, text: str) -> _Chunk | None:
         idents=base.idents | added.idents,
         whole=True,
     )
+
+
+def _whens(entries: Sequence[Movement]) -> tuple[datetime | None, ...]:
+    """When each entry was applied: one ``datetime`` per distinct ``at``.
+
+    A commit applies its rows at one time, so a row of the ledger holds runs of entries
+    with the same ``at`` (one string for them all, :func:`_read_entries`): they share
+    one ``datetime`` too. The ledger keeps 60 days of entries, ~200 a cycle at 100k
+    products, and a ``datetime`` is 48 bytes.
+    """
+    seen: dict[str, datetime | None] = {}
+    out: list[datetime | None] = []
+    for m in entries:
+        if m.at not in seen:
+            seen[m.at] = _when(m.at)
+        out.append(seen[m.at])
+    return tuple(out)
 
 
 def _when(at: str) -> datetime | None:
@@ -275,15 +347,16 @@ class _ChunkCache:
     def __init__(self) -> None:
         self._last: dict[str, _Chunk] = {}
 
-    def get(self, text: str) -> _Chunk:
+    def get(self, text: str, rows: DoneRows | None = None) -> _Chunk:
+        """``text`` parsed; entries parsed anew share their done rows' strings (``rows``)."""
         hit = self._last.get(text)
         if hit is not None:
             return hit
         for base in self._last.values():  # the row new entries went to, as last read
-            grown = _grown(base, text)
+            grown = _grown(base, text, rows)
             if grown is not None:
                 return grown
-        return _parse_chunk(text)
+        return _parse_chunk(text, rows)
 
     def keep(self, chunks: Iterable[_Chunk]) -> None:
         self._last = {c.text: c for c in chunks}
@@ -298,11 +371,16 @@ def _chunk_keys(state: Mapping[str, str]) -> list[tuple[int, str]]:
     return sorted((int(m.group(1)), k) for m, k in found if m is not None)
 
 
-def read_ledger(state: Mapping[str, str]) -> tuple[Movement, ...]:
-    """The ledger from _state rows as read (``#n`` rows not joined), in either form."""
+def read_ledger(state: Mapping[str, str], rows: Sequence[Movement] = ()) -> tuple[Movement, ...]:
+    """The ledger from _state rows as read (``#n`` rows not joined), in either form.
+
+    ``rows``: the 入出庫 rows the same read parsed; entries parsed anew hold their done
+    rows' strings (:func:`_shared`: the same texts, kept once).
+    """
     texts = [ledger_text(state)] if LEDGER_KEY in state else []
     texts += [state[key] for _, key in _chunk_keys(state)]
-    chunks = [_CACHE.get(text) for text in texts]
+    done = DoneRows(rows)
+    chunks = [_CACHE.get(text, done) for text in texts]
     if chunks:  # a parse without _state (a commit's read-back) leaves the cache be
         _CACHE.keep(chunks)
     return tuple(m for chunk in chunks for m in chunk.entries)

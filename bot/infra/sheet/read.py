@@ -77,7 +77,7 @@ def parse_sheet(
         invalid_skus=frozenset(ctx.invalid),
         sets=tuple(sets),
         movements=tuple(movements),
-        movement_ledger=read_ledger(ctx.out.state),
+        movement_ledger=read_ledger(ctx.out.state, movements),
         settings=settings,
         problems=tuple(ctx.problems),
         resend=frozenset(resend),
