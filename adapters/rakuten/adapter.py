@@ -33,6 +33,7 @@ from adapters.base import (
     BuildContext,
     Channel,
     ChannelConfig,
+    JsonShape,
     KnownCodes,
     MallError,
     MallRejected,
@@ -60,6 +61,8 @@ from adapters.rakuten.orders import (
     parse_order_datetime,
 )
 from adapters.rakuten.wire import (
+    BULK_GET_ANSWER,
+    GET_ORDER_ANSWER,
     REQUEST_LEVEL_CODES,
     error_details,
     int_or,
@@ -355,8 +358,9 @@ class RakutenAdapter:
             label="楽天",
         )
 
-    def _json(self, response: httpx.Response) -> dict[str, Any]:
-        body = json_or_none(response)
+    def _json(self, response: httpx.Response, shape: JsonShape | None = None) -> dict[str, Any]:
+        """The answer as a JSON object (only ``shape``'s fields when given)."""
+        body = json_or_none(response) if shape is None else shape.decode(response)
         if not isinstance(body, dict):
             # A 2xx that is not JSON is a proxy or maintenance page, not an answer.
             raise TransientError(f"楽天: 応答を読み取れませんでした（HTTP {response.status_code}）")
@@ -420,7 +424,7 @@ class RakutenAdapter:
             )
             asked = {code: code for code in chunk}
             seen: dict[str, int] = {}
-            for item in self._json(response).get("inventories") or []:
+            for item in self._json(response, BULK_GET_ANSWER).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
                 code = self.canonical_code(
@@ -717,7 +721,8 @@ class RakutenAdapter:
                     self._order_bucket,
                     json={"orderNumberList": chunk, "version": self.GET_ORDER_VERSION},
                     order_api=True,
-                )
+                ),
+                GET_ORDER_ANSWER,
             )
             failed = {number: f"{code} {text}" for code, text, number in order_api_errors(data)}
             if failed:
