@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from functools import cached_property
 from heapq import heappop, heappush
 from typing import Any
 
@@ -68,14 +67,18 @@ class SeenOrder:
         """Line id → (code, units): what a re-read compares."""
         return {ln.line_id: (ln.code, ln.units) for ln in self.lines}
 
-    @cached_property
-    def _fingerprint(self) -> int:
-        """A hash of :meth:`units`, made once: a re-read order is compared, then kept."""
-        return hash(frozenset(self.units().items()))
-
     def unshipped(self) -> Unshipped:
-        """What the adapter keeps of it while it is not shipped (see :class:`Unshipped`)."""
-        return Unshipped(self.ordered_at, self.progress, self._fingerprint)
+        """What the adapter keeps of it while it is not shipped (see :class:`Unshipped`).
+
+        Its fingerprint (a hash of :meth:`units`) is made once and kept on the order: a
+        re-read order is compared, then kept. (Not ``functools.cached_property``: on
+        Python 3.11 its lock costs more than the hash.)
+        """
+        fingerprint: int | None = self.__dict__.get("_fingerprint")
+        if fingerprint is None:
+            fingerprint = hash(frozenset(self.units().items()))
+            object.__setattr__(self, "_fingerprint", fingerprint)  # frozen: not a field
+        return Unshipped(self.ordered_at, self.progress, fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
