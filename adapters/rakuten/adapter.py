@@ -44,6 +44,7 @@ from adapters.base import (
     Url,
     chunks,
     describe_settings,
+    json_body,
     json_or_none,
     parse_retry_after,
     redact,
@@ -353,7 +354,8 @@ class RakutenAdapter:
             max_tries=self._max_tries,
             max_total_wait=self._max_total_wait,
             params=params,
-            json=json,
+            # The bytes httpx would send for json=, made faster (bulk bodies of 1,000 codes).
+            content=None if json is None else json_body(json),
             headers=headers,
             label="楽天",
         )

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.base import TransientError, json_or_none
+from adapters.base import TransientError, json_body, json_or_none
 from adapters.rakuten import RakutenAdapter
 from adapters.rakuten.orders import parse_order
 from adapters.rakuten.wire import BULK_GET_ANSWER, GET_ORDER_ANSWER, order_api_errors
@@ -299,3 +299,60 @@ def test_a_get_order_answer_that_is_not_json_is_still_a_transient_error() -> Non
     )
     with pytest.raises(TransientError, match="応答を読み取れませんでした（HTTP 200）"):
         adapter.fetch_order_lines(clock.now(), clock.now())
+
+
+# Request bodies: what the adapter builds (codes are ASCII; staff text may not be).
+_BODY_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=8),  # no lone surrogates
+)
+_BODIES = st.recursive(
+    _BODY_LEAF,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BODIES.filter(lambda v: v is not None))  # json=None is no body, content=None too
+def test_a_request_body_is_the_bytes_httpx_would_send(value: Any) -> None:
+    assert json_body(value) == httpx.Request("POST", "http://127.0.0.1/", json=value).content
+
+
+def test_the_adapter_sends_the_json_bytes_with_its_content_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def slow_path(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the body went through httpx's json.dumps")
+
+    monkeypatch.setattr("httpx._content.json_dumps", slow_path)  # httpx 0.28's json= encoder
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=b'{"inventories": []}')
+
+    clock = VirtualClock(START)
+    adapter = RakutenAdapter(
+        httpx.Client(transport=httpx.MockTransport(handler), base_url=RakutenAdapter.BASE_URL),
+        service_secret="SP123456_sim",
+        license_key="SL123456_sim",
+        clock=clock,
+        rng=random.Random(0),
+    )
+    assert adapter.read_stock(["Tshirt-01:red-M", "mug:blue"]) == {}
+    (request,) = sent
+    body = {
+        "inventories": [
+            {"manageNumber": "tshirt-01", "variantId": "red-M"},
+            {"manageNumber": "mug", "variantId": "blue"},
+        ]
+    }
+    assert request.content == json.dumps(body, separators=(",", ":")).encode()
+    assert request.headers["Content-Type"] == "application/json;charset=utf-8"
+    assert request.headers["Content-Length"] == str(len(request.content))
