@@ -29,6 +29,8 @@ def after_push(
     # One object per distinct outcome: a cold start pushes 100,000 listings at one
     # time and most end in one of a few states (the same number, now), kept once each.
     outcomes: dict[ListingState, ListingState] = {}
+    # モール更新ログ 結果 by status, worded once per call (a busy cycle logs ~1,000 pushes).
+    result_words: dict[PushStatus, str] = {}
     for push, result in zip(pushes, results, strict=True):
         key = push.key
         prior = listings.get(key, ListingState())
@@ -63,7 +65,8 @@ def after_push(
                 code=push.code,
                 sku=push.sku,
                 quantity=push.quantity,
-                result=_result_label(result.status),
+                result=result_words.get(result.status)
+                or result_words.setdefault(result.status, _result_label(result.status)),
                 detail=result.message,
             )
         )
