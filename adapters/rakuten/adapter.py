@@ -429,12 +429,15 @@ class RakutenAdapter:
             for item in self._json(response, BULK_GET_ANSWER).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
-                code = self.canonical_code(
-                    f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
-                )
+                answered = f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
                 # The code asked for, not the answer's copy: _known keeps it for the
-                # process's life (one string per listing, shared with the sheet's).
-                code = asked.get(code, code)
+                # process's life (one string per listing, shared with the sheet's). The
+                # asked codes are canonical, so an answer that matches one as it is
+                # (楽天 answers manageNumber folded) needs no folding.
+                code = asked.get(answered)
+                if code is None:
+                    code = self.canonical_code(answered)
+                    code = asked.get(code, code)
                 try:
                     seen[code] = int(item.get("quantity", 0))
                 except (TypeError, ValueError):

@@ -356,3 +356,51 @@ def test_the_adapter_sends_the_json_bytes_with_its_content_type(
     assert request.content == json.dumps(body, separators=(",", ":")).encode()
     assert request.headers["Content-Type"] == "application/json;charset=utf-8"
     assert request.headers["Content-Length"] == str(len(request.content))
+
+
+_ASKED = st.lists(
+    st.tuples(st.sampled_from(["tshirt-01", "Mug", "MUG", "cap"]), st.sampled_from(["red-M", "L"])),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ASKED, st.lists(st.tuples(st.integers(0, 6), st.booleans(), st.integers(0, 9)), max_size=6))
+def test_read_stock_keys_each_answer_by_the_code_asked(
+    asked: list[tuple[str, str]], answers: list[tuple[int, bool, int]]
+) -> None:
+    """An answer element names a code as asked, folded, or not asked at all."""
+    codes = [f"{mn}:{vid}" for mn, vid in asked]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        elements = json.loads(request.content)["inventories"]
+        out = []
+        for index, upper, quantity in answers:
+            if index < len(elements):
+                element = dict(elements[index])
+                if upper:
+                    element["manageNumber"] = element["manageNumber"].upper()
+            else:
+                element = {"manageNumber": "other", "variantId": f"v{index}"}
+            out.append({**element, "quantity": quantity})
+        return httpx.Response(200, content=json.dumps({"inventories": out}).encode())
+
+    clock = VirtualClock(START)
+    adapter = RakutenAdapter(
+        httpx.Client(transport=httpx.MockTransport(handler), base_url=RakutenAdapter.BASE_URL),
+        service_secret="SP123456_sim",
+        license_key="SL123456_sim",
+        clock=clock,
+        rng=random.Random(0),
+    )
+    got = adapter.read_stock(codes)
+    # The plain computation: every answer folded, keyed back by the code given.
+    canonical = {code: RakutenAdapter.canonical_code(code) for code in codes}
+    asked_in_order = list(dict.fromkeys(canonical.values()))
+    found: dict[str, int] = {}
+    for index, _upper, quantity in answers:
+        if index < len(asked_in_order):
+            found[asked_in_order[index]] = quantity
+    assert got == {code: found[c] for code, c in canonical.items() if c in found}
+    assert all(c in adapter._known for c in canonical.values() if c in found)

@@ -33,7 +33,9 @@ def after_push(
     result_words: dict[PushStatus, str] = {}
     for push, result in zip(pushes, results, strict=True):
         key = push.key
-        prior = listings.get(key, ListingState())
+        prior = listings.get(key)
+        if prior is None:  # not built as get()'s default: most pushed listings are known
+            prior = ListingState()
         cond = f"push:{push.mall}:{push.code}"
         if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
             # The push overwrote whatever the mall showed: sales seen so far and a
