@@ -434,12 +434,12 @@ class RakutenAdapter:
                 # process's life (one string per listing, shared with the sheet's). The
                 # asked codes are canonical, so an answer that matches one as it is
                 # (楽天 answers manageNumber folded) needs no folding.
-                code = asked.get(answered)
-                if code is None:
-                    code = self.canonical_code(answered)
-                    code = asked.get(code, code)
+                key = asked.get(answered)
+                if key is None:
+                    folded = self.canonical_code(answered)
+                    key = asked.get(folded, folded)
                 try:
-                    seen[code] = int(item.get("quantity", 0))
+                    seen[key] = int(item.get("quantity", 0))
                 except (TypeError, ValueError):
                     continue
             self._known.saw(chunk, seen)
