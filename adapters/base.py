@@ -36,6 +36,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import core_schema
 
 from bot.core import errors
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
@@ -405,6 +406,57 @@ def json_or_none(response: httpx.Response) -> Any:
         return pydantic_core.from_json(response.content, cache_strings="keys")
     except ValueError:
         return None
+
+
+class JsonShape:
+    """The fields of a JSON answer an adapter reads, decoded without the rest.
+
+    A 楽天 getOrder page is ~0.2–0.7 MB of which the bot reads a tenth (no buyer, no
+    prices, no names); :func:`json_or_none` builds a Python object for every value of it.
+    pydantic-core's validator skips the values the shape does not name without making
+    them Python objects, and keeps the named ones exactly as :func:`json_or_none` would
+    (any JSON value, as is). An answer that does not fit the shape (not JSON, not an
+    object, a named list that is not a list of objects) is decoded by :func:`json_or_none`
+    instead, so every caller's checks and messages see what they saw before.
+    """
+
+    def __init__(self, **fields: core_schema.CoreSchema) -> None:
+        self._validator = pydantic_core.SchemaValidator(json_object(**fields))
+
+    def decode(self, response: httpx.Response) -> Any:
+        """The body with only the shape's fields, or what :func:`json_or_none` makes of it."""
+        try:
+            return self._validator.validate_json(response.content)
+        except pydantic_core.ValidationError:
+            return json_or_none(response)
+
+
+def json_body(value: Any) -> bytes:
+    """The bytes httpx's ``json=`` sends for ``value``, made by pydantic-core.
+
+    For bodies of strings, integers, booleans, nulls, lists and objects (what the bulk
+    requests hold: 1,000 codes in a 楽天 bulk-get), ~5 times faster than httpx's
+    ``json.dumps``. Floats may be written in another (equal) form, so not for them.
+    The caller sends it as ``content=`` with its own Content-Type.
+    """
+    return pydantic_core.to_json(value)
+
+
+JSON_VALUE: core_schema.CoreSchema = core_schema.any_schema()
+"""A field kept as whatever JSON value it holds (the caller checks it)."""
+
+
+def json_object(**fields: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """A JSON object; only these fields kept, each optional; others skipped unread."""
+    return core_schema.typed_dict_schema(
+        {name: core_schema.typed_dict_field(kind, required=False) for name, kind in fields.items()},
+        extra_behavior="ignore",
+    )
+
+
+def json_objects(**fields: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """A list of :func:`json_object` of these fields, or null."""
+    return core_schema.nullable_schema(core_schema.list_schema(json_object(**fields)))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -33,6 +33,7 @@ from adapters.base import (
     BuildContext,
     Channel,
     ChannelConfig,
+    JsonShape,
     KnownCodes,
     MallError,
     MallRejected,
@@ -43,6 +44,7 @@ from adapters.base import (
     Url,
     chunks,
     describe_settings,
+    json_body,
     json_or_none,
     parse_retry_after,
     redact,
@@ -60,6 +62,8 @@ from adapters.rakuten.orders import (
     parse_order_datetime,
 )
 from adapters.rakuten.wire import (
+    BULK_GET_ANSWER,
+    GET_ORDER_ANSWER,
     REQUEST_LEVEL_CODES,
     error_details,
     int_or,
@@ -350,13 +354,15 @@ class RakutenAdapter:
             max_tries=self._max_tries,
             max_total_wait=self._max_total_wait,
             params=params,
-            json=json,
+            # The bytes httpx would send for json=, made faster (bulk bodies of 1,000 codes).
+            content=None if json is None else json_body(json),
             headers=headers,
             label="楽天",
         )
 
-    def _json(self, response: httpx.Response) -> dict[str, Any]:
-        body = json_or_none(response)
+    def _json(self, response: httpx.Response, shape: JsonShape | None = None) -> dict[str, Any]:
+        """The answer as a JSON object (only ``shape``'s fields when given)."""
+        body = json_or_none(response) if shape is None else shape.decode(response)
         if not isinstance(body, dict):
             # A 2xx that is not JSON is a proxy or maintenance page, not an answer.
             raise TransientError(f"楽天: 応答を読み取れませんでした（HTTP {response.status_code}）")
@@ -420,17 +426,20 @@ class RakutenAdapter:
             )
             asked = {code: code for code in chunk}
             seen: dict[str, int] = {}
-            for item in self._json(response).get("inventories") or []:
+            for item in self._json(response, BULK_GET_ANSWER).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
-                code = self.canonical_code(
-                    f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
-                )
+                answered = f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
                 # The code asked for, not the answer's copy: _known keeps it for the
-                # process's life (one string per listing, shared with the sheet's).
-                code = asked.get(code, code)
+                # process's life (one string per listing, shared with the sheet's). The
+                # asked codes are canonical, so an answer that matches one as it is
+                # (楽天 answers manageNumber folded) needs no folding.
+                key = asked.get(answered)
+                if key is None:
+                    folded = self.canonical_code(answered)
+                    key = asked.get(folded, folded)
                 try:
-                    seen[code] = int(item.get("quantity", 0))
+                    seen[key] = int(item.get("quantity", 0))
                 except (TypeError, ValueError):
                     continue
             self._known.saw(chunk, seen)
@@ -717,7 +726,8 @@ class RakutenAdapter:
                     self._order_bucket,
                     json={"orderNumberList": chunk, "version": self.GET_ORDER_VERSION},
                     order_api=True,
-                )
+                ),
+                GET_ORDER_ANSWER,
             )
             failed = {number: f"{code} {text}" for code, text, number in order_api_errors(data)}
             if failed:

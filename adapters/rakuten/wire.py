@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from adapters.base import JSON_VALUE, JsonShape, json_objects
 from bot.infra.clock import JST, to_jst
 
 _T = TypeVar("_T")
@@ -27,6 +28,45 @@ CREDENTIAL_CODES: frozenset[str] = frozenset({"GK0001", "GK0005", "GK0006", "ES0
 # [S10] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/searchorder
 # [S11] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/rakutenpayorderapi/getorder
 FAILED_MESSAGE_TYPES: frozenset[str] = frozenset({"ERROR", "WARNING"})
+
+# The fields of a getOrder answer the adapter reads (orders.parse_order and
+# order_api_errors); the buyer, the sender, prices and names are skipped undecoded.
+# [S11] MessageModelList, OrderModelList: OrderModel.orderNumber / orderProgress /
+# orderDatetime / ChangeReasonModelList / PackageModelList; PackageModel.packageDeleteFlag /
+# ItemModelList; ItemModel.itemDetailId / manageNumber / units / inventoryType /
+# restoreInventoryFlag / deleteItemFlag / SkuModelList (v7+: SkuModel.variantId).
+GET_ORDER_ANSWER = JsonShape(
+    MessageModelList=json_objects(
+        messageType=JSON_VALUE, messageCode=JSON_VALUE, message=JSON_VALUE, orderNumber=JSON_VALUE
+    ),
+    OrderModelList=json_objects(
+        orderNumber=JSON_VALUE,
+        orderProgress=JSON_VALUE,
+        orderDatetime=JSON_VALUE,
+        ChangeReasonModelList=json_objects(
+            changeApplyDatetime=JSON_VALUE,
+            changeFixDatetime=JSON_VALUE,
+            changeCmplDatetime=JSON_VALUE,
+        ),
+        PackageModelList=json_objects(
+            packageDeleteFlag=JSON_VALUE,
+            ItemModelList=json_objects(
+                itemDetailId=JSON_VALUE,
+                manageNumber=JSON_VALUE,
+                units=JSON_VALUE,
+                inventoryType=JSON_VALUE,
+                restoreInventoryFlag=JSON_VALUE,
+                deleteItemFlag=JSON_VALUE,
+                SkuModelList=json_objects(variantId=JSON_VALUE),
+            ),
+        ),
+    ),
+)
+# A bulk-get answer: {"inventories": [{manageNumber, variantId, quantity, created,
+# updated, ...}]}; the adapter reads the first three. [S2][S5]
+BULK_GET_ANSWER = JsonShape(
+    inventories=json_objects(manageNumber=JSON_VALUE, variantId=JSON_VALUE, quantity=JSON_VALUE)
+)
 
 
 def is_credential_problem(code: str) -> bool:

@@ -29,9 +29,13 @@ def after_push(
     # One object per distinct outcome: a cold start pushes 100,000 listings at one
     # time and most end in one of a few states (the same number, now), kept once each.
     outcomes: dict[ListingState, ListingState] = {}
+    # モール更新ログ 結果 by status, worded once per call (a busy cycle logs ~1,000 pushes).
+    result_words: dict[PushStatus, str] = {}
     for push, result in zip(pushes, results, strict=True):
         key = push.key
-        prior = listings.get(key, ListingState())
+        prior = listings.get(key)
+        if prior is None:  # not built as get()'s default: most pushed listings are known
+            prior = ListingState()
         cond = f"push:{push.mall}:{push.code}"
         if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
             # The push overwrote whatever the mall showed: sales seen so far and a
@@ -63,7 +67,8 @@ def after_push(
                 code=push.code,
                 sku=push.sku,
                 quantity=push.quantity,
-                result=_result_label(result.status),
+                result=result_words.get(result.status)
+                or result_words.setdefault(result.status, _result_label(result.status)),
                 detail=result.message,
             )
         )
