@@ -29,7 +29,7 @@ from bot.core.domain import (
     PushResult,
     StockPush,
 )
-from bot.core.engine import LedgerEntry, Plan
+from bot.core.engine import ChangedTargets, LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
 from bot.infra.sheet.access import open_spreadsheet
@@ -746,11 +746,13 @@ class SheetGateway:
         errors: Sequence[ErrorLogRow],
         now: datetime,
         commit_id: str,
+        changed: ChangedTargets | None = None,
     ) -> int:
         """Push results → 出品状況, モール更新ログ and エラーログ; returns requests sent.
 
         In batchUpdates within Google's recommended size (:mod:`bot.infra.sheet.record`);
         raises :class:`RecordIncomplete` with the log rows not written when one fails.
+        ``changed``: the plan's ``changed_targets`` (which of ``targets`` changed).
         """
         port = RecordPort(
             sheet_ids=self.sheet_ids,
@@ -765,7 +767,7 @@ class SheetGateway:
             state_header=read.headers.get(STATE),
         )
         writer = RecordWriter(port, read.headers.get(LISTINGS), commit_id)
-        return writer.write(pushed, mall_logs, targets, errors, now)
+        return writer.write(pushed, mall_logs, targets, errors, now, changed)
 
 
 def _grid_width(meta: Mapping[str, Any], sheet_id: int | None, default: int) -> int:
