@@ -380,7 +380,7 @@ class ListingBook:
         """An owed write landed on ``row``: the book shows it from now on."""
         owed = self.owed.pop(key, None)
         if owed is not None:
-            self.entries[key] = Shown(row, *owed.shown[1:])  # (_replace: 3x the time)
+            self.entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
             if owed.pushed:
                 self.flags.pop(row, None)
 
