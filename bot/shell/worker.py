@@ -440,7 +440,14 @@ class Worker:
         errors = [*pending.errors, *self._incidents, *pushed.errors]
         try:
             run.report.sheet_requests += self.gateway.record(
-                read, results, mall_logs, plan.targets, errors, run.at, self._commit_id(run.at)
+                read,
+                results,
+                mall_logs,
+                plan.targets,
+                errors,
+                run.at,
+                self._commit_id(run.at),
+                plan.changed_targets,
             )
         except RecordIncomplete as err:
             # The batches before the failed one landed; 出品状況 rows not written stay

@@ -70,18 +70,30 @@ def test_cell_data_is_the_plain_cell_data(cells: list[Any]) -> None:
 
 
 def plain_column_ranges(
-    whole: Any, columns: dict[str, list[int]], rows: dict[str, set[int]] | None
+    whole: Any,
+    columns: dict[str, list[int]],
+    rows: dict[str, set[int]] | None,
+    keys: dict[str, int] | None = None,
 ) -> list[str]:
-    """column_ranges before its title and row runs were worked out once per tab."""
+    """column_ranges before its title and row runs were worked out once per tab.
+
+    With ``keys``: a tab's rows in its key column only, after its header ranges.
+    """
     ranges: list[str] = []
     for tab, cols in columns.items():
+        key = (keys or {}).get(tab)
         for first, last in spans(cols):
             a, b = column_letter(first), column_letter(last)
             if rows is None or tab not in rows:
                 ranges.append(f"{whole(tab)}!{a}:{b}")
                 continue
-            for top, bottom in [(0, 0), *row_runs(r for r in rows[tab] if r > 0)]:
+            runs = [(0, 0)] if key is not None else [(0, 0), *row_runs(rows[tab] - {0})]
+            for top, bottom in runs:
                 ranges.append(f"{whole(tab)}!{a}{top + 1}:{b}{bottom + 1}")
+        if key is not None and rows is not None and tab in rows:
+            k = column_letter(key)
+            for top, bottom in row_runs(rows[tab] - {0}):
+                ranges.append(f"{whole(tab)}!{k}{top + 1}:{k}{bottom + 1}")
     return ranges
 
 
@@ -104,6 +116,9 @@ def test_column_ranges_are_the_plain_ranges(
         return f"'{tab}'"
 
     assert column_ranges(whole, columns, rows) == plain_column_ranges(whole, columns, rows)
+    keys = {"products": 0}  # a commit's answer: 商品マスタ's written rows by 商品コード only
+    got = column_ranges(whole, columns, rows, keys)
+    assert got == plain_column_ranges(whole, columns, rows, keys)
 
 
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=6)

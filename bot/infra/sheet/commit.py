@@ -181,25 +181,48 @@ def column_ranges(
     whole: Callable[[str], str],
     columns: Mapping[str, Sequence[int]],
     rows: Mapping[str, Iterable[int]] | None = None,
+    keys: Mapping[str, int] | None = None,
 ) -> list[str]:
     """A1 ranges of ``columns``, adjacent columns merged (``'商品マスタ'!O:P``).
 
     A tab in ``rows`` is asked only on its header row and those grid rows
     (``'商品マスタ'!O1:P1``, ``'商品マスタ'!O120:P122``): a commit checks the rows it
-    wrote, not the whole columns of a 100,000-row tab.
+    wrote, not the whole columns of a 100,000-row tab. A tab in ``keys`` as well is
+    asked those rows' key column only (``'商品マスタ'!A120:A122``), its header row
+    still in every column: see :func:`row_key_columns`.
     """
     ranges: list[str] = []
     for tab, cols in columns.items():
         title = whole(tab)
         runs = None if rows is None or tab not in rows else row_runs(r for r in rows[tab] if r > 0)
+        key = None if keys is None or runs is None else keys.get(tab)
         for first, last in spans(cols):
             a, b = column_letter(first), column_letter(last)
             if runs is None:
                 ranges.append(f"{title}!{a}:{b}")
                 continue
             ranges.append(f"{title}!{a}1:{b}1")
-            ranges.extend([f"{title}!{a}{top + 1}:{b}{bottom + 1}" for top, bottom in runs])
+            if key is None:
+                ranges.extend([f"{title}!{a}{top + 1}:{b}{bottom + 1}" for top, bottom in runs])
+        if key is not None and runs:
+            k = column_letter(key)
+            ranges.extend([f"{title}!{k}{top + 1}:{k}{bottom + 1}" for top, bottom in runs])
     return ranges
+
+
+def row_key_columns(read: SheetRead) -> dict[str, int]:
+    """The column a commit's answer needs on 商品マスタ's written rows: 商品コード.
+
+    Checking a commit (:class:`bot.infra.sheet.repair.RowRepair`) compares each written
+    row's key with the one it was meant for; the values only matter once a row is
+    found moved, and then the repair reads the columns whole before it writes. So
+    the answer carries the header row in every read-back column (columns moved are
+    still told) and the written rows in the key column only: at 100k products a
+    third of the answer, and of the ranges asked.
+    """
+    header = read.headers.get(PRODUCTS)
+    col = header.col("sku") if header is not None else None
+    return {} if col is None else {PRODUCTS: col}
 
 
 COSMETIC_IN_COMMIT = 5_000

@@ -29,7 +29,7 @@ from bot.core.domain import (
     PushResult,
     StockPush,
 )
-from bot.core.engine import LedgerEntry, Plan
+from bot.core.engine import ChangedTargets, LedgerEntry, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
 from bot.infra.sheet.access import open_spreadsheet
@@ -54,6 +54,7 @@ from bot.infra.sheet.commit import (
     narrow_movements,
     placed_cells,
     read_back_columns,
+    row_key_columns,
     state_rows,
 )
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
@@ -552,7 +553,9 @@ class SheetGateway:
         moves = narrow_movements(fresh.movements_prefix, placed)
         narrow = {PRODUCTS: {row for row, _ in written}, **moves}
         try:
-            sent, reply = self._send(requests_, "last_commit", commit_id, read_back, narrow)
+            sent, reply = self._send(
+                requests_, "last_commit", commit_id, read_back, narrow, row_key_columns(fresh)
+            )
         except SheetError as err:
             self.logs.settle(applied=False)
             self.text.settle(applied=False)
@@ -659,12 +662,13 @@ class SheetGateway:
         marker: str | None,
         read_back: Mapping[str, Sequence[int]] | None = None,
         rows: Mapping[str, Collection[int]] | None = None,
+        keys: Mapping[str, int] | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         """Send a batchUpdate; returns the requests it took and its answer.
 
         With ``read_back`` (tab key → columns) the answer carries those columns as the
         batch left them, read in the same atomic step (None when it was lost); a tab in
-        ``rows`` only on its header and those grid rows.
+        ``rows`` only on its header and those grid rows (in its ``keys`` column only).
 
         When the answer is lost (timeout, reset connection) the change may or may not
         be in the sheet: the batch also wrote ``marker`` under ``marker_key`` in _state,
@@ -679,7 +683,7 @@ class SheetGateway:
         if read_back:
             body["includeSpreadsheetInResponse"] = True
             body["responseIncludeGridData"] = True
-            body["responseRanges"] = column_ranges(self._whole, read_back, rows)
+            body["responseRanges"] = column_ranges(self._whole, read_back, rows, keys)
             params = {"fields": READ_BACK_FIELDS}
         try:
             return 1, self._batch_update(body, params)
@@ -746,11 +750,13 @@ class SheetGateway:
         errors: Sequence[ErrorLogRow],
         now: datetime,
         commit_id: str,
+        changed: ChangedTargets | None = None,
     ) -> int:
         """Push results → 出品状況, モール更新ログ and エラーログ; returns requests sent.
 
         In batchUpdates within Google's recommended size (:mod:`bot.infra.sheet.record`);
         raises :class:`RecordIncomplete` with the log rows not written when one fails.
+        ``changed``: the plan's ``changed_targets`` (which of ``targets`` changed).
         """
         port = RecordPort(
             sheet_ids=self.sheet_ids,
@@ -765,7 +771,7 @@ class SheetGateway:
             state_header=read.headers.get(STATE),
         )
         writer = RecordWriter(port, read.headers.get(LISTINGS), commit_id)
-        return writer.write(pushed, mall_logs, targets, errors, now)
+        return writer.write(pushed, mall_logs, targets, errors, now, changed)
 
 
 def _grid_width(meta: Mapping[str, Any], sheet_id: int | None, default: int) -> int:

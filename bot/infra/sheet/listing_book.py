@@ -18,7 +18,7 @@ column costs nothing), which is how a tick is seen without reading the tab.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
@@ -26,6 +26,7 @@ from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
+from bot.core.engine import ChangedTargets
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap, header_map
@@ -97,25 +98,65 @@ class _Handed:
     """Places whose target is not last time's object (None: counted unalike)."""
     looked: list[int] | None = None
     """The places this call looks at (None: found by identity)."""
+    exact: bool = False
+    """This call's changed targets were named by the engine (every one is looked at)."""
 
     def to_look_at(
-        self, targets: Sequence[ListingTarget], pushed: Iterable[Key]
+        self,
+        targets: Sequence[ListingTarget],
+        pushed: Iterable[Key],
+        changed: ChangedTargets | None = None,
     ) -> list[ListingTarget]:
         """The targets to look at, in their order: new ones, and those pushed now or last time.
 
         A pushed listing's place is among the changed ones when its target changed (a
         push usually comes with a new number); one pushed last time is most likely
         where it was then. Only the rest are searched for (each listing has one key).
+
+        ``changed`` (the engine's own account of this step's changed targets) names the
+        changed ones outright when it counts from the very targets handed last time:
+        then no target is walked at all (:meth:`_by_change`).
         """
         keys = (*pushed, *self.again)
         last = self.targets
         self.looked = None
+        self.exact = False
+        if changed is not None and changed.since is last and last:
+            places = self._by_change(targets, changed.keys)
+            if places is not None:
+                self.exact = True
+                return self._with_keys(targets, keys, places, changed.keys)
         if len(last) != len(targets):
             self.changed = None
             return self._by_identity(targets, keys)
         self.changed = list(compress(range(len(targets)), map(is_not, last, targets)))
-        places = set(self.changed)
         known = {targets[i].key for i in self.changed}
+        return self._with_keys(targets, keys, set(self.changed), known)
+
+    def _by_change(self, targets: Sequence[ListingTarget], keys: Iterable[Key]) -> set[int] | None:
+        """The places of the targets ``keys`` names as changed; None when one is not found.
+
+        Each is searched for by its old target's sku (the engine hands targets sorted by
+        sku). None — the walk decides — when a key is new (no old target to tell its
+        sku), gone, or not under its old sku (the listing moved to another product).
+        """
+        places: set[int] = set()
+        for key in keys:
+            old = self.by_key.get(key)
+            place = None if old is None else _place(targets, old)
+            if place is None:
+                return None
+            places.add(place)
+        return places
+
+    def _with_keys(
+        self,
+        targets: Sequence[ListingTarget],
+        keys: Iterable[Key],
+        places: set[int],
+        known: Collection[Key],
+    ) -> list[ListingTarget]:
+        """The targets at ``places`` and those of ``keys`` (pushed now or last time)."""
         for key in keys:
             target = self.by_key.get(key)
             if target is None or key in known:
@@ -124,6 +165,7 @@ class _Handed:
             if place is None or targets[place].key != key:
                 place = _place(targets, target)
             if place is None:  # gone, or not sorted by sku as the engine hands them
+                self.exact = False
                 return self._by_identity(targets, keys)
             places.add(place)
         self.looked = sorted(places)
@@ -146,7 +188,10 @@ class _Handed:
     ) -> None:
         """Remember this call's targets (``looked``: those looked at, new ones among them)."""
         last = self.targets
-        if self.changed is not None and len(last) == len(targets):
+        if self.exact:  # the same listings; each changed one is among ``looked``
+            for t in looked:
+                self.by_key[t.key] = t
+        elif self.changed is not None and len(last) == len(targets):
             for old in map(last.__getitem__, self.changed):
                 if self.by_key.get(old.key) is old:
                     del self.by_key[old.key]
@@ -157,6 +202,7 @@ class _Handed:
         at = self.looked or ()
         self.places = {key: i for i in at if (key := targets[i].key) in again}
         self.targets, self.again, self.changed, self.looked = targets, again, None, None
+        self.exact = False
 
 
 _SKU = attrgetter("sku")
@@ -263,16 +309,19 @@ class ListingBook:
         pushed: Sequence[tuple[StockPush, PushResult]],
         now: datetime,
         label: Label,
+        changed: ChangedTargets | None = None,
     ) -> None:
         """Owe the rows this record changes: pushed listings, new ones, changed 理由.
 
         A listing not pushed keeps what its row says (the number the mall shows); only a
         change of reason (連動停止 ticked or cleared, a switch in 設定) is written.
+        ``changed``: the plan's :attr:`~bot.core.engine.Plan.changed_targets`.
         """
         result_of = {p.key: (p, r) for p, r in pushed}
         at = format_jst(now)
-        # Handed last time too: its row is as it was left (100k targets sorted out in C).
-        looked = self._handed.to_look_at(targets, result_of.keys())
+        # Handed last time too: its row is as it was left (named by the engine, or
+        # 100k targets sorted out in C).
+        looked = self._handed.to_look_at(targets, result_of.keys(), changed)
         again: set[Key] = set()
         results: dict[tuple[PushStatus, str], str] = {}  # 結果 by status and message
         for target in looked:
@@ -331,7 +380,7 @@ class ListingBook:
         """An owed write landed on ``row``: the book shows it from now on."""
         owed = self.owed.pop(key, None)
         if owed is not None:
-            self.entries[key] = owed.shown._replace(row=row)
+            self.entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
             if owed.pushed:
                 self.flags.pop(row, None)
 

@@ -26,6 +26,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
 
 from bot.core.domain import ErrorLogRow, ListingTarget, MallLogRow, PushResult, StockPush
+from bot.core.engine import ChangedTargets
 from bot.infra.sheet.budget import MAX_REQUEST_BYTES, json_size, split_by_size
 from bot.infra.sheet.cells import cell_text, column_letter
 from bot.infra.sheet.client import (
@@ -113,12 +114,16 @@ class RecordWriter:
         targets: Sequence[ListingTarget],
         errors: Sequence[ErrorLogRow],
         now: datetime,
+        changed: ChangedTargets | None = None,
     ) -> int:
-        """Write the record; returns the requests sent. Raises :class:`RecordIncomplete`."""
+        """Write the record; returns the requests sent. Raises :class:`RecordIncomplete`.
+
+        ``changed``: which of ``targets`` the engine changed this step (for the book).
+        """
         port = self.port
         self.now = now
         label = port.template.mall_label
-        port.book.want(targets, pushed, now, label)
+        port.book.want(targets, pushed, now, label, changed)
         self.pending = [
             *self._log_pieces(MALL_LOG, mall_logs, [mall_row(r, label) for r in mall_logs]),
             *self._log_pieces(ERROR_LOG, errors, [error_row(r) for r in errors]),

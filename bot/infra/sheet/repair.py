@@ -96,19 +96,33 @@ class RowRepair:
 
     def fixes(self, reply: Mapping[str, Any], placed: Placed) -> dict[CellAt, Any]:
         """The cells that put ``placed`` right after ``reply``; {} when nothing moved."""
+        grids = self._checked(reply, placed)
+        if grids is None or not self.wrong:
+            return {}
+        self.keys = self._row_keys(grids)  # every row: where the keys went
+        return self._fixes(grids)
+
+    def misplaced(self, reply: Mapping[str, Any], placed: Placed) -> bool:
+        """Whether a cell of ``placed`` landed on a row holding another key.
+
+        Needs only the keys of the written rows in ``reply`` (a commit's answer carries
+        no more: :func:`bot.infra.sheet.commit.row_key_columns`).
+        """
+        return self._checked(reply, placed) is not None and bool(self.wrong)
+
+    def _checked(self, reply: Mapping[str, Any], placed: Placed) -> Grids | None:
+        """``reply`` as grids, :attr:`wrong` set from it; None when headers differ."""
+        self.wrong = []
         grids = self._grids_after(reply)
         if grids is None:
             log.error("commit not verified: its answer shows other headers (columns moved?)")
-            return {}
+            return None
         written = {row for tab, row, _ in placed if tab == PRODUCTS}
         keys = self._row_keys(grids, written)
         self.wrong = [
             cell for cell, (key, _) in placed.items() if keys[cell[0]].get(cell[1]) != key
         ]
-        if not self.wrong:
-            return {}
-        self.keys = self._row_keys(grids)  # every row: where the keys went
-        return self._fixes(grids)
+        return grids
 
     def placed_after(self, fixes: Mapping[CellAt, Any]) -> Placed:
         """What a repair wrote, keyed like a commit's cells (for checking its answer)."""
@@ -285,9 +299,9 @@ def repair_misplaced(
     Returns the requests sent (0 when nothing moved).
     """
     sent = 0
-    fixes = repair.fixes(reply, placed)
-    if fixes:  # the answer holds only the written rows: read where the keys went
-        try:
+    fixes: Mapping[CellAt, Any] = {}
+    if repair.misplaced(reply, placed):  # the answer holds the written rows' keys only:
+        try:  # read where the keys went, and what the rows hold
             reply = columns_now()
         except SheetError as err:
             log.error("could not read where rows moved during the commit: %s", err)
