@@ -42,6 +42,7 @@ from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.known_span import KnownSpan
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
@@ -57,6 +58,10 @@ MAX_SWEEP_CYCLES = 16
 MIN_SWEEP_CYCLES = 4
 """…and at least this many: however much credit the budget saved, no cycle reads more
 than a quarter of the tab (a big window is what the sweep is there to avoid)."""
+
+
+HOT_SKUS = 1
+"""Where the 商品コード column is among the hot read's ranges (after the header row)."""
 
 
 def value_cells(value_ranges: Iterable[Mapping[str, Any]]) -> int:
@@ -182,6 +187,9 @@ class GridCache:
     stock_col: int | None = None
     skus: list[Any] = field(default_factory=list)
     stocks: list[Any] = field(default_factory=list)
+    sku_span: KnownSpan = field(default_factory=lambda: KnownSpan(HOT_SKUS))
+    """The hot read's 商品コード column as last answered, byte for byte: an answer with the
+    same bytes there is not decoded again (:mod:`bot.infra.sheet.known_span`)."""
 
     def count(self, cells: int) -> None:
         """Cells the gateway just read (any tab, any request): what the budget spends."""
@@ -246,6 +254,7 @@ class GridCache:
         self.small = grid_cells(self.grids.values()) <= SMALL_SHEET_CELLS
         self.budget = CELLS_PER_PRODUCT * max(len(grid or ()) - 1, 1)
         self.sku_col = self.stock_col = None
+        self.sku_span.forget()  # known against the column this read replaces
         if not grid:
             return
         self.width = len(trimmed(grid[0]))
@@ -259,7 +268,10 @@ class GridCache:
         self.stocks = column_values(grid, self.stock_col)
 
     def hot_ranges(self, quoted_title: str) -> list[str] | None:
-        """商品マスタ's header row, 商品コード and 在庫数 columns; None: read it whole."""
+        """商品マスタ's header row, 商品コード and 在庫数 columns; None: read it whole.
+
+        The 商品コード column is range :data:`HOT_SKUS` of the answer.
+        """
         if self.sku_col is None or self.stock_col is None:
             return None
         sku, stock = column_letter(self.sku_col), column_letter(self.stock_col)
@@ -273,13 +285,20 @@ class GridCache:
         """商品マスタ with this cycle's 在庫数 laid over it; None when rows or columns moved.
 
         ``header`` is row 1 as read now; ``skus``/``stocks`` the two columns below it
-        (COLUMNS-major, trailing blanks dropped).
+        (COLUMNS-major, trailing blanks dropped). ``skus`` is :attr:`skus` itself when
+        the answer's 商品コード bytes were as last time (:attr:`sku_span`): nothing to
+        compare. Otherwise, equal in value, the cache's own column stands for the
+        span's from now on (the decoded one is freed, not kept beside it).
         """
         grid = self.grids.get(PRODUCTS)
         if grid is None or self.stock_col is None:
             return None
-        if trimmed(header) != trimmed(grid[0]) or skus != self.skus:
+        if trimmed(header) != trimmed(grid[0]):
             return None
+        if skus is not self.skus:
+            if skus != self.skus:
+                return None
+            self.sku_span.holds([self.skus])
         if len(stocks) > len(grid) - 1:
             return None  # a count typed below the last row: read whole
         changed = _differences(self.stocks, stocks)
