@@ -1,0 +1,174 @@
+"""The read path without passes over every row: each shortcut against the plain pass.
+
+* ``GridCache`` logs the rows it gives another list (:meth:`GridCache.rows_changed`):
+  the parse compares only those with the grid it parsed last, instead of every row.
+* ``rows.directory`` finds the rows without a product among the few invalid 商品コード,
+  not by a difference over every 商品コード.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from operator import itemgetter
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.domain import Product
+from bot.infra.sheet.cells import cell_at, cell_text
+from bot.infra.sheet.hot import GridCache, RowChanges, Window, column_values
+from bot.infra.sheet.parse_products import ProductsMemo, _rows_to_look_at
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.rows import directory
+from bot.infra.sheet.tabs import PRODUCTS
+from tests.unit.test_layout import HEAD, SET_HEAD, parse
+from tests.unit.test_products_memo import _row, bot_stocks, grids, set_rows
+from tests.unit.test_read_cadence import TEMPLATE, as_columns
+
+SKU, STOCK, NAME = HEAD.index("商品コード"), HEAD.index("在庫数"), HEAD.index("商品名")
+
+
+def plain_directory(read: SheetRead) -> Mapping[str, Product]:
+    """rows.directory as it was: a difference over every 商品コード on one row."""
+    products = read.snapshot.products
+    header = read.headers.get(PRODUCTS)
+    if header is None:
+        return products
+    grid = read.raw.get(PRODUCTS) or []
+    first = {sku: rows[0] for sku, rows in read.duplicate_rows.items()}
+    first.update((sku, read.product_rows[sku]) for sku in read.product_rows.keys() - products)
+    others = {
+        sku: Product(sku=sku, name=cell_text(cell_at(grid[row], header.col("name"))), row=row + 1)
+        for sku, row in sorted(first.items(), key=itemgetter(1))
+        if sku not in products
+    }
+    return {**products, **others} if others else products
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(grids, bot_stocks, set_rows), min_size=1, max_size=4))
+def test_the_directory_is_the_plain_one(steps: list[Any]) -> None:
+    memo = ProductsMemo()
+    for rows, bot_stock, sets in steps:
+        values = {
+            "products": [HEAD, *(_row(*r) for r in rows)],
+            "sets": [SET_HEAD, *(list(r) for r in sets)],
+        }
+        for read in (parse(values, bot_stock=bot_stock), parse(values, memo=memo)):
+            assert list(directory(read).items()) == list(plain_directory(read).items())
+
+
+def test_a_read_not_built_by_the_parse_gets_the_plain_difference() -> None:
+    read = parse({"products": [HEAD, _row("A", 5, "a:1", False), _row("B", 1, "b:1", False)]})
+    read.product_rows = {**read.product_rows, "Z": 1}  # a row the snapshot does not know
+    assert list(directory(read)) == ["A", "B", "Z"]
+    assert list(directory(read).items()) == list(plain_directory(read).items())
+
+
+# --------------------------------------------------------------------------- the row log
+
+_cell = st.sampled_from([0, 1, 2, 7, "", "x", 1.0, True])
+_op = st.one_of(
+    st.tuples(st.just("stock"), st.lists(st.tuples(st.integers(0, 7), _cell), max_size=4)),
+    st.tuples(st.just("window"), st.lists(st.tuples(st.integers(0, 7), _cell), max_size=3)),
+    st.tuples(
+        st.just("patch"),
+        st.lists(st.tuples(st.integers(1, 9), st.sampled_from([STOCK, NAME]), _cell), max_size=3),
+    ),
+    st.tuples(st.just("reread"), st.lists(st.tuples(st.integers(1, 9), _cell), max_size=2)),
+    st.tuples(st.just("whole"), st.lists(st.tuples(st.integers(0, 7), _cell), max_size=2)),
+    st.tuples(st.just("parse"), st.just([])),
+    st.tuples(st.just("grow"), st.just([])),
+)
+
+
+def _sheet(n: int) -> list[list[Any]]:
+    return [list(HEAD), *(_line(f"P{i}", i % 5) for i in range(n))]
+
+
+def _line(sku: str, stock: Any) -> list[Any]:
+    line: list[Any] = [""] * (max(SKU, STOCK, NAME) + 1)
+    line[SKU], line[NAME], line[STOCK] = sku, "商品", stock
+    while line and line[-1] == "":
+        line.pop()
+    return line
+
+
+def _edit(sheet: list[list[Any]], edits: list[tuple[int, Any]]) -> None:
+    for i, value in edits:
+        if i + 1 < len(sheet):
+            sheet[i + 1] = _line(sheet[i + 1][SKU], value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 9), st.lists(_op, max_size=12))
+def test_the_rows_logged_hold_every_row_given_another_list(n: int, ops: list[Any]) -> None:
+    """Against the plain pass: each row not the same list as in the grid parsed last."""
+    sheet = _sheet(n)
+    cache = GridCache()
+    cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
+    base = cache.grids[PRODUCTS]
+    cache.parsed(base)
+    for kind, edits in ops:
+        if kind == "stock":
+            _edit(sheet, edits)
+            cache.merge(sheet[0], column_values(sheet, SKU), column_values(sheet, STOCK))
+        elif kind == "window":
+            _edit(sheet, edits)
+            first = 1 + edits[0][0] % (len(sheet) - 1) if edits else 1
+            window = Window(first, None if len(edits) % 2 else min(first + 2, len(sheet) - 1))
+            end = len(sheet) if window.last is None else window.last + 1
+            cache.take_window(window, as_columns([list(r) for r in sheet[first:end]]))
+        elif kind == "patch":
+            cache.patch({(r, c): v for r, c, v in edits if r < len(sheet)})
+        elif kind == "reread":
+            cache.replace_rows({r: _line(f"P{r}", v) for r, v in edits if r < len(sheet)})
+        elif kind == "whole":
+            _edit(sheet, edits)
+            cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
+        elif kind == "grow":  # a row typed below the last, no 商品コード yet: the
+            sheet.append(_line("", 0)[: NAME + 1])  # closing window reads one more row
+            cache.take_window(Window(len(sheet) - 2, None), as_columns(sheet[len(sheet) - 2 :]))
+        else:
+            base = cache.grids[PRODUCTS]
+            cache.parsed(base)
+        now = cache.grids[PRODUCTS]
+        changes = cache.rows_changed(base)
+        if changes is None:
+            continue
+        assert (changes.since, changes.now) == (base, now)
+        assert len(now) == len(base)
+        assert {i for i, (a, b) in enumerate(zip(base, now, strict=True)) if a is not b} <= set(
+            changes.rows
+        )
+
+
+def test_a_whole_read_or_another_grid_is_not_known_to_the_log() -> None:
+    cache = GridCache()
+    cache.keep_full({PRODUCTS: _sheet(4)}, TEMPLATE, ["rakuten"])
+    grid = cache.grids[PRODUCTS]
+    assert cache.rows_changed(grid) is None  # not told of a parse yet
+    cache.parsed(grid)
+    assert cache.rows_changed(grid) is not None
+    assert cache.rows_changed(list(grid)) is None  # an equal grid, not the one parsed
+    cache.parsed(list(grid))  # a grid that is not the cache's
+    assert cache.rows_changed(grid) is None
+    cache.parsed(grid)
+    cache.keep_full({PRODUCTS: _sheet(4)}, TEMPLATE, ["rakuten"])
+    assert cache.rows_changed(grid) is None
+
+
+def test_the_parse_looks_only_at_the_rows_logged_for_that_very_grid() -> None:
+    memo = ProductsMemo()
+    last = [list(HEAD), _line("A", 1), _line("B", 2), _line("C", 3)]
+    parse({"products": last}, memo=memo)
+    now = [last[0], _line("A", 1), last[2], _line("C", 4)]
+    memo.changes = RowChanges(last, now, frozenset({3}))
+    assert _rows_to_look_at(memo, now, set()) == [3]  # row 1 is not looked at: not logged
+    assert memo.changes is None  # used once
+    assert _rows_to_look_at(memo, now, set()) == [1, 3]  # without: every row compared
+    memo.changes = RowChanges(last, list(now), frozenset({3}))
+    assert _rows_to_look_at(memo, now, set()) == [1, 3]  # logged for another grid
+    memo.changes = RowChanges(list(last), now, frozenset({3}))
+    assert _rows_to_look_at(memo, now, set()) == [1, 3]  # against another grid
