@@ -8,6 +8,11 @@ are read whole) and the product is seen where it now is.
 
 from __future__ import annotations
 
+from itertools import compress
+from typing import Any
+
+import pytest
+
 from tests.e2e.conftest import MASTER, Shop
 
 
@@ -43,3 +48,33 @@ def test_a_changed_code_is_still_caught_and_read_whole(big: Shop) -> None:
     big.cycle()
     assert gateway.cache.sku_span.reused > 0  # known again against the new column
     assert [r for r in big.rows(MASTER) if r.get("商品コード") == "NEW-011"]
+
+
+def test_the_usual_cycle_parses_the_rows_logged_not_every_row(
+    big: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse compares only the rows the grid cache logged (no pass over every row)."""
+    from bot.infra.sheet import parse_products
+
+    passes: list[int] = []
+
+    def plain(data: Any, selectors: Any) -> Any:
+        passes.append(1)
+        return compress(data, selectors)
+
+    monkeypatch.setattr(parse_products, "compress", plain)
+    big.cycle()
+    big.type("FILL021", "在庫数", 6)
+    big.order(("tshirt:m", 2))
+    for _ in range(3):
+        big.cycle()
+    assert passes == []
+    assert big.stock("FILL021") == 6
+    assert big.stock("TS-M") == 8
+    big.type("TS-M", "在庫数", 20)  # a count typed over the bot's own write
+    big.cycle()
+    assert passes == []
+    assert big.worker.gateway.read().snapshot.products["TS-M"].stock == 20
+    big.worker.gateway.cache.forget()  # a whole read: rows anywhere may be new
+    big.cycle()
+    assert passes == [1]

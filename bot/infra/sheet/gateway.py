@@ -373,6 +373,7 @@ class SheetGateway:
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
     ) -> SheetRead:
+        self.memo.changes = self.cache.rows_changed(self.memo.grid)
         read = layout.parse_sheet(
             self.tabs.fill(values),
             malls=self.malls,
@@ -382,6 +383,7 @@ class SheetGateway:
             memo=self.memo,
             movements_prefix=None if self._whole_read else self.moves_prefix,
         )
+        self.cache.parsed(self.memo.grid)
         self.moves_prefix = read.movements_prefix
         problems, broken = self.tabs.problems(self.template)
         if problems or broken:

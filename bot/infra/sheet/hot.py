@@ -127,6 +127,24 @@ def row_runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+@dataclass
+class RowLog:
+    """商品マスタ's rows given another list since ``base`` (the grid last parsed)."""
+
+    base: Grid | None = None
+    """None: not counting (rows anywhere may be new)."""
+    rows: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class RowChanges:
+    """The rows where ``now`` may hold other lists than ``since``; all others are the same."""
+
+    since: Sequence[Any]
+    now: Sequence[Any]
+    rows: frozenset[int]
+
+
 @dataclass(frozen=True)
 class Rewritten:
     """One 商品マスタ row the bot wrote to: its cells before and after, and where."""
@@ -187,6 +205,8 @@ class GridCache:
     stock_col: int | None = None
     skus: list[Any] = field(default_factory=list)
     stocks: list[Any] = field(default_factory=list)
+    log: RowLog = field(default_factory=lambda: RowLog())
+    """The rows of 商品マスタ given another list since the grid last parsed."""
     sku_span: KnownSpan = field(default_factory=lambda: KnownSpan(HOT_SKUS))
     """The hot read's 商品コード column as last answered, byte for byte: an answer with the
     same bytes there is not decoded again (:mod:`bot.infra.sheet.known_span`)."""
@@ -248,6 +268,7 @@ class GridCache:
         self.grids = {
             k: _reuse_rows(self.grids.get(k), values[k]) for k in (PRODUCTS, SETS) if k in values
         }
+        self.log.base = None  # rows anywhere may be new
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
         self.sweep = 1
@@ -307,7 +328,7 @@ class GridCache:
             for i in changed:
                 value = stocks[i] if i < len(stocks) else ""
                 grid[i + 1] = _with(grid[i + 1], self.stock_col, value)
-            self.grids[PRODUCTS] = grid
+            self._products(grid, [i + 1 for i in changed])
             self.stocks = stocks
         assert self.since_full is not None
         self.since_full += 1
@@ -327,10 +348,37 @@ class GridCache:
         old = grid[window.first : end]
         if not window.closes:  # blank rows inside the window read as nothing
             rows += [[] for _ in range(len(old) - len(rows))]
-        grid[window.first : end] = _reuse_rows(old, rows)
+        rows = _reuse_rows(old, rows)
+        grid[window.first : end] = rows
         self.sweep = 1 if window.closes else end
-        self.grids[PRODUCTS] = grid
+        if len(rows) != len(old):
+            self.log.base = None  # the tab ends elsewhere now
+        self._products(grid, compress(count(window.first), map(is_not, old, rows)))
         return grid
+
+    def _products(self, grid: Grid, rows: Iterable[int]) -> None:
+        """``grid`` is 商品マスタ now: the last one with ``rows`` given other lists."""
+        if self.log.base is not None:
+            self.log.rows.update(rows)
+        self.grids[PRODUCTS] = grid
+
+    def rows_changed(self, since: Sequence[Any] | None) -> RowChanges | None:
+        """The rows of 商品マスタ that may be other lists than in ``since`` (None: unknown).
+
+        Known when ``since`` is the grid :meth:`parsed` was last told of: every change
+        to the grid since went through :meth:`_products` with the rows it replaced.
+        """
+        grid, base = self.grids.get(PRODUCTS), self.log.base
+        counted = base is not None and since is base
+        if base is None or grid is None or not counted:
+            return None
+        return RowChanges(base, grid, frozenset(self.log.rows))
+
+    def parsed(self, grid: Sequence[Any] | None) -> None:
+        """The parse memo now holds ``grid``: count the rows changed from it from now on."""
+        now = self.grids.get(PRODUCTS)
+        self.log.base = now if grid is not None and grid is now else None
+        self.log.rows = set()
 
     def take_sets(self, grid: Grid) -> Grid:
         """セット構成 read whole with the window that ends a sweep (unchanged rows kept)."""
@@ -359,7 +407,7 @@ class GridCache:
                 _put(line, col, value)
             changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
             grid[row] = line
-        self.grids[PRODUCTS] = grid
+        self._products(grid, changes)
         if self.stock_col is not None:
             self._restock({r: c.new for r, c in changes.items() if self.stock_col in c.columns})
         return changes
@@ -388,7 +436,7 @@ class GridCache:
         taken = {row: trimmed(cells) for row, cells in rows.items() if row < len(grid)}
         for row, cells in taken.items():
             grid[row] = cells
-        self.grids[PRODUCTS] = grid
+        self._products(grid, taken)
         self._restock(taken)
 
 

@@ -8,7 +8,7 @@ to ``invalid``; its codes are held so their orders wait instead of going unassig
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress
 from operator import is_not
@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.domain import Product, RowProblem
 from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.hot import RowChanges
 from bot.infra.sheet.parse_tabs import SetsMemo
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
@@ -91,6 +92,9 @@ class ProductsMemo:
     set_skus: frozenset[str] = frozenset()
     asked: set[int] = field(default_factory=set)
     """Grid rows whose parse read a negative 在庫数 against the bot's own."""
+    changes: RowChanges | None = None
+    """The rows where the grid to parse next may differ from :attr:`grid` (the grid
+    cache's log, :meth:`GridCache.rows_changed`): only they are compared. Used once."""
     row_statuses: list[str] = field(default_factory=list)
     """状態 text by grid row ("" when blank): a list, not a dict of 100,000 int keys.
     The read the parse gives holds this very list: the next parse changes a copy."""
@@ -261,13 +265,22 @@ def _drafts(
 def _rows_to_look_at(
     memo: ProductsMemo, grid: Sequence[Sequence[Any]], set_skus: set[str]
 ) -> list[int] | None:
-    """Grid rows that may have changed since the last parse; None: every row."""
-    last = memo.grid
+    """Grid rows that may have changed since the last parse; None: every row.
+
+    The rows the grid cache logged as given other lists when it knows them
+    (:attr:`ProductsMemo.changes`, for this very grid against the last), else every
+    row compared by identity.
+    """
+    last, changes = memo.grid, memo.changes
+    memo.changes = None
     if last is None or len(last) != len(grid) or len(memo.rows) != len(grid):
         return None
     if set_skus != memo.set_skus:
         return None
-    moved = compress(range(len(grid)), map(is_not, last, grid))  # C speed, no Python loop
+    if changes is not None and changes.since is last and changes.now is grid:
+        moved: Iterable[int] = (gi for gi in changes.rows if gi < len(grid))
+    else:
+        moved = compress(range(len(grid)), map(is_not, last, grid))  # C speed
     return sorted({*moved, *memo.asked} - {0})
 
 
