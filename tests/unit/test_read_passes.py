@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 
 from bot.core.domain import Product
 from bot.infra.sheet.cells import cell_at, cell_text
-from bot.infra.sheet.hot import GridCache, RowChanges, Window, column_values
+from bot.infra.sheet.hot import GridCache, RowChanges, Window, _reuse_rows, column_values
 from bot.infra.sheet.parse_products import ProductsMemo, _rows_to_look_at
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.rows import directory
 from bot.infra.sheet.tabs import PRODUCTS
+from bot.infra.sheet.values import identical
 from tests.unit.test_layout import HEAD, SET_HEAD, parse
 from tests.unit.test_products_memo import _row, bot_stocks, grids, set_rows
 from tests.unit.test_read_cadence import TEMPLATE, as_columns
@@ -172,3 +173,49 @@ def test_the_parse_looks_only_at_the_rows_logged_for_that_very_grid() -> None:
     assert _rows_to_look_at(memo, now, set()) == [1, 3]  # logged for another grid
     memo.changes = RowChanges(list(last), now, frozenset({3}))
     assert _rows_to_look_at(memo, now, set()) == [1, 3]  # against another grid
+
+
+# --------------------------------------------------------------------------- rows read again
+
+_row_cells = st.lists(st.sampled_from([0, 1, 1.0, True, "", "1", "x", None]), max_size=4)
+
+
+def _retype(cell: Any) -> Any:
+    """A number of another type: equal in Python (``1 == 1.0 == True``), not on a sheet."""
+    if isinstance(cell, bool):
+        return int(cell)
+    if isinstance(cell, int):
+        return float(cell)
+    if isinstance(cell, float) and cell in (0.0, 1.0):
+        return bool(cell)
+    return cell
+
+
+def _retyped(row: list[Any]) -> list[Any]:
+    return [_retype(c) for c in row]
+
+
+@given(
+    st.lists(_row_cells, max_size=8),
+    st.lists(
+        st.one_of(st.tuples(st.sampled_from(["copy", "retyped"]), st.integers(0, 9)), _row_cells),
+        max_size=10,
+    ),
+)
+def test_rows_read_again_keep_the_old_lists_as_the_plain_pick_does(
+    old: list[list[Any]], picks: list[Any]
+) -> None:
+    """Old rows where identical: a copy of an old row (here or elsewhere), retyped or not."""
+    new: list[list[Any]] = []
+    for pick in picks:
+        if isinstance(pick, list):
+            new.append(pick)
+        else:
+            how, i = pick
+            row = list(old[i]) if i < len(old) else []
+            new.append(_retyped(row) if how == "retyped" else row)
+    plain = [o if identical(o, n) else n for o, n in zip(old, new, strict=False)]
+    plain += new[len(old) :]
+    got = _reuse_rows(old, new)
+    assert len(got) == len(plain) == len(new)
+    assert all(g is p for g, p in zip(got, plain, strict=True))

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, count, zip_longest
 from math import ceil
-from operator import eq, is_not, ne, or_
+from operator import eq, is_not, ne, not_, or_
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
@@ -476,17 +476,24 @@ def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
     Rows are compared at C speed: by value (``map(eq)``), then the types of all the
     rows equal in value at once (value-equal rows are of equal length, so their cells
     line up); only when those differ somewhere is each row compared by :func:`identical`.
+    The result starts as ``old``'s rows and takes ``new``'s where they differ: the
+    Python loop runs over the rows that changed, not over every row.
     """
     if not old:
         return new
     equal = list(map(eq, old, new))
-    pairs = zip(old, new, strict=False)
-    if any(equal) and list(map(type, chain.from_iterable(compress(old, equal)))) != list(
-        map(type, chain.from_iterable(compress(new, equal)))
+    if any(equal) and any(
+        map(
+            is_not,
+            map(type, chain.from_iterable(compress(old, equal))),
+            map(type, chain.from_iterable(compress(new, equal))),
+        )
     ):
-        equal = [s and identical(o, n) for s, (o, n) in zip(equal, pairs, strict=False)]
-        pairs = zip(old, new, strict=False)
-    return [o if s else n for s, (o, n) in zip(equal, pairs, strict=False)] + new[len(old) :]
+        equal = [s and identical(o, n) for s, o, n in zip(equal, old, new, strict=False)]
+    out = old[: len(new)]
+    for i in compress(count(), map(not_, equal)):
+        out[i] = new[i]
+    return out + new[len(old) :] if len(new) > len(old) else out
 
 
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
