@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields, replace
 from operator import itemgetter
 from typing import Any
 
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 from bot.core.domain import Product
 from bot.infra.sheet.cells import cell_at, cell_text
 from bot.infra.sheet.hot import GridCache, RowChanges, Window, _reuse_rows, column_values
-from bot.infra.sheet.parse_products import ProductsMemo, _rows_to_look_at
+from bot.infra.sheet.parse_products import (
+    ProductsMemo,
+    _reads_as,
+    _rows_to_look_at,
+    _runs_besides,
+    _same_cells_besides,
+    _with_stock,
+)
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.rows import directory
 from bot.infra.sheet.tabs import PRODUCTS
@@ -219,3 +227,54 @@ def test_rows_read_again_keep_the_old_lists_as_the_plain_pick_does(
     got = _reuse_rows(old, new)
     assert len(got) == len(plain) == len(new)
     assert all(g is p for g, p in zip(got, plain, strict=True))
+
+
+# --------------------------------------------------------------------------- a row restocked
+
+_products = st.builds(
+    Product,
+    sku=st.text(min_size=1, max_size=4),
+    name=st.text(max_size=4),
+    stock=st.integers(-3, 50),
+    low_stock=st.none() | st.integers(0, 5),
+    alloc_threshold=st.none() | st.integers(0, 5),
+    sync=st.booleans(),
+    backorder=st.booleans(),
+    codes=st.dictionaries(st.sampled_from(["rakuten", "yahoo"]), st.tuples(st.text(max_size=3))),
+    row=st.integers(1, 9),
+)
+
+
+@given(_products, st.integers(-3, 99))
+def test_a_product_with_a_new_count_is_what_replace_gives(product: Product, stock: int) -> None:
+    got = _with_stock(product, stock)
+    want = replace(product, stock=stock)
+    assert got == want and type(got.stock) is type(want.stock)
+    assert all(getattr(got, f.name) is getattr(want, f.name) for f in fields(Product))
+
+
+@given(
+    st.lists(_cell, min_size=1, max_size=8),
+    st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["same", "retyped", "new"])), max_size=4),
+    st.frozensets(st.integers(0, 9), max_size=3),
+    st.integers(-1, 1),
+)
+def test_cells_that_are_the_same_objects_read_as_before_as_the_runs_do(
+    old: list[Any], edits: list[tuple[int, str]], skipped: frozenset[int], grow: int
+) -> None:
+    """The shortcut for a restocked row never says alike where the plain runs say not."""
+    row = list(old)
+    for i, how in edits:
+        if i < len(row):
+            row[i] = row[i] if how == "same" else _retype(row[i]) if how == "retyped" else "new"
+    if grow > 0:
+        row.append("")
+    elif grow < 0:
+        row.pop()
+    runs = _runs_besides(set(skipped))
+    plain = all(_reads_as(row[run], old[run]) for run in runs)
+    if _same_cells_besides(row, old, skipped):
+        assert plain
+    kept = [a is b for i, (a, b) in enumerate(zip(row, old, strict=False)) if i not in skipped]
+    if len(row) == len(old) and all(kept):
+        assert _same_cells_besides(row, old, skipped)  # the usual row takes the shortcut
