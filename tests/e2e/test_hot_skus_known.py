@@ -8,7 +8,6 @@ are read whole) and the product is seen where it now is.
 
 from __future__ import annotations
 
-from itertools import compress
 from typing import Any
 
 import pytest
@@ -58,11 +57,13 @@ def test_the_usual_cycle_parses_the_rows_logged_not_every_row(
 
     passes: list[int] = []
 
-    def plain(data: Any, selectors: Any) -> Any:
-        passes.append(1)
-        return compress(data, selectors)
+    every_row = parse_products._every_row_compared
 
-    monkeypatch.setattr(parse_products, "compress", plain)
+    def plain(last: Any, grid: Any) -> Any:
+        passes.append(1)
+        return every_row(last, grid)
+
+    monkeypatch.setattr(parse_products, "_every_row_compared", plain)
     big.cycle()
     big.type("FILL021", "在庫数", 6)
     big.order(("tshirt:m", 2))

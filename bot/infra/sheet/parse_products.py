@@ -283,8 +283,13 @@ def _rows_to_look_at(
     if changes is not None and changes.since is last and changes.now is grid:
         moved: Iterable[int] = (gi for gi in changes.rows if gi < len(grid))
     else:
-        moved = compress(range(len(grid)), map(is_not, last, grid))  # C speed
+        moved = _every_row_compared(last, grid)
     return sorted({*moved, *memo.asked} - {0})
+
+
+def _every_row_compared(last: Sequence[Any], grid: Sequence[Any]) -> Iterable[int]:
+    """The grid rows that are not the same list as in ``last`` (C speed, every row)."""
+    return compress(range(len(grid)), map(is_not, last, grid))
 
 
 def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
