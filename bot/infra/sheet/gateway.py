@@ -67,6 +67,7 @@ from bot.infra.sheet.hot import (
     row_runs,
     value_cells,
 )
+from bot.infra.sheet.known_span import KnownSpan
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
@@ -309,15 +310,21 @@ class SheetGateway:
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
         return [vr.get("values", []) for vr in self._value_ranges(ranges)]
 
-    def _value_ranges(self, ranges: Sequence[str], major: str = "ROWS") -> list[dict[str, Any]]:
+    def _value_ranges(
+        self, ranges: Sequence[str], major: str = "ROWS", keep: KnownSpan | None = None
+    ) -> list[dict[str, Any]]:
         params: ParamsType = {
             "valueRenderOption": "FORMULA",
             "dateTimeRenderOption": "SERIAL_NUMBER",
         }
         if major != "ROWS":
             params["majorDimension"] = major
+        http = self.spreadsheet.client
         try:
-            reply = self.spreadsheet.values_batch_get(list(ranges), params=params)
+            if keep is not None and isinstance(http, RetryingHTTPClient):
+                reply = http.values_batch_get(self.spreadsheet.id, list(ranges), params, keep)
+            else:
+                reply = self.spreadsheet.values_batch_get(list(ranges), params=params)
         except APIError as err:
             raise SheetError(api_message(err)) from err
         got = list(reply.get("valueRanges", []))
@@ -367,6 +374,7 @@ class SheetGateway:
     def _parse(
         self, values: Mapping[str, list[list[Any]]], bot_stock: Mapping[str, int] | None = None
     ) -> SheetRead:
+        self.memo.changes = self.cache.rows_changed(self.memo.grid)
         read = layout.parse_sheet(
             self.tabs.fill(values),
             malls=self.malls,
@@ -376,6 +384,7 @@ class SheetGateway:
             memo=self.memo,
             movements_prefix=None if self._whole_read else self.moves_prefix,
         )
+        self.cache.parsed(self.memo.grid)
         self.moves_prefix = read.movements_prefix
         problems, broken = self.tabs.problems(self.template)
         if problems or broken:

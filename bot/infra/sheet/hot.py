@@ -37,11 +37,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, count, zip_longest
 from math import ceil
-from operator import eq, is_not, ne, or_
+from operator import eq, is_not, ne, not_, or_
 from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.known_span import KnownSpan
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
@@ -57,6 +58,10 @@ MAX_SWEEP_CYCLES = 16
 MIN_SWEEP_CYCLES = 4
 """…and at least this many: however much credit the budget saved, no cycle reads more
 than a quarter of the tab (a big window is what the sweep is there to avoid)."""
+
+
+HOT_SKUS = 1
+"""Where the 商品コード column is among the hot read's ranges (after the header row)."""
 
 
 def value_cells(value_ranges: Iterable[Mapping[str, Any]]) -> int:
@@ -122,6 +127,24 @@ def row_runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+@dataclass
+class RowLog:
+    """商品マスタ's rows given another list since ``base`` (the grid last parsed)."""
+
+    base: Grid | None = None
+    """None: not counting (rows anywhere may be new)."""
+    rows: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class RowChanges:
+    """The rows where ``now`` may hold other lists than ``since``; all others are the same."""
+
+    since: Sequence[Any]
+    now: Sequence[Any]
+    rows: frozenset[int]
+
+
 @dataclass(frozen=True)
 class Rewritten:
     """One 商品マスタ row the bot wrote to: its cells before and after, and where."""
@@ -182,6 +205,11 @@ class GridCache:
     stock_col: int | None = None
     skus: list[Any] = field(default_factory=list)
     stocks: list[Any] = field(default_factory=list)
+    log: RowLog = field(default_factory=lambda: RowLog())
+    """The rows of 商品マスタ given another list since the grid last parsed."""
+    sku_span: KnownSpan = field(default_factory=lambda: KnownSpan(HOT_SKUS))
+    """The hot read's 商品コード column as last answered, byte for byte: an answer with the
+    same bytes there is not decoded again (:mod:`bot.infra.sheet.known_span`)."""
 
     def count(self, cells: int) -> None:
         """Cells the gateway just read (any tab, any request): what the budget spends."""
@@ -240,12 +268,14 @@ class GridCache:
         self.grids = {
             k: _reuse_rows(self.grids.get(k), values[k]) for k in (PRODUCTS, SETS) if k in values
         }
+        self.log.base = None  # rows anywhere may be new
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
         self.sweep = 1
         self.small = grid_cells(self.grids.values()) <= SMALL_SHEET_CELLS
         self.budget = CELLS_PER_PRODUCT * max(len(grid or ()) - 1, 1)
         self.sku_col = self.stock_col = None
+        self.sku_span.forget()  # known against the column this read replaces
         if not grid:
             return
         self.width = len(trimmed(grid[0]))
@@ -259,7 +289,10 @@ class GridCache:
         self.stocks = column_values(grid, self.stock_col)
 
     def hot_ranges(self, quoted_title: str) -> list[str] | None:
-        """商品マスタ's header row, 商品コード and 在庫数 columns; None: read it whole."""
+        """商品マスタ's header row, 商品コード and 在庫数 columns; None: read it whole.
+
+        The 商品コード column is range :data:`HOT_SKUS` of the answer.
+        """
         if self.sku_col is None or self.stock_col is None:
             return None
         sku, stock = column_letter(self.sku_col), column_letter(self.stock_col)
@@ -273,13 +306,20 @@ class GridCache:
         """商品マスタ with this cycle's 在庫数 laid over it; None when rows or columns moved.
 
         ``header`` is row 1 as read now; ``skus``/``stocks`` the two columns below it
-        (COLUMNS-major, trailing blanks dropped).
+        (COLUMNS-major, trailing blanks dropped). ``skus`` is :attr:`skus` itself when
+        the answer's 商品コード bytes were as last time (:attr:`sku_span`): nothing to
+        compare. Otherwise, equal in value, the cache's own column stands for the
+        span's from now on (the decoded one is freed, not kept beside it).
         """
         grid = self.grids.get(PRODUCTS)
         if grid is None or self.stock_col is None:
             return None
-        if trimmed(header) != trimmed(grid[0]) or skus != self.skus:
+        if trimmed(header) != trimmed(grid[0]):
             return None
+        if skus is not self.skus:
+            if skus != self.skus:
+                return None
+            self.sku_span.holds([self.skus])
         if len(stocks) > len(grid) - 1:
             return None  # a count typed below the last row: read whole
         changed = _differences(self.stocks, stocks)
@@ -288,7 +328,7 @@ class GridCache:
             for i in changed:
                 value = stocks[i] if i < len(stocks) else ""
                 grid[i + 1] = _with(grid[i + 1], self.stock_col, value)
-            self.grids[PRODUCTS] = grid
+            self._products(grid, [i + 1 for i in changed])
             self.stocks = stocks
         assert self.since_full is not None
         self.since_full += 1
@@ -308,10 +348,37 @@ class GridCache:
         old = grid[window.first : end]
         if not window.closes:  # blank rows inside the window read as nothing
             rows += [[] for _ in range(len(old) - len(rows))]
-        grid[window.first : end] = _reuse_rows(old, rows)
+        rows = _reuse_rows(old, rows)
+        grid[window.first : end] = rows
         self.sweep = 1 if window.closes else end
-        self.grids[PRODUCTS] = grid
+        if len(rows) != len(old):
+            self.log.base = None  # the tab ends elsewhere now
+        self._products(grid, compress(count(window.first), map(is_not, old, rows)))
         return grid
+
+    def _products(self, grid: Grid, rows: Iterable[int]) -> None:
+        """``grid`` is 商品マスタ now: the last one with ``rows`` given other lists."""
+        if self.log.base is not None:
+            self.log.rows.update(rows)
+        self.grids[PRODUCTS] = grid
+
+    def rows_changed(self, since: Sequence[Any] | None) -> RowChanges | None:
+        """The rows of 商品マスタ that may be other lists than in ``since`` (None: unknown).
+
+        Known when ``since`` is the grid :meth:`parsed` was last told of: every change
+        to the grid since went through :meth:`_products` with the rows it replaced.
+        """
+        grid, base = self.grids.get(PRODUCTS), self.log.base
+        counted = base is not None and since is base
+        if base is None or grid is None or not counted:
+            return None
+        return RowChanges(base, grid, frozenset(self.log.rows))
+
+    def parsed(self, grid: Sequence[Any] | None) -> None:
+        """The parse memo now holds ``grid``: count the rows changed from it from now on."""
+        now = self.grids.get(PRODUCTS)
+        self.log.base = now if grid is not None and grid is now else None
+        self.log.rows = set()
 
     def take_sets(self, grid: Grid) -> Grid:
         """セット構成 read whole with the window that ends a sweep (unchanged rows kept)."""
@@ -340,7 +407,7 @@ class GridCache:
                 _put(line, col, value)
             changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
             grid[row] = line
-        self.grids[PRODUCTS] = grid
+        self._products(grid, changes)
         if self.stock_col is not None:
             self._restock({r: c.new for r, c in changes.items() if self.stock_col in c.columns})
         return changes
@@ -369,7 +436,7 @@ class GridCache:
         taken = {row: trimmed(cells) for row, cells in rows.items() if row < len(grid)}
         for row, cells in taken.items():
             grid[row] = cells
-        self.grids[PRODUCTS] = grid
+        self._products(grid, taken)
         self._restock(taken)
 
 
@@ -409,17 +476,24 @@ def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
     Rows are compared at C speed: by value (``map(eq)``), then the types of all the
     rows equal in value at once (value-equal rows are of equal length, so their cells
     line up); only when those differ somewhere is each row compared by :func:`identical`.
+    The result starts as ``old``'s rows and takes ``new``'s where they differ: the
+    Python loop runs over the rows that changed, not over every row.
     """
     if not old:
         return new
     equal = list(map(eq, old, new))
-    pairs = zip(old, new, strict=False)
-    if any(equal) and list(map(type, chain.from_iterable(compress(old, equal)))) != list(
-        map(type, chain.from_iterable(compress(new, equal)))
+    if any(equal) and any(
+        map(
+            is_not,
+            map(type, chain.from_iterable(compress(old, equal))),
+            map(type, chain.from_iterable(compress(new, equal))),
+        )
     ):
-        equal = [s and identical(o, n) for s, (o, n) in zip(equal, pairs, strict=False)]
-        pairs = zip(old, new, strict=False)
-    return [o if s else n for s, (o, n) in zip(equal, pairs, strict=False)] + new[len(old) :]
+        equal = [s and identical(o, n) for s, o, n in zip(equal, old, new, strict=False)]
+    out = old[: len(new)]
+    for i in compress(count(), map(not_, equal)):
+        out[i] = new[i]
+    return out + new[len(old) :] if len(new) > len(old) else out
 
 
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:

@@ -6,7 +6,7 @@ into the key through the template's channel words.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -86,7 +86,7 @@ def directory(read: SheetRead) -> Mapping[str, Product]:
     grid = read.raw.get(PRODUCTS) or []
     name_col = header.col("name")
     first = {sku: rows[0] for sku, rows in read.duplicate_rows.items()}
-    first.update((sku, read.product_rows[sku]) for sku in read.product_rows.keys() - products)
+    first.update((sku, read.product_rows[sku]) for sku in _single_without_product(read))
     others: dict[str, Product] = {}
     for sku, row in sorted(first.items(), key=itemgetter(1)):  # the few not in products
         if sku in products:
@@ -94,6 +94,22 @@ def directory(read: SheetRead) -> Mapping[str, Product]:
         name = cell_text(cell_at(grid[row], name_col)) if row < len(grid) else ""
         others[sku] = Product(sku=sku, name=name, row=row + 1)
     return {**products, **others} if others else products
+
+
+def _single_without_product(read: SheetRead) -> Collection[str]:
+    """The 商品コード on one row that are not products (rows with a problem).
+
+    A valid product's 商品コード is on one row (one on several rows is a problem), so
+    the products are among ``product_rows`` and those without one number
+    ``len(product_rows) - len(products)``. The few 商品コード the snapshot holds invalid
+    make them up when they are that many: no pass over the catalogue; otherwise (a
+    read not built so) the plain difference.
+    """
+    products, on_one_row = read.snapshot.products, read.product_rows
+    found = [s for s in read.snapshot.invalid_skus if s in on_one_row and s not in products]
+    if len(found) == len(on_one_row) - len(products):
+        return found
+    return on_one_row.keys() - products
 
 
 def result_label(result: PushResult) -> str:

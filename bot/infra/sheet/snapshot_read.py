@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.hot import SMALL_SHEET_CELLS, GridCache, Window, grid_cells, rows_of_columns
+from bot.infra.sheet.known_span import KnownSpan
 from bot.infra.sheet.movements_read import MovementsRead
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.spec import Template
@@ -30,8 +31,18 @@ log = logging.getLogger(__name__)
 Values = dict[str, list[list[Any]]]
 """Tab key → rows (header first), ROWS-major, as a whole read gives them."""
 ValueRange = dict[str, Any]
-ValueRanges = Callable[[Sequence[str], str], list[dict[str, Any]]]
-"""The gateway's ``values:batchGet`` (ranges, major dimension) → ValueRanges."""
+
+
+class ValueRanges(Protocol):
+    """The gateway's ``values:batchGet`` (ranges, major dimension) → ValueRanges.
+
+    ``keep``: a range whose values are not decoded again when their bytes are as last
+    answered (:mod:`bot.infra.sheet.known_span`).
+    """
+
+    def __call__(
+        self, ranges: Sequence[str], major: str = ..., keep: KnownSpan | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ class SnapshotReader:
             *(r for k in keys for r in asked[k]),
             *(f"{self.whole(k)}!1:1" for k in HEADER_TABS),
         ]
-        got = iter(self.value_ranges(ranges, "COLUMNS"))
+        got = iter(self.value_ranges(ranges, "COLUMNS", keep=self.cache.sku_span))
         head, skus, stocks, rows = (next(got) for _ in range(4))
         sets = next(got) if with_sets else None
         out = self._sweep(window, head, skus, stocks, rows, sets)
@@ -166,7 +177,7 @@ class SnapshotReader:
         header = rows_of_columns(head.get("values", []))
         merged = self.cache.merge(
             header[0] if header else [],
-            list((skus.get("values") or [[]])[0]),
+            (skus.get("values") or [[]])[0],  # (the cache's own list when unchanged)
             list((stocks.get("values") or [[]])[0]),
         )
         if merged is None:
