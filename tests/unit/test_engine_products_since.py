@@ -36,7 +36,7 @@ from tests.unit.test_engine_incremental import (
     _started,
     _worker,
 )
-from tests.unit.test_layout import HEAD, parse, prow
+from tests.unit.test_layout import HEAD, SET_HEAD, parse, prow
 
 KEYS = ("A", "B", "C", "D", "E", "F")
 
@@ -146,22 +146,29 @@ ROWS = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(ROWS, st.booleans(), st.sets(st.integers(0, 5))), min_size=1))
+SETS = st.lists(  # a set whose definition is broken leaves its row out of the products
+    st.tuples(st.sampled_from(("C", "D")), st.sampled_from(("A", "B")), st.sampled_from((1, 0))),
+    max_size=2,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(ROWS, st.booleans(), st.sets(st.integers(0, 5)), SETS), min_size=1))
 def test_what_a_parse_claims_changed_holds(
-    steps: list[tuple[list[tuple[str, Any, str]], bool, set[int]]],
+    steps: list[tuple[list[tuple[str, Any, str]], bool, set[int], list[Any]]],
 ) -> None:
     memo = ProductsMemo()
     kept: list[ProductMap] = []  # every map stays alive: each claim is checked
     grid: list[list[Any]] = []
-    for rows, whole, edited in steps:
+    for rows, whole, edited, sets in steps:
         if whole:  # a new grid, rows in any order
             grid = [_row(*r) for r in rows]
         else:  # the grid cache's way: unchanged rows are the same lists
             grid = [
                 _row(*rows[i]) if i in edited and i < len(rows) else r for i, r in enumerate(grid)
             ]
-        products = parse({"products": [HEAD, *grid]}, memo=memo).snapshot.products
+        values = {"products": [HEAD, *grid], "sets": [SET_HEAD, *(list(r) for r in sets)]}
+        products = parse(values, memo=memo).snapshot.products
         assert isinstance(products, ProductMap)
         for ref, claim in products.since:
             old = ref()
