@@ -26,7 +26,7 @@ from bot.core.engine.contract import (
     TAB_PRODUCTS,
     TAB_SETS,
 )
-from bot.core.engine.memo import Frame, Memo, changed_keys, positions
+from bot.core.engine.memo import Frame, Memo, changed_keys, changed_products, positions
 from bot.core.engine.sets import SetBook, resolve_sets
 from bot.core.engine.state import EngineState, LineState, ListingState, Plan
 from bot.core.engine.work import Work
@@ -382,7 +382,7 @@ def _cycle(state: EngineState, snapshot: Snapshot, now: datetime) -> _Cycle:
     removed: frozenset[str] = frozenset()
     same_order = False
     if memo is not None:
-        keys, same_order = changed_keys(memo.frame.products, products)
+        keys, same_order = changed_products(memo.frame.products, products)
         before = memo.frame.products
         # A row parsed afresh but equal to the memo's decides nothing differently.
         changed = {k: old for k in keys if k in products and (old := before.get(k)) != products[k]}

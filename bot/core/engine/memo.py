@@ -25,7 +25,7 @@ from itertools import compress
 from operator import is_not
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.core.domain import Product, SetComponent, ShopSettings
+from bot.core.domain import Product, ProductMap, SetComponent, ShopSettings
 
 if TYPE_CHECKING:
     from bot.core.engine.conditions import ConditionBook
@@ -52,6 +52,26 @@ def changed_keys(old: Mapping[K, Any], new: Mapping[K, Any]) -> tuple[list[K], b
     out = [k for k, v in new.items() if old.get(k, missing) is not v]
     out.extend(k for k in old.keys() - new.keys())
     return out, False
+
+
+def changed_products(
+    old: Mapping[str, Product], new: Mapping[str, Product]
+) -> tuple[list[str], bool]:
+    """``changed_keys(old, new)`` for two snapshots' products, from what ``new`` says.
+
+    A parse's ``ProductMap`` names the skus that may have changed since the maps it
+    handed out before; when ``old`` is one of them, only those skus are compared (a
+    step then costs the rows staff edited, not a pass over 100,000 rows, which at that
+    size is ~10 ms of cache misses). Otherwise every row is compared. The keys come
+    out sorted (``changed_keys`` gives them in ``new``'s order; no caller relies on it).
+    """
+    if isinstance(new, ProductMap):
+        for ref, keys in new.since:
+            if ref() is old:
+                missing = object()
+                out = sorted(k for k in keys if old.get(k, missing) is not new.get(k, missing))
+                return out, all((k in old) is (k in new) for k in out)
+    return changed_keys(old, new)
 
 
 def positions(keys: Iterable[str]) -> dict[str, int]:

@@ -7,6 +7,7 @@ to ``invalid``; its codes are held so their orders wait instead of going unassig
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -14,7 +15,7 @@ from itertools import compress, count
 from operator import attrgetter, is_not
 from typing import Any
 
-from bot.core.domain import Product, RowProblem
+from bot.core.domain import Product, ProductMap, RowProblem
 from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.hot import RowChanges
@@ -103,6 +104,31 @@ class ProductsMemo:
     """Grid row → its draft, for rows with a problem of their own or across rows."""
     valid: dict[str, Product] = field(default_factory=dict)
     """The products, in row order."""
+    touched: set[str] | None = field(default_factory=set)
+    """Skus set or dropped in ``valid`` since the last map handed out (None: rebuilt)."""
+    handed: tuple[tuple[weakref.ref[ProductMap], frozenset[str]], ...] = ()
+    """The last maps handed out, newest first, with the skus changed since each."""
+    handed_invalid: frozenset[str] = frozenset()
+    """The skus the newest map handed out left out (its rows' problems and sets')."""
+
+    def hand_out(self, products: ProductMap, invalid: frozenset[str]) -> None:
+        """Say in ``products`` what changed since the maps handed out before.
+
+        ``products`` is this parse's, ``invalid`` left out; ``ProductMap.since`` gets
+        the changes, and the memo remembers the map for the next parse.
+
+        A sku can differ from an earlier map only if the parse set or dropped it since
+        (``touched``) or it was left out of either map; ``valid`` keeps its order
+        between rebuilds (a row's product is replaced in place, or dropped).
+        """
+        touched = self.touched
+        if touched is None:
+            products.since = ()
+        else:
+            moved = frozenset((*touched, *invalid, *self.handed_invalid))
+            products.since = tuple((ref, keys | moved) for ref, keys in self.handed)
+        self.handed = ((weakref.ref(products), frozenset()), *products.since[: _HANDED - 1])
+        self.handed_invalid, self.touched = invalid, set()
 
     def adopt(
         self,
@@ -175,6 +201,9 @@ def _runs_besides(skipped: set[int]) -> tuple[slice, ...]:
         start = col + 1
     return (*runs, slice(start, None))
 
+
+_HANDED = 3
+"""How many earlier maps a map says its changes since (a step may skip a read or two)."""
 
 CodeCheck = Callable[[str], str | None]
 """A channel's ``code_problem``: why a code can never be its code (Japanese), or None."""
@@ -666,7 +695,7 @@ def _check_shared_codes(
 
 def _rebuild(memo: ProductsMemo) -> None:
     """The products, the rows with problems and the 状態 by grid row, from every row."""
-    memo.valid, memo.bad = {}, {}
+    memo.valid, memo.bad, memo.touched = {}, {}, None
     memo.row_statuses = [r.status if r is not None else "" for r in memo.rows]
     memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
     memo.asked = {gi for gi, r in enumerate(memo.rows) if r is not None and r.asked}
@@ -691,6 +720,8 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
         d = r.draft if r is not None else None
         if d is None:
             continue
+        if memo.touched is not None:
+            memo.touched.add(d.sku)
         if d.problems or memo.across.get(gi):
             memo.bad[gi] = d
             memo.valid.pop(d.sku, None)  # its 商品コード is on this row alone
@@ -716,7 +747,7 @@ def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
         for mall, codes in d.codes.items():
             for code in codes:
                 ctx.held_codes.setdefault(mall, {}).setdefault(code, d.sku)
-    return dict(memo.valid)
+    return ProductMap(memo.valid)  # ``ProductsMemo.hand_out`` says what changed
 
 
 def _built(d: _Draft) -> Product:

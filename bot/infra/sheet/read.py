@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.core.domain import Snapshot
+from bot.core.domain import ProductMap, Snapshot
 from bot.infra.sheet.movement_ledger import read_ledger
 from bot.infra.sheet.parse_products import ProductsMemo, parse_products
 from bot.infra.sheet.parse_tabs import (
@@ -72,6 +72,8 @@ def parse_sheet(
     parse_state(ctx)
     for sku in ctx.invalid:
         products.pop(sku, None)
+    if memo is not None and isinstance(products, ProductMap):
+        memo.hand_out(products, frozenset(ctx.invalid))
     ctx.out.snapshot = Snapshot(
         products=products,
         invalid_skus=frozenset(ctx.invalid),
