@@ -39,6 +39,13 @@ def _cycle(adapter: AmazonAdapter, clock: VirtualClock, codes: list[str]) -> dic
     return got
 
 
+def _until_done(adapter: AmazonAdapter, clock: VirtualClock, codes: list[str]) -> dict[str, int]:
+    """Four cycles (a report takes the simulator 45 s): the last one's answer."""
+    for _ in range(4):
+        got = _cycle(adapter, clock, codes)
+    return got
+
+
 def test_each_cycle_looks_at_the_report_once_and_none_waits(
     sim: AmazonSimulator, clock: VirtualClock
 ) -> None:
@@ -59,13 +66,11 @@ def test_a_new_report_is_asked_for_when_one_is_due(
 ) -> None:
     adapter = _adapter(sim, clock)
     codes = _listed(sim)
-    for _ in range(4):
-        _cycle(adapter, clock, codes)
+    _until_done(adapter, clock, codes)
     sim.set_stock(codes[0], 99)  # a hand edit in Seller Central
     assert _cycle(adapter, clock, codes)[codes[0]] == 10  # the last report's number
     clock.advance(ReportReads.every_s)
-    for _ in range(4):
-        got = _cycle(adapter, clock, codes)
+    got = _until_done(adapter, clock, codes)
     assert got[codes[0]] == 99
     assert len(_ops(sim, "createReport")) == 2
 
@@ -75,8 +80,7 @@ def test_a_listing_pushed_since_the_report_was_asked_for_is_left_out(
 ) -> None:
     adapter = _adapter(sim, clock)
     codes = _listed(sim)
-    for _ in range(4):
-        _cycle(adapter, clock, codes)
+    _until_done(adapter, clock, codes)
     [result] = adapter.push_stock([StockPush(mall="amazon", code=codes[1], quantity=3)])
     assert result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED)
     got = _cycle(adapter, clock, codes)
@@ -87,8 +91,7 @@ def test_a_listing_pushed_since_the_report_was_asked_for_is_left_out(
     for _ in range(4):
         assert codes[1] not in _cycle(adapter, clock, codes)
     clock.advance(ReportReads.settle_s)
-    for _ in range(4):
-        got = _cycle(adapter, clock, codes)
+    got = _until_done(adapter, clock, codes)
     assert got[codes[1]] == 3
 
 
@@ -97,8 +100,7 @@ def test_a_listing_sold_since_the_report_was_asked_for_is_left_out(
 ) -> None:
     adapter = _adapter(sim, clock)
     codes = _listed(sim)
-    for _ in range(4):
-        _cycle(adapter, clock, codes)
+    _until_done(adapter, clock, codes)
     assert sim.place_order([(codes[3], 1)]) is not None
     clock.advance(120)  # orders are searched at least 2 minutes back
     lines = adapter.fetch_order_lines(START, clock.now() - timedelta(seconds=1))
@@ -113,8 +115,7 @@ def test_old_readings_are_not_answered_when_reports_stop_coming(
 ) -> None:
     adapter = _adapter(sim, clock)
     codes = _listed(sim)
-    for _ in range(4):
-        _cycle(adapter, clock, codes)
+    _until_done(adapter, clock, codes)
     clock.advance(ReportReads.max_age_s + 1)
     sim.report_seconds = 10 * ReportReads.max_age_s  # the next report is very slow
     assert _cycle(adapter, clock, codes) == {}

@@ -17,17 +17,9 @@ from hypothesis import strategies as st
 from pydantic_core import from_json
 
 from bot.infra.sheet.known_span import KnownSpan, _with_values, decode_keeping, value_start
+from tests.sheet.test_client_decode import _typed
 
 SKUS = 1
-
-
-def _typed(value: Any) -> Any:
-    """``value`` with every leaf tagged by its type (``1 == 1.0 == True`` in Python)."""
-    if isinstance(value, dict):
-        return {k: _typed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_typed(v) for v in value]
-    return (type(value), value)
 
 
 def _decode(content: bytes) -> Any:
