@@ -123,6 +123,8 @@ class Catalog:
         self._clock = clock
         self._location: tuple[str, str] | None = None
         self._variants: dict[str, Variant] = {}
+        self.last_searched: frozenset[str] = frozenset()
+        """The SKUs the last :meth:`lookup` searched (their quantities are as of then)."""
 
     # ------------------------------------------------------------------ location
 
@@ -172,6 +174,7 @@ class Catalog:
             stale += [sku for sku in wanted if sku not in skipped]
         for start in range(0, len(stale), self.SKUS_PER_SEARCH):
             self._search(stale[start : start + self.SKUS_PER_SEARCH])
+        self.last_searched = frozenset(stale)
         return {sku: self._variants[sku] for sku in wanted}
 
     def forget_quantity(self, sku: str) -> None:

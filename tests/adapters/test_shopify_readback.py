@@ -357,3 +357,18 @@ def test_a_stale_compare_is_read_again_by_id() -> None:
     assert result.status == PushStatus.APPLIED and sim.stock("SKU-0002") == 4
     roots = [r.root for r in sim.requests[sent:]]
     assert "productVariants" not in roots and "nodes" in roots
+
+
+def test_a_first_push_reads_each_quantity_once() -> None:
+    """The lookup's search read the quantities just now: no read by id after it."""
+    sim = shop(300, latency=0.0, facts=ROOMY)
+    adapter = make(sim)
+    results = adapter.push_stock(
+        [StockPush(mall="shopify", code=c, quantity=1) for c in codes(300)]
+    )
+    assert {r.status for r in results} == {PushStatus.APPLIED}
+    roots = [r.root for r in sim.requests]
+    assert roots.count("productVariants") == 300 // Catalog.SKUS_PER_SEARCH
+    assert "nodes" not in roots
+    assert all(r.codes == [] for r in sim.requests)  # every compare was the number shown
+    assert all(sim.stock(c) == 1 for c in codes(300))
