@@ -27,6 +27,7 @@ from bot.sandbox.simulators.shopify.schema import (
     STALE_OLD,
     Obj,
     TopLevelError,
+    check_input_size,
     gid,
     gid_number,
 )
@@ -83,12 +84,7 @@ def _check_shape(version: str, data: Mapping[str, Any], field: Field) -> None:
 def _check_quantities(version: str, quantities: object, quantity_keys: set[str]) -> None:
     if not isinstance(quantities, list):
         raise _invalid("quantities", "Expected a list")
-    if len(quantities) > 250:
-        # [S2] input arrays: at most 250 items (the error code is UNCONFIRMED)
-        raise TopLevelError(
-            f"The input array size of {len(quantities)} is greater than the maximum allowed of 250.",
-            "MAX_INPUT_SIZE_EXCEEDED",
-        )
+    check_input_size(len(quantities))
     for n, quantity in enumerate(quantities):
         if not isinstance(quantity, dict):
             raise _invalid(f"quantities.{n}", "Expected an object")

@@ -45,6 +45,15 @@ class TopLevelError(Exception):
         self.entry = {"message": message, "extensions": {"code": code, **extra}}
 
 
+def check_input_size(size: int) -> None:
+    """[S2] an input array holds at most 250 items (the error code is UNCONFIRMED)."""
+    if size > 250:
+        raise TopLevelError(
+            f"The input array size of {size} is greater than the maximum allowed of 250.",
+            "MAX_INPUT_SIZE_EXCEEDED",
+        )
+
+
 def gid(kind: str, number: int) -> str:
     """``gid://shopify/<kind>/<number>`` (§1.3)."""
     return f"gid://shopify/{kind}/{number}"
@@ -299,12 +308,7 @@ class Executor:
         ids = args.get("ids")
         if not isinstance(ids, list):
             raise TopLevelError("Argument 'ids' on Field 'nodes' is required", "MISSING_REQUIRED")
-        if len(ids) > 250:
-            # the error code is UNCONFIRMED; the same reading as quantities (inventory.py)
-            raise TopLevelError(
-                f"The input array size of {len(ids)} is greater than the maximum allowed of 250.",
-                "MAX_INPUT_SIZE_EXCEEDED",
-            )
+        check_input_size(len(ids))
         self._check_node_selections(f)
         items = {v.item_id: v for v in self.sim.variants}
         variants = {v.variant_id: v for v in self.sim.variants}
