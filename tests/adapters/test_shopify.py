@@ -377,7 +377,7 @@ def test_throttled_in_a_200_or_a_429_is_waited_out(clock: VirtualClock, status: 
     sim = ShopifySimulator(clock=clock, facts=Unconfirmed(throttle_status=status))
     sim.add_listing("MUG-1", 1)
     adapter = make(sim)
-    adapter.check()  # the location is resolved; MUG-1 is not known yet: a search (403)
+    adapter.read_stock(["MUG-1"])
     sim.spend_points(1990)  # another process of the same app emptied the bucket
     started = clock.monotonic()
     assert adapter.read_stock(["MUG-1"]) == {"MUG-1": 1}
