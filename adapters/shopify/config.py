@@ -19,6 +19,8 @@ _VERSION_RE = re.compile(r"20\d\d-(01|04|07|10)")
 # A shop's permanent *.myshopify.com handle (letters, digits, hyphens).
 _HANDLE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MYSHOPIFY = ".myshopify.com"
+# The admin's address bar: https://admin.shopify.com/store/<handle>/…
+ADMIN_HOST = "admin.shopify.com"
 
 
 def normalize_shop(value: str) -> str:
@@ -33,7 +35,7 @@ def normalize_shop(value: str) -> str:
         return ""
     if "://" in text:
         url = urllib.parse.urlsplit(text)
-        if url.hostname == "admin.shopify.com":
+        if url.hostname == ADMIN_HOST:
             parts = [p for p in url.path.split("/") if p]
             text = parts[1] if len(parts) > 1 and parts[0] == "store" else ""
         else:

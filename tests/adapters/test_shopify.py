@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from adapters.base import AuthError, MallError, RateLimited
 from adapters.shopify import ShopifyAdapter, ShopifyConfig, normalize_shop
+from adapters.shopify.config import ADMIN_HOST
 from bot.core.domain import OrderLine, PushStatus, StockPush
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.shopify import ShopifySimulator, Unconfirmed
@@ -443,7 +444,7 @@ def test_check_names_the_shop_location_and_version(sim: ShopifySimulator) -> Non
         "example.myshopify.com",
         " Example.myshopify.com ",
         "https://example.myshopify.com/admin/products",
-        "https://admin.shopify.com/store/example/orders",
+        f"https://{ADMIN_HOST}/store/example/orders",  # pasted text, never fetched
     ],
 )
 def test_the_shop_is_accepted_as_staff_paste_it(typed: str) -> None:

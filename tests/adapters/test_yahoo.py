@@ -44,6 +44,7 @@ from bot.core.domain import PushStatus, StockPush
 from bot.infra.clock import JST
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.yahoo import (
+    AUTH_HOST,
     Unconfirmed,
     YahooSimulator,
     public_pem,
@@ -278,7 +279,7 @@ def test_authorization_url_carries_what_yconnect_wants() -> None:
     url = authorization_url("cid-123", "https://shop.example.com/cb", state="st", nonce="no")
     parts = urllib.parse.urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
-        "https://auth.login.yahoo.co.jp/yconnect/v2/authorization"
+        f"https://{AUTH_HOST}/yconnect/v2/authorization"
     )
     assert dict(urllib.parse.parse_qsl(parts.query)) == {
         "response_type": "code",

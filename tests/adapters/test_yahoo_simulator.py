@@ -20,6 +20,7 @@ from adapters.yahoo.auth import basic_auth, load_public_key, sws_signature
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators import simulator_class
 from bot.sandbox.simulators.yahoo import (
+    AUTH_HOST,
     ORDER_FORMAT_CODE,
     SimRequest,
     Unconfirmed,
@@ -36,7 +37,7 @@ from tests.adapters.test_yahoo_fixtures import (
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 09:00 JST
 API = "https://circus.shopping.yahooapis.jp/ShoppingWebService/V1/"
-TOKEN_URL = "https://auth.login.yahoo.co.jp/yconnect/v2/token"
+TOKEN_URL = f"https://{AUTH_HOST}/yconnect/v2/token"  # served by the simulator
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -231,7 +232,7 @@ def test_authorization_redirects_with_a_single_use_code(w: Wire) -> None:
             "state": "s-123",
         }
     )
-    page = w.client.get(f"https://auth.login.yahoo.co.jp/yconnect/v2/authorization?{query}")
+    page = w.client.get(f"https://{AUTH_HOST}/yconnect/v2/authorization?{query}")
     assert page.status_code == 302
     location = urllib.parse.urlsplit(page.headers["Location"])
     params = dict(urllib.parse.parse_qsl(location.query))
@@ -272,7 +273,7 @@ def test_authorization_refuses_an_unregistered_redirect(w: Wire) -> None:
             "scope": "openid",
         }
     )
-    page = w.client.get(f"https://auth.login.yahoo.co.jp/yconnect/v2/authorization?{query}")
+    page = w.client.get(f"https://{AUTH_HOST}/yconnect/v2/authorization?{query}")
     assert page.status_code == 400
 
 
