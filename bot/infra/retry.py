@@ -45,6 +45,12 @@ RETRYABLE: tuple[type[ZaikoError], ...] = (RateLimited, TransientError)
 OnRetry = Callable[[ZaikoError, int, float], None]
 """Called before each backoff with (the error, tries so far, seconds about to wait)."""
 
+_RETRYABLE = retry_if_exception_type(RETRYABLE)
+"""Whether an attempt's error is retried: one for every call. It holds nothing per call,
+and tenacity's predicate object refers to itself (``predicate`` is its own bound
+``_check``): one built per call would be cyclic garbage a call, which the worker's
+collector frees only a few times an hour (:mod:`bot.shell.heap`)."""
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -147,7 +153,7 @@ class RetryPolicy:
         if self.max_seconds is not None:
             limits = limits | _StopAfterBackoff(self.max_seconds)
         retrying = Retrying(
-            retry=retry_if_exception_type(RETRYABLE),
+            retry=_RETRYABLE,
             wait=_Wait(self.backoff, rng, self.max_wait),
             stop=limits,
             sleep=sleep,

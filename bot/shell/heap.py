@@ -21,18 +21,19 @@ at 100k (``gc.callbacks`` timed in the scale run), though almost none of it is g
 a reference count does not free. So, once settled, the heap runs the collections
 itself and the automatic collector stays off. Every :data:`YOUNG_EVERY` cycles one
 young collection frees the cyclic garbage of the cycles since the last and what they
-left alive is frozen. There is little of it: httpx's answers used to be reference
-cycles holding their bodies (megabytes a cycle at 100k) until
-:class:`adapters.base.MallClient` unbound them, and tenacity's per-call state until
-:meth:`bot.infra.retry.RetryPolicy.run` reset it; what is left is a few hundred small
-objects a cycle (tenacity's retry predicates), and the garbage of an error's traceback.
-A young collection is not cheap all the same: it walks every container the cycles
-allocated and still hold, and each cycle builds a few new catalogue-sized ones (the
-商品マスタ grid's row list, the product and listing maps, the targets) that replace the
-last cycle's — ~0.1 s at 100k, however many cycles passed since the last collection:
-0.1 s a cycle when it ran after every cycle, 5 ms a cycle now. Every
-:data:`FULL_EVERY` cycles everything is collected (frozen objects included) and frozen
-again, so cyclic garbage among long-lived objects lives an hour at most.
+left alive is frozen. A usual cycle makes none (``tests/bench/test_cycle_garbage.py``):
+httpx's answers used to be reference cycles holding their bodies (megabytes a cycle at
+100k) until :class:`adapters.base.MallClient` unbound them, tenacity's per-call state
+until :meth:`bot.infra.retry.RetryPolicy.run` reset it, and its retry predicate until
+one was shared; what is left is the garbage of an error's traceback. A young
+collection is not cheap all the same: it walks every container the cycles allocated
+and still hold, and each cycle builds a few new catalogue-sized ones (the 商品マスタ
+grid's row list, the product and listing maps, the targets) that replace the last
+cycle's — ~0.1 s at 100k on a quiet machine (0.4–0.5 s beside other work), however
+many cycles passed since the last collection: so it comes every 20 minutes, ~1 ms a
+cycle. Every :data:`FULL_EVERY` cycles everything is collected (frozen objects
+included) and frozen again, so cyclic garbage among long-lived objects lives an hour at
+most.
 
 Objects freed after the cold start (the start-up read's answers, the first push's
 requests) go back to the allocator, but glibc's malloc keeps the pages of its arenas
@@ -63,9 +64,10 @@ a few milliseconds and freezing would only keep cyclic garbage of start-up alive
 FULL_EVERY = 240
 """Cycles between whole collections once settled (an hour at the 15 s default)."""
 
-YOUNG_EVERY = 20
-"""Cycles between young collections once settled (five minutes at the 15 s default): the
-cyclic garbage of this many cycles — small, see the module doc — waits for it."""
+YOUNG_EVERY = 80
+"""Cycles between young collections once settled (20 minutes at the 15 s default): the
+cyclic garbage of this many cycles — an error's traceback, see the module doc — waits
+for it."""
 
 
 def settle() -> int:
