@@ -7,6 +7,7 @@ edited, copied, deleted or un-marked, ledger entries expired, a new day.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -136,6 +137,29 @@ def test_carried_on_or_checked_in_full_the_answer_is_the_same(
         prior = went_on
 
 
+@settings(max_examples=200, deadline=None)
+@given(steps, st.lists(st.integers(0, 3), min_size=12, max_size=12))
+def test_stepped_on_from_any_earlier_check_the_answer_is_the_same(
+    cycles: list[list[tuple[str, object, int]]], back: list[int]
+) -> None:
+    """The worker steps again from an older state when a commit did not land: the tab
+    and ledger are as they were then, and the older check's map, shared with the checks
+    stepped on from it, has grown since; the answer must not show it."""
+    tab = Tab()
+    made: list[tuple[SettledCheck, Tab]] = []
+    for events, b in zip(cycles, back, strict=False):
+        prior = None
+        if b < len(made):  # the commits of the last ``b`` steps did not land
+            prior, kept = made[-1 - b]
+            tab = copy.deepcopy(kept)
+            del made[len(made) - b :]
+        for event in events:
+            tab.on(event)
+        went_on = check(tab.prefix, tuple(tab.entries), list(tab.rows), prior)
+        _same(went_on, check(tab.prefix, tuple(tab.entries), list(tab.rows)))
+        made.append((went_on, copy.deepcopy(tab)))
+
+
 def test_a_usual_cycle_looks_only_at_the_rows_applied_since(monkeypatch: MonkeyPatch) -> None:
     tab = Tab()
     for i in range(50):
@@ -156,6 +180,29 @@ def test_a_usual_cycle_looks_only_at_the_rows_applied_since(monkeypatch: MonkeyP
     assert went_on.done[:50] == first.done and went_on.seq == 52
     assert went_on.ledger[f"{DAY}0052"].sku == "C"
     assert went_on.edited == () and went_on.gone == ()
+    # The day-long map and set were added to, not built again ...
+    assert went_on.grown is first.grown
+    # ... and hold the ledger's own entries where its row was read again.
+    assert all(went_on.ledger[e.key] is e for e in tab.entries[-5:])
+
+
+def test_a_check_stepped_on_from_twice_is_checked_in_full_the_second_time(
+    monkeypatch: MonkeyPatch,
+) -> None:
+    tab = Tab()
+    tab.apply("A", 1)
+    first = check(DAY, tuple(tab.entries), list(tab.rows))
+    tab.apply("B", 2)  # a step whose commit does not land
+    check(DAY, tuple(tab.entries), list(tab.rows), first)
+    tab.rows.pop()
+    tab.entries.pop()
+    full: list[object] = []
+    in_full = settled._in_full
+    monkeypatch.setattr(settled, "_in_full", lambda *a: full.append(a) or in_full(*a))
+
+    again = check(DAY, tuple(tab.entries), list(tab.rows), first)
+
+    assert full and f"{DAY}0002" not in again.ledger and again.grown is not first.grown
 
 
 def test_copies_are_left_to_the_row_by_row_sorting() -> None:
