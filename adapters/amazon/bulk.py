@@ -155,12 +155,15 @@ class Bulk:
             "messages": list(messages),
         }
 
-    def take_feed_slot(self) -> bool:
+    def take_feed_slot(self, *, full: bool) -> bool:
         """Whether a feed may be created now, taking its place if so (never waits).
 
         Two limits apply: 5 JSON_LISTINGS_FEED per 5 minutes and createFeed's own usage
         plan (one per 120 s after a burst of 15); a push that found no room queues its
-        listings for a later cycle instead of waiting inside this one.
+        listings for a later cycle instead of waiting inside this one. A feed that is
+        not ``full`` (25,000 messages) also waits a fifth of the window after the last
+        one: the slots are spread over the window instead of spent in the first minute,
+        so a listing waits for a slot at most about a minute while pushes keep coming.
         """
         now = self._api.clock.monotonic()
         sent = self._feeds_sent
@@ -168,6 +171,9 @@ class Bulk:
             sent.popleft()
         # Counted as a sliding window (the stricter reading of "5 per 5 minutes").
         if len(sent) >= self.LISTINGS_FEEDS_PER_WINDOW or not self._buckets["createFeed"].ready():
+            return False
+        spacing = self.LISTINGS_FEED_WINDOW_S / self.LISTINGS_FEEDS_PER_WINDOW
+        if not full and sent and now - sent[-1] < spacing:
             return False
         sent.append(now)
         return True

@@ -92,7 +92,7 @@ class FeedBook:
         """Send queued pushes whose SKU has no feed in flight, while a feed slot is free."""
         while True:
             ready = [sku for sku in self._queued if sku not in self._newest]
-            if not ready or not self.bulk.take_feed_slot():
+            if not ready or not self.bulk.take_feed_slot(full=len(ready) >= self.max_messages):
                 return
             chunk = ready[: self.max_messages]
             messages = {n: (sku, self._queued[sku]) for n, sku in enumerate(chunk, start=1)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -237,20 +238,37 @@ def test_no_free_feed_slot_queues_the_push_instead_of_waiting(
     sim: AmazonSimulator, clock: VirtualClock
 ) -> None:
     adapter = _adapter(sim, clock)
-    codes = [sim.add_listing(f"J-{n:03d}", 1) for n in range(60 * 7)]
+    codes = [sim.add_listing(f"J-{n:03d}", 1) for n in range(60 * 6)]
     adapter._learn(codes)
     before = clock.now()
-    for k in range(7):  # 5 feeds per 5 minutes: the 6th and 7th find no slot
+    for k in range(6):  # six cycles' pushes at once: one feed now, the rest queued
         batch = codes[60 * k : 60 * (k + 1)]
         results = adapter.push_stock([_push(c, 3) for c in batch])
         assert {r.status for r in results} == {PushStatus.PENDING}
     assert clock.now() == before
     assert "順番待ち" in results[0].message
-    assert len(_ops(sim, "createFeed")) == 5
+    assert len(_ops(sim, "createFeed")) == 1
     found = _until_settled(adapter, clock)
-    assert len(found) == 420 and {r.status for r in found.values()} == {PushStatus.ACCEPTED}
-    assert sim.write_batch_sizes()[5:] == [120]  # the queue went out as one feed
+    assert len(found) == 360 and {r.status for r in found.values()} == {PushStatus.ACCEPTED}
+    assert sim.write_batch_sizes() == [60, 300]  # the queue went out as one feed
     assert sim.refusals() == []
+
+
+def test_feed_slots_are_spread_over_the_window_and_never_overrun(
+    sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    adapter = _adapter(sim, clock)
+    codes = [sim.add_listing(f"L-{n:03d}", 1) for n in range(60)]
+    adapter._learn(codes)
+    for k in range(40):  # ten minutes of 15 s cycles, each pushing all 60 listings
+        adapter.push_stock([_push(c, k % 9) for c in codes])
+        adapter.push_outcomes()
+        assert adapter.pending_pushes() <= 2 * len(codes)  # one queued, one in flight
+        clock.advance(15)
+    times = [r.at for r in _ops(sim, "createFeed")]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+    assert gaps and min(gaps) >= 60  # a fifth of the 5-minute window between feeds
+    assert sim.refusals() == []  # never a 429 for the sixth feed in five minutes
 
 
 def test_a_feed_amazon_cannot_take_now_stays_queued_for_a_later_cycle(
