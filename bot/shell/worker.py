@@ -663,13 +663,13 @@ class Worker:
             if push.mall in self.adapters:
                 by_mall[push.mall].append(push)
         # A mall with pushes still PENDING is called for their outcomes (adapters.base).
-        malls = [m for m in self.adapters if (m in by_mall or late.waiting(self.adapters[m]))]
+        waiting = [m for m, a in self.adapters.items() if m not in by_mall and late.waiting(a)]
 
         def send(mall: str) -> late.Sent:
             return late.send(self.adapters[mall], by_mall.get(mall, []))
 
         pushed = late.Pushed()
-        malls = [m for m in malls if self._may_call(m, run)]
+        malls = [m for m in [*by_mall, *waiting] if self._may_call(m, run)]
         for mall, outcome in self._call_malls(malls, send, run).items():
             batch = by_mall.get(mall, [])
             if isinstance(outcome, Stopped):
