@@ -24,6 +24,7 @@ from bot.sandbox.clock import VirtualClock
 from bot.sandbox.sheets import SheetsEmulator
 from bot.sandbox.simulators.amazon import AmazonSimulator
 from bot.sandbox.wiring import sandbox_settings
+from tests.adapters.test_amazon_simulator import feed_errors, processing_report_errors
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 INTERVAL = 15.0
@@ -139,6 +140,13 @@ def test_a_feed_is_sent_without_waiting_and_a_late_refusal_reaches_log_sheet_and
     [alert] = shop.refusals()
     assert alert.code == _code(7) and alert.key == f"push:amazon:{_code(7)}"
     assert shop.sim.stock(_code(3)) == 13 and shop.sim.stock(_code(7)) == 1
+
+    uploads = [json.loads(r.body) for r in shop.sim.requests if r.op == "s3Put"]
+    assert uploads and all(feed_errors(document) == [] for document in uploads)
+    reports = [
+        r.response for r in shop.sim.requests if r.op == "s3Get" and isinstance(r.response, dict)
+    ]
+    assert reports and all(processing_report_errors(report) == [] for report in reports)
 
     sent = shop.sent(_code(7))
     for _ in range(4):  # held like a refusal at push time: not sent again, said once
