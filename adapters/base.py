@@ -320,6 +320,39 @@ class MallAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class LateOutcomes(Protocol):
+    """A channel whose push may answer PENDING: sent, the outcome learnt in a later cycle.
+
+    Amazon's JSON_LISTINGS_FEED takes Amazon a minute or more to process; waiting for it
+    inside ``push_stock`` held the whole cycle (every mall's orders and pushes). Such a
+    channel answers PENDING at once and implements these two; any other channel needs
+    neither (:func:`pending_pushes` and :func:`push_outcomes` answer "nothing pending"
+    for it). The contract (tests/adapters/test_contract.py): ``push_outcomes`` reports
+    each PENDING push exactly once, with a final status (never PENDING), unless a newer
+    push of the same code was sent meanwhile — then only the newest push is reported,
+    and the older one never is (the newest target wins).
+    """
+
+    def pending_pushes(self) -> int:
+        """Pushes answered PENDING whose outcome is not reported yet (no call)."""
+        ...
+
+    def push_outcomes(self) -> list[tuple[StockPush, PushResult]]:
+        """The outcomes learnt since the last call (may call the mall, never waits)."""
+        ...
+
+
+def pending_pushes(adapter: object) -> int:
+    """Pushes ``adapter`` answered PENDING and has not settled; 0 for most channels."""
+    return adapter.pending_pushes() if isinstance(adapter, LateOutcomes) else 0
+
+
+def push_outcomes(adapter: object) -> list[tuple[StockPush, PushResult]]:
+    """Outcomes of earlier PENDING pushes ``adapter`` learnt now; [] for most channels."""
+    return adapter.push_outcomes() if isinstance(adapter, LateOutcomes) else []
+
+
 Classify = Callable[[httpx.Response], MallError | None]
 """A mall's reading of a response: None when it is a success, else the error it means."""
 
@@ -577,6 +610,12 @@ class TokenBucket:
         elapsed = max(now - self._last, 0.0)
         self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
         self._last = now
+
+    def ready(self) -> bool:
+        """Whether a token is there now (nothing taken)."""
+        with self._lock:
+            self._refill(self._clock.monotonic())
+            return self._tokens >= 1.0 - 1e-9
 
     def acquire(self, stop: threading.Event | None = None) -> None:
         """Take one token, waiting for it if needed; raises :class:`Stopped` on stop."""

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters import ADAPTERS
+from bench.outcomes import OutcomeWatch
 from bench.taps import EngineTimer, MallTap, SheetCounter, timed_engine_step
 from bot.bootstrap import App
 from bot.infra.clock import JST, format_jst
@@ -341,11 +342,13 @@ def cold_start(harness: Harness, app: App) -> dict[str, Any]:
     startup = harness.sheets.take()
     for key in harness.opts.channels:
         harness.take_writes(key)
-    v0 = harness.clock.now()
+    v0, m0 = harness.clock.now(), harness.clock.monotonic()
+    watch = OutcomeWatch(app.worker.adapters, harness.clock.monotonic)
     harness.keep_write_bodies(False)  # only the last write's time is wanted here
     with timed_engine_step() as timer:
         sample, report = one_cycle(harness, app, timer)
     harness.keep_write_bodies(True)
+    watch.cold = False
     push_s: dict[str, float] = {}
     for key in harness.opts.channels:
         writes = harness.take_writes(key)
@@ -355,10 +358,30 @@ def cold_start(harness: Harness, app: App) -> dict[str, Any]:
     return {
         "startup_requests": startup.requests,
         "cold_cycle": sample,
-        "full_push_virtual_s": push_s,
+        "cold_v0": m0,
+        "outcomes": watch,
+        "full_push_sent_virtual_s": push_s,
+        "full_push_virtual_s": dict(push_s),
         "full_push_listings": {k: report.pushes.get(k, 0) for k in harness.opts.channels},
         "full_push_failed": {k: v for k, v in report.push_failures.items() if v},
     }
+
+
+def _outcomes_known(cold: dict[str, Any]) -> None:
+    """A channel that answered the cold push PENDING is done when every outcome is known.
+
+    ``full_push_virtual_s`` then counts from the cold cycle's start to the end of the
+    learning (the cycle in which the worker learnt the last listing's outcome);
+    ``full_push_sent_virtual_s`` keeps when the last write left. A channel still
+    waiting when the run ends is reported as None, with ``full_push_unsettled``.
+    """
+    watch: OutcomeWatch = cold["outcomes"]
+    for key in watch.waiting:
+        known = watch.known_at.get(key)
+        cold["full_push_virtual_s"][key] = (
+            None if known is None else round(known - cold["cold_v0"], 1)
+        )
+    cold["full_push_unsettled"] = watch.unsettled()
 
 
 def make_harness(opts: ScaleOptions) -> Harness:
@@ -400,6 +423,7 @@ def run_size(opts: ScaleOptions) -> dict[str, Any]:
         peak = peak_rss_mb()
     finally:
         doubles = harness.finish()
+    _outcomes_known(cold)
     out = summary(opts, harness, cold, samples, probes)
     out.update(
         {
@@ -458,6 +482,8 @@ def summary(
         "cycle_wall_fraction": round(mean(s.wall_s for s in samples) * 1000 / interval_ms, 4),
         "cycle_wall_max_fraction": round(max(s.wall_s for s in samples) * 1000 / interval_ms, 4),
         "full_push_virtual_s": cold["full_push_virtual_s"],
+        "full_push_sent_virtual_s": cold["full_push_sent_virtual_s"],
+        "full_push_unsettled": cold["full_push_unsettled"],
         "full_push_listings": cold["full_push_listings"],
         "full_push_failed": cold["full_push_failed"],
         "cold_cycle_wall_s": round(cold_cycle.wall_s, 2),

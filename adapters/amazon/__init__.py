@@ -2,9 +2,9 @@
 
 Wire facts are in ``docs/api/amazon.md``; each class attribute cites its source. The
 package is split by concern: ``adapter`` (declaration, settings, stock), ``orders``
-(searchOrders pacing), ``bulk`` (feeds and the listings report), ``readback`` (the
-read-back from reports), ``wire`` (LWA tokens, one SP-API call, error reading). Design
-decisions:
+(searchOrders pacing), ``bulk`` (feeds and the listings report), ``feeds`` (pushes
+pending in a feed), ``readback`` (the read-back from reports), ``wire`` (LWA tokens,
+one SP-API call, error reading). Design decisions:
 
 - **Auth.** A Login with Amazon refresh token is exchanged for a one-hour access token,
   cached until a minute before it expires and sent as ``x-amz-access-token``; SigV4 is
@@ -15,13 +15,19 @@ decisions:
 - **Push: PATCH or feed, decided by batch size.** Up to ``PATCH_MAX`` (50) listings go
   as one ``patchListingsItem`` each (``merge`` of ``fulfillment_availability`` on the
   ``DEFAULT`` channel, 5 req/s); more go as ``JSON_LISTINGS_FEED`` documents of at most
-  25,000 messages (only 5 feeds per 5 minutes, minutes of processing each). 50 PATCHes
-  plus their read-back fit one 15 s cycle; above that a feed is the only way that does
-  not hold the worker for minutes. ``INVALID`` inside an HTTP 200 (or an ERROR issue in
-  the feed's processing report) rejects that listing alone.
-- **ACCEPTED is not live.** Amazon's ACCEPTED means queued. After a push the adapter
-  reads back what it sent (per SKU for a few, the listings report for many): a listing
-  whose new quantity is live is ``applied``, the rest stay ``accepted``.
+  25,000 messages. ``INVALID`` inside an HTTP 200 (or an ERROR issue in the feed's
+  processing report) rejects that listing alone.
+- **A feed never holds the cycle** (``feeds``). A feed takes Amazon a minute or more and
+  only 5 may be created per 5 minutes, so its listings are answered ``pending`` at once
+  (sent, or queued for the next free feed slot) and ``push_outcomes`` — called by the
+  worker every cycle (``adapters.base.LateOutcomes``) — looks at each feed in flight
+  once and reports, per listing, accepted or rejected with Amazon's words. A newer push
+  of a listing still in a feed waits in the queue behind it (the older feed could
+  otherwise overwrite it) and only the newest push is reported. Nothing of this
+  survives a restart: the worker pushes every listing again at start-up.
+- **ACCEPTED is not live.** Amazon's ACCEPTED means queued. After a PATCH the adapter
+  reads back what it sent: a listing whose new quantity is live is ``applied``, the
+  rest stay ``accepted``; a feed's accepted listings are ``accepted``.
 - **FBA.** A listing Amazon fulfils (``fulfillmentChannelCode`` / fulfillment-channel
   ``AMAZON_JP``) is never pushed — Amazon owns that stock, and a DEFAULT quantity would
   turn it into a merchant listing. The push answers ``rejected`` with

@@ -8,6 +8,7 @@ mirrored under tests/fixtures/amazon-sp-api-models).
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import urllib.parse
@@ -19,7 +20,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr, field_validator
 
-from adapters.amazon.bulk import MERCHANT_CHANNEL, Bulk, FeedOutcome, ListingRow
+from adapters.amazon.bulk import MERCHANT_CHANNEL, Bulk, ListingRow
+from adapters.amazon.feeds import FeedBook
 from adapters.amazon.orders import OrderBook
 from adapters.amazon.readback import ReportReads
 from adapters.amazon.wire import LwaTokens, NotFound, SpApi
@@ -30,8 +32,10 @@ from adapters.base import (
     ChannelConfig,
     MallError,
     MallRejected,
+    RateLimited,
     Stopped,
     TokenBucket,
+    TransientError,
     Url,
     describe_settings,
     redact,
@@ -40,6 +44,8 @@ from adapters.base import (
 )
 from bot.core.domain import CheckResult, OrderLine, PushResult, PushStatus, StockPush
 from bot.infra.clock import JST, Clock, to_jst
+
+log = logging.getLogger(__name__)
 
 FBA_MESSAGE = "FBA（Amazon 在庫）の出品なので送信しません"
 ACCEPTED_MESSAGE = "Amazon が受け付けました（反映待ち）"
@@ -232,6 +238,14 @@ class AmazonAdapter:
         self._search_bucket = TokenBucket(self.SEARCH_LISTINGS_RATE[0], 1, clock)
         self._listings: dict[str, _Listing] = {}
         self._reads = ReportReads(self._bulk, clock)
+        self._feeds = FeedBook(
+            self._bulk,
+            clock,
+            message=self._feed_message,
+            redact=self._redact,
+            max_messages=self.FEED_MAX_MESSAGES,
+            give_up_s=feed_max_wait_seconds,
+        )
 
     @classmethod
     def from_config(
@@ -444,6 +458,7 @@ class AmazonAdapter:
             and listing.exists
             and not listing.afn
             and listing.quantity is not None
+            and not self._feeds.holds(sku)
         }
 
     def _read_from_reports(self, canonical: Mapping[str, str]) -> dict[str, int]:
@@ -460,6 +475,7 @@ class AmazonAdapter:
             and not listing.afn
             and listing.quantity is not None
             and usable(sku, listing.seen_at)
+            and not self._feeds.holds(sku)
         }
 
     # ------------------------------------------------------------------ push
@@ -467,11 +483,13 @@ class AmazonAdapter:
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
         """Absolute merchant-fulfilled quantities; one result per push, in order.
 
-        Up to :attr:`PATCH_MAX` listings go as one PATCH each, more as JSON_LISTINGS_FEED
-        documents of up to 25,000 messages. FBA listings and unknown SKUs are never sent.
-        Whatever Amazon accepted is read back: APPLIED when the read shows it live,
-        ACCEPTED when Amazon is still processing it. ``compare_to`` and ``backorder``
-        have no SP-API counterpart and are not sent.
+        Up to :attr:`PATCH_MAX` listings go as one PATCH each and are read back (APPLIED
+        when live, ACCEPTED while Amazon processes them). More go as JSON_LISTINGS_FEED
+        documents of up to 25,000 messages, never waited for: they answer PENDING and
+        :meth:`push_outcomes` reports them in a later cycle (:mod:`adapters.amazon.feeds`).
+        A listing with a push still pending is queued behind it (PENDING too). FBA
+        listings and unknown SKUs are never sent. ``compare_to`` and ``backorder`` have
+        no SP-API counterpart and are not sent.
         """
         results: list[PushResult | None] = [None] * len(pushes)
         last = screen_pushes(
@@ -497,12 +515,51 @@ class AmazonAdapter:
                 to_send.append((i, sku))
         to_send.sort()
         self._reads.touch(sku for _i, sku in to_send)
-        if len(to_send) > self.PATCH_MAX:
-            self._send_feeds(pushes, to_send, results)
-        else:
-            self._send_patches(pushes, to_send, results)
-        self._confirm(pushes, to_send, results)
+        now = [(i, sku) for i, sku in to_send if not self._feeds.holds(sku)]
+        if len(now) > self.PATCH_MAX:
+            now = []
+        patched = set(now)
+        queued = [pair for pair in to_send if pair not in patched]
+        self._send_patches(pushes, now, results)
+        self._confirm(pushes, now, results)
+        self._queue(pushes, queued, results)
         return [_done(i, r) for i, r in enumerate(results)]
+
+    def _queue(
+        self,
+        pushes: Sequence[StockPush],
+        queued: Sequence[tuple[int, str]],
+        results: list[PushResult | None],
+    ) -> None:
+        """Hand pushes to the feed book, send what a free feed slot allows: PENDING."""
+        if not queued:
+            return
+        for i, sku in queued:
+            self._feeds.queue(sku, pushes[i])
+        try:
+            self._feeds.flush()
+        except (RateLimited, TransientError) as err:
+            # Still queued: push_outcomes sends them when Amazon takes a feed again.
+            log.warning("Amazon: feed not created this cycle (%s)", self._redact(str(err)))
+        for i, sku in queued:
+            results[i] = self._feeds.pending_result(sku, pushes[i])
+
+    def pending_pushes(self) -> int:
+        """Pushes answered PENDING whose outcome :meth:`push_outcomes` has not reported."""
+        return len(self._feeds)
+
+    def push_outcomes(self) -> list[tuple[StockPush, PushResult]]:
+        """What Amazon made of the feeds in flight (one getFeed each), then the queue sent.
+
+        Each listing's newest PENDING push is reported once: ACCEPTED, or REJECTED with
+        Amazon's words from the feed's processing report. Never waits for Amazon.
+        """
+        if not len(self._feeds):
+            return []
+        found = self._feeds.outcomes()
+        self._reads.touch(sku for sku, _push, _result in found)
+        self._feeds.flush()
+        return [(push, result) for _sku, push, result in found]
 
     def _patch_body(self, sku: str, quantity: int) -> dict[str, Any]:
         listing = self._listings.get(sku)
@@ -558,45 +615,9 @@ class AmazonAdapter:
                     self._redact(f"Amazon が更新を拒否しました（{issues or body.get('status')}）"),
                 )
 
-    def _send_feeds(
-        self,
-        pushes: Sequence[StockPush],
-        to_send: Sequence[tuple[int, str]],
-        results: list[PushResult | None],
-    ) -> None:
-        """JSON_LISTINGS_FEED documents of ≤ 25,000 PATCH messages each."""
-        for start in range(0, len(to_send), self.FEED_MAX_MESSAGES):
-            chunk = to_send[start : start + self.FEED_MAX_MESSAGES]
-            messages = [
-                {
-                    "messageId": n,
-                    "sku": sku,
-                    "operationType": "PATCH",
-                    **self._patch_body(sku, pushes[i].quantity),
-                }
-                for n, (i, sku) in enumerate(chunk, start=1)
-            ]
-            outcome = self._bulk.submit_feed(messages)
-            for n, (i, _sku) in enumerate(chunk, start=1):
-                results[i] = self._feed_result(pushes[i], outcome, n)
-
-    def _feed_result(self, push: StockPush, outcome: FeedOutcome, message_id: int) -> PushResult:
-        if outcome.status == "WAITING":
-            return _accepted(push, f"Amazon がフィードを処理中です（feedId {outcome.feed_id}）")
-        if outcome.status != "DONE":
-            reason = " / ".join(outcome.feed_errors[:3]) or outcome.status
-            return rejected(
-                push,
-                self._redact(
-                    f"Amazon のフィード処理が失敗しました（feedId {outcome.feed_id}: {reason}）"
-                ),
-            )
-        errors = outcome.errors.get(message_id)
-        if errors:
-            return rejected(
-                push, self._redact(f"Amazon が更新を拒否しました（{' / '.join(errors[:3])}）")
-            )
-        return _accepted(push)
+    def _feed_message(self, sku: str, push: StockPush) -> dict[str, Any]:
+        """One JSON_LISTINGS_FEED message (its messageId is added by the feed book)."""
+        return {"sku": sku, "operationType": "PATCH", **self._patch_body(sku, push.quantity)}
 
     def _confirm(
         self,

@@ -1,8 +1,9 @@
 """Amazon's bulk paths: JSON_LISTINGS_FEED for large pushes, the listings report for reads.
 
-Both are asynchronous on Amazon's side: a document is created, Amazon processes it
-over minutes, and the adapter polls until it is done. Waits go through the clock with
-the stop event, so SIGTERM cuts them short and the virtual clock makes them instant.
+Both are asynchronous on Amazon's side: a document is created and Amazon processes it
+over minutes. A feed is never waited for (``feeds``: one look a cycle); a push's
+existence check may wait for a listings report. Waits go through the clock with the
+stop event, so SIGTERM cuts them short and the virtual clock makes them instant.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -35,7 +37,7 @@ class FeedOutcome:
 
     feed_id: str
     status: str
-    """``DONE``, ``FATAL``, ``CANCELLED``, or ``WAITING`` when the adapter stopped polling."""
+    """``DONE``, ``FATAL`` or ``CANCELLED``."""
     errors: dict[int, list[str]] = field(default_factory=dict)
     """messageId → its ERROR issues from the processing report."""
     feed_errors: list[str] = field(default_factory=list)
@@ -141,11 +143,8 @@ class Bulk:
         self._fallback_charset = report_fallback_charset
         clock = api.clock
         self._buckets = {op: TokenBucket(r, b, clock) for op, (r, b) in self.RATES.items()}
-        self._feed_slots = TokenBucket(
-            self.LISTINGS_FEEDS_PER_WINDOW / self.LISTINGS_FEED_WINDOW_S,
-            self.LISTINGS_FEEDS_PER_WINDOW,
-            clock,
-        )
+        self._feeds_sent: deque[float] = deque()
+        """Monotonic times of the listings feeds created in the last window."""
 
     # ------------------------------------------------------------------ feeds
 
@@ -156,8 +155,31 @@ class Bulk:
             "messages": list(messages),
         }
 
-    def submit_feed(self, messages: Sequence[Mapping[str, Any]]) -> FeedOutcome:
-        """Upload, create and follow one feed to its processing report."""
+    def take_feed_slot(self, *, full: bool) -> bool:
+        """Whether a feed may be created now, taking its place if so (never waits).
+
+        Two limits apply: 5 JSON_LISTINGS_FEED per 5 minutes and createFeed's own usage
+        plan (one per 120 s after a burst of 15); a push that found no room queues its
+        listings for a later cycle instead of waiting inside this one. A feed that is
+        not ``full`` (25,000 messages) also waits a fifth of the window after the last
+        one: the slots are spread over the window instead of spent in the first minute,
+        so a listing waits for a slot at most about a minute while pushes keep coming.
+        """
+        now = self._api.clock.monotonic()
+        sent = self._feeds_sent
+        while sent and sent[0] <= now - self.LISTINGS_FEED_WINDOW_S:
+            sent.popleft()
+        # Counted as a sliding window (the stricter reading of "5 per 5 minutes").
+        if len(sent) >= self.LISTINGS_FEEDS_PER_WINDOW or not self._buckets["createFeed"].ready():
+            return False
+        spacing = self.LISTINGS_FEED_WINDOW_S / self.LISTINGS_FEEDS_PER_WINDOW
+        if not full and sent and now - sent[-1] < spacing:
+            return False
+        sent.append(now)
+        return True
+
+    def send_feed(self, messages: Sequence[Mapping[str, Any]]) -> str:
+        """Upload and create one feed (a slot taken with :meth:`take_feed_slot`); its id."""
         body = json.dumps(self.feed_document(messages), ensure_ascii=False).encode("utf-8")
         created = self._api.json(
             self._api.call(
@@ -171,7 +193,6 @@ class Bulk:
         if not document_id or not isinstance(url, str):
             raise TransientError("Amazon: フィード文書を作成できませんでした")
         self._api.document("PUT", url, content=body, content_type=self.FEED_CONTENT_TYPE)
-        self._feed_slots.acquire(self._api.stop)
         feed = self._api.json(
             self._api.call(
                 "POST",
@@ -187,12 +208,16 @@ class Bulk:
         feed_id = str(feed.get("feedId") or "")
         if not feed_id:
             raise TransientError("Amazon: フィードを登録できませんでした")
-        return self._follow_feed(feed_id)
+        return feed_id
 
-    def _follow_feed(self, feed_id: str) -> FeedOutcome:
-        state = self._poll(f"{self.PATH_FEEDS}/{feed_id}", self._buckets["getFeed"])
+    def feed_outcome(self, feed_id: str) -> FeedOutcome | None:
+        """One look at a feed (getFeed): its outcome once final, else None."""
+        state = self._api.json(
+            self._api.call("GET", f"{self.PATH_FEEDS}/{feed_id}", self._buckets["getFeed"])
+        )
         status = str(state.get("processingStatus") or "")
-        status = status if status in self.TERMINAL else "WAITING"
+        if status not in self.TERMINAL:
+            return None
         outcome = FeedOutcome(feed_id=feed_id, status=status)
         result_id = state.get("resultFeedDocumentId")
         if status in ("DONE", "FATAL") and isinstance(result_id, str) and result_id:

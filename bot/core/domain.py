@@ -356,6 +356,10 @@ class PushStatus(StrEnum):
     APPLIED = "applied"
     ACCEPTED = "accepted"
     """Queued by the mall, not yet live (Amazon)."""
+    PENDING = "pending"
+    """Sent, outcome not known yet (an Amazon feed in processing): the bot treats the
+    number as sent and learns later, through the adapter's ``push_outcomes``, whether the
+    mall took it (``adapters.base.push_outcomes``)."""
     REJECTED = "rejected"
     UNKNOWN_CODE = "unknown_code"
     SKIPPED = "skipped"

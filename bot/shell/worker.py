@@ -46,7 +46,7 @@ from bot.infra.sheet.gateway import (
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.state import state_dict
 from bot.infra.sheet.tabs import STATE
-from bot.shell import heap
+from bot.shell import heap, late
 from bot.shell.drift_slices import DriftSlices
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
@@ -185,15 +185,6 @@ class _Collected:
     drift_logs: list[MallLogRow]
     fresh: bool
     """Start-up: the read-back waits until the targets are known (see _apply)."""
-
-
-@dataclass(frozen=True)
-class _Pushed:
-    """Push results of one cycle, and the rows they add to the log tabs."""
-
-    results: list[tuple[StockPush, PushResult]] = field(default_factory=list)
-    mall_logs: list[MallLogRow] = field(default_factory=list)
-    errors: list[ErrorLogRow] = field(default_factory=list)
 
 
 class Worker:
@@ -424,7 +415,7 @@ class Worker:
         read: SheetRead,
         plan: engine.Plan,
         drift_logs: list[MallLogRow],
-        pushed: _Pushed,
+        pushed: late.Pushed,
         run: _Run,
     ) -> None:
         """Push results to 出品状況 and the log tabs, with whatever earlier cycles could not.
@@ -434,9 +425,9 @@ class Worker:
         in the next cycle.
         """
         pending = self._unrecorded
-        results = [*pending.pushed, *pushed.results]  # a newer result for a listing wins
+        results = [*pending.pushed, *pushed.late, *pushed.results]  # newer results win
         pushes = push_log_rows(pushed.results, pushed.mall_logs, run.at, self._labels)
-        mall_logs = [*pending.mall_logs, *drift_logs, *pushes]
+        mall_logs = [*pending.mall_logs, *drift_logs, *pushed.late_logs, *pushes]
         errors = [*pending.errors, *self._incidents, *pushed.errors]
         try:
             run.report.sheet_requests += self.gateway.record(
@@ -665,26 +656,30 @@ class Worker:
 
     # ------------------------------------------------------------------ push
 
-    def _push(self, pushes: Sequence[StockPush], run: _Run) -> _Pushed:
+    def _push(self, pushes: Sequence[StockPush], run: _Run) -> late.Pushed:
         """Send each mall its batch; a failed batch is logged and sent again next cycle."""
         by_mall: dict[str, list[StockPush]] = defaultdict(list)
         for push in pushes:
             if push.mall in self.adapters:
                 by_mall[push.mall].append(push)
-        malls = [m for m in by_mall if self._may_call(m, run)]
+        # A mall with pushes still PENDING is called for their outcomes (adapters.base).
+        waiting = [m for m, a in self.adapters.items() if m not in by_mall and late.waiting(a)]
 
-        def send(mall: str) -> list[PushResult]:
-            return self.adapters[mall].push_stock(by_mall[mall])
+        def send(mall: str) -> late.Sent:
+            return late.send(self.adapters[mall], by_mall.get(mall, []))
 
-        pushed = _Pushed()
+        pushed = late.Pushed()
+        malls = [m for m in [*by_mall, *waiting] if self._may_call(m, run)]
         for mall, outcome in self._call_malls(malls, send, run).items():
-            batch = by_mall[mall]
+            batch = by_mall.get(mall, [])
             if isinstance(outcome, Stopped):
                 log.info("%s: push abandoned for shutdown; it is sent again at start-up", mall)
             elif isinstance(outcome, MallError):
                 pushed.errors.append(self._push_failed(mall, len(batch), outcome, run))
             else:
-                self._pushed(mall, batch, outcome, pushed, run)
+                self.state = pushed.learn(self.state, outcome.learnt, run, self._labels)
+                if batch:
+                    self._pushed(mall, batch, outcome.results, pushed, run)
         return pushed
 
     def _pushed(
@@ -692,7 +687,7 @@ class Worker:
         mall: str,
         batch: Sequence[StockPush],
         results: Sequence[PushResult],
-        pushed: _Pushed,
+        pushed: late.Pushed,
         run: _Run,
     ) -> None:
         self.state, mall_logs, push_alerts = engine.after_push(

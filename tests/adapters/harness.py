@@ -10,13 +10,14 @@ channel therefore adds nothing here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
 import httpx
 
-from adapters.base import MallAdapter
+from adapters.base import MallAdapter, pending_pushes, push_outcomes
 from bot.bootstrap import World, build_adapters
-from bot.core.domain import StockPush
+from bot.core.domain import PushResult, PushStatus, StockPush
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators import FaultKind, SimulatedChannel, make_simulator
 from bot.sandbox.wiring import sandbox_settings
@@ -84,6 +85,38 @@ class Harness:
 
     def bad_push(self, code: str) -> StockPush:
         return StockPush(mall=self.mall, code=code, quantity=self.sim.refused_quantity())
+
+    def settle(
+        self, pushes: Sequence[StockPush], results: Sequence[PushResult], *, cycles: int = 40
+    ) -> list[PushResult]:
+        """``results`` with every PENDING one replaced by its outcome, learnt cycle by cycle.
+
+        Checks the late-outcome contract on the way (adapters.base.LateOutcomes): only
+        pushes answered PENDING are reported, each once, with a final status; nothing is
+        left pending. A channel that answers nothing PENDING is asked nothing.
+        """
+        final = list(results)
+        waiting = {
+            p.code: i
+            for i, r in enumerate(results)
+            if r.status is PushStatus.PENDING
+            for p in (pushes[i],)
+        }
+        assert pending_pushes(self.adapter) >= len(waiting)
+        for _ in range(cycles):
+            if not waiting:
+                break
+            self.clock.advance(15)
+            for push, result in push_outcomes(self.adapter):
+                assert result.status is not PushStatus.PENDING
+                assert push.code in waiting, f"{push.code} reported twice or never pending"
+                i = waiting.pop(push.code)
+                assert push == pushes[i]
+                final[i] = result
+        assert waiting == {}, f"never settled: {sorted(waiting)[:5]}"
+        assert pending_pushes(self.adapter) == 0
+        assert push_outcomes(self.adapter) == []
+        return final
 
 
 def make_harness(mall: str, clock: VirtualClock) -> Harness:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -113,10 +114,38 @@ def test_three_listings_go_as_three_patches(adapter: AmazonAdapter, sim: AmazonS
     assert sim.refusals() == []
 
 
-def test_25000_listings_go_as_one_feed(adapter: AmazonAdapter, sim: AmazonSimulator) -> None:
+def _outcomes(adapter: AmazonAdapter, clock: VirtualClock, seconds: float = 15) -> list[Any]:
+    """One later cycle's late outcomes ``seconds`` on; the look itself never waits."""
+    clock.advance(seconds)
+    before = clock.now()
+    found = adapter.push_outcomes()
+    assert clock.now() == before, "learning outcomes waited"
+    return found
+
+
+def _until_settled(adapter: AmazonAdapter, clock: VirtualClock) -> dict[str, Any]:
+    """Code → outcome of every pending push, cycle by cycle (each reported once)."""
+    found: dict[str, Any] = {}
+    for _ in range(40):
+        for push, result in _outcomes(adapter, clock):
+            assert push.code not in found
+            found[push.code] = result
+        if not adapter.pending_pushes():
+            return found
+    raise AssertionError("pushes never settled")
+
+
+def test_25000_listings_go_as_one_feed_never_waited_for(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
     codes = [sim.add_listing(f"B-{n:05d}", 0) for n in range(25_000)]
+    adapter._learn(codes)  # known listings: the push itself must not wait at all
+    before = clock.now()
     results = adapter.push_stock([_push(c, 3) for c in codes])
-    assert {r.status for r in results} == {PushStatus.APPLIED}
+    assert clock.now() == before
+    assert {r.status for r in results} == {PushStatus.PENDING}
+    assert "処理中" in results[0].message
+    assert adapter.pending_pushes() == 25_000
     assert sim.write_batch_sizes() == [25_000]
     assert _ops(sim, "patchListingsItem") == []
     assert _ops(sim, "getListingsItem") == []  # the catalogue came from the report
@@ -125,6 +154,10 @@ def test_25000_listings_go_as_one_feed(adapter: AmazonAdapter, sim: AmazonSimula
     assert feed_errors(document) == []
     assert len(document["messages"]) == 25_000
     assert document["messages"][0]["operationType"] == "PATCH"
+    found = _until_settled(adapter, clock)
+    assert set(found) == set(codes)
+    assert {r.status for r in found.values()} == {PushStatus.ACCEPTED}
+    assert sim.stock(codes[0]) == 3
     assert sim.refusals() == []
     assert assert_exchanges_match_models(sim) > 0
 
@@ -139,36 +172,133 @@ def test_the_threshold_sits_between_the_two(adapter: AmazonAdapter, sim: AmazonS
     assert sim.refusals() == []
 
 
-def test_a_feed_item_amazon_refuses_is_rejected_alone(
-    adapter: AmazonAdapter, sim: AmazonSimulator
+def test_a_feed_item_amazon_refuses_is_rejected_alone_in_a_later_cycle(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
 ) -> None:
     codes = [sim.add_listing(f"D-{n}", 1) for n in range(60)]
     pushes = [_push(c, 9) for c in codes]
     pushes[7] = _push(codes[7], sim.refused_quantity())
     results = adapter.push_stock(pushes)
-    assert results[7].status is PushStatus.REJECTED
-    assert "Amazon が更新を拒否しました" in results[7].message
-    assert {r.status for i, r in enumerate(results) if i != 7} == {PushStatus.APPLIED}
+    assert {r.status for r in results} == {PushStatus.PENDING}
+    assert _outcomes(adapter, clock) == []  # still processing: one look, nothing known
+    found = _until_settled(adapter, clock)
+    assert found[codes[7]].status is PushStatus.REJECTED
+    assert "Amazon が更新を拒否しました" in found[codes[7]].message
+    assert "90000900" in found[codes[7]].message  # Amazon's own issue code
+    assert {r.status for c, r in found.items() if c != codes[7]} == {PushStatus.ACCEPTED}
+    assert sim.stock(codes[0]) == 9 and sim.stock(codes[7]) == 1
     report = next(r for r in sim.requests if r.op == "s3Get" and r.response is not None)
     assert processing_report_errors(report.response) == []
 
 
-def test_a_fatal_feed_rejects_its_listings(adapter: AmazonAdapter, sim: AmazonSimulator) -> None:
+def test_a_fatal_feed_rejects_its_listings_in_a_later_cycle(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
     codes = [sim.add_listing(f"E-{n}", 1) for n in range(60)]
     adapter._bulk._seller_id = "AOTHERSELLER"  # a header Amazon refuses as a whole
     results = adapter.push_stock([_push(c, 9) for c in codes])
-    assert {r.status for r in results} == {PushStatus.REJECTED}
-    assert "フィード処理が失敗しました" in results[0].message
+    assert {r.status for r in results} == {PushStatus.PENDING}
+    found = _until_settled(adapter, clock)
+    assert {r.status for r in found.values()} == {PushStatus.REJECTED}
+    assert "フィード処理が失敗しました" in found[codes[0]].message
     assert [sim.stock(c) for c in codes[:3]] == [1, 1, 1]
 
 
-def test_a_feed_still_processing_is_accepted(clock: VirtualClock) -> None:
-    sim = AmazonSimulator(clock=clock, report_seconds=10, feed_seconds=600)
-    adapter = _adapter(sim, clock, feed_poll_seconds=10, feed_max_wait_seconds=60)
+def test_a_pending_listing_is_read_back_only_once_settled(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    codes = [sim.add_listing(f"F-{n}", 1) for n in range(60)]
+    adapter.push_stock([_push(c, 9) for c in codes])
+    assert adapter.read_stock(codes[:3]) == {}  # the mall still shows 1: not a hand edit
+    _until_settled(adapter, clock)
+    assert adapter.read_stock(codes[:3]) == {c: 9 for c in codes[:3]}
+
+
+def test_a_newer_push_of_a_listing_in_a_feed_waits_behind_it_and_wins(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    codes = [sim.add_listing(f"H-{n}", 1) for n in range(60)]
+    adapter.push_stock([_push(c, 5) for c in codes])
+    [newer] = adapter.push_stock([_push(codes[0], 8)])  # one listing: a PATCH, were it free
+    assert newer.status is PushStatus.PENDING
+    assert _ops(sim, "patchListingsItem") == []  # the older feed could overwrite a PATCH
+    [newest] = adapter.push_stock([_push(codes[0], 2)])
+    assert newest.status is PushStatus.PENDING
+    found: list[tuple[str, int | None]] = []
+    for _ in range(40):
+        found += [(p.code, r.quantity) for p, r in _outcomes(adapter, clock) if p.code == codes[0]]
+        if not adapter.pending_pushes():
+            break
+    assert found == [(codes[0], 2)]  # the feed's 5 and the replaced 8 are never reported
+    assert sim.stock(codes[0]) == 2
+    assert sim.write_batch_sizes() == [60, 1]  # 8 was never sent
+
+
+def test_no_free_feed_slot_queues_the_push_instead_of_waiting(
+    sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    adapter = _adapter(sim, clock)
+    codes = [sim.add_listing(f"J-{n:03d}", 1) for n in range(60 * 6)]
+    adapter._learn(codes)
+    before = clock.now()
+    for k in range(6):  # six cycles' pushes at once: one feed now, the rest queued
+        batch = codes[60 * k : 60 * (k + 1)]
+        results = adapter.push_stock([_push(c, 3) for c in batch])
+        assert {r.status for r in results} == {PushStatus.PENDING}
+    assert clock.now() == before
+    assert "順番待ち" in results[0].message
+    assert len(_ops(sim, "createFeed")) == 1
+    found = _until_settled(adapter, clock)
+    assert len(found) == 360 and {r.status for r in found.values()} == {PushStatus.ACCEPTED}
+    assert sim.write_batch_sizes() == [60, 300]  # the queue went out as one feed
+    assert sim.refusals() == []
+
+
+def test_feed_slots_are_spread_over_the_window_and_never_overrun(
+    sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    adapter = _adapter(sim, clock)
+    codes = [sim.add_listing(f"L-{n:03d}", 1) for n in range(60)]
+    adapter._learn(codes)
+    for k in range(40):  # ten minutes of 15 s cycles, each pushing all 60 listings
+        adapter.push_stock([_push(c, k % 9) for c in codes])
+        adapter.push_outcomes()
+        assert adapter.pending_pushes() <= 2 * len(codes)  # one queued, one in flight
+        clock.advance(15)
+    times = [r.at for r in _ops(sim, "createFeed")]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+    assert gaps and min(gaps) >= 60  # a fifth of the 5-minute window between feeds
+    assert sim.refusals() == []  # never a 429 for the sixth feed in five minutes
+
+
+def test_a_feed_amazon_cannot_take_now_stays_queued_for_a_later_cycle(
+    adapter: AmazonAdapter, sim: AmazonSimulator, clock: VirtualClock
+) -> None:
+    codes = [sim.add_listing(f"K-{n}", 1) for n in range(60)]
+    adapter._learn(codes)
+    sim.fail_next("503", times=5)  # every try of createFeedDocument, then given up
+    results = adapter.push_stock([_push(c, 6) for c in codes])
+    assert {r.status for r in results} == {PushStatus.PENDING}
+    assert "順番待ち" in results[0].message
+    assert _ops(sim, "createFeed") == []
+    found = _until_settled(adapter, clock)
+    assert {r.status for r in found.values()} == {PushStatus.ACCEPTED}
+    assert sim.write_batch_sizes() == [60]
+    assert sim.stock(codes[0]) == 6
+
+
+def test_a_feed_amazon_never_finishes_is_sent_again(clock: VirtualClock) -> None:
+    sim = AmazonSimulator(clock=clock, feed_seconds=3600)
+    adapter = _adapter(sim, clock, feed_max_wait_seconds=600)
     codes = [sim.add_listing(f"G-{n}", 1) for n in range(60)]
     results = adapter.push_stock([_push(c, 9) for c in codes])
-    assert {r.status for r in results} == {PushStatus.ACCEPTED}
-    assert "処理中" in results[0].message
+    assert {r.status for r in results} == {PushStatus.PENDING}
+    for _ in range(40):  # 10 minutes of cycles: still processing, nothing reported
+        assert _outcomes(adapter, clock) == []
+        if len(_ops(sim, "createFeed")) == 2:
+            break
+    assert len(_ops(sim, "createFeed")) == 2  # given up on and sent again, not taken as landed
+    assert adapter.pending_pushes() == 60
 
 
 # --------------------------------------------------------------------------- ACCEPTED vs APPLIED

@@ -7,7 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from adapters import ADAPTERS
-from adapters.base import AuthError, MallAdapter, RateLimited
+from adapters.base import (
+    AuthError,
+    LateOutcomes,
+    MallAdapter,
+    RateLimited,
+    pending_pushes,
+    push_outcomes,
+)
 from bot.core.domain import PushStatus, StockPush
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators import simulator_class
@@ -21,6 +28,10 @@ def h(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 def _push(h: Harness, code: str, qty: int) -> StockPush:
     return StockPush(mall=h.mall, code=code, quantity=qty)
+
+
+LANDED = {PushStatus.APPLIED, PushStatus.ACCEPTED}
+"""What a push that reached the mall ends as (ACCEPTED: queued by the mall, e.g. Amazon)."""
 
 
 def test_every_registered_channel_declares_itself_and_has_a_simulator() -> None:
@@ -129,12 +140,55 @@ def test_one_bad_item_never_sinks_its_batch(h: Harness) -> None:
 def test_batches_never_exceed_the_mall_limit(h: Harness) -> None:
     n = h.max_batch * 2 + 3
     codes = [h.add_listing(h.code(i), 0) for i in range(n)]
-    results = h.adapter.push_stock([_push(h, c, 7) for c in codes])
-    assert all(r.status is PushStatus.APPLIED for r in results)
+    pushes = [_push(h, c, 7) for c in codes]
+    results = h.settle(pushes, h.adapter.push_stock(pushes))
+    assert {r.status for r in results} <= LANDED
     sizes = h.write_batch_sizes()
     assert sum(sizes) == n
     assert max(sizes) <= h.max_batch
     assert all(h.stock(c) == 7 for c in codes)
+
+
+# --------------------------------------------------------------------------- late outcomes
+# A channel may answer PENDING and report the outcome in a later cycle (adapters.base.
+# LateOutcomes). 60 listings: more than Amazon PATCHes one by one, so its feed path runs.
+
+
+def test_a_channel_answers_pending_only_if_it_reports_outcomes_later(h: Harness) -> None:
+    codes = [h.add_listing(h.code(n), 1) for n in range(60)]
+    results = h.adapter.push_stock([_push(h, c, 4) for c in codes])
+    pending = sum(r.status is PushStatus.PENDING for r in results)
+    assert pending_pushes(h.adapter) == pending
+    if not isinstance(h.adapter, LateOutcomes):
+        assert pending == 0
+        assert push_outcomes(h.adapter) == []
+    assert all(r.message for r in results if r.status is PushStatus.PENDING)
+
+
+def test_every_pending_push_ends_once_accepted_or_refused_alone(h: Harness) -> None:
+    codes = [h.add_listing(h.code(n), 1) for n in range(60)]
+    pushes = [_push(h, c, 10 + n % 7) for n, c in enumerate(codes)]
+    pushes[2] = h.bad_push(codes[2])
+    final = h.settle(pushes, h.adapter.push_stock(pushes))
+    assert final[2].status is PushStatus.REJECTED
+    assert final[2].message
+    assert {r.status for i, r in enumerate(final) if i != 2} <= LANDED
+    assert [h.stock(c) for c in codes[:4]] == [10, 11, 1, 13]
+
+
+def test_a_newer_push_of_a_pending_listing_wins_and_is_the_only_one_reported(
+    h: Harness,
+) -> None:
+    codes = [h.add_listing(h.code(n), 1) for n in range(60)]
+    first = [_push(h, c, 5) for c in codes]
+    answered = h.adapter.push_stock(first)
+    newer = [_push(h, codes[0], 9)]
+    again = h.adapter.push_stock(newer)
+    # what settle sees reported: each code once, and for codes[0] only the newer push
+    final = h.settle([*newer, *first[1:]], [*again, *answered[1:]])
+    assert {r.status for r in final} <= LANDED
+    assert h.stock(codes[0]) == 9
+    assert [h.stock(c) for c in codes[1:4]] == [5, 5, 5]
 
 
 def test_orders_appear_as_lines_with_their_units(h: Harness) -> None:

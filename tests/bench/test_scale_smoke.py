@@ -93,3 +93,19 @@ def test_the_inline_debugging_mode_keeps_the_doubles_in_process(
     assert size["products"] == 30
     assert size["peak_rss_includes_emulator"] is True
     assert size["sandbox_peak_rss_mb"] is None
+
+
+def test_a_full_push_answered_pending_counts_until_its_outcome_is_known() -> None:
+    # 60 Amazon listings: more than Amazon takes as PATCHes, so the cold push is a feed
+    # whose outcome the worker learns cycles later (adapters/amazon/feeds.py).
+    size = run_size(
+        ScaleOptions(products=60, minutes=3, channels=("rakuten", "amazon"), mode="inline")
+    )
+
+    assert_issue_keys(size)
+    assert size["cycle_errors"] == 0
+    assert size["full_push_listings"]["amazon"] == 60
+    assert size["full_push_unsettled"] == {}
+    sent, known = size["full_push_sent_virtual_s"], size["full_push_virtual_s"]
+    assert known["amazon"] > sent["amazon"]  # learnt in a later cycle than it was sent
+    assert known["rakuten"] == sent["rakuten"]  # a channel that answers at once

@@ -83,6 +83,7 @@ NOT_MESSAGES = {
     "engine.op_shortfall": "操作ログ", "engine.op_field_listing": "操作ログ",
     "engine.shortfall_memo": "操作ログ", "engine.push_applied": "結果 (§12)",
     "engine.push_accepted": "結果 (§12)", "engine.push_unknown_code": "結果 (§12)",
+    "engine.push_pending": "結果 (§12)",
     "engine.push_skipped": "結果 (§12)", "engine.push_error": "結果 (§12)",
     "engine.drift_result": "モール更新ログ", "engine.drift_detail": "モール更新ログ",
     "shell.sheet_where": "発生箇所", "shell.push_where": "発生箇所",

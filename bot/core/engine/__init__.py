@@ -40,7 +40,7 @@ from bot.core.engine.contract import (
     TAB_TITLES,
 )
 from bot.core.engine.cycle import step
-from bot.core.engine.feedback import after_push, detect_drift
+from bot.core.engine.feedback import after_outcome, after_push, detect_drift
 from bot.core.engine.holds import holds_to_keep, restore_holds, stuck_units
 from bot.core.engine.rebuild import LedgerEntry, rebuild
 from bot.core.engine.sets import set_stock
@@ -72,6 +72,7 @@ __all__ = [
     "LineState",
     "ListingState",
     "Plan",
+    "after_outcome",
     "after_push",
     "committed",
     "detect_drift",

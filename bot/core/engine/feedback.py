@@ -11,6 +11,9 @@ from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus
 from bot.core.engine.memo import edited
 from bot.core.engine.state import EngineState, ListingState
 
+SENT = frozenset({PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.PENDING, PushStatus.SKIPPED})
+"""Outcomes after which the listing is taken to show the pushed number (or its own, FBA)."""
+
 
 def after_push(
     state: EngineState,
@@ -37,7 +40,7 @@ def after_push(
         if prior is None:  # not built as get()'s default: most pushed listings are known
             prior = ListingState()
         cond = f"push:{push.mall}:{push.code}"
-        if result.status in (PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.SKIPPED):
+        if result.status in SENT:
             # The push overwrote whatever the mall showed: sales seen so far and a
             # set-back of drift are settled; a hold stays until its lines arrive.
             done = replace(
@@ -51,7 +54,8 @@ def after_push(
                 drifted=0,
             )
             listings[key] = outcomes.setdefault(done, done)
-            if cond in conditions:
+            # PENDING: a refusal is not resolved until the mall says it took the number.
+            if cond in conditions and result.status is not PushStatus.PENDING:
                 conditions.discard(cond)
                 alerts.append(_push_resolved(push, labels.get(push.mall, push.mall)))
         else:
@@ -77,12 +81,66 @@ def after_push(
     return out, logs, alerts
 
 
+def after_outcome(
+    state: EngineState,
+    pushes: Sequence[StockPush],
+    results: Sequence[PushResult],
+    now: datetime,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
+    """Fold what a mall said later about pushes it was sent as PENDING.
+
+    ``pushes`` are the very pushes answered PENDING (the channel reports only the newest
+    push of a listing). Taken: nothing changes but a refusal raised earlier, which is
+    resolved (its モール更新ログ row was written when the push was sent). Refused: as a
+    refusal at push time (the row, the alert once, the number not sent again until the
+    target changes or 再送), except that the bot no longer knows what the listing
+    shows: ``expected`` is forgotten, so the read-back does not take the mall's older
+    number for a hand edit.
+    """
+    labels = labels or {}
+    listings = dict(state.listings)
+    conditions = set(state.conditions)
+    logs: list[MallLogRow] = []
+    alerts: list[Alert] = []
+    for push, result in zip(pushes, results, strict=True):
+        key, label = push.key, labels.get(push.mall, push.mall)
+        cond = f"push:{push.mall}:{push.code}"
+        if result.status in SENT:
+            if cond in conditions:
+                conditions.discard(cond)
+                alerts.append(_push_resolved(push, label))
+            continue
+        prior = listings.get(key) or ListingState()
+        listings[key] = replace(prior, failed=push.quantity, expected=None, at=now)
+        if cond not in conditions:
+            conditions.add(cond)
+            alerts.append(_rejected(push, result, cond, label))
+        logs.append(
+            MallLogRow(
+                at=now,
+                mall=push.mall,
+                code=push.code,
+                sku=push.sku,
+                quantity=push.quantity,
+                result=_result_label(result.status),
+                detail=result.message,
+            )
+        )
+    memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
+    out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
+    return out, logs, alerts
+
+
 def _result_label(status: PushStatus) -> str:
     """モール更新ログ 結果 of one push."""
     if status is PushStatus.APPLIED:
         return words.say("engine.push_applied")
     if status is PushStatus.ACCEPTED:
         return words.say("engine.push_accepted")
+    if status is PushStatus.PENDING:
+        return words.say("engine.push_pending")
     if status is PushStatus.UNKNOWN_CODE:
         return words.say("engine.push_unknown_code")
     if status is PushStatus.SKIPPED:

@@ -37,6 +37,7 @@ Label = Callable[[str], str]
 _RESULT_WORDS = {
     "applied": "engine.push_applied",
     "accepted": "engine.push_accepted",
+    "pending": "engine.push_pending",
     "rejected": "engine.push_error",
     "unknown_code": "engine.push_unknown_code",
     "skipped": "engine.push_skipped",
