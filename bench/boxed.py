@@ -44,8 +44,11 @@ from bot.infra.settings import load_settings
 from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.server.client import SandboxProcess
 from bot.sandbox.server.clock import CLOCK_HEADER
+from bot.sandbox.server.locate import CHECKOUT, code_fingerprint, read_server
 
 SANDBOX_START_TIMEOUT = 120.0
+BOT_CODE = code_fingerprint()
+"""The source of the bot this process imported, as it was then (see :func:`same_code`)."""
 
 
 def clean_env() -> dict[str, str]:
@@ -64,6 +67,25 @@ def vm_hwm_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def same_code(server: dict[str, Any] | None) -> None:
+    """Refuse a sandbox that runs other code than the bot of this process.
+
+    ``python -m bot sandbox`` imports the checkout of the working directory, so a
+    benchmark started with another checkout on ``sys.path``, or one whose files were
+    edited after it imported the bot, would measure this bot against other doubles.
+    That happened: a four-mall run whose 10k sandbox started while a Shopify simulator
+    file was half-edited answered every ``inventorySetQuantities`` with HTTP 500 and
+    reported the whole Shopify cold push failed.
+    """
+    code = server.get("code") if server else None
+    if code != BOT_CODE:
+        raise RuntimeError(
+            f"the sandbox runs other code than this benchmark's bot ({CHECKOUT}, "
+            f"as imported): sandbox {str(code)[:12]}, bot {BOT_CODE[:12]}; run the "
+            "benchmark from the checkout it measures and do not edit it while it runs"
+        )
 
 
 class BoxHarness(Harness):
@@ -92,6 +114,12 @@ class BoxHarness(Harness):
                 self.folder / "sandbox", *options, env=clean_env(), timeout=SANDBOX_START_TIMEOUT
             )
         except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        try:
+            same_code(read_server(self.box.folder))
+        except BaseException:
+            self.box.stop()
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
         self.sheets_tap = SheetsTap(self.clock.now)

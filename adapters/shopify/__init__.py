@@ -21,6 +21,9 @@ Design decisions:
   body with the same key, as Shopify's idempotency rules ask.
 - **SKU lookup, exact.** ``productVariants(query: "sku:…")`` is tokenised search: every
   answer is filtered to the exact SKU. A SKU on two variants is refused, not guessed.
+  Once a SKU's inventory item is known, its quantity is read by id
+  (``nodes(ids:)``, up to 250 a call), never by search again unless the item is gone
+  or carries another SKU; the item's identity is searched again after an hour.
 - **Location.** Stock lives per location; ``location`` (name or id) says which one the
   bot owns. With one active location it is that one; with several and none configured
   every call fails with a message naming them, so nothing is written to the wrong one.
@@ -32,8 +35,9 @@ Design decisions:
   the bucket and restore rate; the adapter waits before a query that would not fit.
   THROTTLED inside a 200 and HTTP 429 are both read as rate limits and retried after
   the time the bucket needs. The drift read-back (``read_stock``) starts only the
-  searches the bucket affords now, leaving a reserve for the cycle's pushes, and
-  queues the SKUs it could not read for its next calls (oldest ask first).
+  reads the bucket affords now (by id for known items, searches for the rest),
+  leaving a reserve for the cycle's pushes, and queues the SKUs it could not read for
+  its next calls (oldest ask first).
 """
 
 from __future__ import annotations

@@ -210,20 +210,23 @@ class ShopifyAdapter:
     def read_stock(self, codes: Sequence[str]) -> dict[str, int]:
         """``available`` at the bot's location, keyed as given; unusable SKUs left out.
 
-        The drift read-back does not wait on Shopify's cost bucket (§1.7). A search of
-        25 SKUs is admitted only when its requested 403 points are in the bucket (most
-        is refunded after), and the pacer would otherwise wait ~4 s for each: a read of
-        250 SKUs held the whole cycle ~40 s. So this starts only the searches the bucket
-        affords now and keeps :attr:`READ_RESERVE` points for the pushes that follow in
-        the same cycle, so a sale's push is not the one kept waiting. (A search already
-        started is finished, its further pages paced as usual: see
-        :meth:`Catalog.read_affordable` for why.) The SKUs not read wait in
+        The drift read-back does not wait on Shopify's cost bucket (§1.7). A SKU whose
+        inventory item is known is read by id, up to 250 a call at 3 points each; one
+        not known yet is searched, 25 SKUs a search admitted only when its requested
+        403 points are in the bucket (most is refunded after). Waiting for the bucket
+        would hold the whole cycle (a read of 250 SKUs by search: ~40 s). So this
+        starts only the reads the bucket affords now and keeps :attr:`READ_RESERVE`
+        points for the pushes that follow in the same cycle, so a sale's push is not
+        the one kept waiting. (A search already started is finished, its further
+        pages paced as usual: see :meth:`Catalog.read_affordable` for why.) The SKUs
+        not read wait in
         :attr:`unread` and are read first when asked again (oldest ask first, a SKU
         asked again keeps its place); they are left out of this answer, as the
         protocol leaves out what the mall cannot say now, and the engine compares only
         the listings it is given. At the smallest plan's 100 points/s a
-        15 s cycle restores 1,500 points: ~14 searches of 25 SKUs that match exactly
-        (103 points each once refunded), and the queue goes round the rest.
+        15 s cycle restores 1,500 points: ~500 known SKUs read by id, or ~14 searches
+        of 25 SKUs that match exactly (103 points each once refunded); the queue goes
+        round the rest.
 
         What the read shows becomes the engine's to compensate (§4.5 read-back), so the
         ledger stops holding back units for sales it had caught itself. A THROTTLED
@@ -265,10 +268,15 @@ class ShopifyAdapter:
             else:
                 results[i] = _result(pushes[i], *problem)
         unknown = [sku for sku in usable if self.ledger.expected(sku) is None]
-        if unknown:
-            for sku, variant in self._catalog.lookup(unknown, fresh=True).items():
-                if variant.available is not None:
-                    self.ledger.read_back(sku, variant.available, hand_over=False)
+        # A SKU searched by the lookup above was read just now: no second read (a cold
+        # start's 10k pushes would otherwise read every quantity twice).
+        searched = self._catalog.last_searched
+        just_read = {sku: usable[sku] for sku in unknown if sku in searched}
+        stale = [sku for sku in unknown if sku not in just_read]
+        fresh = self._catalog.lookup(stale, fresh=True) if stale else {}
+        for sku, variant in {**just_read, **fresh}.items():
+            if variant.available is not None:
+                self.ledger.read_back(sku, variant.available, hand_over=False)
         jobs = [self._job(pushes, i, sku, usable[sku]) for sku, i in last.items() if sku in usable]
         self._send(pushes, jobs, results)
         return [_done(i, r) for i, r in enumerate(results)]

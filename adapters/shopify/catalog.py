@@ -3,14 +3,17 @@
 Shopify keeps stock per (inventory item, location). A listing's code is its variant's
 SKU; the item behind it is found with ``productVariants(query: "sku:…")``, whose search
 is tokenised and not documented as exact (§1.2, UNCONFIRMED), so every answer is
-filtered to ``sku == wanted`` here. A shop with several locations says in config which
-one the bot owns; the adapter never guesses.
+filtered to ``sku == wanted`` here. Once a SKU's item is known its quantity is read
+exactly by id (``nodes(ids:)``, :data:`LEVELS_QUERY`): no search, no page of other
+SKUs that share a prefix. An item not found by id, or whose SKU is no longer the one
+asked, is forgotten and searched again. A shop with several locations says in config
+which one the bot owns; the adapter never guesses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from adapters.base import MallError
@@ -34,6 +37,27 @@ query ZaikoVariants($q: String!, $loc: ID!, $after: String) {
         tracked
         inventoryLevel(locationId: $loc) { quantities(names: ["available"]) { name quantity } }
       }
+    }
+  }
+}
+"""
+
+# Quantities by inventory item id, exactly. QueryRoot.nodes takes ``ids: [ID!]!`` and
+# returns ``[Node]!`` in the order asked, an id not found as null
+# (https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes); InventoryItem has
+# ``sku``, ``tracked`` and ``inventoryLevel(locationId: ID!)`` — the item's quantities at
+# that location, null where it is not stocked
+# (https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryItem);
+# InventoryLevel.quantities(names: [String!]!) → [InventoryQuantity!]! with name and
+# quantity (https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryLevel).
+LEVELS_QUERY = """
+query ZaikoLevels($ids: [ID!]!, $loc: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      sku
+      tracked
+      inventoryLevel(locationId: $loc) { quantities(names: ["available"]) { name quantity } }
     }
   }
 }
@@ -76,6 +100,20 @@ class Catalog:
     SKUS_PER_SEARCH: ClassVar[int] = 25
     SEARCH_COST: ClassVar[float] = 2 + 1 + 100 * 4
     LOCATIONS_COST: ClassVar[float] = 2 + 50 * 1
+    # Exact reads: ids per ``nodes`` call — input arrays take at most 250 items
+    # (https://shopify.dev/docs/api/usage/limits; the example the changelog refuses is
+    # ``nodes(ids:)`` with 252, https://shopify.dev/changelog/graphql-input-objects-limited-to-250-items).
+    IDS_PER_READ: ClassVar[int] = 250
+    # Requested cost per id: the item 1, its inventoryLevel 1, quantities 1 (objects 1,
+    # scalars 0; an interface costs the maximum of its possible selections, here the
+    # one fragment: https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
+    # The page gives no rule for a list sized by an input array: priced per id asked,
+    # the cautious reading (UNCONFIRMED; the simulator charges the same). 250 ids: 750,
+    # under the 1,000-point single-query cap (§1.6).
+    READ_COST_PER_ID: ClassVar[float] = 3
+    # Ours: an exact read is not sent for fewer ids than this when more wait (one call's
+    # latency for a handful of SKUs); the queue's tail is read whatever its size.
+    MIN_IDS_PER_READ: ClassVar[int] = 25
     # Ours: how long a SKU's item id is trusted before it is looked up again.
     TTL_S: ClassVar[float] = 3600.0
 
@@ -85,6 +123,8 @@ class Catalog:
         self._clock = clock
         self._location: tuple[str, str] | None = None
         self._variants: dict[str, Variant] = {}
+        self.last_searched: frozenset[str] = frozenset()
+        """The SKUs the last :meth:`lookup` searched (their quantities are as of then)."""
 
     # ------------------------------------------------------------------ location
 
@@ -111,21 +151,40 @@ class Catalog:
         return self._variants.get(sku)
 
     def lookup(self, skus: Iterable[str], *, fresh: bool = False) -> dict[str, Variant]:
-        """Each SKU's variant; ``fresh`` reads every one now (quantities are live then)."""
+        """Each SKU's variant; ``fresh`` reads every one now (quantities are live then).
+
+        A SKU not looked up within :attr:`TTL_S` is searched (its item, and whether a
+        second variant took the SKU, may have changed); with ``fresh`` the others whose
+        item is known are read exactly by id, and searched only when the item is gone.
+        """
         now = self._clock.monotonic()
         wanted = list(dict.fromkeys(skus))
         stale = [
             sku
             for sku in wanted
-            if fresh or (v := self._variants.get(sku)) is None or now - v.seen_at > self.TTL_S
+            if (v := self._variants.get(sku)) is None or now - v.seen_at > self.TTL_S
         ]
+        if fresh:
+            searched = set(stale)
+            known = [sku for sku in wanted if sku not in searched and self.readable(sku)]
+            for start in range(0, len(known), self.IDS_PER_READ):
+                _read, lost = self._read_exact(known[start : start + self.IDS_PER_READ])
+                stale += lost
+            skipped = searched | set(known)
+            stale += [sku for sku in wanted if sku not in skipped]
         for start in range(0, len(stale), self.SKUS_PER_SEARCH):
             self._search(stale[start : start + self.SKUS_PER_SEARCH])
+        self.last_searched = frozenset(stale)
         return {sku: self._variants[sku] for sku in wanted}
 
     def forget_quantity(self, sku: str) -> None:
         """The next lookup of ``sku`` must read it again."""
         self._variants.pop(sku, None)
+
+    def readable(self, sku: str) -> bool:
+        """``sku``'s one inventory item is known: its quantity can be read by id."""
+        variant = self._variants.get(sku)
+        return variant is not None and variant.exists and variant.duplicates == 1
 
     def affords_search(self, reserve: float) -> bool:
         """One more search fits in the cost bucket now with ``reserve`` points to spare.
@@ -136,24 +195,90 @@ class Catalog:
         """
         return self._api.pacer.wait_for(self.SEARCH_COST + reserve) <= 0
 
-    def read_affordable(self, skus: Sequence[str], *, reserve: float) -> dict[str, Variant]:
-        """Fresh variants of the leading ``skus`` whose searches the bucket affords now.
+    def ids_affordable(self, reserve: float) -> int:
+        """How many ids one exact read may ask now with ``reserve`` points to spare."""
+        # wait_for keeps one point of slack (whole points reported): so does this.
+        spare = self._api.pacer.available_now() - reserve - 1.0
+        return max(min(int(spare // self.READ_COST_PER_ID), self.IDS_PER_READ), 0)
 
-        Searches go out in order while :meth:`affords_search`; the first that does not
-        fit ends the read, so a search is never started to wait for its turn. A search that has started is finished: the fuzzy SKU search
-        (§1.2) can answer a page more than one for SKUs that prefix others (``ZK-1``:
-        ``ZK-10``…), and a second variant with the same SKU may be on any page. Its
-        further pages spend the reserve first and wait on the pacer only when the bucket
-        runs dry: dropping such a search would leave it at the head of the queue, read
-        again and dropped again on every call, and nothing behind it would be read.
+    def read_affordable(self, skus: Sequence[str], *, reserve: float) -> dict[str, Variant]:
+        """Fresh variants of the leading ``skus`` the bucket affords to read now.
+
+        ``skus`` are taken in order. A SKU whose item is known (:meth:`readable`) is
+        read exactly by id with the known SKUs after it, up to :attr:`IDS_PER_READ` and
+        what the bucket affords with ``reserve`` to spare; one not known is searched
+        with the unknown SKUs after it. An item the exact read did not find (deleted,
+        or its SKU retyped) is forgotten and searched in its place. The first read that
+        does not fit ends the call, so nothing is started to wait for its turn.
+
+        A search that has started is finished: the fuzzy SKU search (§1.2) can answer
+        a page more than one for SKUs that prefix others (``ZK-1``: ``ZK-10``…), and a
+        second variant with the same SKU may be on any page. Its further pages spend
+        the reserve first and wait on the pacer only when the bucket runs dry: dropping
+        such a search would leave it at the head of the queue, read again and dropped
+        again on every call. Once found, a SKU is read by id and never searched again
+        by the read-back unless its item goes.
         """
         read: dict[str, Variant] = {}
-        for start in range(0, len(skus), self.SKUS_PER_SEARCH):
-            chunk = skus[start : start + self.SKUS_PER_SEARCH]
-            if not self._search(chunk, reserve=reserve):
-                break
-            read.update((sku, self._variants[sku]) for sku in chunk)
+        pending = list(skus)
+        while pending:
+            if self.readable(pending[0]):
+                batch = [sku for sku in pending if self.readable(sku)][: self.IDS_PER_READ]
+                fits = self.ids_affordable(reserve)
+                if fits < min(len(batch), self.MIN_IDS_PER_READ):
+                    break
+                batch = batch[:fits]
+                found, lost = self._read_exact(batch)
+            else:
+                batch = [sku for sku in pending if not self.readable(sku)]
+                batch = batch[: self.SKUS_PER_SEARCH]
+                if not self._search(batch, reserve=reserve):
+                    break
+                found, lost = {sku: self._variants[sku] for sku in batch}, []
+            read.update(found)
+            done = set(batch)
+            pending = lost + [sku for sku in pending if sku not in done]
         return read
+
+    def _read_exact(self, skus: Sequence[str]) -> tuple[dict[str, Variant], list[str]]:
+        """Quantities of known items by id: (what was read, SKUs to search again).
+
+        A null node (the item was deleted, or is no longer this shop's) or an item
+        whose SKU is no longer the one asked means the SKU is another item now or none:
+        it is forgotten, to be searched. What is read keeps ``seen_at`` and
+        ``duplicates`` from the search that found the item: identity is the search's
+        business (:attr:`TTL_S`), quantities are this read's.
+        """
+        location_id, _name = self.location()
+        items = [(sku, self._variants[sku].item_id) for sku in skus]
+        ids = list(dict.fromkeys(item_id for _sku, item_id in items))
+        data = self._api.call(
+            LEVELS_QUERY,
+            {"ids": ids, "loc": location_id},
+            cost=self.READ_COST_PER_ID * len(ids),
+        )
+        nodes = data.get("nodes")
+        answered = {
+            str(node.get("id")): node
+            for node in (nodes if isinstance(nodes, list) else [])
+            if isinstance(node, dict)
+        }
+        read: dict[str, Variant] = {}
+        lost: list[str] = []
+        for sku, item_id in items:
+            node = answered.get(item_id)
+            if node is None or node.get("sku") != sku:
+                self.forget_quantity(sku)
+                lost.append(sku)
+                continue
+            level = node.get("inventoryLevel")
+            read[sku] = self._variants[sku] = replace(
+                self._variants[sku],
+                tracked=node.get("tracked") is not False,
+                stocked=isinstance(level, dict),
+                available=_available(level),
+            )
+        return read, lost
 
     def _search(self, skus: Sequence[str], *, reserve: float | None = None) -> bool:
         """Search ``skus`` and remember what was found (True).
@@ -253,21 +378,26 @@ def _variant(sku: str, nodes: Sequence[Mapping[str, Any]], now: float) -> Varian
     item = nodes[0].get("inventoryItem")
     item = item if isinstance(item, dict) else {}
     level = item.get("inventoryLevel")
-    available = None
-    if isinstance(level, dict):
-        for quantity in level.get("quantities") or []:
-            if isinstance(quantity, dict) and quantity.get("name") == "available":
-                value = quantity.get("quantity")
-                available = value if isinstance(value, int) else None
     return Variant(
         sku=sku,
         item_id=str(item.get("id") or ""),
         tracked=item.get("tracked") is not False,
         stocked=isinstance(level, dict),
-        available=available,
+        available=_available(level),
         duplicates=len(nodes),
         seen_at=now,
     )
+
+
+def _available(level: object) -> int | None:
+    """The ``available`` quantity of an InventoryLevel answer (None when absent)."""
+    if not isinstance(level, dict):
+        return None
+    for quantity in level.get("quantities") or []:
+        if isinstance(quantity, dict) and quantity.get("name") == "available":
+            value = quantity.get("quantity")
+            return value if isinstance(value, int) else None
+    return None
 
 
 def _nodes(connection: object) -> list[dict[str, Any]]:

@@ -275,6 +275,98 @@ def test_the_single_query_cap_is_on_the_requested_cost(sim: ShopifySimulator) ->
     )
 
 
+# --------------------------------------------------------------------------- nodes(ids:)
+
+LEVELS = """
+query L($ids: [ID!]!, $loc: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id sku tracked
+      inventoryLevel(locationId: $loc) { quantities(names: ["available"]) { name quantity } }
+    }
+  }
+}
+"""
+
+
+def read_levels(sim: ShopifySimulator, items: list[str], query: str = LEVELS) -> dict[str, Any]:
+    location = f"gid://shopify/Location/{sim.locations[0].location_id}"
+    response = post(sim, query, {"ids": items, "loc": location})
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def test_nodes_answers_each_item_in_the_order_asked_and_null_for_one_not_found(
+    sim: ShopifySimulator,
+) -> None:
+    sim.add_listing("CUP-1", 3)
+    sim.add_listing("GONE-1", 1)
+    mug, _location = ids(sim, "MUG-1")
+    cup, _location = ids(sim, "CUP-1")
+    gone, _location = ids(sim, "GONE-1")
+    sim.remove_listing("GONE-1")
+    other_shop = "gid://shopify/InventoryItem/987654321"
+    body = read_levels(sim, [cup, other_shop, mug, gone])
+    assert "errors" not in body
+    level = {"quantities": [{"name": "available", "quantity": 3}]}
+    assert body["data"]["nodes"] == [
+        {"id": cup, "sku": "CUP-1", "tracked": True, "inventoryLevel": level},
+        None,
+        {
+            "id": mug,
+            "sku": "MUG-1",
+            "tracked": True,
+            "inventoryLevel": {"quantities": [{"name": "available", "quantity": 5}]},
+        },
+        None,
+    ]
+
+
+def test_a_fragment_of_another_type_answers_an_empty_object(sim: ShopifySimulator) -> None:
+    mug, _location = ids(sim)
+    query = "query L($ids: [ID!]!) { nodes(ids: $ids) { id ... on Location { name } } }"
+    body = post(sim, query, {"ids": [mug]}).json()
+    assert body["data"]["nodes"] == [{"id": mug}]
+
+
+def test_nodes_costs_one_object_per_id_asked_and_refunds_what_was_not_answered(
+    sim: ShopifySimulator,
+) -> None:
+    mug, _location = ids(sim)
+    before = sim.requests[-1]
+    spent = 2000 - (before.actual_cost or 0)
+    body = read_levels(sim, [mug, "gid://shopify/InventoryItem/987654321"])
+    cost = body["extensions"]["cost"]
+    # Requested: 2 ids × (item 1 + inventoryLevel 1 + quantities 1); actual: the item
+    # answered costs its 3, the null one its 1.
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (6, 3 + 1)
+    assert cost["throttleStatus"]["currentlyAvailable"] == spent - 4
+    assert sim.requests[-1].cost == 6 and sim.requests[-1].actual_cost == 4
+
+
+def test_nodes_takes_at_most_250_ids(sim: ShopifySimulator) -> None:
+    mug, _location = ids(sim)
+    assert read_levels(sim, [mug] * 250)["data"]["nodes"][249]["sku"] == "MUG-1"
+    body = read_levels(sim, [mug] * 251)
+    assert top_codes(body) == ["MAX_INPUT_SIZE_EXCEEDED"] and "data" not in body
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (LEVELS.replace("tracked", "bogus"), "UNDEFINED_FIELD"),  # not on InventoryItem
+        (LEVELS.replace("quantities(", "bogus quantities("), "UNDEFINED_FIELD"),  # nor its level
+        ("query L($ids: [ID!]!) { nodes(ids: $ids) { sku } }", "UNDEFINED_FIELD"),  # Node: id
+        ("query L($ids: [ID!]!) { nodes(ids: $ids) { ... on Bogus { id } } }", "UNDEFINED_TYPE"),
+    ],
+)
+def test_nodes_refuses_what_its_types_do_not_have_even_when_no_node_is_found(
+    sim: ShopifySimulator, query: str, code: str
+) -> None:
+    body = read_levels(sim, ["gid://shopify/InventoryItem/987654321"], query)
+    assert top_codes(body) == [code] and "data" not in body
+
+
 # --------------------------------------------------------------------------- inventorySetQuantities
 
 

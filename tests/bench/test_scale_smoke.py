@@ -8,6 +8,7 @@ timed tests: nothing here asserts a duration or a size in bytes of memory.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 
 from bench.__main__ import main
+from bench.boxed import BOT_CODE
 from bench.scale import ScaleOptions, run_size
+from bot.sandbox.server.locate import CODE_PACKAGES, code_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
@@ -58,6 +61,28 @@ def test_the_sandbox_mode_runs_the_bot_against_a_sandbox_process() -> None:
     assert size["peak_rss_includes_emulator"] is False
     assert isinstance(size["sandbox_peak_rss_mb"], float) and size["sandbox_peak_rss_mb"] > 0
     assert size["peak_rss_mb"] > 0
+
+
+def test_a_sandbox_running_other_code_than_the_bot_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A simulator edited after the bench imported the bot: its sandbox is not measured.
+
+    ``python -m bot sandbox`` imports the checkout of the working directory. A four-mall
+    run at 10k whose sandbox started while a Shopify simulator file was half-edited got
+    HTTP 500 for every ``inventorySetQuantities`` and reported the whole Shopify cold
+    push failed (full_push_failed 10,000), which was taken for a fault of the adapter.
+    """
+    copy = tmp_path / "checkout"
+    for package in CODE_PACKAGES:
+        shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("*.pyc"))
+    assert code_fingerprint(copy) == BOT_CODE  # the same source wherever it lies
+    simulator = copy / "bot" / "sandbox" / "simulators" / "shopify" / "inventory.py"
+    simulator.write_text(simulator.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    monkeypatch.chdir(copy)  # the sandbox child imports this copy
+
+    with pytest.raises(RuntimeError, match="other code than this benchmark's bot"):
+        run_size(ScaleOptions(products=5, minutes=0.25, channels=("shopify",)))
 
 
 def test_the_cli_reports_the_bot_process_alone_as_one_json_object() -> None:

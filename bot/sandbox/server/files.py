@@ -20,7 +20,7 @@ from typing import Any
 
 from adapters import ADAPTERS
 from bot.infra.settings import channel_env_name
-from bot.sandbox.server.locate import SERVER_NAME
+from bot.sandbox.server.locate import SERVER_NAME, code_fingerprint
 from bot.sandbox.server.routes import SHEETS_PREFIX, TOKEN_PATH, TOKEN_PREFIX
 from bot.sandbox.server.world import SandboxWorld
 
@@ -109,6 +109,7 @@ def write_files(world: SandboxWorld, folder: Path, state: Path) -> None:
         "state": str(state.resolve()),
         "clock": world.clock.mode,
         "started_at": datetime.now(UTC).isoformat(),
+        "code": code_fingerprint(),
     }
     _write(folder / SERVER_NAME, json.dumps(server, indent=2) + "\n")
 

@@ -297,6 +297,16 @@ class ShopifySimulator:
         with self._lock:
             self._variant(code).levels[self.locations[location].location_id] = quantity
 
+    def remove_listing(self, code: str) -> None:
+        """Staff delete the variant: its inventory item goes with it (1:1)."""
+        with self._lock:
+            self.variants.remove(self._variant(code))
+
+    def change_sku(self, code: str, new: str) -> None:
+        """Staff retype a variant's SKU (its inventory item stays the same)."""
+        with self._lock:
+            self._variant(code).sku = new
+
     def add_duplicate(self, code: str, qty: int) -> None:
         """A second variant carrying the same SKU (Shopify allows it)."""
         self.add_listing(code, qty)

@@ -1,7 +1,8 @@
 """A small GraphQL reader: enough of the language to serve what an Admin API client sends.
 
 Operations (query/mutation) with variables, fields with aliases, arguments and
-directives, nested selections; no fragments. The simulator validates every selected
+directives, nested selections and inline fragments (``... on InventoryItem { … }``, as
+``nodes(ids:)`` needs); no named fragments. The simulator validates every selected
 field against the object it resolves, so a query naming a field Shopify does not have
 is refused as Shopify refuses it, instead of being answered by a kinder double.
 """
@@ -42,6 +43,8 @@ class Field:
     args: dict[str, Any] = field(default_factory=dict)
     directives: dict[str, dict[str, Any]] = field(default_factory=dict)
     selections: list[Field] = field(default_factory=list)
+    on: str = ""
+    """The type condition of an inline fragment (``... on InventoryItem``); '' for a field."""
 
     @property
     def key(self) -> str:
@@ -147,8 +150,9 @@ class _Parser:
         fields: list[Field] = []
         while self.peek()[1] != "}":
             if self.peek()[0] == "spread":
-                raise GraphQLSyntaxError("Fragments are not supported by this simulator")
-            fields.append(self.field())
+                fields.append(self.inline_fragment())
+            else:
+                fields.append(self.field())
         self.take("}")
         if not fields:
             raise GraphQLSyntaxError("Empty selection set")
@@ -169,6 +173,15 @@ class _Parser:
         if self.peek()[1] == "{":
             found.selections = self.selection_set()
         return found
+
+    def inline_fragment(self) -> Field:
+        """``... on Type { … }``; a named fragment spread is not supported."""
+        self.take(kind="spread")
+        if self.peek()[1] != "on":
+            raise GraphQLSyntaxError("Named fragments are not supported by this simulator")
+        self.take("on")
+        on = self.take(kind="name")
+        return Field(name="...", alias="", on=on, selections=self.selection_set())
 
     def arguments(self) -> dict[str, Any]:
         self.take("(")
@@ -235,13 +248,21 @@ def query_cost(fields: list[Field], variables: Mapping[str, Any]) -> int:
     """Requested cost by Shopify's published rules (§1.7 [S8]).
 
     Scalars cost 0, objects 1; a connection or list with ``first: n`` costs 2 plus n
-    times one node (its ``pageInfo`` once). A mutation's root field costs 10.
+    times one node (its ``pageInfo`` once). A mutation's root field costs 10. An
+    interface costs the "maximum of possible selections": its own fields plus its
+    dearest inline fragment
+    (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits#cost-calculation).
+    ``nodes(ids:)`` is priced as one object per id asked (UNCONFIRMED: the page gives no
+    rule for a list sized by an input array; this reading is the cautious one, the
+    list's worst case as a connection's ``first`` is, without the connection's 2).
     """
-    total = 0
+    fragments = [f for f in fields if f.on]
+    total = max((query_cost(f.selections, variables) for f in fragments), default=0)
     for f in fields:
-        if not f.selections:
+        if f.on or not f.selections:
             continue
         first = resolve(f.args.get("first"), variables)
+        ids = resolve(f.args.get("ids"), variables)
         if isinstance(first, int):
             node = [s for s in f.selections if s.name != "pageInfo"]
             inner = [
@@ -249,6 +270,8 @@ def query_cost(fields: list[Field], variables: Mapping[str, Any]) -> int:
             ]
             paging = 1 if any(s.name == "pageInfo" for s in f.selections) else 0
             total += 2 + paging + first * (1 + query_cost(inner, variables))
+        elif isinstance(ids, list):
+            total += len(ids) * (1 + query_cost(f.selections, variables))
         else:
             total += 1 + query_cost(f.selections, variables)
     return total
@@ -260,22 +283,36 @@ def actual_cost(fields: list[Field], data: object, variables: Mapping[str, Any])
     Shopify reserves the requested cost and refunds what the answer did not use
     (https://shopify.dev/docs/api/usage/rate-limits): a connection costs 2 (plus its
     ``pageInfo`` once) and each node it *returned* its own cost, objects 1, scalars 0.
-    An object answered as null still costs its 1. Never more than the requested cost.
+    An object answered as null still costs its 1, so does each id of ``nodes(ids:)``
+    answered null. An inline fragment counts when the object answered its fields (the
+    dearest one if several did). Never more than the requested cost.
     """
-    total = 0
+    fragments = [f for f in fields if f.on]
+    total = max(
+        (actual_cost(f.selections, data, variables) for f in fragments if _answered(f, data)),
+        default=0,
+    )
     for f in fields:
-        if not f.selections:
+        if f.on or not f.selections:
             continue
         value = data.get(f.key) if isinstance(data, Mapping) else None
         if isinstance(resolve(f.args.get("first"), variables), int):
             paging = 1 if any(s.name == "pageInfo" for s in f.selections) else 0
             total += 2 + paging + _returned_nodes_cost(f, value, variables)
+        elif isinstance(resolve(f.args.get("ids"), variables), list):
+            total += sum(1 + actual_cost(f.selections, v, variables) for v in value or [])
         elif isinstance(value, list):
             # A list without ``first`` is priced as one object (query_cost): its dearest item.
             total += 1 + max((actual_cost(f.selections, v, variables) for v in value), default=0)
         else:
             total += 1 + (0 if value is None else actual_cost(f.selections, value, variables))
     return total
+
+
+def _answered(fragment: Field, data: object) -> bool:
+    """The object in ``data`` is of the fragment's type: it answered the fragment's fields."""
+    keys = [s.key for s in fragment.selections if not s.on]
+    return isinstance(data, Mapping) and bool(keys) and all(k in data for k in keys)
 
 
 def _returned_nodes_cost(f: Field, value: object, variables: Mapping[str, Any]) -> int:

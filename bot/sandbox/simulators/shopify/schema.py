@@ -71,6 +71,12 @@ def project(obj: Obj, fields: Sequence[Field], variables: Mapping[str, Any]) -> 
     """The response object for ``fields`` selected on ``obj``."""
     out: Obj = {}
     for f in fields:
+        if f.on:
+            # An inline fragment applies to objects of its type (``nodes`` checks the
+            # fragment's fields against its type before anything is answered).
+            if obj["__typename"] == f.on:
+                out.update(project(obj, f.selections, variables))
+            continue
         if f.name == "__typename":
             out[f.key] = obj["__typename"]
             continue
@@ -227,6 +233,7 @@ class Executor:
                 self._variants(str(args.get("query") or "")), args, self._variant
             ),
             "orders": lambda args, f: connection(self._orders(args), args, self._order),
+            "nodes": lambda args, f: self._nodes(args, f),
             "order": lambda args, f: self._order_by_id(args.get("id")),
         }
 
@@ -283,6 +290,71 @@ class Executor:
             "sku": variant.sku,
             "tracked": variant.tracked,
             "inventoryLevel": level,
+        }
+
+    def _nodes(self, args: Mapping[str, Any], f: Field) -> list[Obj | None]:
+        """``nodes(ids:)``: the object of each id, in order; null for an id not found.
+
+        https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes — ``ids: [ID!]!``,
+        returns ``[Node]!`` (any object implementing Node, selected with inline
+        fragments). At most 250 ids: input arrays are capped at 250
+        (https://shopify.dev/docs/api/usage/limits), the changelog's example of a
+        refused request is ``nodes(ids: [… "id251", "id252"])``
+        (https://shopify.dev/changelog/graphql-input-objects-limited-to-250-items).
+        An id of another shop, or of an object deleted, answers null (Relay: a node
+        not found is null). The simulator serves InventoryItem, ProductVariant and
+        Location nodes.
+        """
+        ids = args.get("ids")
+        if not isinstance(ids, list):
+            raise TopLevelError("Argument 'ids' on Field 'nodes' is required", "MISSING_REQUIRED")
+        check_input_size(len(ids))
+        self._check_node_selections(f)
+        items = {v.item_id: v for v in self.sim.variants}
+        variants = {v.variant_id: v for v in self.sim.variants}
+        found: list[Obj | None] = []
+        for value in ids:
+            match = _GID_RE.fullmatch(value) if isinstance(value, str) else None
+            if match is None:
+                # UNCONFIRMED wording; a malformed id is refused, not answered null.
+                raise TopLevelError(f"Invalid global id '{value}'", "INVALID_VARIABLE")
+            kind, number = match.group(1), int(match.group(2))
+            if kind == "InventoryItem" and number in items:
+                found.append(self.item(items[number]))
+            elif kind == "ProductVariant" and number in variants:
+                found.append(self._variant(variants[number]))
+            elif kind == "Location" and (where := self.sim.location(number)) is not None:
+                found.append(self._location(where))
+            else:
+                found.append(None)
+        return found
+
+    def _check_node_selections(self, f: Field) -> None:
+        """The ``Node`` interface has only ``id``; each fragment is checked on its type."""
+        for sub in f.selections:
+            if sub.on:
+                probe = self._probes().get(sub.on)
+                if probe is None:
+                    raise TopLevelError(
+                        f"No such type {sub.on}, so it can't be a fragment condition",
+                        "UNDEFINED_TYPE",
+                    )
+                project(probe, sub.selections, self.variables)
+            elif sub.name not in ("id", "__typename"):
+                raise TopLevelError(
+                    f"Field '{sub.name}' doesn't exist on type 'Node'",
+                    "UNDEFINED_FIELD",
+                    typeName="Node",
+                    fieldName=sub.name,
+                )
+
+    def _probes(self) -> dict[str, Obj]:
+        """One object of each type ``nodes`` serves, stocked everywhere, to check fields on."""
+        probe = SimVariant(0, 0, "", levels=_Everywhere())
+        return {
+            "InventoryItem": self.item(probe),
+            "ProductVariant": self._variant(probe),
+            "Location": self._location(SimLocation(0, "")),
         }
 
     def _variants(self, query: str) -> list[SimVariant]:
@@ -376,6 +448,19 @@ class Executor:
             "createdAt": iso(refund.at),
             "refundLineItems": lambda args, f: connection(refund.lines, args, refund_line),
         }
+
+
+_GID_RE = re.compile(r"gid://shopify/(\w+)/(\d+)")
+
+
+class _Everywhere(dict[int, int]):
+    """Levels of a probe item: stocked (0) at any location asked, so fields nest."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: int) -> int:
+        return 0
 
 
 def _quantity(name: str, available: int) -> int:
