@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core import engine
-from bot.core.domain import Product, PushResult, PushStatus, Snapshot
+from bot.core.domain import Product, PushResult, PushStatus, RowProblem, Snapshot
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 SKUS = tuple(f"P{i:02d}" for i in range(12))
@@ -92,3 +92,41 @@ def test_a_read_back_as_expected_clears_the_drift_a_hand_edit_raised() -> None:
     state = _landed(engine.step(state, snapshot, [], later), later)  # pushed back to 5
     state, _, _ = engine.detect_drift(state, {key: 5}, later)
     assert "drift:rakuten:r-p03" not in state.conditions
+
+
+def test_a_steady_step_hands_the_prior_statuses_on_and_names_none() -> None:
+    # A stock change that leaves every 状態 as it was: no copy of every product's text,
+    # and the commit is told no 状態 changed.
+    state, _, now = _steady()
+    assert state.memo is not None
+    before = state.memo.conditions.statuses
+    stock = {s: 5 for s in SKUS} | {"P04": 2}
+    plan = engine.step(state, _snapshot(stock), [], now + timedelta(seconds=15))
+    assert plan.statuses is before
+    assert plan.changed_statuses == engine.ChangedStatuses(since=before, keys=frozenset())
+
+
+def test_a_steady_step_names_the_one_product_whose_status_changed() -> None:
+    state, _, now = _steady()
+    assert state.memo is not None
+    stock = {s: 5 for s in SKUS} | {"P04": -1}  # an oversell: its 状態 says so
+    plan = engine.step(state, _snapshot(stock), [], now + timedelta(seconds=15))
+    changed = plan.changed_statuses
+    assert changed is not None
+    assert changed.since is state.memo.conditions.statuses
+    assert changed.keys == {"P04"}
+    assert plan.statuses["P04"] != changed.since["P04"]
+
+
+def test_a_row_problem_raised_and_cleared_names_its_product_each_time() -> None:
+    state, snapshot, now = _steady()
+    problem = RowProblem(tab="products", row=6, sku="P04", message="P04: おかしい")
+    texts = []
+    for problems in ((problem,), ()):
+        now += timedelta(seconds=15)
+        plan = engine.step(state, snapshot.model_copy(update={"problems": problems}), [], now)
+        assert plan.changed_statuses is not None
+        assert plan.changed_statuses.keys == {"P04"}
+        texts.append(plan.statuses["P04"])
+        state = _landed(plan, now)
+    assert texts[0] != texts[1]

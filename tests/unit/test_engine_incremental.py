@@ -430,6 +430,7 @@ def test_incremental_steps_decide_what_a_step_from_scratch_decides(data: st.Data
         plan = engine.step(state, snapshot, lines, now, **kw)
         _same(plan, _from_scratch(state, snapshot, lines, now, kw), snapshot.invalid_skus)
         _changed_targets_are_those_that_differ(state, plan)
+        _changed_statuses_are_those_that_differ(state, plan)
         if data.draw(st.integers(0, 9)) == 0:
             continue  # the commit failed: the state and the sheet stay as they were
         if data.draw(st.integers(0, 4)):
@@ -468,3 +469,18 @@ def _changed_targets_are_those_that_differ(state: engine.EngineState, plan: engi
     for target in plan.targets:
         if target.key not in changed.keys:
             assert any(old is target for old in changed.since), target
+
+
+def _changed_statuses_are_those_that_differ(state: engine.EngineState, plan: engine.Plan) -> None:
+    """``Plan.changed_statuses`` names exactly the skus a plain comparison finds."""
+    changed = plan.changed_statuses
+    if changed is None:
+        return
+    assert state.memo is not None
+    assert changed.since is state.memo.conditions.statuses
+    before, after = changed.since, plan.statuses
+    missing = object()
+    differ = {
+        k for k in before.keys() | after.keys() if before.get(k, missing) != after.get(k, missing)
+    }
+    assert changed.keys == differ

@@ -45,6 +45,7 @@ from bot.core.engine.holds import holds_to_keep, restore_holds, stuck_units
 from bot.core.engine.rebuild import LedgerEntry, rebuild
 from bot.core.engine.sets import set_stock
 from bot.core.engine.state import (
+    ChangedStatuses,
     ChangedTargets,
     EngineState,
     LineState,
@@ -66,6 +67,7 @@ __all__ = [
     "TAB_PRODUCTS",
     "TAB_SETS",
     "TAB_TITLES",
+    "ChangedStatuses",
     "ChangedTargets",
     "EngineState",
     "LedgerEntry",

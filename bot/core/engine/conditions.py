@@ -18,7 +18,7 @@ from bot.core.engine.contract import (
     TAB_TITLES,
 )
 from bot.core.engine.sets import SetBook
-from bot.core.engine.state import EngineState
+from bot.core.engine.state import ChangedStatuses, EngineState
 from bot.core.engine.work import Work
 
 
@@ -37,6 +37,10 @@ class ConditionBook:
     """The raised conditions the step was given (``state.conditions``)."""
     kept: frozenset[str]
     invalid: frozenset[str]
+    statuses: Mapping[str, str]
+    """The step's ``Plan.statuses``: ``status`` itself when nothing overrides it."""
+    over: frozenset[str]
+    """Skus whose 状態 in ``statuses`` is not ``status``'s: row problems, invalid rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,26 +65,29 @@ def conditions(
     work: Work,
     problems: Sequence[RowProblem],
     book: SetBook,
-    statuses: dict[str, str],
     redo: Redo | None = None,
-) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow], ConditionBook]:
+) -> tuple[frozenset[str], list[Alert], list[ErrorLogRow], ConditionBook, ChangedStatuses | None]:
     """Conditions raised now (plus kept ones), the alerts new among them, エラーログ rows.
 
-    Fills ``statuses`` with the 状態 text of every product row. With ``redo`` only its
-    skus are looked at again: any other product has the condition and 状態 it had, and
-    no alert, as that condition was raised then (or it would be among ``redo.skus``).
+    The book's ``statuses`` hold the 状態 text of every product row. With ``redo`` only
+    its skus are looked at again: any other product has the condition and 状態 it had,
+    and no alert, as that condition was raised then (or it would be among ``redo.skus``).
+    Also which 状態 differ from the prior step's (None: not known).
     """
     given = state.conditions
-    cond, base, fresh = _per_product(snapshot, usable, work, book, redo)
+    cond, base, fresh, redone = _per_product(snapshot, usable, work, book, redo)
     stock_alerts = [a for a in fresh if a.key not in given]
     waiting = None if redo is None else redo.waiting
     unassigned = _unassigned(work, snapshot.mall_labels, waiting)
     if waiting is not None and not unassigned.keys() <= given:
         unassigned = _unassigned(work, snapshot.mall_labels)  # new ones: in ledger order
-    statuses.update(base)
-    rows = _row_problems(snapshot, work, problems, statuses)
+    over: dict[str, str] = {}
+    rows = _row_problems(snapshot, work, problems, over)
     for sku in snapshot.invalid_skus:
-        statuses.setdefault(sku, words.say("engine.status_invalid"))
+        if sku not in over and sku not in base:
+            over[sku] = words.say("engine.status_invalid")
+    # The base itself when nothing overrides it: no copy of 100,000 texts a step.
+    statuses = {**base, **over} if over else base
     current = frozenset(cond.values()) | unassigned.keys() | rows.keys()
     alerts = [
         *stock_alerts,
@@ -111,8 +118,26 @@ def conditions(
         given=given,
         kept=kept,
         invalid=snapshot.invalid_skus,
+        statuses=statuses,
+        over=frozenset(over),
     )
-    return current | kept, alerts, errors, out
+    changed = None if redo is None or redone is None else _changed(redo.prior, out, redone)
+    return current | kept, alerts, errors, out, changed
+
+
+def _changed(prior: ConditionBook, now: ConditionBook, redone: Iterable[str]) -> ChangedStatuses:
+    """The skus whose 状態 differ between two steps' books.
+
+    A sku's 状態 is its base text unless a row problem or an invalid row overrides it
+    (``over``), and the base differs only for skus decided again (``redone``).
+    """
+    missing = object()
+    before, after = prior.statuses, now.statuses
+    keys = {*redone, *prior.over, *now.over}
+    return ChangedStatuses(
+        since=before,
+        keys=frozenset(k for k in keys if before.get(k, missing) != after.get(k, missing)),
+    )
 
 
 def _per_product(
@@ -121,30 +146,60 @@ def _per_product(
     work: Work,
     book: SetBook,
     redo: Redo | None,
-) -> tuple[dict[str, str], dict[str, str], list[Alert]]:
+) -> tuple[Mapping[str, str], Mapping[str, str], list[Alert], list[str] | None]:
     """Stock condition keys and 状態 per usable sku, and the conditions found this step.
 
     Without ``redo`` every product is looked at; with it, only ``redo.skus`` (in sheet
-    order) and the rest is the prior's.
+    order) and the rest is the prior's: the prior's very mappings when none of those
+    differs (they are never changed once made). Also the skus whose 状態 differs from
+    the prior's (None: without ``redo`` or with the skus reordered).
     """
-    cond: dict[str, str] = {} if redo is None else dict(redo.prior.alerts)
-    base: dict[str, str] = {} if redo is None else dict(redo.prior.status)
     found: list[Alert] = []
     if redo is None:
-        skus: Iterable[str] = usable
-    else:
-        skus = sorted((s for s in redo.skus if s in usable), key=redo.position.__getitem__)
+        cond: dict[str, str] = {}
+        base: dict[str, str] = {}
+        for sku in usable:
+            alert, base[sku] = _product_state(snapshot, sku, usable[sku], work, book)
+            if alert is not None:
+                cond[sku] = alert.key
+                found.append(alert)
+        return cond, base, found, None
+    skus = sorted((s for s in redo.skus if s in usable), key=redo.position.__getitem__)
+    keys: dict[str, str | None] = {}
+    texts: dict[str, str] = {}
     for sku in skus:
-        alert, base[sku] = _product_state(snapshot, sku, usable[sku], work, book)
-        if alert is None:
-            cond.pop(sku, None)
-        else:
-            cond[sku] = alert.key
+        alert, texts[sku] = _product_state(snapshot, sku, usable[sku], work, book)
+        keys[sku] = None if alert is None else alert.key
+        if alert is not None:
             found.append(alert)
-    if redo is not None and redo.reordered:
-        base = {sku: base[sku] for sku in usable}
-        cond = {sku: key for sku, key in cond.items() if sku in usable}
-    return cond, base, found
+    prior_cond, prior_base = redo.prior.alerts, redo.prior.status
+    missing = object()
+    redone = [s for s, text in texts.items() if prior_base.get(s, missing) != text]
+    new_cond: Mapping[str, str] = prior_cond
+    if any(prior_cond.get(s) != key for s, key in keys.items()):
+        new_cond = _patched(prior_cond, keys)
+    new_base: Mapping[str, str] = prior_base
+    if redone:
+        new_base = {**prior_base, **{s: texts[s] for s in redone}}
+    if redo.reordered:
+        return (
+            {sku: key for sku, key in new_cond.items() if sku in usable},
+            {sku: new_base[sku] for sku in usable},
+            found,
+            None,
+        )
+    return new_cond, new_base, found, redone
+
+
+def _patched(prior: Mapping[str, str], keys: Mapping[str, str | None]) -> dict[str, str]:
+    """``prior`` with each of ``keys`` set to its condition key, or dropped for None."""
+    out = dict(prior)
+    for sku, key in keys.items():
+        if key is None:
+            out.pop(sku, None)
+        else:
+            out[sku] = key
+    return out
 
 
 def _product_state(

@@ -109,15 +109,13 @@ def step(
     )
     # 7. Conditions → alerts (each once, re-armed when it clears) and statuses.
     problems = (*snapshot.problems, *work.problems)
-    statuses: dict[str, str] = {}
-    raised, alerts, errors, judged = conditions.conditions(
+    raised, alerts, errors, judged, changed_statuses = conditions.conditions(
         state,
         snapshot,
         cycle.usable,
         work,
         problems,
         cycle.book,
-        statuses,
         _redo(cycle, work, book, stirred),
     )
     outcome = _Outcome(book, held, decided, judged, cat, frozenset(writes))
@@ -125,7 +123,7 @@ def step(
         now=now,
         next_state=_next_state(cycle, work, raised | drift_raised, outcome),
         stock=writes,
-        statuses=statuses,
+        statuses=judged.statuses,
         touched=frozenset(work.touched),
         movement_marks=work.marks,
         sales_log=tuple(work.sales),
@@ -137,6 +135,7 @@ def step(
         problems=tuple(problems),
         held=cycle.held,
         changed_targets=decided.changed,
+        changed_statuses=changed_statuses,
     )
 
 

@@ -155,6 +155,20 @@ class ChangedTargets:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangedStatuses:
+    """Which products' 状態 one step changed, so a reader need not compare them all.
+
+    ``keys`` holds every sku whose 状態 in the step's ``Plan.statuses`` is not the one
+    ``since`` gives it (added and dropped skus too); any other sku has the same text in
+    both.
+    """
+
+    since: Mapping[str, str]
+    """The 状態 the change is counted from (the prior step's ``Plan.statuses``)."""
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What one cycle should do; the worker carries it out."""
 
@@ -182,6 +196,9 @@ class Plan:
     """Which of ``targets`` differ from the prior step's (None: not known, compare them).
     Not part of the plan's meaning: a step without a memo decides the same plan and
     does not know it."""
+    changed_statuses: ChangedStatuses | None = field(default=None, compare=False, repr=False)
+    """Which of ``statuses`` differ from the prior step's (None: not known, compare them
+    all). Not part of the plan's meaning, as ``changed_targets``."""
 
 
 def committed(plan: Plan) -> EngineState:

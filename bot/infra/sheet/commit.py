@@ -8,6 +8,7 @@ can be checked row by row (:mod:`bot.infra.sheet.repair`).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import compress
 from operator import is_, ne
 from typing import Any, cast
@@ -18,7 +19,7 @@ from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_text, column_letter
 from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.parsing import RowStatuses, SheetRead
 from bot.infra.sheet.state import chunk_base, chunks
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
 from bot.infra.sheet.values import column_runs, spans, update_cells
@@ -35,8 +36,62 @@ READ_BACK_FIELDS = f"spreadsheetId,replies,updatedSpreadsheet({GRID_FIELDS})"
 商品マスタ would come back with every cell's formats (tens of MB)."""
 
 
-def placed_cells(plan: Plan, read: SheetRead) -> Placed:
-    """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key."""
+@dataclass(frozen=True, slots=True)
+class StatusesShown:
+    """What a landed commit left in 商品マスタ's 状態 cells, for the next commit.
+
+    Every row of a 商品コード of ``product_rows``/``duplicate_rows`` shows the text
+    ``statuses`` gives it, as far as the list ``token`` (:class:`RowStatuses`) reads
+    them and for the rows the commit wrote, as the next parse reads them (it looks at
+    every row the commit wrote).
+    """
+
+    statuses: Mapping[str, str]
+    token: int
+    product_rows: Mapping[str, int]
+    duplicate_rows: Mapping[str, tuple[int, ...]]
+
+
+def statuses_shown(plan: Plan, read: SheetRead) -> StatusesShown | None:
+    """What the commit of ``plan`` on ``read`` leaves shown, once it landed whole."""
+    rows = read.row_statuses
+    if not isinstance(rows, RowStatuses):
+        return None
+    return StatusesShown(plan.statuses, rows.token, read.product_rows, read.duplicate_rows)
+
+
+def _named(plan: Plan, read: SheetRead, shown: StatusesShown | None) -> frozenset[str] | None:
+    """The 商品コード whose 状態 cells can differ from the plan's (None: any can).
+
+    Those whose 状態 the plan changed since the last landed commit, and those whose rows
+    the parses since then read again; any other shows what that commit left, which is
+    the plan's text.
+    """
+    if shown is None:
+        return None
+    changed, rows = plan.changed_statuses, read.row_statuses
+    if (
+        changed is None
+        or changed.since is not shown.statuses
+        or read.product_rows is not shown.product_rows
+        or read.duplicate_rows is not shown.duplicate_rows
+        or not isinstance(rows, RowStatuses)
+    ):
+        return None
+    if rows.token == shown.token:
+        return changed.keys
+    for token, skus in rows.since:
+        if token == shown.token:
+            return changed.keys | skus
+    return None
+
+
+def placed_cells(plan: Plan, read: SheetRead, shown: StatusesShown | None = None) -> Placed:
+    """Where the plan's 在庫数/状態/最終更新 and 反映 cells go, and for which row key.
+
+    ``shown``: what the last landed commit left in the 状態 cells; then only the 状態
+    of the 商品コード that can differ from it are compared (:func:`_named`).
+    """
     placed: Placed = {}
     products = read.headers.get(PRODUCTS)
     if products is None:  # 商品マスタ is missing: nothing to place there
@@ -56,7 +111,12 @@ def placed_cells(plan: Plan, read: SheetRead) -> Placed:
         if row is not None and updated_col is not None:
             placed[(PRODUCTS, row, updated_col)] = (sku, updated)
     if status_col is not None:
-        placed.update(_statuses(plan.statuses, read, status_col))
+        named = _named(plan, read, shown)
+        if named is None:
+            placed.update(_statuses(plan.statuses, read, status_col))
+        else:
+            some = {sku: plan.statuses[sku] for sku in named if sku in plan.statuses}
+            placed.update(_statuses_row_by_row(some, read, status_col, _Shown()))
     placed.update(_movement_marks(plan, read))
     return placed
 

@@ -48,6 +48,7 @@ from bot.infra.sheet.client import (
 from bot.infra.sheet.commit import (
     READ_BACK_COLUMNS,
     READ_BACK_FIELDS,
+    StatusesShown,
     cell_requests,
     column_ranges,
     cosmetic_apart,
@@ -56,6 +57,7 @@ from bot.infra.sheet.commit import (
     read_back_columns,
     row_key_columns,
     state_rows,
+    statuses_shown,
 )
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
@@ -199,6 +201,8 @@ class SheetGateway:
     """出品状況 as the bot last read or wrote it (not read every cycle)."""
     _state_layout: dict[str, int] = field(default_factory=dict, repr=False)
     """_state key → grid row as the last successful commit wrote it (for record's marker)."""
+    _shown: StatusesShown | None = field(default=None, repr=False)
+    """What the last landed commit left in the 状態 cells (``commit.placed_cells``)."""
 
     @classmethod
     def open(
@@ -545,14 +549,16 @@ class SheetGateway:
         cells are located by 商品コード in the re-read. ``status`` is written to 設定's
         status block in the same batchUpdate (:mod:`bot.infra.sheet.status`).
         """
-        placed = placed_cells(plan, read)
+        shown, self._shown = self._shown, None
+        placed = placed_cells(plan, read, shown)
         # A cold start's 100k rows of 状態/最終更新 (sent after the commit) are not re-read
         rows = {row for tab, row, _ in cosmetic_apart(placed, read)[0] if tab == PRODUCTS}
         fresh = self.reread(read, bot_stock, rows)
         if fresh is not read:
             if meaning(fresh) != meaning(read):
+                self._shown = shown  # nothing written: the 状態 cells show what they did
                 return CommitResult(read=fresh, conflict=True, requests=1)
-            placed = placed_cells(plan, fresh)  # rows only moved: placed by 商品コード
+            placed = placed_cells(plan, fresh, shown)  # rows only moved: placed by 商品コード
         self.logs.pending = []
         placed, later = cosmetic_apart(placed, fresh)
         requests_, layout_ = self._commit_requests(plan, fresh, placed, state_values, commit_id)
@@ -585,6 +591,7 @@ class SheetGateway:
                 self.cache.forget()  # rows moved: read 商品マスタ whole next cycle
             sent += repaired
         sent += self._send_later(fresh, later)
+        self._shown = statuses_shown(plan, fresh)
         return CommitResult(read=fresh, requests=1 + sent)
 
     def _send_later(self, read: SheetRead, cells: Placed) -> int:

@@ -20,7 +20,7 @@ from bot.infra.sheet.cells import a1, cell_at, cell_text, is_blank
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.hot import RowChanges
 from bot.infra.sheet.parse_tabs import SetsMemo
-from bot.infra.sheet.parsing import ParseContext
+from bot.infra.sheet.parsing import ParseContext, RowStatuses
 from bot.infra.sheet.reader import Bad, Guess
 from bot.infra.sheet.spec import ColumnSpec, TabSpec
 from bot.infra.sheet.values import identical
@@ -96,9 +96,15 @@ class ProductsMemo:
     changes: RowChanges | None = None
     """The rows where the grid to parse next may differ from :attr:`grid` (the grid
     cache's log, :meth:`GridCache.rows_changed`): only they are compared. Used once."""
-    row_statuses: list[str] = field(default_factory=list)
+    row_statuses: RowStatuses = field(default_factory=RowStatuses)
     """状態 text by grid row ("" when blank): a list, not a dict of 100,000 int keys.
     The read the parse gives holds this very list: the next parse changes a copy."""
+    status_skus: set[str] | None = field(default_factory=set)
+    """商品コード of the rows whose 状態 was set since the last list handed out (None:
+    every row's)."""
+    statuses_handed: tuple[tuple[int, frozenset[str]], ...] = ()
+    """The tokens of the last lists handed out, newest first, with the 商品コード whose
+    状態 may differ since each (:class:`RowStatuses`)."""
     notes: dict[int, tuple[RowProblem, ...]] = field(default_factory=dict)
     bad: dict[int, _Draft] = field(default_factory=dict)
     """Grid row → its draft, for rows with a problem of their own or across rows."""
@@ -129,6 +135,21 @@ class ProductsMemo:
             products.since = tuple((ref, keys | moved) for ref, keys in self.handed)
         self.handed = ((weakref.ref(products), frozenset()), *products.since[: _HANDED - 1])
         self.handed_invalid, self.touched = invalid, set()
+
+    def hand_out_statuses(self) -> RowStatuses:
+        """The 状態 list to hand out, saying what changed since the lists handed before.
+
+        A row's 状態 is set only where the parse looked at it (``status_skus``), so a
+        商品コード of any other row reads as in every list handed out since.
+        """
+        statuses, skus = self.row_statuses, self.status_skus
+        if skus is None:
+            statuses.since = ()
+        else:
+            statuses.since = tuple((token, keys | skus) for token, keys in self.statuses_handed)
+        self.statuses_handed = ((statuses.token, frozenset()), *statuses.since[: _HANDED - 1])
+        self.status_skus = set()
+        return statuses
 
     def adopt(
         self,
@@ -266,9 +287,12 @@ def _drafts(
     if keys_moved:
         memo.rows = (memo.rows + [None] * len(grid))[: len(grid)]
     memo.reparsed = memo.restocked = 0
-    statuses = memo.row_statuses[: len(grid)]  # a copy: the last read holds the last list
+    statuses = RowStatuses(memo.row_statuses)  # a copy: the last read holds the last list
+    del statuses[len(grid) :]
     statuses.extend([""] * (len(grid) - len(statuses)))
     memo.row_statuses = statuses
+    if rows is None:
+        memo.status_skus = None
     bot_stock = ctx.bot_stock
     for gi in range(1, len(grid)) if rows is None else rows:
         row = grid[gi]
@@ -324,6 +348,8 @@ def _every_row_compared(last: Sequence[Any], grid: Sequence[Any]) -> Iterable[in
 def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
     """The row's own outputs (状態 text, notes, whether it asked) into the memo."""
     memo.row_statuses[gi] = kept.status
+    if memo.status_skus is not None and kept.draft is not None:
+        memo.status_skus.add(kept.draft.sku)
     if kept.notes:
         memo.notes[gi] = kept.notes
     else:
@@ -696,7 +722,8 @@ def _check_shared_codes(
 def _rebuild(memo: ProductsMemo) -> None:
     """The products, the rows with problems and the 状態 by grid row, from every row."""
     memo.valid, memo.bad, memo.touched = {}, {}, None
-    memo.row_statuses = [r.status if r is not None else "" for r in memo.rows]
+    memo.row_statuses = RowStatuses(r.status if r is not None else "" for r in memo.rows)
+    memo.status_skus = None
     memo.notes = {gi: r.notes for gi, r in enumerate(memo.rows) if r is not None and r.notes}
     memo.asked = {gi for gi, r in enumerate(memo.rows) if r is not None and r.asked}
     for r in memo.rows:
@@ -736,7 +763,7 @@ def _patch(memo: ProductsMemo, looked: Sequence[int]) -> bool:
 def _emit(ctx: ParseContext, memo: ProductsMemo) -> dict[str, Product]:
     """The memo's products into this read: positions, 状態, problems, held codes."""
     out = ctx.out
-    out.row_statuses = memo.row_statuses  # the next parse changes a copy
+    out.row_statuses = memo.hand_out_statuses()  # the next parse changes a copy
     out.product_rows, out.duplicate_rows = memo.product_rows, memo.duplicate_rows
     for gi in sorted(memo.notes):
         ctx.problems.extend(memo.notes[gi])

@@ -6,8 +6,9 @@ the template, the enabled malls, the problems and grid positions collected so fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import RowProblem, Snapshot
@@ -20,6 +21,29 @@ if TYPE_CHECKING:
     from bot.infra.sheet.parse_tabs import MovementsPrefix
 
 TabRows = tuple[TabSpec, HeaderMap, list[list[Any]]]
+
+_TOKENS = count(1)
+
+
+class RowStatuses(list[str]):
+    """``SheetRead.row_statuses`` as a parse hands it out, saying what changed since.
+
+    ``token`` names this list among every list handed out (no two share one); ``since``
+    pairs the tokens of earlier lists of the same parser with the 商品コード whose rows
+    may read another 状態 in this list than in that one. Any other row of a 商品コード
+    reads the same in both (``product_rows`` then the same map in both reads). So a
+    commit need not compare every product's 状態 (:func:`bot.infra.sheet.commit.placed_cells`).
+    Never changed once handed out.
+    """
+
+    __slots__ = ("since", "token")
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        super().__init__(texts)
+        self.token = next(_TOKENS)
+        self.since: tuple[tuple[int, frozenset[str]], ...] = ()
+
+
 """A tab's spec, where its columns are, and its rows (header included)."""
 
 
