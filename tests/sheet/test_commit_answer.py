@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.infra.sheet import repair
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.gateway import SheetGateway
 from tests.sheet.conftest import PRODUCTS, Book, product_row
@@ -65,3 +66,27 @@ def test_the_commit_asks_back_the_written_rows_by_code_only(
     assert any(_covers(r, stock) for r in heads)
     got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
     assert got == {"A": 10, "B": 9, "C": 10, "D": 8, "E": 10}
+
+
+def test_a_commit_whose_rows_stayed_put_never_lists_what_a_repair_would_write(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cells a repair would put back are worked out only once a row is found moved."""
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    made: list[repair.RowRepair] = []
+    init = repair.RowRepair.__init__
+
+    def spy(self: repair.RowRepair, *args: Any) -> None:
+        init(self, *args)
+        made.append(self)
+
+    monkeypatch.setattr(repair.RowRepair, "__init__", spy)
+
+    bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    (checked,) = made
+    assert checked.placed and not checked.wrong
+    assert checked.wanted == {}

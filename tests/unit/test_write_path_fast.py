@@ -7,6 +7,7 @@ the reference.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -17,7 +18,7 @@ from pydantic_core import to_json
 
 from bot.core.domain import Snapshot
 from bot.infra.clock import JST, format_jst
-from bot.infra.sheet.cells import cell_data, column_letter
+from bot.infra.sheet.cells import cell_data, cell_text, column_letter, is_blank
 from bot.infra.sheet.commit import column_ranges
 from bot.infra.sheet.headers import HeaderMap, header_map
 from bot.infra.sheet.hot import GridCache, Reread, row_runs
@@ -269,3 +270,34 @@ def test_patched_rows_are_those_of_one_write_at_a_time(
         (row, [type(v) for v in row]) for row in want
     ]
     assert {r: c.new for r, c in changes.items()} == {r: want[r] for r, _ in cells}
+
+
+def plain_cell_text(value: Any) -> str:
+    """cell_text before its fast path for str."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+cell_texts = st.text(alphabet=st.sampled_from(" \u3000\t\nａＡ１ｶﾞ①㍻Ⅻ-−abc商品\u00a0"), max_size=8)
+
+
+@settings(deadline=None)
+@given(st.lists(values | cell_texts, max_size=20))
+def test_cell_text_is_the_plain_cell_text(cells: list[Any]) -> None:
+    for value in cells:
+        assert cell_text(value) == plain_cell_text(value)
+
+
+@settings(deadline=None)
+@given(st.lists(st.none() | cell_texts | st.integers() | st.floats() | st.booleans(), max_size=20))
+def test_an_answer_cell_is_blank_exactly_when_its_text_is_empty(cells: list[Any]) -> None:
+    """A commit's check reads a row's 商品コード once: "" where is_blank said blank."""
+    for value in cells:
+        assert (cell_text(value) == "") == is_blank(value)

@@ -16,7 +16,7 @@ from bot.infra.sheet import budget
 from bot.infra.sheet.budget import json_size, split_by_size
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed
+from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed, Shown
 from bot.infra.sheet.listing_book import Key as ListingKey
 from bot.infra.sheet.logs import LogTabs, append_cells
 from bot.infra.sheet.rows import Label
@@ -91,14 +91,14 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
     updates: dict[int, tuple[ListingKey | None, dict[int, Any]]] = {}
     appends: list[tuple[ListingKey, Owed]] = []
     resend_col = header.col("resend")
+    places = _Places(header)
     for key, owed in book.owed.items():
         row = book.row_of(key)
         if row == NO_ROW:
             appends.append((key, owed))
             continue
-        cells = {
-            col: getattr(owed.shown, c) for c in owed.cols if (col := header.col(c)) is not None
-        }
+        shown = owed.shown
+        cells = {col: shown[i] for col, i in places[owed.cols]}
         if resend_col is not None and row in book.flags and (owed.pushed or not book.flags[row]):
             cells[resend_col] = None
         updates[row] = (key, cells)
@@ -112,6 +112,24 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
             cells.update({c: None for k in VALUES if (c := header.col(k)) is not None})
             updates[row] = (None, cells)
     return [*_update_pieces(updates, where), *_append_pieces(appends, book, where, label)]
+
+
+class _Places(dict[frozenset[str], list[tuple[int, int]]]):
+    """Columns owed → (grid column, place in :class:`Shown`) of each the header has.
+
+    A record's rows owe a few column sets (all of them, 理由 alone): each is worked out
+    once, not a header lookup per column per row.
+    """
+
+    def __init__(self, header: HeaderMap) -> None:
+        super().__init__()
+        self.header = header
+
+    def __missing__(self, cols: frozenset[str]) -> list[tuple[int, int]]:
+        found = self[cols] = [
+            (col, Shown._fields.index(c)) for c in cols if (col := self.header.col(c)) is not None
+        ]
+        return found
 
 
 Updates = Mapping[int, tuple["ListingKey | None", dict[int, Any]]]
