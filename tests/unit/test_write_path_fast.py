@@ -25,9 +25,10 @@ from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.listing_writes import _sizes
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.repair import Answer, _fill
 from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS
-from bot.infra.sheet.values import date_of, dates_of, same_row, spans
+from bot.infra.sheet.values import date_of, dates_of, entered, same_row, spans
 
 
 class Kind(StrEnum):
@@ -301,3 +302,56 @@ def test_an_answer_cell_is_blank_exactly_when_its_text_is_empty(cells: list[Any]
     """A commit's check reads a row's 商品コード once: "" where is_blank said blank."""
     for value in cells:
         assert (cell_text(value) == "") == is_blank(value)
+
+
+def plain_fill(grid: Answer, data: list[dict[str, Any]]) -> None:
+    """_fill before it put a row at a time: each cell by Answer.put."""
+    for block in data:
+        r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
+        for i, row_data in enumerate(block.get("rowData", [])):
+            for j, cell in enumerate(row_data.get("values", [])):
+                value = entered(cell.get("userEnteredValue"))
+                if value is not None:
+                    grid.put(r0 + i, c0 + j, value)
+
+
+entered_cells = st.one_of(
+    st.just({}),
+    st.just({"userEnteredFormat": {}}),
+    st.builds(lambda v: {"userEnteredValue": {"stringValue": v}}, st.text(max_size=3)),
+    st.builds(lambda v: {"userEnteredValue": {"numberValue": v}}, st.integers(-5, 5)),
+    st.builds(lambda v: {"userEnteredValue": {"boolValue": v}}, st.booleans()),
+)
+grid_blocks = st.lists(
+    st.fixed_dictionaries(
+        {
+            "startRow": st.integers(0, 6),
+            "startColumn": st.integers(0, 6),
+            "rowData": st.lists(
+                st.one_of(
+                    st.just({}),
+                    st.fixed_dictionaries({"values": st.lists(entered_cells, max_size=5)}),
+                ),
+                max_size=4,
+            ),
+        }
+    ),
+    max_size=4,
+)
+
+
+@settings(deadline=None)
+@given(grid_blocks, st.dictionaries(st.integers(0, 8), st.lists(st.integers(), max_size=3)))
+def test_an_answer_filled_a_row_at_a_time_is_filled_cell_by_cell(
+    data: list[dict[str, Any]], before: dict[int, list[Any]]
+) -> None:
+    got, want = (
+        Answer({r: list(v) for r, v in before.items()}),
+        Answer({r: list(v) for r, v in before.items()}),
+    )
+    _fill(got, data)
+    plain_fill(want, data)
+    assert got.rows == want.rows
+    assert {r: list(map(type, v)) for r, v in got.rows.items()} == {
+        r: list(map(type, v)) for r, v in want.rows.items()
+    }

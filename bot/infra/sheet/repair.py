@@ -239,14 +239,27 @@ class RowRepair:
 
 
 def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
-    """Put the GridData of an answer into ``grid`` (formatted blank cells skipped)."""
+    """Put the GridData of an answer into ``grid`` (formatted blank cells skipped).
+
+    A row at a time, as :meth:`Answer.put` would put each cell: a commit's answer
+    holds a thousand written rows at 100k, and 入出庫's tail rows whole.
+    """
+    rows = grid.rows
     for block in data:
         r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
         for i, row_data in enumerate(block.get("rowData", [])):
-            for j, cell in enumerate(row_data.get("values", [])):
-                value = entered(cell.get("userEnteredValue"))
-                if value is not None:  # formatted blank rows run to the grid's end
-                    grid.put(r0 + i, c0 + j, value)
+            got = [
+                (c0 + j, value)
+                for j, cell in enumerate(row_data.get("values", []))
+                if (value := entered(cell.get("userEnteredValue"))) is not None
+            ]  # (formatted blank rows run to the grid's end)
+            if not got:
+                continue
+            line = rows.setdefault(r0 + i, [])
+            if len(line) <= got[-1][0]:
+                line.extend([None] * (got[-1][0] + 1 - len(line)))
+            for col, value in got:
+                line[col] = value
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:
