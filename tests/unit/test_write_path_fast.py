@@ -8,7 +8,7 @@ the reference.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
-from bot.core.domain import Snapshot
+from bot.core.domain import OpLogRow, SaleKind, SaleLogRow, Snapshot
 from bot.infra.clock import JST, format_jst
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter, is_blank
 from bot.infra.sheet.commit import column_ranges
@@ -26,6 +26,7 @@ from bot.infra.sheet.listing_writes import _sizes
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.repair import Answer, _fill
+from bot.infra.sheet.rows import log_rows, op_row, sale_row
 from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS
 from bot.infra.sheet.values import date_of, dates_of, entered, same_row, spans
@@ -355,3 +356,49 @@ def test_an_answer_filled_a_row_at_a_time_is_filled_cell_by_cell(
     assert {r: list(map(type, v)) for r, v in got.rows.items()} == {
         r: list(map(type, v)) for r, v in want.rows.items()
     }
+
+
+instants = st.sampled_from(
+    [
+        datetime(2026, 11, 27, 10, 0, 0, tzinfo=JST),
+        datetime(2026, 11, 27, 1, 0, 0, tzinfo=UTC),  # the same instant as above
+        datetime(2026, 11, 27, 10, 0, 15, tzinfo=JST),
+        datetime(2026, 11, 26, 23, 59, 59, 999_999, tzinfo=JST),
+    ]
+)
+sale_rows = st.builds(
+    SaleLogRow,
+    at=instants,
+    mall=st.sampled_from(["rakuten", "yahoo", "unknown"]),
+    order_id=st.just("o1"),
+    line_id=st.just("1"),
+    kind=st.sampled_from(list(SaleKind)),
+    code=st.just("c"),
+    sku=st.just("S"),
+    qty=st.integers(1, 3),
+    before=st.none() | st.integers(0, 9),
+    after=st.none() | st.integers(0, 9),
+    key=st.just("k"),
+    applied=st.integers(0, 3),
+)
+op_rows = st.builds(
+    OpLogRow,
+    at=instants,
+    kind=st.just("入荷"),
+    sku=st.just("S"),
+    field=st.just("在庫数"),
+    before=st.just("1"),
+    after=st.just("2"),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(sale_rows, max_size=8), st.lists(op_rows, max_size=8))
+def test_a_commits_log_rows_are_the_rows_one_by_one(
+    sales: list[SaleLogRow], ops: list[OpLogRow]
+) -> None:
+    label = load_template().mall_label
+    assert log_rows(sales, ops, label) == (
+        [sale_row(r, label) for r in sales],
+        [op_row(r) for r in ops],
+    )
