@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet import repair
+from bot.infra.sheet import repair, rows
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.gateway import SheetGateway
-from tests.sheet.conftest import PRODUCTS, Book, product_row
+from tests.sheet.conftest import PRODUCTS, SALES_LOG, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
 HEADER = re.compile(r"!([A-Z]+)1:([A-Z]+)1$")
@@ -90,3 +90,27 @@ def test_a_commit_whose_rows_stayed_put_never_lists_what_a_repair_would_write(
     (checked,) = made
     assert checked.placed and not checked.wrong
     assert checked.wanted == {}
+
+
+def test_a_commits_log_rows_format_each_time_once(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four 販売ログ rows of one cycle: their shared time is formatted once."""
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    stamped: list[object] = []
+    stamp = rows.format_jst
+
+    def counted(when: Any) -> str:
+        stamped.append(when)
+        return stamp(when)
+
+    monkeypatch.setattr(rows, "format_jst", counted)
+    lines = [order(c, 1, order_id=f"100-{i}") for i, c in enumerate("abcd")]
+
+    bot.cycle(lines)
+
+    assert len(book.records(SALES_LOG)) == 4
+    assert len(stamped) == len(set(stamped)) >= 1
