@@ -10,7 +10,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.infra.sheet import client
+from bot.infra.sheet import client, fetch
 from bot.infra.sheet.client import decoded
 from tests.sheet.conftest import Book, product_row
 
@@ -96,3 +96,31 @@ def test_the_snapshot_read_is_decoded_without_the_stdlib_decoder(
     assert calls
     assert sorted(read.snapshot.products) == [f"TS-{i}" for i in range(1, 6)]
     assert read.snapshot.products["TS-3"].stock == 3
+
+
+def test_a_commits_reread_is_decoded_without_the_stdlib_decoder(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-read before each commit (its written rows, 入出庫's tail) as the snapshot's."""
+    book.add_products([product_row(f"TS-{i}", i) for i in range(1, 6)])
+    gateway = book.gateway()
+    read = gateway.read()
+    calls: list[int] = []
+
+    def counted(response: requests.Response) -> Any:
+        calls.append(len(response.content))
+        return decoded(response)
+
+    def refused(self: requests.Response, **kwargs: Any) -> Any:
+        raise AssertionError("a re-read decoded by Response.json")
+
+    monkeypatch.setattr(fetch, "decoded", counted)
+    monkeypatch.setattr(requests.Response, "json", refused)
+    book.emu.requests.clear()
+
+    again = gateway.reread(read, None, [2, 4])
+
+    assert [r.op for r in book.emu.requests] == ["values.batchGetByDataFilter"]
+    assert len(calls) == 1 and again is read  # nothing changed: the read planned on
+    book.set_cell("TS-3", "在庫数", 7)
+    assert gateway.reread(read, None, [3]).snapshot.products["TS-3"].stock == 7

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from bot.infra.sheet import repair, rows
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.gateway import SheetGateway
-from tests.sheet.conftest import PRODUCTS, Book, product_row
+from tests.sheet.conftest import PRODUCTS, SALES_LOG, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
 HEADER = re.compile(r"!([A-Z]+)1:([A-Z]+)1$")
@@ -65,3 +66,51 @@ def test_the_commit_asks_back_the_written_rows_by_code_only(
     assert any(_covers(r, stock) for r in heads)
     got = {r["商品コード"]: r["在庫数"] for r in book.records(PRODUCTS)}
     assert got == {"A": 10, "B": 9, "C": 10, "D": 8, "E": 10}
+
+
+def test_a_commit_whose_rows_stayed_put_never_lists_what_a_repair_would_write(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cells a repair would put back are worked out only once a row is found moved."""
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    made: list[repair.RowRepair] = []
+    init = repair.RowRepair.__init__
+
+    def spy(self: repair.RowRepair, *args: Any) -> None:
+        init(self, *args)
+        made.append(self)
+
+    monkeypatch.setattr(repair.RowRepair, "__init__", spy)
+
+    bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    (checked,) = made
+    assert checked.placed and not checked.wrong
+    assert checked.wanted == {}
+
+
+def test_a_commits_log_rows_format_each_time_once(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four 販売ログ rows of one cycle: their shared time is formatted once."""
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    stamped: list[object] = []
+    stamp = rows.format_jst
+
+    def counted(when: Any) -> str:
+        stamped.append(when)
+        return stamp(when)
+
+    monkeypatch.setattr(rows, "format_jst", counted)
+    lines = [order(c, 1, order_id=f"100-{i}") for i, c in enumerate("abcd")]
+
+    bot.cycle(lines)
+
+    assert len(book.records(SALES_LOG)) == 4
+    assert len(stamped) == len(set(stamped)) >= 1

@@ -29,6 +29,7 @@ from bot.core.domain import (
     StockPush,
 )
 from bot.infra.sheet import budget, listing_writes
+from bot.infra.sheet import record as record_module
 from bot.infra.sheet.gateway import (
     RecordIncomplete,
     SheetGateway,
@@ -263,6 +264,33 @@ def test_each_listing_piece_is_laid_out_once_whether_it_updates_or_appends(
         if r.get("updateCells", {}).get("start", {}).get("sheetId") == listings_id
     ]
     assert len(sent) == len(changed) == len(built)  # each row's request built once
+
+
+def test_the_usual_cycles_scattered_rows_share_pieces(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows pushed here and there (the usual cycle): a few pieces, not one a row."""
+    gw, meter, read = metered_gateway(book)
+    listings = targets(3_000)
+    record(gw, book, read, listings, pushes(listings))
+    book.clock.advance(15)
+    meter.bodies.clear()
+    planned: list[int] = []
+    plan = record_module.listing_pieces
+
+    def counted(*args: Any) -> list[listing_writes.Piece]:
+        pieces = plan(*args)
+        planned.append(len(pieces))
+        return pieces
+
+    monkeypatch.setattr(record_module, "listing_pieces", counted)
+    changed = [replace(t, quantity=t.quantity + 1) for t in listings[::3]]
+    record(gw, book, read, listings, pushes(changed), commit_id="c-2")
+
+    assert planned and planned[0] <= 5  # 1,000 rows, none next to another
+    assert len(meter.writes()) == 1
+    rows = listing_rows(book)
+    assert all(rows[t.code]["表示在庫"] == t.quantity for t in changed)
 
 
 # =========================================================================== failures

@@ -7,7 +7,8 @@ the reference.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import unicodedata
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -15,18 +16,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
-from bot.core.domain import Snapshot
+from bot.core.domain import OpLogRow, SaleKind, SaleLogRow, Snapshot
 from bot.infra.clock import JST, format_jst
-from bot.infra.sheet.cells import cell_data, column_letter
+from bot.infra.sheet.cells import cell_data, cell_text, column_letter, is_blank
 from bot.infra.sheet.commit import column_ranges
 from bot.infra.sheet.headers import HeaderMap, header_map
 from bot.infra.sheet.hot import GridCache, Reread, row_runs
 from bot.infra.sheet.listing_writes import _sizes
 from bot.infra.sheet.logs import LogTabs
 from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.repair import Answer, _fill
+from bot.infra.sheet.rows import log_rows, op_row, sale_row
 from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS
-from bot.infra.sheet.values import date_of, dates_of, same_row, spans
+from bot.infra.sheet.values import date_of, dates_of, entered, same_row, spans
 
 
 class Kind(StrEnum):
@@ -269,3 +272,133 @@ def test_patched_rows_are_those_of_one_write_at_a_time(
         (row, [type(v) for v in row]) for row in want
     ]
     assert {r: c.new for r, c in changes.items()} == {r: want[r] for r, _ in cells}
+
+
+def plain_cell_text(value: Any) -> str:
+    """cell_text before its fast path for str."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+cell_texts = st.text(alphabet=st.sampled_from(" \u3000\t\nａＡ１ｶﾞ①㍻Ⅻ-−abc商品\u00a0"), max_size=8)
+
+
+@settings(deadline=None)
+@given(st.lists(values | cell_texts, max_size=20))
+def test_cell_text_is_the_plain_cell_text(cells: list[Any]) -> None:
+    for value in cells:
+        assert cell_text(value) == plain_cell_text(value)
+
+
+@settings(deadline=None)
+@given(st.lists(st.none() | cell_texts | st.integers() | st.floats() | st.booleans(), max_size=20))
+def test_an_answer_cell_is_blank_exactly_when_its_text_is_empty(cells: list[Any]) -> None:
+    """A commit's check reads a row's 商品コード once: "" where is_blank said blank."""
+    for value in cells:
+        assert (cell_text(value) == "") == is_blank(value)
+
+
+def plain_fill(grid: Answer, data: list[dict[str, Any]]) -> None:
+    """_fill before it put a row at a time: each cell by Answer.put."""
+    for block in data:
+        r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
+        for i, row_data in enumerate(block.get("rowData", [])):
+            for j, cell in enumerate(row_data.get("values", [])):
+                value = entered(cell.get("userEnteredValue"))
+                if value is not None:
+                    grid.put(r0 + i, c0 + j, value)
+
+
+entered_cells = st.one_of(
+    st.just({}),
+    st.just({"userEnteredFormat": {}}),
+    st.builds(lambda v: {"userEnteredValue": {"stringValue": v}}, st.text(max_size=3)),
+    st.builds(lambda v: {"userEnteredValue": {"numberValue": v}}, st.integers(-5, 5)),
+    st.builds(lambda v: {"userEnteredValue": {"boolValue": v}}, st.booleans()),
+)
+grid_blocks = st.lists(
+    st.fixed_dictionaries(
+        {
+            "startRow": st.integers(0, 6),
+            "startColumn": st.integers(0, 6),
+            "rowData": st.lists(
+                st.one_of(
+                    st.just({}),
+                    st.fixed_dictionaries({"values": st.lists(entered_cells, max_size=5)}),
+                ),
+                max_size=4,
+            ),
+        }
+    ),
+    max_size=4,
+)
+
+
+@settings(deadline=None)
+@given(grid_blocks, st.dictionaries(st.integers(0, 8), st.lists(st.integers(), max_size=3)))
+def test_an_answer_filled_a_row_at_a_time_is_filled_cell_by_cell(
+    data: list[dict[str, Any]], before: dict[int, list[Any]]
+) -> None:
+    got, want = (
+        Answer({r: list(v) for r, v in before.items()}),
+        Answer({r: list(v) for r, v in before.items()}),
+    )
+    _fill(got, data)
+    plain_fill(want, data)
+    assert got.rows == want.rows
+    assert {r: list(map(type, v)) for r, v in got.rows.items()} == {
+        r: list(map(type, v)) for r, v in want.rows.items()
+    }
+
+
+instants = st.sampled_from(
+    [
+        datetime(2026, 11, 27, 10, 0, 0, tzinfo=JST),
+        datetime(2026, 11, 27, 1, 0, 0, tzinfo=UTC),  # the same instant as above
+        datetime(2026, 11, 27, 10, 0, 15, tzinfo=JST),
+        datetime(2026, 11, 26, 23, 59, 59, 999_999, tzinfo=JST),
+    ]
+)
+sale_rows = st.builds(
+    SaleLogRow,
+    at=instants,
+    mall=st.sampled_from(["rakuten", "yahoo", "unknown"]),
+    order_id=st.just("o1"),
+    line_id=st.just("1"),
+    kind=st.sampled_from(list(SaleKind)),
+    code=st.just("c"),
+    sku=st.just("S"),
+    qty=st.integers(1, 3),
+    before=st.none() | st.integers(0, 9),
+    after=st.none() | st.integers(0, 9),
+    key=st.just("k"),
+    applied=st.integers(0, 3),
+)
+op_rows = st.builds(
+    OpLogRow,
+    at=instants,
+    kind=st.just("入荷"),
+    sku=st.just("S"),
+    field=st.just("在庫数"),
+    before=st.just("1"),
+    after=st.just("2"),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(sale_rows, max_size=8), st.lists(op_rows, max_size=8))
+def test_a_commits_log_rows_are_the_rows_one_by_one(
+    sales: list[SaleLogRow], ops: list[OpLogRow]
+) -> None:
+    label = load_template().mall_label
+    assert log_rows(sales, ops, label) == (
+        [sale_row(r, label) for r in sales],
+        [op_row(r) for r in ops],
+    )

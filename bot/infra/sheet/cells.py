@@ -84,8 +84,13 @@ def header_key(text: str) -> str:
     return _SPACES.sub("", nfkc(text)).casefold()
 
 
+_normalize = unicodedata.normalize
+
+
 def cell_text(value: Any) -> str:
     """A raw cell as stripped NFKC text (numbers without a trailing ``.0``)."""
+    if type(value) is str:  # the usual cell: no isinstance chain, no call to nfkc
+        return _normalize("NFKC", value).strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -14,7 +14,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import ParamsType
 from gspread.urls import SPREADSHEET_URL, SPREADSHEETS_API_V4_BASE_URL
 
-from bot.infra.sheet.client import SheetError, api_message
+from bot.infra.sheet.client import SheetError, api_message, decoded
 from bot.infra.sheet.commit import GRID_FIELDS
 
 
@@ -35,7 +35,7 @@ def filtered_ranges(
         "dateTimeRenderOption": "SERIAL_NUMBER",
     }
     try:
-        reply = spreadsheet.client.request("post", url, json=body).json()
+        reply = decoded(spreadsheet.client.request("post", url, json=body))
     except APIError as err:
         raise SheetError(api_message(err)) from err
     by_range: dict[str, list[list[Any]]] = {}

@@ -79,7 +79,7 @@ from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.record import RecordIncomplete, RecordPort, RecordWriter
 from bot.infra.sheet.repair import RowRepair, repair_misplaced
-from bot.infra.sheet.rows import directory, error_row, meaning, op_row, parse_ledger, sale_row
+from bot.infra.sheet.rows import directory, error_row, log_rows, meaning, parse_ledger
 from bot.infra.sheet.snapshot_read import SnapshotReader
 from bot.infra.sheet.spec import Template, load_template, registered_channels
 from bot.infra.sheet.state import state_dict, state_request, state_values
@@ -630,11 +630,11 @@ class SheetGateway:
         state_values: Mapping[str, str],
         commit_id: str,
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        label = self.template.mall_label
         reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
         sales = [*self.tabs.restored_sales(plan), *plan.sales_log]
-        reqs.extend(self._append(SALES_LOG, [sale_row(r, label) for r in sales], read))
-        reqs.extend(self._append(OPS_LOG, [op_row(r) for r in plan.ops_log], read))
+        sale_rows, op_rows = log_rows(sales, plan.ops_log, self.template.mall_label)
+        reqs.extend(self._append(SALES_LOG, sale_rows, read))
+        reqs.extend(self._append(OPS_LOG, op_rows, read))
         errors = [*plan.error_log, *self.tabs.log_rows(plan.now)]
         reqs.extend(self._append(ERROR_LOG, [error_row(r) for r in errors], read))
         movements = read.snapshot.movements if MOVEMENTS in read.raw else None

@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.infra.sheet import budget
 from bot.infra.sheet.budget import json_size, split_by_size
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed
+from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed, Shown
 from bot.infra.sheet.listing_book import Key as ListingKey
 from bot.infra.sheet.logs import LogTabs, append_cells
 from bot.infra.sheet.rows import Label
@@ -90,14 +91,14 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
     updates: dict[int, tuple[ListingKey | None, dict[int, Any]]] = {}
     appends: list[tuple[ListingKey, Owed]] = []
     resend_col = header.col("resend")
+    places = _Places(header)
     for key, owed in book.owed.items():
         row = book.row_of(key)
         if row == NO_ROW:
             appends.append((key, owed))
             continue
-        cells = {
-            col: getattr(owed.shown, c) for c in owed.cols if (col := header.col(c)) is not None
-        }
+        shown = owed.shown
+        cells = {col: shown[i] for col, i in places[owed.cols]}
         if resend_col is not None and row in book.flags and (owed.pushed or not book.flags[row]):
             cells[resend_col] = None
         updates[row] = (key, cells)
@@ -113,28 +114,137 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
     return [*_update_pieces(updates, where), *_append_pieces(appends, book, where, label)]
 
 
+class _Places(dict[frozenset[str], list[tuple[int, int]]]):
+    """Columns owed → (grid column, place in :class:`Shown`) of each the header has.
+
+    A record's rows owe a few column sets (all of them, 理由 alone): each is worked out
+    once, not a header lookup per column per row.
+    """
+
+    def __init__(self, header: HeaderMap) -> None:
+        super().__init__()
+        self.header = header
+
+    def __missing__(self, cols: frozenset[str]) -> list[tuple[int, int]]:
+        found = self[cols] = [
+            (col, Shown._fields.index(c)) for c in cols if (col := self.header.col(c)) is not None
+        ]
+        return found
+
+
 Updates = Mapping[int, tuple["ListingKey | None", dict[int, Any]]]
 """出品状況 grid row → (the listing it holds, or None for a 再送 cell alone; col → value)."""
 
 
 def _update_pieces(updates: Updates, where: ListingTab) -> list[Piece]:
-    """Rows in place, as blocks of consecutive rows writing the same columns."""
+    """Rows in place, as blocks of consecutive rows writing the same columns.
+
+    A block of one row (the usual cycle's pushed listings lie scattered over the tab:
+    a thousand of them at 100k) is not a piece of its own: consecutive ones share a
+    piece up to :data:`~bot.infra.sheet.budget.PIECE_BYTES` by :func:`_row_bound`,
+    with the same requests and ranges, in the same order, as a piece each would send.
+    """
     pieces: list[Piece] = []
     block: list[int] = []
+    singles = _Singles(updates, where)
     runs_of: dict[frozenset[int], list[tuple[int, int]]] = {}
-    keys = _key_span(where)
+
+    def close(block: list[int]) -> None:
+        runs = _runs(runs_of, updates, block)
+        if len(block) == 1:
+            singles.add(block[0], runs, pieces)
+        else:
+            singles.close(pieces)
+            pieces.extend(_block_pieces(block, updates, where, runs, singles.keys))
+
     for row in sorted(updates):
         if block and (
             row != block[-1] + 1 or updates[row][1].keys() != updates[block[0]][1].keys()
         ):
-            pieces.extend(
-                _block_pieces(block, updates, where, _runs(runs_of, updates, block), keys)
-            )
+            close(block)
             block = []
         block.append(row)
     if block:
-        pieces.extend(_block_pieces(block, updates, where, _runs(runs_of, updates, block), keys))
+        close(block)
+    singles.close(pieces)
     return pieces
+
+
+class _Singles:
+    """One-row blocks gathered into a piece while their bound stays within PIECE_BYTES."""
+
+    def __init__(self, updates: Updates, where: ListingTab) -> None:
+        self.updates, self.where = updates, where
+        self.keys = _key_span(where)
+        self.range_bound = _text_bound(self._range(0)) + 16  # a longer row number: +16
+        self.rows: list[tuple[int, list[tuple[int, int]]]] = []
+        self.bound = 0
+
+    def add(self, row: int, runs: list[tuple[int, int]], pieces: list[Piece]) -> None:
+        key, cells = self.updates[row]
+        n = _row_bound(cells, runs) + (self.range_bound if key is not None else 0)
+        if self.rows and self.bound + n > budget.PIECE_BYTES:
+            self.close(pieces)
+        self.rows.append((row, runs))
+        self.bound += n
+
+    def close(self, pieces: list[Piece]) -> None:
+        """The gathered rows as one piece (none when there are none)."""
+        if not self.rows:
+            return
+        rows, updates, sheet_id = self.rows, self.updates, self.where.sheet_id
+        self.rows, self.bound = [], 0
+
+        def build() -> list[Request]:
+            return [
+                update_cells(sheet_id, r, lo, [[updates[r][1][c] for c in range(lo, hi + 1)]])
+                for r, runs in rows
+                for lo, hi in runs
+            ]
+
+        checks = tuple((r, key) for r, _ in rows if (key := updates[r][0]) is not None)
+        resend = self.where.header.col("resend")
+        pieces.append(
+            Piece(
+                LISTINGS,
+                None,  # measured when its batchUpdate is packed
+                build,
+                ranges=tuple(self._range(r) for r, _ in checks),
+                checks=checks,
+                writes=tuple((key, r) for r, key in checks),
+                cleared=tuple(
+                    r for r, _ in rows if resend in updates[r][1] or updates[r][0] is None
+                ),
+            )
+        )
+
+    def _range(self, row: int) -> str:
+        return _key_range(self.where, row, row, self.keys)
+
+
+CELL_BOUND = 48
+"""JSON bytes of one written cell beyond its text's: ``{"userEnteredValue":
+{"stringValue":""}}`` and a separator (39 + 1), or a number's (``numberValue``)."""
+REQUEST_BOUND = 160
+"""JSON bytes of an updateCells of one row beyond its cells' (start, fields, brackets)."""
+
+
+def _row_bound(cells: Mapping[int, Any], runs: Sequence[tuple[int, int]]) -> int:
+    """Bytes one row's updateCells add to a body at most (never fewer than they do).
+
+    No encoding: each value's text (``str``; None and "" write ``{}``) counted at 6
+    bytes a character (a control character's escape is 6, UTF-8 at most 4).
+    """
+    total = REQUEST_BOUND * len(runs)
+    for lo, hi in runs:
+        for c in range(lo, hi + 1):
+            total += CELL_BOUND + _text_bound(str(cells[c]))
+    return total
+
+
+def _text_bound(text: str) -> int:
+    """Bytes ``text`` is at most as a JSON string, with its quotes and a separator."""
+    return 6 * len(text) + 4
 
 
 def _runs(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from bot.infra.sheet.cells import cell_text, is_blank, is_formula
+from bot.infra.sheet.cells import cell_text, is_formula
 from bot.infra.sheet.client import CommitOutcomeUnknown, SheetError
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.parse_tabs import MovementsPrefix
@@ -87,12 +87,9 @@ class RowRepair:
     """Tab → grid row → key, as the last checked answer shows them."""
     _before: dict[str, dict[str, list[int]]] | None = None
 
-    def __post_init__(self) -> None:
-        self.wanted.update(
-            ((tab, key, col), value)
-            for (tab, _, col), (key, value) in self.placed.items()
-            if key is not None
-        )
+    _placed_wanted: bool = False
+    """Whether :attr:`wanted` holds :attr:`placed` yet (only a repair needs it: a commit
+    whose rows stayed put, the usual cycle, never builds it)."""
 
     def fixes(self, reply: Mapping[str, Any], placed: Placed) -> dict[CellAt, Any]:
         """The cells that put ``placed`` right after ``reply``; {} when nothing moved."""
@@ -130,6 +127,11 @@ class RowRepair:
 
     def _fixes(self, grids: Grids) -> dict[CellAt, Any]:
         """Every intended value on the row now holding its key; a stray write undone."""
+        if not self._placed_wanted:
+            self._placed_wanted = True
+            for (tab, _, col), (key, value) in self.placed.items():
+                if key is not None:
+                    self.wanted[(tab, key, col)] = value
         rows_of = _rows_by_key(self.keys)
         if self._before is None:
             raw = {tab: Answer.of(grid) for tab, grid in self.read.raw.items()}
@@ -230,20 +232,34 @@ class RowRepair:
         keys: dict[int, str] = {}
         for row in rows:
             raw = grid.at(row, col)
-            if not is_blank(raw) and not is_formula(raw):
-                keys[row] = cell_text(raw)
+            text = cell_text(raw)  # "" exactly when the cell is blank (an answer's values)
+            if text and not is_formula(raw):
+                keys[row] = text
         return keys
 
 
 def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
-    """Put the GridData of an answer into ``grid`` (formatted blank cells skipped)."""
+    """Put the GridData of an answer into ``grid`` (formatted blank cells skipped).
+
+    A row at a time, as :meth:`Answer.put` would put each cell: a commit's answer
+    holds a thousand written rows at 100k, and 入出庫's tail rows whole.
+    """
+    rows = grid.rows
     for block in data:
         r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
         for i, row_data in enumerate(block.get("rowData", [])):
-            for j, cell in enumerate(row_data.get("values", [])):
-                value = entered(cell.get("userEnteredValue"))
-                if value is not None:  # formatted blank rows run to the grid's end
-                    grid.put(r0 + i, c0 + j, value)
+            got = [
+                (c0 + j, value)
+                for j, cell in enumerate(row_data.get("values", []))
+                if (value := entered(cell.get("userEnteredValue"))) is not None
+            ]  # (formatted blank rows run to the grid's end)
+            if not got:
+                continue
+            line = rows.setdefault(r0 + i, [])
+            if len(line) <= got[-1][0]:
+                line.extend([None] * (got[-1][0] + 1 - len(line)))
+            for col, value in got:
+                line[col] = value
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:

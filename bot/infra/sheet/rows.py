@@ -6,8 +6,9 @@ into the key through the template's channel words.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import fields
+from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -119,10 +120,38 @@ def result_label(result: PushResult) -> str:
     return label + (f": {result.message}" if result.message else "")
 
 
-def sale_row(r: SaleLogRow, label: Label) -> dict[str, Any]:
+Stamp = Callable[[datetime], str]
+"""A time as staff read it in a log row (:func:`~bot.infra.clock.format_jst`)."""
+
+
+class Stamps(dict[datetime, str]):
+    """:func:`~bot.infra.clock.format_jst` of each time, worked out once.
+
+    A commit's log rows share a few times (the cycle's, an order's): at 100k a
+    thousand 販売ログ and 操作ログ rows a cycle each converted and formatted its own.
+    """
+
+    def __missing__(self, when: datetime) -> str:
+        text = self[when] = format_jst(when)
+        return text
+
+
+class Labels(dict[str, str]):
+    """A mall key → its label (:meth:`Template.mall_label`), each looked up once."""
+
+    def __init__(self, label: Label) -> None:
+        super().__init__()
+        self.label = label
+
+    def __missing__(self, mall: str) -> str:
+        text = self[mall] = self.label(mall)
+        return text
+
+
+def sale_row(r: SaleLogRow, label: Label, stamp: Stamp = format_jst) -> dict[str, Any]:
     """One 販売ログ row."""
     return {
-        "at": format_jst(r.at),
+        "at": stamp(r.at),
         "mall": label(r.mall),
         "order_id": r.order_id,
         "line_id": r.line_id,
@@ -137,10 +166,10 @@ def sale_row(r: SaleLogRow, label: Label) -> dict[str, Any]:
     }
 
 
-def op_row(r: OpLogRow) -> dict[str, Any]:
+def op_row(r: OpLogRow, stamp: Stamp = format_jst) -> dict[str, Any]:
     """One 操作ログ row."""
     return {
-        "at": format_jst(r.at),
+        "at": stamp(r.at),
         "kind": r.kind,
         "sku": r.sku,
         "field": r.field,
@@ -148,6 +177,14 @@ def op_row(r: OpLogRow) -> dict[str, Any]:
         "after": r.after,
         "memo": r.memo,
     }
+
+
+def log_rows(
+    sales: Sequence[SaleLogRow], ops: Sequence[OpLogRow], label: Label
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A commit's 販売ログ and 操作ログ rows (each time and mall label worked out once)."""
+    stamp, labels = Stamps().__getitem__, Labels(label).__getitem__
+    return [sale_row(r, labels, stamp) for r in sales], [op_row(r, stamp) for r in ops]
 
 
 def error_row(r: ErrorLogRow) -> dict[str, Any]:
