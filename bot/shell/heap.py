@@ -102,6 +102,46 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 _TRIM = _malloc_trim()
 
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter number for the mmap threshold (``<malloc.h>``)."""
+
+MMAP_THRESHOLD = 128 * 1024
+"""Blocks from this size on get pages of their own, given back when freed (glibc's
+initial default, kept fixed: see :func:`fix_mmap_threshold`)."""
+
+
+def _mallopt() -> Callable[[int, int], int] | None:
+    """The C library's ``mallopt`` (glibc), or None where it has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        fn = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError, TypeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return cast(Callable[[int, int], int], fn)
+
+
+_MALLOPT = _mallopt()
+
+
+def fix_mmap_threshold() -> bool:
+    """Keep large blocks in pages of their own; False where the C library cannot.
+
+    glibc serves a block of 128 KiB or more from pages of its own (mmap), returned to
+    the system when freed, but raises that threshold to the size of any such block
+    freed, up to 32 MiB (https://man7.org/linux/man-pages/man3/mallopt.3.html,
+    M_MMAP_THRESHOLD). A cycle at 100,000 products frees many blocks of megabytes (an
+    answer's JSON, the catalogue-sized lists and maps it builds), so after the first
+    cycle they come from the heap instead, interleaved with the small objects that
+    stay (the day's 入出庫 rows and order lines): the heap cannot shrink past them and
+    the process keeps the pages of the largest cycle it has had. Setting the threshold
+    (to its initial default) turns that adjustment off.
+    """
+    if _MALLOPT is None:
+        return False
+    return _MALLOPT(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+
 
 def trim() -> bool:
     """Return the allocator's free pages to the system; False where it cannot."""
@@ -140,9 +180,11 @@ class Heap:
     def settle_if_large(self, products: int) -> bool:
         """:func:`settle` once, for a catalogue of ``large`` products or more.
 
-        From then on the automatic collector stays off: the heap collects after cycles.
+        From then on the automatic collector stays off: the heap collects after cycles,
+        and large blocks keep pages of their own (:func:`fix_mmap_threshold`).
         """
         if not self.settled and products >= self.large:
+            fix_mmap_threshold()
             settle()
             gc.disable()
             self.settled = True

@@ -137,3 +137,14 @@ def test_an_orders_fingerprint_is_made_once() -> None:
     assert seen.unshipped().lines == hash(frozenset(seen.units().items()))
     assert "_fingerprint" in vars(seen)  # kept: the re-read's comparison and the book share it
     assert seen.unshipped() == seen.unshipped()
+
+
+def test_orders_placed_in_one_second_share_one_heap_entry_until_they_leave() -> None:
+    book = UnshippedBook()
+    book.remember({n: _seen(0, 100, 1, "mug:blue") for n in "abc"}, AT, (100,))
+    book.remember({"d": _seen(1, 100, 1, "mug:red")}, AT, (100,))
+    assert book._placed == [AT, AT + timedelta(minutes=1)]  # a time once, not a pair an order
+    assert book._at == {AT: ["a", "b", "c"], AT + timedelta(minutes=1): "d"}
+    book.remember({}, AT + timedelta(minutes=1), (100,))
+    assert [n for n in "abcd" if book.get(n)] == ["d"]
+    assert book._placed == [AT + timedelta(minutes=1)] and list(book._at) == book._placed

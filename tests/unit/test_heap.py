@@ -140,3 +140,41 @@ def test_a_library_without_malloc_trim_is_found_out(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(heap.ctypes, "CDLL", NoTrim)
     assert heap._malloc_trim() is None
+
+
+def test_a_large_catalogue_fixes_the_mmap_threshold_and_a_small_one_keeps_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def mallopt(param: int, value: int) -> int:
+        calls.append((param, value))
+        return 1
+
+    monkeypatch.setattr(heap, "_MALLOPT", mallopt)
+    heap.Heap().settle_if_large(heap.LARGE_CATALOGUE - 1)
+    assert calls == []
+    h = heap.Heap()
+    h.settle_if_large(heap.LARGE_CATALOGUE)
+    h.settle_if_large(heap.LARGE_CATALOGUE)
+    assert calls == [(heap.M_MMAP_THRESHOLD, 128 * 1024)]
+
+
+def test_fix_mmap_threshold_sets_it_where_the_c_library_can() -> None:
+    assert heap.fix_mmap_threshold() is (heap._MALLOPT is not None)
+
+
+def test_a_library_without_mallopt_settles_all_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and musl have no mallopt of glibc's kind: a large catalogue still settles."""
+    monkeypatch.setattr(heap, "_MALLOPT", None)
+    assert heap.fix_mmap_threshold() is False
+    assert heap.Heap().settle_if_large(heap.LARGE_CATALOGUE) is True
+
+
+def test_a_library_without_mallopt_is_found_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoMallopt:
+        def __init__(self, name: object) -> None:
+            pass
+
+    monkeypatch.setattr(heap.ctypes, "CDLL", NoMallopt)
+    assert heap._mallopt() is None

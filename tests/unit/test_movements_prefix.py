@@ -185,3 +185,57 @@ def test_covers_says_whether_a_write_makes_the_prefix_stale() -> None:
 
     assert prefix.covers([1])  # a mark written on the 済 row (a copy given its own)
     assert not prefix.covers([2, 5])  # marks on the pending rows below it
+
+
+def fresh(value: Any) -> Any:
+    """``value``, a text as an object of its own (as each cell of a decoded answer is)."""
+    return (value + "#")[:-1] if isinstance(value, str) and len(value) > 1 else value
+
+
+@settings(max_examples=200, deadline=None)
+@given(grid=tabs(), data=st.data())
+def test_the_settled_top_keeps_one_object_per_distinct_text_and_reads_the_same(
+    grid: list[list[Any]], data: st.DataObject
+) -> None:
+    decoded = [[fresh(c) for c in row] for row in grid]
+    whole = parse(decoded)
+    top = whole.movements_prefix
+    assert top is not None
+    assert list(top.cells) == grid[: top.rows]  # cell for cell, as read
+    assert all(type(row) is list for row in top.cells)
+    by_text: dict[str, Any] = {}
+    done = [m for m in whole.snapshot.movements if m.done and m.row <= top.rows]
+    for m in done:  # the rows scanned: their texts, one object each (not their marks)
+        for cell in top.cells[m.row - 1][:5]:
+            if isinstance(cell, str) and cell == cell.strip():
+                assert by_text.setdefault(cell, cell) is cell
+    for m in done:
+        for text in (m.sku, m.kind, m.memo, m.at):
+            assert by_text.get(text, text) is text  # the movements' own texts
+    # Carried on: a tab read again after the top parses on, its rows as the top keeps them.
+    split = data.draw(st.integers(1, top.rows), label="split")
+    earlier = parse([[fresh(c) for c in row] for row in grid[:split]]).movements_prefix
+    assert earlier is not None
+    again = parse([*earlier.cells, *decoded[earlier.rows :]], earlier)
+    assert again.movements_prefix == top
+    assert again.movements_prefix is not None
+    kept = again.movements_prefix.cells[: earlier.rows]
+    assert all(a is b for a, b in zip(kept, earlier.cells, strict=True))
+
+
+def test_rows_typed_alike_share_their_texts_in_the_top() -> None:
+    rows = [[fresh("2026-11-23 10:00:00"), fresh("SKU-1"), 5, fresh("入荷"), fresh("bench")]]
+    grid = [list(HEAD)]
+    for n in range(1, 4):
+        grid.append([*(fresh(c) for c in rows[0]), fresh(IDENT_MARK.format(n=n))])
+    read = parse(grid)
+    top = read.movements_prefix
+    assert top is not None and top.rows == 4
+    first, *others = top.cells[1:]
+    for row in others:
+        assert all(a is b for a, b in zip(row[:5], first[:5], strict=True))
+        assert row[5] is not first[5]  # each identity mark its own
+    done = [m for m in read.snapshot.movements if m.done]
+    assert [m.kind for m in done] == ["入荷"] * 3
+    assert all(m.kind is first[3] and m.memo is first[4] and m.sku is first[1] for m in done)
+    assert len({id(m.at) for m in done}) == 1
