@@ -17,6 +17,7 @@ import pytest
 from bot.core.domain import StockPush
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.shopify import ShopifySimulator, Unconfirmed
+from bot.sandbox.simulators.shopify.core import THROTTLED_DOC
 from tests.adapters import test_contract as contract
 from tests.adapters.harness import Harness
 from tests.adapters.test_shopify import make
@@ -167,7 +168,7 @@ def test_over_the_bucket_is_throttled_in_the_documented_body(
             "message": "Throttled",
             "extensions": {
                 "code": "THROTTLED",
-                "documentation": "https://shopify.dev/api/usage/rate-limits",
+                "documentation": THROTTLED_DOC,  # a link in the answer, never fetched
             },
         }
     ]
