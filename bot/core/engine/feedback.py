@@ -15,6 +15,69 @@ SENT = frozenset({PushStatus.APPLIED, PushStatus.ACCEPTED, PushStatus.PENDING, P
 """Outcomes after which the listing is taken to show the pushed number (or its own, FBA)."""
 
 
+class _Fold:
+    """Push outcomes folded into a copy of the state: listings, conditions, log rows, alerts.
+
+    A refusal at push time (:func:`after_push`) and one learnt later
+    (:func:`after_outcome`) raise the same condition, alert and モール更新ログ row.
+    """
+
+    def __init__(self, state: EngineState, now: datetime, labels: Mapping[str, str] | None):
+        self.state, self.now, self.labels = state, now, labels or {}
+        self.listings = dict(state.listings)
+        self.conditions = set(state.conditions)
+        self.logs: list[MallLogRow] = []
+        self.alerts: list[Alert] = []
+        # モール更新ログ 結果 by status, worded once per call (a busy cycle logs ~1,000).
+        self.result_words: dict[PushStatus, str] = {}
+
+    def resolve(self, push: StockPush) -> None:
+        """The mall took the number: a refusal raised for this listing is over."""
+        cond = _condition(push)
+        if cond in self.conditions:
+            self.conditions.discard(cond)
+            self.alerts.append(_push_resolved(push, self.labels.get(push.mall, push.mall)))
+
+    def refuse(self, push: StockPush, result: PushResult) -> None:
+        """The mall refused: the condition and its alert, once."""
+        cond = _condition(push)
+        if cond not in self.conditions:
+            self.conditions.add(cond)
+            label = self.labels.get(push.mall, push.mall)
+            self.alerts.append(_rejected(push, result, cond, label))
+
+    def log(self, push: StockPush, result: PushResult) -> None:
+        """The push's モール更新ログ row."""
+        said = self.result_words
+        self.logs.append(
+            MallLogRow(
+                at=self.now,
+                mall=push.mall,
+                code=push.code,
+                sku=push.sku,
+                quantity=push.quantity,
+                result=said.get(result.status)
+                or said.setdefault(result.status, _result_label(result.status)),
+                detail=result.message,
+            )
+        )
+
+    def done(
+        self, pushes: Sequence[StockPush]
+    ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
+        """The state with what was folded in; its log rows and alerts."""
+        state = self.state
+        memo = edited(state.memo, state.listings, self.listings, (p.key for p in pushes))
+        out = replace(
+            state, listings=self.listings, conditions=frozenset(self.conditions), memo=memo
+        )
+        return out, self.logs, self.alerts
+
+
+def _condition(push: StockPush) -> str:
+    return f"push:{push.mall}:{push.code}"
+
+
 def after_push(
     state: EngineState,
     pushes: Sequence[StockPush],
@@ -24,22 +87,16 @@ def after_push(
     labels: Mapping[str, str] | None = None,
 ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
     """Fold one mall's push results into the state; log rows and alerts for the record step."""
-    labels = labels or {}
-    listings = dict(state.listings)
-    logs: list[MallLogRow] = []
-    alerts: list[Alert] = []
-    conditions = set(state.conditions)
+    fold = _Fold(state, now, labels)
+    listings = fold.listings
     # One object per distinct outcome: a cold start pushes 100,000 listings at one
     # time and most end in one of a few states (the same number, now), kept once each.
     outcomes: dict[ListingState, ListingState] = {}
-    # モール更新ログ 結果 by status, worded once per call (a busy cycle logs ~1,000 pushes).
-    result_words: dict[PushStatus, str] = {}
     for push, result in zip(pushes, results, strict=True):
         key = push.key
         prior = listings.get(key)
         if prior is None:  # not built as get()'s default: most pushed listings are known
             prior = ListingState()
-        cond = f"push:{push.mall}:{push.code}"
         if result.status in SENT:
             # The push overwrote whatever the mall showed: sales seen so far and a
             # set-back of drift are settled; a hold stays until its lines arrive.
@@ -55,30 +112,14 @@ def after_push(
             )
             listings[key] = outcomes.setdefault(done, done)
             # PENDING: a refusal is not resolved until the mall says it took the number.
-            if cond in conditions and result.status is not PushStatus.PENDING:
-                conditions.discard(cond)
-                alerts.append(_push_resolved(push, labels.get(push.mall, push.mall)))
+            if result.status is not PushStatus.PENDING:
+                fold.resolve(push)
         else:
             refused = replace(prior, failed=push.quantity, at=now)
             listings[key] = outcomes.setdefault(refused, refused)
-            if cond not in conditions:
-                conditions.add(cond)
-                alerts.append(_rejected(push, result, cond, labels.get(push.mall, push.mall)))
-        logs.append(
-            MallLogRow(
-                at=now,
-                mall=push.mall,
-                code=push.code,
-                sku=push.sku,
-                quantity=push.quantity,
-                result=result_words.get(result.status)
-                or result_words.setdefault(result.status, _result_label(result.status)),
-                detail=result.message,
-            )
-        )
-    memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
-    out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
-    return out, logs, alerts
+            fold.refuse(push, result)
+        fold.log(push, result)
+    return fold.done(pushes)
 
 
 def after_outcome(
@@ -99,38 +140,16 @@ def after_outcome(
     shows: ``expected`` is forgotten, so the read-back does not take the mall's older
     number for a hand edit.
     """
-    labels = labels or {}
-    listings = dict(state.listings)
-    conditions = set(state.conditions)
-    logs: list[MallLogRow] = []
-    alerts: list[Alert] = []
+    fold = _Fold(state, now, labels)
     for push, result in zip(pushes, results, strict=True):
-        key, label = push.key, labels.get(push.mall, push.mall)
-        cond = f"push:{push.mall}:{push.code}"
         if result.status in SENT:
-            if cond in conditions:
-                conditions.discard(cond)
-                alerts.append(_push_resolved(push, label))
+            fold.resolve(push)
             continue
-        prior = listings.get(key) or ListingState()
-        listings[key] = replace(prior, failed=push.quantity, expected=None, at=now)
-        if cond not in conditions:
-            conditions.add(cond)
-            alerts.append(_rejected(push, result, cond, label))
-        logs.append(
-            MallLogRow(
-                at=now,
-                mall=push.mall,
-                code=push.code,
-                sku=push.sku,
-                quantity=push.quantity,
-                result=_result_label(result.status),
-                detail=result.message,
-            )
-        )
-    memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
-    out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
-    return out, logs, alerts
+        prior = fold.listings.get(push.key) or ListingState()
+        fold.listings[push.key] = replace(prior, failed=push.quantity, expected=None, at=now)
+        fold.refuse(push, result)
+        fold.log(push, result)
+    return fold.done(pushes)
 
 
 def _result_label(status: PushStatus) -> str:
