@@ -34,13 +34,19 @@ def _covers(a1: str, col: int) -> bool:
     return first <= col <= last
 
 
-def test_the_commit_asks_back_the_written_rows_by_code_only(
-    book: Book, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def bot(book: Book) -> Bot:
+    """Five products, started and one cycle run: the next cycle's commit is a usual one."""
     book.add_products([product_row(s, 10) for s in "ABCDE"])
-    bot = Bot.start(book)
-    bot.cycle()
+    started = Bot.start(book)
+    started.cycle()
     book.clock.advance(15)
+    return started
+
+
+def test_the_commit_asks_back_the_written_rows_by_code_only(
+    book: Book, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bodies: list[Mapping[str, Any]] = []
     send = SheetGateway._batch_update
 
@@ -69,13 +75,9 @@ def test_the_commit_asks_back_the_written_rows_by_code_only(
 
 
 def test_a_commit_whose_rows_stayed_put_never_lists_what_a_repair_would_write(
-    book: Book, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cells a repair would put back are worked out only once a row is found moved."""
-    book.add_products([product_row(s, 10) for s in "ABCDE"])
-    bot = Bot.start(book)
-    bot.cycle()
-    book.clock.advance(15)
     made: list[repair.RowRepair] = []
     init = repair.RowRepair.__init__
 
@@ -93,13 +95,9 @@ def test_a_commit_whose_rows_stayed_put_never_lists_what_a_repair_would_write(
 
 
 def test_a_commits_log_rows_format_each_time_once(
-    book: Book, monkeypatch: pytest.MonkeyPatch
+    book: Book, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Four 販売ログ rows of one cycle: their shared time is formatted once."""
-    book.add_products([product_row(s, 10) for s in "ABCDE"])
-    bot = Bot.start(book)
-    bot.cycle()
-    book.clock.advance(15)
     stamped: list[object] = []
     stamp = rows.format_jst
 
