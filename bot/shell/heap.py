@@ -29,9 +29,10 @@ one was shared; what is left is the garbage of an error's traceback. A young
 collection is not cheap all the same: it walks every container the cycles allocated
 and still hold, and each cycle builds a few new catalogue-sized ones (the 商品マスタ
 grid's row list, the product and listing maps, the targets) that replace the last
-cycle's — ~0.1 s at 100k on a quiet machine (0.4–0.5 s beside other work), however
-many cycles passed since the last collection: so it comes every 20 minutes, ~1 ms a
-cycle. Every :data:`FULL_EVERY` cycles everything is collected (frozen objects
+cycle's — ~0.4 s at 100k however many cycles passed since the last collection
+(``gc.callbacks`` over a traced hour at 100k, nothing else running: 0.39 and 0.40 s):
+so it comes every 20 minutes, ~5 ms a cycle averaged (~20 ms when it came every 20
+cycles). Every :data:`FULL_EVERY` cycles everything is collected (frozen objects
 included) and frozen again, so cyclic garbage among long-lived objects lives an hour at
 most.
 
