@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.core.domain import AlertKind
 from bot.infra.alerts import ConsoleAlerts, SlackAlerts
+from bot.infra.alerts.links import SHEET_URL
 from bot.sandbox.simulators.rakuten import FailKind
 from tests.e2e.conftest import (
     KEY,
@@ -369,7 +370,7 @@ def _blocks_text(message: dict[str, Any]) -> str:
 def _row_url(shop: Shop, sku: str) -> str:
     gid = shop.emu.sheet_properties(shop.sid, MASTER)["sheetId"]
     row = shop._product_row(sku)
-    return f"https://docs.google.com/spreadsheets/d/{shop.sid}/edit#gid={gid}&range=A{row}"
+    return f"{SHEET_URL.format(sheet_id=shop.sid)}#gid={gid}&range=A{row}"
 
 
 def test_slack_names_the_product_links_its_row_and_says_what_to_do(slack: FakeSlack) -> None:
@@ -388,7 +389,7 @@ def test_slack_names_the_product_links_its_row_and_says_what_to_do(slack: FakeSl
     assert "C3" not in body  # the body does not repeat the header
     assert "商品: TS-L（Tシャツ L）" in body
     assert _row_url(shop, "TS-L") in body
-    assert f"https://docs.google.com/spreadsheets/d/{shop.sid}/edit" in body
+    assert SHEET_URL.format(sheet_id=shop.sid) in body  # links in the text, never fetched
     assert "対応: " in body and "直してください" in body
     assert "TS-L" in message["text"] or "C3" in message["text"]  # the fallback stays
 

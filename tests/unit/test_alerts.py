@@ -32,6 +32,7 @@ from bot.infra.alerts import (
     escape_mrkdwn,
     format_console,
 )
+from bot.infra.alerts.links import SHEET_URL
 from bot.sandbox.alerts import MemoryAlerts
 from bot.sandbox.clock import VirtualClock
 from tests.fake_slack import FakeSlack
@@ -554,8 +555,9 @@ def test_one_alert_names_the_product_links_its_row_and_says_what_to_do() -> None
     assert "C7" not in body and "数字ではありません" not in body  # not said twice
     assert "対応: セルを直してください。" in body
     assert "商品: A-1（Tシャツ &lt;赤&gt;）" in body
-    assert "https://docs.google.com/spreadsheets/d/SHEET-ID/edit#gid=11&range=A7" in body
-    assert "<https://docs.google.com/spreadsheets/d/SHEET-ID/edit|スプレッドシートを開く>" in body
+    sheet = SHEET_URL.format(sheet_id="SHEET-ID")  # a link in the text, never fetched
+    assert f"{sheet}#gid=11&range=A7" in body
+    assert f"<{sheet}|スプレッドシートを開く>" in body
     assert text.startswith("シートの入力エラー: 商品マスタ C7")
 
 
@@ -596,9 +598,7 @@ def test_the_sheet_as_last_read_completes_an_alert_about_a_mall_code() -> None:
     assert links.alert_url(done).endswith("#gid=11&range=A9")
     # Nothing known: the tab that tells more, else the spreadsheet.
     assert links.alert_url(drift).endswith("#gid=22")
-    assert links.alert_url(alert(AlertKind.SUMMARY, "s")) == (
-        "https://docs.google.com/spreadsheets/d/SHEET-ID/edit"
-    )
+    assert links.alert_url(alert(AlertKind.SUMMARY, "s")) == SHEET_URL.format(sheet_id="SHEET-ID")
 
 
 def test_slack_sink_links_into_the_sheet(slack: FakeSlack) -> None:

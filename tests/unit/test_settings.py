@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from adapters import ADAPTERS
 from adapters.rakuten import RakutenConfig
+from bot.infra.alerts.links import SHEET_URL
 from bot.infra.secretbox import SecretBox, SecretBoxError
 from bot.infra.settings import (
     AlertsConfig,
@@ -537,7 +538,7 @@ def test_unknown_channel_table_names_the_key(tmp_path: Path) -> None:
 
 
 def test_sheet_id_accepts_a_pasted_url() -> None:
-    url = "https://docs.google.com/spreadsheets/d/1AbC-dEf_123/edit#gid=0"
+    url = SHEET_URL.format(sheet_id="1AbC-dEf_123") + "#gid=0"  # pasted text, never fetched
     assert load_settings(env={"ZAIKO_SHEET_ID": url}).sheet_id == "1AbC-dEf_123"
 
 
