@@ -29,7 +29,7 @@ from bot.core.domain import (
     PushResult,
     StockPush,
 )
-from bot.core.engine import ChangedTargets, LedgerEntry, Plan
+from bot.core.engine import ChangedTargets, Plan
 from bot.core.words import say
 from bot.infra.sheet import layout
 from bot.infra.sheet.access import open_spreadsheet
@@ -79,9 +79,10 @@ from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.record import RecordIncomplete, RecordPort, RecordWriter
 from bot.infra.sheet.repair import RowRepair, repair_misplaced
-from bot.infra.sheet.rows import directory, error_row, log_rows, meaning, parse_ledger
+from bot.infra.sheet.rows import directory, error_row, log_rows, meaning
 from bot.infra.sheet.snapshot_read import SnapshotReader
 from bot.infra.sheet.spec import Template, load_template, registered_channels
+from bot.infra.sheet.startup import StartupData, load_startup
 from bot.infra.sheet.state import state_dict, state_request, state_values
 from bot.infra.sheet.status import StatusBoard, status_requests
 from bot.infra.sheet.tab_watch import TabWatch, missing_titles
@@ -102,7 +103,6 @@ from bot.infra.sheet.tabs import (
     Placed,
 )
 from bot.infra.sheet.template import plan_tabs
-from bot.infra.sheet.values import dates_of, text_of, value_at
 
 if TYPE_CHECKING:
     from adapters.base import Channel
@@ -153,15 +153,6 @@ class CommitResult:
     conflict: bool = False
     """Staff changed the sheet between the snapshot and the commit: run the engine again."""
     requests: int = 0
-
-
-@dataclass
-class StartupData:
-    """What the worker needs once, at start-up, to rebuild the engine state."""
-
-    ledger: list[LedgerEntry]
-    listings: dict[tuple[str, str], int]
-    state: dict[str, str]
 
 
 @dataclass
@@ -414,32 +405,13 @@ class SheetGateway:
         )
 
     def load_startup(self) -> StartupData:
-        """Ledger, pushed numbers and _state for rebuilding the engine (start-up only)."""
-        tabs = (SALES_LOG, LISTINGS, STATE, OPS_LOG, MALL_LOG, ERROR_LOG)
-        # The ledger, 出品状況 and _state in full; of the other logs their headers and
-        # first column (to count rows for trimming).
-        ranges = [self._whole(k) for k in tabs[:3]] + [f"{self._whole(k)}!1:1" for k in tabs[3:]]
-        ranges += [f"{self._whole(k)}!A:A" for k in tabs[3:]]
-        got = self._batch_get(ranges)
-        values = dict(zip(tabs, got[: len(tabs)], strict=True))
-        for key, column in zip(tabs[3:], got[len(tabs) :], strict=True):
-            self.logs.rows[key] = max(0, len(column) - 1)
-        template = self.template
-        for tab in template.tabs:
-            if tab.retention is not None and tab.key not in self.logs.retention:
-                self.logs.retention[tab.key] = (tab.retention.max_rows, tab.retention.min_days)
-        for key in LOG_TABS:
-            rows = values.get(key) or [[]]
-            self.logs.headers[key] = layout.header_map(template.tab(key), rows[0] if rows else [])
-        sales = values.get(SALES_LOG) or []
-        self.logs.rows[SALES_LOG] = max(0, len(sales) - 1)
-        at_col = self.logs.headers[SALES_LOG].col("at")
-        self.logs.sales_dates.clear()
-        self.logs.sales_dates.extend(dates_of(value_at(row, at_col) for row in sales[1:]))
-        ledger = parse_ledger(sales, self.logs.headers[SALES_LOG], template)
-        listings = self._pushed_listings(values.get(LISTINGS) or [])
-        state = state_dict(values.get(STATE) or [])
-        return StartupData(ledger=ledger, listings=listings, state=state)
+        """Ledger, pushed numbers and _state for rebuilding the engine (start-up only).
+
+        出品状況 is not read again each cycle: the listing book starts from this read.
+        """
+        return load_startup(
+            self._batch_get, self._whole, self.template, self.logs, self.listing_book
+        )
 
     def merge_state(self, values: Mapping[str, str]) -> None:
         """Add or replace ``_state`` rows outside a cycle (``auth``): one read, one write.
@@ -451,25 +423,6 @@ class SheetGateway:
         state = state_dict(read.raw.get(STATE) or []) | dict(values)
         requests_, _ = state_request(self.sheet_ids[STATE], state, read)
         self._batch_update({"requests": requests_}, None)
-
-    def _pushed_listings(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
-        """出品状況 表示在庫 per (mall, code): what each listing was last sent.
-
-        The same read is what the listing book starts from (出品状況 is not read again
-        each cycle).
-        """
-        template = self.template
-        self.listing_book.load(rows, template)
-        header = layout.header_map(template.tab(LISTINGS), rows[0] if rows else [])
-        listings: dict[tuple[str, str], int] = {}
-        for row in rows[1:]:
-            mall_text = text_of(value_at(row, header.col("mall")))
-            mall = template.mall_key(mall_text) or mall_text
-            code = text_of(value_at(row, header.col("code")))
-            qty = value_at(row, header.col("quantity"))
-            if mall and code and isinstance(qty, int | float) and not isinstance(qty, bool):
-                listings[(mall, code)] = int(qty)
-        return listings
 
     # -- commit ----------------------------------------------------------------
 
