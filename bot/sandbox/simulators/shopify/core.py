@@ -138,6 +138,8 @@ class ShopifySimulator:
         for name in locations:
             self.add_location(name)
         self.variants: list[SimVariant] = []
+        """Every variant in the order created (``add_listing``, ``remove_listing``)."""
+        self._index: _VariantIndex | None = None
         self.orders: dict[str, SimOrder] = {}
         """Every order placed, by name (``#1001``)."""
         self.requests: list[SimRequest] = []
@@ -171,6 +173,7 @@ class ShopifySimulator:
             variant = SimVariant(next(self._ids), next(self._ids), code, tracked=tracked)
             variant.levels[self.locations[0].location_id] = qty
             self.variants.append(variant)
+            self._index = None
             return code
 
     def set_stock(self, code: str, quantity: int) -> None:
@@ -181,10 +184,10 @@ class ShopifySimulator:
     def stock(self, code: str, location: int = 0) -> int | None:
         """``available`` of SKU ``code`` at location number ``location``; None if unknown."""
         with self._lock:
-            found = [v for v in self.variants if v.sku == code]
-            if not found:
+            found = self._indexed().by_sku.get(code)
+            if found is None:
                 return None
-            return found[0].levels.get(self.locations[location].location_id)
+            return found.levels.get(self.locations[location].location_id)
 
     def pending_stock(self, code: str) -> int | None:
         """What Shopify shows (sets are live at once)."""
@@ -301,11 +304,13 @@ class ShopifySimulator:
         """Staff delete the variant: its inventory item goes with it (1:1)."""
         with self._lock:
             self.variants.remove(self._variant(code))
+            self._index = None
 
     def change_sku(self, code: str, new: str) -> None:
         """Staff retype a variant's SKU (its inventory item stays the same)."""
         with self._lock:
             self._variant(code).sku = new
+            self._index = None
 
     def add_duplicate(self, code: str, qty: int) -> None:
         """A second variant carrying the same SKU (Shopify allows it)."""
@@ -475,21 +480,32 @@ class ShopifySimulator:
 
     # ------------------------------------------------------------------ lookups for the schema
 
+    def _indexed(self) -> _VariantIndex:
+        """The variants by SKU and by id, built again after a variant is added or changed.
+
+        A 50,000-variant shop is looked up thousands of times a cycle: a walk of the list
+        each time made the simulator, not the bot, the benchmark's bottleneck.
+        """
+        index = getattr(self, "_index", None)  # (a state file pickled before it existed)
+        if index is None:
+            index = self._index = _VariantIndex(self.variants)
+        return index
+
     def _variant(self, code: str) -> SimVariant:
-        for variant in self.variants:
-            if variant.sku == code:
-                return variant
-        raise KeyError(f"no variant with SKU {code!r} in the simulated shop")
+        found = self._indexed().by_sku.get(code)
+        if found is None:
+            raise KeyError(f"no variant with SKU {code!r} in the simulated shop")
+        return found
 
     def _variant_by_id(self, variant_id: int | None) -> SimVariant:
-        for variant in self.variants:
-            if variant.variant_id == variant_id:
-                return variant
-        raise KeyError(f"no variant {variant_id}")
+        found = self._indexed().by_variant.get(variant_id)
+        if found is None:
+            raise KeyError(f"no variant {variant_id}")
+        return found
 
     def item(self, item_id: int) -> SimVariant | None:
         """The variant whose inventory item is ``item_id``."""
-        return next((v for v in self.variants if v.item_id == item_id), None)
+        return self._indexed().by_item.get(item_id)
 
     def location(self, location_id: int) -> SimLocation | None:
         """The location ``location_id``."""
@@ -526,3 +542,14 @@ def uncursor(value: object) -> int:
         return int(base64.b64decode(value).decode().split(":", 1)[1])
     except (ValueError, IndexError):
         return -1
+
+
+class _VariantIndex:
+    """Variants by SKU (the first created of those sharing one), variant id and item id."""
+
+    __slots__ = ("by_item", "by_sku", "by_variant")
+
+    def __init__(self, variants: Sequence[SimVariant]) -> None:
+        self.by_sku = {v.sku: v for v in reversed(variants)}
+        self.by_variant: dict[int | None, SimVariant] = {v.variant_id: v for v in variants}
+        self.by_item = {v.item_id: v for v in variants}
