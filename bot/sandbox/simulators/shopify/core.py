@@ -21,6 +21,7 @@ Every answer carries ``extensions.cost`` with the bucket's throttle status (§1.
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
 import threading
@@ -503,6 +504,19 @@ class ShopifySimulator:
             raise KeyError(f"no variant {variant_id}")
         return found
 
+    def with_skus(self, wanted: Sequence[str], *, fuzzy: bool) -> list[SimVariant]:
+        """Variants whose SKU is one of ``wanted`` (or, ``fuzzy``, starts with one, any case)."""
+        index, found = self._indexed(), set[int]()
+        for sku in wanted:
+            found.update(index.at.get(sku, ()))
+            if fuzzy:
+                low = sku.lower()
+                i = bisect.bisect_left(index.lowered, (low, -1))
+                while i < len(index.lowered) and index.lowered[i][0].startswith(low):
+                    found.add(index.lowered[i][1])
+                    i += 1
+        return [self.variants[n] for n in sorted(found)]
+
     def item(self, item_id: int) -> SimVariant | None:
         """The variant whose inventory item is ``item_id``."""
         return self._indexed().by_item.get(item_id)
@@ -547,9 +561,15 @@ def uncursor(value: object) -> int:
 class _VariantIndex:
     """Variants by SKU (the first created of those sharing one), variant id and item id."""
 
-    __slots__ = ("by_item", "by_sku", "by_variant")
+    __slots__ = ("at", "by_item", "by_sku", "by_variant", "lowered")
 
     def __init__(self, variants: Sequence[SimVariant]) -> None:
         self.by_sku = {v.sku: v for v in reversed(variants)}
+        self.at: dict[str, list[int]] = {}
+        """SKU → the positions of the variants carrying it."""
+        for n, v in enumerate(variants):
+            self.at.setdefault(v.sku, []).append(n)
+        self.lowered = sorted((v.sku.lower(), n) for n, v in enumerate(variants))
+        """(lower-cased SKU, position), sorted: a prefix search is a bisection."""
         self.by_variant: dict[int | None, SimVariant] = {v.variant_id: v for v in variants}
         self.by_item = {v.item_id: v for v in variants}

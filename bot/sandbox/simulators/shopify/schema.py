@@ -126,7 +126,7 @@ def connection(items: Sequence[Any], args: Mapping[str, Any], make: Callable[[An
             f"The first argument exceeds the maximum of 250 ({first})", "MAX_PAGE_SIZE"
         )
     start = uncursor(args.get("after")) + 1
-    page = list(enumerate(items))[start : start + first]
+    page = [(n, items[n]) for n in range(start, min(start + first, len(items)))]
     nodes = [make(item) for _n, item in page]
     return {
         "__typename": "Connection",
@@ -357,17 +357,12 @@ class Executor:
             "Location": self._location(SimLocation(0, "")),
         }
 
-    def _variants(self, query: str) -> list[SimVariant]:
+    def _variants(self, query: str) -> Sequence[SimVariant]:
         wanted = [value for name, _op, value in search_terms(query) if name == "sku"]
         if not query.strip():
-            return list(self.sim.variants)
-        fuzzy = self.sim.facts.fuzzy_sku_search
-
-        def hit(sku: str) -> bool:
-            # §1.2: tokenised search; the fuzzy reading also finds longer SKUs
-            return any(sku == w or (fuzzy and sku.lower().startswith(w.lower())) for w in wanted)
-
-        return [v for v in self.sim.variants if hit(v.sku)]
+            return self.sim.variants
+        # §1.2: tokenised search; the fuzzy reading also finds longer SKUs
+        return self.sim.with_skus(wanted, fuzzy=self.sim.facts.fuzzy_sku_search)
 
     def _orders(self, args: Mapping[str, Any]) -> list[SimOrder]:
         orders = list(self.sim.orders.values())
