@@ -232,6 +232,7 @@ class RakutenAdapter:
         self._write_bucket = TokenBucket(self.WRITE_RATE_PER_S, 1, clock)
         self._read_bucket = TokenBucket(self.BULK_GET_RATE_PER_S, 1, clock)
         self._order_bucket = TokenBucket(self.ORDER_RATE_PER_S, 1, clock)
+        self._urls: dict[str, httpx.URL] = {}
         self._known = KnownCodes(clock, self.KNOWN_CODE_TTL_S)
         """The canonical codes bulk-get showed lately (pushes go only to those)."""
         self._seen_orders: dict[str, SeenOrder] = {}
@@ -344,7 +345,7 @@ class RakutenAdapter:
         return request_with_retry(
             self._client,
             method,
-            path,
+            self._url(path),
             classify=self._classify,
             clock=self._clock,
             stop=self._stop,
@@ -359,6 +360,17 @@ class RakutenAdapter:
             headers=headers,
             label="楽天",
         )
+
+    def _url(self, path: str) -> httpx.URL:
+        """``path`` on the client's base URL, as httpx would build it, made once per path.
+
+        httpx joins a relative path to ``base_url`` on every request (parsing and
+        quoting both, ~0.1 ms); an absolute URL it takes as it is.
+        """
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self._client.build_request("GET", path).url
+        return url
 
     def _json(self, response: httpx.Response, shape: JsonShape | None = None) -> dict[str, Any]:
         """The answer as a JSON object (only ``shape``'s fields when given)."""
