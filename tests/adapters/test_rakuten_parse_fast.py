@@ -80,8 +80,11 @@ def plain_line(
     )
 
 
-# JSON values as a malformed or odd answer may hold them, next to the usual ones.
-ODD = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.text(max_size=4))
+# JSON values as a malformed or odd answer may hold them (JSON has no NaN or infinity),
+# next to the usual ones.
+ODD = st.one_of(
+    st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=4)
+)
 FLAG = st.one_of(st.sampled_from([0, 1, 2, "1", "2"]), ODD)
 TIME = st.one_of(
     st.sampled_from(["2026-11-23T09:00:00+0900", "2026-11-24T10:30:00+09:00", "", "bad"]), ODD
