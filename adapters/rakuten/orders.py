@@ -76,9 +76,14 @@ class SeenOrder:
         """
         fingerprint: int | None = self.__dict__.get("_fingerprint")
         if fingerprint is None:
-            fingerprint = hash(frozenset(self.units().items()))
+            fingerprint = _fingerprint(self.units())
             object.__setattr__(self, "_fingerprint", fingerprint)  # frozen: not a field
         return Unshipped(self.ordered_at, self.progress, fingerprint)
+
+
+def _fingerprint(units: Mapping[str, tuple[str, int]]) -> int:
+    """The hash :class:`Unshipped` keeps of an order's line id → (code, units)."""
+    return hash(frozenset(units.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +189,7 @@ def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -
     raw_changes = order.get("ChangeReasonModelList")
     shared = {"mall": mall, "order_id": str(order["orderNumber"]), "ordered_at": ordered_at}
     lines: list[OrderLine] = []
+    units: dict[str, tuple[str, int]] = {}
     for package in order.get("PackageModelList") or ():
         if not isinstance(package, dict):
             continue
@@ -205,15 +211,20 @@ def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -
                 and _restocks(item.get("restoreInventoryFlag"), restock_default),
             }
             lines.append(_ORDER_LINE(fields))
+            units[fields["line_id"]] = (fields["code"], fields["units"])
     changes = [c for c in raw_changes or () if isinstance(c, dict)]
     times = [t for c in changes for k in _CHANGE_TIMES if (t := parse_order_datetime(c.get(k)))]
-    return SeenOrder(
+    seen = SeenOrder(
         progress=progress,
         change_count=len(changes),
         ordered_at=ordered_at,  # the order's one datetime: its lines and its Unshipped share it
         lines=tuple(lines),
         last_change=max(times) if times else None,
     )
+    # Its fingerprint (SeenOrder.unshipped) from the values at hand: every order read
+    # is fingerprinted, and this spares walking the lines again.
+    object.__setattr__(seen, "_fingerprint", _fingerprint(units))
+    return seen
 
 
 def line_code(item: Mapping[str, Any]) -> str:

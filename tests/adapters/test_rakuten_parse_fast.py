@@ -151,6 +151,9 @@ def test_parse_order_says_what_the_plain_construction_says(
     assert [ln.model_dump() for ln in got.lines] == [ln.model_dump() for ln in want.lines]
     assert all(type(ln) is OrderLine for ln in got.lines)
     assert all(ln.ordered_at is got.ordered_at for ln in got.lines)
+    # The fingerprint made while parsing is the one made from the lines afterwards.
+    assert "_fingerprint" in got.__dict__ and "_fingerprint" not in want.__dict__
+    assert got.unshipped() == want.unshipped()
 
 
 def test_a_line_is_still_validated_as_an_order_line() -> None:
