@@ -201,17 +201,20 @@ def parse_order(order: Mapping[str, Any], *, mall: str, restock_default: bool) -
             # package with packageDeleteFlag 1): the customer no longer takes it. [S11]
             removed = package_deleted or int_or(item.get("deleteItemFlag"), 0) == 1
             gone = cancelled or removed
+            line_id = str(item.get("itemDetailId", ""))
+            code = line_code(item)
+            taken = 0 if gone else max(int_or(item.get("units"), 0), 0)
             fields = {
                 **shared,
-                "line_id": str(item.get("itemDetailId", "")),
-                "code": line_code(item),
-                "units": 0 if gone else max(int_or(item.get("units"), 0), 0),
+                "line_id": line_id,
+                "code": code,
+                "units": taken,
                 "status": f"{status}（明細削除）" if removed and not cancelled else status,
                 "mall_restocks": (gone or bool(raw_changes))
                 and _restocks(item.get("restoreInventoryFlag"), restock_default),
             }
             lines.append(_ORDER_LINE(fields))
-            units[fields["line_id"]] = (fields["code"], fields["units"])
+            units[line_id] = (code, taken)
     changes = [c for c in raw_changes or () if isinstance(c, dict)]
     times = [t for c in changes for k in _CHANGE_TIMES if (t := parse_order_datetime(c.get(k)))]
     seen = SeenOrder(
