@@ -686,7 +686,7 @@ def backoff_delay(attempt: int, rng: random.Random, *, base: float, cap: float) 
 def request_with_retry(
     client: httpx.Client,
     method: str,
-    url: str,
+    url: str | httpx.URL,
     *,
     classify: Classify,
     clock: Clock,

@@ -132,6 +132,20 @@ class RetryPolicy:
         other error is raised at once. :class:`Stopped` is raised when the stop event
         cuts a wait short (chained to the error that caused the wait).
         """
+        # The usual call succeeds at once: made without tenacity's per-call machinery
+        # (its Retrying, call state and futures cost more than many a call itself). A
+        # retryable first error goes on in tenacity as that first attempt's outcome,
+        # so the waits, limits and callbacks are those of a call made there throughout.
+        try:
+            return attempt()
+        except RETRYABLE as err:
+            first: list[BaseException] = [err]
+
+        def again() -> T:
+            if first:
+                raise first.pop()
+            return attempt()
+
         last: list[BaseException] = []
 
         def before_sleep(retry_state: RetryCallState) -> None:
@@ -161,7 +175,7 @@ class RetryPolicy:
             reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retrying(again)
         finally:
             # tenacity keeps the last attempt's actions (bound methods of ``retrying``)
             # in its per-thread state: a reference cycle only the cyclic collector would

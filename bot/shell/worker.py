@@ -560,15 +560,16 @@ class Worker:
         """
         seen = frozenset().union(*self._restocks_seen.values())
         new = {(ln.mall, ln.code) for ln in lines if ln.mall_restocks and ln.key not in seen}
-        listings = dict(self.state.listings)
-        changed = False
-        for key in new:
-            listing = listings.get(key)
-            if listing is not None and listing.expected is not None:
-                listings[key] = replace(listing, expected=None)
-                changed = True
-        if changed:
-            self.state = engine.replace_listings(self.state, listings)
+        known = self.state.listings
+        forgotten = {
+            key: replace(listing, expected=None)
+            for key in new
+            if (listing := known.get(key)) is not None and listing.expected is not None
+        }
+        # Copied only when a listing is forgotten: most cycles see no new restocking
+        # cancel, and a copy of 100,000 listings costs ~5 ms.
+        if forgotten:
+            self.state = engine.replace_listings(self.state, {**known, **forgotten})
 
     def _orders_current(self, fetched: Mapping[str, datetime]) -> frozenset[str]:
         """Malls whose sales this cycle's lines cover: only their shortfalls time out.

@@ -5,17 +5,20 @@ from __future__ import annotations
 import gc
 import random
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tenacity import Retrying
+from tenacity import Retrying, stop_after_attempt
+from tenacity.stop import stop_base, stop_never
 
 from bot.core.errors import AuthError, RateLimited, Rejected, Stopped, TransientError
 from bot.core.health import Change, Health, State
+from bot.infra import retry as retry_module
 from bot.infra.clock import JST
-from bot.infra.retry import Backoff, RetryPolicy
+from bot.infra.retry import _RETRYABLE, Backoff, RetryPolicy, _StopAfterBackoff, _Wait
 from bot.sandbox.clock import VirtualClock
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
@@ -154,3 +157,69 @@ def test_a_run_leaves_its_retrying_to_reference_counting() -> None:
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
+
+
+def plain_run(
+    policy: RetryPolicy, attempt: Callable[[], str], clock: VirtualClock, rng: random.Random
+) -> str:
+    """The reference: every call made in tenacity from its first attempt on."""
+    last: list[BaseException] = []
+
+    def sleep(seconds: float) -> None:
+        if not clock.sleep(seconds, None):
+            raise Stopped("stop") from (last[0] if last else None)
+
+    limits: stop_base = (
+        stop_never if policy.max_tries is None else stop_after_attempt(policy.max_tries)
+    )
+    if policy.max_seconds is not None:
+        limits = limits | _StopAfterBackoff(policy.max_seconds)
+    return Retrying(
+        retry=_RETRYABLE,
+        wait=_Wait(policy.backoff, rng, policy.max_wait),
+        stop=limits,
+        sleep=sleep,
+        reraise=True,
+    )(attempt)
+
+
+ERRORS = st.lists(
+    st.one_of(
+        st.builds(TransientError, st.just("503")),
+        st.builds(RateLimited, st.just("429"), retry_after=st.one_of(st.none(), st.floats(0, 90))),
+        st.builds(Rejected, st.just("400")),
+    ),
+    max_size=6,
+)
+
+
+@given(ERRORS, st.integers(1, 6), st.one_of(st.none(), st.floats(1, 120)), st.integers(0, 99))
+def test_a_run_does_what_tenacity_does_from_the_first_attempt(
+    errors: list[Exception], tries: int, budget: float | None, seed: int
+) -> None:
+    """The first attempt is made outside tenacity: outcome, calls and waits are the same."""
+    policy = RetryPolicy(Backoff.equal_jitter(1, 30), max_tries=tries, max_seconds=budget)
+    outcomes = []
+    for run in (
+        lambda a, c: policy.run(a, clock=c, stop=None, rng=random.Random(seed)),
+        lambda a, c: plain_run(policy, a, c, random.Random(seed)),
+    ):
+        clock = VirtualClock(T0)
+        calls, attempt = failing(list(errors))
+        try:
+            outcome: object = run(attempt, clock)
+        except (TransientError, RateLimited, Rejected) as err:
+            outcome = err
+        outcomes.append((outcome, len(calls), clock.monotonic()))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_call_that_works_at_once_builds_no_tenacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual call (a success) never reaches tenacity's per-call machinery."""
+
+    def refuse(*args: object, **kwargs: object) -> Retrying:
+        raise AssertionError("Retrying built for a call that worked at once")
+
+    monkeypatch.setattr(retry_module, "Retrying", refuse)
+    result = RetryPolicy(Backoff(1, 8)).run(lambda: "answer", clock=VirtualClock(T0), stop=None)
+    assert result == "answer"
