@@ -1,0 +1,56 @@
+"""The usual commit takes the fast forms of its checks (issue 10 item 3).
+
+Their property tests (tests/unit/test_commit_fast.py) hold each fast form to its plain
+computation; these pin that a usual cycle, nothing moved or edited under the commit,
+is decided by the fast form and never falls back to the plain one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.infra.sheet import hot
+from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
+from tests.sheet.test_gateway import Bot, order
+
+
+@pytest.fixture
+def bot(book: Book) -> Bot:
+    """Five products and a movement, started and one cycle run: the next is a usual one."""
+    book.add_products([product_row(s, 10) for s in "ABCDE"])
+    book.add_movement("A", 5)
+    started = Bot.start(book)
+    started.cycle()
+    book.clock.advance(15)
+    return started
+
+
+def test_a_usual_reread_compares_its_rows_all_at_once(
+    book: Book, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the header row is compared on its own; the rows and 入出庫 in one go."""
+    pairs: list[tuple[Any, Any]] = []
+    at_once: list[bool] = []
+    one, many = hot.same_row, hot.same_rows
+
+    def each(a: Any, b: Any) -> bool:
+        pairs.append((a, b))
+        return one(a, b)
+
+    def all_of(a: Any, b: Any) -> bool:
+        got = many(a, b)
+        at_once.append(got)
+        return got
+
+    monkeypatch.setattr(hot, "same_row", each)
+    monkeypatch.setattr(hot, "same_rows", all_of)
+    book.add_movement("C", 2)
+
+    plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    assert not result.conflict and plan.stock == {"B": 9, "D": 8, "C": 12}
+    assert at_once == [True, True]  # 商品マスタ's rows, then 入出庫's re-read rows
+    assert pairs == [(pairs[0][0], book.grid(PRODUCTS)[0])]  # the header row alone
+    assert [m["商品コード"] for m in book.records(MOVEMENTS)] == ["A", "C"]

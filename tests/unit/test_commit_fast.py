@@ -1,0 +1,40 @@
+"""The commit's fast forms give what their plain forms gave (issue 10 item 3).
+
+Each property test holds a fast form of the commit path (re-read check, cache patch,
+cell requests) to the plain computation it replaced, kept here as the reference; the
+pins that the usual cycle takes each fast form are in tests/sheet/test_commit_fast.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.infra.sheet.hot import same_rows
+from bot.infra.sheet.values import same_row
+
+cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1", 0, False])
+rows_of_cells = st.lists(st.lists(cell_values, max_size=4), max_size=6)
+
+
+def plain_same_rows(a: list[list[Any]], b: list[list[Any]]) -> bool:
+    """same_rows as the re-read check compared rows before: one pair at a time."""
+    return all(same_row(x, y) for x, y in zip(a, b, strict=True))
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(rows_of_cells, st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4), cell_values)))
+def test_rows_compared_at_once_read_as_compared_pair_by_pair(
+    rows: list[list[Any]], edits: list[tuple[int, int, Any]]
+) -> None:
+    before = [list(r) for r in rows]
+    after = [list(r) for r in rows]
+    for r, c, v in edits:
+        if r < len(after):
+            line = after[r]
+            line.extend([None] * (c + 1 - len(line)))
+            line[c] = v
+    assert same_rows(after, before) == plain_same_rows(after, before)
+    assert same_rows(before, after) == plain_same_rows(before, after)
