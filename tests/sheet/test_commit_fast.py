@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet import hot
+from bot.infra.sheet import commit, hot
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
@@ -54,3 +54,29 @@ def test_a_usual_reread_compares_its_rows_all_at_once(
     assert at_once == [True, True]  # 商品マスタ's rows, then 入出庫's re-read rows
     assert pairs == [(pairs[0][0], book.grid(PRODUCTS)[0])]  # the header row alone
     assert [m["商品コード"] for m in book.records(MOVEMENTS)] == ["A", "C"]
+
+
+def test_a_usual_commit_compares_the_named_statuses_at_once(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the 状態 that can differ are compared, and in C: never one row at a time."""
+    named: list[Any] = []
+    by_row: list[Any] = []
+    name, one_by_one = commit._named, commit._statuses_row_by_row
+
+    def naming(*args: Any) -> Any:
+        named.append(name(*args))
+        return named[-1]
+
+    def row_by_row(*args: Any) -> Any:
+        by_row.append(args)
+        return one_by_one(*args)
+
+    monkeypatch.setattr(commit, "_named", naming)
+    monkeypatch.setattr(commit, "_statuses_row_by_row", row_by_row)
+
+    plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    assert not result.conflict and plan.stock == {"B": 9, "D": 8}
+    assert named and all(n is not None for n in named)
+    assert by_row == []

@@ -12,7 +12,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.domain import Snapshot
+from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row
 from bot.infra.sheet.hot import same_rows
+from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import same_row
 
 cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1", 0, False])
@@ -38,3 +42,30 @@ def test_rows_compared_at_once_read_as_compared_pair_by_pair(
             line[c] = v
     assert same_rows(after, before) == plain_same_rows(after, before)
     assert same_rows(before, after) == plain_same_rows(before, after)
+
+
+texts = st.sampled_from(["", "OK", "在庫切れ", "（停止）", "(停止)", " OK"])
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(st.sampled_from("ABCDEFG"), min_size=1, max_size=12),  # 商品コード by grid row
+    st.lists(texts, max_size=12),  # 状態 as the sheet shows them
+    st.dictionaries(st.sampled_from("ABCDEFGH"), texts),  # the plan's 状態 of some
+)
+def test_named_statuses_compared_at_once_are_those_compared_row_by_row(
+    codes: list[str], on_sheet: list[str], statuses: dict[str, str]
+) -> None:
+    rows: dict[str, list[int]] = {}
+    for i, code in enumerate(codes, start=1):
+        rows.setdefault(code, []).append(i)
+    read = SheetRead(
+        Snapshot(),
+        product_rows={c: r[0] for c, r in rows.items() if len(r) == 1},
+        duplicate_rows={c: tuple(r) for c, r in rows.items() if len(r) > 1},
+        row_statuses=["", *(on_sheet + [""] * len(codes))[: len(codes)]],  # header first
+    )
+    got = _statuses(statuses, read, 8)
+    want = _statuses_row_by_row(statuses, read, 8, _Shown())
+    assert list(got.items()) == list(want.items())
+    assert all(tab == PRODUCTS for tab, _, _ in got)

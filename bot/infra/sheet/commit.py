@@ -115,14 +115,14 @@ def placed_cells(plan: Plan, read: SheetRead, shown: StatusesShown | None = None
         if named is None:
             placed.update(_statuses(plan.statuses, read, status_col))
         else:
-            some = {sku: plan.statuses[sku] for sku in named if sku in plan.statuses}
-            placed.update(_statuses_row_by_row(some, read, status_col, _Shown()))
+            every = plan.statuses
+            placed.update(_statuses({s: every[s] for s in named if s in every}, read, status_col))
     placed.update(_movement_marks(plan, read))
     return placed
 
 
 def _statuses(statuses: Mapping[str, str], read: SheetRead, status_col: int) -> Placed:
-    """状態 cells that do not read as the plan's text (every product, each cycle).
+    """状態 cells that do not read as the plan's text (every product, or those named).
 
     Compared as read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
     A 100,000-product shop has a handful of distinct texts: each is read once, and

@@ -569,11 +569,7 @@ class SheetGateway:
         if header is None or not changes:
             return
         own = frozenset(c for k in ("status", "updated_at") if (c := header.col(k)) is not None)
-        self.memo.adopt(
-            {row: (c.old, c.new, c.columns) for row, c in changes.items()},
-            own,
-            header.col("status"),
-        )
+        self.memo.adopt(changes, own, header.col("status"))
 
     def _commit_requests(
         self,

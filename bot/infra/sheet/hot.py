@@ -37,8 +37,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, count, zip_longest
 from math import ceil
-from operator import eq, is_not, ne, not_, or_
-from typing import Any
+from operator import eq, is_not, itemgetter, ne, not_, or_
+from typing import Any, NamedTuple
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
@@ -145,9 +145,12 @@ class RowChanges:
     rows: frozenset[int]
 
 
-@dataclass(frozen=True)
-class Rewritten:
-    """One 商品マスタ row the bot wrote to: its cells before and after, and where."""
+class Rewritten(NamedTuple):
+    """One 商品マスタ row the bot wrote to: its cells before and after, and where.
+
+    A tuple (old, new, columns), as :meth:`ProductsMemo.adopt` takes it: a commit at
+    100k rewrites a thousand rows a cycle.
+    """
 
     old: Sequence[Any]
     new: list[Any]
@@ -405,7 +408,7 @@ class GridCache:
             line = list(grid[row])  # rows are shared: never changed in place
             for col, value in writes:
                 _put(line, col, value)
-            changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
+            changes[row] = Rewritten(grid[row], line, frozenset(map(itemgetter(0), writes)))
             grid[row] = line
         self._products(grid, changes)
         if self.stock_col is not None:
