@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet import commit, hot
+from bot.infra.sheet import commit, hot, repair
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
@@ -80,3 +80,31 @@ def test_a_usual_commit_compares_the_named_statuses_at_once(
     assert not result.conflict and plan.stock == {"B": 9, "D": 8}
     assert named and all(n is not None for n in named)
     assert by_row == []
+
+
+def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """入出庫's settled top (two 済 rows here) is parsed on from, its rows not copied."""
+    book.add_products([product_row(s, 10) for s in "ABC"])
+    book.add_movement("A", 5)
+    book.add_movement("B", 1)
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    grids: list[list[Any]] = []
+    join = repair.after_top
+
+    def spy(prefix: Any, tail: Any) -> list[list[Any]]:
+        grids.append(join(prefix, tail))
+        return grids[-1]
+
+    monkeypatch.setattr(repair, "after_top", spy)
+    book.add_movement("C", 2)
+
+    plan, result = bot.cycle()
+
+    assert not result.conflict and plan.stock == {"C": 12} and result.requests == 2
+    (grid,) = grids
+    assert grid[1] == () and len(grid) == 4  # header, (A: not copied), B, C
+    assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))

@@ -7,6 +7,7 @@ pins that the usual cycle takes each fast form are in tests/sheet/test_commit_fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -16,8 +17,10 @@ from bot.core.domain import Snapshot
 from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row
 from bot.infra.sheet.hot import same_rows
 from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.repair import after_top
 from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import same_row
+from tests.unit.test_movements_prefix import outcome, parse, tabs
 
 cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1", 0, False])
 rows_of_cells = st.lists(st.lists(cell_values, max_size=4), max_size=6)
@@ -69,3 +72,20 @@ def test_named_statuses_compared_at_once_are_those_compared_row_by_row(
     want = _statuses_row_by_row(statuses, read, 8, _Shown())
     assert list(got.items()) == list(want.items())
     assert all(tab == PRODUCTS for tab, _, _ in got)
+
+
+@settings(max_examples=200, deadline=None)  # (no test asserts a timing)
+@given(grid=tabs(), data=st.data())
+def test_a_parse_after_the_top_without_its_rows_is_the_parse_with_them(
+    grid: list[list[Any]], data: st.DataObject
+) -> None:
+    """What a commit's check parses (the top's fingerprint counts, the rows below)."""
+    whole = parse(grid)
+    assert whole.movements_prefix is not None
+    split = data.draw(st.integers(1, whole.movements_prefix.rows), label="split")
+    top = parse(grid[:split]).movements_prefix
+    assert top is not None
+    tail = [list(r) for r in grid[top.rows :]]
+    for prefix in (top, replace(top, movement_rows={}, marks={}, done=())):
+        plain = parse([*prefix.cells, *tail], prefix)
+        assert outcome(parse(after_top(prefix, tail), prefix)) == outcome(plain)
