@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.core.domain import Snapshot
 from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row
-from bot.infra.sheet.hot import same_rows
+from bot.infra.sheet.hot import GridCache, row_runs, rows_of_runs, same_rows
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.repair import after_top
 from bot.infra.sheet.tabs import PRODUCTS
@@ -89,3 +89,61 @@ def test_a_parse_after_the_top_without_its_rows_is_the_parse_with_them(
     for prefix in (top, replace(top, movement_rows={}, marks={}, done=())):
         plain = parse([*prefix.cells, *tail], prefix)
         assert outcome(parse(after_top(prefix, tail), prefix)) == outcome(plain)
+
+
+def plain_restocked(stocks: list[Any], rows: dict[int, list[Any]], col: int) -> list[Any]:
+    """GridCache._restock before it changed its own list in place: on a copy."""
+    out = list(stocks)
+    for row, cells in rows.items():
+        value = cells[col] if col < len(cells) and cells[col] is not None else ""
+        if row - 1 >= len(out):
+            out.extend([""] * (row - len(out)))
+        out[row - 1] = value
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(st.lists(cell_values, max_size=4), min_size=2, max_size=6),
+    st.lists(st.tuples(st.integers(1, 5), st.integers(0, 4), cell_values), max_size=8),
+)
+def test_the_stock_column_patched_in_place_is_the_one_patched_on_a_copy(
+    rows: list[list[Any]], writes: list[tuple[int, int, Any]]
+) -> None:
+    cache = GridCache(stock_col=1)
+    cache.grids[PRODUCTS] = [list(r) for r in rows]
+    stocks = ["" if v is None else v for r in rows[1:] for v in [r[1] if len(r) > 1 else ""]]
+    while stocks and stocks[-1] == "":
+        stocks.pop()
+    cache.stocks = list(stocks)
+    cells = {(r, c): v for r, c, v in writes if r < len(rows)}
+
+    changes = cache.patch(cells)
+
+    restocked = {r: c.new for r, c in changes.items() if 1 in c.columns}
+    assert cache.stocks == plain_restocked(stocks, restocked, 1)
+
+
+def plain_rows_of_runs(
+    runs: list[tuple[int, int]], grids: list[list[list[Any]]]
+) -> dict[int, list[Any]]:
+    """rows_of_runs as the re-read built it before: a padded list per run."""
+    return {
+        row: cells
+        for (a, b), grid in zip(runs, grids, strict=False)
+        for row, cells in zip(range(a, b + 1), [*grid, *[[]] * (b - a + 1)], strict=False)
+    }
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(st.sets(st.integers(1, 30), max_size=12), st.data())
+def test_rows_taken_run_by_run_are_those_of_the_padded_runs(
+    rows: set[int], data: st.DataObject
+) -> None:
+    runs = row_runs(rows)
+    grids = [
+        data.draw(st.lists(st.lists(cell_values, max_size=3), max_size=b - a + 1)) for a, b in runs
+    ]
+    assert rows_of_runs(runs, grids) == plain_rows_of_runs(runs, grids)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, count, zip_longest
+from itertools import chain, compress, count, repeat, zip_longest
 from math import ceil
 from operator import eq, is_not, itemgetter, ne, not_, or_
 from typing import Any, NamedTuple
@@ -125,6 +125,25 @@ def row_runs(rows: Iterable[int]) -> list[tuple[int, int]]:
         else:
             runs.append((row, row))
     return runs
+
+
+def rows_of_runs(
+    runs: Sequence[tuple[int, int]], grids: Iterable[Sequence[Sequence[Any]]]
+) -> dict[int, Sequence[Any]]:
+    """Grid row → cells, from one answer grid per run of rows (:func:`row_runs`).
+
+    A grid holds its run's rows as read, fewer when the run ends in blank rows: those
+    read as ``[]``. A commit's re-read at 100k is a thousand runs of mostly one row,
+    each taken without building a padded list for it.
+    """
+    out: dict[int, Sequence[Any]] = {}
+    blank: list[Any] = []
+    for (a, b), grid in zip(runs, grids, strict=False):
+        if a == b:
+            out[a] = grid[0] if grid else blank
+        else:
+            out.update(zip(range(a, b + 1), chain(grid, repeat(blank)), strict=False))
+    return out
 
 
 @dataclass
@@ -416,10 +435,15 @@ class GridCache:
         return changes
 
     def _restock(self, rows: Mapping[int, Sequence[Any]]) -> None:
-        """Rewritten rows' 在庫数 into :attr:`stocks` (as a COLUMNS-major read gives it)."""
+        """Rewritten rows' 在庫数 into :attr:`stocks` (as a COLUMNS-major read gives it).
+
+        In place: the list is the cache's own (:meth:`merge` and :meth:`keep_full` hand
+        it a list nobody else holds), and a copy of 100,000 references a commit at
+        100k cost more than the thousand cells it writes.
+        """
         if not rows or self.stock_col is None:
             return
-        stocks = list(self.stocks)
+        stocks = self.stocks
         col = self.stock_col
         for row, cells in rows.items():
             value = cells[col] if col < len(cells) and cells[col] is not None else ""
