@@ -12,14 +12,15 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from bot.core.domain import Snapshot
-from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row
+from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row, cell_requests
 from bot.infra.sheet.hot import GridCache, row_runs, rows_of_runs, same_rows
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.repair import after_top
-from bot.infra.sheet.tabs import PRODUCTS
-from bot.infra.sheet.values import same_row
+from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
+from bot.infra.sheet.values import same_row, update_cells
 from tests.unit.test_movements_prefix import outcome, parse, tabs
 
 cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1", 0, False])
@@ -147,3 +148,40 @@ def test_rows_taken_run_by_run_are_those_of_the_padded_runs(
         data.draw(st.lists(st.lists(cell_values, max_size=3), max_size=b - a + 1)) for a, b in runs
     ]
     assert rows_of_runs(runs, grids) == plain_rows_of_runs(runs, grids)
+
+
+def plain_cell_requests(sheet_ids: dict[str, int], cells: dict[Any, Any]) -> list[Any]:
+    """cell_requests as it was: per tab, each column's sorted cells in runs of rows."""
+    reqs = []
+    for tab in (PRODUCTS, MOVEMENTS):
+        by_col: dict[int, list[tuple[int, Any]]] = {}
+        for (t, row, col), value in cells.items():
+            if t == tab:
+                by_col.setdefault(col, []).append((row, value))
+        for col, items in sorted(by_col.items()):
+            items.sort()
+            start, run = items[0][0], [items[0][1]]
+            for row, value in items[1:]:
+                if row == start + len(run):
+                    run.append(value)
+                else:
+                    reqs.append(update_cells(sheet_ids[tab], start, col, [[v] for v in run]))
+                    start, run = row, [value]
+            reqs.append(update_cells(sheet_ids[tab], start, col, [[v] for v in run]))
+    return reqs
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.dictionaries(
+        st.tuples(
+            st.sampled_from([PRODUCTS, MOVEMENTS, SETS]), st.integers(1, 12), st.integers(0, 3)
+        ),
+        cell_values | st.integers(-5, 5),
+        max_size=20,
+    )
+)
+def test_cell_requests_built_in_one_pass_are_the_plain_requests(cells: dict[Any, Any]) -> None:
+    ids = {PRODUCTS: 7, MOVEMENTS: 9, SETS: 11}
+    got, want = cell_requests(ids, cells), plain_cell_requests(ids, cells)
+    assert got == want and to_json(got) == to_json(want)  # (True is not 1 on the wire)
