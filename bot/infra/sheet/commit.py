@@ -16,13 +16,13 @@ from typing import Any, cast
 from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
-from bot.infra.sheet.cells import cell_text, column_letter
+from bot.infra.sheet.cells import cell_data, cell_text, column_letter
 from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import RowStatuses, SheetRead
 from bot.infra.sheet.state import chunk_base, chunks
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, CellAt, Placed, Request
-from bot.infra.sheet.values import column_runs, spans, update_cells
+from bot.infra.sheet.values import spans, update_cells, vertical_runs
 
 READ_BACK_COLUMNS = {PRODUCTS: ("sku", "stock", "status", "updated_at")}
 """Columns a commit asks back, per tab: 商品コード and the columns the bot writes; 入出庫
@@ -115,14 +115,14 @@ def placed_cells(plan: Plan, read: SheetRead, shown: StatusesShown | None = None
         if named is None:
             placed.update(_statuses(plan.statuses, read, status_col))
         else:
-            some = {sku: plan.statuses[sku] for sku in named if sku in plan.statuses}
-            placed.update(_statuses_row_by_row(some, read, status_col, _Shown()))
+            every = plan.statuses
+            placed.update(_statuses({s: every[s] for s in named if s in every}, read, status_col))
     placed.update(_movement_marks(plan, read))
     return placed
 
 
 def _statuses(statuses: Mapping[str, str], read: SheetRead, status_col: int) -> Placed:
-    """状態 cells that do not read as the plan's text (every product, each cycle).
+    """状態 cells that do not read as the plan's text (every product, or those named).
 
     Compared as read back (NFKC: 「（」 reads as 「(」), or it is rewritten each cycle.
     A 100,000-product shop has a handful of distinct texts: each is read once, and
@@ -206,13 +206,38 @@ def _movement_marks(plan: Plan, read: SheetRead) -> Placed:
 
 
 def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> list[Request]:
-    """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first)."""
+    """The requests writing ``cells`` (updateCells in vertical runs, 商品マスタ first).
+
+    Grouped by tab and column in one pass; at 100k a commit's cells are a thousand rows
+    apart, so most runs are one cell, whose request is built as it is.
+    """
+    by_tab: dict[str, dict[int, list[tuple[int, Any]]]] = {PRODUCTS: {}, MOVEMENTS: {}}
+    for (tab, row, col), value in cells.items():
+        columns = by_tab.get(tab)
+        if columns is not None:
+            columns.setdefault(col, []).append((row, value))
     reqs: list[Request] = []
-    for tab in (PRODUCTS, MOVEMENTS):
-        mine = {(row, col): v for (t, row, col), v in cells.items() if t == tab}
-        for start, col, run in column_runs(mine):
-            reqs.append(update_cells(sheet_ids[tab], start, col, [[v] for v in run]))
+    for tab, columns in by_tab.items():
+        sheet_id = sheet_ids[tab] if columns else 0
+        for col, items in sorted(columns.items()):
+            items.sort()
+            for start, run in vertical_runs(items):
+                if len(run) == 1:
+                    reqs.append(_one_cell(sheet_id, start, col, run[0]))
+                else:
+                    reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
     return reqs
+
+
+def _one_cell(sheet_id: int, row: int, col: int, value: Any) -> Request:
+    """:func:`update_cells` of one cell, as it builds it."""
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
+            "rows": [{"values": [cell_data(value)]}],
+            "fields": "userEnteredValue",
+        }
+    }
 
 
 def state_rows(read: SheetRead, state_values: Mapping[str, str], commit_id: str) -> dict[str, str]:

@@ -67,6 +67,7 @@ from bot.infra.sheet.hot import (
     answer_cells,
     grid_cells,
     row_runs,
+    rows_of_runs,
     value_cells,
 )
 from bot.infra.sheet.known_span import KnownSpan
@@ -456,11 +457,7 @@ class SheetGateway:
                 raise
             self.cache.forget()
             return self.read(bot_stock)
-        fresh = {
-            row: cells
-            for (a, b), grid in zip(runs, got[1:], strict=False)
-            for row, cells in zip(range(a, b + 1), [*grid, *[[]] * (b - a + 1)], strict=False)
-        }
+        fresh = rows_of_runs(runs, got[1:])
         header = got[0][0] if products and got[0] else []
         movements = got[-1] if moves else None
         if movements is not None and tail and self.moves_prefix is not None:
@@ -569,11 +566,7 @@ class SheetGateway:
         if header is None or not changes:
             return
         own = frozenset(c for k in ("status", "updated_at") if (c := header.col(k)) is not None)
-        self.memo.adopt(
-            {row: (c.old, c.new, c.columns) for row, c in changes.items()},
-            own,
-            header.col("status"),
-        )
+        self.memo.adopt(changes, own, header.col("status"))
 
     def _commit_requests(
         self,

@@ -35,10 +35,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, count, zip_longest
+from itertools import chain, compress, count, repeat, zip_longest
 from math import ceil
-from operator import eq, is_not, ne, not_, or_
-from typing import Any
+from operator import eq, is_not, itemgetter, ne, not_, or_
+from typing import Any, NamedTuple
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
@@ -127,6 +127,25 @@ def row_runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def rows_of_runs(
+    runs: Sequence[tuple[int, int]], grids: Iterable[Sequence[Sequence[Any]]]
+) -> dict[int, Sequence[Any]]:
+    """Grid row → cells, from one answer grid per run of rows (:func:`row_runs`).
+
+    A grid holds its run's rows as read, fewer when the run ends in blank rows: those
+    read as ``[]``. A commit's re-read at 100k is a thousand runs of mostly one row,
+    each taken without building a padded list for it.
+    """
+    out: dict[int, Sequence[Any]] = {}
+    blank: list[Any] = []
+    for (a, b), grid in zip(runs, grids, strict=False):
+        if a == b:
+            out[a] = grid[0] if grid else blank
+        else:
+            out.update(zip(range(a, b + 1), chain(grid, repeat(blank)), strict=False))
+    return out
+
+
 @dataclass
 class RowLog:
     """商品マスタ's rows given another list since ``base`` (the grid last parsed)."""
@@ -145,9 +164,12 @@ class RowChanges:
     rows: frozenset[int]
 
 
-@dataclass(frozen=True)
-class Rewritten:
-    """One 商品マスタ row the bot wrote to: its cells before and after, and where."""
+class Rewritten(NamedTuple):
+    """One 商品マスタ row the bot wrote to: its cells before and after, and where.
+
+    A tuple (old, new, columns), as :meth:`ProductsMemo.adopt` takes it: a commit at
+    100k rewrites a thousand rows a cycle.
+    """
 
     old: Sequence[Any]
     new: list[Any]
@@ -405,7 +427,7 @@ class GridCache:
             line = list(grid[row])  # rows are shared: never changed in place
             for col, value in writes:
                 _put(line, col, value)
-            changes[row] = Rewritten(grid[row], line, frozenset(c for c, _ in writes))
+            changes[row] = Rewritten(grid[row], line, frozenset(map(itemgetter(0), writes)))
             grid[row] = line
         self._products(grid, changes)
         if self.stock_col is not None:
@@ -413,10 +435,15 @@ class GridCache:
         return changes
 
     def _restock(self, rows: Mapping[int, Sequence[Any]]) -> None:
-        """Rewritten rows' 在庫数 into :attr:`stocks` (as a COLUMNS-major read gives it)."""
+        """Rewritten rows' 在庫数 into :attr:`stocks` (as a COLUMNS-major read gives it).
+
+        In place: the list is the cache's own (:meth:`merge` and :meth:`keep_full` hand
+        it a list nobody else holds), and a copy of 100,000 references a commit at
+        100k cost more than the thousand cells it writes.
+        """
         if not rows or self.stock_col is None:
             return
-        stocks = list(self.stocks)
+        stocks = self.stocks
         col = self.stock_col
         for row, cells in rows.items():
             value = cells[col] if col < len(cells) and cells[col] is not None else ""
@@ -512,6 +539,21 @@ def _put(line: list[Any], col: int, value: Any) -> None:
         line.pop()
 
 
+def same_rows(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
+    """Whether each row of ``a`` reads as the row of ``b`` at its place (:func:`same_row`).
+
+    ``a`` and ``b`` are as long. A re-read usually gives back the cells it gave before:
+    all the rows are compared at once at C speed, by value and then the type of every
+    cell (value-equal rows are as long, so their cells line up: :func:`identical` of
+    each pair). Only when that fails is each pair compared as :func:`same_row` does.
+    """
+    if a == b and list(map(type, chain.from_iterable(a))) == list(
+        map(type, chain.from_iterable(b))
+    ):
+        return True
+    return all(map(same_row, a, b))
+
+
 @dataclass
 class Reread:
     """A commit's re-read compared with the read it was planned on."""
@@ -530,9 +572,13 @@ class Reread:
         grid = self.previous.raw.get(PRODUCTS) or [[]]
         if self.products and not same_row(self.header, grid[0] if grid else []):
             return False
-        for row, cells in self.rows.items():
-            if not same_row(cells, grid[row] if row < len(grid) else []):
-                return False
+        height, rows = len(grid), self.rows
+        if rows and max(rows) < height:
+            was: list[Sequence[Any]] = list(map(grid.__getitem__, rows))
+        else:
+            was = [grid[row] if row < height else [] for row in rows]
+        if not same_rows(list(rows.values()), was):
+            return False
         if self.movements is None:
             return True
         before, after = self.previous.raw.get(MOVEMENTS) or [], self.movements
@@ -540,8 +586,10 @@ class Reread:
             return False
         # The settled top comes back as the very rows of the last read (a day of a busy
         # shop's 入出庫 is tens of thousands): only the others are compared as text.
-        others = compress(range(len(after)), map(is_not, before, after))
-        return all(same_row(before[i], after[i]) for i in others)
+        others = list(compress(count(), map(is_not, before, after)))
+        return same_rows(
+            list(map(after.__getitem__, others)), list(map(before.__getitem__, others))
+        )
 
     def moved(self) -> bool:
         """Whether the header or a re-read row's 商品コード changed (rows were moved)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from typing import Any, cast
 
 from bot.infra.sheet.cells import cell_text, is_formula
@@ -212,8 +213,7 @@ class RowRepair:
             tail = [without(grid.rows.get(i, []), mark) for i in range(edge + 1, grid.height())]
             if written_only:  # its fingerprint counts, none of its rows
                 prefix = replace(prefix, movement_rows={}, marks={}, done=())
-            cells = cast(list[list[Any]], [*prefix.cells, *tail])  # the top's rows: not read
-            parsed = self.parse({MOVEMENTS: cells}, prefix)
+            parsed = self.parse({MOVEMENTS: after_top(prefix, tail)}, prefix)
         else:
             rows = grid.dense()
             parsed = self.parse({MOVEMENTS: [header, *(without(r, mark) for r in rows[1:])]}, None)
@@ -236,6 +236,21 @@ class RowRepair:
             if text and not is_formula(raw):
                 keys[row] = text
         return keys
+
+
+def after_top(prefix: MovementsPrefix, tail: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """入出庫 as a parse given ``prefix`` reads it: the settled top, then ``tail``.
+
+    Such a parse takes the top's result as it is and looks at the top's first and last
+    rows only (:meth:`MovementsPrefix.fits`): the rows between stand as blank rows, not
+    copied (a busy day's top is tens of thousands of rows; a copy of each reference
+    cost a commit's check more than parsing the rows below it).
+    """
+    cells = prefix.cells
+    if len(cells) < 2:
+        return cast(list[list[Any]], [*cells, *tail])
+    between = repeat((), len(cells) - 2)
+    return cast(list[list[Any]], [cells[0], *between, cells[-1], *tail])
 
 
 def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:

@@ -22,21 +22,16 @@ def update_cells(sheet_id: int, row: int, col: int, rows: list[list[Any]]) -> Re
     }
 
 
-def column_runs(cells: Mapping[tuple[int, int], Any]) -> Iterable[tuple[int, int, list[Any]]]:
-    """Group single-cell writes into vertical runs (fewer, smaller sub-requests)."""
-    by_col: dict[int, list[tuple[int, Any]]] = {}
-    for (row, col), value in cells.items():
-        by_col.setdefault(col, []).append((row, value))
-    for col, items in sorted(by_col.items()):
-        items.sort()
-        start, run = items[0][0], [items[0][1]]
-        for row, value in items[1:]:
-            if row == start + len(run):
-                run.append(value)
-            else:
-                yield start, col, run
-                start, run = row, [value]
-        yield start, col, run
+def vertical_runs(items: list[tuple[int, Any]]) -> Iterable[tuple[int, list[Any]]]:
+    """One column's (row, value) writes, sorted by row, as (first row, values) of adjacent rows."""
+    start, run = items[0][0], [items[0][1]]
+    for row, value in items[1:]:
+        if row == start + len(run):
+            run.append(value)
+        else:
+            yield start, run
+            start, run = row, [value]
+    yield start, run
 
 
 def value_at(row: Sequence[Any], col: int | None) -> Any:
