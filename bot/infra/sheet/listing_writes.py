@@ -47,6 +47,9 @@ class Piece:
     """Rows it appends to 出品状況 and the key texts of the last one."""
     rows: tuple[Any, ...] = field(default=())
     """The log rows it carries (what is kept if it is not sent)."""
+    bound: int | None = None
+    """Bytes it adds to a body at most, known without building it (scattered rows in
+    place: :func:`_row_bound`); lets a batchUpdate be packed without measuring."""
     _made: list[Request] | None = field(default=None, repr=False)
 
     def measured(self) -> int:
@@ -192,7 +195,7 @@ class _Singles:
         """The gathered rows as one piece (none when there are none)."""
         if not self.rows:
             return
-        rows, updates, sheet_id = self.rows, self.updates, self.where.sheet_id
+        rows, updates, sheet_id, bound = self.rows, self.updates, self.where.sheet_id, self.bound
         self.rows, self.bound = [], 0
 
         def build() -> list[Request]:
@@ -215,6 +218,7 @@ class _Singles:
                 cleared=tuple(
                     r for r, _ in rows if resend in updates[r][1] or updates[r][0] is None
                 ),
+                bound=bound,
             )
         )
 
