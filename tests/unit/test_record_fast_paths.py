@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ from bot.infra.sheet.listing_book import Key, ListingBook, _Handed
 from bot.infra.sheet.listing_writes import ListingTab, Piece, _sizes, _update_pieces
 from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import LISTINGS
+from bot.infra.sheet.values import entered
 from bot.shell.worker import Worker
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -237,3 +239,63 @@ def test_a_record_with_no_resend_tick_copies_no_listing_state() -> None:
     worker = SimpleNamespace(state=state)
     Worker._resend(worker, set())  # type: ignore[arg-type]
     assert worker.state is state
+
+
+# -- the answer's cells, read in one pass ------------------------------------------------
+
+
+def _plain_cells(blocks: Sequence[Mapping[str, Any]]) -> dict[tuple[int, int], Any]:
+    """The former walk: every cell's value as :func:`entered` reads it."""
+    cells: dict[tuple[int, int], Any] = {}
+    for data in blocks:
+        r0, c0 = int(data.get("startRow", 0)), int(data.get("startColumn", 0))
+        for i, row in enumerate(data.get("rowData") or []):
+            for j, cell in enumerate(row.get("values") or []):
+                value = entered((cell or {}).get("userEnteredValue"))
+                if value is not None:
+                    cells[(r0 + i, c0 + j)] = value
+    return cells
+
+
+extended = st.one_of(
+    st.none(),
+    st.just({}),
+    st.fixed_dictionaries({"stringValue": st.text(max_size=5)}),
+    st.fixed_dictionaries({"numberValue": st.integers(-5, 5) | st.floats(allow_nan=False)}),
+    st.fixed_dictionaries({"boolValue": st.booleans()}),
+    st.fixed_dictionaries({"formulaValue": st.just("=A1")}),
+    st.fixed_dictionaries({"errorValue": st.just({"type": "REF"})}),
+    st.fixed_dictionaries({"formulaValue": st.just("=B1"), "stringValue": st.just("x")}),
+)
+a_cell = st.one_of(st.none(), st.just({}), st.fixed_dictionaries({"userEnteredValue": extended}))
+row_data = st.one_of(st.just({}), st.fixed_dictionaries({"values": st.lists(a_cell, max_size=4)}))
+block = st.fixed_dictionaries(
+    {"rowData": st.lists(row_data, max_size=4)},
+    optional={"startRow": st.integers(0, 9), "startColumn": st.integers(0, 9)},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(block, max_size=5))
+def test_the_answer_cells_are_those_of_the_plain_walk(blocks: list[dict[str, Any]]) -> None:
+    assert record_module._grid_cells(blocks) == _plain_cells(blocks)
+
+
+def test_the_usual_answer_cell_is_taken_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key cells the bot wrote come back as a stringValue alone: no :func:`entered` call."""
+
+    def refuse(value: Any) -> Any:
+        raise AssertionError("a key cell went through entered()")
+
+    monkeypatch.setattr(record_module, "entered", refuse)
+    key = [
+        {"userEnteredValue": {"stringValue": "楽天"}},
+        {"userEnteredValue": {"stringValue": "c"}},
+    ]
+    blocks = [{"startRow": r, "rowData": [{"values": key}]} for r in (4, 9)]
+    assert record_module._grid_cells(blocks) == {
+        (4, 0): "楽天",
+        (4, 1): "c",
+        (9, 0): "楽天",
+        (9, 1): "c",
+    }

@@ -386,11 +386,17 @@ class ListingBook:
 
     def landed(self, key: Key, row: int) -> None:
         """An owed write landed on ``row``: the book shows it from now on."""
-        owed = self.owed.pop(key, None)
-        if owed is not None:
-            self.entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
-            if owed.pushed:
-                self.flags.pop(row, None)
+        self.landed_all(((key, row),))
+
+    def landed_all(self, writes: Iterable[tuple[Key, int]]) -> None:
+        """:meth:`landed` for each (key, row) of ``writes`` (a record's thousand rows)."""
+        pop, entries, flags = self.owed.pop, self.entries, self.flags
+        for key, row in writes:
+            owed = pop(key, None)
+            if owed is not None:
+                entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
+                if owed.pushed:
+                    flags.pop(row, None)
 
     def ticked(self) -> set[Key]:
         """Listings whose 再送 is ticked, as the last read or write answered."""
