@@ -31,7 +31,7 @@ from bot.core.domain import (
     StockPush,
 )
 from bot.core.engine import ChangedTargets
-from bot.infra.sheet import budget
+from bot.infra.sheet import budget, listing_writes
 from bot.infra.sheet import record as record_module
 from bot.infra.sheet.headers import default_header_map
 from bot.infra.sheet.listing_book import Key, ListingBook, _Handed
@@ -215,6 +215,20 @@ def test_the_usual_record_builds_each_piece_once() -> None:
     for piece in chunk:
         piece.requests()
     assert len(built) == len(pieces)
+
+
+def test_scattered_rows_are_built_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual cycle's rows share CellData of repeated texts, built without update_cells
+    (the grouped-pieces property test holds the requests to update_cells' own)."""
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("a scattered row built by update_cells")
+
+    monkeypatch.setattr(listing_writes, "update_cells", refuse)
+    requests = [r for p in _update_pieces(_scattered(50), WHERE) for r in p.requests()]
+    assert len(requests) == 50
+    reasons = {id(r["updateCells"]["rows"][0]["values"][2]) for r in requests}
+    assert len(reasons) == 1  # 表示ルール's CellData made once
 
 
 # -- Worker._resend: no tick, no copy of the listing state -------------------------------

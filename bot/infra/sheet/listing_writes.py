@@ -199,11 +199,7 @@ class _Singles:
         self.rows, self.bound = [], 0
 
         def build() -> list[Request]:
-            return [
-                update_cells(sheet_id, r, lo, [[updates[r][1][c] for c in range(lo, hi + 1)]])
-                for r, runs in rows
-                for lo, hi in runs
-            ]
+            return _single_rows(sheet_id, rows, updates)
 
         checks = tuple((r, key) for r, _ in rows if (key := updates[r][0]) is not None)
         resend = self.where.header.col("resend")
@@ -224,6 +220,42 @@ class _Singles:
 
     def _range(self, row: int) -> str:
         return _key_range(self.where, row, row, self.keys)
+
+
+def _single_rows(
+    sheet_id: int, rows: Sequence[tuple[int, list[tuple[int, int]]]], updates: Updates
+) -> list[Request]:
+    """:func:`~bot.infra.sheet.values.update_cells` of each row's spans, built inline.
+
+    A thousand rows a cycle share a few 理由, one 日時 and a few 結果: a text's CellData
+    is made once and shared (the body is only encoded, never changed).
+    """
+    memo: dict[str, dict[str, Any]] = {}
+    out: list[Request] = []
+    for r, runs in rows:
+        cells = updates[r][1]
+        for lo, hi in runs:
+            values = []
+            for c in range(lo, hi + 1):
+                value = cells[c]
+                if type(value) is str:
+                    data = memo.get(value)
+                    if data is None:
+                        data = memo[value] = cell_data(value)
+                else:
+                    data = cell_data(value)
+                values.append(data)
+            start = {"sheetId": sheet_id, "rowIndex": r, "columnIndex": lo}
+            out.append(
+                {
+                    "updateCells": {
+                        "start": start,
+                        "rows": [{"values": values}],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
+    return out
 
 
 CELL_BOUND = 48
