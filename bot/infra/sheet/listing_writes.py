@@ -95,8 +95,10 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
     appends: list[tuple[ListingKey, Owed]] = []
     resend_col = header.col("resend")
     places = _Places(header)
+    shown_at = book.entries.get  # (ListingBook.row_of, without a call per row)
     for key, owed in book.owed.items():
-        row = book.row_of(key)
+        entry = shown_at(key)
+        row = entry.row if entry is not None else NO_ROW
         if row == NO_ROW:
             appends.append((key, owed))
             continue
@@ -272,9 +274,9 @@ def _row_bound(cells: Mapping[int, Any], runs: Sequence[tuple[int, int]]) -> int
     bytes a character (a control character's escape is 6, UTF-8 at most 4).
     """
     total = REQUEST_BOUND * len(runs)
-    for lo, hi in runs:
-        for c in range(lo, hi + 1):
-            total += CELL_BOUND + _text_bound(str(cells[c]))
+    for lo, hi in runs:  # each cell: CELL_BOUND + _text_bound(str(value)), summed at once
+        total += (CELL_BOUND + 4) * (hi - lo + 1)
+        total += 6 * sum([len(str(cells[c])) for c in range(lo, hi + 1)])
     return total
 
 
