@@ -463,6 +463,8 @@ class Worker:
         Like a restock the mall made itself (``_forget_restocked``), only ``expected``
         (and a refused number) is dropped; holds and sales seen are kept.
         """
+        if not keys:  # the usual cycle: no copy of 100,000 listings for nothing
+            return
         listings = dict(self.state.listings)
         changed = False
         for key in keys:

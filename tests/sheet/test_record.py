@@ -243,8 +243,16 @@ def test_each_listing_piece_is_laid_out_once_whether_it_updates_or_appends(
         built.append(len(args[3]))
         return update(*args)
 
+    single = listing_writes._single_rows
+
+    def counted_single(*args: Any) -> Any:  # scattered rows: one updateCells each, inline
+        made = single(*args)
+        built.extend(1 for _ in made)
+        return made
+
     monkeypatch.setattr(listing_writes.LogTabs, "layout", staticmethod(counted_layout))
     monkeypatch.setattr(listing_writes, "update_cells", counted_update)
+    monkeypatch.setattr(listing_writes, "_single_rows", counted_single)
     record(gw, book, read, listings, pushes(listings))
     assert len(meter.writes()) > 1  # a cold start of several batchUpdates
     # Rows are laid out once to cut them into pieces and once as each piece is sent.

@@ -81,7 +81,9 @@ class _Handed:
 
     The engine hands the same object for a listing whose target did not change; the
     book already shows or owes it, so of 100,000 targets a cycle looks at the new
-    ones, the pushed ones and those pushed last time. A target was taken last time
+    ones, the pushed ones and those pushed last time with a 理由 not the target's (a
+    push writes its own; the target's is written after it, see
+    :meth:`ListingBook.want`). A target was taken last time
     when it is the object at its place in ``targets`` (the usual cycle: compared place
     by place in C) or, when the listings changed in number, the object ``by_key``
     holds for its key. Looking at a target twice is harmless: it owes nothing new.
@@ -200,7 +202,7 @@ class _Handed:
         else:
             self.by_key = {t.key: t for t in targets}
         at = self.looked or ()
-        self.places = {key: i for i in at if (key := targets[i].key) in again}
+        self.places = {key: i for i in at if (key := targets[i].key) in again} if again else {}
         self.targets, self.again, self.changed, self.looked = targets, again, None, None
         self.exact = False
 
@@ -316,6 +318,11 @@ class ListingBook:
         A listing not pushed keeps what its row says (the number the mall shows); only a
         change of reason (連動停止 ticked or cleared, a switch in 設定) is written.
         ``changed``: the plan's :attr:`~bot.core.engine.Plan.changed_targets`.
+
+        A pushed row shows the push's 理由; when that reads other than its target's, the
+        target's is written at the next call (the listing is looked at again then). When
+        it reads the same — the usual push — there is nothing to look at again: a target
+        not changed by then is this very object, and a changed one is looked at anyway.
         """
         result_of = {p.key: (p, r) for p, r in pushed}
         at = format_jst(now)
@@ -335,7 +342,8 @@ class ListingBook:
                     said = results[(result.status, result.message)] = result_label(result)
                 shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, said)
                 self.owed[key] = Owed(shown, ALL, pushed=True)
-                again.add(key)  # its 理由 is checked against the target next time
+                if self._text(reason) != self._reason(target.reason, target.why)[1]:
+                    again.add(key)  # its 理由 is checked against the target next time
             else:
                 self._keep(key, target)
         self._handed.took(targets, looked, again)
@@ -378,11 +386,17 @@ class ListingBook:
 
     def landed(self, key: Key, row: int) -> None:
         """An owed write landed on ``row``: the book shows it from now on."""
-        owed = self.owed.pop(key, None)
-        if owed is not None:
-            self.entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
-            if owed.pushed:
-                self.flags.pop(row, None)
+        self.landed_all(((key, row),))
+
+    def landed_all(self, writes: Iterable[tuple[Key, int]]) -> None:
+        """:meth:`landed` for each (key, row) of ``writes`` (a record's thousand rows)."""
+        pop, entries, flags = self.owed.pop, self.entries, self.flags
+        for key, row in writes:
+            owed = pop(key, None)
+            if owed is not None:
+                entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
+                if owed.pushed:
+                    flags.pop(row, None)
 
     def ticked(self) -> set[Key]:
         """Listings whose 再送 is ticked, as the last read or write answered."""

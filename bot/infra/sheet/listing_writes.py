@@ -47,6 +47,9 @@ class Piece:
     """Rows it appends to 出品状況 and the key texts of the last one."""
     rows: tuple[Any, ...] = field(default=())
     """The log rows it carries (what is kept if it is not sent)."""
+    bound: int | None = None
+    """Bytes it adds to a body at most, known without building it (scattered rows in
+    place: :func:`_row_bound`); lets a batchUpdate be packed without measuring."""
     _made: list[Request] | None = field(default=None, repr=False)
 
     def measured(self) -> int:
@@ -92,8 +95,10 @@ def listing_pieces(book: ListingBook, where: ListingTab, label: Label) -> list[P
     appends: list[tuple[ListingKey, Owed]] = []
     resend_col = header.col("resend")
     places = _Places(header)
+    shown_at = book.entries.get  # (ListingBook.row_of, without a call per row)
     for key, owed in book.owed.items():
-        row = book.row_of(key)
+        entry = shown_at(key)
+        row = entry.row if entry is not None else NO_ROW
         if row == NO_ROW:
             appends.append((key, owed))
             continue
@@ -192,15 +197,11 @@ class _Singles:
         """The gathered rows as one piece (none when there are none)."""
         if not self.rows:
             return
-        rows, updates, sheet_id = self.rows, self.updates, self.where.sheet_id
+        rows, updates, sheet_id, bound = self.rows, self.updates, self.where.sheet_id, self.bound
         self.rows, self.bound = [], 0
 
         def build() -> list[Request]:
-            return [
-                update_cells(sheet_id, r, lo, [[updates[r][1][c] for c in range(lo, hi + 1)]])
-                for r, runs in rows
-                for lo, hi in runs
-            ]
+            return _single_rows(sheet_id, rows, updates)
 
         checks = tuple((r, key) for r, _ in rows if (key := updates[r][0]) is not None)
         resend = self.where.header.col("resend")
@@ -215,11 +216,48 @@ class _Singles:
                 cleared=tuple(
                     r for r, _ in rows if resend in updates[r][1] or updates[r][0] is None
                 ),
+                bound=bound,
             )
         )
 
     def _range(self, row: int) -> str:
         return _key_range(self.where, row, row, self.keys)
+
+
+def _single_rows(
+    sheet_id: int, rows: Sequence[tuple[int, list[tuple[int, int]]]], updates: Updates
+) -> list[Request]:
+    """:func:`~bot.infra.sheet.values.update_cells` of each row's spans, built inline.
+
+    A thousand rows a cycle share a few 理由, one 日時 and a few 結果: a text's CellData
+    is made once and shared (the body is only encoded, never changed).
+    """
+    memo: dict[str, dict[str, Any]] = {}
+    out: list[Request] = []
+    for r, runs in rows:
+        cells = updates[r][1]
+        for lo, hi in runs:
+            values = []
+            for c in range(lo, hi + 1):
+                value = cells[c]
+                if type(value) is str:
+                    data = memo.get(value)
+                    if data is None:
+                        data = memo[value] = cell_data(value)
+                else:
+                    data = cell_data(value)
+                values.append(data)
+            start = {"sheetId": sheet_id, "rowIndex": r, "columnIndex": lo}
+            out.append(
+                {
+                    "updateCells": {
+                        "start": start,
+                        "rows": [{"values": values}],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
+    return out
 
 
 CELL_BOUND = 48
@@ -236,9 +274,9 @@ def _row_bound(cells: Mapping[int, Any], runs: Sequence[tuple[int, int]]) -> int
     bytes a character (a control character's escape is 6, UTF-8 at most 4).
     """
     total = REQUEST_BOUND * len(runs)
-    for lo, hi in runs:
-        for c in range(lo, hi + 1):
-            total += CELL_BOUND + _text_bound(str(cells[c]))
+    for lo, hi in runs:  # each cell: CELL_BOUND + _text_bound(str(value)), summed at once
+        total += (CELL_BOUND + 4) * (hi - lo + 1)
+        total += 6 * sum([len(str(cells[c])) for c in range(lo, hi + 1)])
     return total
 
 

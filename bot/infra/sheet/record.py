@@ -302,8 +302,7 @@ class RecordWriter:
         for piece in chunk:  # (an answer lost after landing: taken as landed, unchecked)
             if piece.tab != LISTINGS or not ok:
                 continue
-            for key, row in piece.writes:
-                book.landed(key, row)
+            book.landed_all(piece.writes)
             for row in piece.cleared:
                 book.flags.pop(row, None)
                 book.clears.discard(row)
@@ -321,15 +320,7 @@ class RecordWriter:
             props = sheet.get("properties") or {}
             if props.get("sheetId", 0) != sheet_id:
                 continue
-            cells: dict[tuple[int, int], Any] = {}
-            for data in sheet.get("data") or []:
-                r0, c0 = int(data.get("startRow", 0)), int(data.get("startColumn", 0))
-                for i, row in enumerate(data.get("rowData") or []):
-                    for j, cell in enumerate(row.get("values") or []):
-                        value = entered((cell or {}).get("userEnteredValue"))
-                        if value is not None:
-                            cells[(r0 + i, c0 + j)] = value
-            return cells
+            return _grid_cells(sheet.get("data") or [])
         return None
 
     def _final_ranges(self, end: int) -> list[str]:
@@ -405,13 +396,50 @@ class RecordWriter:
 
 
 def _take(queue: list[Piece]) -> tuple[list[Piece], list[Piece]]:
-    """As many pieces from the front of ``queue`` as one batchUpdate holds (at least one)."""
+    """As many pieces from the front of ``queue`` as one batchUpdate holds (at least one).
+
+    The usual record fits one batchUpdate by its pieces' bounds (a thousand scattered
+    rows: well under 1 MB): then nothing is built only to be measured. Otherwise the
+    pieces are measured as they are packed; either way the split is the one exact
+    sizes give (a bound is never below the bytes sent).
+    """
+    total = BODY_RESERVE
+    for piece in queue:
+        total += piece.bound if piece.bound is not None else piece.measured()
+        if total > MAX_REQUEST_BYTES:
+            break
+    else:
+        return queue, []
     total = BODY_RESERVE
     for i, piece in enumerate(queue):
         total += piece.measured()
         if total > MAX_REQUEST_BYTES and i > 0:
             return queue[:i], queue[i:]
     return queue, []
+
+
+def _grid_cells(blocks: Sequence[Mapping[str, Any]]) -> dict[tuple[int, int], Any]:
+    """(row, col) → value of every cell with a value in a sheet's GridData blocks.
+
+    One pass with the usual cell (a ``stringValue`` alone: a key cell written by the
+    bot) taken in place; any other value as :func:`entered` reads it.
+    """
+    cells: dict[tuple[int, int], Any] = {}
+    for data in blocks:
+        r, c0 = int(data.get("startRow", 0)), int(data.get("startColumn", 0))
+        for row in data.get("rowData") or ():
+            c = c0
+            for cell in row.get("values") or ():
+                got = cell.get("userEnteredValue") if cell else None
+                if got:
+                    value = got.get("stringValue") if len(got) == 1 else None
+                    if value is None:
+                        value = entered(got)
+                    if value is not None:
+                        cells[(r, c)] = value
+                c += 1
+            r += 1
+    return cells
 
 
 def _origin(a1: str) -> tuple[int, int]:
