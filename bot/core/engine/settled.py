@@ -219,7 +219,8 @@ def last_seq(prefix: str, idents: Iterable[str]) -> int:
 
     The bot writes ``{prefix}{n:04d}``: among tails of the greatest length, the
     greatest text is the greatest number unless it has a leading zero (then a shorter
-    tail may be greater: ``00009`` < ``0010``) or is not all digits; only then is
+    tail may be greater: ``00009`` < ``0010``), is not all digits or holds a ``-`` of
+    its own (the tail is what follows the last ``-``); only then is
     every tail converted (:func:`_last_seq_plainly`).
     """
     today = list(filter(methodcaller("startswith", prefix), idents))
@@ -228,7 +229,12 @@ def last_seq(prefix: str, idents: Iterable[str]) -> int:
     lengths = list(map(len, today))
     width = max(lengths)
     tail = max(compress(today, map(width.__eq__, lengths)))[len(prefix) :]
-    if tail.isdigit() and (tail[0] != "0" or min(lengths) == width):
+    dashes = prefix.count("-")
+    if (
+        tail.isdigit()
+        and (tail[0] != "0" or min(lengths) == width)
+        and max(map(methodcaller("count", "-"), today)) == dashes  # the tail is after it
+    ):
         return int(tail)
     return _last_seq_plainly(prefix, today)
 
