@@ -26,6 +26,7 @@ from bot.core.engine.contract import (
     TAB_PRODUCTS,
     TAB_SETS,
 )
+from bot.core.engine.layered import Overlay
 from bot.core.engine.memo import Frame, Memo, changed_keys, changed_products, positions
 from bot.core.engine.sets import SetBook, resolve_sets
 from bot.core.engine.state import EngineState, LineState, ListingState, Plan
@@ -483,7 +484,7 @@ def _start(cycle: _Cycle) -> Work:
     work = Work(
         now=now,
         stock=dict(state.stock),
-        lines=dict(state.lines),
+        lines=Overlay(state.lines),
         notes={k: v for k, v in state.notes.items() if now - v[1] < NOTE_LIFETIME},
     )
     work.problems.extend(cycle.book.problems)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import OpLogRow, RowProblem, SaleLogRow
+from bot.core.engine.layered import Overlay
 from bot.core.engine.settled import SettledCheck
 from bot.core.engine.state import LineState
 
@@ -37,7 +38,8 @@ class Work:
 
     now: datetime
     stock: dict[str, int]
-    lines: dict[str, LineState]
+    lines: Overlay[str, LineState]
+    """The ledger's lines: the state's, with this step's changes on a layer of their own."""
     sales: list[SaleLogRow] = field(default_factory=list)
     ops: list[OpLogRow] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
