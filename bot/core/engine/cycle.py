@@ -163,8 +163,11 @@ def _stock(
     # cannot tell which product an order or a movement touches: hold everything until
     # staff fix the header. A broken 設定 only stops pushes (its defaults are not safe).
     if not cycle.held:
-        checked = state.memo.settled if state.memo is not None else None
-        work.settled = stock.apply_movements(work, snapshot, cycle.usable, cycle.book, checked)
+        memo = state.memo
+        checked, parts = (None, None) if memo is None else (memo.settled, memo.split)
+        work.settled = stock.apply_movements(
+            work, snapshot, cycle.usable, cycle.book, checked, parts
+        )
     cat = orders.catalog(snapshot, cycle.usable, cycle.book, _codes(cycle))
     prior = None if since is None else since.memo.lines
     book = orders.reconcile(work, state, seen, cat, horizon, prior)
@@ -525,6 +528,7 @@ def _next_state(cycle: _Cycle, work: Work, raised: frozenset[str], out: _Outcome
         raised=raised,
         listings=out.held.listings,
         settled=work.settled,
+        split=work.split,
     )
     next_lines: Mapping[str, LineState] = out.lines.lines
     return EngineState(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from bot.core.engine.listings import TargetBook
     from bot.core.engine.orders import Catalog, LineBook
     from bot.core.engine.sets import SetBook
-    from bot.core.engine.settled import SettledCheck
+    from bot.core.engine.settled import SettledCheck, Split
     from bot.core.engine.state import ListingState
 
 K = TypeVar("K", bound=Hashable)
@@ -129,6 +129,8 @@ class Memo:
     """Listings whose knowledge may differ between ``targets.listings`` and ``listings``."""
     settled: SettledCheck | None = None
     """What 入出庫's 済 rows and the ledger said (``settled.check`` goes on from it)."""
+    split: Split | None = None
+    """入出庫's rows split into 済 and not (``settled.split`` goes on from it)."""
 
 
 def edited(
