@@ -13,8 +13,9 @@ Identity is an optimisation, never a meaning: an input that is not the very obje
 memo saw is compared by value or taken as changed, so a sheet parsed afresh, a state
 rebuilt at start-up or a memo-less state give exactly the plan a from-scratch step
 gives (``tests/unit/test_engine_incremental.py`` holds this). A memo is never mutated
-once made; a step builds new containers from it (C-level copies), so two steps from the
-same state (a commit retried on a changed sheet) are independent.
+once made; a step builds new containers from it (C-level copies, or a layer of its own
+on a shared base for the day-long ledger lines: layered.py), so two steps from the same
+state (a commit retried on a changed sheet) are independent.
 """
 
 from __future__ import annotations
