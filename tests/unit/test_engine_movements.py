@@ -209,6 +209,7 @@ _tails = st.one_of(
 @given(st.lists(st.tuples(st.sampled_from([DAY, "M20261122-", "X"]), _tails)))
 @example([(DAY, "00009"), (DAY, "0010")])  # the wider is not the greater
 @example([(DAY, "9999"), (DAY, "10000")])  # past 9,999 in a day
+@example([(DAY, "0000"), (DAY, "00-1")])  # typed with a dash: the tail follows the last
 def test_the_last_identity_number_is_the_plain_maximum(idents: list[tuple[str, str]]) -> None:
     texts = [head + tail for head, tail in idents]
     assert settled.last_seq(DAY, texts) == settled._last_seq_plainly(DAY, texts)

@@ -26,6 +26,7 @@ from bot.core.engine.contract import (
     TAB_PRODUCTS,
     TAB_SETS,
 )
+from bot.core.engine.layered import Overlay
 from bot.core.engine.memo import Frame, Memo, changed_keys, changed_products, positions
 from bot.core.engine.sets import SetBook, resolve_sets
 from bot.core.engine.state import EngineState, LineState, ListingState, Plan
@@ -162,8 +163,11 @@ def _stock(
     # cannot tell which product an order or a movement touches: hold everything until
     # staff fix the header. A broken 設定 only stops pushes (its defaults are not safe).
     if not cycle.held:
-        checked = state.memo.settled if state.memo is not None else None
-        work.settled = stock.apply_movements(work, snapshot, cycle.usable, cycle.book, checked)
+        memo = state.memo
+        checked, parts = (None, None) if memo is None else (memo.settled, memo.split)
+        work.settled = stock.apply_movements(
+            work, snapshot, cycle.usable, cycle.book, checked, parts
+        )
     cat = orders.catalog(snapshot, cycle.usable, cycle.book, _codes(cycle))
     prior = None if since is None else since.memo.lines
     book = orders.reconcile(work, state, seen, cat, horizon, prior)
@@ -483,7 +487,7 @@ def _start(cycle: _Cycle) -> Work:
     work = Work(
         now=now,
         stock=dict(state.stock),
-        lines=dict(state.lines),
+        lines=Overlay(state.lines),
         notes={k: v for k, v in state.notes.items() if now - v[1] < NOTE_LIFETIME},
     )
     work.problems.extend(cycle.book.problems)
@@ -524,6 +528,7 @@ def _next_state(cycle: _Cycle, work: Work, raised: frozenset[str], out: _Outcome
         raised=raised,
         listings=out.held.listings,
         settled=work.settled,
+        split=work.split,
     )
     next_lines: Mapping[str, LineState] = out.lines.lines
     return EngineState(

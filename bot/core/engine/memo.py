@@ -13,8 +13,9 @@ Identity is an optimisation, never a meaning: an input that is not the very obje
 memo saw is compared by value or taken as changed, so a sheet parsed afresh, a state
 rebuilt at start-up or a memo-less state give exactly the plan a from-scratch step
 gives (``tests/unit/test_engine_incremental.py`` holds this). A memo is never mutated
-once made; a step builds new containers from it (C-level copies), so two steps from the
-same state (a commit retried on a changed sheet) are independent.
+once made; a step builds new containers from it (C-level copies, or a layer of its own
+on a shared base for the day-long ledger lines: layered.py), so two steps from the same
+state (a commit retried on a changed sheet) are independent.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from bot.core.engine.listings import TargetBook
     from bot.core.engine.orders import Catalog, LineBook
     from bot.core.engine.sets import SetBook
-    from bot.core.engine.settled import SettledCheck
+    from bot.core.engine.settled import SettledCheck, Split
     from bot.core.engine.state import ListingState
 
 K = TypeVar("K", bound=Hashable)
@@ -129,6 +130,8 @@ class Memo:
     """Listings whose knowledge may differ between ``targets.listings`` and ``listings``."""
     settled: SettledCheck | None = None
     """What 入出庫's 済 rows and the ledger said (``settled.check`` goes on from it)."""
+    split: Split | None = None
+    """入出庫's rows split into 済 and not (``settled.split`` goes on from it)."""
 
 
 def edited(

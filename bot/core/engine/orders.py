@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.domain import OrderLine, Product, SaleKind, SaleLogRow, Snapshot
+from bot.core.engine.expiry import ExpiryBook
 from bot.core.engine.sets import SetBook
 from bot.core.engine.state import EngineState, LineState
 from bot.core.engine.work import Work
@@ -96,19 +96,25 @@ class LineBook:
     """``next_state.lines`` (the next step's state holds this very mapping, or not)."""
     pending: frozenset[str]
     """Keys of the lines waiting as 未割当 or 保留."""
-    times: tuple[datetime, ...]
-    """The expiry book: every kept line's seen_at, sorted (equal times by key), so lines
-    leave the window oldest first. Entries of lines since dropped stay until their time
-    and are skipped then."""
-    keys: tuple[str, ...]
-    """The line key of each entry of ``times``. Two flat tuples rather than a (seen_at,
-    key) pair per line: the window holds 120,000 lines an hour at 100k products, and a
-    pair is a 72-byte object of its own."""
+    book: ExpiryBook
+    """The expiry book: every kept line's (seen_at, key), sorted (equal times by key), so
+    lines leave the window oldest first. Entries of lines since dropped stay until their
+    time and are skipped then."""
+
+    @property
+    def times(self) -> tuple[datetime, ...]:
+        """Every entry's seen_at, in order (built when asked)."""
+        return self.book.flat()[0]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The line key of each entry of ``times`` (built when asked)."""
+        return self.book.flat()[1]
 
     @property
     def expiry(self) -> tuple[tuple[datetime, str], ...]:
         """The book as (seen_at, key) pairs, in order (built when asked, never kept)."""
-        return tuple(zip(self.times, self.keys, strict=True))
+        return tuple(zip(*self.book.flat(), strict=True))
 
 
 def reconcile(
@@ -129,18 +135,17 @@ def reconcile(
     """
     incremental = prior is not None and state.lines is prior.lines
     if prior is not None and incremental:
-        cut = bisect_left(prior.times, horizon)
-        for seen_at, key in zip(prior.times[:cut], prior.keys[:cut], strict=True):
+        gone, expiry = prior.book.expired(horizon)
+        for seen_at, key in gone:
             ls = work.lines.get(key)
             if ls is not None and ls.seen_at == seen_at:
                 del work.lines[key]  # older than the cancellation window: forgotten
-        times, keys, waiting = prior.times[cut:], prior.keys[cut:], prior.pending
+        waiting = prior.pending
     else:
         for key, ls in state.lines.items():
             if ls.seen_at is not None and ls.seen_at < horizon:
                 del work.lines[key]  # older than the cancellation window: forgotten
-        book = sorted((v.seen_at, k) for k, v in work.lines.items() if v.seen_at)
-        times, keys = tuple(t for t, _ in book), tuple(k for _, k in book)
+        expiry = ExpiryBook.of([(v.seen_at, k) for k, v in work.lines.items() if v.seen_at])
         waiting = frozenset(k for k, v in work.lines.items() if v.pending is not None)
     reports = dict(latest)
     for key in [k for k, line in reports.items() if _settled(work.lines.get(k), line)]:
@@ -159,18 +164,14 @@ def reconcile(
     before = {key: work.lines.get(key) for key in reports}
     for key in sorted(reports):
         apply_line(work, reports[key], cat, key)
-    return _book(work, before, waiting, (times, keys), full=not incremental)
-
-
-Expiry = tuple[tuple[datetime, ...], tuple[str, ...]]
-"""An expiry book as ``LineBook`` keeps it: (times, keys)."""
+    return _book(work, before, waiting, expiry, full=not incremental)
 
 
 def _book(
     work: Work,
     before: Mapping[str, LineState | None],
     waiting: frozenset[str],
-    expiry: Expiry,
+    expiry: ExpiryBook,
     *,
     full: bool,
 ) -> LineBook:
@@ -187,31 +188,8 @@ def _book(
     pending = frozenset(
         k for k in (*waiting, *before) if (ls := work.lines.get(k)) and ls.pending is not None
     )
-    times, keys = _merged(expiry, sorted(new)) if new else expiry
-    return LineBook(work.lines, pending, times, keys)
-
-
-def _merged(old: Expiry, new: list[tuple[datetime, str]]) -> Expiry:
-    """A sorted book and a few sorted (seen_at, key) entries as one, placed by bisection.
-
-    An entry goes after every entry of an earlier time, and among those of its own time
-    after every smaller or equal key: where ``bisect_right`` on (time, key) pairs puts it.
-    """
-    times, keys = old
-    out_times: list[datetime] = []
-    out_keys: list[str] = []
-    at = 0
-    for when, key in new:
-        first = bisect_left(times, when, at)
-        to = bisect_right(keys, key, first, bisect_right(times, when, first))
-        out_times.extend(times[at:to])
-        out_keys.extend(keys[at:to])
-        out_times.append(when)
-        out_keys.append(key)
-        at = to
-    out_times.extend(times[at:])
-    out_keys.extend(keys[at:])
-    return tuple(out_times), tuple(out_keys)
+    new.sort()
+    return LineBook(work.lines.freeze(), pending, expiry.added(new))
 
 
 def _settled(prior: LineState | None, line: OrderLine) -> bool:

@@ -25,6 +25,7 @@ full instead. Read ``ledger`` and ``on_tab`` of the newest check only.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from itertools import chain, compress, count, repeat
@@ -40,6 +41,7 @@ _KEY = attrgetter("key")
 _IDENT = attrgetter("ident")
 _SKU = attrgetter("sku")
 _QTY = attrgetter("qty")
+_DONE_FLAG = attrgetter("done")
 
 
 @dataclass(slots=True)
@@ -92,6 +94,51 @@ class SettledCheck:
             if entry.fingerprint:
                 out.setdefault(entry.fingerprint, entry)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """入出庫 rows as given, and where the rows not 済 are: which rows are 済 and which not.
+
+    A busy day holds tens of thousands of rows, and from one step to the next the sheet
+    layer hands the same rows back as the same objects, all but those the bot marked
+    since and the rows added below. :func:`split` takes the last step's split and reads
+    the 済 flag only of the rows from the first that is not the same object on.
+    """
+
+    rows: tuple[Movement, ...]
+    open_at: tuple[int, ...]
+    """Positions of the rows not 済, ascending."""
+
+    def done(self) -> list[Movement]:
+        """The 済 rows, in sheet order."""
+        rows, at = self.rows, 0
+        out: list[Movement] = []
+        for i in self.open_at:
+            out.extend(rows[at:i])
+            at = i + 1
+        out.extend(rows[at:])
+        return out
+
+    def open_rows(self) -> list[Movement]:
+        """The rows not 済, in sheet order."""
+        return list(map(self.rows.__getitem__, self.open_at))
+
+
+def split(movements: Sequence[Movement], prior: Split | None = None) -> Split:
+    """Which of ``movements`` are 済; ``prior``: the last step's split.
+
+    The flags of the rows that are the same objects as ``prior``'s, up to the first that
+    is not, are taken from it (a row is a frozen object: the same object, the same flag).
+    """
+    rows = movements if isinstance(movements, tuple) else tuple(movements)
+    same, open_at = 0, list[int]()
+    if prior is not None:
+        old = prior.rows
+        same = next(compress(count(), map(is_not, old, rows)), min(len(old), len(rows)))
+        open_at = list(prior.open_at[: bisect_left(prior.open_at, same)])
+    open_at.extend(compress(count(same), map(not_, map(_DONE_FLAG, rows[same:]))))
+    return Split(rows, tuple(open_at))
 
 
 def check(
@@ -219,7 +266,8 @@ def last_seq(prefix: str, idents: Iterable[str]) -> int:
 
     The bot writes ``{prefix}{n:04d}``: among tails of the greatest length, the
     greatest text is the greatest number unless it has a leading zero (then a shorter
-    tail may be greater: ``00009`` < ``0010``) or is not all digits; only then is
+    tail may be greater: ``00009`` < ``0010``), is not all digits or holds a ``-`` of
+    its own (the tail is what follows the last ``-``); only then is
     every tail converted (:func:`_last_seq_plainly`).
     """
     today = list(filter(methodcaller("startswith", prefix), idents))
@@ -228,7 +276,12 @@ def last_seq(prefix: str, idents: Iterable[str]) -> int:
     lengths = list(map(len, today))
     width = max(lengths)
     tail = max(compress(today, map(width.__eq__, lengths)))[len(prefix) :]
-    if tail.isdigit() and (tail[0] != "0" or min(lengths) == width):
+    dashes = prefix.count("-")
+    if (
+        tail.isdigit()
+        and (tail[0] != "0" or min(lengths) == width)
+        and max(map(methodcaller("count", "-"), today)) == dashes  # the tail is after it
+    ):
         return int(tail)
     return _last_seq_plainly(prefix, today)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import compress
-from operator import attrgetter, not_
+from operator import attrgetter
 
 from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
@@ -17,7 +16,7 @@ from bot.core.engine.contract import (
     jst,
 )
 from bot.core.engine.sets import SetBook, set_stock
-from bot.core.engine.settled import SettledCheck
+from bot.core.engine.settled import SettledCheck, Split, split
 from bot.core.engine.state import EngineState
 from bot.core.engine.work import Work, fmt_int, stock_op
 
@@ -95,6 +94,7 @@ def apply_movements(
     usable: Mapping[str, Product],
     book: SetBook,
     prior: SettledCheck | None = None,
+    split_prior: Split | None = None,
 ) -> SettledCheck:
     """入出庫 rows: each applied once, marked ``済 <time> #<identity>`` in the same commit.
 
@@ -113,18 +113,19 @@ def apply_movements(
 
     A 済 mark without identity (written before identities existed) is left as it is.
     ``prior``: the last step's check of the 済 rows (:mod:`settled`); the one made now is
-    returned for the next.
+    returned for the next. ``split_prior``: the last step's :class:`Split` (the one made
+    now is left in ``work.split``).
     """
     movements = snapshot.movements
-    done_flags = list(map(_DONE, movements))
-    done = list(compress(movements, done_flags))
+    work.split = parts = split(movements, split_prior)
+    done = parts.done()
     prefix = identity_prefix(work)
     checked = settled.check(prefix, snapshot.movement_ledger, done, prior)
     ids = _Identities(work, prefix, checked.ledger, checked.cleared(), checked.seq)
     if checked.unique:
         for mv, entry in checked.edited:
             _edited_after_done(work, mv, entry)
-        rows = list(compress(movements, map(not_, done_flags)))
+        rows = parts.open_rows()
     else:  # 済 rows share an identity: staff copied one
         rows = _copies_sorted_out(work, movements, done, ids)
     for mv in rows:
@@ -172,7 +173,6 @@ class _Identities:
 
 _KEY = attrgetter("key")
 _IDENT = attrgetter("ident")
-_DONE = attrgetter("done")
 
 
 def _copies_sorted_out(

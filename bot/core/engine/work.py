@@ -7,7 +7,8 @@ from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import OpLogRow, RowProblem, SaleLogRow
-from bot.core.engine.settled import SettledCheck
+from bot.core.engine.layered import Overlay
+from bot.core.engine.settled import SettledCheck, Split
 from bot.core.engine.state import LineState
 
 
@@ -37,7 +38,8 @@ class Work:
 
     now: datetime
     stock: dict[str, int]
-    lines: dict[str, LineState]
+    lines: Overlay[str, LineState]
+    """The ledger's lines: the state's, with this step's changes on a layer of their own."""
     sales: list[SaleLogRow] = field(default_factory=list)
     ops: list[OpLogRow] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
@@ -46,6 +48,8 @@ class Work:
     notes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     settled: SettledCheck | None = None
     """What the 済 rows of 入出庫 and the ledger said (for the next step's memo)."""
+    split: Split | None = None
+    """入出庫 rows split into 済 and not (for the next step's memo)."""
     moved_out: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     """sku → (区分, row, 数量) of a 入出庫 row that took units off it this step: an
     oversell it causes is a shop-floor matter, not a customer's order."""
