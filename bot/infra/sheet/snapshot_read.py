@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.hot import SMALL_SHEET_CELLS, GridCache, Window, grid_cells, rows_of_columns
 from bot.infra.sheet.known_span import KnownSpan
-from bot.infra.sheet.movements_read import MovementsRead
+from bot.infra.sheet.movements_read import MovementsRead, column_of
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import CYCLE_TABS, HEADER_TABS, HOT_TABS, MOVEMENTS, PRODUCTS, SETS
@@ -152,11 +152,11 @@ class SnapshotReader:
         for key, ranges in asked.items():
             part = [next(got) for _ in ranges]
             self.text.seen(key, str(part[0].get("range", "")))
-            grids = [_grid(vr, rows_major) for vr in part]
-            grid = moves.grid(grids) if key == MOVEMENTS else grids[0]
+            first = _grid(part[0], rows_major)
+            grid = moves.grid([first]) if key == MOVEMENTS else first
             if grid is not None:  # (入出庫 is read whole when None)
                 out[key] = cast(list[list[Any]], grid)
-                stale = stale or (key == MOVEMENTS and moves.stale(grids))
+                stale = stale or (key == MOVEMENTS and moves.stale(_checked(part, rows_major)))
         out.update((k, _grid(vr, rows_major)) for k, vr in zip(HEADER_TABS, got, strict=True))
         return stale
 
@@ -203,6 +203,17 @@ def _grid(value_range: ValueRange, rows_major: bool) -> list[list[Any]]:
     """A ValueRange's values as the ROWS-major grid a whole read gives."""
     values = value_range.get("values", [])
     return cast(list[list[Any]], values) if rows_major else rows_of_columns(values)
+
+
+def _checked(part: Sequence[ValueRange], rows_major: bool) -> list[Sequence[Any]]:
+    """The answers of 入出庫's check as :meth:`MovementsRead.stale` takes them.
+
+    The header row as a grid, the key columns as lists (not a row per cell).
+    """
+    if len(part) < 2:
+        return []
+    columns = [column_of(vr.get("values", []), rows_major) for vr in part[2:]]
+    return [_grid(part[1], rows_major), *columns]
 
 
 def _small(prefix: MovementsPrefix | None) -> bool:
