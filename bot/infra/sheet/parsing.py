@@ -133,7 +133,10 @@ class ParseContext:
         self.broken: set[str] = set()
         self.invalid: set[str] = set()
         self.held_codes: dict[str, dict[str, str]] = {}
-        self.out = SheetRead(snapshot=Snapshot(), raw={k: list(v or []) for k, v in values.items()})
+        # The grids as given, not copies (100,000 rows of 商品マスタ, a day of 入出庫):
+        # a read's grids are never changed once given (the grid cache copies to change)
+        raw = {k: v if type(v) is list else list(v or []) for k, v in values.items()}
+        self.out = SheetRead(snapshot=Snapshot(), raw=raw)
 
     def cell_name(self, tab: TabSpec, row: int, col: int) -> str:
         """A1 for 商品マスタ (its 状態 shows it); ``<tab> A1`` elsewhere."""
