@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.infra.sheet.known_span import MIN_TEXT_CHARS
+from bot.infra.sheet.layers import Layered, Layers
 from tests.e2e.conftest import MASTER, Shop
 
 
@@ -79,3 +81,41 @@ def test_the_usual_cycle_parses_the_rows_logged_not_every_row(
     big.worker.gateway.cache.forget()  # a whole read: rows anywhere may be new
     big.cycle()
     assert passes == [1]
+
+
+def test_the_ledger_rows_are_not_decoded_again_in_the_usual_cycle(big: Shop) -> None:
+    """_state's ledger rows (megabytes by a busy evening) come back as the same texts."""
+    texts = big.worker.gateway.cache.state_texts
+    for n in range(24):  # enough applied rows for a ledger row of MIN_TEXT_CHARS
+        big.movement("FILL007", 1, memo=f"入荷 {n}")
+    big.cycle()
+    big.cycle()
+    ledger = {k: v for k, v in big.state().items() if k.startswith("movements:")}
+    assert max(map(len, ledger.values())) >= MIN_TEXT_CHARS
+    reused = texts.reused
+    big.type("FILL008", "在庫数", 3)
+    for _ in range(3):
+        big.cycle()
+    assert texts.reused >= reused + 3  # each cycle put the kept ledger text back
+    assert big.stock("FILL007") == 1 + 24  # each row applied once
+    assert big.stock("FILL008") == 3
+
+
+def test_the_usual_cycle_reads_the_settled_top_of_movements_as_shared_layers(big: Shop) -> None:
+    """The read's 入出庫 maps are its own rows over the settled top's, shared, not copied."""
+    gateway = big.worker.gateway
+    for n in range(6):
+        big.movement("FILL009", 1, memo=f"{n}")
+        big.cycle()
+    prefix = gateway.moves_prefix
+    assert prefix is not None and isinstance(prefix.movement_rows, Layers)
+    big.movement("FILL010", 2)
+
+    read = gateway.read()
+
+    assert isinstance(read.movement_rows, Layered) and isinstance(read.mark_by_row, Layered)
+    assert read.movement_rows.base is prefix.movement_rows
+    assert read.mark_by_row.base is prefix.marks
+    # Its own entries: the row the last commit marked (settled since) and the new one
+    assert len(read.movement_rows.own) == 2
+    assert len(read.movement_rows) == len(prefix.movement_rows) + 2

@@ -785,6 +785,7 @@ def test_raw_values_kept_for_partial_reread() -> None:
     values = products(prow(sku="X", stock=1))
     read = parse(values)
     assert read.raw["products"] == values["products"]
+    assert read.raw["products"] is values["products"]  # shared, not copied (never changed)
 
 
 # --------------------------------------------------------------------------- sets

@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.infra.sheet.layers import Layered, Layers
 from bot.infra.sheet.layout import SheetRead, load_template, parse_sheet
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 
@@ -239,3 +240,34 @@ def test_rows_typed_alike_share_their_texts_in_the_top() -> None:
     assert [m.kind for m in done] == ["入荷"] * 3
     assert all(m.kind is first[3] and m.memo is first[4] and m.sku is first[1] for m in done)
     assert len({id(m.at) for m in done}) == 1
+
+
+def done_row(n: int) -> list[Any]:
+    return ["d", f"S{n}", 1, "", "", f"済 2026-11-23 10:00:00 #M20261123-{n:04d}"]
+
+
+def test_the_usual_cycle_shares_the_tops_maps_with_its_read_and_the_next_top() -> None:
+    # A day-long top (400 rows here) is not copied into each read: the read's maps are
+    # its own entries over the top's layers, and the next top stacks its rows on them.
+    top = [list(HEAD), *(done_row(n) for n in range(1, 401))]
+    prefix = parse([*top, ["d", "X", 1]]).movements_prefix
+    assert prefix is not None and prefix.rows == 401
+    grid = [*top, *(done_row(n) for n in range(401, 411)), ["d", "X", 1]]
+
+    read = parse(grid, prefix)
+
+    assert isinstance(read.movement_rows, Layered) and isinstance(read.mark_by_row, Layered)
+    assert read.movement_rows.base is prefix.movement_rows
+    assert read.mark_by_row.base is prefix.marks
+    grown = read.movements_prefix
+    assert grown is not None and grown.rows == 411
+    for new, old in [
+        (grown.movement_rows, prefix.movement_rows),
+        (grown.marks, prefix.marks),
+        (grown.occurrences, prefix.occurrences),
+        (grown.idents, prefix.idents),
+    ]:
+        assert isinstance(new, Layers) and isinstance(old, Layers)
+        assert new.layers[0] is old.layers[0]  # the big layer shared, 10 rows stacked on
+    assert all(a.shared is b.shared for a, b in zip(grown.key_cells, prefix.key_cells, strict=True))
+    assert outcome(read) == outcome(parse(grid))

@@ -11,10 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.infra.sheet import movements_read
 from bot.infra.sheet.layout import SheetRead, load_template, parse_sheet
-from bot.infra.sheet.movements_read import MovementsRead, top_unchanged
+from bot.infra.sheet.movements_read import MovementsRead, column_of, top_unchanged
 from bot.infra.sheet.parse_tabs import MovementsPrefix
+from bot.infra.sheet.values import same_row, value_at
 
 PRODUCTS_HEAD = [c.header for c in load_template().tab("products").columns]
 HEAD = ["日時", "商品コード", "数量", "区分", "メモ", "反映"]
@@ -57,13 +61,17 @@ def column(grid: list[list[Any]], col: int, last: int) -> list[list[Any]]:
     return out
 
 
-def answers(read: MovementsRead, grid: list[list[Any]]) -> list[list[list[Any]]]:
-    """What the emulated API answers to ``read.ranges()`` on ``grid`` (ROWS-major)."""
+def answers(read: MovementsRead, grid: list[list[Any]]) -> list[list[Any]]:
+    """What the emulated API answers to ``read.ranges()`` on ``grid``.
+
+    The tail and the header row as ROWS-major grids, the key columns as lists (what
+    ``column_of`` makes of a ROWS-major or COLUMNS-major answer).
+    """
     prefix = read.prefix
     assert prefix is not None
-    got = [grid[prefix.tail_row - 1 :], [grid[0]]]
+    got: list[list[Any]] = [grid[prefix.tail_row - 1 :], [grid[0]]]
     last = prefix.rows - 1
-    return got + [column(grid, c, last) for c in prefix.key_columns]
+    return got + [column_of(column(grid, c, last), True) for c in prefix.key_columns]
 
 
 # --------------------------------------------------------------------------- ranges
@@ -100,7 +108,7 @@ def test_the_answers_join_into_the_tab_a_whole_read_gives() -> None:
     got = answers(read, grid)
 
     assert read.grid(got) == grid
-    assert not read.stale(got)
+    assert not read.stale(got[1:])
 
 
 @pytest.mark.parametrize(
@@ -123,8 +131,8 @@ def test_a_change_to_the_top_that_the_boundary_row_cannot_show_is_found(
     got = answers(read, grid)
 
     assert read.grid(got) is not None  # the boundary row is as it was
-    assert read.stale(got)  # the next read takes the tab whole
-    assert not MovementsRead(read.prefix, TITLE).stale(got[:1])  # only a check tells
+    assert read.stale(got[1:])  # the next read takes the tab whole
+    assert not MovementsRead(read.prefix, TITLE).stale([])  # only a check tells
 
 
 def test_memo_date_or_kind_edits_in_the_top_change_nothing_the_bot_does() -> None:
@@ -132,21 +140,21 @@ def test_memo_date_or_kind_edits_in_the_top_change_nothing_the_bot_does() -> Non
     grid = settled_tab()
     grid[4] = ["2026-12-01", "C", 3, "返品", "直したメモ", mark(3)]
 
-    assert not read.stale(answers(read, grid))
+    assert not read.stale(answers(read, grid)[1:])
 
 
 def test_a_header_renamed_is_found_by_the_check() -> None:
     read = MovementsRead(prefix_of(settled_tab()), TITLE, check=True)
     grid = settled_tab()
     grid[0] = ["日付", *HEAD[1:]]
-    assert read.stale(answers(read, grid))
+    assert read.stale(answers(read, grid)[1:])
     assert not top_unchanged(None, [[grid[0]]])
 
 
 def test_numbers_read_as_9_or_9_0_and_blank_cells_as_none_or_empty_are_the_same() -> None:
     prefix = prefix_of(settled_tab())
-    got = [[HEAD], [["A"], ["B"], [""], ["C"]], [[1.0], [2], [], [3]], [[mark(n)] for n in (1, 2)]]
-    got[3] += [[], [mark(3)]]
+    got: list[list[Any]] = [[HEAD], ["A", "B", "", "C"], [1.0, 2, None, 3]]
+    got.append([mark(1), mark(2), "", mark(3)])
     assert top_unchanged(prefix, got)
 
 
@@ -176,3 +184,80 @@ def test_a_settled_row_a_sort_took_below_a_boundary_row_that_kept_its_place_is_r
         *grid[:4],
         ["10:00", "D", 4, "", "", mark(9)],
     ]
+
+
+# --------------------------------------------------------------------------- the check, fast
+
+
+def plain_top_unchanged(prefix: MovementsPrefix, got: list[list[Any]]) -> bool:
+    """The check cell by cell as text (``got``'s columns ROWS-major): what the fast one must say."""
+    header = got[0][0] if got and got[0] else []
+    if not same_row(header, prefix.cells[0]):
+        return False
+    top = prefix.cells[1 : prefix.rows - 1]
+    for col, rows in zip(prefix.key_columns, got[1:], strict=False):
+        now = [row[0] if row else "" for row in rows]
+        if not same_row(now, [value_at(row, col) for row in top]):
+            return False
+    return len(got) - 1 == (len(prefix.key_columns) if top else 0)
+
+
+cell_values = st.sampled_from(["", None, "A", "B", 1, 1.0, "1", 2, True, mark(1), mark(2), " "])
+settled_rows = st.one_of(
+    st.just([]),
+    st.tuples(st.sampled_from(["A", "B", 1]), st.sampled_from([1, 2, 1.0, "", "x"])).map(
+        lambda t: ["d", t[0], t[1], "", "", mark(1)]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(settled_rows, max_size=12),
+    edits=st.lists(st.tuples(st.integers(0, 14), st.integers(0, 6), cell_values), max_size=4),
+    columns_major=st.booleans(),
+)
+def test_the_check_says_what_comparing_the_top_cell_by_cell_says(
+    rows: list[list[Any]],
+    edits: list[tuple[int, int, Any]],
+    columns_major: bool,
+) -> None:
+    grid = [list(HEAD), *(list(r) for r in rows), ["d", "E", 5]]
+    prefix = parse(grid).movements_prefix
+    assert prefix is not None
+    read = MovementsRead(prefix, TITLE, check=True)
+    for row, col, value in edits:  # staff typing anywhere, the header row too
+        if row < len(grid) - 1:
+            grid[row] = [*grid[row], *[""] * (col + 1 - len(grid[row]))]
+            grid[row][col] = value
+    last = prefix.rows - 1
+    by_rows = [column(grid, c, last) for c in prefix.key_columns] if last >= 2 else []
+    if columns_major:  # the hot read's answer: one list, trailing blanks dropped
+        got = [column_of(columns_of(r), False) for r in by_rows]
+    else:
+        got = [column_of(r, True) for r in by_rows]
+
+    assert top_unchanged(prefix, [[grid[0]], *got]) == plain_top_unchanged(
+        prefix, [[grid[0]], *by_rows]
+    )
+    assert read.stale([[grid[0]], *got]) != plain_top_unchanged(prefix, [[grid[0]], *by_rows])
+
+
+def columns_of(rows: list[list[Any]]) -> list[list[Any]]:
+    """A ROWS-major one-column answer as the COLUMNS-major one."""
+    return [[r[0] if r else "" for r in rows]] if rows else []
+
+
+def test_the_usual_check_compares_the_top_at_c_speed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An unchanged top is compared as lists, not cell by cell as text (a day-long tab).
+    grid = [list(HEAD), *(["d", f"S{n}", n, "", "", mark(n % 60)] for n in range(1, 300))]
+    grid.append(["d", "E", 5])
+    prefix = prefix_of(grid)
+    read = MovementsRead(prefix, TITLE, check=True)
+    got = answers(read, grid)
+    calls: list[int] = []
+    real = movements_read.same_row
+    monkeypatch.setattr(movements_read, "same_row", lambda a, b: calls.append(1) or real(a, b))
+
+    assert not read.stale(got[1:])
+    assert len(calls) == 1  # the header row only

@@ -23,7 +23,7 @@ from pydantic_core import from_json, to_json
 from bot.core.errors import RateLimited, Stopped, TransientError, ZaikoError
 from bot.infra.clock import Clock, RealClock
 from bot.infra.retry import Backoff, RetryPolicy
-from bot.infra.sheet.known_span import KnownSpan, decode_keeping
+from bot.infra.sheet.known_span import KnownSpan, KnownTexts, decode_keeping
 
 if TYPE_CHECKING:
     pass
@@ -165,20 +165,26 @@ class RetryingHTTPClient(HTTPClient):
             ) from last
 
     def values_batch_get(
-        self, id: str, ranges: list[str], params: Any = None, keep: KnownSpan | None = None
+        self,
+        id: str,
+        ranges: list[str],
+        params: Any = None,
+        keep: KnownSpan | None = None,
+        texts: KnownTexts | None = None,
     ) -> Any:
         """``values:batchGet``, its answer decoded by :func:`decoded` (gspread's, faster).
 
         Every cycle's snapshot read is one of these: at 100k products megabytes of
         cells a cycle, which the stdlib decoder behind ``Response.json`` took 5 % of
         the bot's cycle to read. ``keep``: a valueRange whose values are not decoded
-        again when their bytes are as last answered (:mod:`bot.infra.sheet.known_span`).
+        again when their bytes are as last answered (:mod:`bot.infra.sheet.known_span`);
+        ``texts``: long texts not decoded again when their bytes are as last answered.
         """
         params = {**(params or {}), "ranges": ranges}
         response = self.request("get", SPREADSHEET_VALUES_BATCH_URL % id, params=params)
         if keep is None:
             return decoded(response)
-        return decode_keeping(response.content, keep, lambda _: decoded(response))
+        return decode_keeping(response.content, keep, lambda _: decoded(response), texts)
 
     def _rebased(self, endpoint: str) -> str:
         """The URL on the configured host (gspread builds them from its constants)."""

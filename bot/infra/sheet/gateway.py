@@ -70,7 +70,7 @@ from bot.infra.sheet.hot import (
     rows_of_runs,
     value_cells,
 )
-from bot.infra.sheet.known_span import KnownSpan
+from bot.infra.sheet.known_span import KnownSpan, KnownTexts
 from bot.infra.sheet.layout import SheetRead
 from bot.infra.sheet.listing_book import ListingBook
 from bot.infra.sheet.logs import LogTabs
@@ -307,7 +307,11 @@ class SheetGateway:
         return [vr.get("values", []) for vr in self._value_ranges(ranges)]
 
     def _value_ranges(
-        self, ranges: Sequence[str], major: str = "ROWS", keep: KnownSpan | None = None
+        self,
+        ranges: Sequence[str],
+        major: str = "ROWS",
+        keep: KnownSpan | None = None,
+        texts: KnownTexts | None = None,
     ) -> list[dict[str, Any]]:
         params: ParamsType = {
             "valueRenderOption": "FORMULA",
@@ -318,7 +322,9 @@ class SheetGateway:
         http = self.spreadsheet.client
         try:
             if keep is not None and isinstance(http, RetryingHTTPClient):
-                reply = http.values_batch_get(self.spreadsheet.id, list(ranges), params, keep)
+                reply = http.values_batch_get(
+                    self.spreadsheet.id, list(ranges), params, keep, texts
+                )
             else:
                 reply = self.spreadsheet.values_batch_get(list(ranges), params=params)
         except APIError as err:

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.headers import header_map
-from bot.infra.sheet.known_span import KnownSpan
+from bot.infra.sheet.known_span import KnownSpan, KnownTexts
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import Template
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
@@ -232,6 +232,8 @@ class GridCache:
     sku_span: KnownSpan = field(default_factory=lambda: KnownSpan(HOT_SKUS))
     """The hot read's 商品コード column as last answered, byte for byte: an answer with the
     same bytes there is not decoded again (:mod:`bot.infra.sheet.known_span`)."""
+    state_texts: KnownTexts = field(default_factory=lambda: KnownTexts())
+    """_state's long texts (the ledger rows) as last answered: not decoded again."""
 
     def count(self, cells: int) -> None:
         """Cells the gateway just read (any tab, any request): what the budget spends."""

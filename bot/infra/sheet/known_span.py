@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 Decode = Callable[[bytes], Any]
 
@@ -74,13 +75,40 @@ class KnownSpan:
             self.values = values
 
 
-def decode_keeping(content: bytes, span: KnownSpan, decode: Decode) -> Any:
+def decode_keeping(
+    content: bytes, span: KnownSpan, decode: Decode, texts: KnownTexts | None = None
+) -> Any:
     """``content`` (a ``values:batchGet`` answer) decoded as ``decode`` would.
 
     The values of ``valueRanges[span.index]`` are ``span.values`` when their bytes are
     ``span.raw``; otherwise they are decoded and become the span known next time.
+    ``texts``: long texts of another valueRange not decoded again (:class:`KnownTexts`).
     Raises what ``decode(content)`` raises.
     """
+    if texts is None or texts.index < 0:
+        return _decode_span(content, span, decode)
+    swapped, found = texts.swapped(content)
+    if found:
+        try:
+            got = _decode_span(swapped, span, _decode_bytes)
+        except ValueError:
+            got = None
+        if got is not None and texts.put_back(got, [text for _, text, _ in found]):
+            texts.reused += len(found)
+            texts.learn(got, content, found)
+            return got
+        span.forget()  # (it may hold what it read of the swapped answer)
+    got = _decode_span(content, span, decode)
+    texts.learn(got, content, ())
+    return got
+
+
+def _decode_bytes(content: bytes) -> Any:
+    return from_json(content, cache_strings="keys")
+
+
+def _decode_span(content: bytes, span: KnownSpan, decode: Decode) -> Any:
+    """``content`` decoded, the values of ``valueRanges[span.index]`` kept by their bytes."""
     start = value_start(content, ("valueRanges", span.index, "values"))
     if start is None:
         span.forget()
@@ -189,3 +217,130 @@ def _key(token: bytes) -> str:
     if b"\\" not in token:
         return token[1:-1].decode("utf-8", "replace")
     return str(json.loads(token))
+
+
+# --------------------------------------------------------------------------- long texts
+
+_VALUE_BEFORE = frozenset(b"[, \t\r\n")
+"""Bytes before a string token in a values array: ``[``, ``,`` or whitespace. Before a
+``"`` inside a string is a backslash, so a token found after one of these starts there."""
+_AFTER_CLOSE = frozenset(b",]}: \t\r\n")
+"""Bytes that may follow a string's closing quote: a token whose text starts with one is
+not looked for (its opening ``"`` could be another string's closing one)."""
+_SLACK = 65_536
+"""Bytes before where the first known token was last time that are looked through too."""
+MIN_TEXT_CHARS = 1_024
+"""Texts at least this long are kept by their bytes (_state's ledger rows: ~45,000)."""
+
+
+@dataclass
+class KnownTexts:
+    """Long texts in valueRange ``index``'s values as last answered, by their bytes.
+
+    _state's ledger rows (:mod:`bot.infra.sheet.movement_ledger`) hold megabytes by the
+    end of a busy day, read every cycle, and but the newest row are as they were. Each
+    long text's string token (its bytes, quotes included) maps to the text; an answer
+    holding a known token has it replaced by a marker before decoding and the kept text
+    put back where the marker landed: the very object as last time.
+
+    Why that gives what a full decode gives: a known token found after ``[``, ``,`` or
+    whitespace starts a string there (inside a string a ``"`` follows a backslash; a
+    closing one is not followed by the token's second byte, :data:`_AFTER_CLOSE`), and
+    a token is a whole string on its own, so those bytes are that string and decode to
+    the kept text wherever they are. Each marker names its number with this process's
+    nonce; every marker must be found in valueRange ``index``, once and in order, else
+    the answer is decoded whole.
+    """
+
+    index: int = -1
+    """The valueRange whose long texts are kept (-1: none this read)."""
+    tokens: dict[bytes, str] = field(default_factory=dict)
+    """Token → text, in the last answer's order."""
+    from_end: int = 0
+    """Bytes from the first token to the answer's end, last time (where to look from)."""
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    reused: int = 0
+    """Texts put back instead of decoded, over the process's life."""
+
+    def swapped(self, content: bytes) -> tuple[bytes, list[tuple[bytes, str, int]]]:
+        """``content`` with known tokens replaced by markers; (token, text, where) of each.
+
+        Looked for from a little before where the first was last time: one missed is
+        only decoded, as any other bytes.
+        """
+        parts: list[bytes] = []
+        found: list[tuple[bytes, str, int]] = []
+        pos, look = 0, max(0, len(content) - self.from_end - _SLACK)
+        for token, text in self.tokens.items():
+            at = _find(content, token, look)
+            if at < 1 or content[at - 1] not in _VALUE_BEFORE:
+                continue
+            parts += [content[pos:at], self._marker(len(found)).encode()]
+            found.append((token, text, at))
+            pos = look = at + len(token)
+        if not found:
+            return content, found
+        return b"".join([*parts, content[pos:]]), found
+
+    def put_back(self, got: Any, texts: Sequence[str]) -> bool:
+        """The texts in place of their markers in ``got``; False: not each found once, in order."""
+        values = _values_at(got, self.index)
+        head = f"\x00known:{self.nonce}:"
+        found = 0
+        for line in values or ():
+            for i, cell in enumerate(line if isinstance(line, list) else ()):
+                if type(cell) is str and cell.startswith(head):
+                    if cell != f"{head}{found}" or found >= len(texts):
+                        return False
+                    line[i] = texts[found]
+                    found += 1
+        return values is not None and found == len(texts)
+
+    def learn(self, got: Any, content: bytes, found: Sequence[tuple[bytes, str, int]]) -> None:
+        """Keep the long texts of valueRange :attr:`index` as ``content`` holds them.
+
+        ``found``: the tokens put back (not looked for again).
+        """
+        put = {id(text): (token, at) for token, text, at in found}
+        self.tokens = {}
+        pos, first = 0, None
+        for line in _values_at(got, self.index) or ():
+            for cell in line if isinstance(line, list) else ():
+                if type(cell) is not str or len(cell) < MIN_TEXT_CHARS:
+                    continue
+                token, at = put.get(id(cell)) or (to_json(cell), -1)
+                if at < 0 and token[1] not in _AFTER_CLOSE:
+                    at = _find(content, token, pos)
+                if at >= 1 and content[at - 1] in _VALUE_BEFORE:
+                    self.tokens[token] = cell
+                    pos, first = at + len(token), at if first is None else first
+        self.from_end = len(content) - first if first is not None else 0
+
+    def _marker(self, n: int) -> str:
+        return f'"\\u0000known:{self.nonce}:{n}"'
+
+
+def _find(content: bytes, token: bytes, start: int) -> int:
+    """Where ``token`` is in ``content`` from ``start`` (-1: nowhere).
+
+    Found by its first bytes, then compared whole: ``bytes.find`` with a needle of tens
+    of kilobytes costs more than the decode it spares.
+    """
+    head = token[:_HEAD_BYTES]
+    at = content.find(head, start)
+    while at >= 0 and not content.startswith(token, at):
+        at = content.find(head, at + 1)
+    return at
+
+
+_HEAD_BYTES = 64
+
+
+def _values_at(got: Any, index: int) -> list[Any] | None:
+    """``got["valueRanges"][index]["values"]`` when it is a list; None otherwise."""
+    ranges = got.get("valueRanges") if isinstance(got, dict) else None
+    if not isinstance(ranges, list) or not 0 <= index < len(ranges):
+        return None
+    value_range = ranges[index]
+    values = value_range.get("values") if isinstance(value_range, dict) else None
+    return values if isinstance(values, list) else None

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from itertools import count
+from itertools import chain, count
 from typing import Any
 
 from bot.core.domain import Movement
@@ -383,7 +383,7 @@ def read_ledger(state: Mapping[str, str], rows: Sequence[Movement] = ()) -> tupl
     chunks = [_CACHE.get(text, done) for text in texts]
     if chunks:  # a parse without _state (a commit's read-back) leaves the cache be
         _CACHE.keep(chunks)
-    return tuple(m for chunk in chunks for m in chunk.entries)
+    return tuple(chain.from_iterable(chunk.entries for chunk in chunks))
 
 
 def next_ledger_rows(

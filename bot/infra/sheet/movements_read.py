@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.infra.sheet.cells import column_letter
 from bot.infra.sheet.parse_tabs import MovementsPrefix
-from bot.infra.sheet.values import same_row, value_at
+from bot.infra.sheet.values import identical, same_row, value_at
 
 Grid = list[list[Any]]
 
@@ -76,40 +76,70 @@ class MovementsRead:
         return [tail, f"{self.title}!1:1", *columns]
 
     def grid(self, got: Sequence[Sequence[Sequence[Any]]]) -> list[Sequence[Any]] | None:
-        """入出庫 as a whole read gives it, from :meth:`ranges`' answers (ROWS-major).
+        """入出庫 as a whole read gives it, from the first of :meth:`ranges`' answers.
 
-        None when the tab must be read whole now: the boundary row moved, or a row of
-        the top turned up below it (:meth:`MovementsPrefix.join`).
+        ``got[0]`` ROWS-major. None when the tab must be read whole now: the boundary row
+        moved, or a row of the top turned up below it (:meth:`MovementsPrefix.join`).
         """
         if self.prefix is None or self.whole:
             return [list(row) for row in got[0]] if got else []
         return self.prefix.join(got[0])
 
-    def stale(self, got: Sequence[Sequence[Sequence[Any]]]) -> bool:
+    def stale(self, got: Sequence[Sequence[Any]]) -> bool:
         """Whether the check found the settled top changed.
 
-        The next read then takes the tab whole. Until then the top as it was is as safe
-        as on any cycle that reads below it: nothing in it is applied, and a row that
-        left it for below is caught by the join.
+        ``got``: :meth:`ranges`' answers after the first, as :func:`top_unchanged`
+        takes them. The next read then takes the tab whole. Until then the top as it
+        was is as safe as on any cycle that reads below it: nothing in it is applied,
+        and a row that left it for below is caught by the join.
         """
-        return self.check and not self.whole and not top_unchanged(self.prefix, got[1:])
+        return self.check and not self.whole and not top_unchanged(self.prefix, got)
 
 
-def top_unchanged(prefix: MovementsPrefix | None, got: Sequence[Sequence[Sequence[Any]]]) -> bool:
+def column_of(values: Sequence[Sequence[Any]], rows_major: bool) -> list[Any]:
+    """A one-column range's ``values`` as the list a COLUMNS-major read gives."""
+    if not rows_major:
+        return list(values[0]) if values else []
+    return [row[0] if row else "" for row in values]
+
+
+def top_unchanged(prefix: MovementsPrefix | None, got: Sequence[Sequence[Any]]) -> bool:
     """Whether the header row and key columns read now are the settled top's.
 
-    ``got``: the header row, then each of :attr:`MovementsPrefix.key_columns` from
-    sheet row 2 to the row above the boundary (none when there is no such row), each
-    as a ROWS-major read gives it.
+    ``got``: the header row (ROWS-major: a list of one row), then each of
+    :attr:`MovementsPrefix.key_columns` from sheet row 2 to the row above the boundary
+    (none when there is no such row), each as a COLUMNS-major read gives it
+    (:func:`column_of`). Compared with the top's own columns
+    (:attr:`MovementsPrefix.key_cells`) at C speed when they read as the API gave
+    them both times; cell by cell as text otherwise.
     """
     if prefix is None:
         return False
     header = got[0][0] if got and got[0] else []
     if not same_row(header, prefix.cells[0]):
         return False
-    top = prefix.cells[1 : prefix.rows - 1]
-    for col, column in zip(prefix.key_columns, got[1:], strict=False):
-        now = [row[0] if row else "" for row in column]
-        if not same_row(now, [value_at(row, col) for row in top]):
+    top = prefix.rows - 2  # the rows between the header and the boundary row
+    for kept, now in zip(_kept_columns(prefix), got[1:], strict=False):
+        if not _same_column(now, kept):
             return False
-    return len(got) - 1 == (len(prefix.key_columns) if top else 0)
+    return len(got) - 1 == (len(prefix.key_columns) if top > 0 else 0)
+
+
+def _kept_columns(prefix: MovementsPrefix) -> list[list[Any]]:
+    """The top's key columns below the header, above the boundary row."""
+    if prefix.key_cells:
+        return [column.items() for column in prefix.key_cells]
+    top = prefix.cells[1 : prefix.rows - 1]
+    return [[value_at(row, col) for row in top] for col in prefix.key_columns]
+
+
+def _same_column(now: Sequence[Any], kept: Sequence[Any]) -> bool:
+    """A column read now and as kept: the same cells but for trailing blanks, or read alike."""
+    n = len(now)
+    if n <= len(kept) and identical(now, kept[:n]) and not any(map(_filled, kept[n:])):
+        return True
+    return same_row(now, kept)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != ""

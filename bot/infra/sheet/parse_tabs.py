@@ -27,6 +27,7 @@ from bot.infra.sheet.cells import (
     nfkc,
 )
 from bot.infra.sheet.headers import HeaderMap
+from bot.infra.sheet.layers import Counts, Grown, K, Layered, Layers, V
 from bot.infra.sheet.movement_ledger import ident_of
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
@@ -197,7 +198,10 @@ class MovementsPrefix:
     cells: tuple[Sequence[Any], ...]
     """The covered grid rows as read (header first)."""
     occurrences: Mapping[str, int]
-    """Fingerprint → rows holding it among the covered ones (the next row's ``-n``)."""
+    """Fingerprint → rows holding it among the covered ones (the next row's ``-n``).
+
+    This and the other maps of a day-long top are :class:`~bot.infra.sheet.layers.Layers`
+    as a parse makes them: the next top shares them and stacks its new rows' on."""
     movement_rows: Mapping[str, int]
     """What parsing them put in ``SheetRead.movement_rows`` (key → grid row)."""
     marks: Mapping[int, str]
@@ -206,8 +210,13 @@ class MovementsPrefix:
     """The 済 rows with identity as movements, in sheet order."""
     key_columns: tuple[int, int, int]
     """(商品コード, 数量, 反映) columns: what a check of the covered rows compares."""
-    idents: frozenset[str]
-    """The identities in the covered rows' 反映 cells."""
+    idents: Mapping[str, None]
+    """The identities in the covered rows' 反映 cells (the keys)."""
+    key_cells: tuple[Grown[Any], ...] = ()
+    """Each of :attr:`key_columns` from grid row 1 to the row above the boundary, as a
+    COLUMNS-major read gives it but for trailing blanks ("" for a blank cell): what the
+    check of the top compares with (:func:`bot.infra.sheet.movements_read.top_unchanged`).
+    Grown with the top, shared between reads."""
 
     @property
     def tail_row(self) -> int:
@@ -289,8 +298,9 @@ class _MovementScan:
         """Take the covered rows' result as it is; the scan starts after them."""
         self.start = self.settled_to = prefix.rows
         self.base = prefix.occurrences
-        self.ctx.out.movement_rows.update(prefix.movement_rows)
-        self.ctx.out.mark_by_row.update(prefix.marks)
+        # The top's maps are shared, not copied: this parse's entries go on top of them
+        self.ctx.out.movement_rows = Layered(Layers.of(prefix.movement_rows))
+        self.ctx.out.mark_by_row = Layered(Layers.of(prefix.marks))
         self.out = list(prefix.done)
         self.reused = prefix
 
@@ -363,23 +373,45 @@ class _MovementScan:
         rows = self.settled_to
         if self.reused is not None and rows == self.reused.rows:
             return self.reused  # nothing settled after it: the same object
-        occurrences = dict(self.base)
-        for digest, n in self.counts.items():
-            occurrences[digest] = occurrences.get(digest, 0) + n
         sku, qty = self.hm.col("sku"), self.hm.col("qty")
         assert sku is not None and qty is not None and self.c_mark is not None
-        before = self.reused.idents if self.reused is not None else frozenset()
-        kept = self.reused.cells if self.reused is not None else ()
+        reused = self.reused
+        kept = reused.cells if reused is not None else ()
+        cells = (*kept, *map(self.compact, self.grid[len(kept) : rows]))
+        key_columns = (sku, qty, self.c_mark)
+        if reused is not None and reused.key_cells and reused.key_columns == key_columns:
+            start, columns = max(1, reused.rows - 1), reused.key_cells
+        else:
+            start, columns = 1, tuple(Grown[Any]() for _ in key_columns)
+        added = cells[start : rows - 1]  # (the top's rows: their texts shared)
         return MovementsPrefix(
             rows=rows,
-            cells=(*kept, *map(self.compact, self.grid[len(kept) : rows])),
-            occurrences=occurrences,
-            movement_rows=dict(self.ctx.out.movement_rows),
-            marks=dict(self.ctx.out.mark_by_row),
+            cells=cells,
+            occurrences=Counts.of(self.base).stacked(self.counts),
+            movement_rows=_stacked(self.ctx.out.movement_rows),
+            marks=_stacked(self.ctx.out.mark_by_row),
             done=tuple(self.out),
-            key_columns=(sku, qty, self.c_mark),
-            idents=before | frozenset(self.idents),
+            key_columns=key_columns,
+            idents=Layers.of(reused.idents if reused else {}).stacked(dict.fromkeys(self.idents)),
+            key_cells=tuple(
+                column.grown(_api_cell(row, c) for row in added)
+                for column, c in zip(columns, key_columns, strict=True)
+            ),
         )
+
+
+def _api_cell(row: Sequence[Any], col: int) -> Any:
+    """Cell ``col`` of ``row`` as a read gives it inside a column ("" for a blank)."""
+    value = row[col] if col < len(row) else ""
+    return "" if value is None else value
+
+
+def _stacked(entries: Mapping[K, V]) -> Layers[K, V]:
+    """A scan's map as layers: its own entries stacked on the shared ones it started from."""
+    if isinstance(entries, Layered):
+        return entries.base.stacked(entries.own)
+    empty: Layers[K, V] = Layers()
+    return empty.stacked(entries)
 
 
 def _movement(

@@ -6,7 +6,7 @@ the template, the enabled malls, the problems and grid positions collected so fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TYPE_CHECKING, Any
@@ -62,8 +62,10 @@ class SheetRead:
     """商品コード → grid row, for every 商品コード that appears exactly once."""
     row_statuses: Sequence[str] = ()
     """Current 状態 text by 商品マスタ grid row ("" when blank; see :meth:`status_at`)."""
-    movement_rows: dict[str, int] = field(default_factory=dict)
-    """Movement key → grid row, for 入出庫 rows not yet marked 済 (valid or not)."""
+    movement_rows: MutableMapping[str, int] = field(default_factory=dict)
+    """Movement key → grid row, for 入出庫 rows not yet marked 済 (valid or not) and 済
+    rows with the bot's identity (the settled top's entries shared with the last read's:
+    :class:`~bot.infra.sheet.layers.Layered`)."""
     movement_marks: dict[str, str] = field(default_factory=dict)
     """Movement key → current 反映 text of pending rows (e.g. an error already shown)."""
     movement_problems: dict[str, RowProblem] = field(default_factory=dict)
@@ -79,8 +81,9 @@ class SheetRead:
     duplicate_rows: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """商品コード → every grid row holding it, for the 商品コード on several rows (the
     rest are in ``product_rows``; see :meth:`rows_of`)."""
-    mark_by_row: dict[int, str] = field(default_factory=dict)
-    """入出庫 grid row → current 反映 text (pending rows only)."""
+    mark_by_row: MutableMapping[int, str] = field(default_factory=dict)
+    """入出庫 grid row → current 反映 text (pending rows and 済 rows with identity;
+    layered as :attr:`movement_rows`)."""
     raw: dict[str, list[list[Any]]] = field(default_factory=dict)
     """The values this read was parsed from, by tab key (for a partial re-read)."""
     movements_prefix: MovementsPrefix | None = None
@@ -130,7 +133,10 @@ class ParseContext:
         self.broken: set[str] = set()
         self.invalid: set[str] = set()
         self.held_codes: dict[str, dict[str, str]] = {}
-        self.out = SheetRead(snapshot=Snapshot(), raw={k: list(v or []) for k, v in values.items()})
+        # The grids as given, not copies (100,000 rows of 商品マスタ, a day of 入出庫):
+        # a read's grids are never changed once given (the grid cache copies to change)
+        raw = {k: v if type(v) is list else list(v or []) for k, v in values.items()}
+        self.out = SheetRead(snapshot=Snapshot(), raw=raw)
 
     def cell_name(self, tab: TabSpec, row: int, col: int) -> str:
         """A1 for 商品マスタ (its 状態 shows it); ``<tab> A1`` elsewhere."""

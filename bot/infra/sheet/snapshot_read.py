@@ -20,11 +20,19 @@ from typing import Any, Protocol, cast
 
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.hot import SMALL_SHEET_CELLS, GridCache, Window, grid_cells, rows_of_columns
-from bot.infra.sheet.known_span import KnownSpan
-from bot.infra.sheet.movements_read import MovementsRead
+from bot.infra.sheet.known_span import KnownSpan, KnownTexts
+from bot.infra.sheet.movements_read import MovementsRead, column_of
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.spec import Template
-from bot.infra.sheet.tabs import CYCLE_TABS, HEADER_TABS, HOT_TABS, MOVEMENTS, PRODUCTS, SETS
+from bot.infra.sheet.tabs import (
+    CYCLE_TABS,
+    HEADER_TABS,
+    HOT_TABS,
+    MOVEMENTS,
+    PRODUCTS,
+    SETS,
+    STATE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +45,15 @@ class ValueRanges(Protocol):
     """The gateway's ``values:batchGet`` (ranges, major dimension) → ValueRanges.
 
     ``keep``: a range whose values are not decoded again when their bytes are as last
-    answered (:mod:`bot.infra.sheet.known_span`).
+    answered (:mod:`bot.infra.sheet.known_span`); ``texts``: long texts so.
     """
 
     def __call__(
-        self, ranges: Sequence[str], major: str = ..., keep: KnownSpan | None = None
+        self,
+        ranges: Sequence[str],
+        major: str = ...,
+        keep: KnownSpan | None = None,
+        texts: KnownTexts | None = None,
     ) -> list[dict[str, Any]]: ...
 
 
@@ -125,7 +137,9 @@ class SnapshotReader:
             *(r for k in keys for r in asked[k]),
             *(f"{self.whole(k)}!1:1" for k in HEADER_TABS),
         ]
-        got = iter(self.value_ranges(ranges, "COLUMNS", keep=self.cache.sku_span))
+        texts = self.cache.state_texts  # _state's ledger rows: megabytes by the evening
+        texts.index = ranges.index(self.whole(STATE)) if STATE in keys else -1
+        got = iter(self.value_ranges(ranges, "COLUMNS", keep=self.cache.sku_span, texts=texts))
         head, skus, stocks, rows = (next(got) for _ in range(4))
         sets = next(got) if with_sets else None
         out = self._sweep(window, head, skus, stocks, rows, sets)
@@ -152,11 +166,11 @@ class SnapshotReader:
         for key, ranges in asked.items():
             part = [next(got) for _ in ranges]
             self.text.seen(key, str(part[0].get("range", "")))
-            grids = [_grid(vr, rows_major) for vr in part]
-            grid = moves.grid(grids) if key == MOVEMENTS else grids[0]
+            first = _grid(part[0], rows_major)
+            grid = moves.grid([first]) if key == MOVEMENTS else first
             if grid is not None:  # (入出庫 is read whole when None)
                 out[key] = cast(list[list[Any]], grid)
-                stale = stale or (key == MOVEMENTS and moves.stale(grids))
+                stale = stale or (key == MOVEMENTS and moves.stale(_checked(part, rows_major)))
         out.update((k, _grid(vr, rows_major)) for k, vr in zip(HEADER_TABS, got, strict=True))
         return stale
 
@@ -203,6 +217,17 @@ def _grid(value_range: ValueRange, rows_major: bool) -> list[list[Any]]:
     """A ValueRange's values as the ROWS-major grid a whole read gives."""
     values = value_range.get("values", [])
     return cast(list[list[Any]], values) if rows_major else rows_of_columns(values)
+
+
+def _checked(part: Sequence[ValueRange], rows_major: bool) -> list[Sequence[Any]]:
+    """The answers of 入出庫's check as :meth:`MovementsRead.stale` takes them.
+
+    The header row as a grid, the key columns as lists (not a row per cell).
+    """
+    if len(part) < 2:
+        return []
+    columns = [column_of(vr.get("values", []), rows_major) for vr in part[2:]]
+    return [_grid(part[1], rows_major), *columns]
 
 
 def _small(prefix: MovementsPrefix | None) -> bool:
