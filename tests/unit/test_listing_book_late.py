@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
 from bot.infra.clock import JST, format_jst
+from bot.infra.sheet import listing_book
 from bot.infra.sheet.cells import cell_text
-from bot.infra.sheet.listing_book import ALL, RESULT_COLS, VALUES, ListingBook, Shown
+from bot.infra.sheet.listing_book import ALL, RESULT_COLS, VALUES, ListingBook, Shown, _Handed
 from bot.infra.sheet.rows import reason_text, result_label
 
 NOW = datetime(2026, 11, 23, 9, 15, tzinfo=JST)
@@ -121,3 +123,23 @@ def test_an_owed_reason_not_landed_yet_is_written_with_the_result() -> None:
     assert book.owed[KEY].cols == frozenset({"reason"})
     _want(book, "S1", 3, PushReason.ALLOCATION, PushStatus.ACCEPTED)
     assert book.owed[KEY].cols == RESULT_COLS | {"reason"}
+
+
+def test_the_keys_of_a_cold_push_are_found_by_one_walk_not_a_search_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    targets = [
+        ListingTarget(mall="amazon", code=f"c{i}", sku=f"S{i:05d}", quantity=1)
+        for i in range(2_000)
+    ]
+    keys = [t.key for t in targets]
+    handed = _Handed()
+    handed.took(targets, handed.to_look_at(targets, keys), set(keys))  # the cold push
+
+    def searched(*_args: object) -> None:
+        raise AssertionError("searched one by one")
+
+    monkeypatch.setattr(listing_book, "_place", searched)
+    again = list(targets)  # the next cycle: the same targets, late outcomes of 1,200
+    looked = handed.to_look_at(again, keys[:1_200])
+    assert looked == targets  # the pushed ones and last time's: here every listing

@@ -123,7 +123,7 @@ class _Handed:
         last = self.targets
         self.looked = None
         self.exact = False
-        if len(keys) * SEARCH_SHARE > len(targets):
+        if len(keys) >= SEARCH_FEWER_THAN and len(keys) * SEARCH_SHARE > len(targets):
             # A cold push and its late outcomes (an Amazon feed's, a cycle later) name
             # most listings: one walk of every target's identity costs less than
             # searching each of them (a bisect each).
@@ -216,6 +216,8 @@ class _Handed:
 _SKU = attrgetter("sku")
 SEARCH_SHARE = 4
 """Keys to look at beyond a quarter of the targets are found by one walk, not searched."""
+SEARCH_FEWER_THAN = 1_000
+"""...unless they are this few (searching them costs little whatever the share)."""
 
 
 def _place(targets: Sequence[ListingTarget], target: ListingTarget) -> int | None:
