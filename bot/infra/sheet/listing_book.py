@@ -73,6 +73,8 @@ class Owed(NamedTuple):
 
 
 ALL = frozenset(VALUES)
+RESULT_COLS = frozenset({"at", "result"})
+"""What a push result changes on a row that already shows its number (a late outcome)."""
 
 
 @dataclass
@@ -123,6 +125,12 @@ class _Handed:
         last = self.targets
         self.looked = None
         self.exact = False
+        if len(keys) >= SEARCH_FEWER_THAN and len(keys) * SEARCH_SHARE > len(targets):
+            # A cold push and its late outcomes (an Amazon feed's, a cycle later) name
+            # most listings: one walk of every target's identity costs less than
+            # searching each of them (a bisect each).
+            self.changed = None
+            return self._by_identity(targets, keys)
         if changed is not None and changed.since is last and last:
             places = self._by_change(targets, changed.keys)
             if places is not None:
@@ -208,6 +216,10 @@ class _Handed:
 
 
 _SKU = attrgetter("sku")
+SEARCH_SHARE = 4
+"""Keys to look at beyond a quarter of the targets are found by one walk, not searched."""
+SEARCH_FEWER_THAN = 1_000
+"""...unless they are this few (searching them costs little whatever the share)."""
 
 
 def _place(targets: Sequence[ListingTarget], target: ListingTarget) -> int | None:
@@ -341,12 +353,32 @@ class ListingBook:
                 if said is None:
                     said = results[(result.status, result.message)] = result_label(result)
                 shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, said)
-                self.owed[key] = Owed(shown, ALL, pushed=True)
+                self.owed[key] = self._result_owed(key, shown)
                 if self._text(reason) != self._reason(target.reason, target.why)[1]:
                     again.add(key)  # its 理由 is checked against the target next time
             else:
                 self._keep(key, target)
         self._handed.took(targets, looked, again)
+
+    def _result_owed(self, key: Key, shown: Shown) -> Owed:
+        """A push result's write: the whole row, or 反映日時 and 結果 alone when the rest stands.
+
+        A late outcome (an Amazon feed's processing report, :mod:`bot.shell.late`) comes
+        for a listing whose row the PENDING result wrote: same 商品コード, 表示在庫 and
+        理由. Writing only the two cells that change leaves the tab as the whole row
+        would, at 2 of its 5 values (a cold feed's outcome is every Amazon listing).
+        """
+        owed = self.owed.get(key)
+        current = owed.shown if owed is not None else self.entries.get(key)
+        if (
+            current is None
+            or current.sku != shown.sku
+            or current.quantity != shown.quantity
+            or self._text(current.reason) != self._text(shown.reason)
+        ):
+            return Owed(shown, ALL, pushed=True)
+        cols = RESULT_COLS if owed is None else owed.cols | RESULT_COLS
+        return Owed(current._replace(at=shown.at, result=shown.result), cols, pushed=True)
 
     def _keep(self, key: Key, target: ListingTarget) -> None:
         """A listing not pushed: a row if it has none, else its 理由 if that changed."""
