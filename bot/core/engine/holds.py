@@ -318,10 +318,15 @@ _SINCE = attrgetter("short_since")
 def restore_holds(
     state: EngineState, kept: Mapping[tuple[str, str], tuple[int, datetime]]
 ) -> EngineState:
-    """The state rebuilt at start-up with the holds the last commit kept (``holds_to_keep``)."""
+    """The state rebuilt at start-up with the holds the last commit kept (``holds_to_keep``).
+
+    A start-up step: the state it returns has no memo, so the next step is worked out
+    in full (a memo names what changed since its step; holds put back from ``_state``
+    change what listings offer and which sku a released hold is logged under).
+    """
     listings = dict(state.listings)
     for key, (units, since) in kept.items():
         if units > 0:
             listing = listings.get(key, ListingState())
             listings[key] = replace(listing, short=units, short_since=since)
-    return replace(state, listings=listings)
+    return replace(state, listings=listings, memo=None)
