@@ -40,6 +40,7 @@ from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import LISTINGS
 from bot.infra.sheet.values import entered
 from bot.shell.worker import Worker
+from tests.unit.test_listing_book_handed import _catalogue as catalogue
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 TAB = load_template().tab(LISTINGS)
@@ -68,13 +69,7 @@ class _Every(_Handed):
 
 
 def _catalogue(n: int) -> tuple[ListingTarget, ...]:
-    out = []
-    for i in range(n):
-        sku = f"S{i:03d}"
-        out.append(ListingTarget(mall="rakuten", code=f"r{i}", sku=sku, quantity=i % 5))
-        if i % 3 == 0:
-            out.append(ListingTarget(mall="yahoo", code=f"y{i}", sku=sku, quantity=i % 5))
-    return tuple(out)
+    return tuple(catalogue(n))
 
 
 def _changed(since: tuple[ListingTarget, ...], now: Sequence[ListingTarget]) -> ChangedTargets:
