@@ -15,7 +15,9 @@ NOW = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    "base", ["https://api.rms.rakuten.co.jp", "http://127.0.0.1:8123/channels/rakuten/"]
+    # the production base (a MockTransport answers: nothing is fetched) and the sandbox's
+    "base",
+    [RakutenAdapter.BASE_URL, "http://127.0.0.1:8123/channels/rakuten/"],
 )
 def test_requests_go_where_a_relative_path_would(base: str) -> None:
     seen: list[httpx.URL] = []
