@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 
-FOLD_MIN = 4096
-"""A top of up to this many entries is never folded into the base."""
+from bot.core.engine.layered import FOLD_MIN
 
 Expiry = tuple[tuple[datetime, ...], tuple[str, ...]]
 """A sorted run of entries as two flat tuples: (times, keys)."""

@@ -26,7 +26,8 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 FOLD_MIN = 4096
-"""A layer of up to this many keys is never folded into its base."""
+"""A layer of up to this many keys (or an expiry book's top of entries) is never folded
+into its base (:mod:`bot.core.engine.expiry` folds by the same rule)."""
 
 _MISSING: object = object()
 

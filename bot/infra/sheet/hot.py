@@ -549,9 +549,7 @@ def same_rows(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
     cell (value-equal rows are as long, so their cells line up: :func:`identical` of
     each pair). Only when that fails is each pair compared as :func:`same_row` does.
     """
-    if a == b and list(map(type, chain.from_iterable(a))) == list(
-        map(type, chain.from_iterable(b))
-    ):
+    if a == b and identical([*chain.from_iterable(a)], [*chain.from_iterable(b)]):
         return True
     return all(map(same_row, a, b))
 
