@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.infra.sheet.known_span import MIN_TEXT_CHARS
-from bot.infra.sheet.layers import Layered, Layers
+from bot.infra.sheet.layers import Layers, OnLayers
 from tests.e2e.conftest import MASTER, Shop
 
 
@@ -113,7 +113,7 @@ def test_the_usual_cycle_reads_the_settled_top_of_movements_as_shared_layers(big
 
     read = gateway.read()
 
-    assert isinstance(read.movement_rows, Layered) and isinstance(read.mark_by_row, Layered)
+    assert isinstance(read.movement_rows, OnLayers) and isinstance(read.mark_by_row, OnLayers)
     assert read.movement_rows.base is prefix.movement_rows
     assert read.mark_by_row.base is prefix.marks
     # Its own entries: the row the last commit marked (settled since) and the new one

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.infra.sheet.layers import Counts, Grown, Layered, Layers
+from bot.infra.sheet.layers import Counts, Grown, Layers, OnLayers
 
 batches = st.lists(st.lists(st.integers(0, 10_000), max_size=40), max_size=25)
 
@@ -63,7 +63,7 @@ def test_counts_stacked_batch_by_batch_read_as_the_sum_of_the_batches(
 def test_a_layered_map_reads_as_its_base_updated_with_what_was_written(
     base: dict[int, str], data: st.DataObject
 ) -> None:
-    layered: Layered[int, str] = Layered(Layers.of(base))
+    layered: OnLayers[int, str] = OnLayers(Layers.of(base))
     plain = dict(base)
     for key, value in data.draw(st.lists(st.tuples(st.integers(0, 80), st.text(max_size=2)))):
         layered[key] = value

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.infra.sheet.layers import Layered, Layers
+from bot.infra.sheet.layers import Layers, OnLayers
 from bot.infra.sheet.layout import SheetRead, load_template, parse_sheet
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 
@@ -256,7 +256,7 @@ def test_the_usual_cycle_shares_the_tops_maps_with_its_read_and_the_next_top() -
 
     read = parse(grid, prefix)
 
-    assert isinstance(read.movement_rows, Layered) and isinstance(read.mark_by_row, Layered)
+    assert isinstance(read.movement_rows, OnLayers) and isinstance(read.mark_by_row, OnLayers)
     assert read.movement_rows.base is prefix.movement_rows
     assert read.mark_by_row.base is prefix.marks
     grown = read.movements_prefix

@@ -9,8 +9,13 @@ entries on the last one's (:meth:`Layers.stacked`), which it shares by reference
 of comparable size are merged as they are stacked (a binary counter): each entry is
 copied O(log n) times over the day and a lookup tries O(log n) layers.
 
-:class:`Layered` is the map one parse fills: this parse's own entries in a dict of its
+:class:`OnLayers` is the map one parse fills: this parse's own entries in a dict of its
 own over the layers it started from.
+
+(The engine's :mod:`bot.core.engine.layered` answers a neighbouring need — a mapping a
+step overwrites and deletes in, copied per step only in its small layer. This one is
+append-only and log-structured, as 入出庫's settled top only grows; the two are not yet
+one mechanism.)
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ class Layers(Mapping[K, V]):
         return Layers((*layers, new))
 
 
-class Layered(MutableMapping[K, V]):
+class OnLayers(MutableMapping[K, V]):
     """One parse's map: its own entries (:attr:`own`) over shared :class:`Layers`.
 
     Written entries go to :attr:`own`; the layers below are never changed.

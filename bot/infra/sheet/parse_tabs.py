@@ -27,7 +27,7 @@ from bot.infra.sheet.cells import (
     nfkc,
 )
 from bot.infra.sheet.headers import HeaderMap
-from bot.infra.sheet.layers import Counts, Grown, K, Layered, Layers, V
+from bot.infra.sheet.layers import Counts, Grown, K, Layers, OnLayers, V
 from bot.infra.sheet.movement_ledger import ident_of
 from bot.infra.sheet.parsing import ParseContext
 from bot.infra.sheet.reader import Bad, Guess
@@ -299,8 +299,8 @@ class _MovementScan:
         self.start = self.settled_to = prefix.rows
         self.base = prefix.occurrences
         # The top's maps are shared, not copied: this parse's entries go on top of them
-        self.ctx.out.movement_rows = Layered(Layers.of(prefix.movement_rows))
-        self.ctx.out.mark_by_row = Layered(Layers.of(prefix.marks))
+        self.ctx.out.movement_rows = OnLayers(Layers.of(prefix.movement_rows))
+        self.ctx.out.mark_by_row = OnLayers(Layers.of(prefix.marks))
         self.out = list(prefix.done)
         self.reused = prefix
 
@@ -408,7 +408,7 @@ def _api_cell(row: Sequence[Any], col: int) -> Any:
 
 def _stacked(entries: Mapping[K, V]) -> Layers[K, V]:
     """A scan's map as layers: its own entries stacked on the shared ones it started from."""
-    if isinstance(entries, Layered):
+    if isinstance(entries, OnLayers):
         return entries.base.stacked(entries.own)
     empty: Layers[K, V] = Layers()
     return empty.stacked(entries)

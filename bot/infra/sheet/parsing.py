@@ -65,7 +65,7 @@ class SheetRead:
     movement_rows: MutableMapping[str, int] = field(default_factory=dict)
     """Movement key → grid row, for 入出庫 rows not yet marked 済 (valid or not) and 済
     rows with the bot's identity (the settled top's entries shared with the last read's:
-    :class:`~bot.infra.sheet.layers.Layered`)."""
+    :class:`~bot.infra.sheet.layers.OnLayers`)."""
     movement_marks: dict[str, str] = field(default_factory=dict)
     """Movement key → current 反映 text of pending rows (e.g. an error already shown)."""
     movement_problems: dict[str, RowProblem] = field(default_factory=dict)
