@@ -56,10 +56,10 @@ from adapters.base import (
 from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
 from adapters.rakuten.orders import (
     CANCELLED_PROGRESS,
+    OrderReads,
     SeenOrder,
     UnshippedBook,
     format_order_datetime,
-    parse_order,
     parse_order_datetime,
 )
 from adapters.rakuten.wire import (
@@ -240,6 +240,8 @@ class RakutenAdapter:
         self._known = KnownCodes(clock, self.KNOWN_CODE_TTL_S)
         """The canonical codes bulk-get showed lately (pushes go only to those)."""
         self._seen_orders: dict[str, SeenOrder] = {}
+        self._reads = OrderReads(self.name)
+        """The orders the last fetch read, each with its answer (unchanged: not parsed again)."""
         self._unshipped = UnshippedBook()
         """Not-yet-shipped orders of the window as last read (what a re-read compares to)."""
         self._reread_queue: list[str] = []
@@ -600,6 +602,7 @@ class RakutenAdapter:
             return []
         if self._origin is None:
             self._origin = since
+        self._reads.start()
         placed = self._search_orders(since, until, ())
         watch_start = max(until - self.cancel_window, oldest)
         watched: list[str] = []
@@ -627,6 +630,7 @@ class RakutenAdapter:
         # orders from the next one.
         self._seen_orders = memory
         self._remember_unshipped({**fetched, **reread}, watch_start)
+        self._reads.done()
         lines = [line for seen in reports.values() for line in seen.lines]
         lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
         return lines
@@ -760,10 +764,10 @@ class RakutenAdapter:
                 raise TransientError(f"楽天: 注文 {numbers_text} を取得できませんでした（{first}）")
             for order in data.get("OrderModelList") or []:
                 if isinstance(order, dict) and order.get("orderNumber"):
-                    seen = parse_order(
-                        order, mall=self.name, restock_default=self.restock_on_cancel_default
+                    number = str(order["orderNumber"])
+                    out[number] = self._reads.parse(
+                        number, order, restock_default=self.restock_on_cancel_default
                     )
-                    out[str(order["orderNumber"])] = seen
         return out
 
     # The order API's datetime form, kept where callers (and tests) look for it.
