@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import random
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -53,7 +52,7 @@ from adapters.base import (
     request_with_retry,
     screen_pushes,
 )
-from adapters.rakuten.codes import ID_RE, canonical_code, code_problem
+from adapters.rakuten.codes import canonical_code, code_problem, split_code, split_codes
 from adapters.rakuten.orders import (
     CANCELLED_PROGRESS,
     OrderReads,
@@ -79,11 +78,6 @@ from bot.infra.clock import Clock, to_jst
 
 _RMS_DOC = "https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index"
 
-# 商品管理番号:SKU管理番号, each a-z A-Z 0-9 - _, up to 32 bytes ([S1], adapters/rakuten/codes.py),
-# matched at once: one match per code, not a split and two (a read-back slice is 2,500
-# codes a cycle at 100,000 listings). Neither half can hold ":", so this is the first
-# ":" splitting two IDs, as partition then ID_RE on each half.
-_CODE_RE = re.compile(f"({ID_RE.pattern}):({ID_RE.pattern})")
 _T = TypeVar("_T")
 
 
@@ -288,8 +282,7 @@ class RakutenAdapter:
     @classmethod
     def _split_code(cls, code: str) -> tuple[str, str] | None:
         """(manageNumber, variantId) of a canonical code, or None if 楽天 would refuse it."""
-        match = _CODE_RE.fullmatch(code)
-        return None if match is None else (match[1], match[2])
+        return split_code(code)
 
     def _push_problem(self, push: StockPush, code: str) -> str | None:
         """Why 楽天 would refuse this push, before any call; None when it may be sent."""
@@ -441,19 +434,20 @@ class RakutenAdapter:
         """:meth:`_bulk_get` of codes already split (each code once, in order)."""
         found: dict[str, int] = {}
         for chunk in chunks(list(split), self.BULK_GET_BATCH):
-            elements = []
-            for code in chunk:
-                manage_number, variant_id = split[code]
-                elements.append({"manageNumber": manage_number, "variantId": variant_id})
+            elements = [
+                {"manageNumber": manage_number, "variantId": variant_id}
+                for manage_number, variant_id in map(split.__getitem__, chunk)
+            ]
             response = self._request(
                 "POST", self.PATH_BULK_GET, self._read_bucket, json={"inventories": elements}
             )
-            asked = {code: code for code in chunk}
+            asked = dict(zip(chunk, chunk, strict=True))
             seen: dict[str, int] = {}
             for item in self._json(response, BULK_GET_ANSWER).get("inventories") or []:
                 if not isinstance(item, dict):
                     continue
-                answered = f"{item.get('manageNumber', '')}:{item.get('variantId', '')}"
+                get = item.get
+                answered = f"{get('manageNumber', '')}:{get('variantId', '')}"
                 # The code asked for, not the answer's copy: _known keeps it for the
                 # process's life (one string per listing, shared with the sheet's). The
                 # asked codes are canonical, so an answer that matches one as it is
@@ -463,7 +457,7 @@ class RakutenAdapter:
                     folded = self.canonical_code(answered)
                     key = asked.get(folded, folded)
                 try:
-                    seen[key] = int(item.get("quantity", 0))
+                    seen[key] = int(get("quantity", 0))
                 except (TypeError, ValueError):
                     continue
             self._known.saw(chunk, seen)
@@ -475,8 +469,7 @@ class RakutenAdapter:
 
         Codes 楽天 does not know (or could not hold) are left out.
         """
-        canonical = {code: canonical_code(code) for code in codes}
-        split = {c: halves for c in canonical.values() if (halves := self._split_code(c))}
+        canonical, split = split_codes(codes)
         found = self._bulk_read(split)
         return {code: found[c] for code, c in canonical.items() if c in found}
 

@@ -8,6 +8,7 @@ reach it after NFKC (full-width ``：`` is already ``:``, a full-width space is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # 商品管理番号 / SKU管理番号: a-z A-Z 0-9 - _, up to 32 bytes (ASCII, so 32 characters).
 # [S1] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_variants_upsert/
@@ -16,6 +17,14 @@ import re
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _ID_CHAR = re.compile(r"[A-Za-z0-9_-]")
 ID_MAX = 32
+# 商品管理番号:SKU管理番号 matched at once: one match per code, not a split and two (a
+# read-back slice is 2,500 codes a cycle at 100,000 listings). Neither half can hold
+# ":", so this is the first ":" splitting two IDs, as partition then ID_RE on each half.
+_CODE_RE = re.compile(f"({ID_RE.pattern}):({ID_RE.pattern})")
+# A valid code already canonical: manageNumber lower-case (canonical_code folds it), no
+# blank to trim. canonical_code returns such a code as it is, and _CODE_RE splits it into
+# the same two groups: one match instead of a fold and a match.
+_CANONICAL_RE = re.compile(f"([a-z0-9_-]{{1,32}}):({ID_RE.pattern})")
 
 # Separators staff type by mistake between two codes (after NFKC: ；→; ／→/ 　→ space).
 # The sheet itself splits a cell on its own separators (comma, 、, line break) first.
@@ -46,6 +55,34 @@ def canonical_code(code: str) -> str:
         return code
     folded = f"{manage_number.strip().lower()}:{variant_id.strip()}"
     return code if folded == code else folded
+
+
+def split_code(code: str) -> tuple[str, str] | None:
+    """(manageNumber, variantId) of a canonical code, or None if 楽天 would refuse it."""
+    match = _CODE_RE.fullmatch(code)
+    return None if match is None else (match[1], match[2])
+
+
+def split_codes(codes: Iterable[str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """(code → :func:`canonical_code`, canonical code → :func:`split_code` where not None).
+
+    Both in the codes' order, each key once. A code already canonical (the sheet's
+    codes are) is split by one match, as its own canonical form (``_CANONICAL_RE``);
+    any other is folded, then split.
+    """
+    canonical: dict[str, str] = {}
+    split: dict[str, tuple[str, str]] = {}
+    match_canonical = _CANONICAL_RE.fullmatch
+    for code in codes:
+        match = match_canonical(code)
+        if match is not None:
+            canonical[code] = code
+            split[code] = (match[1], match[2])
+            continue
+        folded = canonical[code] = canonical_code(code)
+        if halves := split_code(folded):
+            split[folded] = halves
+    return canonical, split
 
 
 def code_problem(code: str) -> str | None:

@@ -1,12 +1,20 @@
-"""The 楽天 adapter splits a code with one match: what a split and two ID checks say."""
+"""The 楽天 adapter splits a code with one match: what a split and two ID checks say; and
+splits the read-back's codes, already canonical, without folding them."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.rakuten import RakutenAdapter
-from adapters.rakuten.codes import ID_RE
+from adapters.rakuten import codes as codes_module
+from adapters.rakuten.codes import ID_RE, canonical_code, split_codes
+from bot.sandbox.clock import VirtualClock
+from bot.sandbox.simulators.rakuten import RakutenSimulator
 
 
 def plain_split(code: str) -> tuple[str, str] | None:
@@ -29,3 +37,73 @@ CODES = st.one_of(
 @given(CODES)
 def test_one_match_splits_as_partition_and_two_checks(code: str) -> None:
     assert RakutenAdapter._split_code(code) == plain_split(code)
+
+
+def plain_split_codes(
+    codes: list[str],
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """The reference read_stock used: fold every code, then split each canonical code."""
+    canonical = {code: canonical_code(code) for code in codes}
+    split = {c: halves for c in canonical.values() if (halves := plain_split(c))}
+    return canonical, split
+
+
+# Canonical codes (the fast path), codes to fold (upper case, blanks) and refused ones.
+SHEET_CODES = st.one_of(
+    CODES,
+    st.builds(lambda a, b: f"{a}:{b}", st.text("ab-_9", min_size=1, max_size=33), PART),
+    st.builds(lambda a, b: f" {a.upper()}:{b} ", st.text("ab9", min_size=1, max_size=3), PART),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(SHEET_CODES, max_size=12))
+def test_split_codes_gives_what_folding_then_splitting_gives(codes: list[str]) -> None:
+    codes = codes + codes[:3]  # a code twice keeps its first place
+    got = split_codes(codes)
+    want = plain_split_codes(codes)
+    assert got == want
+    assert [list(d.items()) for d in got] == [list(d.items()) for d in want]  # same order
+
+
+def test_canonical_codes_are_split_without_folding(monkeypatch: pytest.MonkeyPatch) -> None:
+    folded: list[str] = []
+
+    def counting(code: str) -> str:
+        folded.append(code)
+        return canonical_code(code)
+
+    monkeypatch.setattr(codes_module, "canonical_code", counting)
+    canonical, split = split_codes(["item-0001:Var-1", "mug:blue", "Mug:Red"])
+    assert folded == ["Mug:Red"]  # only the code not already canonical
+    assert canonical["item-0001:Var-1"] == "item-0001:Var-1"
+    assert split == {
+        "item-0001:Var-1": ("item-0001", "Var-1"),
+        "mug:blue": ("mug", "blue"),
+        "mug:Red": ("mug", "Red"),
+    }
+
+
+def test_the_read_back_folds_no_canonical_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_stock of the sheet's codes (canonical) takes the one-match path, same answer."""
+    clock = VirtualClock(datetime(2026, 11, 23, tzinfo=UTC))
+    sim = RakutenSimulator(clock=clock)
+    codes = [sim.add_listing(sim.sample_code(n), n) for n in range(1, 6)]
+    adapter = RakutenAdapter(
+        httpx.Client(transport=sim.transport, base_url=RakutenAdapter.BASE_URL),
+        service_secret="SP123456_sim",
+        license_key="SL123456_sim",
+        clock=clock,
+    )
+    folded: list[str] = []
+
+    def counting(code: str) -> str:
+        folded.append(code)
+        return canonical_code(code)
+
+    monkeypatch.setattr(codes_module, "canonical_code", counting)
+    assert adapter.read_stock([*codes, "Item-0001:Var-1"]) == {
+        **{code: n for n, code in enumerate(codes, start=1)},
+        "Item-0001:Var-1": 1,
+    }
+    assert folded == ["Item-0001:Var-1"]
