@@ -65,6 +65,7 @@ from adapters.rakuten.wire import (
     BULK_GET_ANSWER,
     GET_ORDER_ANSWER,
     REQUEST_LEVEL_CODES,
+    bulk_get_body,
     error_details,
     int_or,
     is_credential_problem,
@@ -333,11 +334,16 @@ class RakutenAdapter:
         bucket: TokenBucket,
         *,
         json: Any = None,
+        body: bytes | None = None,
         params: Mapping[str, str] | None = None,
         order_api: bool = False,
     ) -> httpx.Response:
+        """One call; its JSON body is ``json``, or ``body`` when already written as bytes."""
+        if json is not None:
+            # The bytes httpx would send for json=, made faster (bulk bodies of 1,000 codes).
+            body = json_body(json)
         headers = {"Authorization": self._auth_header}
-        if json is not None or order_api:
+        if body is not None or order_api:
             headers["Content-Type"] = self.JSON_CONTENT_TYPE
         return request_with_retry(
             self._client,
@@ -352,8 +358,7 @@ class RakutenAdapter:
             max_tries=self._max_tries,
             max_total_wait=self._max_total_wait,
             params=params,
-            # The bytes httpx would send for json=, made faster (bulk bodies of 1,000 codes).
-            content=None if json is None else json_body(json),
+            content=body,
             headers=headers,
             label="楽天",
         )
@@ -434,12 +439,11 @@ class RakutenAdapter:
         """:meth:`_bulk_get` of codes already split (each code once, in order)."""
         found: dict[str, int] = {}
         for chunk in chunks(list(split), self.BULK_GET_BATCH):
-            elements = [
-                {"manageNumber": manage_number, "variantId": variant_id}
-                for manage_number, variant_id in map(split.__getitem__, chunk)
-            ]
             response = self._request(
-                "POST", self.PATH_BULK_GET, self._read_bucket, json={"inventories": elements}
+                "POST",
+                self.PATH_BULK_GET,
+                self._read_bucket,
+                body=bulk_get_body(map(split.__getitem__, chunk)),
             )
             asked = dict(zip(chunk, chunk, strict=True))
             seen: dict[str, int] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -67,6 +67,21 @@ GET_ORDER_ANSWER = JsonShape(
 BULK_GET_ANSWER = JsonShape(
     inventories=json_objects(manageNumber=JSON_VALUE, variantId=JSON_VALUE, quantity=JSON_VALUE)
 )
+
+
+def bulk_get_body(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """A bulk-get request body: {"inventories": [{manageNumber, variantId}, ...]}.
+
+    [S2] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_bulk_get/
+
+    The same bytes as ``json_body({"inventories": [{"manageNumber": m, "variantId": v},
+    ...]})``, written directly: ~0.07 ms for 1,000 codes against ~0.25 ms for the
+    dicts and their serialisation (three bodies a cycle read back at 100,000 listings).
+    Only for pairs :func:`adapters.rakuten.codes.split_code` made: both halves are IDs
+    (``[A-Za-z0-9_-]``), so no character needs escaping.
+    """
+    elements = [f'{{"manageNumber":"{m}","variantId":"{v}"}}' for m, v in pairs]
+    return f'{{"inventories":[{",".join(elements)}]}}'.encode()
 
 
 def is_credential_problem(code: str) -> bool:

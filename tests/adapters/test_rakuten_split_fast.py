@@ -1,5 +1,6 @@
 """The 楽天 adapter splits a code with one match: what a split and two ID checks say; and
-splits the read-back's codes, already canonical, without folding them."""
+splits the read-back's codes, already canonical, without folding them, and writes their
+bulk-get body as the bytes json_body writes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.base import json_body
 from adapters.rakuten import RakutenAdapter
 from adapters.rakuten import codes as codes_module
 from adapters.rakuten.codes import ID_RE, canonical_code, split_codes
+from adapters.rakuten.wire import bulk_get_body
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.rakuten import RakutenSimulator
 
@@ -107,3 +110,39 @@ def test_the_read_back_folds_no_canonical_code(monkeypatch: pytest.MonkeyPatch) 
         "Item-0001:Var-1": 1,
     }
     assert folded == ["Item-0001:Var-1"]
+
+
+_ID = st.text(alphabet="abcXYZ019_-", min_size=1, max_size=32)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_ID, _ID), max_size=20))
+def test_a_bulk_get_body_is_what_json_body_writes(pairs: list[tuple[str, str]]) -> None:
+    elements = [{"manageNumber": m, "variantId": v} for m, v in pairs]
+    assert bulk_get_body(iter(pairs)) == json_body({"inventories": elements})
+
+
+def test_the_read_back_sends_the_bodies_it_sent_before() -> None:
+    """The bytes a bulk-get of split codes sends: the plain json_body of its elements."""
+    clock = VirtualClock(datetime(2026, 11, 23, tzinfo=UTC))
+    sim = RakutenSimulator(clock=clock)
+    codes = [sim.add_listing(sim.sample_code(n), n) for n in range(1, 4)]
+    sent: list[httpx.Request] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return sim.handle(request)
+
+    adapter = RakutenAdapter(
+        httpx.Client(transport=httpx.MockTransport(recording), base_url=RakutenAdapter.BASE_URL),
+        service_secret="SP123456_sim",
+        license_key="SL123456_sim",
+        clock=clock,
+    )
+    assert adapter.read_stock(codes) == {code: n for n, code in enumerate(codes, start=1)}
+    [request] = sent
+    halves = [code.split(":") for code in codes]
+    assert request.content == json_body(
+        {"inventories": [{"manageNumber": m, "variantId": v} for m, v in halves]}
+    )
+    assert request.headers["content-type"] == RakutenAdapter.JSON_CONTENT_TYPE
