@@ -7,11 +7,14 @@ is decided by the fast form and never falls back to the plain one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from bot.infra.sheet import commit, hot, repair
+from bot.infra.sheet.encoded import Encoded
+from bot.infra.sheet.gateway import SheetGateway
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
@@ -108,3 +111,31 @@ def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
     (grid,) = grids
     assert grid[1] == () and len(grid) == 4  # header, (A: not copied), B, C
     assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))
+
+
+def test_a_usual_commit_sends_its_cells_and_log_rows_as_text(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit's one-cell writes and log appends go as JSON text, never as dicts."""
+    bodies: list[Mapping[str, Any]] = []
+    send = SheetGateway._batch_update
+
+    def spy(self: SheetGateway, body: Mapping[str, Any], params: Any) -> Any:
+        bodies.append(body)
+        return send(self, body, params)
+
+    monkeypatch.setattr(SheetGateway, "_batch_update", spy)
+    plain: list[Any] = []
+    monkeypatch.setattr(commit, "_one_cell", lambda *a: plain.append(a))
+
+    plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    assert not result.conflict and plan.stock == {"B": 9, "D": 8}
+    (body,) = [b for b in bodies if b.get("responseRanges")]
+    texts = [r.value() for r in body["requests"] if isinstance(r, Encoded)]
+    kinds = [next(iter(r)) for r in texts]
+    assert kinds.count("appendCells") == 1  # 販売ログ (orders write no 操作ログ row)
+    assert kinds.count("updateCells") >= 2  # B's and D's 在庫数 at least
+    assert not [r for r in body["requests"] if isinstance(r, dict) and "appendCells" in r]
+    assert plain == []
+    assert {r["商品コード"]: r["在庫数"] for r in bot.book.records(PRODUCTS)}["D"] == 8

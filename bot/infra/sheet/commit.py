@@ -7,7 +7,7 @@ can be checked row by row (:mod:`bot.infra.sheet.repair`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from operator import is_, ne
@@ -17,6 +17,7 @@ from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
+from bot.infra.sheet.encoded import AnyRequest, one_cell
 from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import RowStatuses, SheetRead
@@ -211,22 +212,47 @@ def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> 
     Grouped by tab and column in one pass; at 100k a commit's cells are a thousand rows
     apart, so most runs are one cell, whose request is built as it is.
     """
+    reqs: list[Request] = []
+    for sheet_id, col, start, run in _runs(sheet_ids, cells):
+        if len(run) == 1:
+            reqs.append(_one_cell(sheet_id, start, col, run[0]))
+        else:
+            reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
+    return reqs
+
+
+def encoded_cell_requests(
+    sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]
+) -> list[AnyRequest]:
+    """:func:`cell_requests` with each one-cell request written as JSON text.
+
+    The commit's 1,831 one-cell updateCells at 100k (:mod:`bot.infra.sheet.encoded`);
+    a run of several cells (rare there) stays a plain request.
+    """
+    reqs: list[AnyRequest] = []
+    for sheet_id, col, start, run in _runs(sheet_ids, cells):
+        if len(run) == 1:
+            reqs.append(one_cell(sheet_id, start, col, run[0]))
+        else:
+            reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
+    return reqs
+
+
+def _runs(
+    sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]
+) -> Iterator[tuple[int, int, int, list[Any]]]:
+    """(sheet id, column, first row, values) of ``cells``' vertical runs, 商品マスタ first."""
     by_tab: dict[str, dict[int, list[tuple[int, Any]]]] = {PRODUCTS: {}, MOVEMENTS: {}}
     for (tab, row, col), value in cells.items():
         columns = by_tab.get(tab)
         if columns is not None:
             columns.setdefault(col, []).append((row, value))
-    reqs: list[Request] = []
     for tab, columns in by_tab.items():
         sheet_id = sheet_ids[tab] if columns else 0
         for col, items in sorted(columns.items()):
             items.sort()
             for start, run in vertical_runs(items):
-                if len(run) == 1:
-                    reqs.append(_one_cell(sheet_id, start, col, run[0]))
-                else:
-                    reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
-    return reqs
+                yield sheet_id, col, start, run
 
 
 def _one_cell(sheet_id: int, row: int, col: int, value: Any) -> Request:
