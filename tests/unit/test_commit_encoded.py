@@ -1,5 +1,7 @@
 """The commit's requests written as JSON text are the plain requests, byte for byte.
 
+(And the commit's other fast forms of this change: cells kept apart, cells counted.)
+
 :mod:`bot.infra.sheet.encoded` writes the commit's one-cell updateCells and its log
 appendCells as text (issue 10 item 3); each property holds that text, and the body that
 carries it, to ``to_json`` of the plain request built as before (``cell_data``,
@@ -18,13 +20,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import PydanticSerializationError, to_json
 
+from bot.core.domain import Snapshot
+from bot.infra.sheet import commit
 from bot.infra.sheet.cells import cell_data
 from bot.infra.sheet.commit import cell_requests, encoded_cell_requests
 from bot.infra.sheet.encoded import Encoded, body_bytes, cell_json, plain_body
 from bot.infra.sheet.headers import header_map
+from bot.infra.sheet.hot import grid_cells
 from bot.infra.sheet.logs import LogTabs, append_cells
+from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import load_template
-from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS, SALES_LOG, SETS
+from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS, SALES_LOG, SETS, Placed
 
 
 class Kind(StrEnum):
@@ -62,7 +68,8 @@ def test_a_cell_as_text_is_the_encoded_cell_data(value: Any) -> None:
 )
 def test_cell_requests_as_text_are_the_plain_requests_on_the_wire(cells: dict[Any, Any]) -> None:
     ids = {PRODUCTS: 7, MOVEMENTS: 1_234_567_890, SETS: 11}
-    got, want = encoded_cell_requests(ids, cells), cell_requests(ids, cells)
+    placed = {cell: ("key", value) for cell, value in cells.items()}
+    got, want = encoded_cell_requests(ids, placed), cell_requests(ids, cells)
     assert [r.value() if isinstance(r, Encoded) else r for r in got] == want
     extra = {"includeSpreadsheetInResponse": True, "responseRanges": ["'商品マスタ'!A1:A1"]}
     assert body_bytes({"requests": got, **extra}) == to_json({"requests": want, **extra})
@@ -121,9 +128,65 @@ def test_a_body_that_cannot_be_utf8_is_refused_as_the_plain_body_was() -> None:
     with pytest.raises(PydanticSerializationError):
         to_json(plain)
     with pytest.raises(PydanticSerializationError):
-        body_bytes({"requests": encoded_cell_requests({PRODUCTS: 1}, {(PRODUCTS, 2, 3): lone})})
+        body_bytes(
+            {"requests": encoded_cell_requests({PRODUCTS: 1}, {(PRODUCTS, 2, 3): ("A", lone)})}
+        )
 
 
 def test_a_body_without_text_requests_is_encoded_whole() -> None:
     body = {"requests": [{"deleteDimension": {"range": {"sheetId": 1}}}], "x": datetime(2026, 1, 1)}
     assert body_bytes(body) == to_json(body)
+
+
+def plain_cosmetic_apart(placed: Placed, read: SheetRead, limit: int) -> tuple[Placed, Placed]:
+    """cosmetic_apart as it was: the 状態/最終更新 cells gathered before their count is known."""
+    header = read.headers.get(PRODUCTS)
+    if header is None:
+        return placed, {}
+    own = {c for k in ("status", "updated_at") if (c := header.col(k)) is not None}
+    later = {cell: v for cell, v in placed.items() if cell[0] == PRODUCTS and cell[2] in own}
+    if len(later) <= limit:
+        return placed, {}
+    return {cell: v for cell, v in placed.items() if cell not in later}, later
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from([PRODUCTS, MOVEMENTS]), st.integers(1, 9), st.integers(0, 12)),
+        st.tuples(st.sampled_from(["A", "B", None]), values),
+        max_size=30,
+    ),
+    st.integers(0, 12),
+    st.booleans(),
+)
+def test_commit_cells_kept_apart_are_those_kept_apart_plainly(
+    placed: Placed, limit: int, header: bool
+) -> None:
+    tab = load_template().tab(PRODUCTS)
+    headers = {PRODUCTS: header_map(tab, [c.header for c in tab.columns])} if header else {}
+    read = SheetRead(Snapshot(), headers=headers)
+    kept = commit.COSMETIC_IN_COMMIT
+    commit.COSMETIC_IN_COMMIT = limit
+    try:
+        got = commit.cosmetic_apart(placed, read)
+    finally:
+        commit.COSMETIC_IN_COMMIT = kept
+    assert got == plain_cosmetic_apart(placed, read, limit)
+
+
+def test_a_usual_commit_keeps_no_cells_apart_without_looking_at_them() -> None:
+    """Fewer cells than the limit: the commit's own dict back, no pass over its cells."""
+    tab = load_template().tab(PRODUCTS)
+    read = SheetRead(
+        Snapshot(), headers={PRODUCTS: header_map(tab, [c.header for c in tab.columns])}
+    )
+    placed: Placed = {(PRODUCTS, r, 3): ("A", r) for r in range(1, 1000)}
+    now, later = commit.cosmetic_apart(placed, read)
+    assert now is placed and later == {}
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(st.lists(st.lists(st.lists(values, max_size=4), max_size=4), max_size=4))
+def test_grid_cells_counted_in_c_are_counted_plainly(grids: list[list[list[Any]]]) -> None:
+    assert grid_cells(grids) == sum(len(line) for grid in grids for line in grid)

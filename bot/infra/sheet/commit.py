@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import is_, ne
+from operator import is_, itemgetter, ne
 from typing import Any, cast
 
 from bot.core.engine import Plan
@@ -213,7 +213,7 @@ def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> 
     apart, so most runs are one cell, whose request is built as it is.
     """
     reqs: list[Request] = []
-    for sheet_id, col, start, run in _runs(sheet_ids, cells):
+    for sheet_id, col, start, run in _runs(sheet_ids, cells.items()):
         if len(run) == 1:
             reqs.append(_one_cell(sheet_id, start, col, run[0]))
         else:
@@ -221,15 +221,14 @@ def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> 
     return reqs
 
 
-def encoded_cell_requests(
-    sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]
-) -> list[AnyRequest]:
-    """:func:`cell_requests` with each one-cell request written as JSON text.
+def encoded_cell_requests(sheet_ids: Mapping[str, int], placed: Placed) -> list[AnyRequest]:
+    """:func:`cell_requests` of ``placed``'s values, each one-cell request as JSON text.
 
     The commit's 1,831 one-cell updateCells at 100k (:mod:`bot.infra.sheet.encoded`);
     a run of several cells (rare there) stays a plain request.
     """
     reqs: list[AnyRequest] = []
+    cells = zip(placed, map(itemgetter(1), placed.values()), strict=True)
     for sheet_id, col, start, run in _runs(sheet_ids, cells):
         if len(run) == 1:
             reqs.append(one_cell(sheet_id, start, col, run[0]))
@@ -239,11 +238,11 @@ def encoded_cell_requests(
 
 
 def _runs(
-    sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]
+    sheet_ids: Mapping[str, int], cells: Iterable[tuple[CellAt, Any]]
 ) -> Iterator[tuple[int, int, int, list[Any]]]:
     """(sheet id, column, first row, values) of ``cells``' vertical runs, 商品マスタ first."""
     by_tab: dict[str, dict[int, list[tuple[int, Any]]]] = {PRODUCTS: {}, MOVEMENTS: {}}
-    for (tab, row, col), value in cells.items():
+    for (tab, row, col), value in cells:
         columns = by_tab.get(tab)
         if columns is not None:
             columns.setdefault(col, []).append((row, value))
@@ -344,7 +343,7 @@ catalogue) follow in their own requests, so the atomic commit stays small."""
 def cosmetic_apart(placed: Placed, read: SheetRead) -> tuple[Placed, Placed]:
     """The commit's cells, and the 状態/最終更新 cells that wait for after it."""
     header = read.headers.get(PRODUCTS)
-    if header is None:
+    if header is None or len(placed) <= COSMETIC_IN_COMMIT:  # (those apart are of placed)
         return placed, {}
     own = {c for k in ("status", "updated_at") if (c := header.col(k)) is not None}
     later = {cell: v for cell, v in placed.items() if cell[0] == PRODUCTS and cell[2] in own}

@@ -584,8 +584,7 @@ class SheetGateway:
         state_values: Mapping[str, str],
         commit_id: str,
     ) -> tuple[list[AnyRequest], dict[str, int]]:
-        cells = {cell: value for cell, (_, value) in placed.items()}
-        reqs = encoded_cell_requests(self.sheet_ids, cells)  # (the body's bulk: as JSON text)
+        reqs = encoded_cell_requests(self.sheet_ids, placed)  # (the body's bulk: as JSON text)
         sales = [*self.tabs.restored_sales(plan), *plan.sales_log]
         sale_rows, op_rows = log_rows(sales, plan.ops_log, self.template.mall_label)
         reqs.extend(self._append(SALES_LOG, sale_rows, read))
