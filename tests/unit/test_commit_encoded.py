@@ -11,12 +11,13 @@ usual commit sends them is in tests/sheet/test_commit_fast.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -28,9 +29,12 @@ from bot.infra.sheet.encoded import Encoded, body_bytes, cell_json, plain_body
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.hot import grid_cells
 from bot.infra.sheet.logs import LogTabs, append_cells
+from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
+from bot.infra.sheet.repair import Answer, RowRepair
 from bot.infra.sheet.spec import load_template
 from bot.infra.sheet.tabs import MOVEMENTS, OPS_LOG, PRODUCTS, SALES_LOG, SETS, Placed
+from tests.unit.test_movements_prefix import HEAD, contents, parse, tabs
 
 
 class Kind(StrEnum):
@@ -190,3 +194,71 @@ def test_a_usual_commit_keeps_no_cells_apart_without_looking_at_them() -> None:
 @given(st.lists(st.lists(st.lists(values, max_size=4), max_size=4), max_size=4))
 def test_grid_cells_counted_in_c_are_counted_plainly(grids: list[list[list[Any]]]) -> None:
     assert grid_cells(grids) == sum(len(line) for grid in grids for line in grid)
+
+
+@settings(max_examples=300, deadline=None)  # (no test asserts a timing)
+@given(grid=tabs(), data=st.data())
+def test_movement_keys_kept_from_the_reread_are_those_a_parse_gives(
+    grid: list[list[Any]], data: st.DataObject
+) -> None:
+    """A commit's check of its 反映 cells: rows as re-read, or edited, moved, blanked."""
+    read = parse(grid)
+    prefix = read.movements_prefix
+    assume(prefix is not None and prefix.rows > 2)
+    assert prefix is not None
+    edge, mark = prefix.rows - 1, HEAD.index("反映")
+    below = sorted(r for r in read.movement_rows.values() if r > edge)
+    marked = data.draw(st.lists(st.sampled_from(below), unique=True) if below else st.just([]))
+    placed: Placed = {}
+    for key, row in read.movement_rows.items():
+        if row in marked:
+            placed[(MOVEMENTS, row, mark)] = (key, "済 new")
+    if data.draw(st.booleans(), label="a cell placed by another key"):
+        stray = data.draw(st.integers(edge + 1, len(grid) + 1), label="stray row")
+        placed[(MOVEMENTS, stray, mark)] = (data.draw(st.sampled_from(["x-0", None])), "済")
+    # The answer: the header, the top's last row, the rows below (as _fill gives them).
+    rows = {0: list(HEAD), edge: list(grid[edge])}
+    tail = [[None if c == "" else c for c in r] for r in grid[edge + 1 :]]
+    for _ in range(data.draw(st.integers(0, 2), label="edits")):
+        if tail:
+            i = data.draw(st.integers(0, len(tail) - 1), label="row edited")
+            tail[i] = list(data.draw(contents, label="its cells"))
+    if len(tail) > 1 and data.draw(st.booleans(), label="two rows swapped"):
+        tail[0], tail[-1] = tail[-1], tail[0]
+    for i, line in enumerate(tail, edge + 1):
+        if i in marked:
+            line.extend([None] * (mark + 1 - len(line)))
+            line[mark] = "済 new"
+        rows[i] = line
+    repair = RowRepair(read, {MOVEMENTS: list(range(6))}, {MOVEMENTS: 9}, parse_with, {}, prefix)
+
+    got = repair._movement_keys(Answer(rows), True, placed)
+    want = repair._movement_keys(Answer(rows), True)
+
+    assert {r: got.get(r) for _, r, _ in placed} == {r: want.get(r) for _, r, _ in placed}
+
+
+def parse_with(values: Mapping[str, list[list[Any]]], prefix: MovementsPrefix | None) -> SheetRead:
+    """The gateway's parser as RowRepair is given it (a 入出庫 grid, its settled top)."""
+    return parse(values[MOVEMENTS], prefix)
+
+
+def test_a_usual_commit_check_takes_its_movement_keys_from_the_reread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rows below the top as re-read: no parse of them, the placed keys as found."""
+    grid = [list(HEAD), ["2026-11-23", "A", 1, "入荷", "", "済 x #M1"]]
+    grid += [["2026-11-23", "A", 1, "入荷", "", "済 x #M2"], ["2026-11-23", "B", 2]]
+    grid += [["2026-11-23", "A", 1], ["2026-11-23", "B", 2]]
+    read = parse(grid)
+    prefix = read.movements_prefix
+    assert prefix is not None and prefix.rows == 3
+    placed: Placed = {(MOVEMENTS, row, 5): (key, "済") for key, row in read.movement_rows.items()}
+    parses: list[Any] = []
+    repair = RowRepair(read, {}, {}, lambda *a: parses.append(a) or parse_with(*a), placed, prefix)
+    rows = {0: list(HEAD), 2: list(grid[2]), **{i: [*grid[i], None, None, "済"] for i in (3, 4, 5)}}
+
+    keys = repair._movement_keys(Answer(rows), True, placed)
+
+    assert keys == {row: key for (_, row, _), (key, _) in placed.items() if row > 2}
+    assert len(keys) == 3 and parses == []
