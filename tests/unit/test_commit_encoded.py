@@ -11,6 +11,7 @@ usual commit sends them is in tests/sheet/test_commit_fast.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,7 +22,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic_core import PydanticSerializationError, to_json
 
-from bot.core.domain import Snapshot
+from bot.core.domain import Movement, Snapshot
 from bot.infra.sheet import commit
 from bot.infra.sheet.cells import cell_data
 from bot.infra.sheet.commit import cell_requests, encoded_cell_requests
@@ -29,6 +30,7 @@ from bot.infra.sheet.encoded import Encoded, body_bytes, cell_json, plain_body
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.hot import grid_cells
 from bot.infra.sheet.logs import LogTabs, append_cells
+from bot.infra.sheet.movement_ledger import _entry_text
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.repair import Answer, RowRepair
@@ -262,3 +264,19 @@ def test_a_usual_commit_check_takes_its_movement_keys_from_the_reread(
 
     assert keys == {row: key for (_, row, _), (key, _) in placed.items() if row > 2}
     assert len(keys) == 3 and parses == []
+
+
+def plain_entry_text(m: Movement) -> str:
+    """movement_ledger._entry_text as it was: ``json.dumps`` of each part."""
+    entry = [m.sku, m.qty, m.fingerprint, m.at]
+    value = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    return f"{json.dumps(m.key, ensure_ascii=False)}:{value}"
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(st.text(), st.text(), st.integers(), st.text(), st.text())
+def test_a_ledger_entry_is_written_as_json_dumps_wrote_it(
+    key: str, sku: str, qty: int, fingerprint: str, at: str
+) -> None:
+    m = Movement(key=key, sku=sku, qty=qty, fingerprint=fingerprint, at=at)
+    assert _entry_text(m) == plain_entry_text(m)
