@@ -197,7 +197,6 @@ class RowRepair:
         if MOVEMENTS in grids:
             written_only = product_rows is not None
             keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS], written_only, placed)
-
         return keys
 
     def _movement_keys(
