@@ -1,12 +1,12 @@
-"""The commit's requests written as JSON text are the plain requests, byte for byte.
-
-(And the commit's other fast forms of this change: cells kept apart, cells counted.)
+"""The commit's fast forms give what their plain forms gave (issue 10 item 3, part two).
 
 :mod:`bot.infra.sheet.encoded` writes the commit's one-cell updateCells and its log
-appendCells as text (issue 10 item 3); each property holds that text, and the body that
-carries it, to ``to_json`` of the plain request built as before (``cell_data``,
-:func:`cell_requests`, :meth:`LogTabs.layout` with :func:`append_cells`). The pin that a
-usual commit sends them is in tests/sheet/test_commit_fast.py.
+appendCells as text; each property holds that text, and the body that carries it, to
+``to_json`` of the plain request built as before (``cell_data``, :func:`cell_requests`,
+:meth:`LogTabs.layout` with :func:`append_cells`). The others hold the cells kept apart,
+the cells counted, the check's 入出庫 keys taken from the re-read and the ledger's
+entry text to their plain forms. The pins that a usual commit takes them are in
+tests/sheet/test_commit_fast.py (and here, for the kept-apart cells and the keys).
 """
 
 from __future__ import annotations
