@@ -2,10 +2,11 @@
 
 A steady 100k-product commit is ~925 KB: 1,831 one-cell updateCells on 商品マスタ and
 two appendCells of ~500 log rows each, every cell a CellData of its own. Built as
-nested dicts and encoded by ``pydantic_core.to_json`` that took 30 ms of CPU a cycle
-(measured on the dumped body of one steady cycle: 8 ms for the dicts, the rest the
-encoder walking ~60,000 small dicts); written as text from a few fixed shapes, with
-strings escaped by the ``json`` module's C escaper, the same bytes take 7 ms.
+nested dicts and encoded by ``pydantic_core.to_json`` that took 30–35 ms of CPU (the
+dumped body of one steady cycle rebuilt and encoded, on a busy machine: 8 ms for the
+one-cell requests' dicts, most of the rest the encoder walking ~60,000 small dicts);
+written as text from a few fixed shapes, strings escaped by the ``json`` module's C
+escaper, the same bytes took 10 ms.
 
 The text is exactly what ``to_json`` writes for the plain request (compact, UTF-8, the
 same key order and escapes), so a body holding :class:`Encoded` requests goes on the
