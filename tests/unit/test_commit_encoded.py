@@ -142,6 +142,7 @@ def test_a_body_that_cannot_be_utf8_is_refused_as_the_plain_body_was() -> None:
 def test_a_body_without_text_requests_is_encoded_whole() -> None:
     body = {"requests": [{"deleteDimension": {"range": {"sheetId": 1}}}], "x": datetime(2026, 1, 1)}
     assert body_bytes(body) == to_json(body)
+    assert body_bytes([1, "a"]) == to_json([1, "a"])  # type: ignore[arg-type]  # (any JSON)
 
 
 def plain_cosmetic_apart(placed: Placed, read: SheetRead, limit: int) -> tuple[Placed, Placed]:

@@ -97,7 +97,7 @@ def body_bytes(body: Mapping[str, Any]) -> bytes:
     The same bytes as the plain body encoded whole. A text that cannot be UTF-8 (a lone
     surrogate) raises the encoder's own error, as the plain body did.
     """
-    reqs = body.get("requests")
+    reqs = body.get("requests") if isinstance(body, Mapping) else None  # (any JSON body)
     if not isinstance(reqs, list) or not any(type(r) is Encoded for r in reqs):
         return to_json(body)
     parts: list[str] = []
