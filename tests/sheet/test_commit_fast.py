@@ -7,11 +7,14 @@ is decided by the fast form and never falls back to the plain one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from bot.infra.sheet import commit, hot, repair
+from bot.infra.sheet.encoded import Encoded
+from bot.infra.sheet.gateway import SheetGateway
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_gateway import Bot, order
 
@@ -85,7 +88,13 @@ def test_a_usual_commit_compares_the_named_statuses_at_once(
 def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """入出庫's settled top (two 済 rows here) is parsed on from, its rows not copied."""
+    """入出庫's settled top (two 済 rows here) is parsed on from, its rows not copied.
+
+    (A parse the check needs when the rows below the top changed under the commit; a
+    usual commit's rows read as re-read and are not parsed at all: the test below. The
+    parse is forced here.)
+    """
+    monkeypatch.setattr(repair.RowRepair, "_kept_keys", lambda *_: None)
     book.add_products([product_row(s, 10) for s in "ABC"])
     book.add_movement("A", 5)
     book.add_movement("B", 1)
@@ -108,3 +117,61 @@ def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
     (grid,) = grids
     assert grid[1] == () and len(grid) == 4  # header, (A: not copied), B, C
     assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))
+
+
+def test_a_usual_commit_checks_its_marks_by_the_reread_keys_without_a_parse(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows below 入出庫's settled top as re-read: their keys are the re-read's."""
+    book.add_products([product_row(s, 10) for s in "ABC"])
+    book.add_movement("A", 5)
+    book.add_movement("B", 1)
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    joined: list[Any] = []
+    kept: list[Any] = []
+    join, keep = repair.after_top, repair.RowRepair._kept_keys
+    monkeypatch.setattr(repair, "after_top", lambda *a: joined.append(a) or join(*a))
+
+    def keeping(self: repair.RowRepair, *args: Any) -> Any:
+        kept.append(keep(self, *args))
+        return kept[-1]
+
+    monkeypatch.setattr(repair.RowRepair, "_kept_keys", keeping)
+    book.add_movement("C", 2)
+
+    plan, result = bot.cycle()
+
+    assert not result.conflict and plan.stock == {"C": 12} and result.requests == 2
+    assert len(kept) == 1 and kept[0] is not None and len(kept[0]) == 1  # C's 反映
+    assert joined == []  # no parse of the rows below the top
+    assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))
+
+
+def test_a_usual_commit_sends_its_cells_and_log_rows_as_text(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit's one-cell writes and log appends go as JSON text, never as dicts."""
+    bodies: list[Mapping[str, Any]] = []
+    send = SheetGateway._batch_update
+
+    def spy(self: SheetGateway, body: Mapping[str, Any], params: Any) -> Any:
+        bodies.append(body)
+        return send(self, body, params)
+
+    monkeypatch.setattr(SheetGateway, "_batch_update", spy)
+    plain: list[Any] = []
+    monkeypatch.setattr(commit, "_one_cell", lambda *a: plain.append(a))
+
+    plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
+
+    assert not result.conflict and plan.stock == {"B": 9, "D": 8}
+    (body,) = [b for b in bodies if b.get("responseRanges")]
+    texts = [r.value() for r in body["requests"] if isinstance(r, Encoded)]
+    kinds = [next(iter(r)) for r in texts]
+    assert kinds.count("appendCells") == 1  # 販売ログ (orders write no 操作ログ row)
+    assert kinds.count("updateCells") >= 2  # B's and D's 在庫数 at least
+    assert not [r for r in body["requests"] if isinstance(r, dict) and "appendCells" in r]
+    assert plain == []
+    assert {r["商品コード"]: r["在庫数"] for r in bot.book.records(PRODUCTS)}["D"] == 8

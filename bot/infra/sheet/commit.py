@@ -7,16 +7,17 @@ can be checked row by row (:mod:`bot.infra.sheet.repair`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import is_, ne
+from operator import is_, itemgetter, ne
 from typing import Any, cast
 
 from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
+from bot.infra.sheet.encoded import AnyRequest, one_cell
 from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import RowStatuses, SheetRead
@@ -211,22 +212,46 @@ def cell_requests(sheet_ids: Mapping[str, int], cells: Mapping[CellAt, Any]) -> 
     Grouped by tab and column in one pass; at 100k a commit's cells are a thousand rows
     apart, so most runs are one cell, whose request is built as it is.
     """
+    reqs: list[Request] = []
+    for sheet_id, col, start, run in _runs(sheet_ids, cells.items()):
+        if len(run) == 1:
+            reqs.append(_one_cell(sheet_id, start, col, run[0]))
+        else:
+            reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
+    return reqs
+
+
+def encoded_cell_requests(sheet_ids: Mapping[str, int], placed: Placed) -> list[AnyRequest]:
+    """:func:`cell_requests` of ``placed``'s values, each one-cell request as JSON text.
+
+    The commit's 1,831 one-cell updateCells at 100k (:mod:`bot.infra.sheet.encoded`);
+    a run of several cells (rare there) stays a plain request.
+    """
+    reqs: list[AnyRequest] = []
+    cells = zip(placed, map(itemgetter(1), placed.values()), strict=True)
+    for sheet_id, col, start, run in _runs(sheet_ids, cells):
+        if len(run) == 1:
+            reqs.append(one_cell(sheet_id, start, col, run[0]))
+        else:
+            reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
+    return reqs
+
+
+def _runs(
+    sheet_ids: Mapping[str, int], cells: Iterable[tuple[CellAt, Any]]
+) -> Iterator[tuple[int, int, int, list[Any]]]:
+    """(sheet id, column, first row, values) of ``cells``' vertical runs, 商品マスタ first."""
     by_tab: dict[str, dict[int, list[tuple[int, Any]]]] = {PRODUCTS: {}, MOVEMENTS: {}}
-    for (tab, row, col), value in cells.items():
+    for (tab, row, col), value in cells:
         columns = by_tab.get(tab)
         if columns is not None:
             columns.setdefault(col, []).append((row, value))
-    reqs: list[Request] = []
     for tab, columns in by_tab.items():
         sheet_id = sheet_ids[tab] if columns else 0
         for col, items in sorted(columns.items()):
             items.sort()
             for start, run in vertical_runs(items):
-                if len(run) == 1:
-                    reqs.append(_one_cell(sheet_id, start, col, run[0]))
-                else:
-                    reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
-    return reqs
+                yield sheet_id, col, start, run
 
 
 def _one_cell(sheet_id: int, row: int, col: int, value: Any) -> Request:
@@ -318,7 +343,7 @@ catalogue) follow in their own requests, so the atomic commit stays small."""
 def cosmetic_apart(placed: Placed, read: SheetRead) -> tuple[Placed, Placed]:
     """The commit's cells, and the 状態/最終更新 cells that wait for after it."""
     header = read.headers.get(PRODUCTS)
-    if header is None:
+    if header is None or len(placed) <= COSMETIC_IN_COMMIT:  # (those apart are of placed)
         return placed, {}
     own = {c for k in ("status", "updated_at") if (c := header.col(k)) is not None}
     later = {cell: v for cell, v in placed.items() if cell[0] == PRODUCTS and cell[2] in own}

@@ -52,6 +52,7 @@ from bot.infra.sheet.commit import (
     cell_requests,
     column_ranges,
     cosmetic_apart,
+    encoded_cell_requests,
     narrow_movements,
     placed_cells,
     read_back_columns,
@@ -59,6 +60,7 @@ from bot.infra.sheet.commit import (
     state_rows,
     statuses_shown,
 )
+from bot.infra.sheet.encoded import AnyRequest
 from bot.infra.sheet.fetch import columns_now, filtered_ranges
 from bot.infra.sheet.formats import TextKeeper
 from bot.infra.sheet.hot import (
@@ -581,8 +583,8 @@ class SheetGateway:
         placed: Placed,
         state_values: Mapping[str, str],
         commit_id: str,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        reqs = self._cell_requests({cell: value for cell, (_, value) in placed.items()})
+    ) -> tuple[list[AnyRequest], dict[str, int]]:
+        reqs = encoded_cell_requests(self.sheet_ids, placed)  # (the body's bulk: as JSON text)
         sales = [*self.tabs.restored_sales(plan), *plan.sales_log]
         sale_rows, op_rows = log_rows(sales, plan.ops_log, self.template.mall_label)
         reqs.extend(self._append(SALES_LOG, sale_rows, read))
@@ -616,7 +618,7 @@ class SheetGateway:
 
     def _append(
         self, key: str, rows: Sequence[Mapping[str, Any]], read: SheetRead | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AnyRequest]:
         """The appendCells request for a log tab (see :meth:`LogTabs.append`)."""
         tab = self.template.tab(key)
         return self.logs.append(
@@ -625,7 +627,7 @@ class SheetGateway:
 
     def _send(
         self,
-        requests_: list[dict[str, Any]],
+        requests_: Sequence[AnyRequest],
         marker_key: str,
         marker: str | None,
         read_back: Mapping[str, Sequence[int]] | None = None,

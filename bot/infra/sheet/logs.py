@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.infra.sheet.cells import cell_data
+from bot.infra.sheet.encoded import AnyRequest, append_cells_json, row_json
 from bot.infra.sheet.headers import HeaderMap, default_header_map, header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import TabSpec
@@ -51,20 +52,23 @@ class LogTabs:
         rows: Sequence[Mapping[str, Any]],
         read: SheetRead | None,
         column_count: Callable[[], int],
-    ) -> list[Request]:
+    ) -> list[AnyRequest]:
         """The appendCells request placing each value under its header as the tab has it now.
 
         A template column missing from the header (staff deleted or renamed it) is put
         back after the last header in the same atomic call, so no value is dropped: for
         販売ログ that would break the ledger a restart is rebuilt from. ``column_count``
-        reads the tab's grid width (only called on that rare path).
+        reads the tab's grid width (only called on that rare path). The appendCells is
+        written as JSON text (:mod:`bot.infra.sheet.encoded`): a commit's ~1,000 log
+        rows at 100k were most of its body's encoding.
         """
         if not rows:
             return []
-        reqs = self.trim(tab.key, sheet_id, rows)
-        head, row_data = self.layout(tab, sheet_id, rows, self.header(tab, read), column_count)
+        reqs: list[AnyRequest] = [*self.trim(tab.key, sheet_id, rows)]
+        header = self.header(tab, read)
+        head, columns, width = _placement(tab, sheet_id, header, column_count)
         reqs.extend(head)
-        reqs.append(append_cells(sheet_id, row_data))
+        reqs.append(append_cells_json(sheet_id, map(row_json, _lines(rows, columns, width))))
         return reqs
 
     def header(self, tab: TabSpec, read: SheetRead | None) -> HeaderMap:
@@ -87,23 +91,8 @@ class LogTabs:
         See :meth:`append`; the record path sends the RowData in several appendCells
         (:mod:`bot.infra.sheet.record`).
         """
-        columns = dict(header.columns)
-        width = header.width
-        reqs: list[Request] = []
-        missing = [c for c in tab.columns if c.key not in columns]
-        if missing:
-            reqs.extend(_put_back_headers(tab, sheet_id, width, missing, column_count))
-            for i, spec in enumerate(missing):
-                columns[spec.key] = width + i
-            width += len(missing)
-        row_data: list[dict[str, Any]] = []
-        where = columns.get
-        for row in rows:  # (a cycle's log rows run to thousands at 100k: C-level maps)
-            line: list[Any] = [None] * width
-            for col, value in zip(map(where, row), row.values(), strict=True):
-                if col is not None:
-                    line[col] = value
-            row_data.append({"values": list(map(cell_data, line))})
+        reqs, columns, width = _placement(tab, sheet_id, header, column_count)
+        row_data = [{"values": list(map(cell_data, line))} for line in _lines(rows, columns, width)]
         return reqs, row_data
 
     def within_retention(
@@ -186,6 +175,39 @@ class LogTabs:
                 for _ in range(min(trimmed, len(self.sales_dates))):
                     self.sales_dates.popleft()
                 self.sales_dates.extend(dates)
+
+
+def _placement(
+    tab: TabSpec, sheet_id: int, header: HeaderMap, column_count: Callable[[], int]
+) -> tuple[list[Request], dict[str, int], int]:
+    """The header put-back requests, each template column's index and the row width.
+
+    A template column missing from ``header`` goes after its last header (see
+    :meth:`LogTabs.append`).
+    """
+    columns = dict(header.columns)
+    width = header.width
+    reqs: list[Request] = []
+    missing = [c for c in tab.columns if c.key not in columns]
+    if missing:
+        reqs.extend(_put_back_headers(tab, sheet_id, width, missing, column_count))
+        for i, spec in enumerate(missing):
+            columns[spec.key] = width + i
+        width += len(missing)
+    return reqs, columns, width
+
+
+def _lines(
+    rows: Sequence[Mapping[str, Any]], columns: Mapping[str, int], width: int
+) -> Iterator[list[Any]]:
+    """Each row's values placed in its columns, ``width`` cells (None where nothing goes)."""
+    where = columns.get
+    for row in rows:  # (a cycle's log rows run to thousands at 100k: C-level maps)
+        line: list[Any] = [None] * width
+        for col, value in zip(map(where, row), row.values(), strict=True):
+            if col is not None:
+                line[col] = value
+        yield line
 
 
 def append_cells(sheet_id: int, row_data: list[dict[str, Any]]) -> Request:

@@ -423,10 +423,15 @@ def _order(ident: str) -> tuple[int, str, int, str]:
     return (1, m.group(1), int(m.group(2)), ident) if m else (0, "", 0, ident)
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, its encoder built
+once: a commit at 100k writes hundreds of ledger entries, and ``json.dumps`` with
+arguments builds a new encoder for each value (a twentieth of the commit's time)."""
+
+
 def _entry_text(m: Movement) -> str:
-    entry = [m.sku, m.qty, m.fingerprint, m.at]
-    value = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-    return f"{json.dumps(m.key, ensure_ascii=False)}:{value}"
+    """One ledger entry as ``"key":[sku,qty,fingerprint,at]``."""
+    return _COMPACT(m.key) + ":" + _COMPACT([m.sku, m.qty, m.fingerprint, m.at])
 
 
 def _text(entries: Iterable[Movement]) -> str:

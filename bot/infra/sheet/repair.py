@@ -116,7 +116,7 @@ class RowRepair:
             log.error("commit not verified: its answer shows other headers (columns moved?)")
             return None
         written = {row for tab, row, _ in placed if tab == PRODUCTS}
-        keys = self._row_keys(grids, written)
+        keys = self._row_keys(grids, written, placed)
         self.wrong = [
             cell for cell, (key, _) in placed.items() if keys[cell[0]].get(cell[1]) != key
         ]
@@ -175,7 +175,10 @@ class RowRepair:
         return grids
 
     def _row_keys(
-        self, grids: Mapping[str, Answer], product_rows: Collection[int] | None = None
+        self,
+        grids: Mapping[str, Answer],
+        product_rows: Collection[int] | None = None,
+        placed: Placed | None = None,
     ) -> dict[str, dict[int, str]]:
         """Grid row → the key the commit locates it by: 商品コード, or 入出庫's fingerprint.
 
@@ -185,16 +188,20 @@ class RowRepair:
         済, and the mark is no part of the fingerprint. ``product_rows`` limits
         商品マスタ to those rows (checking a commit needs only the rows it wrote, and a
         10,000-row parse is not free); 入出庫 is always whole, as a fingerprint counts
-        the identical rows above it.
+        the identical rows above it. With ``placed`` (checking a commit) 入出庫's keys
+        may be given for ``placed``'s rows only (:meth:`_kept_keys`).
         """
         keys: dict[str, dict[int, str]] = {PRODUCTS: {}, MOVEMENTS: {}}
         if PRODUCTS in grids:
             keys[PRODUCTS] = self._product_keys(grids[PRODUCTS], product_rows)
         if MOVEMENTS in grids:
-            keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS], product_rows is not None)
+            written_only = product_rows is not None
+            keys[MOVEMENTS] = self._movement_keys(grids[MOVEMENTS], written_only, placed)
         return keys
 
-    def _movement_keys(self, grid: Answer, written_only: bool = False) -> dict[int, str]:
+    def _movement_keys(
+        self, grid: Answer, written_only: bool = False, placed: Placed | None = None
+    ) -> dict[int, str]:
         """入出庫 grid row → fingerprint, 反映 blanked (see :meth:`_row_keys`).
 
         An answer holding 入出庫 from the settled top's last row down is parsed on
@@ -211,6 +218,9 @@ class RowRepair:
             if not same_row(grid.rows.get(edge, []), prefix.cells[-1]):
                 return {}
             tail = [without(grid.rows.get(i, []), mark) for i in range(edge + 1, grid.height())]
+            kept = None if placed is None else self._kept_keys(tail, edge + 1, mark, placed)
+            if kept is not None:
+                return kept
             if written_only:  # its fingerprint counts, none of its rows
                 prefix = replace(prefix, movement_rows={}, marks={}, done=())
             parsed = self.parse({MOVEMENTS: after_top(prefix, tail)}, prefix)
@@ -218,6 +228,33 @@ class RowRepair:
             rows = grid.dense()
             parsed = self.parse({MOVEMENTS: [header, *(without(r, mark) for r in rows[1:])]}, None)
         return {row: key for key, row in parsed.movement_rows.items()}
+
+    def _kept_keys(
+        self, tail: Sequence[Sequence[Any]], start: int, mark: int | None, placed: Placed
+    ) -> dict[int, str] | None:
+        """``placed``'s 入出庫 rows in ``tail`` → their keys, when the parse is known.
+
+        ``tail`` (the answer's rows from ``start`` on, 反映 blanked) read as the re-read's
+        rows there, 反映 aside: a fingerprint and its count are made of those texts
+        only (and of the settled top's counts, which the re-read's parse shares), so a
+        parse of ``tail`` gives each row the key the re-read's parse gave it, and each
+        placed cell whose key the re-read found on its row is on its row. None when a
+        row reads otherwise or a cell's key was elsewhere: parse then. At 100k the
+        parse of a commit's ~200 rows below the top cost most of its check.
+        """
+        grid = self.read.raw.get(MOVEMENTS) or []
+        for i, line in enumerate(tail, start):
+            if not same_row(line, without(grid[i] if i < len(grid) else [], mark)):
+                return None
+        found, end = self.read.movement_rows, start + len(tail)
+        keys: dict[int, str] = {}
+        for (tab, row, _), (key, _) in placed.items():
+            if tab != MOVEMENTS or not start <= row < end:
+                continue
+            if key is None or found.get(key) != row:
+                return None
+            keys[row] = key
+        return keys
 
     def _product_keys(self, grid: Answer, only: Collection[int] | None) -> dict[int, str]:
         """Grid row → 商品コード, read as the parser reads it.
