@@ -229,10 +229,12 @@ def _single_rows(
 ) -> list[Request]:
     """:func:`~bot.infra.sheet.values.update_cells` of each row's spans, built inline.
 
-    A thousand rows a cycle share a few 理由, one 日時 and a few 結果: a text's CellData
-    is made once and shared (the body is only encoded, never changed).
+    A thousand rows a cycle share a few 理由, one 日時, a few 結果 and a few dozen
+    表示在庫: a text's or a whole number's CellData is made once and shared (the body
+    is only encoded, never changed): two dicts fewer a row to build and to free.
     """
     memo: dict[str, dict[str, Any]] = {}
+    numbers: dict[int, dict[str, Any]] = {}  # (apart: True == 1, but writes boolValue)
     out: list[Request] = []
     for r, runs in rows:
         cells = updates[r][1]
@@ -240,10 +242,15 @@ def _single_rows(
             values = []
             for c in range(lo, hi + 1):
                 value = cells[c]
-                if type(value) is str:
+                kind = type(value)
+                if kind is str:
                     data = memo.get(value)
                     if data is None:
                         data = memo[value] = cell_data(value)
+                elif kind is int:
+                    data = numbers.get(value)
+                    if data is None:
+                        data = numbers[value] = cell_data(value)
                 else:
                     data = cell_data(value)
                 values.append(data)

@@ -1,10 +1,14 @@
-"""A pushed row's ``Shown`` is built once and kept when its write lands (issue 10 item 3).
+"""Per-row work of the record shared or skipped (issue 10 item 3).
 
-At 100k a cycle pushes about a thousand listings; :meth:`ListingBook.want` builds each
-one's ``Shown`` on the row the book has it on, and :meth:`ListingBook.landed_all` keeps
-that very tuple when the write lands there (the usual cycle) instead of building it
-again. Held here to the plain computation (the former code, kept as the oracle) and
-pinned to the usual cycle by identity.
+At 100k a cycle pushes about a thousand listings. Each fast path here is held to the
+plain computation (the former code, kept as the oracle) and pinned to the usual cycle:
+
+- :meth:`ListingBook.want` builds each pushed row's ``Shown`` on the row the book has
+  it on, and :meth:`ListingBook.landed_all` keeps that very tuple when the write lands
+  there instead of building it again;
+- a changed listing's place is searched on the skus of the targets handed last time
+  (:func:`_place_by`), not on the targets themselves (:func:`_place`);
+- a scattered row's 表示在庫 CellData is shared between equal numbers.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
+from bot.core.engine import ChangedTargets
 from bot.infra.clock import format_jst
+from bot.infra.sheet import listing_book, listing_writes
 from bot.infra.sheet.listing_book import (
     ALL,
     NO_ROW,
@@ -24,9 +31,13 @@ from bot.infra.sheet.listing_book import (
     ListingBook,
     Owed,
     Shown,
+    _Handed,
+    _place,
+    _place_by,
 )
 from bot.infra.sheet.rows import result_label
-from tests.unit.test_record_fast_paths import _Every
+from tests.unit.test_listing_book_handed import _catalogue
+from tests.unit.test_record_fast_paths import WHERE, _Every, _scattered
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 REASONS = [
@@ -189,3 +200,92 @@ def test_the_usual_push_keeps_its_shown_when_it_lands() -> None:
     assert owed.shown.row == 5
     book.landed_all([(target.key, 5)])
     assert book.entries[target.key] is owed.shown
+
+
+# -- a changed listing's place, searched on last time's skus ------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.lists(st.integers(0, 60), max_size=8),  # listings searched for
+    st.lists(st.integers(0, 60), max_size=4),  # places given another listing, same sku
+    st.lists(st.integers(0, 60), max_size=3),  # places whose listing moved to another sku
+)
+def test_a_place_searched_on_the_skus_is_the_plain_search_s(
+    n: int, wanted: list[int], swapped: list[int], moved: list[int]
+) -> None:
+    """Where last time's skus stand place by place, the plain search's answer; elsewhere
+    that answer or None (the walk decides), never a place not holding the listing."""
+    last = _catalogue(n)  # sorted by sku, some skus with two listings
+    skus = [t.sku for t in last]
+    now = list(last)
+    for i in swapped:
+        if i < len(now):
+            now[i] = ListingTarget(mall="amazon", code=f"a{i}", sku=now[i].sku, quantity=1)
+    for i in moved:
+        if i < len(now):
+            now[i] = ListingTarget(mall=now[i].mall, code=now[i].code, sku="ZZZ", quantity=1)
+    for i in wanted:
+        if i >= len(last):
+            continue
+        got = _place_by(skus, now, last[i])
+        if [t.sku for t in now] == skus:
+            assert got == _place(now, last[i])
+        assert got is None or (now[got].key == last[i].key and now[got].sku == last[i].sku)
+
+
+def test_the_usual_cycle_searches_the_skus_kept_from_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Changes named by the engine two cycles running: one list of skus, no target searched."""
+    handed = _Handed()
+    first = tuple(_catalogue(30))
+    handed.took(first, first, set())
+
+    def search(*_: object) -> int | None:
+        raise AssertionError("searched the targets for a place")
+
+    monkeypatch.setattr(listing_book, "_place", search)
+    second = list(first)
+    second[4] = ListingTarget(mall=first[4].mall, code=first[4].code, sku=first[4].sku, quantity=9)
+    second_t = tuple(second)
+    changed = ChangedTargets(first, frozenset({first[4].key}))
+    looked = handed.to_look_at(second_t, [], changed)
+    assert looked == [second_t[4]] and handed.exact
+    skus = handed.skus
+    assert skus == [t.sku for t in first]
+    handed.took(second_t, looked, set())
+    third = list(second_t)
+    third[9] = ListingTarget(mall=first[9].mall, code=first[9].code, sku=first[9].sku, quantity=9)
+    looked = handed.to_look_at(
+        tuple(third), [], ChangedTargets(second_t, frozenset({third[9].key}))
+    )
+    assert looked == [third[9]] and handed.skus is skus
+
+
+# -- a scattered row's number: one CellData a value ------------------------------------------
+
+
+def test_scattered_rows_share_the_cell_data_of_equal_numbers() -> None:
+    """The pieces' requests are update_cells' own (tests/unit/test_listing_pieces_grouped.py);
+    here the usual cycle's 表示在庫 of 5 on every row is one CellData."""
+    updates = _scattered(40)
+    requests = [r for p in listing_writes._update_pieces(updates, WHERE) for r in p.requests()]
+    quantities = {id(r["updateCells"]["rows"][0]["values"][1]) for r in requests}
+    assert len(requests) == 40 and len(quantities) == 1
+
+
+def test_listings_added_drop_the_skus_until_the_next_search() -> None:
+    """A new listing (the walk decides): the skus kept would not stand place by place."""
+    handed = _Handed()
+    first = tuple(_catalogue(10))
+    handed.took(first, first, set())
+    second = (*first, ListingTarget(mall="rakuten", code="new", sku="Z", quantity=1))
+    handed.to_look_at(second, [], ChangedTargets(first, frozenset({second[-1].key})))
+    handed.took(second, [second[-1]], set())
+    assert handed.skus is None
+    third = list(second)
+    third[2] = ListingTarget(mall=first[2].mall, code=first[2].code, sku=first[2].sku, quantity=7)
+    looked = handed.to_look_at(tuple(third), [], ChangedTargets(second, frozenset({third[2].key})))
+    assert looked == [third[2]] and handed.skus == [t.sku for t in second]
