@@ -13,17 +13,21 @@ plain computation (the former code, kept as the oracle) and pinned to the usual 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.base import KnownCodes
 from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
 from bot.core.engine import ChangedTargets
 from bot.infra.clock import format_jst
 from bot.infra.sheet import listing_book, listing_writes
+from bot.infra.sheet.cells import cell_text
 from bot.infra.sheet.listing_book import (
     ALL,
     NO_ROW,
@@ -35,7 +39,9 @@ from bot.infra.sheet.listing_book import (
     _place,
     _place_by,
 )
+from bot.infra.sheet.record import RecordWriter
 from bot.infra.sheet.rows import result_label
+from bot.infra.sheet.spec import load_template
 from tests.unit.test_listing_book_handed import _catalogue
 from tests.unit.test_record_fast_paths import WHERE, _Every, _scattered
 
@@ -289,3 +295,100 @@ def test_listings_added_drop_the_skus_until_the_next_search() -> None:
     third[2] = ListingTarget(mall=first[2].mall, code=first[2].code, sku=first[2].sku, quantity=7)
     looked = handed.to_look_at(tuple(third), [], ChangedTargets(second, frozenset({third[2].key})))
     assert looked == [third[2]] and handed.skus == [t.sku for t in second]
+
+
+# -- the answer's 再送 column and tail, taken in one walk of its cells --------------------
+
+
+def _plain_take_final(writer: Any, cells: Mapping[tuple[int, int], Any]) -> bool:
+    """The former reading: one walk for the 再送 column, another for rows past the tail."""
+    book, header = writer.port.book, writer.header
+    resend = header.col("resend")
+    if resend is not None:
+        column = {r: v for (r, c), v in cells.items() if c == resend}
+        book.take_flags(column, writer.port.template)
+    end = book.end
+    keys = [c for c in (header.col("mall"), header.col("code")) if c is not None]
+    tail = tuple(cell_text(cells.get((end - 1, c))) for c in keys)
+    after = any(r >= end and c in keys and cell_text(v) for (r, c), v in cells.items())
+    return not ((end > 1 and tail != book.tail) or after)
+
+
+class _Cells(dict[tuple[int, int], Any]):
+    """An answer's cells counting the walks over them."""
+
+    walks = 0
+
+    def items(self) -> Any:
+        self.walks += 1
+        return super().items()
+
+
+def _writer(end: int, tail: tuple[str, str]) -> RecordWriter:
+    book = ListingBook(dirty=False, end=end, tail=tail)
+    port = SimpleNamespace(book=book, template=load_template())
+    return RecordWriter(port, WHERE.header, "c")  # type: ignore[arg-type]
+
+
+answer_cells = st.dictionaries(
+    st.tuples(st.integers(0, 8), st.integers(0, 8)),
+    st.sampled_from(["", " ", "楽天", "c3", "TRUE", "FALSE", True, False, 0, 3, None]),
+    max_size=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer_cells, st.integers(1, 8), st.sampled_from([("", ""), ("楽天", "c3")]))
+def test_the_tail_and_ticks_are_those_the_two_walks_read(
+    cells: dict[tuple[int, int], Any], end: int, tail: tuple[str, str]
+) -> None:
+    fast, plain = _writer(end, tail), _writer(end, tail)
+    assert fast._take_final(cells) == _plain_take_final(plain, cells)
+    assert fast.port.book.flags == plain.port.book.flags
+
+
+def test_the_answer_cells_are_walked_once() -> None:
+    cells = _Cells({(r, c): f"v{r}" for r in range(1, 40) for c in (0, 1, 7)})
+    _writer(40, ("v39", "v39"))._take_final(cells)
+    assert cells.walks == 1
+
+
+# -- 楽天's codes to push: sorted out as the plain comprehension did --------------------------
+
+
+def _plain_sort_out(
+    known: KnownCodes, last_index: Mapping[str, int], read: Callable[[list[str]], object]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    now = known._clock.monotonic()
+    unsure = [c for c in last_index if now - known._seen.get(c, float("-inf")) > known._ttl]
+    if unsure:
+        read(unsure)
+    send = sorted((i, code) for code, i in last_index.items() if code in known._seen)
+    unknown = [(i, code) for code, i in last_index.items() if code not in known._seen]
+    return send, unknown
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 20), max_size=8),
+    st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from([0.0, 50.0, 99.0]), max_size=8),
+    st.sets(st.sampled_from("abcdefgh")),
+)
+def test_codes_are_sorted_out_as_the_plain_comprehension_does(
+    last_index: dict[str, int], seen: dict[str, float], found: set[str]
+) -> None:
+    got = []
+    for sort_out in (KnownCodes.sort_out, _plain_sort_out):
+        clock = SimpleNamespace(monotonic=lambda: 100.0)
+        known = KnownCodes(clock, ttl=30.0)  # type: ignore[arg-type]
+        known._seen = dict(seen)
+        asked: list[list[str]] = []
+
+        def read(
+            codes: list[str], known: KnownCodes = known, asked: list[list[str]] = asked
+        ) -> None:
+            asked.append(codes)
+            known.saw(codes, found)
+
+        got.append((sort_out(known, last_index, read), asked, known._seen))
+    assert got[0] == got[1]
