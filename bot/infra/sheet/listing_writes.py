@@ -203,19 +203,26 @@ class _Singles:
         def build() -> list[Request]:
             return _single_rows(sheet_id, rows, updates)
 
-        checks = tuple((r, key) for r, _ in rows if (key := updates[r][0]) is not None)
         resend = self.where.header.col("resend")
+        checks, writes, ranges, cleared = [], [], [], []
+        title, (lo, hi) = self.where.title, self.keys
+        for r, _ in rows:  # one pass for the four (a thousand rows a cycle at 100k)
+            key, cells = updates[r]
+            if key is not None:
+                checks.append((r, key))
+                writes.append((key, r))
+                ranges.append(f"{title}!{lo}{r + 1}:{hi}{r + 1}")  # (_key_range's)
+            if resend in cells or key is None:
+                cleared.append(r)
         pieces.append(
             Piece(
                 LISTINGS,
                 None,  # measured when its batchUpdate is packed
                 build,
-                ranges=tuple(self._range(r) for r, _ in checks),
-                checks=checks,
-                writes=tuple((key, r) for r, key in checks),
-                cleared=tuple(
-                    r for r, _ in rows if resend in updates[r][1] or updates[r][0] is None
-                ),
+                ranges=tuple(ranges),
+                checks=tuple(checks),
+                writes=tuple(writes),
+                cleared=tuple(cleared),
                 bound=bound,
             )
         )
