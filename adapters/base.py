@@ -574,13 +574,17 @@ class KnownCodes:
         Codes not found within ``ttl`` are read first with ``read`` (which calls
         :meth:`saw`).
         """
-        now = self._clock.monotonic()
-        unsure = [c for c in last_index if now - self._seen.get(c, float("-inf")) > self._ttl]
+        now, ttl, seen = self._clock.monotonic(), self._ttl, self._seen
+        unsure = [c for c in last_index if now - seen.get(c, _NEVER) > ttl]
         if unsure:
-            read(unsure)
-        send = sorted((i, code) for code, i in last_index.items() if code in self._seen)
-        unknown = [(i, code) for code, i in last_index.items() if code not in self._seen]
+            read(unsure)  # (it may change what ``seen`` holds)
+        send = sorted([(i, code) for code, i in last_index.items() if code in seen])
+        unknown = [(i, code) for code, i in last_index.items() if code not in seen]
         return send, unknown
+
+
+_NEVER = float("-inf")
+"""When a code never seen was seen (a thousand codes a push at 100k: no float a code)."""
 
 
 # --------------------------------------------------------------------------- pacing

@@ -72,6 +72,8 @@ class Owed(NamedTuple):
     """A push result: the row's 再送 tick is cleared with it (the re-send is done)."""
 
 
+_new_shown = tuple.__new__
+"""``Shown(*values)`` without the named tuple's own ``__new__`` (a Python function)."""
 ALL = frozenset(VALUES)
 RESULT_COLS = frozenset({"at", "result"})
 """What a push result changes on a row that already shows its number (a late outcome)."""
@@ -104,6 +106,12 @@ class _Handed:
     """The places this call looks at (None: found by identity)."""
     exact: bool = False
     """This call's changed targets were named by the engine (every one is looked at)."""
+    skus: list[str] | None = None
+    """``targets``' skus in order, searched in place of the targets themselves: at 100k
+    a bisect on the targets (a key call and two objects a probe, most not in the CPU's
+    cache) took ~3 µs a changed listing, ~1.5 µs on this list (issue 10 item 3). Kept
+    while the engine names the changes (the listings and their skus stay put), dropped
+    otherwise and made again by the next search (100,000 references: 0.8 MB)."""
 
     def to_look_at(
         self,
@@ -150,10 +158,13 @@ class _Handed:
         sku). None — the walk decides — when a key is new (no old target to tell its
         sku), gone, or not under its old sku (the listing moved to another product).
         """
+        skus = self.skus
+        if skus is None or len(skus) != len(self.targets):
+            skus = self.skus = list(map(_SKU, self.targets))
         places: set[int] = set()
         for key in keys:
             old = self.by_key.get(key)
-            place = None if old is None else _place(targets, old)
+            place = None if old is None else _place_by(skus, targets, old)
             if place is None:
                 return None
             places.add(place)
@@ -168,8 +179,10 @@ class _Handed:
     ) -> list[ListingTarget]:
         """The targets at ``places`` and those of ``keys`` (pushed now or last time)."""
         for key in keys:
+            if key in known:  # (the usual pushed key: its place is among the changed)
+                continue
             target = self.by_key.get(key)
-            if target is None or key in known:
+            if target is None:
                 continue
             place = self.places.get(key)
             if place is None or targets[place].key != key:
@@ -211,6 +224,8 @@ class _Handed:
             self.by_key = {t.key: t for t in targets}
         at = self.looked or ()
         self.places = {key: i for i in at if (key := targets[i].key) in again} if again else {}
+        if not self.exact:
+            self.skus = None  # (the listings may have moved: made again when searched)
         self.targets, self.again, self.changed, self.looked = targets, again, None, None
         self.exact = False
 
@@ -232,6 +247,26 @@ def _place(targets: Sequence[ListingTarget], target: ListingTarget) -> int | Non
     while at < len(targets) and targets[at].sku == target.sku:
         if targets[at].key == target.key:
             return at
+        at += 1
+    return None
+
+
+def _place_by(
+    skus: Sequence[str], targets: Sequence[ListingTarget], target: ListingTarget
+) -> int | None:
+    """:func:`_place` searched on ``skus`` (the skus of the targets handed last time).
+
+    A place is only given when ``targets`` holds ``target``'s listing there under its
+    sku (as :func:`_place` finds it when the skus stand place by place); None — the
+    walk decides — otherwise.
+    """
+    sku, key = target.sku, target.key
+    at = bisect_left(skus, sku)
+    end = min(len(skus), len(targets))
+    while at < end and skus[at] == sku:
+        found = targets[at]
+        if found.key == key:
+            return at if found.sku == sku else None
         at += 1
     return None
 
@@ -343,22 +378,38 @@ class ListingBook:
         looked = self._handed.to_look_at(targets, result_of.keys(), changed)
         again: set[Key] = set()
         results: dict[tuple[PushStatus, str], str] = {}  # 結果 by status and message
+        reasons: dict[tuple[PushReason, PushReason, str], tuple[str, bool]] = {}
+        row_of, owed, result_owed = self.entries.get, self.owed, self._result_owed
         for target in looked:
             key = target.key  # the one tuple the engine keys this listing by
             entry = result_of.get(key)
-            if entry is not None:
-                push, result = entry
-                reason = self._reason(push.reason, "")[0]
-                said = results.get((result.status, result.message))
-                if said is None:
-                    said = results[(result.status, result.message)] = result_label(result)
-                shown = Shown(NO_ROW, target.sku, push.quantity, reason, at, said)
-                self.owed[key] = self._result_owed(key, shown)
-                if self._text(reason) != self._reason(target.reason, target.why)[1]:
-                    again.add(key)  # its 理由 is checked against the target next time
-            else:
+            if entry is None:
                 self._keep(key, target)
+                continue
+            push, result = entry
+            said = results.get((result.status, result.message))
+            if said is None:
+                said = results[(result.status, result.message)] = result_label(result)
+            pair = reasons.get((push.reason, target.reason, target.why))
+            if pair is None:
+                pair = reasons[(push.reason, target.reason, target.why)] = self._pushed_reason(
+                    push.reason, target
+                )
+            # On the row the book has it on (its write lands there as a rule, and
+            # landed_all then keeps this very Shown: see there).
+            shown_now = row_of(key)
+            row = NO_ROW if shown_now is None else shown_now.row
+            owed[key] = result_owed(
+                key, _new_shown(Shown, (row, target.sku, push.quantity, pair[0], at, said))
+            )
+            if pair[1]:
+                again.add(key)  # its 理由 is checked against the target next time
         self._handed.took(targets, looked, again)
+
+    def _pushed_reason(self, reason: PushReason, target: ListingTarget) -> tuple[str, bool]:
+        """A push's 理由 as written, and whether it reads other than its target's."""
+        raw = self._reason(reason, "")[0]
+        return raw, self._text(raw) != self._reason(target.reason, target.why)[1]
 
     def _result_owed(self, key: Key, shown: Shown) -> Owed:
         """A push result's write: the whole row, or 反映日時 and 結果 alone when the rest stands.
@@ -376,7 +427,7 @@ class ListingBook:
             or current.quantity != shown.quantity
             or self._text(current.reason) != self._text(shown.reason)
         ):
-            return Owed(shown, ALL, pushed=True)
+            return Owed(shown, ALL, True)
         cols = RESULT_COLS if owed is None else owed.cols | RESULT_COLS
         return Owed(current._replace(at=shown.at, result=shown.result), cols, pushed=True)
 
@@ -421,13 +472,19 @@ class ListingBook:
         self.landed_all(((key, row),))
 
     def landed_all(self, writes: Iterable[tuple[Key, int]]) -> None:
-        """:meth:`landed` for each (key, row) of ``writes`` (a record's thousand rows)."""
+        """:meth:`landed` for each (key, row) of ``writes`` (a record's thousand rows).
+
+        A write owed for a row the book knew lands on that row as a rule: its ``Shown``
+        already names it (:meth:`want` builds it so) and is kept as it is, not built
+        again (a thousand tuples a cycle at 100k).
+        """
         pop, entries, flags = self.owed.pop, self.entries, self.flags
         for key, row in writes:
             owed = pop(key, None)
             if owed is not None:
-                entries[key] = Shown(row, *owed.shown[1:])  # (_replace: twice the time)
-                if owed.pushed:
+                shown = owed.shown
+                entries[key] = shown if shown[0] == row else _new_shown(Shown, (row, *shown[1:]))
+                if owed.pushed and flags:
                     flags.pop(row, None)
 
     def ticked(self) -> set[Key]:

@@ -296,8 +296,9 @@ class RecordWriter:
         if cells is not None and self.header is not None:
             checks = [c for p in chunk for c in p.checks]
             wrong = misplaced(cells, checks, self.header, self.port.template)
-            in_place = {r for p in chunk if p.appended is None for r, _ in p.checks}
-            self.strays.update(r for r in wrong if r in in_place)
+            if wrong:  # (the usual answer has every row where meant: no set of them made)
+                in_place = {r for p in chunk if p.appended is None for r, _ in p.checks}
+                self.strays.update(r for r in wrong if r in in_place)
             ok = not wrong
         for piece in chunk:  # (an answer lost after landing: taken as landed, unchecked)
             if piece.tab != LISTINGS or not ok:
@@ -344,13 +345,18 @@ class RecordWriter:
         assert self.header is not None
         book = self.port.book
         resend = self.header.col("resend")
-        if resend is not None:
-            column = {r: v for (r, c), v in cells.items() if c == resend}
-            book.take_flags(column, self.port.template)
         end = book.end
         keys = [c for c in (self.header.col("mall"), self.header.col("code")) if c is not None]
+        column: dict[int, Any] = {}
+        after = False
+        for (r, c), v in cells.items():  # one walk for both (a thousand rows' cells)
+            if c == resend:
+                column[r] = v
+            if not after and r >= end and c in keys and cell_text(v):
+                after = True
+        if resend is not None:
+            book.take_flags(column, self.port.template)
         tail = tuple(cell_text(cells.get((end - 1, c))) for c in keys)
-        after = any(r >= end and c in keys and cell_text(v) for (r, c), v in cells.items())
         if (end > 1 and tail != book.tail) or after:
             log.info("出品状況 rows moved or were deleted; reading it again")
             return False
