@@ -463,18 +463,17 @@ class Worker:
         Like a restock the mall made itself (``_forget_restocked``), only ``expected``
         (and a refused number) is dropped; holds and sales seen are kept.
         """
-        if not keys:  # the usual cycle: no copy of 100,000 listings for nothing
+        if not keys:  # the usual cycle: nothing to forget
             return
-        listings = dict(self.state.listings)
-        changed = False
+        known = self.state.listings
+        changes: dict[tuple[str, str], engine.ListingState] = {}
         for key in keys:
-            listing = listings.get(key)
+            listing = known.get(key)
             if listing is not None and (listing.expected is not None or listing.failed is not None):
-                listings[key] = replace(listing, expected=None, failed=None)
-                changed = True
-        if changed:
+                changes[key] = replace(listing, expected=None, failed=None)
+        if changes:
             log.info("再送 ticked for %d listings; pushing them next cycle", len(keys))
-            self.state = engine.replace_listings(self.state, listings)
+            self.state = engine.replace_listings(self.state, engine.with_changes(known, changes))
 
     # ------------------------------------------------------------------ malls
 
@@ -568,10 +567,10 @@ class Worker:
             for key in new
             if (listing := known.get(key)) is not None and listing.expected is not None
         }
-        # Copied only when a listing is forgotten: most cycles see no new restocking
-        # cancel, and a copy of 100,000 listings costs ~5 ms.
+        # Most cycles see no new restocking cancel; the others layer the few listings
+        # forgotten on the shared map (engine.with_changes), not a copy of 100,000.
         if forgotten:
-            self.state = engine.replace_listings(self.state, {**known, **forgotten})
+            self.state = engine.replace_listings(self.state, engine.with_changes(known, forgotten))
 
     def _orders_current(self, fetched: Mapping[str, datetime]) -> frozenset[str]:
         """Malls whose sales this cycle's lines cover: only their shortfalls time out.

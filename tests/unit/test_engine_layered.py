@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.core import engine
 from bot.core.domain import OrderLine, Snapshot
-from bot.core.engine.layered import Layered, Overlay, shares_base
+from bot.core.engine.layered import Layered, Overlay, lookup, plain, shares_base, with_changes
 from tests.unit.test_engine_incremental import (
     EDITS,
     NOW,
@@ -47,6 +47,18 @@ OPS = st.lists(
 def _same_as(got: Layered[int, int] | Overlay[int, int], want: dict[int, int]) -> None:
     assert list(got) == list(want)
     assert list(got.items()) == list(want.items())
+    # The views iterate in C (layered._Values/_Items): the oracle is the plain dict.
+    assert list(got.values()) == list(want.values())
+    assert list(got.keys()) == list(want.keys())
+    assert len(got.values()) == len(got.items()) == len(got.keys()) == len(want)
+    assert got.keys() == want.keys()
+    assert got.items() == want.items()
+    for item in want.items():
+        assert item in got.items()
+    # The bulk lookup (C when no base key is deleted) against the dict's get.
+    probe = [*range(-1, 14), *range(13, -2, -3)]
+    assert list(lookup(got, probe)) == [want.get(k) for k in probe]
+    assert list(lookup(got, iter(probe))) == [want.get(k) for k in probe]
     assert len(got) == len(want)
     assert got == want
     assert want == got

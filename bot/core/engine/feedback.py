@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
+from bot.core.engine.layered import Overlay, with_changes
 from bot.core.engine.memo import edited
 from bot.core.engine.state import EngineState, ListingState
 
@@ -24,7 +25,7 @@ class _Fold:
 
     def __init__(self, state: EngineState, now: datetime, labels: Mapping[str, str] | None):
         self.state, self.now, self.labels = state, now, labels or {}
-        self.listings = dict(state.listings)
+        self.listings = Overlay(state.listings)
         self.conditions = set(state.conditions)
         self.logs: list[MallLogRow] = []
         self.alerts: list[Alert] = []
@@ -67,10 +68,9 @@ class _Fold:
     ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
         """The state with what was folded in; its log rows and alerts."""
         state = self.state
-        memo = edited(state.memo, state.listings, self.listings, (p.key for p in pushes))
-        out = replace(
-            state, listings=self.listings, conditions=frozenset(self.conditions), memo=memo
-        )
+        listings = self.listings.freeze()
+        memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
+        out = replace(state, listings=listings, conditions=frozenset(self.conditions), memo=memo)
         return out, self.logs, self.alerts
 
 
@@ -273,7 +273,7 @@ def detect_drift(
         if cond not in conditions:
             conditions.add(cond)
             alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
-    listings = {**known, **changes} if changes else known
+    listings = with_changes(known, changes) if changes else known
     memo = edited(state.memo, known, listings, changes)
     out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
     return out, logs, alerts
