@@ -27,6 +27,7 @@ from operator import is_not
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.domain import Product, ProductMap, SetComponent, ShopSettings
+from bot.core.engine.layered import lookup
 
 if TYPE_CHECKING:
     from bot.core.engine.conditions import ConditionBook
@@ -151,6 +152,6 @@ def edited(
     """
     if memo is None or memo.listings is not before:
         return memo
-    missing = object()
-    changed = [k for k in keys if after.get(k, missing) is not before.get(k, missing)]
+    keys = list(keys)  # looked up in C (no listing is None: None is "missing")
+    changed = compress(keys, map(is_not, lookup(after, keys), lookup(before, keys)))
     return replace(memo, listings=after, edited=memo.edited.union(changed))
