@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
-from bot.core.engine.layered import Overlay, with_changes
+from bot.core.engine.layered import Overlay, lookup, with_changes
 from bot.core.engine.memo import edited
 from bot.core.engine.state import EngineState, ListingState
 
@@ -248,8 +248,8 @@ def detect_drift(
     # expected: one object per distinct outcome, like after_push, so the states a cold
     # push left shared stay shared (100,000 copies of a few states otherwise).
     outcomes: dict[ListingState, ListingState] = {}
-    for key, current in readings.items():
-        listing = known.get(key)
+    # Looked up in bulk (layered.lookup): a read-back slice is ~4,000 listings.
+    for (key, current), listing in zip(readings.items(), lookup(known, readings), strict=True):
         if listing is None or listing.expected is None or key in skip:
             continue
         mall, code = key
