@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import compress, repeat
+from operator import ne
 
 from bot.core.domain import OrderLine, Product, Snapshot, StockPush
 from bot.core.engine import conditions, holds, listings, orders, stock
@@ -303,9 +304,9 @@ def _stirred(since: _Since | None, work: Work, candidates: set[str]) -> set[str]
     """
     if since is None:
         return candidates
-    before = since.memo.stock
-    missing = object()
-    return {s for s in candidates if work.stock.get(s, missing) != before.get(s, missing)}
+    # Looked up in bulk (layered.lookup; on-hand holds no None, so None is "missing").
+    skus = list(candidates)
+    return set(compress(skus, map(ne, lookup(work.stock, skus), lookup(since.memo.stock, skus))))
 
 
 def _shown(old: Product, sku: str, cycle: _Cycle) -> bool:

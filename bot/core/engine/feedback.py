@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import repeat
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
@@ -96,9 +97,9 @@ def after_push(
     # built only when new (``replace`` and a state's hash cost ~4 µs of a push's ~8).
     outcomes: dict[ListingState, ListingState] = {}
     sent: dict[tuple[int, bool | None, int, datetime | None], ListingState] = {}
-    for push, result in zip(pushes, results, strict=True):
+    for push, result, known in zip(pushes, results, _priors(state, pushes), strict=True):
         key = push.key
-        prior = listings.get(key)
+        prior = known if known is not _LATER else listings.get(key)
         if prior is None:  # not built as get()'s default: most pushed listings are known
             prior = ListingState()
         if result.status in SENT:
@@ -128,6 +129,22 @@ def after_push(
             fold.refuse(push, result)
         fold.log(push, result)
     return fold.done(pushes)
+
+
+_LATER = ListingState()
+"""A prior looked up as the fold goes (a listing pushed twice in one batch)."""
+
+
+def _priors(state: EngineState, pushes: Sequence[StockPush]) -> Iterable[ListingState | None]:
+    """Each push's listing as the state knows it, looked up in bulk (layered.lookup).
+
+    A listing pushed more than once in the batch must see its earlier result: then
+    every prior is looked up as the fold goes instead (``_LATER``).
+    """
+    keys = [p.key for p in pushes]
+    if len(set(keys)) != len(keys):
+        return repeat(_LATER, len(keys))
+    return lookup(state.listings, keys)
 
 
 def after_outcome(

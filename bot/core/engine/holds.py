@@ -264,7 +264,9 @@ def stuck_units(state: EngineState, now: datetime, timeout: timedelta) -> int:
     """
     listings = state.listings
     keys = _flagged(state)
-    values = listings.values() if keys is None else [listings[k] for k in keys if k in listings]
+    values: Iterable[ListingState] = listings.values()
+    if keys is not None:  # looked up in bulk (layered.lookup): no listing is None
+        values = [ls for ls in lookup(listings, list(keys)) if ls is not None]
     drifted: int = sum(map(_DRIFTED, values))
     return drifted + sum(
         ls.short
@@ -278,8 +280,11 @@ def holds_to_keep(state: EngineState) -> dict[tuple[str, str], tuple[int, dateti
     listings, keys = state.listings, _flagged(state)
     items: Iterable[tuple[tuple[str, str], ListingState]] = listings.items()
     values: Iterable[ListingState] = listings.values()
-    if keys is not None:
-        items = [(k, listings[k]) for k in keys if k in listings]
+    if keys is not None:  # looked up in bulk, as in stuck_units
+        found = list(keys)
+        items = [
+            (k, ls) for k, ls in zip(found, lookup(listings, found), strict=True) if ls is not None
+        ]
         values = [ls for _, ls in items]
     since = map(_SINCE, values)
     held = [
