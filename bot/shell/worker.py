@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import attrgetter
 from typing import TypeVar
 
 from adapters.base import MallAdapter, MallError
@@ -72,6 +74,8 @@ INCIDENTS = frozenset(
 INCIDENT_BACKLOG = 200
 DRIFT_CHECK = timedelta(minutes=10)
 """How often each listing's number is read back from its mall."""
+_RESTOCKS = attrgetter("mall_restocks")
+"""Whether an order line is a cancel its mall restocked itself (``_apply``)."""
 DRIFT_SLICE_LISTINGS = 1_000
 """Up to this many listings are read back in one burst every DRIFT_CHECK (a few bulk
 calls); a bigger shop's read-back is spread over the cycles, a slice per cycle."""
@@ -395,10 +399,12 @@ class Worker:
         if not plan.held:
             self.cursors.update(collected.cursors)
         self.state = engine.committed(plan)
+        # Few lines are restocking cancels: picked out once, in C (a busy cycle brings
+        # thousands of lines, looked at per mall in Python before).
+        lines = collected.lines
+        restocking = list(compress(lines, map(_RESTOCKS, lines)))
         for mall in collected.cursors:
-            self._restocks_seen[mall] = frozenset(
-                ln.key for ln in collected.lines if ln.mall == mall and ln.mall_restocks
-            )
+            self._restocks_seen[mall] = frozenset(ln.key for ln in restocking if ln.mall == mall)
         if collected.fresh:  # the read-back held back at start-up (see _collect)
             ceiling = {(t.mall, t.code): t.quantity for t in plan.targets}
             collected.drift_logs.extend(self._check_drift(collected.lines, run, ceiling=ceiling))
