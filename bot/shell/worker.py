@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import attrgetter
 from typing import TypeVar
 
 from adapters.base import MallAdapter, MallError
@@ -72,6 +74,8 @@ INCIDENTS = frozenset(
 INCIDENT_BACKLOG = 200
 DRIFT_CHECK = timedelta(minutes=10)
 """How often each listing's number is read back from its mall."""
+_RESTOCKS = attrgetter("mall_restocks")
+"""Whether an order line is a cancel its mall restocked itself (``_apply``)."""
 DRIFT_SLICE_LISTINGS = 1_000
 """Up to this many listings are read back in one burst every DRIFT_CHECK (a few bulk
 calls); a bigger shop's read-back is spread over the cycles, a slice per cycle."""
@@ -395,10 +399,12 @@ class Worker:
         if not plan.held:
             self.cursors.update(collected.cursors)
         self.state = engine.committed(plan)
+        # Few lines are restocking cancels: picked out once, in C (a busy cycle brings
+        # thousands of lines, looked at per mall in Python before).
+        lines = collected.lines
+        restocking = list(compress(lines, map(_RESTOCKS, lines)))
         for mall in collected.cursors:
-            self._restocks_seen[mall] = frozenset(
-                ln.key for ln in collected.lines if ln.mall == mall and ln.mall_restocks
-            )
+            self._restocks_seen[mall] = frozenset(ln.key for ln in restocking if ln.mall == mall)
         if collected.fresh:  # the read-back held back at start-up (see _collect)
             ceiling = {(t.mall, t.code): t.quantity for t in plan.targets}
             collected.drift_logs.extend(self._check_drift(collected.lines, run, ceiling=ceiling))
@@ -463,18 +469,17 @@ class Worker:
         Like a restock the mall made itself (``_forget_restocked``), only ``expected``
         (and a refused number) is dropped; holds and sales seen are kept.
         """
-        if not keys:  # the usual cycle: no copy of 100,000 listings for nothing
+        if not keys:  # the usual cycle: nothing to forget
             return
-        listings = dict(self.state.listings)
-        changed = False
+        known = self.state.listings
+        changes: dict[tuple[str, str], engine.ListingState] = {}
         for key in keys:
-            listing = listings.get(key)
+            listing = known.get(key)
             if listing is not None and (listing.expected is not None or listing.failed is not None):
-                listings[key] = replace(listing, expected=None, failed=None)
-                changed = True
-        if changed:
+                changes[key] = replace(listing, expected=None, failed=None)
+        if changes:
             log.info("再送 ticked for %d listings; pushing them next cycle", len(keys))
-            self.state = engine.replace_listings(self.state, listings)
+            self.state = engine.replace_listings(self.state, engine.with_changes(known, changes))
 
     # ------------------------------------------------------------------ malls
 
@@ -568,10 +573,10 @@ class Worker:
             for key in new
             if (listing := known.get(key)) is not None and listing.expected is not None
         }
-        # Copied only when a listing is forgotten: most cycles see no new restocking
-        # cancel, and a copy of 100,000 listings costs ~5 ms.
+        # Most cycles see no new restocking cancel; the others layer the few listings
+        # forgotten on the shared map (engine.with_changes), not a copy of 100,000.
         if forgotten:
-            self.state = engine.replace_listings(self.state, {**known, **forgotten})
+            self.state = engine.replace_listings(self.state, engine.with_changes(known, forgotten))
 
     def _orders_current(self, fetched: Mapping[str, datetime]) -> frozenset[str]:
         """Malls whose sales this cycle's lines cover: only their shortfalls time out.

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core import engine
-from bot.core.domain import OrderLine, Snapshot
-from bot.core.engine.layered import Layered, Overlay, shares_base
+from bot.core.domain import OrderLine, PushResult, PushStatus, Snapshot
+from bot.core.engine.layered import Layered, Overlay, lookup, plain, shares_base, with_changes
 from tests.unit.test_engine_incremental import (
     EDITS,
     NOW,
@@ -47,6 +47,18 @@ OPS = st.lists(
 def _same_as(got: Layered[int, int] | Overlay[int, int], want: dict[int, int]) -> None:
     assert list(got) == list(want)
     assert list(got.items()) == list(want.items())
+    # The views iterate in C (layered._Values/_Items): the oracle is the plain dict.
+    assert list(got.values()) == list(want.values())
+    assert list(got.keys()) == list(want.keys())
+    assert len(got.values()) == len(got.items()) == len(got.keys()) == len(want)
+    assert got.keys() == want.keys()
+    assert got.items() == want.items()
+    for item in want.items():
+        assert item in got.items()
+    # The bulk lookup (C when no base key is deleted) against the dict's get.
+    probe = [*range(-1, 14), *range(13, -2, -3)]
+    assert list(lookup(got, probe)) == [want.get(k) for k in probe]
+    assert list(lookup(got, iter(probe))) == [want.get(k) for k in probe]
     assert len(got) == len(want)
     assert got == want
     assert want == got
@@ -169,3 +181,68 @@ def test_a_steady_step_copies_no_base_of_the_ledger_lines() -> None:
         assert old is not None and new is not None
         assert new.lines.book.base_times is old.lines.book.base_times
         assert new.lines.book.top_size == old.lines.book.top_size + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dictionaries(KEYS, st.integers(0, 99), max_size=10),
+    ops=OPS,
+    changes=st.dictionaries(KEYS, st.integers(0, 99), max_size=6),
+)
+def test_with_changes_is_the_dicts_merge_and_plain_a_dict(
+    start: dict[int, int], ops: list[tuple[str, int, int]], changes: dict[int, int]
+) -> None:
+    """``with_changes`` gives ``{**start, **changes}`` (values and order) on any mapping the
+    engine hands it (a dict, a layered one with replaced, deleted and new keys) and leaves
+    ``start`` as it was; ``plain`` gives the same mapping as a dict."""
+    overlay, model = Overlay(Layered(start)), dict(start)
+    for op, key, value in ops:
+        if op == "set":
+            overlay[key] = value
+            model[key] = value
+        elif op == "del" and key in model:
+            del overlay[key]
+            del model[key]
+    for mapping in (model, overlay.freeze(fold_min=10**6)):
+        before = dict(mapping)
+        merged = with_changes(mapping, changes)
+        _same_as(merged, {**before, **changes})
+        assert dict(mapping) == before
+        flat = plain(mapping)
+        assert type(flat) is dict
+        assert list(flat.items()) == list(before.items())
+    assert plain(model) is model
+
+
+def test_a_steady_cycle_shares_on_hand_and_listing_knowledge_between_states() -> None:
+    """The usual cycle — a step, the malls' push results, a read-back — layers its few
+    changes on the maps of the state it starts from: on-hand and the listing knowledge
+    are not copied, and every older state keeps what it held."""
+    sheet = _Sheet(rows={s: _product(s, 50, i + 2) for i, s in enumerate(SKUS)})
+    state, now = engine.EngineState(), NOW
+    kept: list[tuple[engine.EngineState, dict[str, int], dict[Any, Any]]] = []
+    for order in range(6):
+        now += timedelta(seconds=15)
+        line = OrderLine(
+            mall="rakuten", order_id=f"o{order}", line_id="1", code="r-a", units=1, ordered_at=now
+        )
+        plan = engine.step(state, sheet.snapshot(reparse=False), [line], now)
+        sheet.land(plan)
+        committed = engine.committed(plan)
+        results = [PushResult(code=p.code, status=PushStatus.APPLIED) for p in plan.pushes]
+        pushed, _, _ = engine.after_push(committed, list(plan.pushes), results, now)
+        key = next(k for k, v in pushed.listings.items() if v.expected)
+        shown = {key: (pushed.listings[key].expected or 0) - 1}  # a shortfall: held
+        read, _, _ = engine.detect_drift(pushed, shown, now)
+        if order >= 2:  # the first steps and pushes copy the start-up dicts once
+            assert isinstance(plan.next_state.stock, Layered)
+            assert shares_base(state.stock, plan.next_state.stock)
+            assert shares_base(committed.listings, pushed.listings)
+            assert shares_base(pushed.listings, read.listings)
+            assert shares_base(state.listings, plan.next_state.listings)
+        kept.append((state, dict(state.stock), dict(state.listings)))
+        state = read
+    assert state.listings[key].short == 1
+    for old, stock, listings in kept:
+        assert dict(old.stock) == stock
+        assert dict(old.listings) == listings

@@ -42,6 +42,7 @@ from bot.core.engine.contract import (
 from bot.core.engine.cycle import step
 from bot.core.engine.feedback import after_outcome, after_push, detect_drift
 from bot.core.engine.holds import holds_to_keep, restore_holds, stuck_units
+from bot.core.engine.layered import with_changes
 from bot.core.engine.rebuild import LedgerEntry, rebuild
 from bot.core.engine.sets import set_stock
 from bot.core.engine.state import (
@@ -87,4 +88,5 @@ __all__ = [
     "set_stock",
     "step",
     "stuck_units",
+    "with_changes",
 ]

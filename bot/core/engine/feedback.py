@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import repeat
 
 from bot.core import words
 from bot.core.domain import Alert, AlertKind, MallLogRow, PushResult, PushStatus, StockPush
+from bot.core.engine.layered import Overlay, lookup, with_changes
 from bot.core.engine.memo import edited
 from bot.core.engine.state import EngineState, ListingState
 
@@ -24,7 +26,7 @@ class _Fold:
 
     def __init__(self, state: EngineState, now: datetime, labels: Mapping[str, str] | None):
         self.state, self.now, self.labels = state, now, labels or {}
-        self.listings = dict(state.listings)
+        self.listings = Overlay(state.listings)
         self.conditions = set(state.conditions)
         self.logs: list[MallLogRow] = []
         self.alerts: list[Alert] = []
@@ -67,10 +69,9 @@ class _Fold:
     ) -> tuple[EngineState, list[MallLogRow], list[Alert]]:
         """The state with what was folded in; its log rows and alerts."""
         state = self.state
-        memo = edited(state.memo, state.listings, self.listings, (p.key for p in pushes))
-        out = replace(
-            state, listings=self.listings, conditions=frozenset(self.conditions), memo=memo
-        )
+        listings = self.listings.freeze()
+        memo = edited(state.memo, state.listings, listings, (p.key for p in pushes))
+        out = replace(state, listings=listings, conditions=frozenset(self.conditions), memo=memo)
         return out, self.logs, self.alerts
 
 
@@ -91,26 +92,34 @@ def after_push(
     listings = fold.listings
     # One object per distinct outcome: a cold start pushes 100,000 listings at one
     # time and most end in one of a few states (the same number, now), kept once each.
+    # A listing sent its number is told by what it keeps of its prior state (the hold)
+    # and the number: found by that small tuple, not by hashing the whole state, and
+    # built only when new (``replace`` and a state's hash cost ~4 µs of a push's ~8).
     outcomes: dict[ListingState, ListingState] = {}
-    for push, result in zip(pushes, results, strict=True):
+    sent: dict[tuple[int, bool | None, int, datetime | None], ListingState] = {}
+    for push, result, known in zip(pushes, results, _priors(state, pushes), strict=True):
         key = push.key
-        prior = listings.get(key)
+        prior = known if known is not _LATER else listings.get(key)
         if prior is None:  # not built as get()'s default: most pushed listings are known
             prior = ListingState()
         if result.status in SENT:
             # The push overwrote whatever the mall showed: sales seen so far and a
             # set-back of drift are settled; a hold stays until its lines arrive.
-            done = replace(
-                prior,
-                pushed=push.quantity,
-                expected=push.quantity,
-                backorder=push.backorder if push.backorder is not None else prior.backorder,
-                failed=None,
-                at=now,
-                sold=0,
-                drifted=0,
-            )
-            listings[key] = outcomes.setdefault(done, done)
+            backorder = push.backorder if push.backorder is not None else prior.backorder
+            told = (push.quantity, backorder, prior.short, prior.short_since)
+            done = sent.get(told)
+            if done is None:
+                done = sent[told] = replace(
+                    prior,
+                    pushed=push.quantity,
+                    expected=push.quantity,
+                    backorder=backorder,
+                    failed=None,
+                    at=now,
+                    sold=0,
+                    drifted=0,
+                )
+            listings[key] = done
             # PENDING: a refusal is not resolved until the mall says it took the number.
             if result.status is not PushStatus.PENDING:
                 fold.resolve(push)
@@ -120,6 +129,22 @@ def after_push(
             fold.refuse(push, result)
         fold.log(push, result)
     return fold.done(pushes)
+
+
+_LATER = ListingState()
+"""A prior looked up as the fold goes (a listing pushed twice in one batch)."""
+
+
+def _priors(state: EngineState, pushes: Sequence[StockPush]) -> Iterable[ListingState | None]:
+    """Each push's listing as the state knows it, looked up in bulk (layered.lookup).
+
+    A listing pushed more than once in the batch must see its earlier result: then
+    every prior is looked up as the fold goes instead (``_LATER``).
+    """
+    keys = [p.key for p in pushes]
+    if len(set(keys)) != len(keys):
+        return repeat(_LATER, len(keys))
+    return lookup(state.listings, keys)
 
 
 def after_outcome(
@@ -240,8 +265,8 @@ def detect_drift(
     # expected: one object per distinct outcome, like after_push, so the states a cold
     # push left shared stay shared (100,000 copies of a few states otherwise).
     outcomes: dict[ListingState, ListingState] = {}
-    for key, current in readings.items():
-        listing = known.get(key)
+    # Looked up in bulk (layered.lookup): a read-back slice is ~4,000 listings.
+    for (key, current), listing in zip(readings.items(), lookup(known, readings), strict=True):
         if listing is None or listing.expected is None or key in skip:
             continue
         mall, code = key
@@ -273,7 +298,7 @@ def detect_drift(
         if cond not in conditions:
             conditions.add(cond)
             alerts.append(_drift_alert(cond, mall, labels.get(mall, mall), code, expected, current))
-    listings = {**known, **changes} if changes else known
+    listings = with_changes(known, changes) if changes else known
     memo = edited(state.memo, known, listings, changes)
     out = replace(state, listings=listings, conditions=frozenset(conditions), memo=memo)
     return out, logs, alerts

@@ -17,8 +17,18 @@ deleted and set again) goes to the end. Equality is a mapping's (by items).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping, MutableMapping
-from itertools import chain, filterfalse
+from collections.abc import (
+    Hashable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from itertools import chain, compress, filterfalse
+from operator import not_
 from typing import TypeVar, overload
 
 K = TypeVar("K", bound=Hashable)
@@ -64,15 +74,30 @@ class _Layers(Mapping[K, V]):
     @overload
     def get(self, key: K, default: T, /) -> V | T: ...
     def get(self, key: K, default: object = None, /) -> object:
+        # Most keys are base keys the layer does not name: three C lookups, the base's
+        # before the new keys' (a deleted base key may be set again: then it is new).
         value = self._over.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        value = self._new.get(key, _MISSING)
-        if value is not _MISSING:
+        value = self._base.get(key, _MISSING)
+        if value is not _MISSING and key not in self._gone:
             return value
-        if key in self._gone:
-            return default
-        return self._base.get(key, default)
+        return self._new.get(key, default)
+
+    def lookup(self, keys: Iterable[K]) -> Iterator[V | None]:
+        """``map(self.get, keys)`` in C when no base key is deleted (the usual layer).
+
+        The step looks up ten thousand listings or more by key (holds, drift); each
+        ``get`` is a Python call (~0.3 µs), a dict's lookup in ``map`` is not.
+        """
+        if self._gone:
+            return map(self.get, keys)
+        keys = keys if isinstance(keys, (list, tuple)) else list(keys)
+        base, new, over = self._base, self._new, self._over
+        found: Iterator[V | None] = (
+            map(new.get, keys, map(base.get, keys)) if new else map(base.get, keys)
+        )
+        return map(over.get, keys, found) if over else found
 
     def __contains__(self, key: object) -> bool:
         if key in self._new:
@@ -88,6 +113,39 @@ class _Layers(Mapping[K, V]):
     def __len__(self) -> int:
         return self._len
 
+    def keys(self) -> KeysView[K]:
+        return _Keys(self)
+
+    def values(self) -> ValuesView[V]:
+        return _Values(self)
+
+    def items(self) -> ItemsView[K, V]:
+        return _Items(self)
+
+    def _values(self) -> Iterator[V]:
+        """The values in this mapping's order, looked up in C (no call per key).
+
+        ``_over.get(key, base value)`` gives a replaced key's new value and any other
+        base key's own; a deleted key is left out by ``compress`` (also C). The views'
+        default iteration calls ``__getitem__`` per key: at 150,000 listings ~40 ms.
+        """
+        base, over = self._base, self._over
+        out: Iterator[V] = map(over.get, base, base.values()) if over else iter(base.values())
+        if self._gone:
+            out = compress(out, map(not_, map(self._gone.__contains__, base)))
+        return chain(out, self._new.values()) if self._new else out
+
+    def _items(self) -> Iterator[tuple[K, V]]:
+        """The items in this mapping's order, as :meth:`_values` (C speed)."""
+        base, over = self._base, self._over
+        if not over and not self._gone:
+            out: Iterator[tuple[K, V]] = iter(base.items())
+        else:
+            out = zip(base, map(over.get, base, base.values()), strict=True)
+            if self._gone:
+                out = compress(out, map(not_, map(self._gone.__contains__, base)))
+        return chain(out, self._new.items()) if self._new else out
+
     @property
     def layer_size(self) -> int:
         """Keys on the base's layer (0: the base alone)."""
@@ -101,6 +159,36 @@ class _Layers(Mapping[K, V]):
             del out[key]
         out.update(self._new)
         return out
+
+
+class _Keys(KeysView[K]):
+    """A layered mapping's keys, iterated in C (the default view calls per key)."""
+
+    __slots__ = ()
+    _mapping: _Layers[K, object]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._mapping)
+
+
+class _Values(ValuesView[V]):
+    """A layered mapping's values, iterated in C (:meth:`_Layers._values`)."""
+
+    __slots__ = ()
+    _mapping: _Layers[object, V]
+
+    def __iter__(self) -> Iterator[V]:
+        return self._mapping._values()
+
+
+class _Items(ItemsView[K, V]):
+    """A layered mapping's items, iterated in C (:meth:`_Layers._items`)."""
+
+    __slots__ = ()
+    _mapping: _Layers[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return self._mapping._items()
 
 
 class Layered(_Layers[K, V]):
@@ -199,3 +287,37 @@ class Overlay(_Layers[K, V], MutableMapping[K, V]):
 def shares_base(a: Mapping[K, V], b: Mapping[K, V]) -> bool:
     """Both are layered mappings on the very same base (the step copied no base)."""
     return isinstance(a, _Layers) and isinstance(b, _Layers) and a._base is b._base
+
+
+def with_changes(start: Mapping[K, V], changes: Mapping[K, V]) -> Layered[K, V]:
+    """``{**start, **changes}`` as a layered mapping: ``start``'s base is shared, not copied.
+
+    The listing knowledge (150,000 listings at 100,000 products) changes in a few
+    thousand keys a cycle, in several steps (the read-back, the step's order lines and
+    time-out, each mall's push results); a dict copy of it costs ~3 ms each and its
+    freeing as much again a step later. ``start`` is left as it is.
+    """
+    overlay = Overlay(start)
+    for key, value in changes.items():
+        overlay[key] = value
+    return overlay.freeze()
+
+
+def plain(mapping: Mapping[K, V]) -> Mapping[K, V]:
+    """``mapping`` as a dict when it is layered (one C-level copy), else itself.
+
+    For a pass over every key (a step from scratch): a layered mapping's lookups are
+    Python calls, ~0.3 µs each against a dict's ~0.05 µs.
+    """
+    return dict(mapping.items()) if isinstance(mapping, _Layers) else mapping
+
+
+def lookup(mapping: Mapping[K, V], keys: Iterable[K]) -> Iterator[V | None]:
+    """The value of each of ``keys`` in ``mapping`` (None when missing), in C when it can.
+
+    ``mapping.get`` per key through ``map``: a dict's is C; a layered mapping's is a
+    Python call, so :meth:`_Layers.lookup` reads its dicts in C instead.
+    """
+    if isinstance(mapping, _Layers):
+        return mapping.lookup(keys)
+    return map(mapping.get, keys)

@@ -27,6 +27,7 @@ from operator import is_not
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.domain import Product, ProductMap, SetComponent, ShopSettings
+from bot.core.engine.layered import lookup
 
 if TYPE_CHECKING:
     from bot.core.engine.conditions import ConditionBook
@@ -69,8 +70,10 @@ def changed_products(
     if isinstance(new, ProductMap):
         for ref, keys in new.since:
             if ref() is old:
-                missing = object()
-                out = sorted(k for k in keys if old.get(k, missing) is not new.get(k, missing))
+                # Compared in C: the sweep's window names thousands of rows a cycle.
+                # No product is None, so None is "missing" (in neither: not changed).
+                named = list(keys)
+                out = sorted(compress(named, map(is_not, map(old.get, named), map(new.get, named))))
                 return out, all((k in old) is (k in new) for k in out)
     return changed_keys(old, new)
 
@@ -151,6 +154,6 @@ def edited(
     """
     if memo is None or memo.listings is not before:
         return memo
-    missing = object()
-    changed = [k for k in keys if after.get(k, missing) is not before.get(k, missing)]
+    keys = list(keys)  # looked up in C (no listing is None: None is "missing")
+    changed = compress(keys, map(is_not, lookup(after, keys), lookup(before, keys)))
     return replace(memo, listings=after, edited=memo.edited.union(changed))

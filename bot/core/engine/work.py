@@ -37,7 +37,9 @@ class Work:
     """Mutable scratch space for one step; never escapes it."""
 
     now: datetime
-    stock: dict[str, int]
+    stock: Overlay[str, int] | dict[str, int]
+    """On-hand: the state's with this step's changes on a layer of their own (a dict
+    when every product is decided)."""
     lines: Overlay[str, LineState]
     """The ledger's lines: the state's, with this step's changes on a layer of their own."""
     sales: list[SaleLogRow] = field(default_factory=list)
