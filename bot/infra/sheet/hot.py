@@ -502,27 +502,44 @@ def _same_cell(a: Any, b: Any) -> bool:
 def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
     """``new`` with each row identical to the same row of ``old`` taken from ``old``.
 
-    Rows are compared at C speed: by value (``map(eq)``), then the types of all the
-    rows equal in value at once (value-equal rows are of equal length, so their cells
-    line up); only when those differ somewhere is each row compared by :func:`identical`.
-    The result starts as ``old``'s rows and takes ``new``'s where they differ: the
-    Python loop runs over the rows that changed, not over every row.
+    Rows are compared at C speed, :data:`_REUSE_CHUNK` rows at a time: by value
+    (``map(eq)``), then the types of all the rows equal in value at once (value-equal
+    rows are of equal length, so their cells line up); only when those differ somewhere
+    in a chunk is each of its rows compared by :func:`identical`. The result starts as
+    ``old``'s rows and takes ``new``'s where they differ: the Python loop runs over the
+    chunks and the rows that changed, not over every row.
     """
     if not old:
         return new
+    out = old[: len(new)]
+    for start in range(0, len(out), _REUSE_CHUNK):
+        stop = start + _REUSE_CHUNK
+        for i in _changed(old[start:stop], new[start:stop], start):
+            out[i] = new[i]
+    return out + new[len(old) :] if len(new) > len(old) else out
+
+
+_REUSE_CHUNK = 64
+"""Rows :func:`_reuse_rows` compares at a time. The type pass reads the cells the value
+pass just read: over a whole window (6,250 rows, ~94,000 cells at 100k) they had left
+the CPU's caches and the pass cost 9–15 ms a cycle, most of ``_reuse_rows``; chunk by
+chunk they are still there (a window of rows read long ago against a fresh decode, in
+a process holding a 100k catalogue: 11.0 ms whole, 6.6 ms by 64 rows, 7.6 ms by 512)."""
+
+
+def _changed(
+    old: Sequence[Sequence[Any]], new: Sequence[Sequence[Any]], first: int
+) -> Iterable[int]:
+    """Indexes (counted from ``first``) of the rows of ``new`` not identical to ``old``'s.
+
+    Compared as far as both go.
+    """
     equal = list(map(eq, old, new))
-    if any(equal) and any(
-        map(
-            is_not,
-            map(type, chain.from_iterable(compress(old, equal))),
-            map(type, chain.from_iterable(compress(new, equal))),
-        )
+    if any(equal) and list(map(type, chain.from_iterable(compress(old, equal)))) != list(
+        map(type, chain.from_iterable(compress(new, equal)))
     ):
         equal = [s and identical(o, n) for s, o, n in zip(equal, old, new, strict=False)]
-    out = old[: len(new)]
-    for i in compress(count(), map(not_, equal)):
-        out[i] = new[i]
-    return out + new[len(old) :] if len(new) > len(old) else out
+    return compress(count(first), map(not_, equal))
 
 
 def _with(row: Sequence[Any], col: int, value: Any) -> list[Any]:
