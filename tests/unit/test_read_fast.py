@@ -3,18 +3,31 @@
 * ``hot._reuse_rows`` compares a window's rows with the cache's chunk by chunk (values,
   then the types of the value-equal rows at once); the plain pick is
   :func:`values.identical` per row.
+* ``hot.rows_of_columns`` trims only the rows that end blank; ``hot.grid_cells`` counts
+  at C speed.
+* ``GridCache.merge_window`` is ``merge`` then ``take_window`` with the grid copied once.
+* ``parse_products._restocked`` updates the memo's row in place and skips the checks
+  across rows (its 商品コード and codes are the same objects).
 """
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import Any
 from unittest import mock
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bot.infra.sheet.hot as hot
+import bot.infra.sheet.parse_products as parse_products
+from bot.infra.sheet.hot import GridCache, Window, column_values
+from bot.infra.sheet.parse_products import ProductsMemo
+from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import identical
+from tests.unit.test_layout import HEAD, parse
+from tests.unit.test_products_memo import _row
+from tests.unit.test_read_cadence import TEMPLATE, as_columns
 
 # --------------------------------------------------------------------------- rows read again
 
@@ -82,3 +95,141 @@ def test_a_window_read_as_before_is_compared_without_a_row_by_row_pass() -> None
     assert got[7] is new[7] and all(
         g is o for i, (g, o) in enumerate(zip(got, old, strict=True)) if i != 7
     )
+
+
+# --------------------------------------------------------------------------- columns to rows
+
+
+def _plain_rows_of_columns(columns: list[list[Any]]) -> list[list[Any]]:
+    """The oracle: every row trimmed of its trailing blanks one by one."""
+    grid = [list(row) for row in zip_longest(*columns, fillvalue="")]
+    for row in grid:
+        while row and row[-1] == "":
+            row.pop()
+    return grid
+
+
+@given(st.lists(st.lists(st.sampled_from(["", "x", 0, 1.0, False, None]), max_size=5), max_size=4))
+def test_columns_become_the_rows_the_plain_trim_gives(columns: list[list[Any]]) -> None:
+    got = hot.rows_of_columns(columns)
+    want = _plain_rows_of_columns(columns)
+    assert got == want
+    assert all(map(identical, got, want))  # (types too: 0 == False == "" is not)
+    assert hot.grid_cells([got, columns]) == sum(map(len, got)) + sum(map(len, columns))
+
+
+# --------------------------------------------------------------------------- merge and window
+
+SKU, STOCK, NAME = HEAD.index("商品コード"), HEAD.index("在庫数"), HEAD.index("商品名")
+_count = st.sampled_from([0, 1, 2, 1.0, True, "", "x"])
+
+
+def _line(sku: str, stock: Any, name: Any = "商品") -> list[Any]:
+    line: list[Any] = [""] * (max(SKU, STOCK, NAME) + 1)
+    line[SKU], line[NAME], line[STOCK] = sku, name, stock
+    while line and line[-1] == "":
+        line.pop()
+    return line
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(2, 9),
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.integers(0, 9), _count), max_size=3),  # 在庫数 typed
+            st.lists(st.tuples(st.integers(0, 9), _count), max_size=2),  # 商品名 edited
+            st.integers(0, 9),
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+)
+def test_a_window_laid_with_the_merge_is_what_merge_then_take_window_give(
+    n: int, cycles: list[Any]
+) -> None:
+    """Row for row the same objects, the same rows logged; a grid handed out never changes."""
+    cells: list[list[Any]] = [[i % 3, "商品"] for i in range(n)]  # (在庫数, 商品名) of each
+    sheet = [list(HEAD), *(_line(f"P{i}", *cells[i]) for i in range(n))]
+    one, both = GridCache(), GridCache()
+    for cache in (one, both):
+        cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
+        cache.parsed(cache.grids[PRODUCTS])
+    assert one.grids[PRODUCTS] == both.grids[PRODUCTS]
+    handed = [(g, list(g)) for g in (one.grids[PRODUCTS], both.grids[PRODUCTS])]
+    for stocks, names, start, closes in cycles:
+        for i, value in stocks:
+            if i < n:
+                cells[i][0] = value
+                sheet[i + 1] = _line(f"P{i}", *cells[i])
+        for i, value in names:
+            if i < n:
+                cells[i][1] = value or "商品"
+                sheet[i + 1] = _line(f"P{i}", *cells[i])
+        first = 1 + start % n
+        window = Window(first, None if closes else min(first + 1, n))
+        end = len(sheet) if window.last is None else window.last + 1
+        columns = as_columns([list(r) for r in sheet[first:end]])
+        before = [list(one.grids[PRODUCTS]), list(both.grids[PRODUCTS])]
+        skus, counts = column_values(sheet, SKU), column_values(sheet, STOCK)
+        got = one.merge_window(sheet[0], skus, list(counts), window, columns)
+        assert both.merge(sheet[0], skus, list(counts)) is not None
+        want = both.take_window(window, columns)
+        assert got is one.grids[PRODUCTS] and got == want
+        assert all(map(identical, got, want))
+        same_one = [a is b for a, b in zip(before[0], got, strict=True)]
+        assert same_one == [a is b for a, b in zip(before[1], want, strict=True)]
+        assert one.log.rows == both.log.rows and one.stocks == both.stocks
+        for grid, rows in handed:
+            assert len(grid) == len(rows) and all(map(identical, grid, rows))
+        handed += [(g, list(g)) for g in (got, want)]
+
+
+def test_a_merge_that_made_a_new_grid_has_the_window_laid_into_it() -> None:
+    """The usual cycle at 100k (a 在庫数 changed): one copy of the grid, not two."""
+    sheet = [list(HEAD), *(_line(f"P{i}", i) for i in range(6))]
+    cache = GridCache()
+    cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
+    last = cache.grids[PRODUCTS]
+    sheet[2] = _line("P1", 9)
+    made: list[Any] = []
+    real = cache._merged
+
+    def merged(*args: Any) -> Any:
+        made.append(real(*args))
+        return made[-1]
+
+    window = Window(3, 4)
+    columns = as_columns([list(r) for r in sheet[3:5]])
+    with mock.patch.object(cache, "_merged", side_effect=merged):
+        got = cache.merge_window(
+            sheet[0], column_values(sheet, SKU), column_values(sheet, STOCK), window, columns
+        )
+    assert made[0] is not None and made[0][1] is True  # a new list: nobody else's
+    assert got is made[0][0] and got is not last
+    assert got[2][STOCK] == 9 and last[2][STOCK] == 1  # the grid handed out before is as it was
+
+
+# --------------------------------------------------------------------------- a row restocked
+
+
+def test_a_row_restocked_keeps_its_memo_entry_and_no_check_across_rows_runs() -> None:
+    memo = ProductsMemo()
+    grid = [list(HEAD), _row("A", 5, "a:1", False, "OK"), _row("B", 2, "b:1", False, "OK")]
+    parse({"products": grid}, memo=memo)
+    kept = memo.rows[1]
+    assert kept is not None and kept.draft is not None
+    codes = kept.draft.codes
+    now = [grid[0], _row("A", 3, "a:1", False, "OK"), grid[2]]
+    with mock.patch.object(
+        parse_products,
+        "_check_duplicate_skus",
+        side_effect=parse_products._check_duplicate_skus,
+    ) as across:
+        read = parse({"products": now}, memo=memo)
+    assert (memo.restocked, memo.reparsed, across.call_count) == (1, 0, 0)
+    assert memo.rows[1] is kept and kept.row is now[1]
+    assert kept.draft is not None and kept.draft.codes is codes
+    assert read.snapshot.products["A"].stock == 3
+    fresh = parse({"products": now})
+    assert read.snapshot.products == fresh.snapshot.products

@@ -70,8 +70,8 @@ def value_cells(value_ranges: Iterable[Mapping[str, Any]]) -> int:
 
 
 def grid_cells(grids: Iterable[Sequence[Sequence[Any]]]) -> int:
-    """Cells in value grids."""
-    return sum(len(line) for grid in grids for line in grid)
+    """Cells in value grids (counted at C speed: a window at 100k is 6,250 rows)."""
+    return sum(sum(map(len, grid)) for grid in grids)
 
 
 def answer_cells(reply: Mapping[str, Any] | None) -> int:
@@ -102,7 +102,10 @@ def column_values(grid: Sequence[Sequence[Any]], col: int) -> list[Any]:
 def rows_of_columns(columns: Sequence[Sequence[Any]]) -> Grid:
     """A COLUMNS-major ValueRange's values as the ROWS-major grid the API would give."""
     grid: Grid = list(map(list, zip_longest(*columns, fillvalue="")))
-    for row in grid:
+    # Every row is as long as there are columns (≥ 1): only those ending blank are trimmed,
+    # found at C speed instead of a Python step per row.
+    for row in compress(grid, map(eq, map(itemgetter(-1), grid), repeat(""))):
+        row.pop()
         while row and row[-1] == "":
             row.pop()
     return grid
@@ -335,6 +338,13 @@ class GridCache:
         compare. Otherwise, equal in value, the cache's own column stands for the
         span's from now on (the decoded one is freed, not kept beside it).
         """
+        got = self._merged(header, skus, stocks)
+        return None if got is None else got[0]
+
+    def _merged(
+        self, header: Sequence[Any], skus: list[Any], stocks: list[Any]
+    ) -> tuple[Grid, bool] | None:
+        """:meth:`merge`, and whether the grid it gives is a new list (nobody else's)."""
         grid = self.grids.get(PRODUCTS)
         if grid is None or self.stock_col is None:
             return None
@@ -356,7 +366,7 @@ class GridCache:
             self.stocks = stocks
         assert self.since_full is not None
         self.since_full += 1
-        return grid
+        return grid, bool(changed)
 
     def take_window(self, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
         """Lay a window's rows (read with the hot ranges, COLUMNS-major) over 商品マスタ.
@@ -365,7 +375,30 @@ class GridCache:
         identity); the window that ends the sweep ends the tab where the read ends.
         Call after :meth:`merge` of the same read (its 商品コード matched).
         """
-        grid = list(self.grids[PRODUCTS])
+        return self._window_into(list(self.grids[PRODUCTS]), window, columns)
+
+    def merge_window(
+        self,
+        header: Sequence[Any],
+        skus: list[Any],
+        stocks: list[Any],
+        window: Window,
+        columns: Sequence[Sequence[Any]],
+    ) -> Grid | None:
+        """:meth:`merge` then :meth:`take_window`, the grid copied once; None: rows moved.
+
+        The grid :meth:`merge` makes (a new list when a 在庫数 changed: every cycle at
+        100k) is nobody else's yet, so the window is laid into it: at 100k a copy of the
+        grid and the freeing of the other each touch 100,000 rows.
+        """
+        got = self._merged(header, skus, stocks)
+        if got is None:
+            return None
+        grid, copied = got
+        return self._window_into(grid if copied else list(grid), window, columns)
+
+    def _window_into(self, grid: Grid, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
+        """:meth:`take_window` into ``grid``, 商品マスタ as last laid and the caller's own."""
         rows = rows_of_columns(columns)
         self.window_cells = grid_cells([rows])
         end = len(grid) if window.last is None else min(window.last + 1, len(grid))
