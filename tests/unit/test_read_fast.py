@@ -8,10 +8,14 @@
 * ``GridCache.merge_window`` is ``merge`` then ``take_window`` with the grid copied once.
 * ``parse_products._restocked`` updates the memo's row in place and skips the checks
   across rows (its 商品コード and codes are the same objects).
+* 入出庫's scan: ``Layers.get``/``Counts.get`` without a KeyError for a missing key;
+  a date serial rendered once (``cells._serial_to_text``).
+* ``parse_tabs._same_grid`` compares セット構成 with the memo's at C speed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import zip_longest
 from typing import Any
 from unittest import mock
@@ -19,9 +23,12 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bot.infra.sheet.cells as cells
 import bot.infra.sheet.hot as hot
 import bot.infra.sheet.parse_products as parse_products
+import bot.infra.sheet.parse_tabs as parse_tabs
 from bot.infra.sheet.hot import GridCache, Window, column_values
+from bot.infra.sheet.layers import Counts, Layers
 from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import identical
@@ -233,3 +240,70 @@ def test_a_row_restocked_keeps_its_memo_entry_and_no_check_across_rows_runs() ->
     assert read.snapshot.products["A"].stock == 3
     fresh = parse({"products": now})
     assert read.snapshot.products == fresh.snapshot.products
+
+
+# --------------------------------------------------------------------------- 入出庫's scan
+
+
+_maps = st.lists(
+    st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 3), max_size=4), max_size=4
+)
+
+
+@given(_maps, st.sampled_from("abcdefg"), st.sampled_from([None, 0, -1]))
+def test_a_lookup_in_layers_gets_what_mappings_get_gets(
+    layers: list[dict[str, int]], key: str, default: int | None
+) -> None:
+    """``get`` of Layers and Counts against the ABC's (``self[key]``, KeyError caught)."""
+    plain = Layers(tuple(layers))
+    counts = Counts(tuple(layers))
+    assert plain.get(key, default) == Mapping.get(plain, key, default)
+    assert counts.get(key, default) == Mapping.get(counts, key, default)
+    assert plain.get(key) == Mapping.get(plain, key)
+
+
+def test_a_scan_of_new_rows_looks_their_counts_up_without_a_key_error() -> None:
+    counts = Counts(({"a": 1}, {"a": 2, "b": 1}))
+    with mock.patch.object(Counts, "__getitem__", side_effect=AssertionError) as item:
+        assert (counts.get("a", 0), counts.get("new", 0)) == (3, 0)
+    assert item.call_count == 0
+
+
+@given(st.floats(1, 2958465.99, allow_nan=False))
+def test_a_serial_rendered_again_is_what_rendering_it_gives(serial: float) -> None:
+    assert cells._serial_to_text(serial) == cells._serial_to_text.__wrapped__(serial)
+    assert cells._serial_to_text(serial) == cells._serial_to_text.__wrapped__(serial)
+
+
+def test_rows_typed_in_one_go_render_their_serial_once() -> None:
+    cells._serial_to_text.cache_clear()
+    texts = {cells.at_text(46000.5) for _ in range(200)}
+    assert texts == {"2025-12-09 12:00:00"}
+    assert cells._serial_to_text.cache_info().misses == 1
+
+
+# --------------------------------------------------------------------------- セット構成 again
+
+_set_rows = st.lists(st.lists(st.sampled_from(["S", "A", 1, 1.0, True, 2, ""]), max_size=3))
+
+
+@given(_set_rows, st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["retype", "drop"]))))
+def test_sets_read_again_are_the_same_grid_as_identical_rows_say(
+    rows: list[list[Any]], edits: list[tuple[int, str]]
+) -> None:
+    again = [list(r) for r in rows]
+    for i, how in edits:
+        if i < len(again) and again[i]:
+            if how == "retype":
+                again[i][0] = _retype(again[i][0])
+            else:
+                again[i].pop()
+    plain = len(rows) == len(again) and all(map(identical, rows, again))
+    assert parse_tabs._same_grid(rows, again) == plain
+
+
+def test_sets_read_as_before_are_compared_without_a_call_per_row() -> None:
+    rows = [["S", f"A{i}", 2] for i in range(50)]
+    with mock.patch.object(parse_tabs, "identical", side_effect=identical) as spy:
+        assert parse_tabs._same_grid(rows, [list(r) for r in rows])
+    assert spy.call_count == 1

@@ -6,6 +6,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from bot.core.domain import (
@@ -82,7 +83,17 @@ def parse_sets(
 
 
 def _same_grid(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
-    return len(a) == len(b) and all(map(identical, a, b))
+    """Whether each row of ``a`` is :func:`identical` to ``b``'s at its place.
+
+    At C speed: the rows by value, then the types of all their cells at once (value-equal
+    rows are as long, so their cells line up). セット構成 at 100k is tens of thousands of
+    rows compared every cycle; a call of ``identical`` per row cost ~2 ms.
+    """
+    return (
+        len(a) == len(b)
+        and a == b
+        and identical([*chain.from_iterable(a)], [*chain.from_iterable(b)])
+    )
 
 
 def _parse_sets(
