@@ -11,6 +11,7 @@
 * 入出庫's scan: ``Layers.get``/``Counts.get`` without a KeyError for a missing key;
   a date serial rendered once (``cells._serial_to_text``).
 * ``parse_tabs._same_grid`` compares セット構成 with the memo's at C speed.
+* ``hot._differences`` finds the 在庫数 cells that are other objects by ``bytes.find``.
 """
 
 from __future__ import annotations
@@ -307,3 +308,46 @@ def test_sets_read_as_before_are_compared_without_a_call_per_row() -> None:
     with mock.patch.object(parse_tabs, "identical", side_effect=identical) as spy:
         assert parse_tabs._same_grid(rows, [list(r) for r in rows])
     assert spy.call_count == 1
+
+
+# --------------------------------------------------------------------------- the 在庫数 column
+
+_stock_cells = st.sampled_from([0, 1, 1.0, True, False, 300, 300.0, "", "x", 2])
+
+
+def _plain_differences(before: list[Any], after: list[Any]) -> list[int]:
+    """The oracle: every index compared by value and type, then the longer one's tail."""
+    out = [
+        i
+        for i, (a, b) in enumerate(zip(before, after, strict=False))
+        if a != b or type(a) is not type(b)
+    ]
+    longer = before if len(before) > len(after) else after
+    return out + [i for i in range(min(len(before), len(after)), len(longer)) if longer[i] != ""]
+
+
+@given(
+    st.lists(_stock_cells, max_size=40),
+    st.lists(st.tuples(st.integers(0, 45), _stock_cells), max_size=12),
+    st.integers(-3, 3),
+    st.booleans(),
+)
+def test_the_stock_column_differs_where_the_plain_comparison_says(
+    before: list[Any], edits: list[tuple[int, Any]], grow: int, fresh: bool
+) -> None:
+    """Cells as other objects of equal value too (a decode makes new ints above 256)."""
+    after = [int(str(c)) if fresh and type(c) is int else c for c in before]
+    for i, value in edits:
+        if i < len(after):
+            after[i] = value
+    after = after[: len(after) + grow] if grow < 0 else after + [""] * grow
+    assert hot._differences(before, after) == _plain_differences(before, after)
+
+
+def test_a_few_counts_changed_are_found_without_an_index_per_cell() -> None:
+    before = list(range(3, 203)) * 5
+    after = list(before)
+    after[7], after[900] = 1, 2
+    with mock.patch.object(hot, "count", side_effect=AssertionError):
+        assert hot._differences(before, after) == [7, 900]
+    assert hot._flagged(bytes([0, 1, 0, 0, 1])) == [1, 4]

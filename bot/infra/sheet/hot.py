@@ -512,9 +512,9 @@ def _differences(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     """
     if identical(before, after):
         return []
-    others = list(compress(count(), map(is_not, before, after)))
-    if len(others) <= len(after) // _FEW_OTHERS:
-        out = [i for i in others if not _same_cell(before[i], after[i])]
+    others = bytes(map(is_not, before, after))  # a flag per cell: another object
+    if others.count(1) <= len(after) // _FEW_OTHERS:
+        out = [i for i in _flagged(others) if not _same_cell(before[i], after[i])]
     else:
         values = map(ne, before, after)
         types = map(is_not, map(type, before), map(type, after))
@@ -525,6 +525,22 @@ def _differences(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
 
 _FEW_OTHERS = 8
 """Up to one cell in this many not the same object is compared one by one."""
+
+
+def _flagged(flags: bytes) -> list[int]:
+    """The indexes of the non-zero bytes of ``flags`` (a few among 100,000).
+
+    Found by ``bytes.find`` (memchr): ``compress(count(), …)`` made an int object for
+    every index it passed, 100,000 a cycle at 100k (the 在庫数 column with ~1,000
+    cells changed: 2.6 ms found so, 2.0 ms so with the flags made).
+    """
+    out: list[int] = []
+    find = flags.find
+    at = find(1)
+    while at >= 0:
+        out.append(at)
+        at = find(1, at + 1)
+    return out
 
 
 def _same_cell(a: Any, b: Any) -> bool:
