@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from itertools import zip_longest
 from typing import Any
@@ -306,8 +307,21 @@ def test_sets_read_again_are_the_same_grid_as_identical_rows_say(
 def test_sets_read_as_before_are_compared_without_a_call_per_row() -> None:
     rows = [["S", f"A{i}", 2] for i in range(50)]
     with mock.patch.object(parse_tabs, "identical", side_effect=identical) as spy:
-        assert parse_tabs._same_grid(rows, [list(r) for r in rows])
-    assert spy.call_count == 1
+        assert parse_tabs._same_grid(rows, [list(r) for r in rows])  # read again
+        assert spy.call_count == 1
+        assert parse_tabs._same_grid(rows, list(rows))  # the cache's rows: not looked into
+        assert spy.call_count == 1
+
+
+def test_the_sets_memo_keeps_the_rows_it_parsed_not_copies() -> None:
+    memo = ProductsMemo()
+    sets = [["セット商品コード", "構成商品コード", "数量"], ["S", "A", 2]]
+    values = {"products": [HEAD, _row("S", 0, "s:1", False), _row("A", 5, "a:1", False)]}
+    parse({**values, "sets": sets}, memo=memo)
+    assert memo.sets.grid is not None and all(map(operator.is_, memo.sets.grid, sets))
+    with mock.patch.object(parse_tabs, "_parse_sets", side_effect=AssertionError):
+        read = parse({**values, "sets": list(sets)}, memo=memo)
+    assert [c.component_sku for c in read.snapshot.sets] == ["A"]
 
 
 # --------------------------------------------------------------------------- the 在庫数 column
