@@ -12,6 +12,7 @@
   a date serial rendered once (``cells._serial_to_text``).
 * ``parse_tabs._same_grid`` compares セット構成 with the memo's at C speed.
 * ``hot._differences`` finds the 在庫数 cells that are other objects by ``bytes.find``.
+* ``headers.header_map`` gives the map found before for a header row read as before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bot.infra.sheet.cells as cells
+import bot.infra.sheet.headers as headers
 import bot.infra.sheet.hot as hot
 import bot.infra.sheet.parse_products as parse_products
 import bot.infra.sheet.parse_tabs as parse_tabs
@@ -365,3 +367,29 @@ def test_a_few_counts_changed_are_found_without_an_index_per_cell() -> None:
     with mock.patch.object(hot, "count", side_effect=AssertionError):
         assert hot._differences(before, after) == [7, 900]
     assert hot._flagged(bytes([0, 1, 0, 0, 1])) == [1, 4]
+
+
+# --------------------------------------------------------------------------- header rows
+
+_header_cells = st.lists(
+    st.sampled_from([*HEAD[:6], "在庫数 ", "メモ", "", 1, 1.0, True, None]), max_size=8
+)
+
+
+@given(st.lists(_header_cells, min_size=1, max_size=4), st.sampled_from([None, ["rakuten"], []]))
+def test_a_header_row_mapped_again_maps_as_found_afresh(
+    rows: list[list[Any]], malls: list[str] | None
+) -> None:
+    tab = TEMPLATE.tab(PRODUCTS)
+    for row in [*rows, *rows]:
+        got = headers.header_map(tab, row, malls=malls)
+        assert got == headers._header_map(tab, row, malls)
+
+
+def test_a_header_row_read_as_before_is_not_mapped_again() -> None:
+    tab = TEMPLATE.tab(PRODUCTS)
+    first = headers.header_map(tab, list(HEAD), malls=["rakuten"])
+    with mock.patch.object(headers, "_header_map", side_effect=AssertionError):
+        again = headers.header_map(tab, list(HEAD), malls=["rakuten"])
+    assert again is first
+    assert headers.header_map(tab, list(HEAD), malls=["yahoo"]) is not first  # other malls
