@@ -58,7 +58,40 @@ def header_map(
 
     Staff's own columns are ignored. With ``malls`` given, a mall code column is
     required only when its mall is enabled.
+
+    A header row found before (the same cells, each of the same type, for the same tab
+    object and malls) gives the map found then: every parse maps each tab's header, a
+    few dozen cells normalised each, and they almost never change. The map is never
+    changed once made.
     """
+    try:
+        key = (id(tab), tuple(zip(map(type, header_row), header_row, strict=True)), _malls(malls))
+        hash(key)
+    except TypeError:  # a cell that is not a value a read gives: found afresh
+        return _header_map(tab, header_row, malls)
+    known = _KNOWN.get(key)
+    if known is not None and known.tab is tab:
+        return known
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.clear()
+    found = _KNOWN[key] = _header_map(tab, header_row, malls)
+    return found
+
+
+_KNOWN: dict[tuple[int, tuple[tuple[type, Any], ...], frozenset[str] | None], HeaderMap] = {}
+"""Header maps by (tab object, typed header cells, malls); the tab is checked on a hit."""
+_KNOWN_MAX = 256
+"""Maps kept before starting over (a sheet has a dozen tabs)."""
+
+
+def _malls(malls: Collection[str] | None) -> frozenset[str] | None:
+    return None if malls is None else frozenset(malls)
+
+
+def _header_map(
+    tab: TabSpec, header_row: Sequence[Any], malls: Collection[str] | None
+) -> HeaderMap:
+    """:func:`header_map` found afresh."""
     by_text: dict[str, ColumnSpec] = {}
     legacy: set[str] = set()
     for col in tab.columns:

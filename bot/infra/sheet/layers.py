@@ -57,6 +57,17 @@ class Layers(Mapping[K, V]):
     def __contains__(self, key: object) -> bool:
         return any(key in layer for layer in self.layers)
 
+    def get(self, key: K, default: V | None = None) -> V | None:  # type: ignore[override]
+        """As :meth:`Mapping.get`, without a KeyError raised and caught for a missing key.
+
+        Most keys a scan of new 入出庫 rows looks up are missing.
+        """
+        for layer in reversed(self.layers):
+            value = layer.get(key, _MISSING)
+            if value is not _MISSING:
+                return value  # type: ignore[return-value]
+        return default
+
     def __iter__(self) -> Iterator[K]:
         return chain.from_iterable(self.layers)
 
@@ -137,6 +148,11 @@ class Counts(Layers[K, int]):
         if not found:
             raise KeyError(key)
         return sum(found)
+
+    def get(self, key: K, default: int | None = None) -> int | None:  # type: ignore[override]
+        """As :meth:`Mapping.get` (a new row's fingerprint is in no layer: no KeyError)."""
+        found = [layer[key] for layer in self.layers if key in layer]
+        return sum(found) if found else default
 
     def __iter__(self) -> Iterator[K]:
         return iter(dict.fromkeys(chain.from_iterable(self.layers)))

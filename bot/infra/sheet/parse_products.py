@@ -194,6 +194,8 @@ class _Columns:
     row must read as before for :func:`_restocked` (None: no 在庫数 column)."""
     stock_and_own: frozenset[int] = frozenset()
     """The columns those runs leave out."""
+    stock: int | None = None
+    status: int | None = None
 
     @classmethod
     def of(cls, tab: TabSpec, hm: HeaderMap, malls: Sequence[str]) -> _Columns:
@@ -209,7 +211,7 @@ class _Columns:
         own = {i for c in tab.columns if c.owner == "bot" and (i := hm.col(c.key)) is not None}
         besides = None if stock is None else _runs_besides({stock, *own})
         skipped = frozenset(own if stock is None else {stock, *own})
-        return cls(tab, hm, sku, data, codes, besides, skipped)
+        return cls(tab, hm, sku, data, codes, besides, skipped, stock, hm.col("status"))
 
 
 def _runs_besides(skipped: set[int]) -> tuple[slice, ...]:
@@ -304,16 +306,14 @@ def _drafts(
             or (kept.asked and kept.bot_stock != bot_stock.get(sku_hint or ""))
             or kept.is_set != (sku_hint in set_skus)
         ):
-            old = kept
-            kept = _restocked(ctx, cols, kept, row, gi, set_skus)
-            if kept is not None:
-                memo.restocked += 1
+            if kept is not None and _restocked(cols, kept, row, gi, set_skus):
+                memo.restocked += 1  # its 商品コード and codes as they were
             else:
-                kept = _parse_row(ctx, cols, row, gi, set_skus, readers)
+                old, kept = kept, _parse_row(ctx, cols, row, gi, set_skus, readers)
                 memo.reparsed += 1
-            memo.rows[gi] = kept
-            if _key_of(kept.draft) != _key_of(old.draft if old is not None else None):
-                keys_moved = True
+                memo.rows[gi] = kept
+                if not _same_key(kept.draft, old.draft if old is not None else None):
+                    keys_moved = True
         _remember(memo, gi, kept)
     return rows, keys_moved
 
@@ -360,8 +360,11 @@ def _remember(memo: ProductsMemo, gi: int, kept: _Row) -> None:
         memo.asked.discard(gi)
 
 
-def _key_of(draft: _Draft | None) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]] | None:
-    return None if draft is None else (draft.sku, tuple(sorted(draft.codes.items())))
+def _same_key(a: _Draft | None, b: _Draft | None) -> bool:
+    """Whether two drafts hold the same 商品コード and codes (both None: no row's)."""
+    if a is None or b is None:
+        return a is b
+    return a.sku == b.sku and a.codes == b.codes
 
 
 def _parse_row(
@@ -384,21 +387,14 @@ def _parse_row(
         is_set=draft is not None and draft.sku in set_skus,
         bot_stock=ctx.bot_stock.get(sku) if asked else None,
         asked=asked,
-        status=cell_text(cell_at(row, cols.hm.col("status"))),
+        status=cell_text(cell_at(row, cols.status)),
         draft=draft,
         notes=notes,
     )
 
 
-def _restocked(
-    ctx: ParseContext,
-    cols: _Columns,
-    kept: _Row | None,
-    row: Sequence[Any],
-    gi: int,
-    set_skus: set[str],
-) -> _Row | None:
-    """The row's parse when only its 在庫数 changed, to a count ≥ 0; None: parse it all.
+def _restocked(cols: _Columns, kept: _Row, row: Sequence[Any], gi: int, set_skus: set[str]) -> bool:
+    """Take ``row`` into ``kept`` when only its 在庫数 changed, to a count ≥ 0; False: parse it.
 
     That is most rows a cycle parses again: an order (the bot wrote 在庫数, 状態 and
     最終更新) or a count typed. The cells the parse reads besides 在庫数 and 状態 read
@@ -406,30 +402,25 @@ def _restocked(
     :func:`_parse_row` would build, without reading the name, rule and codes again (the
     codes' checks are most of a row's parse). Only a row last read without a problem
     or a note is taken so. A count ≥ 0 reads as itself in a set row too
-    (:func:`_set_stock`) and asks for no bot stock.
+    (:func:`_set_stock`) and asks for no bot stock. ``kept`` is the memo's own (nothing
+    else holds it) and is updated in place: its 商品コード and codes stay, so the checks
+    across rows need not run again.
     """
-    if kept is None or kept.notes or cols.besides_stock is None:
-        return None
     d = kept.draft
-    if d is None or d.product is None:  # (a draft with a problem of its own has none)
-        return None
-    stock = cell_at(row, cols.hm.col("stock"))
+    if kept.notes or cols.besides_stock is None or d is None or d.product is None:
+        return False  # (a draft with a problem of its own has no product)
+    stock = cell_at(row, cols.stock)
     if _plain("stock", stock) is _PARSE:
-        return None
+        return False
     old = kept.row
     if not _same_cells_besides(row, old, cols.stock_and_own) and not all(
         _reads_as(row[run], old[run]) for run in cols.besides_stock
     ):
-        return None
-    return _Row(
-        row=row,
-        is_set=d.sku in set_skus,
-        bot_stock=None,
-        asked=False,
-        status=cell_text(cell_at(row, cols.hm.col("status"))),
-        draft=_Draft(gi, d.sku, codes=d.codes, product=_with_stock(d.product, stock)),
-        notes=(),
-    )
+        return False
+    kept.row, kept.is_set, kept.bot_stock, kept.asked = row, d.sku in set_skus, None, False
+    kept.status = cell_text(cell_at(row, cols.status))
+    kept.draft = _Draft(gi, d.sku, codes=d.codes, product=_with_stock(d.product, stock))
+    return True
 
 
 def _same_cells_besides(row: Sequence[Any], old: Sequence[Any], skipped: frozenset[int]) -> bool:

@@ -189,14 +189,16 @@ class SnapshotReader:
         or columns moved.
         """
         header = rows_of_columns(head.get("values", []))
-        merged = self.cache.merge(
+        merged = self.cache.merge_window(
             header[0] if header else [],
             (skus.get("values") or [[]])[0],  # (the cache's own list when unchanged)
             list((stocks.get("values") or [[]])[0]),
+            window,
+            rows.get("values", []),
         )
         if merged is None:
             return None
-        out: Values = {PRODUCTS: self.cache.take_window(window, rows.get("values", []))}
+        out: Values = {PRODUCTS: merged}
         self.text.seen(PRODUCTS, str(skus.get("range", "")))
         if sets is not None:
             out[SETS] = self.cache.take_sets(rows_of_columns(sets.get("values", [])))
