@@ -44,9 +44,8 @@ def bot(book: Book) -> Bot:
     return started
 
 
-def test_the_commit_asks_back_the_written_rows_by_code_only(
-    book: Book, bot: Bot, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def batch_update_bodies(monkeypatch: pytest.MonkeyPatch) -> list[Mapping[str, Any]]:
+    """Every batchUpdate body the gateway sends from now on, as it hands it over."""
     bodies: list[Mapping[str, Any]] = []
     send = SheetGateway._batch_update
 
@@ -55,6 +54,13 @@ def test_the_commit_asks_back_the_written_rows_by_code_only(
         return send(self, body, params)
 
     monkeypatch.setattr(SheetGateway, "_batch_update", spy)
+    return bodies
+
+
+def test_the_commit_asks_back_the_written_rows_by_code_only(
+    book: Book, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies = batch_update_bodies(monkeypatch)
 
     bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
 

@@ -7,15 +7,14 @@ is decided by the fast form and never falls back to the plain one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from bot.infra.sheet import commit, hot, repair
 from bot.infra.sheet.encoded import Encoded
-from bot.infra.sheet.gateway import SheetGateway
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
+from tests.sheet.test_commit_answer import batch_update_bodies
 from tests.sheet.test_gateway import Bot, order
 
 
@@ -153,14 +152,7 @@ def test_a_usual_commit_sends_its_cells_and_log_rows_as_text(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The commit's one-cell writes and log appends go as JSON text, never as dicts."""
-    bodies: list[Mapping[str, Any]] = []
-    send = SheetGateway._batch_update
-
-    def spy(self: SheetGateway, body: Mapping[str, Any], params: Any) -> Any:
-        bodies.append(body)
-        return send(self, body, params)
-
-    monkeypatch.setattr(SheetGateway, "_batch_update", spy)
+    bodies = batch_update_bodies(monkeypatch)
     plain: list[Any] = []
     monkeypatch.setattr(commit, "_one_cell", lambda *a: plain.append(a))
 

@@ -39,21 +39,11 @@ from bot.infra.sheet.values import identical
 from tests.unit.test_layout import HEAD, parse
 from tests.unit.test_products_memo import _row
 from tests.unit.test_read_cadence import TEMPLATE, as_columns
+from tests.unit.test_read_passes import _retype
 
 # --------------------------------------------------------------------------- rows read again
 
 _cells = st.lists(st.sampled_from([0, 1, 1.0, True, False, 0.0, "", "1", "x", None]), max_size=4)
-
-
-def _retype(cell: Any) -> Any:
-    """A number of another type: equal in Python (``1 == 1.0 == True``), not on a sheet."""
-    if isinstance(cell, bool):
-        return int(cell)
-    if isinstance(cell, int):
-        return float(cell)
-    if isinstance(cell, float) and cell in (0.0, 1.0):
-        return bool(cell)
-    return cell
 
 
 def _plain_reuse(old: list[list[Any]], new: list[list[Any]]) -> list[list[Any]]:
