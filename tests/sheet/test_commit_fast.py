@@ -84,6 +84,17 @@ def test_a_usual_commit_compares_the_named_statuses_at_once(
     assert by_row == []
 
 
+def _settled_two_movements(book: Book) -> Bot:
+    """A bot a cycle on: products A–C, 入出庫 rows for A and B applied (済)."""
+    book.add_products([product_row(s, 10) for s in "ABC"])
+    book.add_movement("A", 5)
+    book.add_movement("B", 1)
+    bot = Bot.start(book)
+    bot.cycle()
+    book.clock.advance(15)
+    return bot
+
+
 def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,12 +105,7 @@ def test_a_usual_commit_checks_its_marks_without_copying_the_settled_top(
     parse is forced here.)
     """
     monkeypatch.setattr(repair.RowRepair, "_kept_keys", lambda *_: None)
-    book.add_products([product_row(s, 10) for s in "ABC"])
-    book.add_movement("A", 5)
-    book.add_movement("B", 1)
-    bot = Bot.start(book)
-    bot.cycle()
-    book.clock.advance(15)
+    bot = _settled_two_movements(book)
     grids: list[list[Any]] = []
     join = repair.after_top
 
@@ -122,12 +128,7 @@ def test_a_usual_commit_checks_its_marks_by_the_reread_keys_without_a_parse(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows below 入出庫's settled top as re-read: their keys are the re-read's."""
-    book.add_products([product_row(s, 10) for s in "ABC"])
-    book.add_movement("A", 5)
-    book.add_movement("B", 1)
-    bot = Bot.start(book)
-    bot.cycle()
-    book.clock.advance(15)
+    bot = _settled_two_movements(book)
     joined: list[Any] = []
     kept: list[Any] = []
     join, keep = repair.after_top, repair.RowRepair._kept_keys
