@@ -495,3 +495,10 @@ def test_holds_put_back_at_start_up_leave_no_memo_to_step_on_from() -> None:
     restored = engine.restore_holds(plan.next_state, {("rakuten", "r-a"): (1, NOW)})
     assert restored.memo is None
     assert restored.listings[("rakuten", "r-a")].short == 1
+
+
+def one_unit_on_a(order: int, at: datetime) -> OrderLine:
+    """Order ``o<order>``: one unit of 楽天 code r-a (a steady cycle's one sale)."""
+    return OrderLine(
+        mall="rakuten", order_id=f"o{order}", line_id="1", code="r-a", units=1, ordered_at=at
+    )

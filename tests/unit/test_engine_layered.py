@@ -31,6 +31,7 @@ from tests.unit.test_engine_incremental import (
     _Sheet,
     _started,
     _worker,
+    one_unit_on_a,
 )
 
 KEYS = st.integers(0, 12)
@@ -165,9 +166,7 @@ def test_a_steady_step_copies_no_base_of_the_ledger_lines() -> None:
     plans = []
     for order in range(6):
         now += timedelta(seconds=15)
-        line = OrderLine(
-            mall="rakuten", order_id=f"o{order}", line_id="1", code="r-a", units=1, ordered_at=now
-        )
+        line = one_unit_on_a(order, now)
         plans.append(engine.step(state, sheet.snapshot(reparse=False), [line], now))
         sheet.land(plans[-1])
         state = engine.committed(plans[-1])
@@ -223,9 +222,7 @@ def test_a_steady_cycle_shares_on_hand_and_listing_knowledge_between_states() ->
     kept: list[tuple[engine.EngineState, dict[str, int], dict[Any, Any]]] = []
     for order in range(6):
         now += timedelta(seconds=15)
-        line = OrderLine(
-            mall="rakuten", order_id=f"o{order}", line_id="1", code="r-a", units=1, ordered_at=now
-        )
+        line = one_unit_on_a(order, now)
         plan = engine.step(state, sheet.snapshot(reparse=False), [line], now)
         sheet.land(plan)
         committed = engine.committed(plan)

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import engine
-from bot.core.domain import ListingTarget, OrderLine
+from bot.core.domain import ListingTarget
 from bot.core.engine import listings
-from tests.unit.test_engine_incremental import NOW, SKUS, _product, _Sheet
+from tests.unit.test_engine_incremental import NOW, SKUS, _product, _Sheet, one_unit_on_a
 
 NAMES = st.text(alphabet="abcde", min_size=1, max_size=3)
 
@@ -51,9 +51,7 @@ def test_the_usual_step_hands_the_marks_on() -> None:
     state, now, books = engine.EngineState(), NOW, []
     for order in range(5):
         now += timedelta(seconds=15)
-        line = OrderLine(
-            mall="rakuten", order_id=f"o{order}", line_id="1", code="r-a", units=1, ordered_at=now
-        )
+        line = one_unit_on_a(order, now)
         plan = engine.step(state, sheet.snapshot(reparse=False), [line], now)
         sheet.land(plan)
         state = engine.committed(plan)
