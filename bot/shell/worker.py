@@ -53,7 +53,7 @@ from bot.shell.drift_slices import DriftSlices
 from bot.shell.health import MallHealth, SheetHealth, mall_label
 from bot.shell.health_memory import health_rows, restore_health
 from bot.shell.push_log import push_log_rows
-from bot.shell.state_rows import holds, holds_json, json_list, negative_stock
+from bot.shell.state_rows import NegativeStocks, holds, holds_json, json_list, negative_stock
 from bot.shell.status import status_board
 from bot.shell.summary import expiry_alert, summary_alert
 from bot.shell.tokens import TokenVault
@@ -230,6 +230,8 @@ class Worker:
         self._drift_slice = -1
         self._slices = DriftSlices()
         """The slice of listings the last read-back read (see WorkerConfig.drift_slices)."""
+        self._negative = NegativeStocks()
+        """The next state's negative stocks for _state, found again from what changed."""
         self._restocks_seen: dict[str, frozenset[str]] = {}
         """Per mall, keys of restocking cancelled lines already taken into account."""
         self._unrecorded = _Unrecorded()
@@ -378,7 +380,9 @@ class Worker:
                 plan,
                 read,
                 {
-                    **state_values(cursors, plan.next_state.conditions, plan.next_state.stock),
+                    **state_values(
+                        cursors, plan.next_state.conditions, self._negative(plan.next_state.stock)
+                    ),
                     "holds": holds_json(plan.next_state),
                     **health_rows(self.health),
                     **self.tokens.rows(),

@@ -289,6 +289,18 @@ def shares_base(a: Mapping[K, V], b: Mapping[K, V]) -> bool:
     return isinstance(a, _Layers) and isinstance(b, _Layers) and a._base is b._base
 
 
+def keys_apart(a: Mapping[K, V], b: Mapping[K, V]) -> set[K] | None:
+    """The keys whose value may differ between ``a`` and ``b``; None when not known cheaply.
+
+    Two layered mappings on the very same base (successive states: the step copied no
+    base) agree on every key neither layer names, so only their layers' keys can
+    differ: a few thousand a cycle, where comparing the mappings walks 100,000.
+    """
+    if not (isinstance(a, _Layers) and isinstance(b, _Layers)) or a._base is not b._base:
+        return None
+    return {*a._over, *a._gone, *a._new, *b._over, *b._gone, *b._new}
+
+
 def with_changes(start: Mapping[K, V], changes: Mapping[K, V]) -> Layered[K, V]:
     """``{**start, **changes}`` as a layered mapping: ``start``'s base is shared, not copied.
 
