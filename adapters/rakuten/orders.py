@@ -274,6 +274,22 @@ class OrderReads:
         self._now[number] = (raw, restock_default, seen)
         return seen
 
+    def carry(
+        self, number: str, *, restock_default: bool, unless: Collection[int]
+    ) -> SeenOrder | None:
+        """The last fetch's read of ``number`` taken into this fetch unread.
+
+        For an order the adapter need not ask getOrder about again (see
+        ``RakutenAdapter._carried``): it stays known for the next fetch as if read now.
+        None (nothing carried) when the last fetch did not read it, read it with another
+        restock default, or saw it in one of the ``unless`` progresses.
+        """
+        last = self._last.get(number)
+        if last is None or last[1] is not restock_default or last[2].progress in unless:
+            return None
+        self._now[number] = last
+        return last[2]
+
     def done(self) -> None:
         """The fetch succeeded: its reads are what the next one compares to."""
         self._last, self._now = self._now, {}
