@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.infra.sheet import budget, listing_writes
+from bot.infra.sheet.encoded import body_bytes
 from bot.infra.sheet.headers import default_header_map
 from bot.infra.sheet.listing_writes import (
     ListingTab,
@@ -60,9 +61,9 @@ def _plain(updates: Updates, where: ListingTab) -> list[Piece]:
 
 
 def _sent(pieces: list[Piece]) -> dict[str, list[Any]]:
-    """What the pieces put in batchUpdates and take from their answers, in order."""
+    """What the pieces put in batchUpdates (the bytes sent) and take from their answers."""
     return {
-        "requests": [r for p in pieces for r in p.requests()],
+        "requests": body_bytes({"requests": [r for p in pieces for r in p.requests()]}),
         "ranges": [r for p in pieces for r in p.ranges],
         "checks": [c for p in pieces for c in p.checks],
         "writes": [w for p in pieces for w in p.writes],
