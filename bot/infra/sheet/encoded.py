@@ -72,16 +72,9 @@ def update_row(sheet_id: int, row: int, col: int, cells: str) -> Encoded:
     thousand scattered 出品状況 rows a cycle at 100k are written so (see
     :func:`bot.infra.sheet.listing_writes._single_rows`).
     """
-    return Encoded(
-        '{"updateCells":{"start":{"sheetId":'
-        + int.__repr__(sheet_id)
-        + ',"rowIndex":'
-        + int.__repr__(row)
-        + ',"columnIndex":'
-        + int.__repr__(col)
-        + '},"rows":[{"values":['
-        + cells
-        + ']}],"fields":"userEnteredValue"}}'
+    return Encoded(  # (one f-string: one text built, not one a "+")
+        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":{row},'
+        f'"columnIndex":{col}}},"rows":[{{"values":[{cells}]}}],"fields":"userEnteredValue"}}}}'
     )
 
 
