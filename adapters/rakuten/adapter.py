@@ -557,10 +557,10 @@ class RakutenAdapter:
                     mid = len(part) // 2
                     pending.extend([part[mid:], part[:mid]])
                 continue
+            applied = PushStatus.APPLIED  # (an enum member looked up once, not a push)
             for i, _code in part:
-                results[i] = PushResult(
-                    code=pushes[i].code, status=PushStatus.APPLIED, quantity=pushes[i].quantity
-                )
+                push = pushes[i]
+                results[i] = PushResult(push.code, applied, push.quantity)
 
     # ------------------------------------------------------------------ orders
 
