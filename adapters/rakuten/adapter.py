@@ -66,6 +66,7 @@ from adapters.rakuten.wire import (
     GET_ORDER_ANSWER,
     REQUEST_LEVEL_CODES,
     bulk_get_body,
+    bulk_upsert_body,
     error_details,
     int_or,
     is_credential_problem,
@@ -533,24 +534,13 @@ class RakutenAdapter:
             part = pending.pop()
             if not part:
                 continue
-            elements = []
+            items = []
             for i, code in part:
                 manage_number, variant_id = code.split(":", 1)
-                elements.append(
-                    {
-                        "manageNumber": manage_number,
-                        "variantId": variant_id,
-                        "mode": "ABSOLUTE",
-                        "quantity": pushes[i].quantity,
-                    }
-                )
+                items.append((manage_number, variant_id, pushes[i].quantity))
+            body = bulk_upsert_body(items)
             try:
-                self._request(
-                    "POST",
-                    self.PATH_BULK_UPSERT,
-                    self._write_bucket,
-                    json={"inventories": elements},
-                )
+                self._request("POST", self.PATH_BULK_UPSERT, self._write_bucket, body=body)
             except MallRejected as err:
                 named = {k: v for k, v in err.items.items() if 0 <= k < len(part)}
                 if named:
@@ -567,10 +557,10 @@ class RakutenAdapter:
                     mid = len(part) // 2
                     pending.extend([part[mid:], part[:mid]])
                 continue
+            applied = PushStatus.APPLIED  # (an enum member looked up once, not a push)
             for i, _code in part:
-                results[i] = PushResult(
-                    code=pushes[i].code, status=PushStatus.APPLIED, quantity=pushes[i].quantity
-                )
+                push = pushes[i]
+                results[i] = PushResult(push.code, applied, push.quantity)
 
     # ------------------------------------------------------------------ orders
 

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from adapters.base import json_body
 from adapters.rakuten import RakutenAdapter
+from adapters.rakuten import adapter as adapter_module
 from adapters.rakuten import codes as codes_module
 from adapters.rakuten.codes import ID_RE, canonical_code, split_codes
-from adapters.rakuten.wire import bulk_get_body
+from adapters.rakuten.wire import bulk_get_body, bulk_upsert_body
+from bot.core.domain import PushStatus, StockPush
 from bot.sandbox.clock import VirtualClock
 from bot.sandbox.simulators.rakuten import RakutenSimulator
 
@@ -122,8 +124,17 @@ def test_a_bulk_get_body_is_what_json_body_writes(pairs: list[tuple[str, str]]) 
     assert bulk_get_body(iter(pairs)) == json_body({"inventories": elements})
 
 
-def test_the_read_back_sends_the_bodies_it_sent_before() -> None:
-    """The bytes a bulk-get of split codes sends: the plain json_body of its elements."""
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_ID, _ID, st.integers(0, 10**12)), max_size=20))
+def test_a_bulk_upsert_body_is_what_json_body_writes(items: list[tuple[str, str, int]]) -> None:
+    elements = [
+        {"manageNumber": m, "variantId": v, "mode": "ABSOLUTE", "quantity": q} for m, v, q in items
+    ]
+    assert bulk_upsert_body(items) == json_body({"inventories": elements})
+
+
+def _recording() -> tuple[RakutenSimulator, RakutenAdapter, list[str], list[httpx.Request]]:
+    """A shop of three listings, an adapter on it, and the requests the adapter sends."""
     clock = VirtualClock(datetime(2026, 11, 23, tzinfo=UTC))
     sim = RakutenSimulator(clock=clock)
     codes = [sim.add_listing(sim.sample_code(n), n) for n in range(1, 4)]
@@ -139,6 +150,12 @@ def test_the_read_back_sends_the_bodies_it_sent_before() -> None:
         license_key="SL123456_sim",
         clock=clock,
     )
+    return sim, adapter, codes, sent
+
+
+def test_the_read_back_sends_the_bodies_it_sent_before() -> None:
+    """The bytes a bulk-get of split codes sends: the plain json_body of its elements."""
+    _sim, adapter, codes, sent = _recording()
     assert adapter.read_stock(codes) == {code: n for n, code in enumerate(codes, start=1)}
     [request] = sent
     halves = [code.split(":") for code in codes]
@@ -146,3 +163,22 @@ def test_the_read_back_sends_the_bodies_it_sent_before() -> None:
         {"inventories": [{"manageNumber": m, "variantId": v} for m, v in halves]}
     )
     assert request.headers["content-type"] == RakutenAdapter.JSON_CONTENT_TYPE
+
+
+def test_a_push_sends_the_body_it_sent_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bytes a push's bulk-upsert sends: the plain json_body of its elements, written
+    by bulk_upsert_body (not encoded from dicts)."""
+    sim, adapter, codes, sent = _recording()
+    adapter.read_stock(codes)  # (known codes: the push sends at once)
+    monkeypatch.setattr(adapter_module, "json_body", None)  # no body encoded from dicts
+    pushes = [StockPush(mall="rakuten", code=c, quantity=7 * n) for n, c in enumerate(codes)]
+    results = adapter.push_stock(pushes)
+    assert [r.status for r in results] == [PushStatus.APPLIED] * 3
+    request = sent[-1]
+    elements = [
+        {"manageNumber": m, "variantId": v, "mode": "ABSOLUTE", "quantity": 7 * n}
+        for n, (m, v) in enumerate(code.split(":") for code in codes)
+    ]
+    assert request.content == json_body({"inventories": elements})
+    assert request.headers["content-type"] == RakutenAdapter.JSON_CONTENT_TYPE
+    assert [sim.stock(c) for c in codes] == [0, 7, 14]

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.infra.sheet import budget, listing_writes
+from bot.infra.sheet.encoded import Encoded, body_bytes
 from bot.infra.sheet.headers import default_header_map
 from bot.infra.sheet.listing_writes import (
     ListingTab,
@@ -25,6 +26,7 @@ from bot.infra.sheet.listing_writes import (
     _block_pieces,
     _key_span,
     _runs,
+    _sizes,
     _update_pieces,
 )
 from bot.infra.sheet.spec import load_template
@@ -60,9 +62,9 @@ def _plain(updates: Updates, where: ListingTab) -> list[Piece]:
 
 
 def _sent(pieces: list[Piece]) -> dict[str, list[Any]]:
-    """What the pieces put in batchUpdates and take from their answers, in order."""
+    """What the pieces put in batchUpdates (the bytes sent) and take from their answers."""
     return {
-        "requests": [r for p in pieces for r in p.requests()],
+        "requests": body_bytes({"requests": [r for p in pieces for r in p.requests()]}),
         "ranges": [r for p in pieces for r in p.ranges],
         "checks": [c for p in pieces for c in p.checks],
         "writes": [w for p in pieces for w in p.writes],
@@ -119,6 +121,10 @@ def test_grouped_pieces_send_what_a_piece_per_block_sends(
         plain = _plain(updates, WHERE)
         assert _sent(grouped) == _sent(plain)
         for piece in _update_pieces(updates, WHERE):
+            made = piece.build()  # (text: measured as the plain requests it encodes)
+            assert _sizes(made, piece.ranges) == _sizes(
+                [r.value() if type(r) is Encoded else r for r in made], piece.ranges
+            )
             rows_in = {r for r, _ in piece.checks} | set(piece.cleared)
             if len(rows_in) > 1 and all(
                 r - 1 not in rows_in and r + 1 not in rows_in for r in rows_in

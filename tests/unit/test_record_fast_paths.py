@@ -33,6 +33,7 @@ from bot.core.domain import (
 from bot.core.engine import ChangedTargets
 from bot.infra.sheet import budget, listing_writes
 from bot.infra.sheet import record as record_module
+from bot.infra.sheet.encoded import Encoded, cell_json
 from bot.infra.sheet.headers import default_header_map
 from bot.infra.sheet.listing_book import Key, ListingBook, _Handed
 from bot.infra.sheet.listing_writes import ListingTab, Piece, _sizes, _update_pieces
@@ -212,18 +213,19 @@ def test_the_usual_record_builds_each_piece_once() -> None:
     assert len(built) == len(pieces)
 
 
-def test_scattered_rows_are_built_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The usual cycle's rows share CellData of repeated texts, built without update_cells
-    (the grouped-pieces property test holds the requests to update_cells' own)."""
+def test_scattered_rows_are_written_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual cycle's rows are written as JSON text, each repeated value's once, not
+    by update_cells (the grouped-pieces property test holds their bytes to its own)."""
 
     def refuse(*_: Any) -> Any:
         raise AssertionError("a scattered row built by update_cells")
 
+    made: list[Any] = []
     monkeypatch.setattr(listing_writes, "update_cells", refuse)
+    monkeypatch.setattr(listing_writes, "cell_json", lambda v: made.append(v) or cell_json(v))
     requests = [r for p in _update_pieces(_scattered(50), WHERE) for r in p.requests()]
-    assert len(requests) == 50
-    reasons = {id(r["updateCells"]["rows"][0]["values"][2]) for r in requests}
-    assert len(reasons) == 1  # 表示ルール's CellData made once
+    assert len(requests) == 50 and all(type(r) is Encoded for r in requests)
+    assert made.count("表示ルール") == 1 and made.count(5) == 1  # each CellData text once
 
 
 # -- Worker._resend: no tick, no copy of the listing state -------------------------------

@@ -26,7 +26,7 @@ from adapters.base import KnownCodes
 from bot.core.domain import ListingTarget, PushReason, PushResult, PushStatus, StockPush
 from bot.core.engine import ChangedTargets
 from bot.infra.clock import format_jst
-from bot.infra.sheet import listing_book, listing_writes
+from bot.infra.sheet import listing_book
 from bot.infra.sheet.cells import cell_text
 from bot.infra.sheet.listing_book import (
     ALL,
@@ -43,7 +43,7 @@ from bot.infra.sheet.record import RecordWriter
 from bot.infra.sheet.rows import result_label
 from bot.infra.sheet.spec import load_template
 from tests.unit.test_listing_book_handed import _catalogue
-from tests.unit.test_record_fast_paths import WHERE, _Every, _scattered
+from tests.unit.test_record_fast_paths import WHERE, _Every
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 REASONS = [
@@ -271,15 +271,6 @@ def test_the_usual_cycle_searches_the_skus_kept_from_the_last(
 
 
 # -- a scattered row's number: one CellData a value ------------------------------------------
-
-
-def test_scattered_rows_share_the_cell_data_of_equal_numbers() -> None:
-    """The pieces' requests are update_cells' own (tests/unit/test_listing_pieces_grouped.py);
-    here the usual cycle's 表示在庫 of 5 on every row is one CellData."""
-    updates = _scattered(40)
-    requests = [r for p in listing_writes._update_pieces(updates, WHERE) for r in p.requests()]
-    quantities = {id(r["updateCells"]["rows"][0]["values"][1]) for r in requests}
-    assert len(requests) == 40 and len(quantities) == 1
 
 
 def test_listings_added_drop_the_skus_until_the_next_search() -> None:

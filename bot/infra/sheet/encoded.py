@@ -62,16 +62,19 @@ def cell_json(value: Any) -> str:
 
 def one_cell(sheet_id: int, row: int, col: int, value: Any) -> Encoded:
     """The updateCells of one cell (:func:`bot.infra.sheet.values.update_cells`), as text."""
-    return Encoded(
-        '{"updateCells":{"start":{"sheetId":'
-        + int.__repr__(sheet_id)
-        + ',"rowIndex":'
-        + int.__repr__(row)
-        + ',"columnIndex":'
-        + int.__repr__(col)
-        + '},"rows":[{"values":['
-        + cell_json(value)
-        + ']}],"fields":"userEnteredValue"}}'
+    return update_row(sheet_id, row, col, cell_json(value))
+
+
+def update_row(sheet_id: int, row: int, col: int, cells: str) -> Encoded:
+    """The updateCells of one row's cells from (row, col) on, as text.
+
+    ``cells``: their CellData texts (:func:`cell_json`) joined by commas. A record's
+    thousand scattered 出品状況 rows a cycle at 100k are written so (see
+    :func:`bot.infra.sheet.listing_writes._single_rows`).
+    """
+    return Encoded(  # (one f-string: one text built, not one a "+")
+        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":{row},'
+        f'"columnIndex":{col}}},"rows":[{{"values":[{cells}]}}],"fields":"userEnteredValue"}}}}'
     )
 
 
@@ -107,7 +110,11 @@ def body_bytes(body: Mapping[str, Any]) -> bytes:
         else:
             text = to_json(value).decode()
         parts.append(to_json(key).decode() + ":" + text)
-    text = "{" + ",".join(parts) + "}"
+    return utf8("{" + ",".join(parts) + "}")
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a text that cannot be (a lone surrogate) raises the encoder's error."""
     try:
         return text.encode()
     except UnicodeEncodeError:

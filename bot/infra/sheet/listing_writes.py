@@ -15,6 +15,7 @@ from typing import Any
 from bot.infra.sheet import budget
 from bot.infra.sheet.budget import json_size, split_by_size
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
+from bot.infra.sheet.encoded import AnyRequest, Encoded, cell_json, update_row, utf8
 from bot.infra.sheet.headers import HeaderMap
 from bot.infra.sheet.listing_book import NO_ROW, VALUES, ListingBook, Owed, Shown
 from bot.infra.sheet.listing_book import Key as ListingKey
@@ -33,7 +34,7 @@ class Piece:
     size: int | None
     """JSON bytes of its requests and read-back ranges in a body (separators counted);
     None until :meth:`measured` builds them (出品状況 pieces)."""
-    build: Callable[[], list[Request]]
+    build: Callable[[], Sequence[AnyRequest]]
     """Its requests, built when its batchUpdate is (a log trim depends on counts then)."""
     ranges: tuple[str, ...] = ()
     """A1 ranges to ask back in the same batchUpdate."""
@@ -50,7 +51,7 @@ class Piece:
     bound: int | None = None
     """Bytes it adds to a body at most, known without building it (scattered rows in
     place: :func:`_row_bound`); lets a batchUpdate be packed without measuring."""
-    _made: list[Request] | None = field(default=None, repr=False)
+    _made: Sequence[AnyRequest] | None = field(default=None, repr=False)
 
     def measured(self) -> int:
         """Its size; a piece not measured yet is built to be measured.
@@ -65,7 +66,7 @@ class Piece:
             self.size = _sizes(self._made, self.ranges)
         return self.size
 
-    def requests(self) -> list[Request]:
+    def requests(self) -> Sequence[AnyRequest]:
         """Its requests for the batchUpdate being sent (those :meth:`measured` built)."""
         made, self._made = self._made, None
         return made if made is not None else self.build()
@@ -200,7 +201,7 @@ class _Singles:
         rows, updates, sheet_id, bound = self.rows, self.updates, self.where.sheet_id, self.bound
         self.rows, self.bound = [], 0
 
-        def build() -> list[Request]:
+        def build() -> list[AnyRequest]:
             return _single_rows(sheet_id, rows, updates)
 
         resend = self.where.header.col("resend")
@@ -233,16 +234,17 @@ class _Singles:
 
 def _single_rows(
     sheet_id: int, rows: Sequence[tuple[int, list[tuple[int, int]]]], updates: Updates
-) -> list[Request]:
-    """:func:`~bot.infra.sheet.values.update_cells` of each row's spans, built inline.
+) -> list[AnyRequest]:
+    """:func:`~bot.infra.sheet.values.update_cells` of each row's spans, written as text.
 
-    A thousand rows a cycle share a few 理由, one 日時, a few 結果 and a few dozen
-    表示在庫: a text's or a whole number's CellData is made once and shared (the body
-    is only encoded, never changed): two dicts fewer a row to build and to free.
+    The same bytes on the wire (:mod:`bot.infra.sheet.encoded`). A thousand rows a
+    cycle share a few 理由, one 日時, a few 結果 and a few dozen 表示在庫: a text's or a
+    whole number's CellData text is made once and shared. As dicts, those rows were
+    built, encoded by ``to_json`` and freed each cycle.
     """
-    memo: dict[str, dict[str, Any]] = {}
-    numbers: dict[int, dict[str, Any]] = {}  # (apart: True == 1, but writes boolValue)
-    out: list[Request] = []
+    memo: dict[str, str] = {}
+    numbers: dict[int, str] = {}  # (apart: True == 1, but writes boolValue)
+    out: list[AnyRequest] = []
     for r, runs in rows:
         cells = updates[r][1]
         for lo, hi in runs:
@@ -251,26 +253,17 @@ def _single_rows(
                 value = cells[c]
                 kind = type(value)
                 if kind is str:
-                    data = memo.get(value)
-                    if data is None:
-                        data = memo[value] = cell_data(value)
+                    text = memo.get(value)
+                    if text is None:
+                        text = memo[value] = cell_json(value)
                 elif kind is int:
-                    data = numbers.get(value)
-                    if data is None:
-                        data = numbers[value] = cell_data(value)
+                    text = numbers.get(value)
+                    if text is None:
+                        text = numbers[value] = cell_json(value)
                 else:
-                    data = cell_data(value)
-                values.append(data)
-            start = {"sheetId": sheet_id, "rowIndex": r, "columnIndex": lo}
-            out.append(
-                {
-                    "updateCells": {
-                        "start": start,
-                        "rows": [{"values": values}],
-                        "fields": "userEnteredValue",
-                    }
-                }
-            )
+                    text = cell_json(value)
+                values.append(text)
+            out.append(update_row(sheet_id, r, lo, ",".join(values)))
     return out
 
 
@@ -437,12 +430,14 @@ def _key_range(
     return f"{where.title}!{lo}{first + 1}:{hi}{last + 1}"
 
 
-def _sizes(reqs: Sequence[Request], ranges: Sequence[str] = ()) -> int:
+def _sizes(reqs: Sequence[AnyRequest], ranges: Sequence[str] = ()) -> int:
     """Bytes ``reqs`` and ``ranges`` add to a body, each item counted with 2 for its ", ".
 
-    Measured as one list (one encoding instead of one per item): the compact list
-    ``[a,b]`` is 2 bytes of brackets and 1 per separator, so adding ``n - 1`` gives
-    the items' bytes plus 2 each.
+    Plain items measured as one list (one encoding instead of one per item): the
+    compact list ``[a,b]`` is 2 bytes of brackets and 1 per separator, so adding
+    ``n - 1`` gives the items' bytes plus 2 each. A request already written as text
+    (:class:`~bot.infra.sheet.encoded.Encoded`) is its text's bytes plus 2.
     """
-    items = [*reqs, *ranges]
-    return json_size(items) + len(items) - 1 if items else 0
+    items = [r for r in (*reqs, *ranges) if type(r) is not Encoded]
+    written = sum(len(utf8(r.text)) + 2 for r in reqs if type(r) is Encoded)
+    return written + (json_size(items) + len(items) - 1 if items else 0)
