@@ -266,10 +266,12 @@ class RowRepair:
         col = header.col("sku") if header is not None else None
         if col is None:
             return {}
-        rows = sorted(r for r in (grid.rows if only is None else only) if r in grid.rows and r)
+        lines = grid.rows
+        rows = sorted(r for r in (lines if only is None else only) if r in lines and r)
         keys: dict[int, str] = {}
-        for row in rows:
-            raw = grid.at(row, col)
+        for row in rows:  # (a commit's thousand rows at 100k: no call per cell to find it)
+            line = lines[row]
+            raw = line[col] if col < len(line) else None
             text = cell_text(raw)  # "" exactly when the cell is blank (an answer's values)
             if text and not is_formula(raw):
                 keys[row] = text
