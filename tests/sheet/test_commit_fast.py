@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet import commit, hot, repair
+from bot.infra.sheet import commit, hot, repair, values
 from bot.infra.sheet.encoded import Encoded
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_commit_answer import batch_update_bodies
@@ -146,6 +146,35 @@ def test_a_usual_commit_checks_its_marks_by_the_reread_keys_without_a_parse(
     assert not result.conflict and plan.stock == {"C": 12} and result.requests == 2
     assert len(kept) == 1 and kept[0] is not None and len(kept[0]) == 1  # C's 反映
     assert joined == []  # no parse of the rows below the top
+    assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))
+
+
+def test_a_usual_commit_checks_its_marked_rows_without_comparing_cell_by_cell(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer's rows, 反映 blanked, read as the re-read's (no mark yet) but for a blank.
+
+    So :func:`values.same_row` tells them alike at once, no cell compared as text.
+    """
+    bot = _settled_two_movements(book)
+    keep, same = repair.RowRepair._kept_keys, values.same
+    compared: list[Any] = []
+    during: list[int] = []
+
+    def keeping(self: repair.RowRepair, *args: Any) -> Any:
+        before = len(compared)
+        kept = keep(self, *args)
+        during.append(len(compared) - before)
+        return kept
+
+    monkeypatch.setattr(repair.RowRepair, "_kept_keys", keeping)
+    monkeypatch.setattr(values, "same", lambda a, b: compared.append(a) or same(a, b))
+    book.add_movement("C", 2)
+
+    plan, result = bot.cycle()
+
+    assert not result.conflict and plan.stock == {"C": 12} and result.requests == 2
+    assert during == [0]  # C's row checked, none of its cells compared one by one
     assert all(str(m["反映"]).startswith("済") for m in book.records(MOVEMENTS))
 
 

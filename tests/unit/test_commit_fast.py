@@ -18,13 +18,76 @@ from bot.core.domain import Snapshot
 from bot.infra.sheet.commit import _Shown, _statuses, _statuses_row_by_row, cell_requests
 from bot.infra.sheet.hot import GridCache, row_runs, rows_of_runs, same_rows
 from bot.infra.sheet.parsing import SheetRead
-from bot.infra.sheet.repair import after_top
+from bot.infra.sheet.repair import Answer, _fill, after_top
 from bot.infra.sheet.tabs import MOVEMENTS, PRODUCTS, SETS
-from bot.infra.sheet.values import same_row, update_cells
+from bot.infra.sheet.values import entered, same, same_row, update_cells, value_at
 from tests.unit.test_movements_prefix import outcome, parse, tabs
 
 cell_values = st.sampled_from(["", None, "a", "済", 1, 1.0, True, "1", 0, False])
 rows_of_cells = st.lists(st.lists(cell_values, max_size=4), max_size=6)
+
+
+def plain_same_row(a: list[Any], b: list[Any]) -> bool:
+    """same_row as it compares two rows that are not identical: cell by cell as text."""
+    return all(same(value_at(a, i), value_at(b, i)) for i in range(max(len(a), len(b))))
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(st.lists(cell_values, max_size=5), st.lists(st.sampled_from(["", None]), max_size=3))
+def test_rows_compared_but_for_trailing_blanks_read_as_compared_cell_by_cell(
+    row: list[Any], blanks: list[Any]
+) -> None:
+    for a, b in [(row, row + blanks), (row + blanks, row), (row[:-1], row), (row, [*row, "x"])]:
+        assert same_row(a, b) == plain_same_row(a, b)
+
+
+def plain_fill(data: list[dict[str, Any]]) -> Answer:
+    """_fill as it put an answer's cells: each non-blank cell by :meth:`Answer.put`."""
+    grid = Answer()
+    for block in data:
+        r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
+        for i, row_data in enumerate(block.get("rowData", [])):
+            for j, cell in enumerate(row_data.get("values", [])):
+                if (value := entered(cell.get("userEnteredValue"))) is not None:
+                    grid.put(r0 + i, c0 + j, value)
+    return grid
+
+
+entered_values = st.sampled_from(
+    [{}, {"stringValue": "A"}, {"stringValue": ""}, {"numberValue": 1}, {"boolValue": False}]
+)
+grid_blocks = st.lists(
+    st.fixed_dictionaries(
+        {
+            "rowData": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "values": st.lists(
+                            st.fixed_dictionaries(
+                                {}, optional={"userEnteredValue": entered_values}
+                            ),
+                            max_size=4,
+                        )
+                    },
+                ),
+                max_size=3,
+            )
+        },
+        optional={"startRow": st.integers(0, 4), "startColumn": st.integers(0, 3)},
+    ),
+    max_size=5,
+)
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(grid_blocks)
+def test_an_answer_filled_a_row_at_a_time_is_its_cells_put_one_by_one(
+    data: list[dict[str, Any]],
+) -> None:
+    got = Answer()
+    _fill(got, data)
+    assert got.rows == plain_fill(data).rows
 
 
 def plain_same_rows(a: list[list[Any]], b: list[list[Any]]) -> bool:

