@@ -566,7 +566,7 @@ def _reuse_rows(old: Grid | None, new: Grid) -> Grid:
 
 
 _REUSE_CHUNK = 64
-"""Rows :func:`_reuse_rows` compares at a time. The type pass reads the cells the value
+"""Rows :func:`_reuse_rows` (and :func:`_window_rows`) compares at a time. The type pass reads the cells the value
 pass just read: over a whole window (6,250 rows, ~94,000 cells at 100k) they had left
 the CPU's caches and the pass cost 9–15 ms a cycle, most of ``_reuse_rows``; chunk by
 chunk they are still there (a window of rows read long ago against a fresh decode, in
@@ -597,6 +597,9 @@ def _window_rows(old: Grid, columns: Sequence[Sequence[Any]], pad: bool) -> Grid
     rows at 100k are not made as lists only to be dropped for ``old``'s, and each column
     is compared in one ``==``. Rows of ``old`` not trimmed as a read gives them (a blank
     last cell) are compared as rows (their padding would hide the difference).
+    (A window of 6,250 rows of 商品マスタ's 16 columns against rows allocated apart in
+    memory, a fresh decode as the hot read gives it: 8.2 ms made and compared as rows,
+    4.8 ms so; under py-spy at 100k its share of the read went from ~44 % to ~21 %.)
     """
     height = max(map(len, columns), default=0)
     if pad:
