@@ -599,8 +599,8 @@ def _window_rows(old: Grid, columns: Sequence[Sequence[Any]], pad: bool) -> Grid
     last cell) are compared as rows (their padding would hide the difference).
     (A window of 6,250 rows of 商品マスタ's 16 columns against rows allocated apart in
     memory, a fresh decode as the hot read gives it: 8.2 ms made and compared as rows,
-    4.8 ms so; py-spy at 100k, cycles 12–25: ``_window_into`` 44 % of the read before,
-    25 % so.)
+    4.8 ms so; py-spy at 100k: ``_window_into`` 44 % of the read before (cycles 20–55),
+    25 % so (cycles 12–27).)
     """
     height = max(map(len, columns), default=0)
     if pad:
