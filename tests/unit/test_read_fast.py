@@ -5,6 +5,9 @@
   :func:`values.identical` per row.
 * ``hot.rows_of_columns`` trims only the rows that end blank; ``hot.grid_cells`` counts
   at C speed.
+* ``hot._window_rows`` lays a window read COLUMNS-major over the cache's rows column by
+  column, making only the rows that differ; the plain way is ``rows_of_columns`` then
+  ``_reuse_rows``.
 * ``GridCache.merge_window`` is ``merge`` then ``take_window`` with the grid copied once.
 * ``parse_products._restocked`` updates the memo's row in place and skips the checks
   across rows (its 商品コード and codes are the same objects).
@@ -117,6 +120,81 @@ def test_columns_become_the_rows_the_plain_trim_gives(columns: list[list[Any]]) 
     assert got == want
     assert all(map(identical, got, want))  # (types too: 0 == False == "" is not)
     assert hot.grid_cells([got, columns]) == sum(map(len, got)) + sum(map(len, columns))
+
+
+# --------------------------------------------------------------------------- window by columns
+
+
+def _plain_window(old: list[list[Any]], columns: list[list[Any]], pad: bool) -> list[list[Any]]:
+    """The oracle: the window's rows made, padded with blank rows, then compared as rows."""
+    rows = hot.rows_of_columns(columns)
+    if pad:
+        rows += [[] for _ in range(len(old) - len(rows))]
+    return _plain_reuse(old, rows)
+
+
+_window_cells = st.lists(
+    st.sampled_from([0, 1, 1.0, True, False, 0.0, "", "1", "x", None, float("nan")]), max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_window_cells, max_size=12),
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["copy", "retyped", "one retyped"]), st.integers(0, 13)),
+            _window_cells,
+        ),
+        max_size=14,
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.integers(1, 5),
+)
+def test_a_window_by_columns_keeps_the_rows_the_row_compare_keeps(
+    old: list[list[Any]], picks: list[Any], trim: bool, pad: bool, chunk: int
+) -> None:
+    """Any rows read (fewer, more, retyped, NaN, blank) over cached rows trimmed or not."""
+    if trim:
+        old = [hot.trimmed(row) for row in old]
+    new: list[list[Any]] = []
+    for pick in picks:
+        if isinstance(pick, list):
+            new.append(hot.trimmed("" if c is None else c for c in pick))
+            continue
+        how, i = pick
+        row = hot.trimmed(old[i]) if i < len(old) else []
+        if how == "retyped":
+            row = [_retype(c) for c in row]
+        elif how == "one retyped" and row:
+            row[-1] = _retype(row[-1])
+        new.append(row)
+    columns = as_columns(new)
+    with mock.patch.object(hot, "_REUSE_CHUNK", chunk):
+        got = hot._window_rows(old, columns, pad)
+    want = _plain_window(old, columns, pad)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g is w if any(w is o for o in old) else (g == w and identical(g, w))
+
+
+def test_the_usual_window_makes_only_its_changed_rows() -> None:
+    """Rows read as cached (fresh objects) are neither made nor compared row by row."""
+    old = [[f"P{i:05d}", "商品", i % 300, False, "", 2.5, "OK"] for i in range(300)]
+    new = [[f"P{i:05d}", "商品", i % 300, False, "", 2.5, "OK"] for i in range(300)]
+    new[7] = [*new[7][:2], 8, *new[7][3:]]  # one row changed in value
+    new[9][2] = 9.0  # one in type only: equal in Python
+    new[11] = [*new[11][:3], 0, *new[11][4:]]  # False → 0: equal in Python
+    with (
+        mock.patch.object(hot, "_row_at", side_effect=hot._row_at) as made,
+        mock.patch.object(hot, "_reuse_rows", side_effect=hot._reuse_rows) as rows,
+    ):
+        got = hot._window_rows(old, as_columns(new), True)
+    assert sorted(c.args[1] for c in made.call_args_list) == [7, 9, 11]
+    assert rows.call_count == 0
+    assert all(identical(got[i], new[i]) for i in (7, 9, 11))
+    assert all(g is o for i, (g, o) in enumerate(zip(got, old, strict=True)) if i not in (7, 9, 11))
 
 
 # --------------------------------------------------------------------------- merge and window

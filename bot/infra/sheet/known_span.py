@@ -152,8 +152,9 @@ def _with_values(content: bytes, start: int, end: int, values: Any, index: int) 
 
     None when the rest does not decode or has no ``null`` at that place.
     """
+    view = memoryview(content)  # joined without copying the parts first (megabytes)
     try:
-        got = from_json(b"".join((content[:start], b"null", content[end:])), cache_strings="keys")
+        got = from_json(b"".join((view[:start], b"null", view[end:])), cache_strings="keys")
     except ValueError:
         return None
     ranges = got.get("valueRanges") if isinstance(got, dict) else None
@@ -268,19 +269,20 @@ class KnownTexts:
         Looked for from a little before where the first was last time: one missed is
         only decoded, as any other bytes.
         """
-        parts: list[bytes] = []
+        view = memoryview(content)  # the parts joined without each copied first
+        parts: list[bytes | memoryview] = []
         found: list[tuple[bytes, str, int]] = []
         pos, look = 0, max(0, len(content) - self.from_end - _SLACK)
         for token, text in self.tokens.items():
             at = _find(content, token, look)
             if at < 1 or content[at - 1] not in _VALUE_BEFORE:
                 continue
-            parts += [content[pos:at], self._marker(len(found)).encode()]
+            parts += [view[pos:at], self._marker(len(found)).encode()]
             found.append((token, text, at))
             pos = look = at + len(token)
         if not found:
             return content, found
-        return b"".join([*parts, content[pos:]]), found
+        return b"".join([*parts, view[pos:]]), found
 
     def put_back(self, got: Any, texts: Sequence[str]) -> bool:
         """The texts in place of their markers in ``got``; False: not each found once, in order."""
