@@ -35,7 +35,19 @@ def text(key: str) -> str:
 
 def say(key: str, **values: object) -> str:
     """The sentence ``key`` with its placeholders filled in."""
+    if not values:
+        return _said(key)
     return text(key).format(**values)
+
+
+@cache
+def _said(key: str) -> str:
+    """A sentence without placeholders, worded once.
+
+    The engine says some per row it logs: a 在庫数 stocktake says three (~300 a cycle at
+    100k, ``python -m bench scale``).
+    """
+    return text(key).format()
 
 
 def all_keys() -> list[str]:

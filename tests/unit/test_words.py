@@ -31,3 +31,14 @@ def test_placeholders_are_plain_names() -> None:
 def test_unknown_key_is_named() -> None:
     with pytest.raises(KeyError, match=r"engine\.nope"):
         words.text("engine.nope")
+
+
+def test_a_sentence_without_placeholders_is_worded_once() -> None:
+    """Said again, it is the very string worded the first time (``words._said``), and
+    each reads as its text formatted plainly (the oracle)."""
+    plain = [key for key in words.all_keys() if "{" not in words.text(key).replace("{{", "")]
+    assert plain
+    for key in plain:
+        said = words.say(key)
+        assert said == words.text(key).format()
+        assert words.say(key) is said

@@ -8,6 +8,7 @@ the titles against the template). Staff sentences live in ``sheets_template/word
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 TAB_PRODUCTS = "products"
 TAB_SETS = "sets"
@@ -51,6 +52,11 @@ phase and detect_drift, "auth:" and "expiring:" to the worker."""
 _JST = timezone(timedelta(hours=9), "JST")
 
 
+@lru_cache(maxsize=4)
 def jst(when: datetime) -> str:
-    """Staff-facing time (ARCHITECTURE §9); pure formatting of a given instant."""
+    """Staff-facing time (ARCHITECTURE §9); pure formatting of a given instant.
+
+    Kept for the last few instants: a step marks each 入出庫 row it applies with its
+    ``now`` (~200 a cycle at 100k, ``python -m bench scale``; ~2.5 µs each, timeit).
+    """
     return when.astimezone(_JST).strftime("%Y-%m-%d %H:%M:%S")

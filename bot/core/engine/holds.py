@@ -66,11 +66,16 @@ def follow_lines(
     """
     changes: dict[tuple[str, str], ListingState] = {}
     seen = {key: at for key, at in cancels_seen.items() if at >= horizon}
-    for key in sorted(k for k, ln in latest.items() if _news(prior_lines.get(k), ln)):
-        line = latest[key]
+    # What a listing state becomes for a line's change: listings pushed the same number
+    # share one state (``after_push``), so most of a cycle's ~500 sales at 100k follow
+    # one already followed — a dict hit, not a ``replace`` (~3.5 µs, timeit). Keyed by
+    # the state's identity; the entry holds the state, so no other takes its id.
+    followed: dict[tuple[int, int, bool], tuple[ListingState, ListingState]] = {}
+    keys = list(latest)  # the ledger's lines looked up in bulk (layered.lookup)
+    reported = zip(keys, latest.values(), lookup(prior_lines, keys), strict=True)
+    for key, line, prior in sorted(r for r in reported if _news(r[2], r[1])):
         where = (line.mall, line.code)
         listing = changes[where] if where in changes else listings.get(where)
-        prior = prior_lines.get(key)
         if prior is None and line.units == 0:
             if key in seen:
                 continue
@@ -80,9 +85,13 @@ def follow_lines(
                 # the hold was waiting for, the target is pushed over it now.
                 changes[where] = replace(listing, short=0, short_since=None, expected=None)
         elif listing is not None:
-            followed = _follow(listing, line, line.units - (prior.reported if prior else 0))
-            if followed is not listing:
-                changes[where] = followed
+            delta = line.units - (prior.reported if prior else 0)
+            known = (id(listing), delta, line.mall_restocks)
+            hit = followed.get(known)
+            if hit is None:
+                hit = followed[known] = (listing, _follow(listing, line, delta))
+            if hit[1] is not listing:
+                changes[where] = hit[1]
     if not changes:
         return listings, seen, set()
     return with_changes(listings, changes), seen, set(changes)

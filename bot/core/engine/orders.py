@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.core.domain import OrderLine, Product, SaleKind, SaleLogRow, Snapshot
 from bot.core.engine.expiry import ExpiryBook
+from bot.core.engine.layered import lookup
 from bot.core.engine.sets import SetBook
 from bot.core.engine.state import EngineState, LineState
 from bot.core.engine.work import Work
@@ -148,8 +149,10 @@ def reconcile(
         expiry = ExpiryBook.of([(v.seen_at, k) for k, v in work.lines.items() if v.seen_at])
         waiting = frozenset(k for k, v in work.lines.items() if v.pending is not None)
     reports = dict(latest)
-    for key in [k for k, line in reports.items() if _settled(work.lines.get(k), line)]:
-        del reports[key]  # reported again as the ledger has it: nothing to do
+    keys = list(reports)  # the ledger's lines looked up in bulk (layered.lookup)
+    for key, line, known in zip(keys, latest.values(), lookup(work.lines, keys), strict=True):
+        if _settled(known, line):
+            del reports[key]  # reported again as the ledger has it: nothing to do
     for key in waiting:
         ls = work.lines.get(key)
         if ls is not None and ls.pending is not None and key not in reports:

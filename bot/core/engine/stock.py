@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 
 from bot.core import words
 from bot.core.domain import Movement, Product, RowProblem, Snapshot
@@ -15,6 +16,7 @@ from bot.core.engine.contract import (
     TAB_TITLES,
     jst,
 )
+from bot.core.engine.layered import lookup
 from bot.core.engine.sets import SetBook, set_stock
 from bot.core.engine.settled import SettledCheck, Split, split
 from bot.core.engine.state import EngineState
@@ -39,7 +41,10 @@ def take_stock(
     that left 商品マスタ since, the only ones ``work.stock`` may still hold without a row.
     """
     products = snapshot.products
-    for sku in products if only is None else only:
+    skus: Iterable[str] = products
+    if only is not None:
+        skus = only if state.fresh else _read_otherwise(only, products, state.stock)
+    for sku in skus:
         product = products[sku]
         known = state.stock.get(sku)
         if sku in book.expanded:
@@ -67,6 +72,23 @@ def take_stock(
         for sku in list(work.stock) if only is None else gone:
             if sku in work.stock and sku not in products and sku not in snapshot.invalid_skus:
                 del work.stock[sku]
+
+
+_STOCK = attrgetter("stock")
+
+
+def _read_otherwise(
+    skus: Sequence[str], products: Mapping[str, Product], known: Mapping[str, int]
+) -> list[str]:
+    """The rows of ``skus`` whose 在庫数 is not the on-hand the bot knows (in order).
+
+    Any other row reads what the bot knows: no stocktake, nothing to do. Told apart in
+    C (layered.lookup; a sku the bot does not know is None, never a 在庫数): most rows
+    to compare are those the bot wrote the step before, read back as written (~770 of
+    ~1,050 a cycle at 100k, ``python -m bench scale``'s steps replayed).
+    """
+    read = map(_STOCK, map(products.__getitem__, skus))
+    return list(compress(skus, map(ne, read, lookup(known, skus))))
 
 
 def _ignore_set_stock(work: Work, sku: str, product: Product, known: int) -> None:
