@@ -54,17 +54,18 @@ def _plain_reuse(old: list[list[Any]], new: list[list[Any]]) -> list[list[Any]]:
     return [o if identical(o, n) else n for o, n in zip(old, new, strict=False)] + new[len(old) :]
 
 
-@given(
-    st.lists(_cells, max_size=12),
-    st.lists(
+def _picks(cells: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[list[Any]]:
+    """Rows read again: an old row copied or retyped (by its index), or new cells."""
+    return st.lists(
         st.one_of(
             st.tuples(st.sampled_from(["copy", "retyped", "one retyped"]), st.integers(0, 13)),
-            _cells,
+            cells,
         ),
         max_size=14,
-    ),
-    st.integers(1, 5),
-)
+    )
+
+
+@given(st.lists(_cells, max_size=12), _picks(_cells), st.integers(1, 5))
 def test_rows_read_again_keep_the_old_lists_as_identical_picks_them(
     old: list[list[Any]], picks: list[Any], chunk: int
 ) -> None:
@@ -141,13 +142,7 @@ _window_cells = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(_window_cells, max_size=12),
-    st.lists(
-        st.one_of(
-            st.tuples(st.sampled_from(["copy", "retyped", "one retyped"]), st.integers(0, 13)),
-            _window_cells,
-        ),
-        max_size=14,
-    ),
+    _picks(_window_cells),
     st.booleans(),
     st.booleans(),
     st.integers(1, 5),
