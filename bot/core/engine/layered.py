@@ -284,11 +284,6 @@ class Overlay(_Layers[K, V], MutableMapping[K, V]):
         return f"Overlay({self._folded()!r})"
 
 
-def shares_base(a: Mapping[K, V], b: Mapping[K, V]) -> bool:
-    """Both are layered mappings on the very same base (the step copied no base)."""
-    return isinstance(a, _Layers) and isinstance(b, _Layers) and a._base is b._base
-
-
 def keys_apart(a: Mapping[K, V], b: Mapping[K, V]) -> set[K] | None:
     """The keys whose value may differ between ``a`` and ``b``; None when not known cheaply.
 
