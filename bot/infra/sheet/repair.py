@@ -269,9 +269,8 @@ class RowRepair:
         lines = grid.rows
         rows = sorted(r for r in (lines if only is None else only) if r in lines and r)
         keys: dict[int, str] = {}
-        for row in rows:  # (a commit's thousand rows at 100k: no call per cell to find it)
-            line = lines[row]
-            raw = line[col] if col < len(line) else None
+        for row in rows:  # (a commit's thousand rows at 100k: each row found once)
+            raw = value_at(lines[row], col)
             text = cell_text(raw)  # "" exactly when the cell is blank (an answer's values)
             if text and not is_formula(raw):
                 keys[row] = text
