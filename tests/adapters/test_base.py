@@ -107,6 +107,41 @@ def test_token_bucket_wait_is_cut_by_stop() -> None:
     assert clock.monotonic() == 0.0
 
 
+class _CountedClock(VirtualClock):
+    """A virtual clock that refuses to be slept on more than ``limit`` times."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.sleeps = 0
+        self.limit = limit
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        self.sleeps += 1
+        if self.sleeps > self.limit:
+            raise AssertionError(f"still waiting after {self.limit} sleeps of the clock")
+        return super().sleep(seconds, stop)
+
+
+@given(
+    short=st.floats(min_value=2e-9, max_value=1e-6),
+    refill_s=st.integers(min_value=1, max_value=3600),
+)
+def test_token_bucket_a_hair_short_of_a_token_waits_once_on_a_virtual_clock(
+    short: float, refill_s: int
+) -> None:
+    """The four-mall benchmark hung here: a wait under half a microsecond did not move
+    the virtual clock (timedelta rounds to whole microseconds), so acquire asked again
+    forever. A bucket that refills a token in about ``refill_s`` seconds stands ``short``
+    of one after exactly ``refill_s``: the next acquire sleeps once or twice, then has it."""
+    clock = _CountedClock(limit=2)
+    bucket = TokenBucket((1 - short) / refill_s, 1, clock)
+    bucket.acquire()
+    clock.advance(refill_s)
+    bucket.acquire()
+    assert clock.sleeps >= 1
+    assert clock.monotonic() > refill_s
+
+
 # --------------------------------------------------------------------------- retry
 
 

@@ -273,6 +273,14 @@ def test_the_follow_clock_moves_forward_only() -> None:
     assert WallClock().monotonic() > FollowClock(start).monotonic() > 0
 
 
+def test_a_sleep_shorter_than_a_microsecond_still_moves_the_follow_clock() -> None:
+    """As the bot's VirtualClock (``slept``): a simulator waiting a hair must not spin."""
+    start = datetime(2026, 11, 23, tzinfo=UTC)
+    clock = FollowClock(start)
+    clock.sleep(2e-7)
+    assert clock.now() == start + timedelta(microseconds=1)
+
+
 def _upsert(world: SandboxWorld, at: datetime, code: str) -> int:
     manage, variant = code.split(":")
     secret = world.sims["rakuten"].config()

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from bot.sandbox.clock import slept
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 """Where :meth:`monotonic` counts from (any fixed instant before the shop's first day)."""
@@ -72,7 +74,7 @@ class FollowClock:
             return False
         if seconds > 0:
             with self._lock:
-                self._now += timedelta(seconds=seconds)
+                self._now += slept(seconds)
         return True
 
     def follow(self, when: datetime) -> bool:
