@@ -68,6 +68,10 @@ def test_a_steady_step_names_the_one_listing_whose_target_changed() -> None:
     changed = plan.changed_targets
     assert changed is not None
     assert changed.since is state.memo.targets.flat
+    # The targets are laid out as a new list (kept a list, not copied into a tuple);
+    # the prior one, handed out last step, is left as it was.
+    assert type(plan.targets) is list and plan.targets is not changed.since
+    assert [t.quantity for t in changed.since if t.sku == "P04"] == [5]
     assert changed.keys == {("rakuten", "r-p04")}
     kept = [t for t in plan.targets if t.key not in changed.keys]
     before = [t for t in changed.since if t.sku != "P04"]

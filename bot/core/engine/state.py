@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -149,7 +149,7 @@ class ChangedTargets:
     Any other target is the very object ``since`` holds (an unchanged target lives on).
     """
 
-    since: tuple[ListingTarget, ...]
+    since: Sequence[ListingTarget]
     """The targets the change is counted from (the prior step's ``Plan.targets``)."""
     keys: frozenset[tuple[str, str]]
 
@@ -185,7 +185,8 @@ class Plan:
     sales_log: tuple[SaleLogRow, ...]
     ops_log: tuple[OpLogRow, ...]
     error_log: tuple[ErrorLogRow, ...]
-    targets: tuple[ListingTarget, ...]
+    targets: Sequence[ListingTarget]
+    """Every listing's target, sorted by sku (``TargetBook.flat``: a list never changed)."""
     pushes: tuple[StockPush, ...]
     alerts: tuple[Alert, ...]
     problems: tuple[RowProblem, ...]
