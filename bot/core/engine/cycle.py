@@ -408,9 +408,7 @@ def _cycle(state: EngineState, snapshot: Snapshot, now: datetime) -> _Cycle:
     same_keys = not removed and None not in changed.values()
     frame = _frame(snapshot, memo, products_broken, same_order, same_keys=same_keys)
     book = frame.book
-    usable = (
-        {s: p for s, p in products.items() if s not in book.invalid} if book.invalid else products
-    )
+    usable = _usable(products, book.invalid) if book.invalid else products
     since = None
     if (
         memo is not None
@@ -439,6 +437,19 @@ def _cycle(state: EngineState, snapshot: Snapshot, now: datetime) -> _Cycle:
         frame=frame,
         since=since,
     )
+
+
+def _usable(products: Mapping[str, Product], invalid: frozenset[str]) -> dict[str, Product]:
+    """``products`` without ``invalid``, in their order.
+
+    Copied in C and the few invalid skus taken out, not filtered row by row: a
+    comprehension over 100,000 rows took ~10x the copy (CPU time of 20 calls on a
+    100,000-entry dict, 50 invalid), every cycle while any set is invalid.
+    """
+    usable = dict(products)
+    for sku in invalid:
+        usable.pop(sku, None)
+    return usable
 
 
 def _same(a: object, b: object) -> bool:
