@@ -60,6 +60,7 @@ from adapters.rakuten.orders import (
     UnshippedBook,
     format_order_datetime,
     parse_order_datetime,
+    report_lines,
 )
 from adapters.rakuten.wire import (
     BULK_GET_ANSWER,
@@ -624,9 +625,7 @@ class RakutenAdapter:
         self._seen_orders = memory
         self._remember_unshipped({**fetched, **reread}, watch_start)
         self._reads.done()
-        lines = [line for seen in reports.values() for line in seen.lines]
-        lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
-        return lines
+        return report_lines(reports.values(), now)
 
     def _carried(self, placed: list[str], watched: list[str]) -> dict[str, SeenOrder]:
         """Orders of the placed window the last fetch read that need no getOrder now.

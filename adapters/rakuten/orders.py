@@ -6,10 +6,12 @@ per-order messages) without the adapter class growing with it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from heapq import heappop, heappush
+from itertools import chain
+from operator import attrgetter, eq, itemgetter
 from typing import Any
 
 import pydantic_core
@@ -88,6 +90,70 @@ class SeenOrder:
         kept = Unshipped(self.ordered_at, self.progress, fingerprint)
         object.__setattr__(self, "_unshipped", kept)
         return kept
+
+    def by_line(self) -> ByLine | None:
+        """(ordered_at, order_id, lines sorted by line_id) its lines share; None if they do not.
+
+        Made once and kept on the order, as :meth:`unshipped` is: an order read again
+        unchanged, or carried over, is the same :class:`SeenOrder` (:func:`report_lines`).
+        """
+        if "_by_line" not in self.__dict__:
+            object.__setattr__(self, "_by_line", _by_line(self.lines))  # frozen: not a field
+        kept: ByLine | None = self.__dict__["_by_line"]
+        return kept
+
+
+ByLine = tuple[datetime | None, str, tuple[OrderLine, ...]]
+"""What an order's lines share (time, number) and its lines by line_id (SeenOrder.by_line)."""
+
+
+def _by_line(lines: tuple[OrderLine, ...]) -> ByLine | None:
+    if not lines:
+        return None
+    first = lines[0]
+    at, order_id = first.ordered_at, first.order_id
+    if any(ln.ordered_at != at or ln.order_id != order_id for ln in lines):
+        return None
+    if len(lines) > 1:
+        lines = tuple(sorted(lines, key=_LINE_ID))
+    return at, order_id, lines
+
+
+def report_lines(orders: Collection[SeenOrder], now: datetime) -> list[OrderLine]:
+    """The orders' lines by (ordered_at, or ``now`` when unknown; order_id; line_id).
+
+    Sorted an order at a time: the lines of one order share its time and number
+    (:func:`parse_order`), so the orders are sorted by those, each order's lines by
+    line_id once (:meth:`SeenOrder.by_line`). The scale run at 100,000 products reports
+    ~2,200 orders a cycle, most read or carried over unchanged; a key tuple a line and
+    its sort took ~4 ms a cycle (py-spy at c1b0885). Any other set of lines (an order
+    whose lines differ in time or number, two orders of one number) is sorted line by
+    line, the same stable sort.
+    """
+    keyed: list[tuple[datetime, str, tuple[OrderLine, ...]]] = []
+    for seen in orders:
+        if not seen.lines:
+            continue
+        shared = seen.by_line()
+        if shared is None:
+            return sorted_lines(orders, now)
+        at, order_id, lines = shared
+        keyed.append((at or now, order_id, lines))
+    keyed.sort(key=_ORDER_KEY)
+    if any(map(eq, map(_ORDER_KEY, keyed), map(_ORDER_KEY, keyed[1:]))):
+        return sorted_lines(orders, now)
+    return list(chain.from_iterable(map(itemgetter(2), keyed)))
+
+
+def sorted_lines(orders: Iterable[SeenOrder], now: datetime) -> list[OrderLine]:
+    """:func:`report_lines` line by line (its fallback)."""
+    lines = [line for seen in orders for line in seen.lines]
+    lines.sort(key=lambda ln: (ln.ordered_at or now, ln.order_id, ln.line_id))
+    return lines
+
+
+_LINE_ID = attrgetter("line_id")
+_ORDER_KEY = itemgetter(0, 1)
 
 
 def _fingerprint(units: Mapping[str, tuple[str, int]]) -> int:
