@@ -430,22 +430,16 @@ class RakutenAdapter:
 
     def _bulk_get(self, codes: Sequence[str]) -> dict[str, int]:
         """Quantities of the given valid canonical codes that exist; refreshes the cache."""
-        split: dict[str, tuple[str, str]] = {}
         for code in codes:
-            halves = self._split_code(code)
-            assert halves is not None
-            split[code] = halves
-        return self._bulk_read(split)
+            assert self._split_code(code) is not None
+        return self._bulk_read(list(dict.fromkeys(codes)))
 
-    def _bulk_read(self, split: Mapping[str, tuple[str, str]]) -> dict[str, int]:
-        """:meth:`_bulk_get` of codes already split (each code once, in order)."""
+    def _bulk_read(self, codes: list[str]) -> dict[str, int]:
+        """:meth:`_bulk_get` of codes already checked (each code once, in order)."""
         found: dict[str, int] = {}
-        for chunk in chunks(list(split), self.BULK_GET_BATCH):
+        for chunk in chunks(codes, self.BULK_GET_BATCH):
             response = self._request(
-                "POST",
-                self.PATH_BULK_GET,
-                self._read_bucket,
-                body=bulk_get_body(map(split.__getitem__, chunk)),
+                "POST", self.PATH_BULK_GET, self._read_bucket, body=bulk_get_body(chunk)
             )
             asked = dict(zip(chunk, chunk, strict=True))
             seen: dict[str, int] = {}
@@ -475,8 +469,8 @@ class RakutenAdapter:
 
         Codes 楽天 does not know (or could not hold) are left out.
         """
-        canonical, split = split_codes(codes)
-        found = self._bulk_read(split)
+        canonical, askable = split_codes(codes)
+        found = self._bulk_read(askable)
         return {code: found[c] for code, c in canonical.items() if c in found}
 
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
