@@ -604,12 +604,15 @@ class RakutenAdapter:
 
         memory: dict[str, SeenOrder] = {}
         reports: dict[str, SeenOrder] = {}
+        # (~2,200 orders a cycle at 100,000 products: the look-ups bound once)
+        read, kept, known = fetched.get, carried.get, self._seen_orders.get
+        watch = self.CANCEL_WATCH_PROGRESS
         for number in dict.fromkeys([*placed, *watched, *to_fetch]):
-            seen = fetched.get(number) or carried.get(number) or self._seen_orders.get(number)
+            seen = read(number) or kept(number) or known(number)
             if seen is None:
                 continue
             reports[number] = seen
-            if seen.progress in self.CANCEL_WATCH_PROGRESS:
+            if seen.progress in watch:
                 memory[number] = seen
         for number, seen in reread.items():
             if number not in reports and self._changed(number, seen):
@@ -634,18 +637,11 @@ class RakutenAdapter:
         re-read of unshipped orders (:meth:`_reread_unshipped`), as for any older order.
         """
         listed = set(watched)
-        out: dict[str, SeenOrder] = {}
-        for number in placed:
-            if number in listed:
-                continue
-            seen = self._reads.carry(
-                number,
-                restock_default=self.restock_on_cancel_default,
-                unless=self.CANCEL_WATCH_PROGRESS,
-            )
-            if seen is not None:
-                out[number] = seen
-        return out
+        return self._reads.carry(
+            [n for n in placed if n not in listed],
+            restock_default=self.restock_on_cancel_default,
+            unless=self.CANCEL_WATCH_PROGRESS,
+        )
 
     def _to_fetch(self, placed: list[str], watched: list[str], watch_start: datetime) -> list[str]:
         """New orders, watched ones not known cancelled, and remembered ones that left 400–900."""
