@@ -23,6 +23,7 @@ import random
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import filterfalse
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -596,7 +597,9 @@ class RakutenAdapter:
             # orders read last time is carried over unread (_carried).
             watched = self._search_orders(watch_start, until, self.CANCEL_WATCH_PROGRESS)
             carried = self._carried(placed, watched)
-        to_fetch = self._to_fetch([n for n in placed if n not in carried], watched, watch_start)
+        to_fetch = self._to_fetch(
+            list(filterfalse(carried.__contains__, placed)), watched, watch_start
+        )
         fetched = self._get_orders(to_fetch)
         reread: dict[str, SeenOrder] = {}
         if watch_start < since:
@@ -636,9 +639,8 @@ class RakutenAdapter:
         it: read again). A line changed in place without passing 400 is found by the
         re-read of unshipped orders (:meth:`_reread_unshipped`), as for any older order.
         """
-        listed = set(watched)
         return self._reads.carry(
-            [n for n in placed if n not in listed],
+            filterfalse(set(watched).__contains__, placed),
             restock_default=self.restock_on_cancel_default,
             unless=self.CANCEL_WATCH_PROGRESS,
         )
