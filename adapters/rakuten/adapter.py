@@ -607,7 +607,7 @@ class RakutenAdapter:
 
         memory: dict[str, SeenOrder] = {}
         reports: dict[str, SeenOrder] = {}
-        # (~2,200 orders a cycle at 100,000 products: the look-ups bound once)
+        # (~3,000 orders a cycle at 100,000 products: the look-ups bound once)
         read, kept, known = fetched.get, carried.get, self._seen_orders.get
         watch = self.CANCEL_WATCH_PROGRESS
         for number in dict.fromkeys([*placed, *watched, *to_fetch]):

@@ -128,11 +128,12 @@ def report_lines(orders: Collection[SeenOrder], now: datetime) -> list[OrderLine
     Sorted an order at a time: the lines of one order share its time and number
     (:func:`parse_order`), so the orders are sorted by those, each order's lines by
     line_id once (:meth:`SeenOrder.by_line`, read in C). The scale run at 100,000
-    products reports ~2,200 orders a cycle, most read or carried over unchanged; a key
-    tuple a line (pydantic attribute reads) and their sort took ~4 ms a cycle (py-spy at
-    c1b0885); a micro-benchmark of 2,200 parsed orders (1.75 lines each, in search order)
-    took 1.0 ms this way against 4.3 ms line by line. Any other set (an order whose lines differ in time or number or have no
-    time, two orders of one number) is sorted line by line, the same stable sort.
+    products reports ~3,000 orders a cycle (counted: ~2,470 carried over, ~500 read,
+    one line each); a key tuple a line (pydantic attribute reads) and their sort took
+    ~4 ms a cycle (py-spy at c1b0885); a micro-benchmark of 2,200 parsed orders (1.75
+    lines each, in search order) took 1.0 ms this way against 4.3 ms line by line. Any
+    other set (an order whose lines differ in time or number or have no time, two
+    orders of one number) is sorted line by line, the same stable sort.
     """
     try:
         kept = list(map(_BY_LINE, orders))
@@ -359,7 +360,8 @@ class OrderReads:
         ``RakutenAdapter._carried``): each stays known for the next fetch as if read now.
         Not carried (left out) when the last fetch did not read it, read it with another
         restock default, or saw it in one of the ``unless`` progresses. One call for the
-        ~1,500 orders a cycle carries at 100,000 products (the scale run), not one each.
+        ~2,470 orders a cycle carries at 100,000 products (counted in the scale run), not
+        one each.
         """
         last_reads, now = self._last, self._now
         out: dict[str, SeenOrder] = {}
