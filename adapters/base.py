@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import filterfalse
 from typing import Annotated, Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import httpx
@@ -560,11 +561,11 @@ class KnownCodes:
     def saw(self, asked: Iterable[str], found: Collection[str]) -> None:
         """A read of ``asked`` found ``found`` (the strings asked, kept for the process's life)."""
         now = self._clock.monotonic()
-        for code in found:
-            self._seen[code] = now
-        for code in asked:
-            if code not in found:
-                self._seen.pop(code, None)
+        # In C but for the codes not found (a read-back reads 2,500 codes a cycle at
+        # 100,000 listings, nearly all of them found).
+        self._seen.update(dict.fromkeys(found, now))
+        for code in filterfalse(found.__contains__, asked):
+            self._seen.pop(code, None)
 
     def sort_out(
         self, last_index: Mapping[str, int], read: Callable[[list[str]], object]

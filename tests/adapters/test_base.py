@@ -392,3 +392,25 @@ def test_known_codes_are_trusted_for_their_ttl_and_forgotten_when_a_read_misses_
     assert reads[-1] == ["a"]  # past the ttl: read again
     known.saw(["a"], set())
     assert "a" not in known
+
+
+_CODES = st.lists(st.sampled_from("abcdef"), max_size=8)
+
+
+@given(_CODES, _CODES, _CODES)
+def test_known_codes_saw_keeps_what_a_code_at_a_time_keeps(
+    before: list[str], asked: list[str], found: list[str]
+) -> None:
+    """saw (in C but for the codes missing) against the plain loop over both lists."""
+    clock = VirtualClock()
+    known = KnownCodes(clock, ttl=60.0)
+    known.saw(before, set(before))
+    clock.advance(1)
+    want = dict(known._seen)
+    for code in found:
+        want[code] = clock.monotonic()
+    for code in asked:
+        if code not in found:
+            want.pop(code, None)
+    known.saw(asked, found)
+    assert known._seen == want

@@ -154,6 +154,9 @@ def test_parse_order_says_what_the_plain_construction_says(
     # The fingerprint made while parsing is the one made from the lines afterwards.
     assert "_fingerprint" in got.__dict__ and "_fingerprint" not in want.__dict__
     assert got.unshipped() == want.unshipped()
+    # So is the sort's (time, number, lines by id), kept for report_lines.
+    assert "_by_line" in got.__dict__ and "_by_line" not in want.__dict__
+    assert got.by_line() == want.by_line()
 
 
 def test_a_line_is_still_validated_as_an_order_line() -> None:

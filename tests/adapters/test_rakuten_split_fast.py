@@ -44,13 +44,10 @@ def test_one_match_splits_as_partition_and_two_checks(code: str) -> None:
     assert RakutenAdapter._split_code(code) == plain_split(code)
 
 
-def plain_split_codes(
-    codes: list[str],
-) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+def plain_split_codes(codes: list[str]) -> tuple[dict[str, str], list[str]]:
     """The reference read_stock used: fold every code, then split each canonical code."""
     canonical = {code: canonical_code(code) for code in codes}
-    split = {c: halves for c in canonical.values() if (halves := plain_split(c))}
-    return canonical, split
+    return canonical, list(dict.fromkeys(c for c in canonical.values() if plain_split(c)))
 
 
 # Canonical codes (the fast path), codes to fold (upper case, blanks) and refused ones.
@@ -68,7 +65,10 @@ def test_split_codes_gives_what_folding_then_splitting_gives(codes: list[str]) -
     got = split_codes(codes)
     want = plain_split_codes(codes)
     assert got == want
-    assert [list(d.items()) for d in got] == [list(d.items()) for d in want]  # same order
+    assert list(got[0].items()) == list(want[0].items())  # same order
+    # The codes it asks, all canonical, are what the one match for all of them takes.
+    assert split_codes(want[1]) == ({c: c for c in want[1]}, want[1])
+    assert split_codes(["\n".join(want[1])]) == plain_split_codes(["\n".join(want[1])])
 
 
 def test_canonical_codes_are_split_without_folding(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,14 +79,22 @@ def test_canonical_codes_are_split_without_folding(monkeypatch: pytest.MonkeyPat
         return canonical_code(code)
 
     monkeypatch.setattr(codes_module, "canonical_code", counting)
-    canonical, split = split_codes(["item-0001:Var-1", "mug:blue", "Mug:Red"])
+    canonical, askable = split_codes(["item-0001:Var-1", "mug:blue", "Mug:Red"])
     assert folded == ["Mug:Red"]  # only the code not already canonical
     assert canonical["item-0001:Var-1"] == "item-0001:Var-1"
-    assert split == {
-        "item-0001:Var-1": ("item-0001", "Var-1"),
-        "mug:blue": ("mug", "blue"),
-        "mug:Red": ("mug", "Red"),
-    }
+    assert askable == ["item-0001:Var-1", "mug:blue", "mug:Red"]
+
+
+def test_codes_all_canonical_are_checked_by_one_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-back's usual slice (the sheet's codes) takes the one-match-for-all path."""
+    codes = [f"item-{n:04d}:Var-{n}" for n in range(2500)]
+
+    def per_code(code: str) -> None:
+        raise AssertionError("matched a code at a time")
+
+    monkeypatch.setattr(codes_module, "_CANONICAL_RE", type("Re", (), {"fullmatch": per_code}))
+    canonical, askable = split_codes(codes)
+    assert askable == codes and all(canonical[c] is c for c in codes)
 
 
 def test_the_read_back_folds_no_canonical_code(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +129,7 @@ _ID = st.text(alphabet="abcXYZ019_-", min_size=1, max_size=32)
 @given(st.lists(st.tuples(_ID, _ID), max_size=20))
 def test_a_bulk_get_body_is_what_json_body_writes(pairs: list[tuple[str, str]]) -> None:
     elements = [{"manageNumber": m, "variantId": v} for m, v in pairs]
-    assert bulk_get_body(iter(pairs)) == json_body({"inventories": elements})
+    assert bulk_get_body([f"{m}:{v}" for m, v in pairs]) == json_body({"inventories": elements})
 
 
 @settings(max_examples=300)
