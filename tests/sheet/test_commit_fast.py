@@ -183,12 +183,13 @@ def test_a_usual_commit_sends_its_cells_and_log_rows_as_text(
 ) -> None:
     """The commit's one-cell writes and log appends go as JSON text, never as dicts.
 
-    Its log rows are made a column at a time, never row by row.
+    Its log rows and its cells (none on adjacent rows) are made a column at a time.
     """
     bodies = batch_update_bodies(monkeypatch)
     plain: list[Any] = []
     monkeypatch.setattr(commit, "_one_cell", lambda *a: plain.append(a))
     monkeypatch.setattr(logs, "row_json", lambda line: plain.append(line))  # (row by row)
+    monkeypatch.setattr(commit, "one_cell", lambda *a: plain.append(a))  # (a cell at a time)
 
     plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
 

@@ -82,6 +82,17 @@ def update_row(sheet_id: int, row: int, col: int, cells: str) -> Encoded:
     return _encoded(Encoded, (f"{head}{row}{mid}{cells}{_ROW_END}",))
 
 
+def update_rows(
+    sheet_id: int, col: int, rows: Sequence[int], cells: Iterable[str]
+) -> list[Encoded]:
+    """:func:`update_row` of each of ``rows`` with its one cell's text in ``cells``."""
+    head, mid = _around_row(sheet_id, col)
+    return [
+        _encoded(Encoded, (f"{head}{row}{mid}{text}{_ROW_END}",))
+        for row, text in zip(rows, cells, strict=True)
+    ]
+
+
 @cache  # (a few tabs' columns: a handful of entries for the process's life)
 def _around_row(sheet_id: int, col: int) -> tuple[str, str]:
     """The text of :func:`update_row` before its row number, and after it up to the cells."""

@@ -224,11 +224,10 @@ def _row_texts(
     keys = rows[0].keys() if rows and width else None
     if keys is None or not all(map(keys.__eq__, map(_KEYS, rows))):
         return map(row_json, _lines(rows, columns, width))
-    by_col: dict[int, Iterable[str]] = {}
-    for key in keys:  # (a later key on the same column wins, as in _lines)
-        col = columns.get(key)
-        if col is not None:
-            by_col[col] = column_json(list(map(itemgetter(key), rows)))
+    placed = {key: col for key in keys if (col := columns.get(key)) is not None}
+    if len(set(placed.values())) < len(placed):  # (two keys on one column: row by row)
+        return map(row_json, _lines(rows, columns, width))
+    by_col = {col: column_json(list(map(itemgetter(key), rows))) for key, col in placed.items()}
     blank = ["{}"] * len(rows)
     cells = zip(*(by_col.get(col, blank) for col in range(width)), strict=True)
     return map(_ROW.__mod__, map(",".join, cells))
