@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.infra.sheet import commit, hot, repair, values
+from bot.infra.sheet import commit, hot, logs, repair, values
 from bot.infra.sheet.encoded import Encoded
 from tests.sheet.conftest import MOVEMENTS, PRODUCTS, Book, product_row
 from tests.sheet.test_commit_answer import batch_update_bodies
@@ -181,10 +181,15 @@ def test_a_usual_commit_checks_its_marked_rows_without_comparing_cell_by_cell(
 def test_a_usual_commit_sends_its_cells_and_log_rows_as_text(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The commit's one-cell writes and log appends go as JSON text, never as dicts."""
+    """The commit's one-cell writes and log appends go as JSON text, never as dicts.
+
+    Its log rows and its cells (none on adjacent rows) are made a column at a time.
+    """
     bodies = batch_update_bodies(monkeypatch)
     plain: list[Any] = []
     monkeypatch.setattr(commit, "_one_cell", lambda *a: plain.append(a))
+    monkeypatch.setattr(logs, "row_json", lambda line: plain.append(line))  # (row by row)
+    monkeypatch.setattr(commit, "one_cell", lambda *a: plain.append(a))  # (a cell at a time)
 
     plan, result = bot.cycle([order("b", 1), order("d", 2, order_id="100-2")])
 

@@ -26,10 +26,17 @@ from bot.core.domain import Movement, Snapshot
 from bot.infra.sheet import commit
 from bot.infra.sheet.cells import cell_data
 from bot.infra.sheet.commit import cell_requests, encoded_cell_requests
-from bot.infra.sheet.encoded import Encoded, body_bytes, cell_json, plain_body
+from bot.infra.sheet.encoded import (
+    Encoded,
+    body_bytes,
+    cell_json,
+    column_json,
+    plain_body,
+    row_json,
+)
 from bot.infra.sheet.headers import header_map
 from bot.infra.sheet.hot import grid_cells
-from bot.infra.sheet.logs import LogTabs, append_cells
+from bot.infra.sheet.logs import LogTabs, _lines, _row_texts, append_cells
 from bot.infra.sheet.movement_ledger import _entry_text
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import SheetRead
@@ -109,6 +116,38 @@ def test_log_rows_appended_as_text_are_the_plain_append(
     want = [*head, append_cells(3, row_data)] if rows else []
     assert [r.value() if isinstance(r, Encoded) else r for r in got] == want
     assert body_bytes({"requests": got}) == to_json({"requests": want})
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(st.text(max_size=3), max_size=12)
+    | st.lists(st.sampled_from(["", "済", 'a"b', "\u2028"]), max_size=12)
+    | st.lists(st.integers(-3, 3) | st.integers(), max_size=12)
+    | st.lists(values, max_size=12)
+)
+def test_a_column_as_text_is_each_cell_as_text(column: list[Any]) -> None:
+    """Text, numbers (repeated or not) and anything else: the cells' own texts."""
+    assert list(column_json(column)) == list(map(cell_json, column))
+
+
+@settings(deadline=None)  # (no test asserts a timing)
+@given(
+    st.lists(st.sampled_from(["at", "kind", "sku", "qty", "memo"]), unique=True),
+    st.dictionaries(st.sampled_from(["at", "kind", "sku", "qty", "x"]), st.integers(0, 6)),
+    st.integers(0, 7),
+    st.data(),
+)
+def test_log_rows_made_a_column_at_a_time_are_the_rows_made_one_by_one(
+    keys: list[str], columns: dict[str, int], width: int, data: st.DataObject
+) -> None:
+    """Rows of one set of keys (or not), columns shared, unknown or past the width."""
+    row = st.fixed_dictionaries({k: values | st.sampled_from(["楽天", 1]) for k in keys})
+    rows = data.draw(st.lists(row | st.dictionaries(st.sampled_from(keys or ["at"]), values)))
+    assume(all(c < width for c in columns.values()))
+
+    assert list(_row_texts(rows, columns, width)) == list(
+        map(row_json, _lines(rows, columns, width))
+    )
 
 
 def test_a_log_append_is_one_text_after_its_plain_requests() -> None:

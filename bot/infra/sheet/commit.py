@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import is_, itemgetter, ne
+from operator import eq, is_, itemgetter, ne
 from typing import Any, cast
 
 from bot.core.engine import Plan
 from bot.core.words import say
 from bot.infra.clock import format_jst
 from bot.infra.sheet.cells import cell_data, cell_text, column_letter
-from bot.infra.sheet.encoded import AnyRequest, one_cell
+from bot.infra.sheet.encoded import AnyRequest, column_json, one_cell, update_rows
 from bot.infra.sheet.hot import row_runs
 from bot.infra.sheet.parse_tabs import MovementsPrefix
 from bot.infra.sheet.parsing import RowStatuses, SheetRead
@@ -225,15 +225,24 @@ def encoded_cell_requests(sheet_ids: Mapping[str, int], placed: Placed) -> list[
     """:func:`cell_requests` of ``placed``'s values, each one-cell request as JSON text.
 
     The commit's 1,831 one-cell updateCells at 100k (:mod:`bot.infra.sheet.encoded`);
-    a run of several cells (rare there) stays a plain request.
+    a run of several cells (rare there) stays a plain request. A column with no two
+    cells on adjacent rows (the usual one) is written a column at a time
+    (:func:`update_rows` of :func:`column_json`): the texts of 1,850 cells took 1.13 ms
+    a cell at a time, 0.67 ms so (``time.thread_time``, best of 15, a loaded machine).
     """
     reqs: list[AnyRequest] = []
     cells = zip(placed, map(itemgetter(1), placed.values()), strict=True)
-    for sheet_id, col, start, run in _runs(sheet_ids, cells):
-        if len(run) == 1:
-            reqs.append(one_cell(sheet_id, start, col, run[0]))
-        else:
-            reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
+    for sheet_id, col, items in _columns(sheet_ids, cells):
+        rows = list(map(itemgetter(0), items))
+        if not any(map(eq, rows[1:], map((1).__add__, rows))):  # every run one cell
+            values = list(map(itemgetter(1), items))
+            reqs.extend(update_rows(sheet_id, col, rows, column_json(values)))
+            continue
+        for start, run in vertical_runs(items):
+            if len(run) == 1:
+                reqs.append(one_cell(sheet_id, start, col, run[0]))
+            else:
+                reqs.append(update_cells(sheet_id, start, col, [[v] for v in run]))
     return reqs
 
 
@@ -241,6 +250,15 @@ def _runs(
     sheet_ids: Mapping[str, int], cells: Iterable[tuple[CellAt, Any]]
 ) -> Iterator[tuple[int, int, int, list[Any]]]:
     """(sheet id, column, first row, values) of ``cells``' vertical runs, 商品マスタ first."""
+    for sheet_id, col, items in _columns(sheet_ids, cells):
+        for start, run in vertical_runs(items):
+            yield sheet_id, col, start, run
+
+
+def _columns(
+    sheet_ids: Mapping[str, int], cells: Iterable[tuple[CellAt, Any]]
+) -> Iterator[tuple[int, int, list[tuple[int, Any]]]]:
+    """(sheet id, column, (row, value) sorted by row) of ``cells``' columns, 商品マスタ first."""
     by_tab: dict[str, dict[int, list[tuple[int, Any]]]] = {PRODUCTS: {}, MOVEMENTS: {}}
     for (tab, row, col), value in cells:
         columns = by_tab.get(tab)
@@ -250,8 +268,7 @@ def _runs(
         sheet_id = sheet_ids[tab] if columns else 0
         for col, items in sorted(columns.items()):
             items.sort()
-            for start, run in vertical_runs(items):
-                yield sheet_id, col, start, run
+            yield sheet_id, col, items
 
 
 def _one_cell(sheet_id: int, row: int, col: int, value: Any) -> Request:

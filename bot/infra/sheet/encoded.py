@@ -16,10 +16,10 @@ gives the plain request back (the oracle the tests compare with).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json, to_json
 
@@ -27,9 +27,13 @@ from bot.infra.sheet.cells import cell_data
 from bot.infra.sheet.tabs import Request
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """One sub-request as the JSON text ``to_json`` writes for it."""
+class Encoded(NamedTuple):
+    """One sub-request as the JSON text ``to_json`` writes for it.
+
+    A named tuple made by ``tuple.__new__`` (:func:`_encoded`): a commit and a record
+    make ~2,800 of them a cycle at 100k, and a frozen dataclass's ``__init__`` cost
+    0.39 µs each against 0.13 µs (timeit, best of 5, one text).
+    """
 
     text: str
 
@@ -70,12 +74,63 @@ def update_row(sheet_id: int, row: int, col: int, cells: str) -> Encoded:
 
     ``cells``: their CellData texts (:func:`cell_json`) joined by commas. A record's
     thousand scattered 出品状況 rows a cycle at 100k are written so (see
-    :func:`bot.infra.sheet.listing_writes._single_rows`).
+    :func:`bot.infra.sheet.listing_writes._single_rows`). The text around the row
+    number is made once per sheet and column (:func:`_around_row`): formatting the
+    whole request each time took 0.96 µs, the f-string around the kept texts 0.17 µs
+    (timeit, best of 5, the text alone).
     """
-    return Encoded(  # (one f-string: one text built, not one a "+")
-        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":{row},'
-        f'"columnIndex":{col}}},"rows":[{{"values":[{cells}]}}],"fields":"userEnteredValue"}}}}'
+    head, mid = _around_row(sheet_id, col)
+    return _encoded(Encoded, (f"{head}{row}{mid}{cells}{_ROW_END}",))
+
+
+def update_rows(
+    sheet_id: int, col: int, rows: Sequence[int], cells: Iterable[str]
+) -> list[Encoded]:
+    """:func:`update_row` of each of ``rows`` with its one cell's text in ``cells``."""
+    head, mid = _around_row(sheet_id, col)
+    return [
+        _encoded(Encoded, (f"{head}{row}{mid}{text}{_ROW_END}",))
+        for row, text in zip(rows, cells, strict=True)
+    ]
+
+
+@cache  # (a few tabs' columns: a handful of entries for the process's life)
+def _around_row(sheet_id: int, col: int) -> tuple[str, str]:
+    """The text of :func:`update_row` before its row number, and after it up to the cells."""
+    return (
+        f'{{"updateCells":{{"start":{{"sheetId":{sheet_id},"rowIndex":',
+        f',"columnIndex":{col}}},"rows":[{{"values":[',
     )
+
+
+_ROW_END = ']}],"fields":"userEnteredValue"}}'
+_encoded = tuple.__new__
+
+
+def column_json(values: Sequence[Any]) -> Iterable[str]:
+    """:func:`cell_json` of each of ``values`` (a log column: all text, or all numbers).
+
+    A column of ``str`` or of exact ``int`` only — a log row's usual columns — is
+    formatted in C (``map`` of ``%`` on the shape), and when its values repeat (a
+    commit's 日時, モール, 区分, 数量…) each distinct one is formatted once and shared;
+    anything else a cell at a time.
+    """
+    kinds = set(map(type, values))
+    if kinds != {str} and kinds != {int}:
+        return map(cell_json, values)
+    distinct = set(values)
+    if len(distinct) * 2 <= len(values):
+        texts = {value: cell_json(value) for value in distinct}
+        return map(texts.__getitem__, values)
+    if kinds == {int}:
+        return map(_NUMBER_CELL.__mod__, values)
+    if all(values):
+        return map(_STRING_CELL.__mod__, map(encode_basestring, values))
+    return map(cell_json, values)
+
+
+_STRING_CELL = '{"userEnteredValue":{"stringValue":%s}}'
+_NUMBER_CELL = '{"userEnteredValue":{"numberValue":%d}}'
 
 
 def row_json(line: Iterable[Any]) -> str:
@@ -85,13 +140,14 @@ def row_json(line: Iterable[Any]) -> str:
 
 def append_cells_json(sheet_id: int, rows: Iterable[str]) -> Encoded:
     """:func:`bot.infra.sheet.logs.append_cells` of RowData texts (:func:`row_json`)."""
-    return Encoded(
+    text = (
         '{"appendCells":{"sheetId":'
         + int.__repr__(sheet_id)
         + ',"rows":['
         + ",".join(rows)
         + '],"fields":"userEnteredValue"}}'
     )
+    return _encoded(Encoded, (text,))
 
 
 def body_bytes(body: Mapping[str, Any]) -> bytes:

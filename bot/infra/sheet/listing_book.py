@@ -73,7 +73,7 @@ class Owed(NamedTuple):
 
 
 _new_shown = tuple.__new__
-"""``Shown(*values)`` without the named tuple's own ``__new__`` (a Python function)."""
+"""``Shown(*values)`` (or ``Owed``) without the named tuple's own ``__new__`` (a Python function)."""
 ALL = frozenset(VALUES)
 RESULT_COLS = frozenset({"at", "result"})
 """What a push result changes on a row that already shows its number (a late outcome)."""
@@ -427,7 +427,7 @@ class ListingBook:
             or current.quantity != shown.quantity
             or self._text(current.reason) != self._text(shown.reason)
         ):
-            return Owed(shown, ALL, True)
+            return _new_shown(Owed, (shown, ALL, True))  # (a pushed row: a thousand a cycle)
         cols = RESULT_COLS if owed is None else owed.cols | RESULT_COLS
         return Owed(current._replace(at=shown.at, result=shown.result), cols, pushed=True)
 

