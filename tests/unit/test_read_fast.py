@@ -215,6 +215,7 @@ def _line(sku: str, stock: Any, name: Any = "商品") -> list[Any]:
             st.lists(st.tuples(st.integers(0, 9), _count), max_size=2),  # 商品名 edited
             st.integers(0, 9),
             st.booleans(),
+            st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=2),  # committed
         ),
         max_size=6,
     ),
@@ -222,7 +223,11 @@ def _line(sku: str, stock: Any, name: Any = "商品") -> list[Any]:
 def test_a_window_laid_with_the_merge_is_what_merge_then_take_window_give(
     n: int, cycles: list[Any]
 ) -> None:
-    """Row for row the same objects, the same rows logged; a grid handed out never changes."""
+    """Row for row the same objects, the same rows logged; a grid handed out never changes.
+
+    Between cycles the bot commits 在庫数: ``one`` lays the next merge into the grid its
+    patch made (:attr:`GridCache.owned`), ``both`` copies it as the plain way does.
+    """
     cells: list[list[Any]] = [[i % 3, "商品"] for i in range(n)]  # (在庫数, 商品名) of each
     sheet = [list(HEAD), *(_line(f"P{i}", *cells[i]) for i in range(n))]
     one, both = GridCache(), GridCache()
@@ -231,7 +236,14 @@ def test_a_window_laid_with_the_merge_is_what_merge_then_take_window_give(
         cache.parsed(cache.grids[PRODUCTS])
     assert one.grids[PRODUCTS] == both.grids[PRODUCTS]
     handed = [(g, list(g)) for g in (one.grids[PRODUCTS], both.grids[PRODUCTS])]
-    for stocks, names, start, closes in cycles:
+    for stocks, names, start, closes, committed in cycles:
+        written = {(i + 1, STOCK): value for i, value in committed if i < n}
+        for (row, _), value in written.items():
+            cells[row - 1][0] = value
+            sheet[row] = _line(f"P{row - 1}", *cells[row - 1])
+        for cache in (one, both):
+            cache.patch(written)
+        both.owned = None
         for i, value in stocks:
             if i < n:
                 cells[i][0] = value
@@ -282,6 +294,25 @@ def test_a_merge_that_made_a_new_grid_has_the_window_laid_into_it() -> None:
     assert made[0] is not None and made[0][1] is True  # a new list: nobody else's
     assert got is made[0][0] and got is not last
     assert got[2][STOCK] == 9 and last[2][STOCK] == 1  # the grid handed out before is as it was
+
+
+def test_the_merge_after_a_commit_lays_into_the_grid_the_commit_made() -> None:
+    """The usual cycle at 100k: the commit's patch copied the grid; the merge copies none."""
+    sheet = [list(HEAD), *(_line(f"P{i}", i) for i in range(6))]
+    cache = GridCache()
+    cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
+    handed = cache.grids[PRODUCTS]
+    cache.patch({(1, STOCK): 5})
+    patched = cache.grids[PRODUCTS]
+    assert patched is not handed and cache.owned is patched
+    sheet[1], sheet[2] = _line("P0", 5), _line("P1", 9)
+    window = Window(3, 4)
+    columns = as_columns([list(r) for r in sheet[3:5]])
+    got = cache.merge_window(
+        sheet[0], column_values(sheet, SKU), column_values(sheet, STOCK), window, columns
+    )
+    assert got is patched and cache.owned is None  # handed out: the next change copies it
+    assert got[2][STOCK] == 9 and handed[1][STOCK] == 0 and handed[2][STOCK] == 1
 
 
 # --------------------------------------------------------------------------- a row restocked

@@ -237,6 +237,9 @@ class GridCache:
     same bytes there is not decoded again (:mod:`bot.infra.sheet.known_span`)."""
     state_texts: KnownTexts = field(default_factory=lambda: KnownTexts())
     """_state's long texts (the ledger rows) as last answered: not decoded again."""
+    owned: Grid | None = None
+    """商品マスタ's grid when the cache made it and handed it to nobody since (the one
+    :meth:`patch` made): the next merge lays its cells into it instead of a copy."""
 
     def count(self, cells: int) -> None:
         """Cells the gateway just read (any tab, any request): what the budget spends."""
@@ -296,6 +299,7 @@ class GridCache:
             k: _reuse_rows(self.grids.get(k), values[k]) for k in (PRODUCTS, SETS) if k in values
         }
         self.log.base = None  # rows anywhere may be new
+        self.owned = None
         grid = self.grids.get(PRODUCTS)
         self.since_full = 0
         self.sweep = 1
@@ -344,8 +348,9 @@ class GridCache:
     def _merged(
         self, header: Sequence[Any], skus: list[Any], stocks: list[Any]
     ) -> tuple[Grid, bool] | None:
-        """:meth:`merge`, and whether the grid it gives is a new list (nobody else's)."""
+        """:meth:`merge`, and whether the grid it gives is nobody else's (new or :attr:`owned`)."""
         grid = self.grids.get(PRODUCTS)
+        mine, self.owned = grid is not None and grid is self.owned, None  # handed out now
         if grid is None or self.stock_col is None:
             return None
         if trimmed(header) != trimmed(grid[0]):
@@ -358,7 +363,7 @@ class GridCache:
             return None  # a count typed below the last row: read whole
         changed = _differences(self.stocks, stocks)
         if changed:
-            grid = list(grid)
+            grid = grid if mine else list(grid)
             for i in changed:
                 value = stocks[i] if i < len(stocks) else ""
                 grid[i + 1] = _with(grid[i + 1], self.stock_col, value)
@@ -366,7 +371,7 @@ class GridCache:
             self.stocks = stocks
         assert self.since_full is not None
         self.since_full += 1
-        return grid, bool(changed)
+        return grid, mine or bool(changed)
 
     def take_window(self, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
         """Lay a window's rows (read with the hot ranges, COLUMNS-major) over 商品マスタ.
@@ -389,7 +394,8 @@ class GridCache:
 
         The grid :meth:`merge` makes (a new list when a 在庫数 changed: every cycle at
         100k) is nobody else's yet, so the window is laid into it: at 100k a copy of the
-        grid and the freeing of the other each touch 100,000 rows.
+        grid and the freeing of the other each touch 100,000 rows. So is the grid the
+        last commit's :meth:`patch` made (:attr:`owned`): the usual cycle copies none.
         """
         got = self._merged(header, skus, stocks)
         if got is None:
@@ -415,6 +421,7 @@ class GridCache:
         if self.log.base is not None:
             self.log.rows.update(rows)
         self.grids[PRODUCTS] = grid
+        self.owned = None  # (the caller hands it out, or says it is its own)
 
     def rows_changed(self, since: Sequence[Any] | None) -> RowChanges | None:
         """The rows of 商品マスタ that may be other lists than in ``since`` (None: unknown).
@@ -423,6 +430,7 @@ class GridCache:
         to the grid since went through :meth:`_products` with the rows it replaced.
         """
         grid, base = self.grids.get(PRODUCTS), self.log.base
+        self.owned = None  # handed out in the answer
         counted = base is not None and since is base
         if base is None or grid is None or not counted:
             return None
@@ -462,6 +470,7 @@ class GridCache:
             changes[row] = Rewritten(grid[row], line, frozenset(map(itemgetter(0), writes)))
             grid[row] = line
         self._products(grid, changes)
+        self.owned = grid  # a copy only this cache holds, until handed out
         if self.stock_col is not None:
             self._restock({r: c.new for r, c in changes.items() if self.stock_col in c.columns})
         return changes

@@ -192,7 +192,7 @@ class SnapshotReader:
         merged = self.cache.merge_window(
             header[0] if header else [],
             (skus.get("values") or [[]])[0],  # (the cache's own list when unchanged)
-            list((stocks.get("values") or [[]])[0]),
+            (stocks.get("values") or [[]])[0],  # (the answer's: nobody else holds it)
             window,
             rows.get("values", []),
         )
