@@ -31,7 +31,6 @@ from bot.infra.sheet.encoded import (
     body_bytes,
     cell_json,
     column_json,
-    plain_body,
     row_json,
 )
 from bot.infra.sheet.headers import header_map
@@ -320,3 +319,12 @@ def test_a_ledger_entry_is_written_as_json_dumps_wrote_it(
 ) -> None:
     m = Movement(key=key, sku=sku, qty=qty, fingerprint=fingerprint, at=at)
     assert _entry_text(m) == plain_entry_text(m)
+
+
+def plain_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with each :class:`Encoded` request as the plain request it encodes."""
+    out = dict(body)
+    reqs = out.get("requests")
+    if isinstance(reqs, list):
+        out["requests"] = [r.value() if isinstance(r, Encoded) else r for r in reqs]
+    return out

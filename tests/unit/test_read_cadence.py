@@ -25,6 +25,7 @@ from bot.infra.sheet.hot import (
     grid_cells,
 )
 from bot.infra.sheet.layout import load_template
+from tests.unit.grid_steps import merge, take_window
 
 TEMPLATE = load_template()
 HEAD = [c.header for c in TEMPLATE.tab("products").columns]
@@ -61,8 +62,8 @@ def one_cycle(cache: GridCache, grid: list[list[Any]], other: int) -> tuple[Wind
         return None, cost
     window = cache.window()
     assert window is not None
-    assert cache.merge(grid[0], column_values(grid, 0), column_values(grid, 2)) is not None
-    cache.take_window(window, read_window(grid, window))
+    assert merge(cache, grid[0], column_values(grid, 0), column_values(grid, 2)) is not None
+    take_window(cache, window, read_window(grid, window))
     cost = other + cache.window_cells
     cache.count(cost)
     return window, cost

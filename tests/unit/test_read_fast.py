@@ -39,6 +39,7 @@ from bot.infra.sheet.layers import Counts, Layers
 from bot.infra.sheet.parse_products import ProductsMemo
 from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import identical
+from tests.unit.grid_steps import merge, take_window
 from tests.unit.test_layout import HEAD, parse
 from tests.unit.test_products_memo import _row
 from tests.unit.test_read_cadence import TEMPLATE, as_columns
@@ -259,8 +260,8 @@ def test_a_window_laid_with_the_merge_is_what_merge_then_take_window_give(
         before = [list(one.grids[PRODUCTS]), list(both.grids[PRODUCTS])]
         skus, counts = column_values(sheet, SKU), column_values(sheet, STOCK)
         got = one.merge_window(sheet[0], skus, list(counts), window, columns)
-        assert both.merge(sheet[0], skus, list(counts)) is not None
-        want = both.take_window(window, columns)
+        assert merge(both, sheet[0], skus, list(counts)) is not None
+        want = take_window(both, window, columns)
         assert got is one.grids[PRODUCTS] and got == want
         assert all(map(identical, got, want))
         same_one = [a is b for a, b in zip(before[0], got, strict=True)]

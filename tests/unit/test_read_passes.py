@@ -31,6 +31,7 @@ from bot.infra.sheet.parsing import SheetRead
 from bot.infra.sheet.rows import directory
 from bot.infra.sheet.tabs import PRODUCTS
 from bot.infra.sheet.values import identical
+from tests.unit.grid_steps import merge, take_window
 from tests.unit.test_layout import HEAD, SET_HEAD, parse
 from tests.unit.test_products_memo import _row, bot_stocks, grids, set_rows
 from tests.unit.test_read_cadence import TEMPLATE, as_columns
@@ -122,13 +123,13 @@ def test_the_rows_logged_hold_every_row_given_another_list(n: int, ops: list[Any
     for kind, edits in ops:
         if kind == "stock":
             _edit(sheet, edits)
-            cache.merge(sheet[0], column_values(sheet, SKU), column_values(sheet, STOCK))
+            merge(cache, sheet[0], column_values(sheet, SKU), column_values(sheet, STOCK))
         elif kind == "window":
             _edit(sheet, edits)
             first = 1 + edits[0][0] % (len(sheet) - 1) if edits else 1
             window = Window(first, None if len(edits) % 2 else min(first + 2, len(sheet) - 1))
             end = len(sheet) if window.last is None else window.last + 1
-            cache.take_window(window, as_columns([list(r) for r in sheet[first:end]]))
+            take_window(cache, window, as_columns([list(r) for r in sheet[first:end]]))
         elif kind == "patch":
             cache.patch({(r, c): v for r, c, v in edits if r < len(sheet)})
         elif kind == "reread":
@@ -138,7 +139,7 @@ def test_the_rows_logged_hold_every_row_given_another_list(n: int, ops: list[Any
             cache.keep_full({PRODUCTS: [list(r) for r in sheet]}, TEMPLATE, ["rakuten"])
         elif kind == "grow":  # a row typed below the last, no 商品コード yet: the
             sheet.append(_line("", 0)[: NAME + 1])  # closing window reads one more row
-            cache.take_window(Window(len(sheet) - 2, None), as_columns(sheet[len(sheet) - 2 :]))
+            take_window(cache, Window(len(sheet) - 2, None), as_columns(sheet[len(sheet) - 2 :]))
         else:
             base = cache.grids[PRODUCTS]
             cache.parsed(base)

@@ -11,7 +11,7 @@ escaper, the same bytes took 10 ms.
 The text is exactly what ``to_json`` writes for the plain request (compact, UTF-8, the
 same key order and escapes), so a body holding :class:`Encoded` requests goes on the
 wire byte for byte as the plain body did: :func:`body_bytes`; :meth:`Encoded.value`
-gives the plain request back (the oracle the tests compare with).
+gives the plain request back (what the tests compare with the plain requests).
 """
 
 from __future__ import annotations
@@ -190,12 +190,3 @@ def utf8(text: str) -> bytes:
 
 def _request_text(request: AnyRequest) -> str:
     return request.text if type(request) is Encoded else to_json(request).decode()
-
-
-def plain_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``body`` with each :class:`Encoded` request as the plain request it encodes."""
-    out = dict(body)
-    reqs = out.get("requests")
-    if isinstance(reqs, list):
-        out["requests"] = [r.value() if isinstance(r, Encoded) else r for r in reqs]
-    return out

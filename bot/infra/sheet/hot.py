@@ -333,22 +333,18 @@ class GridCache:
             f"{quoted_title}!{stock}2:{stock}",
         ]
 
-    def merge(self, header: Sequence[Any], skus: list[Any], stocks: list[Any]) -> Grid | None:
+    def _merged(
+        self, header: Sequence[Any], skus: list[Any], stocks: list[Any]
+    ) -> tuple[Grid, bool] | None:
         """商品マスタ with this cycle's 在庫数 laid over it; None when rows or columns moved.
 
         ``header`` is row 1 as read now; ``skus``/``stocks`` the two columns below it
         (COLUMNS-major, trailing blanks dropped). ``skus`` is :attr:`skus` itself when
         the answer's 商品コード bytes were as last time (:attr:`sku_span`): nothing to
         compare. Otherwise, equal in value, the cache's own column stands for the
-        span's from now on (the decoded one is freed, not kept beside it).
+        span's from now on (the decoded one is freed, not kept beside it). Also whether
+        the grid it gives is nobody else's (new or :attr:`owned`).
         """
-        got = self._merged(header, skus, stocks)
-        return None if got is None else got[0]
-
-    def _merged(
-        self, header: Sequence[Any], skus: list[Any], stocks: list[Any]
-    ) -> tuple[Grid, bool] | None:
-        """:meth:`merge`, and whether the grid it gives is nobody else's (new or :attr:`owned`)."""
         grid = self.grids.get(PRODUCTS)
         mine, self.owned = grid is not None and grid is self.owned, None  # handed out now
         if grid is None or self.stock_col is None:
@@ -373,15 +369,6 @@ class GridCache:
         self.since_full += 1
         return grid, mine or bool(changed)
 
-    def take_window(self, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
-        """Lay a window's rows (read with the hot ranges, COLUMNS-major) over 商品マスタ.
-
-        A row that reads as before keeps its old list (the parse memo knows it by
-        identity); the window that ends the sweep ends the tab where the read ends.
-        Call after :meth:`merge` of the same read (its 商品コード matched).
-        """
-        return self._window_into(list(self.grids[PRODUCTS]), window, columns)
-
     def merge_window(
         self,
         header: Sequence[Any],
@@ -390,9 +377,11 @@ class GridCache:
         window: Window,
         columns: Sequence[Sequence[Any]],
     ) -> Grid | None:
-        """:meth:`merge` then :meth:`take_window`, the grid copied once; None: rows moved.
+        """The read's 在庫数 and then its window laid over 商品マスタ; None: rows moved.
 
-        The grid :meth:`merge` makes (a new list when a 在庫数 changed: every cycle at
+        :meth:`_merged`, then :meth:`_window_into`, the grid copied once.
+
+        The grid :meth:`_merged` makes (a new list when a 在庫数 changed: every cycle at
         100k) is nobody else's yet, so the window is laid into it: at 100k a copy of the
         grid and the freeing of the other each touch 100,000 rows. So is the grid the
         last commit's :meth:`patch` made (:attr:`owned`): the usual cycle copies none.
@@ -404,7 +393,12 @@ class GridCache:
         return self._window_into(grid if copied else list(grid), window, columns)
 
     def _window_into(self, grid: Grid, window: Window, columns: Sequence[Sequence[Any]]) -> Grid:
-        """:meth:`take_window` into ``grid``, 商品マスタ as last laid and the caller's own."""
+        """Lay a window's rows (read with the hot ranges, COLUMNS-major) into ``grid``.
+
+        ``grid`` is 商品マスタ as last laid and the caller's own. A row that reads as
+        before keeps its old list (the parse memo knows it by identity); the window that
+        ends the sweep ends the tab where the read ends.
+        """
         end = len(grid) if window.last is None else min(window.last + 1, len(grid))
         old = grid[window.first : end]
         rows = _window_rows(old, columns, not window.closes)  # (blank rows read as nothing)
@@ -478,7 +472,7 @@ class GridCache:
     def _restock(self, rows: Mapping[int, Sequence[Any]]) -> None:
         """Rewritten rows' 在庫数 into :attr:`stocks` (as a COLUMNS-major read gives it).
 
-        In place: the list is the cache's own (:meth:`merge` and :meth:`keep_full` hand
+        In place: the list is the cache's own (:meth:`merge_window` and :meth:`keep_full` hand
         it a list nobody else holds), and a copy of 100,000 references a commit at
         100k cost more than the thousand cells it writes.
         """
